@@ -1,0 +1,20 @@
+"""Pulumi entry point: load and validate the stack config, build the platform, export outputs."""
+
+import sys
+
+import pulumi
+
+from config.errors import EXIT_CODE, ConfigError
+from config.loader import PROJECT, load_stack_config
+
+try:
+    stack_config = load_stack_config(pulumi.get_stack())
+except ConfigError as error:
+    print(error.render(), file=sys.stderr)
+    sys.exit(EXIT_CODE)
+
+from components.platform import Platform, PlatformArgs  # noqa: E402 - only after the config is valid
+
+platform = Platform("platform", PlatformArgs(project=PROJECT, stack=pulumi.get_stack(), config=stack_config))
+for key, value in platform.outputs.items():
+    pulumi.export(key, value)

@@ -1,0 +1,270 @@
+"""The AKS cluster: resource group, Log Analytics, the managed cluster, maintenance windows and a
+Kubernetes provider built from the cluster's Entra ID (user) credentials."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_azure_native.containerservice as cs
+import pulumi_azure_native.operationalinsights as oi
+import pulumi_azure_native.resources as resources
+from pulumi_kubernetes.provider import Provider as KubernetesProvider
+
+from config.naming import Names
+from config.schema import ClusterConfig
+
+SYSTEM_POOL_TAINT = "CriticalAddonsOnly=true:NoSchedule"
+_UPGRADE_CHANNELS = {
+    "stable": cs.UpgradeChannel.STABLE,
+    "patch": cs.UpgradeChannel.PATCH,
+    "rapid": cs.UpgradeChannel.RAPID,
+    "node-image": cs.UpgradeChannel.NODE_IMAGE,
+    "none": cs.UpgradeChannel.NONE,
+}
+_NODE_OS_CHANNELS = {
+    "NodeImage": cs.NodeOSUpgradeChannel.NODE_IMAGE,
+    "SecurityPatch": cs.NodeOSUpgradeChannel.SECURITY_PATCH,
+    "Unmanaged": cs.NodeOSUpgradeChannel.UNMANAGED,
+    "None": cs.NodeOSUpgradeChannel.NONE,
+}
+_EXPANDERS = {
+    "least-waste": cs.Expander.LEAST_WASTE,
+    "most-pods": cs.Expander.MOST_PODS,
+    "priority": cs.Expander.PRIORITY,
+    "random": cs.Expander.RANDOM,
+}
+
+
+@dataclass(frozen=True)
+class ClusterFeatures:
+    """Cluster-level switches that later components need on the ManagedCluster itself."""
+
+    kaito_addon: bool = False
+    keda_addon: bool = False
+    key_vault_csi: bool = False
+    managed_prometheus: bool = False
+    node_auto_provisioning: bool = False
+    keep_default_nap_pools: bool = True
+
+
+@dataclass(frozen=True)
+class AksClusterArgs:
+    """Everything the cluster component needs, already validated."""
+
+    names: Names
+    location: str
+    tags: Mapping[str, str]
+    settings: ClusterConfig
+    features: ClusterFeatures = field(default_factory=ClusterFeatures)
+    agent_pools: Sequence[cs.ManagedClusterAgentPoolProfileArgs] = ()
+
+
+def _system_pool(settings: ClusterConfig) -> cs.ManagedClusterAgentPoolProfileArgs:
+    pool = settings.system_pool
+    return cs.ManagedClusterAgentPoolProfileArgs(
+        name="system",
+        mode=cs.AgentPoolMode.SYSTEM,
+        vm_size=pool.vm_size,
+        count=pool.count,
+        enable_auto_scaling=False,
+        availability_zones=[str(z) for z in pool.zones],
+        node_taints=[SYSTEM_POOL_TAINT],
+        os_type=cs.OSType.LINUX,
+        os_sku=cs.OSSKU.AZURE_LINUX,
+        os_disk_size_gb=pool.os_disk_size_gb,
+        type=cs.AgentPoolType.VIRTUAL_MACHINE_SCALE_SETS,
+        upgrade_settings=cs.AgentPoolUpgradeSettingsArgs(max_surge=pool.max_surge),
+    )
+
+
+def _auto_scaler_profile(settings: ClusterConfig) -> cs.ManagedClusterPropertiesAutoScalerProfileArgs:
+    profile = settings.autoscaler
+    return cs.ManagedClusterPropertiesAutoScalerProfileArgs(
+        scale_down_unneeded_time=profile.scale_down_unneeded_time,
+        scale_down_delay_after_add=profile.scale_down_delay_after_add,
+        scan_interval=profile.scan_interval,
+        skip_nodes_with_system_pods=str(profile.skip_nodes_with_system_pods).lower(),
+        expander=_EXPANDERS[profile.expander],
+        max_node_provision_time=profile.max_node_provision_time,
+    )
+
+
+class AksCluster(pulumi.ComponentResource):
+    """A secure-by-default AKS cluster and the Kubernetes provider that talks to it."""
+
+    resource_group_name: pulumi.Output[str]
+    cluster_name: pulumi.Output[str]
+    oidc_issuer_url: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aksllm:platform:AksCluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        settings, names, tags = args.settings, args.names, dict(args.tags)
+
+        self.resource_group = resources.ResourceGroup(
+            "rg",
+            resource_group_name=names.resource_group(),
+            location=args.location,
+            tags=tags,
+            opts=child,
+        )
+        rg_name = self.resource_group.name
+
+        self.log_analytics = oi.Workspace(
+            "logs",
+            workspace_name=names.log_analytics(),
+            resource_group_name=rg_name,
+            location=args.location,
+            sku=oi.WorkspaceSkuArgs(name=oi.WorkspaceSkuNameEnum.PER_GB2018),
+            retention_in_days=settings.log_retention_days,
+            tags=tags,
+            opts=child,
+        )
+
+        self.cluster = cs.ManagedCluster(
+            "aks",
+            resource_name_=names.cluster(),
+            resource_group_name=rg_name,
+            location=args.location,
+            dns_prefix=names.dns_prefix(),
+            node_resource_group=f"{names.resource_group()}-nodes",
+            kubernetes_version=settings.kubernetes_version,
+            sku=cs.ManagedClusterSKUArgs(
+                name=cs.ManagedClusterSKUName.BASE,
+                tier=cs.ManagedClusterSKUTier.STANDARD if settings.tier == "Standard" else cs.ManagedClusterSKUTier.FREE,
+            ),
+            identity=cs.ManagedClusterIdentityArgs(type=cs.ResourceIdentityType.SYSTEM_ASSIGNED),
+            enable_rbac=True,
+            disable_local_accounts=True,
+            aad_profile=cs.ManagedClusterAADProfileArgs(
+                managed=True,
+                enable_azure_rbac=True,
+                admin_group_object_ids=list(settings.admin_group_object_ids) or None,
+            ),
+            api_server_access_profile=cs.ManagedClusterAPIServerAccessProfileArgs(
+                enable_private_cluster=settings.api_server.private_cluster,
+                authorized_ip_ranges=list(settings.api_server.authorized_ip_ranges) or None,
+            ),
+            oidc_issuer_profile=cs.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
+            security_profile=cs.ManagedClusterSecurityProfileArgs(
+                workload_identity=cs.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
+                image_cleaner=cs.ManagedClusterSecurityProfileImageCleanerArgs(
+                    enabled=True, interval_hours=settings.image_cleaner_interval_hours
+                ),
+                defender=cs.ManagedClusterSecurityProfileDefenderArgs(
+                    log_analytics_workspace_resource_id=self.log_analytics.id,
+                    security_monitoring=cs.ManagedClusterSecurityProfileDefenderSecurityMonitoringArgs(
+                        enabled=True
+                    ),
+                )
+                if settings.defender
+                else None,
+            ),
+            network_profile=cs.ContainerServiceNetworkProfileArgs(
+                network_plugin=cs.NetworkPlugin.AZURE,
+                network_plugin_mode=cs.NetworkPluginMode.OVERLAY,
+                network_dataplane=cs.NetworkDataplane.CILIUM,
+                network_policy=cs.NetworkPolicy.CILIUM,
+                pod_cidr=settings.network.pod_cidr,
+                service_cidr=settings.network.service_cidr,
+                dns_service_ip=settings.network.dns_service_ip,
+                load_balancer_sku=cs.LoadBalancerSku.STANDARD,
+                outbound_type=cs.OutboundType.LOAD_BALANCER,
+            ),
+            auto_upgrade_profile=cs.ManagedClusterAutoUpgradeProfileArgs(
+                upgrade_channel=_UPGRADE_CHANNELS[settings.upgrade_channel],
+                node_os_upgrade_channel=_NODE_OS_CHANNELS[settings.node_os_upgrade_channel],
+            ),
+            auto_scaler_profile=None if args.features.node_auto_provisioning else _auto_scaler_profile(settings),
+            agent_pool_profiles=[_system_pool(settings), *args.agent_pools],
+            addon_profiles=self._addons(args),
+            ai_toolchain_operator_profile=cs.ManagedClusterAIToolchainOperatorProfileArgs(enabled=True)
+            if args.features.kaito_addon
+            else None,
+            workload_auto_scaler_profile=cs.ManagedClusterWorkloadAutoScalerProfileArgs(
+                keda=cs.ManagedClusterWorkloadAutoScalerProfileKedaArgs(enabled=True)
+            )
+            if args.features.keda_addon
+            else None,
+            azure_monitor_profile=cs.ManagedClusterAzureMonitorProfileArgs(
+                metrics=cs.ManagedClusterAzureMonitorProfileMetricsArgs(enabled=True)
+            )
+            if args.features.managed_prometheus
+            else None,
+            node_provisioning_profile=cs.ManagedClusterNodeProvisioningProfileArgs(
+                mode=cs.NodeProvisioningMode.AUTO,
+                default_node_pools=cs.NodeProvisioningDefaultNodePools.AUTO
+                if args.features.keep_default_nap_pools
+                else cs.NodeProvisioningDefaultNodePools.NONE,
+            )
+            if args.features.node_auto_provisioning
+            else None,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["agentPoolProfiles[*].count"]),
+        )
+
+        self._maintenance_windows(settings, rg_name)
+
+        creds = cs.list_managed_cluster_user_credentials_output(
+            resource_group_name=rg_name, resource_name=self.cluster.name, format="exec"
+        )
+        self.kubeconfig = pulumi.Output.secret(
+            creds.kubeconfigs.apply(lambda kcs: base64.b64decode(kcs[0].value).decode())
+        )
+        self.kube_provider = KubernetesProvider(
+            "k8s",
+            kubeconfig=self.kubeconfig,
+            delete_unreachable=False,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster]),
+        )
+
+        self.resource_group_name = rg_name
+        self.cluster_name = self.cluster.name
+        self.oidc_issuer_url = self.cluster.oidc_issuer_profile.apply(
+            lambda p: p.issuer_url if p and p.issuer_url else ""
+        )
+        self.register_outputs(
+            {
+                "resourceGroupName": self.resource_group_name,
+                "clusterName": self.cluster_name,
+                "oidcIssuerUrl": self.oidc_issuer_url,
+            }
+        )
+
+    def _addons(self, args: AksClusterArgs) -> dict[str, cs.ManagedClusterAddonProfileArgs]:
+        addons = {
+            "omsagent": cs.ManagedClusterAddonProfileArgs(
+                enabled=True,
+                config={"logAnalyticsWorkspaceResourceID": self.log_analytics.id, "useAADAuth": "true"},
+            ),
+        }
+        if args.settings.azure_policy:
+            addons["azurepolicy"] = cs.ManagedClusterAddonProfileArgs(enabled=True, config={"version": "v2"})
+        if args.features.key_vault_csi:
+            addons["azureKeyvaultSecretsProvider"] = cs.ManagedClusterAddonProfileArgs(
+                enabled=True, config={"enableSecretRotation": "true", "rotationPollInterval": "2m"}
+            )
+        return addons
+
+    def _maintenance_windows(self, settings: ClusterConfig, rg_name: pulumi.Input[str]) -> None:
+        window = settings.maintenance_window
+        for config_name in ("aksManagedAutoUpgradeSchedule", "aksManagedNodeOSUpgradeSchedule"):
+            cs.MaintenanceConfiguration(
+                config_name,
+                resource_group_name=rg_name,
+                resource_name_=self.cluster.name,
+                config_name=config_name,
+                maintenance_window=cs.MaintenanceWindowArgs(
+                    schedule=cs.ScheduleArgs(
+                        weekly=cs.WeeklyScheduleArgs(day_of_week=cs.WeekDay(window.day), interval_weeks=1)
+                    ),
+                    duration_hours=window.duration_hours,
+                    start_time=f"{window.start_hour:02d}:00",
+                    utc_offset=window.utc_offset,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )

@@ -1,0 +1,49 @@
+"""The whole platform of one stack, composed from the per-concern components."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from components.cluster import AksCluster, AksClusterArgs, ClusterFeatures
+from config.naming import Names
+from config.schema import StackConfig
+from config.tags import stack_tags
+
+
+@dataclass(frozen=True)
+class PlatformArgs:
+    """A validated stack config and where it runs."""
+
+    project: str
+    stack: str
+    config: StackConfig
+
+
+class Platform(pulumi.ComponentResource):
+    """Cluster, GPU capacity, add-ons, identities and model services of one stack."""
+
+    def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aksllm:platform:Platform", name, None, opts)
+        cfg = args.config
+        names = Names(prefix=cfg.prefix, stack=args.stack, location=cfg.location)
+        tags = stack_tags(args.project, args.stack, cfg.tags)
+        self.cluster = AksCluster(
+            "cluster",
+            AksClusterArgs(
+                names=names,
+                location=cfg.location,
+                tags=tags,
+                settings=cfg.cluster,
+                features=ClusterFeatures(),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.outputs: dict[str, Any] = {
+            "resourceGroupName": self.cluster.resource_group_name,
+            "clusterName": self.cluster.cluster_name,
+            "oidcIssuerUrl": self.cluster.oidc_issuer_url,
+        }
+        self.register_outputs(self.outputs)

@@ -1,0 +1,176 @@
+"""Read the project's Pulumi config namespace into a validated ``StackConfig``.
+
+``parse_stack_config`` is pure (raw key/value pairs in, ``StackConfig`` or ``ConfigError`` out) so it
+can be tested without Pulumi; ``load_stack_config`` reads the values the Pulumi runtime holds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from config.catalog import closest_names
+from config.errors import ConfigError, Problem, join_path
+from config.rules import check_rules
+from config.schema import StackConfig
+
+PROJECT = "aks-llm"
+SOURCE_ENV = "AKS_LLM_CONFIG_SOURCE"
+SECRET_KEYS = frozenset({"hfToken"})
+
+
+def config_source(stack: str) -> str:
+    """The file a user edits for this stack (the offline plan may point elsewhere)."""
+    return os.environ.get(SOURCE_ENV) or f"Pulumi.{stack}.yaml"
+
+
+def _decode(key: str, raw: object) -> object:
+    """Pulumi hands structured values over as JSON text and scalars as plain strings."""
+    if not isinstance(raw, str):
+        return raw
+    field = StackConfig.model_fields.get(_snake(key))
+    wants_text = field is not None and _accepts_str(field.annotation)
+    try:
+        decoded = json.loads(raw)
+    except ValueError:
+        return raw
+    if wants_text and not isinstance(decoded, str) and not isinstance(decoded, dict | list):
+        return raw
+    return decoded
+
+
+def _snake(key: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in key)
+
+
+def _accepts_str(annotation: object) -> bool:
+    if annotation is str:
+        return True
+    return any(_accepts_str(a) for a in typing.get_args(annotation))
+
+
+def _model_at(loc: Iterable[object]) -> type[BaseModel] | None:
+    """The config model class found at a pydantic error location (aliases), for 'accepted keys'."""
+    model: type[BaseModel] | None = StackConfig
+    for part in loc:
+        if model is None or isinstance(part, int):
+            continue
+        field = next((f for f in model.model_fields.values() if f.alias == part), None)
+        if field is None:
+            return model
+        model = _inner_model(field.annotation)
+    return model
+
+
+def _inner_model(annotation: object) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin in (list, dict, typing.Union, types.UnionType, typing.Annotated):
+        for arg in typing.get_args(annotation):
+            found = _inner_model(arg)
+            if found is not None:
+                return found
+    return None
+
+
+_BOUNDS = {
+    "greater_than_equal": (">=", "ge"),
+    "greater_than": (">", "gt"),
+    "less_than_equal": ("<=", "le"),
+    "less_than": ("<", "lt"),
+}
+
+
+def _problem_from(error: Mapping[str, Any]) -> Problem:
+    loc = tuple(error["loc"])
+    path = join_path(loc)
+    kind = error["type"]
+    value = error.get("input")
+    message = str(error["msg"])
+    accepted = ""
+    if kind == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        keys = sorted(f.alias or name for name, f in parent.model_fields.items()) if parent else []
+        near = closest_names(str(loc[-1]), keys)
+        message = "unknown key"
+        accepted = ", ".join(keys) + (f"; did you mean {near[0]}?" if near else "")
+    elif kind == "missing":
+        message = "required key is missing"
+    elif kind.startswith("value_error"):
+        message = message.removeprefix("Value error, ")
+    elif kind in _BOUNDS:
+        ctx = error.get("ctx", {})
+        op, key = _BOUNDS[kind]
+        message = "out of range"
+        accepted = f"a number {op} {ctx.get(key)}"
+    elif kind == "string_pattern_mismatch":
+        message = "not in the accepted form"
+        accepted = f"text matching {error.get('ctx', {}).get('pattern')}"
+    elif kind.endswith("_type"):
+        message = message.replace("Input should be", "expected")
+    elif kind == "literal_error":
+        accepted = message.removeprefix("Input should be ")
+        message = "not an accepted value"
+    return Problem(path=path, value=value, message=message, accepted=accepted)
+
+
+def parse_stack_config(
+    raw: Mapping[str, object],
+    *,
+    source: str,
+    secret_keys: Iterable[str] = (),
+    namespace: str = PROJECT,
+) -> StackConfig:
+    """Validate the namespace's keys (without the ``project:`` prefix); raise ``ConfigError``."""
+    secrets = set(secret_keys)
+    plain_secrets = sorted(k for k in SECRET_KEYS & raw.keys() if k not in secrets)
+    if plain_secrets:
+        problems = [
+            Problem(
+                path=key,
+                value="<redacted>",
+                message="a secret stored as plain config",
+                accepted=f"pulumi config set --secret {namespace}:{key} <value>",
+            )
+            for key in plain_secrets
+        ]
+        raise ConfigError(source, namespace, problems)
+    decoded = {key: _decode(key, value) for key, value in raw.items()}
+    try:
+        config = StackConfig.model_validate(decoded)
+    except ValidationError as exc:
+        problems = [_problem_from(e) for e in exc.errors(include_url=False)]
+        for p in problems:
+            if p.path.split(".")[0].split("[")[0] in SECRET_KEYS:
+                problems[problems.index(p)] = Problem(p.path, "<redacted>", p.message, p.accepted)
+        raise ConfigError(source, namespace, problems) from None
+    rule_problems = check_rules(config)
+    if rule_problems:
+        raise ConfigError(source, namespace, rule_problems)
+    return config
+
+
+def runtime_config(namespace: str = PROJECT) -> tuple[dict[str, object], list[str]]:
+    """The namespace's keys and secret keys as the Pulumi runtime holds them (CLI or mocks)."""
+    from pulumi.runtime import config as rc  # noqa: PLC0415 - keep the pure parser Pulumi-free
+
+    merged: dict[str, object] = dict(rc.get_config_env())
+    merged.update(rc.CONFIG.get())
+    prefix = namespace + ":"
+    values = {k[len(prefix) :]: v for k, v in merged.items() if k.startswith(prefix)}
+    secret = [k for k in values if rc.is_config_secret(prefix + k)]
+    secret += [k[len(prefix) :] for k in rc.get_config_secret_keys_env() if k.startswith(prefix)]
+    return values, sorted(set(secret))
+
+
+def load_stack_config(stack: str, namespace: str = PROJECT) -> StackConfig:
+    """Read and validate the running stack's config; raise ``ConfigError`` on a bad value."""
+    values, secret = runtime_config(namespace)
+    return parse_stack_config(values, source=config_source(stack), secret_keys=secret, namespace=namespace)

@@ -1,0 +1,77 @@
+"""Deterministic Azure names within Azure's naming rules (same config, same names)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+# Azure limits (https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules)
+_LIMITS = {
+    "resource_group": 90,
+    "cluster": 63,
+    "dns_prefix": 54,
+    "log_analytics": 63,
+    "identity": 128,
+    "key_vault": 24,
+    "monitor_workspace": 44,
+    "service_bus": 50,
+}
+
+
+@dataclass(frozen=True)
+class Names:
+    """Names of one stack's Azure resources: ``<kind>-<prefix>-<stack>`` plus a short region code."""
+
+    prefix: str
+    stack: str
+    location: str
+
+    @property
+    def base(self) -> str:
+        return f"{self.prefix}-{_clean(self.stack)}"
+
+    @property
+    def suffix(self) -> str:
+        """Four hex characters from prefix, stack and region: unique enough for global names."""
+        return hashlib.sha256(f"{self.prefix}/{self.stack}/{self.location}".encode()).hexdigest()[:4]
+
+    def resource_group(self) -> str:
+        return _fit(f"rg-{self.base}-{self.location}", "resource_group")
+
+    def cluster(self) -> str:
+        return _fit(f"aks-{self.base}", "cluster")
+
+    def dns_prefix(self) -> str:
+        return _fit(f"{self.base}-{self.suffix}", "dns_prefix")
+
+    def log_analytics(self) -> str:
+        return _fit(f"log-{self.base}", "log_analytics")
+
+    def identity(self, purpose: str) -> str:
+        return _fit(f"id-{self.base}-{purpose}", "identity")
+
+    def key_vault(self) -> str:
+        """Globally unique, 3-24 alphanumerics and hyphens, starting with a letter."""
+        return _fit(f"kv-{self.base}-{self.suffix}", "key_vault", keep_tail=5)
+
+    def monitor_workspace(self) -> str:
+        return _fit(f"amw-{self.base}", "monitor_workspace")
+
+    def service_bus(self) -> str:
+        return _fit(f"sb-{self.base}-{self.suffix}", "service_bus", keep_tail=5)
+
+
+def _clean(text: str) -> str:
+    return re.sub(r"[^a-z0-9-]", "-", text.lower()).strip("-") or "stack"
+
+
+def _fit(name: str, kind: str, keep_tail: int = 0) -> str:
+    """Shorten ``name`` to the kind's limit, keeping the last ``keep_tail`` characters (a hash)."""
+    limit = _LIMITS[kind]
+    if len(name) <= limit:
+        return name
+    if keep_tail:
+        head = name[: limit - keep_tail].rstrip("-")
+        return head + name[-keep_tail:]
+    return name[:limit].rstrip("-")

@@ -1,0 +1,67 @@
+"""Rules that need the catalog: checked after the schema, before any resource is declared.
+
+Each rule is a pure function ``(StackConfig, Catalog) -> Iterable[Problem]``; ``RULES`` lists them in
+the order their messages are reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from config.catalog import Catalog, closest_names, load_catalog
+from config.errors import Problem
+from config.schema import StackConfig
+
+Rule = Callable[[StackConfig, Catalog], Iterable[Problem]]
+
+
+def _sku_choices(catalog: Catalog) -> str:
+    return ", ".join(sorted(name for name, sku in catalog.skus.items() if not sku.retired))
+
+
+def gpu_pool_skus(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """Every GPU pool names a catalog GPU SKU that Azure still sells."""
+    for i, pool in enumerate(config.gpu_pools):
+        path = f"gpuPools[{i}].vmSize"
+        sku = catalog.skus.get(pool.vm_size)
+        if sku is None:
+            near = closest_names(pool.vm_size, catalog.skus)
+            hint = f"did you mean {', '.join(near)}? " if near else ""
+            yield Problem(path, pool.vm_size, "not a GPU SKU in the catalog", hint + "one of " + _sku_choices(catalog))
+        elif sku.retired:
+            yield Problem(
+                path, pool.vm_size, f"this series was retired by Azure on {sku.retired}", _sku_choices(catalog)
+            )
+
+
+def model_references(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """Every model names a catalog model (or a custom architecture) and a declared pool."""
+    pools = [p.name for p in config.gpu_pools]
+    for i, model in enumerate(config.models):
+        if model.model is not None and model.model not in catalog.models:
+            near = closest_names(model.model, catalog.models)
+            hint = f"did you mean {', '.join(near)}? " if near else ""
+            yield Problem(
+                f"models[{i}].model",
+                model.model,
+                "not a model in the catalog (or describe it under custom:)",
+                hint + "one of " + ", ".join(sorted(catalog.models)),
+            )
+        if model.pool not in pools:
+            near = closest_names(model.pool, pools)
+            accepted = ", ".join(pools) if pools else "declare a pool under gpuPools first"
+            if near:
+                accepted = f"did you mean {near[0]}? " + accepted
+            yield Problem(f"models[{i}].pool", model.pool, "no GPU pool of that name", accepted)
+
+
+RULES: list[Rule] = [gpu_pool_skus, model_references]
+
+
+def check_rules(config: StackConfig, catalog: Catalog | None = None) -> list[Problem]:
+    """Run every rule; rules after a failing one still run so the user sees all problems at once."""
+    cat = catalog or load_catalog()
+    problems: list[Problem] = []
+    for rule in RULES:
+        problems.extend(rule(config, cat))
+    return problems

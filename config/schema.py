@@ -1,0 +1,343 @@
+"""Everything a stack may say: the pydantic v2 schema of the project's Pulumi config namespace.
+
+Keys are camelCase in the stack files (``aks-llm:cluster``, ``aks-llm:gpuPools`` ...). Every model is
+strict and forbids unknown keys, so a typo is an error, never a silently ignored setting.
+Rules that need the catalog (SKU names, sizing, quota) live in ``config.rules``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+WeekDay = Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+Purpose = Literal["serving", "batch"]
+
+_TAG_FORBIDDEN = re.compile(r"[<>%&\\?/]")
+_K8S_VERSION = re.compile(r"^1\.\d{2}(\.\d+)?$")
+
+
+class Strict(BaseModel):
+    """Base of every config model: strict types, no unknown keys, camelCase keys, immutable."""
+
+    model_config = ConfigDict(
+        strict=True,
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=False,
+        validate_default=True,
+    )
+
+
+def _cidr(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"not a CIDR block ({exc}); e.g. 10.244.0.0/16") from exc
+    return value
+
+
+def _tags(value: dict[str, str]) -> dict[str, str]:
+    for key, val in value.items():
+        if not key or len(key) > 512 or _TAG_FORBIDDEN.search(key):
+            raise ValueError(f"tag name {key!r} breaks Azure rules: 1-512 characters, none of < > % & \\ ? /")
+        if len(val) > 256:
+            raise ValueError(f"tag {key!r}: value longer than 256 characters")
+    return value
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
+Tags = Annotated[dict[str, str], AfterValidator(_tags)]
+Zone = Annotated[int, Field(ge=1, le=3)]  # strict int: a bool is refused (Literal[1] would take True)
+PoolName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{0,9}$")]  # + "sp" for the spot pool: AKS allows 12
+DnsLabel = Annotated[str, Field(pattern=r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")]
+Percent = Annotated[str, Field(pattern=r"^([1-9][0-9]?|100)%$")]
+Duration = Annotated[str, Field(pattern=r"^[0-9]+(s|m|h)$")]
+
+
+# --- cluster -----------------------------------------------------------------------------------
+
+
+class SystemPoolConfig(Strict):
+    """The system node pool: tainted CriticalAddonsOnly, spread over zones."""
+
+    vm_size: str = "Standard_D4ds_v5"
+    count: Annotated[int, Field(ge=1, le=100)] = 3
+    zones: list[Zone] = Field(default_factory=lambda: [1, 2, 3])
+    os_disk_size_gb: Annotated[int, Field(ge=30, le=2048)] = 128
+    max_surge: Percent = "33%"
+
+
+class NetworkConfig(Strict):
+    """Azure CNI overlay with the Cilium dataplane: only the address plan is a choice."""
+
+    pod_cidr: Cidr = "10.244.0.0/16"
+    service_cidr: Cidr = "10.0.0.0/16"
+    dns_service_ip: str = "10.0.0.10"
+
+    @model_validator(mode="after")
+    def _dns_in_service_cidr(self) -> NetworkConfig:
+        service = ipaddress.ip_network(self.service_cidr)
+        try:
+            dns = ipaddress.ip_address(self.dns_service_ip)
+        except ValueError as exc:
+            raise ValueError(f"dnsServiceIp {self.dns_service_ip!r} is not an IP address") from exc
+        if dns not in service:
+            raise ValueError(f"dnsServiceIp {self.dns_service_ip} must lie in serviceCidr {self.service_cidr}")
+        if service.overlaps(ipaddress.ip_network(self.pod_cidr)):
+            raise ValueError(f"serviceCidr {self.service_cidr} overlaps podCidr {self.pod_cidr}")
+        return self
+
+
+class MaintenanceWindowConfig(Strict):
+    """Weekly window for both the cluster auto-upgrade and the node OS upgrade."""
+
+    day: WeekDay = "Sunday"
+    start_hour: Annotated[int, Field(ge=0, le=23)] = 2
+    duration_hours: Annotated[int, Field(ge=4, le=24)] = 4
+    utc_offset: Annotated[str, Field(pattern=r"^[+-](0[0-9]|1[0-4]):[0-5][0-9]$")] = "+00:00"
+
+
+class ApiServerConfig(Strict):
+    """Who can reach the API server: a private cluster, or a public endpoint limited to CIDRs."""
+
+    private_cluster: bool = False
+    authorized_ip_ranges: list[Cidr] = Field(default_factory=list)
+    allow_unrestricted_public_access: bool = False
+
+    @model_validator(mode="after")
+    def _restricted(self) -> ApiServerConfig:
+        if self.private_cluster and self.authorized_ip_ranges:
+            raise ValueError("authorizedIpRanges cannot be combined with privateCluster: true")
+        if not (self.private_cluster or self.authorized_ip_ranges or self.allow_unrestricted_public_access):
+            raise ValueError(
+                "the API server would be open to the internet: set privateCluster: true, list "
+                "authorizedIpRanges, or set allowUnrestrictedPublicAccess: true deliberately"
+            )
+        return self
+
+
+class AutoscalerProfileConfig(Strict):
+    """Cluster autoscaler settings (AKS takes them as strings)."""
+
+    scale_down_unneeded_time: Duration = "10m"
+    scale_down_delay_after_add: Duration = "10m"
+    scan_interval: Duration = "10s"
+    skip_nodes_with_system_pods: bool = True
+    expander: Literal["least-waste", "most-pods", "priority", "random"] = "least-waste"
+    max_node_provision_time: Duration = "15m"
+
+
+class ClusterConfig(Strict):
+    """The AKS managed cluster."""
+
+    kubernetes_version: str = "1.33"
+    tier: Literal["Standard", "Free"] = "Standard"
+    system_pool: SystemPoolConfig = Field(default_factory=SystemPoolConfig)
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    upgrade_channel: Literal["stable", "patch", "rapid", "node-image", "none"] = "stable"
+    node_os_upgrade_channel: Literal["NodeImage", "SecurityPatch", "Unmanaged", "None"] = "NodeImage"
+    maintenance_window: MaintenanceWindowConfig = Field(default_factory=MaintenanceWindowConfig)
+    api_server: ApiServerConfig = Field(default_factory=lambda: ApiServerConfig.model_validate({"privateCluster": True}))
+    admin_group_object_ids: list[Annotated[str, Field(pattern=r"^[0-9a-fA-F-]{36}$")]] = Field(default_factory=list)
+    log_retention_days: Annotated[int, Field(ge=30, le=730)] = 30
+    azure_policy: bool = True
+    defender: bool = True
+    image_cleaner_interval_hours: Annotated[int, Field(ge=24, le=2160)] = 120
+    autoscaler: AutoscalerProfileConfig = Field(default_factory=AutoscalerProfileConfig)
+
+    @model_validator(mode="after")
+    def _version(self) -> ClusterConfig:
+        if not _K8S_VERSION.match(self.kubernetes_version):
+            raise ValueError(f"kubernetesVersion {self.kubernetes_version!r} is not like 1.33 or 1.33.2")
+        return self
+
+
+# --- GPU capacity ------------------------------------------------------------------------------
+
+
+class OnDemandCapacity(Strict):
+    """Autoscaled on-demand nodes of a pool (min 0 = scale to zero)."""
+
+    min: Annotated[int, Field(ge=0, le=1000)] = 0
+    max: Annotated[int, Field(ge=0, le=1000)]
+
+    @model_validator(mode="after")
+    def _order(self) -> OnDemandCapacity:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is larger than max ({self.max})")
+        return self
+
+
+class SpotCapacity(OnDemandCapacity):
+    """Spot nodes of a pool; maxPrice -1 pays up to the on-demand price."""
+
+    max_price: float = -1.0
+
+    @model_validator(mode="after")
+    def _price(self) -> SpotCapacity:
+        if self.max_price != -1.0 and self.max_price <= 0:
+            raise ValueError(f"maxPrice must be -1 (up to on-demand) or a positive USD/h, got {self.max_price}")
+        return self
+
+
+class TimeSlicingConfig(Strict):
+    """GPU time-slicing (GPU Operator only)."""
+
+    replicas: Annotated[int, Field(ge=2, le=16)]
+    accept_noisy_neighbours: bool = False
+
+
+class GpuPoolConfig(Strict):
+    """One GPU pool; becomes an on-demand and/or a spot agent pool."""
+
+    name: PoolName
+    vm_size: str
+    purpose: Purpose = "serving"
+    driver: Literal["managed", "operator"] = "managed"
+    on_demand: OnDemandCapacity | None = None
+    spot: SpotCapacity | None = None
+    mig: str | None = None
+    time_slicing: TimeSlicingConfig | None = None
+    zones: list[Zone] = Field(default_factory=list)
+    os_disk_size_gb: Annotated[int, Field(ge=64, le=2048)] = 256
+    scale_down_mode: Literal["Delete", "Deallocate"] = "Delete"
+    max_surge: Percent = "10%"
+
+    @model_validator(mode="after")
+    def _capacity(self) -> GpuPoolConfig:
+        if self.on_demand is None and self.spot is None:
+            raise ValueError("a GPU pool needs onDemand and/or spot capacity")
+        return self
+
+
+class QuotaConfig(Strict):
+    """Declared regional vCPU quota per VM family (and the low-priority/spot quota)."""
+
+    families: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    spot_vcpus: Annotated[int, Field(ge=0)] | None = None
+
+
+# --- models ------------------------------------------------------------------------------------
+
+
+class CustomArchitectureConfig(Strict):
+    """A model that is not in the catalog: its architecture, from its config.json."""
+
+    hf_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")]
+    parameters: Annotated[int, Field(ge=10_000_000)]
+    layers: Annotated[int, Field(ge=1, le=512)]
+    attention_heads: Annotated[int, Field(ge=1, le=1024)]
+    kv_heads: Annotated[int, Field(ge=1, le=1024)]
+    head_dim: Annotated[int, Field(ge=16, le=1024)]
+    context_length: Annotated[int, Field(ge=256, le=10_485_760)]
+    sliding_window: Annotated[int, Field(ge=1)] | None = None
+    sliding_layers: Annotated[int, Field(ge=0)] = 0
+    gated: bool = False
+
+    @model_validator(mode="after")
+    def _heads(self) -> CustomArchitectureConfig:
+        if self.attention_heads % self.kv_heads:
+            raise ValueError(f"attentionHeads ({self.attention_heads}) must be a multiple of kvHeads ({self.kv_heads})")
+        if self.sliding_layers > self.layers:
+            raise ValueError(f"slidingLayers ({self.sliding_layers}) exceeds layers ({self.layers})")
+        if self.sliding_layers and self.sliding_window is None:
+            raise ValueError("slidingLayers needs slidingWindow")
+        return self
+
+
+class WorkloadConfig(Strict):
+    """What callers send: p95 token counts and the peak of concurrent requests."""
+
+    p95_prompt_tokens: Annotated[int, Field(ge=1, le=2_000_000)] = 1024
+    p95_completion_tokens: Annotated[int, Field(ge=1, le=1_000_000)] = 512
+    peak_concurrent_requests: Annotated[int, Field(ge=1, le=100_000)] = 8
+    max_model_len: Annotated[int, Field(ge=256)] | None = None
+    max_num_seqs: Annotated[int, Field(ge=1, le=4096)] | None = None
+    gpu_memory_utilization: Annotated[float, Field(gt=0.3, le=0.98)] = 0.90
+
+
+class ReplicasConfig(Strict):
+    min: Annotated[int, Field(ge=0, le=100)] = 0
+    max: Annotated[int, Field(ge=1, le=100)] | None = None
+
+
+class ScheduleConfig(Strict):
+    """Business hours: replicas are pre-warmed inside them (KEDA cron trigger)."""
+
+    timezone: str = "Etc/UTC"
+    start: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = "08:00"
+    end: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = "18:00"
+    days: Annotated[str, Field(pattern=r"^[0-6](-[0-6])?(,[0-6](-[0-6])?)*$")] = "1-5"
+    min_replicas: Annotated[int, Field(ge=1, le=100)] = 1
+
+
+class ModelConfig(Strict):
+    """One inference service: a model, the runtime that serves it, where it runs and its workload."""
+
+    name: DnsLabel
+    model: str | None = None
+    custom: CustomArchitectureConfig | None = None
+    runtime: Literal["kaito", "vllm"] = "vllm"
+    pool: str
+    purpose: Purpose = "serving"
+    quantization: Literal["auto", "fp8", "awq", "gptq"] = "auto"
+    workload: WorkloadConfig = Field(default_factory=WorkloadConfig)
+    replicas: ReplicasConfig = Field(default_factory=ReplicasConfig)
+    schedule: ScheduleConfig | None = None
+    scale_to_zero: bool = True
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ModelConfig:
+        if (self.model is None) == (self.custom is None):
+            raise ValueError("give exactly one of model (a catalog id) or custom (an architecture)")
+        return self
+
+
+# --- prices ------------------------------------------------------------------------------------
+
+
+class PriceOverride(Strict):
+    on_demand_per_hour: Annotated[float, Field(ge=0)]
+    spot_per_hour: Annotated[float, Field(ge=0)] | None = None
+
+
+class PricesConfig(Strict):
+    """Overrides of the catalog's dated price table (e.g. your negotiated rates)."""
+
+    as_of: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
+    source: str | None = None
+    skus: dict[str, PriceOverride] = Field(default_factory=dict)
+
+
+# --- the whole stack ---------------------------------------------------------------------------
+
+
+class StackConfig(Strict):
+    """The project's config namespace of one stack."""
+
+    location: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{2,30}$")]
+    prefix: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{1,9}$")] = "llm"
+    tags: Tags = Field(default_factory=dict)
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    gpu_pools: list[GpuPoolConfig] = Field(default_factory=list)
+    quota: QuotaConfig = Field(default_factory=QuotaConfig)
+    models: list[ModelConfig] = Field(default_factory=list)
+    prices: PricesConfig = Field(default_factory=PricesConfig)
+    hf_token: str | None = None
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> StackConfig:
+        for label, names in (
+            ("gpuPools", [p.name for p in self.gpu_pools]),
+            ("models", [m.name for m in self.models]),
+        ):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"{label}: names must be unique, repeated: {', '.join(dupes)}")
+        return self

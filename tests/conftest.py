@@ -1,0 +1,49 @@
+"""Shared fixtures: the real program run under Pulumi mocks, once per stack per session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tools.mocks import ProgramRun, Recorded
+from tools.plan import run_stack
+from tools.stack_config import StackSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+_CACHE: dict[str, tuple[StackSettings, ProgramRun]] = {}
+
+
+def planned(stack: str) -> tuple[StackSettings, ProgramRun]:
+    """Run the program for a committed stack file (cached: the stack files do not change in a run)."""
+    if stack not in _CACHE:
+        _CACHE[stack] = run_stack(ROOT, stack)
+    return _CACHE[stack]
+
+
+def run_with(tmp_path: Path, stack_yaml: str, stack: str = "test") -> ProgramRun:
+    """Run the program with an ad-hoc stack file."""
+    path = tmp_path / f"Pulumi.{stack}.yaml"
+    path.write_text(stack_yaml)
+    return run_stack(ROOT, stack, path)[1]
+
+
+def by_type(run: ProgramRun, type_: str) -> list[Recorded]:
+    return [r for r in run.resources if r.type == type_]
+
+
+def one(run: ProgramRun, type_: str, name: str | None = None) -> Recorded:
+    found = [r for r in by_type(run, type_) if name is None or r.name == name]
+    assert len(found) == 1, f"expected one {type_} {name or ''}, found {[r.name for r in found]}"
+    return found[0]
+
+
+@pytest.fixture(params=["dev", "prod"])
+def stack_run(request: pytest.FixtureRequest) -> tuple[str, ProgramRun]:
+    return request.param, planned(request.param)[1]
+
+
+Finder = Callable[[ProgramRun, str], list[Recorded]]
+JSON = dict[str, Any]

@@ -1,0 +1,113 @@
+"""The AKS cluster component, through the real program under mocks."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import by_type, one, planned
+from tools.mocks import ProgramRun
+
+MC = "azure-native:containerservice:ManagedCluster"
+
+
+def cluster_inputs(run: ProgramRun) -> dict:
+    return one(run, MC).inputs
+
+
+def test_secure_defaults_on_every_stack(stack_run: tuple[str, ProgramRun]) -> None:
+    _stack, run = stack_run
+    mc = cluster_inputs(run)
+    assert mc["oidcIssuerProfile"] == {"enabled": True}
+    assert mc["securityProfile"]["workloadIdentity"] == {"enabled": True}
+    assert mc["disableLocalAccounts"] is True
+    assert mc["enableRBAC"] is True
+    assert mc["aadProfile"]["managed"] is True and mc["aadProfile"]["enableAzureRBAC"] is True
+    net = mc["networkProfile"]
+    assert (net["networkPlugin"], net["networkPluginMode"], net["networkDataplane"], net["networkPolicy"]) == (
+        "azure",
+        "overlay",
+        "cilium",
+        "cilium",
+    )
+    assert mc["addonProfiles"]["omsagent"]["enabled"] is True
+    workspace = one(run, "azure-native:operationalinsights:Workspace").inputs["workspaceName"]
+    assert mc["addonProfiles"]["omsagent"]["config"]["logAnalyticsWorkspaceResourceID"].endswith("/" + workspace)
+    assert mc["autoUpgradeProfile"]["upgradeChannel"] in {"stable", "patch", "rapid", "node-image", "none"}
+    assert mc["autoUpgradeProfile"]["nodeOSUpgradeChannel"] == "NodeImage"
+    api = mc["apiServerAccessProfile"]
+    assert api["enablePrivateCluster"] or api.get("authorizedIPRanges"), "API server open to the internet"
+
+
+def test_system_pool_is_tainted_and_zoned() -> None:
+    for stack, zones in (("dev", ["1"]), ("prod", ["1", "2", "3"])):
+        pools = cluster_inputs(planned(stack)[1])["agentPoolProfiles"]
+        system = next(p for p in pools if p["mode"] == "System")
+        assert system["nodeTaints"] == ["CriticalAddonsOnly=true:NoSchedule"]
+        assert system["availabilityZones"] == zones
+        assert system["enableAutoScaling"] is False
+
+
+def test_prod_is_standard_tier_with_defender_and_dev_relaxes_cost() -> None:
+    prod = cluster_inputs(planned("prod")[1])
+    dev = cluster_inputs(planned("dev")[1])
+    assert prod["sku"] == {"name": "Base", "tier": "Standard"}
+    assert prod["securityProfile"]["defender"]["securityMonitoring"] == {"enabled": True}
+    assert dev["sku"]["tier"] == "Free"
+    assert "defender" not in dev["securityProfile"]
+
+
+def test_maintenance_windows_for_both_channels(stack_run: tuple[str, ProgramRun]) -> None:
+    _, run = stack_run
+    configs = {r.inputs["configName"]: r.inputs for r in by_type(run, "azure-native:containerservice:MaintenanceConfiguration")}
+    assert set(configs) == {"aksManagedAutoUpgradeSchedule", "aksManagedNodeOSUpgradeSchedule"}
+    for window in configs.values():
+        mw = window["maintenanceWindow"]
+        assert mw["durationHours"] >= 4
+        assert mw["schedule"]["weekly"]["intervalWeeks"] == 1
+
+
+def test_every_azure_resource_is_tagged(stack_run: tuple[str, ProgramRun]) -> None:
+    stack, run = stack_run
+    taggable = [r for r in run.resources if r.type.startswith("azure-native:") and "tags" in _tag_capable(r.type)]
+    assert taggable
+    for r in taggable:
+        tags = r.inputs.get("tags", {})
+        assert tags.get("stack") == stack and tags.get("managed-by") == "pulumi", f"{r.type} {r.name} untagged"
+
+
+def _tag_capable(type_: str) -> set[str]:
+    """Azure resource types that carry tags (child configs such as maintenance windows do not)."""
+    untaggable = {
+        "azure-native:containerservice:MaintenanceConfiguration",
+        "azure-native:authorization:RoleAssignment",
+        "azure-native:managedidentity:FederatedIdentityCredential",
+        "azure-native:containerservice:AgentPool",
+        "azure-native:keyvault:Secret",
+        "azure-native:servicebus:Queue",
+        "azure-native:insights:DataCollectionRuleAssociation",
+    }
+    return set() if type_ in untaggable else {"tags"}
+
+
+def test_kubernetes_provider_uses_secret_user_kubeconfig(stack_run: tuple[str, ProgramRun]) -> None:
+    _, run = stack_run
+    provider = one(run, "pulumi:providers:kubernetes")
+    assert provider.inputs["kubeconfig"] == "[secret]"
+
+
+def test_names_are_deterministic_and_within_azure_limits() -> None:
+    first = [(r.urn, r.inputs) for r in planned("prod")[1].resources]
+    from tests.conftest import ROOT
+    from tools.plan import run_stack
+
+    again = [(r.urn, r.inputs) for r in run_stack(ROOT, "prod")[1].resources]
+    assert first == again
+    mc = cluster_inputs(planned("prod")[1])
+    assert len(mc["resourceName"]) <= 63 and len(mc["dnsPrefix"]) <= 54
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_outputs_name_the_cluster(stack: str) -> None:
+    outputs = planned(stack)[1].outputs
+    assert outputs["clusterName"] == f"aks-llm-{stack}"
+    assert outputs["oidcIssuerUrl"].startswith("https://")

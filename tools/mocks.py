@@ -1,0 +1,188 @@
+"""Run the Pulumi program in-process under Pulumi's mocks and record what it declares."""
+
+from __future__ import annotations
+
+import base64
+import runpy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pmocks
+from pulumi.runtime import settings as psettings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import wait_for_rpcs
+from pulumi.runtime.sync_await import _sync_await
+
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+MASK = "[secret]"
+
+_KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters:
+- name: mock
+  cluster: {server: "https://mock-aks.hcp.example.azmk8s.io:443"}
+contexts:
+- name: mock
+  context: {cluster: mock, user: mock}
+current-context: mock
+users:
+- name: mock
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: kubelogin
+      args: [get-token, --login, azurecli, --server-id, 6dae42f8-4368-4678-94ff-3960e28e3630]
+"""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One resource as the engine would receive it."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    inputs: dict[str, Any]
+
+
+def normalise(value: Any) -> Any:
+    """Mask secrets, turn resource references into URNs and integral floats into ints."""
+    if isinstance(value, dict):
+        sig = value.get(SIG_KEY)
+        if sig == SECRET_SIG:
+            return MASK
+        if sig == RESOURCE_SIG:
+            return value.get("urn", "")
+        return {k: normalise(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalise(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if value == UNKNOWN:
+        return "[unknown]"
+    return value
+
+
+def _azure_name(type_: str, name: str, inputs: Mapping[str, Any]) -> str:
+    if type_ == "azure-native:resources:ResourceGroup":
+        return str(inputs.get("resourceGroupName", name))
+    for key, val in inputs.items():
+        if key.endswith("Name") and key != "resourceGroupName" and isinstance(val, str):
+            return val
+    return name
+
+
+class PlatformMocks(pmocks.Mocks):
+    """Answers resource registrations and invokes with plausible Azure values."""
+
+    def new_resource(self, args: pmocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        state = dict(args.inputs)
+        azure_name = _azure_name(args.typ, args.name, args.inputs)
+        rid = f"/subscriptions/00000000-0000-0000-0000-000000000000/mock/{args.typ.split(':')[-1]}/{azure_name}"
+        state.setdefault("name", azure_name)
+        if args.typ == "azure-native:containerservice:ManagedCluster":
+            state["oidcIssuerProfile"] = {
+                "enabled": True,
+                "issuerURL": "https://eastus.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/mock/",
+            }
+            state["fqdn"] = "mock-aks.hcp.example.azmk8s.io"
+        if args.typ == "azure-native:managedidentity:UserAssignedIdentity":
+            state["clientId"] = f"client-id-of-{azure_name}"
+            state["principalId"] = f"principal-id-of-{azure_name}"
+            state["tenantId"] = "00000000-0000-0000-0000-000000000001"
+        if args.typ == "azure-native:keyvault:Vault":
+            state.setdefault("properties", {})
+            state["properties"] = {**state["properties"], "vaultUri": f"https://{azure_name}.vault.azure.net/"}
+        if args.typ == "azure-native:monitor:AzureMonitorWorkspace":
+            state["metrics"] = {"prometheusQueryEndpoint": f"https://{azure_name}.prometheus.monitor.azure.com"}
+        return (rid if args.typ.startswith("azure-native:") else f"{args.name}-id", state)
+
+    def call(self, args: pmocks.MockCallArgs) -> dict[str, Any]:
+        if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
+            value = base64.b64encode(_KUBECONFIG.encode()).decode()
+            return {"kubeconfigs": [{"name": "clusterUser", "value": value}]}
+        if args.token == "azure-native:authorization:getClientConfig":
+            return {
+                "clientId": "00000000-0000-0000-0000-00000000000c",
+                "objectId": "00000000-0000-0000-0000-00000000000b",
+                "subscriptionId": "00000000-0000-0000-0000-000000000000",
+                "tenantId": "00000000-0000-0000-0000-000000000001",
+            }
+        return {}
+
+
+class RecordingMonitor(pmocks.MockMonitor):
+    """A mock monitor that keeps every registration with its parent and raw inputs."""
+
+    def __init__(self, mocks: pmocks.Mocks) -> None:
+        super().__init__(mocks)
+        self.recorded: list[Recorded] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            raw = json_format.MessageToDict(request.object)
+            self.recorded.append(
+                Recorded(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    parent=request.parent,
+                    custom=bool(request.custom),
+                    inputs=normalise(raw),
+                )
+            )
+        return response
+
+
+@dataclass
+class ProgramRun:
+    """What one run of the program declared."""
+
+    exit_code: int
+    resources: list[Recorded] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+def _resolve_outputs(raw: Mapping[str, Any]) -> dict[str, Any]:
+    resolved: dict[str, Any] = {}
+    for key, value in raw.items():
+        out = pulumi.Output.from_input(value)
+        is_secret = _sync_await(out.is_secret())
+        resolved[key] = MASK if is_secret else normalise(_sync_await(out.future()))
+    return resolved
+
+
+def run_program(
+    program: Path,
+    *,
+    project: str,
+    stack: str,
+    config: Mapping[str, str],
+    secret_keys: Sequence[str] = (),
+) -> ProgramRun:
+    """Run ``program`` (``__main__.py``) under mocks as ``pulumi preview`` would; never raises SystemExit."""
+    psettings.set_root_resource(None)  # type: ignore[arg-type]
+    set_all_config(dict(config), list(secret_keys))
+    monitor = RecordingMonitor(PlatformMocks())
+    pmocks.set_mocks(PlatformMocks(), project=project, stack=stack, preview=True, monitor=monitor)
+    try:
+        runpy.run_path(str(program), run_name="__main__")
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+        if code:
+            return ProgramRun(exit_code=code, resources=list(monitor.recorded))
+    _sync_await(wait_for_rpcs())
+    root = psettings.get_root_resource()
+    outputs = _resolve_outputs(getattr(root, "outputs", {}) or {})
+    _sync_await(wait_for_rpcs())
+    return ProgramRun(exit_code=0, resources=sorted(monitor.recorded, key=lambda r: r.urn), outputs=outputs)

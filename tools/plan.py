@@ -1,0 +1,203 @@
+"""Offline plan: run the program under Pulumi mocks and show what `pulumi preview` would create.
+
+    python -m tools.plan --stack dev [--config-file FILE] [--json FILE] [--manifests DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tools.mocks import ProgramRun, Recorded, run_program
+from tools.stack_config import StackSettings, load_stack_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE_ENV = "AKS_LLM_CONFIG_SOURCE"  # read by config.loader to name the file in error messages
+
+
+def run_stack(root: Path, stack: str, config_file: Path | None = None) -> tuple[StackSettings, ProgramRun]:
+    """Run the program of ``root`` for ``stack`` under mocks."""
+    settings = load_stack_settings(root, stack, config_file)
+    previous = os.environ.get(SOURCE_ENV)
+    os.environ[SOURCE_ENV] = settings.source
+    cwd = Path.cwd()
+    sys.path.insert(0, str(root))
+    try:
+        os.chdir(root)
+        run = run_program(
+            root / "__main__.py",
+            project=settings.project,
+            stack=stack,
+            config=settings.config,
+            secret_keys=settings.secret_keys,
+        )
+    finally:
+        os.chdir(cwd)
+        sys.path.remove(str(root))
+        if previous is None:
+            os.environ.pop(SOURCE_ENV, None)
+        else:
+            os.environ[SOURCE_ENV] = previous
+    return settings, run
+
+
+def plan_document(settings: StackSettings, run: ProgramRun) -> dict[str, Any]:
+    """The `--json` document."""
+    outputs = dict(run.outputs)
+    sizing = outputs.get("sizing", [])
+    return {
+        "project": settings.project,
+        "stack": settings.stack,
+        "resources": [
+            {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "inputs": r.inputs}
+            for r in run.resources
+        ],
+        "outputs": outputs,
+        "sizing": sizing,
+    }
+
+
+def kubernetes_manifests(resources: Sequence[Recorded]) -> list[dict[str, Any]]:
+    """Every Kubernetes object the program declares, as a plain manifest."""
+    manifests = []
+    for r in resources:
+        if not r.type.startswith("kubernetes:") or r.type.startswith("kubernetes:helm.sh"):
+            continue
+        if "apiVersion" not in r.inputs or "kind" not in r.inputs:
+            continue
+        body = {k: v for k, v in r.inputs.items() if not k.startswith("__")}
+        ordered = {"apiVersion": body.pop("apiVersion"), "kind": body.pop("kind")}
+        ordered["metadata"] = body.pop("metadata", {})
+        ordered.update(body)
+        manifests.append(ordered)
+    return manifests
+
+
+def write_manifests(manifests: Sequence[dict[str, Any]], directory: Path) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for i, doc in enumerate(manifests):
+        meta = doc.get("metadata", {})
+        ns = meta.get("namespace", "cluster")
+        fname = f"{i:03d}-{doc['kind'].lower()}-{ns}-{meta.get('name', 'unnamed')}.yaml"
+        path = directory / fname
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+        written.append(path)
+    return written
+
+
+def render_tree(resources: Sequence[Recorded]) -> str:
+    """Resources as an indented tree of `type name`, children under their parent component."""
+    children: dict[str, list[Recorded]] = {}
+    urns = {r.urn for r in resources}
+    for r in resources:
+        parent = r.parent if r.parent in urns else ""
+        children.setdefault(parent, []).append(r)
+    lines: list[str] = []
+
+    def walk(parent: str, depth: int) -> None:
+        for r in children.get(parent, []):
+            lines.append(f"{'  ' * depth}+ {r.type}  {r.name}")
+            walk(r.urn, depth + 1)
+
+    walk("", 0)
+    return "\n".join(lines)
+
+
+def render_counts(resources: Sequence[Recorded]) -> str:
+    counts = Counter(r.type for r in resources)
+    width = max((len(t) for t in counts), default=0)
+    rows = [f"  {t:<{width}}  {n}" for t, n in sorted(counts.items())]
+    return "\n".join([f"{len(resources)} resources to create:", *rows])
+
+
+_SIZING_COLUMNS = [
+    ("model", "model"),
+    ("sku", "sku"),
+    ("runtime", "runtime"),
+    ("dtype", "dtype"),
+    ("gpusPerReplica", "TP"),
+    ("weightsGiB", "weights GiB"),
+    ("kvBytesPerToken", "KV B/token"),
+    ("maxModelLen", "max-model-len"),
+    ("maxNumSeqs", "max-num-seqs"),
+    ("maxConcurrentAtFullContext", "seqs@full ctx"),
+    ("replicasMax", "replicas max"),
+    ("fits", "fits"),
+    ("kaitoNodesPerReplica", "KAITO nodes"),
+]
+
+
+def render_sizing(rows: Sequence[dict[str, Any]]) -> str:
+    if not rows:
+        return "No models configured."
+    header = [label for _, label in _SIZING_COLUMNS]
+    table = [[_cell(row.get(key)) for key, _ in _SIZING_COLUMNS] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in table)) for i, h in enumerate(header)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join(["Sizing per model:", fmt.format(*header), *(fmt.format(*r) for r in table)])
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "NO"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.plan", description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", required=True, help="stack name (reads Pulumi.<stack>.yaml)")
+    parser.add_argument("--config-file", type=Path, help="use this stack file instead of Pulumi.<stack>.yaml")
+    parser.add_argument("--json", type=Path, dest="json_path", help="write the plan as JSON to this file")
+    parser.add_argument("--manifests", type=Path, help="write every Kubernetes object as YAML into this directory")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    try:
+        settings, run = run_stack(ROOT, args.stack, args.config_file)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if run.exit_code:
+        return run.exit_code
+
+    print(f"Offline plan for stack '{settings.stack}' of project '{settings.project}' ({settings.source})")
+    print(render_tree(run.resources))
+    print()
+    print(render_counts(run.resources))
+    doc = plan_document(settings, run)
+    for section in _extra_sections(doc):
+        print()
+        print(section)
+    if args.json_path:
+        args.json_path.parent.mkdir(parents=True, exist_ok=True)
+        args.json_path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    if args.manifests:
+        written = write_manifests(kubernetes_manifests(run.resources), args.manifests)
+        print(f"\nWrote {len(written)} Kubernetes manifests to {args.manifests}")
+    print(f"\nPlanned in {time.perf_counter() - started:.2f} s (mocks; nothing was created)")
+    return 0
+
+
+def _extra_sections(doc: dict[str, Any]) -> list[str]:
+    """Sections after the tree: sizing now; later reports (quota, cost) add theirs here."""
+    from tools.report import sections  # noqa: PLC0415
+
+    return [render_sizing(doc["sizing"]), *sections(doc)]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

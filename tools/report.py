@@ -1,0 +1,14 @@
+"""Plan sections drawn from the program's own outputs (one source of truth: the program)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def sections(doc: dict[str, Any]) -> list[str]:
+    """Extra plain-text sections of the offline plan, in order."""
+    out: list[str] = []
+    notes = doc["outputs"].get("notes") or []
+    if notes:
+        out.append("Notes:\n" + "\n".join(f"  - {n}" for n in notes))
+    return out

@@ -1,0 +1,69 @@
+"""Merge a stack's config as the Pulumi CLI would: Pulumi.yaml defaults, then the stack file."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SECRET_PLACEHOLDER = "[secret]"
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """The config map handed to the program, its secret keys and the file it came from."""
+
+    project: str
+    stack: str
+    source: str
+    config: dict[str, str]
+    secret_keys: list[str]
+
+
+def _as_config_string(value: Any) -> str:
+    """The CLI passes scalars as text and objects/arrays as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value)
+
+
+def _full_key(project: str, key: str) -> str:
+    return key if ":" in key else f"{project}:{key}"
+
+
+def load_stack_settings(root: Path, stack: str, config_file: Path | None = None) -> StackSettings:
+    """Read ``Pulumi.yaml`` and the stack file (or ``config_file``) below ``root``."""
+    project_doc = yaml.safe_load((root / "Pulumi.yaml").read_text()) or {}
+    project = str(project_doc["name"])
+    config: dict[str, str] = {}
+    for key, decl in (project_doc.get("config") or {}).items():
+        if isinstance(decl, dict) and "default" in decl:
+            config[_full_key(project, key)] = _as_config_string(decl["default"])
+        elif not isinstance(decl, dict):
+            config[_full_key(project, key)] = _as_config_string(decl)
+    path = config_file or root / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        raise FileNotFoundError(f"no stack file {path} (stacks here: {', '.join(stack_names(root)) or 'none'})")
+    stack_doc = yaml.safe_load(path.read_text()) or {}
+    secret_keys: list[str] = []
+    for key, value in (stack_doc.get("config") or {}).items():
+        full = _full_key(project, key)
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            config[full] = SECRET_PLACEHOLDER
+            secret_keys.append(full)
+        else:
+            config[full] = _as_config_string(value)
+    source = path.name if config_file is None else str(config_file)
+    return StackSettings(project=project, stack=stack, source=source, config=config, secret_keys=secret_keys)
+
+
+def stack_names(root: Path) -> list[str]:
+    """Stacks that have a ``Pulumi.<stack>.yaml`` file below ``root``."""
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
