@@ -13,7 +13,7 @@ except ConfigError as error:
     print(error.render(), file=sys.stderr)
     sys.exit(EXIT_CODE)
 
-from components.platform import Platform, PlatformArgs  # noqa: E402 - only after the config is valid
+from components.platform import Platform, PlatformArgs
 
 platform = Platform("platform", PlatformArgs(project=PROJECT, stack=pulumi.get_stack(), config=stack_config))
 for key, value in platform.outputs.items():

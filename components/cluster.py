@@ -135,7 +135,9 @@ class AksCluster(pulumi.ComponentResource):
             kubernetes_version=settings.kubernetes_version,
             sku=cs.ManagedClusterSKUArgs(
                 name=cs.ManagedClusterSKUName.BASE,
-                tier=cs.ManagedClusterSKUTier.STANDARD if settings.tier == "Standard" else cs.ManagedClusterSKUTier.FREE,
+                tier=cs.ManagedClusterSKUTier.STANDARD
+                if settings.tier == "Standard"
+                else cs.ManagedClusterSKUTier.FREE,
             ),
             identity=cs.ManagedClusterIdentityArgs(type=cs.ResourceIdentityType.SYSTEM_ASSIGNED),
             enable_rbac=True,
@@ -179,7 +181,9 @@ class AksCluster(pulumi.ComponentResource):
                 upgrade_channel=_UPGRADE_CHANNELS[settings.upgrade_channel],
                 node_os_upgrade_channel=_NODE_OS_CHANNELS[settings.node_os_upgrade_channel],
             ),
-            auto_scaler_profile=None if args.features.node_auto_provisioning else _auto_scaler_profile(settings),
+            auto_scaler_profile=None
+            if args.features.node_auto_provisioning
+            else _auto_scaler_profile(settings),
             agent_pool_profiles=[_system_pool(settings), *args.agent_pools],
             addon_profiles=self._addons(args),
             ai_toolchain_operator_profile=cs.ManagedClusterAIToolchainOperatorProfileArgs(enabled=True)

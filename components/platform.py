@@ -8,9 +8,11 @@ from typing import Any
 import pulumi
 
 from components.cluster import AksCluster, AksClusterArgs, ClusterFeatures
+from config.catalog import load_catalog
 from config.naming import Names
 from config.schema import StackConfig
 from config.tags import stack_tags
+from sizing.deployments import plan_models
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,9 @@ class Platform(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.model_plans = plan_models(cfg, load_catalog())
         self.outputs: dict[str, Any] = {
+            "sizing": [plan.row() for plan in self.model_plans],
             "resourceGroupName": self.cluster.resource_group_name,
             "clusterName": self.cluster.cluster_name,
             "oidcIssuerUrl": self.cluster.oidc_issuer_url,

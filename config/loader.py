@@ -159,7 +159,7 @@ def parse_stack_config(
 
 def runtime_config(namespace: str = PROJECT) -> tuple[dict[str, object], list[str]]:
     """The namespace's keys and secret keys as the Pulumi runtime holds them (CLI or mocks)."""
-    from pulumi.runtime import config as rc  # noqa: PLC0415 - keep the pure parser Pulumi-free
+    from pulumi.runtime import config as rc
 
     merged: dict[str, object] = dict(rc.get_config_env())
     merged.update(rc.CONFIG.get())

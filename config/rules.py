@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from config.catalog import Catalog, closest_names, load_catalog
 from config.errors import Problem
 from config.schema import StackConfig
+from sizing.deployments import plan_models, skus_where_it_fits
 
 Rule = Callable[[StackConfig, Catalog], Iterable[Problem]]
 
@@ -27,10 +28,15 @@ def gpu_pool_skus(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
         if sku is None:
             near = closest_names(pool.vm_size, catalog.skus)
             hint = f"did you mean {', '.join(near)}? " if near else ""
-            yield Problem(path, pool.vm_size, "not a GPU SKU in the catalog", hint + "one of " + _sku_choices(catalog))
+            yield Problem(
+                path, pool.vm_size, "not a GPU SKU in the catalog", hint + "one of " + _sku_choices(catalog)
+            )
         elif sku.retired:
             yield Problem(
-                path, pool.vm_size, f"this series was retired by Azure on {sku.retired}", _sku_choices(catalog)
+                path,
+                pool.vm_size,
+                f"this series was retired by Azure on {sku.retired}",
+                _sku_choices(catalog),
             )
 
 
@@ -55,7 +61,23 @@ def model_references(config: StackConfig, catalog: Catalog) -> Iterable[Problem]
             yield Problem(f"models[{i}].pool", model.pool, "no GPU pool of that name", accepted)
 
 
-RULES: list[Rule] = [gpu_pool_skus, model_references]
+def models_fit(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """Every model fits its GPU (or MIG slice) with at least one full-length sequence of KV cache."""
+    for plan in plan_models(config, catalog):
+        if plan.sizing.fits:
+            continue
+        where = skus_where_it_fits(plan, catalog)
+        slice_note = f", MIG {plan.mig.name}" if plan.mig else ""
+        yield Problem(
+            f"models[{plan.index}]",
+            plan.config.model or plan.model_id,
+            f"does not fit on pool {plan.pool.name} ({plan.sku.name}{slice_note}): {plan.sizing.reason}",
+            "a smaller maxModelLen/maxNumSeqs, a quantized variant, or a SKU where it fits: "
+            + (", ".join(where) if where else "none in the catalog"),
+        )
+
+
+RULES: list[Rule] = [gpu_pool_skus, model_references, models_fit]
 
 
 def check_rules(config: StackConfig, catalog: Catalog | None = None) -> list[Problem]:

@@ -88,7 +88,9 @@ class NetworkConfig(Strict):
         except ValueError as exc:
             raise ValueError(f"dnsServiceIp {self.dns_service_ip!r} is not an IP address") from exc
         if dns not in service:
-            raise ValueError(f"dnsServiceIp {self.dns_service_ip} must lie in serviceCidr {self.service_cidr}")
+            raise ValueError(
+                f"dnsServiceIp {self.dns_service_ip} must lie in serviceCidr {self.service_cidr}"
+            )
         if service.overlaps(ipaddress.ip_network(self.pod_cidr)):
             raise ValueError(f"serviceCidr {self.service_cidr} overlaps podCidr {self.pod_cidr}")
         return self
@@ -143,8 +145,12 @@ class ClusterConfig(Strict):
     upgrade_channel: Literal["stable", "patch", "rapid", "node-image", "none"] = "stable"
     node_os_upgrade_channel: Literal["NodeImage", "SecurityPatch", "Unmanaged", "None"] = "NodeImage"
     maintenance_window: MaintenanceWindowConfig = Field(default_factory=MaintenanceWindowConfig)
-    api_server: ApiServerConfig = Field(default_factory=lambda: ApiServerConfig.model_validate({"privateCluster": True}))
-    admin_group_object_ids: list[Annotated[str, Field(pattern=r"^[0-9a-fA-F-]{36}$")]] = Field(default_factory=list)
+    api_server: ApiServerConfig = Field(
+        default_factory=lambda: ApiServerConfig.model_validate({"privateCluster": True})
+    )
+    admin_group_object_ids: list[Annotated[str, Field(pattern=r"^[0-9a-fA-F-]{36}$")]] = Field(
+        default_factory=list
+    )
     log_retention_days: Annotated[int, Field(ge=30, le=730)] = 30
     azure_policy: bool = True
     defender: bool = True
@@ -182,7 +188,9 @@ class SpotCapacity(OnDemandCapacity):
     @model_validator(mode="after")
     def _price(self) -> SpotCapacity:
         if self.max_price != -1.0 and self.max_price <= 0:
-            raise ValueError(f"maxPrice must be -1 (up to on-demand) or a positive USD/h, got {self.max_price}")
+            raise ValueError(
+                f"maxPrice must be -1 (up to on-demand) or a positive USD/h, got {self.max_price}"
+            )
         return self
 
 
@@ -243,7 +251,9 @@ class CustomArchitectureConfig(Strict):
     @model_validator(mode="after")
     def _heads(self) -> CustomArchitectureConfig:
         if self.attention_heads % self.kv_heads:
-            raise ValueError(f"attentionHeads ({self.attention_heads}) must be a multiple of kvHeads ({self.kv_heads})")
+            raise ValueError(
+                f"attentionHeads ({self.attention_heads}) must be a multiple of kvHeads ({self.kv_heads})"
+            )
         if self.sliding_layers > self.layers:
             raise ValueError(f"slidingLayers ({self.sliding_layers}) exceeds layers ({self.layers})")
         if self.sliding_layers and self.sliding_window is None:

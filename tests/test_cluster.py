@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.conftest import by_type, one, planned
@@ -10,7 +12,7 @@ from tools.mocks import ProgramRun
 MC = "azure-native:containerservice:ManagedCluster"
 
 
-def cluster_inputs(run: ProgramRun) -> dict:
+def cluster_inputs(run: ProgramRun) -> dict[str, Any]:
     return one(run, MC).inputs
 
 
@@ -23,7 +25,12 @@ def test_secure_defaults_on_every_stack(stack_run: tuple[str, ProgramRun]) -> No
     assert mc["enableRBAC"] is True
     assert mc["aadProfile"]["managed"] is True and mc["aadProfile"]["enableAzureRBAC"] is True
     net = mc["networkProfile"]
-    assert (net["networkPlugin"], net["networkPluginMode"], net["networkDataplane"], net["networkPolicy"]) == (
+    assert (
+        net["networkPlugin"],
+        net["networkPluginMode"],
+        net["networkDataplane"],
+        net["networkPolicy"],
+    ) == (
         "azure",
         "overlay",
         "cilium",
@@ -31,7 +38,9 @@ def test_secure_defaults_on_every_stack(stack_run: tuple[str, ProgramRun]) -> No
     )
     assert mc["addonProfiles"]["omsagent"]["enabled"] is True
     workspace = one(run, "azure-native:operationalinsights:Workspace").inputs["workspaceName"]
-    assert mc["addonProfiles"]["omsagent"]["config"]["logAnalyticsWorkspaceResourceID"].endswith("/" + workspace)
+    assert mc["addonProfiles"]["omsagent"]["config"]["logAnalyticsWorkspaceResourceID"].endswith(
+        "/" + workspace
+    )
     assert mc["autoUpgradeProfile"]["upgradeChannel"] in {"stable", "patch", "rapid", "node-image", "none"}
     assert mc["autoUpgradeProfile"]["nodeOSUpgradeChannel"] == "NodeImage"
     api = mc["apiServerAccessProfile"]
@@ -58,7 +67,10 @@ def test_prod_is_standard_tier_with_defender_and_dev_relaxes_cost() -> None:
 
 def test_maintenance_windows_for_both_channels(stack_run: tuple[str, ProgramRun]) -> None:
     _, run = stack_run
-    configs = {r.inputs["configName"]: r.inputs for r in by_type(run, "azure-native:containerservice:MaintenanceConfiguration")}
+    configs = {
+        r.inputs["configName"]: r.inputs
+        for r in by_type(run, "azure-native:containerservice:MaintenanceConfiguration")
+    }
     assert set(configs) == {"aksManagedAutoUpgradeSchedule", "aksManagedNodeOSUpgradeSchedule"}
     for window in configs.values():
         mw = window["maintenanceWindow"]
@@ -68,11 +80,15 @@ def test_maintenance_windows_for_both_channels(stack_run: tuple[str, ProgramRun]
 
 def test_every_azure_resource_is_tagged(stack_run: tuple[str, ProgramRun]) -> None:
     stack, run = stack_run
-    taggable = [r for r in run.resources if r.type.startswith("azure-native:") and "tags" in _tag_capable(r.type)]
+    taggable = [
+        r for r in run.resources if r.type.startswith("azure-native:") and "tags" in _tag_capable(r.type)
+    ]
     assert taggable
     for r in taggable:
         tags = r.inputs.get("tags", {})
-        assert tags.get("stack") == stack and tags.get("managed-by") == "pulumi", f"{r.type} {r.name} untagged"
+        assert tags.get("stack") == stack and tags.get("managed-by") == "pulumi", (
+            f"{r.type} {r.name} untagged"
+        )
 
 
 def _tag_capable(type_: str) -> set[str]:

@@ -177,7 +177,9 @@ def test_any_unknown_key_is_refused_with_the_accepted_keys(data: st.DataObject, 
 # --- through the real program: exit 2, one message, nothing registered ---------------------------
 
 
-def test_bad_config_stops_the_program_before_any_resource(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_config_stops_the_program_before_any_resource(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run = run_with(
         tmp_path,
         "config:\n  aks-llm:location: swedencentral\n  aks-llm:cluster:\n    tier: Gold\n",

@@ -87,7 +87,9 @@ class PlatformMocks(pmocks.Mocks):
     def new_resource(self, args: pmocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
         azure_name = _azure_name(args.typ, args.name, args.inputs)
-        rid = f"/subscriptions/00000000-0000-0000-0000-000000000000/mock/{args.typ.split(':')[-1]}/{azure_name}"
+        rid = (
+            f"/subscriptions/00000000-0000-0000-0000-000000000000/mock/{args.typ.split(':')[-1]}/{azure_name}"
+        )
         state.setdefault("name", azure_name)
         if args.typ == "azure-native:containerservice:ManagedCluster":
             state["oidcIssuerProfile"] = {
@@ -101,23 +103,28 @@ class PlatformMocks(pmocks.Mocks):
             state["tenantId"] = "00000000-0000-0000-0000-000000000001"
         if args.typ == "azure-native:keyvault:Vault":
             state.setdefault("properties", {})
-            state["properties"] = {**state["properties"], "vaultUri": f"https://{azure_name}.vault.azure.net/"}
+            state["properties"] = {
+                **state["properties"],
+                "vaultUri": f"https://{azure_name}.vault.azure.net/",
+            }
         if args.typ == "azure-native:monitor:AzureMonitorWorkspace":
-            state["metrics"] = {"prometheusQueryEndpoint": f"https://{azure_name}.prometheus.monitor.azure.com"}
+            state["metrics"] = {
+                "prometheusQueryEndpoint": f"https://{azure_name}.prometheus.monitor.azure.com"
+            }
         return (rid if args.typ.startswith("azure-native:") else f"{args.name}-id", state)
 
-    def call(self, args: pmocks.MockCallArgs) -> dict[str, Any]:
+    def call(self, args: pmocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
             value = base64.b64encode(_KUBECONFIG.encode()).decode()
-            return {"kubeconfigs": [{"name": "clusterUser", "value": value}]}
+            return {"kubeconfigs": [{"name": "clusterUser", "value": value}]}, []
         if args.token == "azure-native:authorization:getClientConfig":
             return {
                 "clientId": "00000000-0000-0000-0000-00000000000c",
                 "objectId": "00000000-0000-0000-0000-00000000000b",
                 "subscriptionId": "00000000-0000-0000-0000-000000000000",
                 "tenantId": "00000000-0000-0000-0000-000000000001",
-            }
-        return {}
+            }, []
+        return {}, []
 
 
 class RecordingMonitor(pmocks.MockMonitor):
@@ -127,8 +134,8 @@ class RecordingMonitor(pmocks.MockMonitor):
         super().__init__(mocks)
         self.recorded: list[Recorded] = []
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        response = super().RegisterResource(request)
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             raw = json_format.MessageToDict(request.object)
             self.recorded.append(

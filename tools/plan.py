@@ -1,6 +1,6 @@
 """Offline plan: run the program under Pulumi mocks and show what `pulumi preview` would create.
 
-    python -m tools.plan --stack dev [--config-file FILE] [--json FILE] [--manifests DIR]
+python -m tools.plan --stack dev [--config-file FILE] [--json FILE] [--manifests DIR]
 """
 
 from __future__ import annotations
@@ -123,6 +123,7 @@ def render_counts(resources: Sequence[Recorded]) -> str:
 _SIZING_COLUMNS = [
     ("model", "model"),
     ("sku", "sku"),
+    ("migProfile", "MIG"),
     ("runtime", "runtime"),
     ("dtype", "dtype"),
     ("gpusPerReplica", "TP"),
@@ -162,7 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stack", required=True, help="stack name (reads Pulumi.<stack>.yaml)")
     parser.add_argument("--config-file", type=Path, help="use this stack file instead of Pulumi.<stack>.yaml")
     parser.add_argument("--json", type=Path, dest="json_path", help="write the plan as JSON to this file")
-    parser.add_argument("--manifests", type=Path, help="write every Kubernetes object as YAML into this directory")
+    parser.add_argument(
+        "--manifests", type=Path, help="write every Kubernetes object as YAML into this directory"
+    )
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -194,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _extra_sections(doc: dict[str, Any]) -> list[str]:
     """Sections after the tree: sizing now; later reports (quota, cost) add theirs here."""
-    from tools.report import sections  # noqa: PLC0415
+    from tools.report import sections
 
     return [render_sizing(doc["sizing"]), *sections(doc)]
 

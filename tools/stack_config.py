@@ -50,7 +50,9 @@ def load_stack_settings(root: Path, stack: str, config_file: Path | None = None)
             config[_full_key(project, key)] = _as_config_string(decl)
     path = config_file or root / f"Pulumi.{stack}.yaml"
     if not path.exists():
-        raise FileNotFoundError(f"no stack file {path} (stacks here: {', '.join(stack_names(root)) or 'none'})")
+        raise FileNotFoundError(
+            f"no stack file {path} (stacks here: {', '.join(stack_names(root)) or 'none'})"
+        )
     stack_doc = yaml.safe_load(path.read_text()) or {}
     secret_keys: list[str] = []
     for key, value in (stack_doc.get("config") or {}).items():

@@ -1,0 +1,423 @@
+"""Typed, validated access to the data files in ``config/catalog/`` (GPU SKUs, models, prices).
+
+Pure Python: no Pulumi imports. ``load_catalog()`` parses each YAML file once per process.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, NoReturn, TypeVar
+
+import yaml
+
+CATALOG_DIR = Path(__file__).parent / "catalog"
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MIG_NAME = re.compile(r"^(\d)g\.(\d+)gb$")
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class MigProfile:
+    """One NVIDIA MIG profile of a GPU type (e.g. ``1g.10gb``)."""
+
+    name: str
+    compute_slices: int
+    memory_gb: int
+    instances_per_gpu: int
+    aks_gpu_instance_profile: str | None  # "MIG1g".."MIG7g", None when AKS has no enum for it
+
+
+@dataclass(frozen=True)
+class GpuSku:
+    """An Azure GPU VM size."""
+
+    name: str
+    vcpus: int
+    memory_gib: int
+    gpu_count: int
+    gpu_model: str
+    gpu_memory_gb: int  # per GPU, decimal GB as Microsoft states it
+    kaito_gpu_memory_gib: int | None  # total per SKU in KAITO's table; None when KAITO does not list it
+    compute_capability: str
+    bf16: bool
+    mig_profiles: tuple[MigProfile, ...]
+    nvme: bool
+    local_disk_gib: int
+    quota_family: str
+    kaito_supported: bool
+    retired: str | None
+    source: str
+    kaito_name: str | None = None  # KAITO's spelling of the name (ND96asr_v4 -> ND96asr_A100_v4)
+    nvme_gib: int | None = None
+
+    def mig_profile(self, name: str) -> MigProfile | None:
+        """The MIG profile called ``name`` on this SKU's GPU, or None."""
+        return next((p for p in self.mig_profiles if p.name == name), None)
+
+
+@dataclass(frozen=True)
+class SystemSku:
+    """A CPU VM size for the system node pool."""
+
+    name: str
+    vcpus: int
+    memory_gib: int
+    quota_family: str
+    source: str
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Architecture and provenance of an open-weight model."""
+
+    id: str
+    hf_id: str
+    kaito_preset: str | None
+    kaito_file_size_gib: float | None
+    gated: bool
+    layers: int
+    attention_heads: int
+    kv_heads: int
+    head_dim: int
+    parameters: int
+    active_parameters: int
+    context_length: int
+    sliding_window: int | None
+    sliding_layers: int
+    weights_dtype: str
+    source: str
+    hidden_size: int | None = None
+    intermediate_size: int | None = None
+    vocab_size: int | None = None
+    tie_word_embeddings: bool | None = None
+    attention_pattern: str = ""
+    architecture_verified: bool = False
+    parameter_count_note: str = ""
+
+
+@dataclass(frozen=True)
+class PriceEntry:
+    """Hourly price of one VM size."""
+
+    sku: str
+    on_demand_per_hour: float
+    spot_per_hour: float | None
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    """Dated, unverified price snapshot; always print ``as_of`` and ``source`` with a figure."""
+
+    currency: str
+    region: str
+    as_of: str
+    source: str
+    verified: bool
+    entries: Mapping[str, PriceEntry]
+    system_pool_note: str
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Everything in ``config/catalog/``."""
+
+    skus: Mapping[str, GpuSku]
+    system_skus: Mapping[str, SystemSku]
+    models: Mapping[str, ModelSpec]
+    prices: PriceTable
+
+    def sku(self, name: str) -> GpuSku:
+        """The GPU SKU ``name``; KeyError with suggestions if unknown."""
+        if name not in self.skus:
+            raise KeyError(_unknown("GPU SKU", name, self.skus))
+        return self.skus[name]
+
+    def model(self, id: str) -> ModelSpec:
+        """The model ``id``; KeyError with suggestions if unknown."""
+        if id not in self.models:
+            raise KeyError(_unknown("model", id, self.models))
+        return self.models[id]
+
+
+def closest_names(value: str, candidates: Iterable[str], n: int = 3) -> list[str]:
+    """Up to ``n`` candidates similar to ``value`` (case-insensitive), best first."""
+    by_lower: dict[str, str] = {}
+    for c in candidates:
+        by_lower.setdefault(c.lower(), c)
+    matches = difflib.get_close_matches(value.lower(), list(by_lower), n=n, cutoff=0.5)
+    return [by_lower[m] for m in matches]
+
+
+def _unknown(kind: str, value: str, known: Iterable[str]) -> str:
+    hint = closest_names(value, known)
+    return f"unknown {kind} {value!r}" + (f"; did you mean {', '.join(hint)}?" if hint else "")
+
+
+# --- validation helpers -------------------------------------------------------------------------
+
+
+class _Entry:
+    """A YAML mapping with exact-key checking and typed getters; errors name the file and entry."""
+
+    def __init__(
+        self, file: str, where: str, data: object, required: set[str], optional: frozenset[str] = frozenset()
+    ):
+        self.file, self.where = file, where
+        if not isinstance(data, dict):
+            self.fail(f"expected a mapping, got {type(data).__name__}")
+        self.data: dict[str, object] = data
+        missing, extra = required - data.keys(), data.keys() - required - optional
+        if missing:
+            self.fail(f"missing keys {sorted(missing)}")
+        if extra:
+            self.fail(f"unknown keys {sorted(str(k) for k in extra)}")
+
+    def fail(self, msg: str) -> NoReturn:
+        raise ValueError(f"{self.file}: {self.where}: {msg}")
+
+    def get(self, key: str, typ: type[_T], *, nullable: bool = False) -> Any:
+        value = self.data.get(key)
+        if value is None and nullable:
+            return None
+        ok = isinstance(value, typ) and not (typ is not bool and isinstance(value, bool))
+        if typ is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if not ok:
+            self.fail(f"{key!r} must be {typ.__name__}{' or null' if nullable else ''}, got {value!r}")
+        return value
+
+    def positive(self, key: str, *, nullable: bool = False) -> Any:
+        value = self.get(key, int, nullable=nullable)
+        if value is not None and value <= 0:
+            self.fail(f"{key!r} must be > 0, got {value}")
+        return value
+
+
+def _read(name: str) -> tuple[str, dict[str, Any]]:
+    path = CATALOG_DIR / name
+    with path.open(encoding="utf-8") as f:
+        data = yaml.load(f, Loader=_Loader)  # safe loaders only
+    if not isinstance(data, dict):
+        raise ValueError(f"{name}: top level must be a mapping")
+    return name, data
+
+
+def _section(file: str, data: dict[str, Any], key: str) -> dict[str, Any]:
+    section = data.get(key)
+    if not isinstance(section, dict) or not section:
+        raise ValueError(f"{file}: {key!r} must be a non-empty mapping")
+    return section
+
+
+# --- per-file parsers ---------------------------------------------------------------------------
+
+
+def _mig_tables(file: str, tables: dict[str, Any]) -> dict[str, tuple[MigProfile, ...]]:
+    out: dict[str, tuple[MigProfile, ...]] = {}
+    for key, raw in tables.items():
+        t = _Entry(file, f"mig_tables.{key}", raw, {"source", "profiles"})
+        t.get("source", str)
+        profiles = []
+        for i, p_raw in enumerate(t.get("profiles", list)):
+            p = _Entry(
+                file,
+                f"mig_tables.{key}.profiles[{i}]",
+                p_raw,
+                {"name", "instances_per_gpu", "aks_gpu_instance_profile"},
+            )
+            name = p.get("name", str)
+            m = _MIG_NAME.match(name) or p.fail(f"bad MIG profile name {name!r}")
+            aks = p.get("aks_gpu_instance_profile", str, nullable=True)
+            if aks is not None and aks != f"MIG{m[1]}g":
+                p.fail(f"aks_gpu_instance_profile {aks!r} does not match {name!r}")
+            profiles.append(MigProfile(name, int(m[1]), int(m[2]), p.positive("instances_per_gpu"), aks))
+        out[key] = tuple(profiles)
+    return out
+
+
+_SKU_KEYS = {
+    "vcpus",
+    "memory_gib",
+    "gpu_count",
+    "gpu_model",
+    "gpu_memory_gb",
+    "compute_capability",
+    "mig_table",
+    "nvme",
+    "local_disk_gib",
+    "nvme_gib",
+    "quota_family",
+    "retired",
+    "kaito",
+    "source",
+}
+
+
+def _gpu_sku(file: str, name: str, raw: object, mig: dict[str, tuple[MigProfile, ...]]) -> GpuSku:
+    e = _Entry(file, f"gpu_skus.{name}", raw, _SKU_KEYS)
+    cc = e.get("compute_capability", str)
+    if not re.fullmatch(r"\d+\.\d", cc):
+        e.fail(f"compute_capability {cc!r} is not like '8.0'")
+    table = e.get("mig_table", str, nullable=True)
+    if table is not None and table not in mig:
+        e.fail(f"unknown mig_table {table!r}")
+    kaito_name, kaito_mem = None, None
+    if e.data["kaito"] is not None:
+        k = _Entry(file, f"gpu_skus.{name}.kaito", e.data["kaito"], {"name", "total_gpu_memory_gib"})
+        kaito_name, kaito_mem = k.get("name", str), k.positive("total_gpu_memory_gib")
+    retired = e.get("retired", str, nullable=True)
+    if retired is not None and not re.fullmatch(r"\d{4}-\d\d-\d\d", retired):
+        e.fail(f"retired {retired!r} is not an ISO date")
+    return GpuSku(
+        name=name,
+        vcpus=e.positive("vcpus"),
+        memory_gib=e.positive("memory_gib"),
+        gpu_count=e.positive("gpu_count"),
+        gpu_model=e.get("gpu_model", str),
+        gpu_memory_gb=e.positive("gpu_memory_gb"),
+        kaito_gpu_memory_gib=kaito_mem,
+        compute_capability=cc,
+        bf16=float(cc) >= 8.0,
+        mig_profiles=mig[table] if table else (),
+        nvme=e.get("nvme", bool),
+        local_disk_gib=e.positive("local_disk_gib"),
+        quota_family=e.get("quota_family", str),
+        kaito_supported=kaito_name is not None,
+        retired=retired,
+        source=e.get("source", str),
+        kaito_name=kaito_name,
+        nvme_gib=e.positive("nvme_gib", nullable=True),
+    )
+
+
+def _skus(file: str, data: dict[str, Any]) -> tuple[dict[str, GpuSku], dict[str, SystemSku]]:
+    extra = data.keys() - {"mig_tables", "gpu_skus", "system_skus"}
+    if extra:
+        raise ValueError(f"{file}: unknown top-level keys {sorted(extra)}")
+    mig = _mig_tables(file, _section(file, data, "mig_tables"))
+    gpu = {n: _gpu_sku(file, n, raw, mig) for n, raw in _section(file, data, "gpu_skus").items()}
+    system = {}
+    for n, raw in _section(file, data, "system_skus").items():
+        e = _Entry(file, f"system_skus.{n}", raw, {"vcpus", "memory_gib", "quota_family", "source"})
+        system[n] = SystemSku(
+            n, e.positive("vcpus"), e.positive("memory_gib"), e.get("quota_family", str), e.get("source", str)
+        )
+    return gpu, system
+
+
+_MODEL_KEYS = {
+    "hf_id",
+    "kaito_preset",
+    "kaito_file_size_gib",
+    "gated",
+    "layers",
+    "hidden_size",
+    "attention_heads",
+    "kv_heads",
+    "head_dim",
+    "intermediate_size",
+    "vocab_size",
+    "tie_word_embeddings",
+    "parameters",
+    "active_parameters",
+    "context_length",
+    "sliding_window",
+    "sliding_layers",
+    "attention_pattern",
+    "weights_dtype",
+    "architecture_verified",
+    "parameter_count_note",
+    "source",
+}
+WEIGHT_DTYPES = frozenset({"fp32", "bf16", "fp16", "fp8", "int8", "int4", "awq", "gptq", "mxfp4"})
+
+
+def _model(file: str, mid: str, raw: object) -> ModelSpec:
+    e = _Entry(file, f"models.{mid}", raw, _MODEL_KEYS)
+    spec = ModelSpec(
+        id=mid,
+        hf_id=e.get("hf_id", str),
+        kaito_preset=e.get("kaito_preset", str, nullable=True),
+        kaito_file_size_gib=e.get("kaito_file_size_gib", float, nullable=True),
+        gated=e.get("gated", bool),
+        layers=e.positive("layers"),
+        attention_heads=e.positive("attention_heads"),
+        kv_heads=e.positive("kv_heads"),
+        head_dim=e.positive("head_dim"),
+        parameters=e.positive("parameters"),
+        active_parameters=e.positive("active_parameters"),
+        context_length=e.positive("context_length"),
+        sliding_window=e.positive("sliding_window", nullable=True),
+        sliding_layers=e.get("sliding_layers", int),
+        weights_dtype=e.get("weights_dtype", str),
+        source=e.get("source", str),
+        hidden_size=e.positive("hidden_size"),
+        intermediate_size=e.positive("intermediate_size"),
+        vocab_size=e.positive("vocab_size"),
+        tie_word_embeddings=e.get("tie_word_embeddings", bool),
+        attention_pattern=e.get("attention_pattern", str),
+        architecture_verified=e.get("architecture_verified", bool),
+        parameter_count_note=e.get("parameter_count_note", str),
+    )
+    if spec.weights_dtype not in WEIGHT_DTYPES:
+        e.fail(f"weights_dtype {spec.weights_dtype!r} not in {sorted(WEIGHT_DTYPES)}")
+    sliding = spec.sliding_window is not None
+    if not 0 <= spec.sliding_layers < spec.layers or (spec.sliding_layers > 0) != sliding:
+        e.fail("sliding_layers must be in [0, layers) and > 0 exactly when sliding_window is set")
+    if spec.kv_heads > spec.attention_heads or spec.active_parameters > spec.parameters:
+        e.fail("kv_heads > attention_heads or active_parameters > parameters")
+    if (spec.kaito_preset is None) != (spec.kaito_file_size_gib is None):
+        e.fail("kaito_preset and kaito_file_size_gib must be set together")
+    return spec
+
+
+def _prices(file: str, data: dict[str, Any], known: set[str]) -> PriceTable:
+    top = _Entry(
+        file,
+        "top level",
+        data,
+        {"currency", "region", "as_of", "verified", "source", "system_pool_note", "entries"},
+    )
+    as_of = top.get("as_of", str)
+    if not re.fullmatch(r"\d{4}-\d\d-\d\d", as_of):
+        top.fail(f"as_of {as_of!r} is not an ISO date")
+    entries = {}
+    for sku, raw in _section(file, data, "entries").items():
+        e = _Entry(file, f"entries.{sku}", raw, {"on_demand_per_hour", "spot_per_hour", "source"})
+        if sku not in known:
+            e.fail(_unknown("SKU", sku, known))
+        entries[sku] = PriceEntry(
+            sku,
+            e.get("on_demand_per_hour", float),
+            e.get("spot_per_hour", float, nullable=True),
+            e.get("source", str),
+        )
+    return PriceTable(
+        currency=top.get("currency", str),
+        region=top.get("region", str),
+        as_of=as_of,
+        source=top.get("source", str),
+        verified=top.get("verified", bool),
+        entries=MappingProxyType(entries),
+        system_pool_note=top.get("system_pool_note", str),
+    )
+
+
+@functools.cache
+def load_catalog() -> Catalog:
+    """Load and validate ``config/catalog/*.yaml`` (cached); ValueError names the bad file and entry."""
+    gpu, system = _skus(*_read("skus.yaml"))
+    file, data = _read("models.yaml")
+    if data.keys() != {"models"}:
+        raise ValueError(f"{file}: top level must hold exactly 'models'")
+    models = {mid: _model(file, mid, raw) for mid, raw in _section(file, data, "models").items()}
+    prices = _prices(*_read("prices.yaml"), known=set(gpu) | set(system))
+    return Catalog(MappingProxyType(gpu), MappingProxyType(system), MappingProxyType(models), prices)

@@ -1,0 +1,182 @@
+"""Resolve each model of a stack to its architecture, GPU and derived vLLM figures (pure, no Pulumi).
+
+The program, the config rules and the offline plan all read these ``ModelPlan`` objects, so the
+numbers a user sees are the numbers the manifests carry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from config.catalog import Catalog, GpuSku, MigProfile
+from config.schema import GpuPoolConfig, ModelConfig, StackConfig
+from sizing.memory import ModelArch
+from sizing.model_sizing import (
+    SizingResult,
+    default_max_model_len,
+    replicas_for_peak,
+    serving_dtype,
+    size_model,
+)
+
+_QUANTIZED_WEIGHTS = {"fp8": "fp8", "awq": "awq", "gptq": "gptq"}
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    """One model deployment with everything derived from the stack config and the catalog."""
+
+    index: int  # position under `models:` (for error paths)
+    config: ModelConfig
+    pool: GpuPoolConfig
+    sku: GpuSku
+    mig: MigProfile | None
+    model_id: str  # catalog id, or the custom model's HF id
+    hf_id: str
+    arch: ModelArch
+    gated: bool
+    kaito_preset: str | None
+    weights_dtype: str
+    sizing: SizingResult
+
+    @property
+    def dtype(self) -> str:
+        """vLLM --dtype for this GPU."""
+        return serving_dtype(self.sku)
+
+    @property
+    def max_model_len(self) -> int:
+        return self.sizing.max_model_len
+
+    @property
+    def replicas_min(self) -> int:
+        return self.config.replicas.min
+
+    @property
+    def replicas_max(self) -> int:
+        """The autoscaler's ceiling: explicit, else enough replicas for the peak concurrency."""
+        if self.config.replicas.max is not None:
+            return self.config.replicas.max
+        peak = self.config.workload.peak_concurrent_requests
+        return max(1, replicas_for_peak(peak, max(1, self.sizing.max_num_seqs)))
+
+    def row(self) -> dict[str, Any]:
+        """The sizing row of the plan (camelCase, JSON-ready)."""
+        s = self.sizing
+        return {
+            "name": self.config.name,
+            "model": self.model_id,
+            "sku": self.sku.name,
+            "pool": self.pool.name,
+            "runtime": self.config.runtime,
+            "migProfile": s.mig_profile,
+            "dtype": s.dtype,
+            "weightsDtype": s.weights_dtype,
+            "gpusPerReplica": s.gpus_per_replica,
+            "deviceMemoryGiB": s.device_memory_gib,
+            "weightsGiB": s.weights_gib,
+            "kvBytesPerToken": s.kv_bytes_per_token,
+            "kvBudgetPerGpuGiB": s.kv_budget_per_gpu_gib,
+            "gpuMemoryUtilization": s.gpu_memory_utilization,
+            "maxModelLen": s.max_model_len,
+            "maxNumSeqs": s.max_num_seqs,
+            "maxConcurrentAtFullContext": s.max_concurrent_at_full_context,
+            "replicasMin": self.replicas_min,
+            "replicasMax": self.replicas_max,
+            "fits": s.fits,
+            "reason": s.reason,
+            "kaitoNodesPerReplica": s.kaito_nodes_per_replica,
+        }
+
+
+def model_arch(model: ModelConfig, catalog: Catalog) -> tuple[str, str, ModelArch, bool, str | None, str]:
+    """(id, hf id, architecture, gated, KAITO preset, weights dtype) of a catalog or custom model."""
+    if model.custom is not None:
+        c = model.custom
+        arch = ModelArch(
+            parameters=c.parameters,
+            layers=c.layers,
+            attention_heads=c.attention_heads,
+            kv_heads=c.kv_heads,
+            head_dim=c.head_dim,
+            context_length=c.context_length,
+            sliding_window=c.sliding_window,
+            sliding_layers=c.sliding_layers,
+        )
+        dtype = _QUANTIZED_WEIGHTS.get(model.quantization, "bf16")
+        return c.hf_id, c.hf_id, arch, c.gated, None, dtype
+    spec = catalog.model(str(model.model))
+    dtype = _QUANTIZED_WEIGHTS.get(model.quantization, spec.weights_dtype)
+    return spec.id, spec.hf_id, ModelArch.from_spec(spec), spec.gated, spec.kaito_preset, dtype
+
+
+def plan_model(index: int, model: ModelConfig, config: StackConfig, catalog: Catalog) -> ModelPlan | None:
+    """Size one model on its pool; None when its references do not resolve (rules report that)."""
+    pool = next((p for p in config.gpu_pools if p.name == model.pool), None)
+    if pool is None or pool.vm_size not in catalog.skus:
+        return None
+    if model.model is not None and model.model not in catalog.models:
+        return None
+    sku = catalog.skus[pool.vm_size]
+    # KAITO provisions whole-GPU nodes of the pool's SKU itself: MIG slices apply to vLLM only.
+    mig = sku.mig_profile(pool.mig) if pool.mig and model.runtime == "vllm" else None
+    if pool.mig and model.runtime == "vllm" and mig is None:
+        return None
+    model_id, hf_id, arch, gated, preset, weights_dtype = model_arch(model, catalog)
+    workload = model.workload
+    max_len = workload.max_model_len or default_max_model_len(
+        workload.p95_prompt_tokens, workload.p95_completion_tokens, arch.context_length
+    )
+    spec = catalog.models.get(model_id)
+    sizing = size_model(
+        arch,
+        sku,
+        model_name=model_id,
+        weights_dtype=weights_dtype,
+        max_model_len=max_len,
+        gpu_memory_utilization=workload.gpu_memory_utilization,
+        typical_seq_len=min(max_len, workload.p95_prompt_tokens + workload.p95_completion_tokens),
+        max_num_seqs=workload.max_num_seqs,
+        mig_profile=mig,
+        kaito_file_size_gib=spec.kaito_file_size_gib if spec and model.runtime == "kaito" else None,
+    )
+    return ModelPlan(
+        index=index,
+        config=model,
+        pool=pool,
+        sku=sku,
+        mig=mig,
+        model_id=model_id,
+        hf_id=hf_id,
+        arch=arch,
+        gated=gated,
+        kaito_preset=preset,
+        weights_dtype=weights_dtype,
+        sizing=sizing,
+    )
+
+
+def plan_models(config: StackConfig, catalog: Catalog) -> list[ModelPlan]:
+    """Every model of the stack that resolves, in config order."""
+    plans = (plan_model(i, m, config, catalog) for i, m in enumerate(config.models))
+    return [p for p in plans if p is not None]
+
+
+def skus_where_it_fits(plan: ModelPlan, catalog: Catalog) -> list[str]:
+    """Catalog SKUs (whole GPUs, not retired) on which the same model and workload would fit."""
+    workload = plan.config.workload
+    return [
+        name
+        for name, sku in sorted(catalog.skus.items())
+        if not sku.retired
+        and size_model(
+            plan.arch,
+            sku,
+            model_name=plan.model_id,
+            weights_dtype=plan.weights_dtype,
+            max_model_len=plan.max_model_len,
+            gpu_memory_utilization=workload.gpu_memory_utilization,
+            max_num_seqs=workload.max_num_seqs,
+        ).fits
+    ]

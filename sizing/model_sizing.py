@@ -1,0 +1,197 @@
+"""Does a model fit a GPU SKU (or MIG slice) under vLLM, with how many GPUs and how many sequences?
+
+Device memory is Microsoft's decimal GB (x 10**9 bytes: conservative against nvidia-smi's figure);
+reported sizes are GiB (2**30) rounded to 2 decimals.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from config.catalog import GpuSku, MigProfile
+from sizing.kaito_estimator import KaitoEstimateError, kaito_nodes_per_replica
+from sizing.memory import GIB, ModelArch, kv_bytes_per_sequence, kv_bytes_per_token, weight_bytes
+
+TP_CHOICES = (1, 2, 4, 8)
+_X = "\N{MULTIPLICATION SIGN}"
+
+
+@dataclass(frozen=True)
+class SizingResult:
+    """Outcome of ``size_model``; ``reason`` explains a ``fits=False`` with the numbers."""
+
+    model: str
+    sku: str
+    dtype: str  # vLLM --dtype
+    weights_dtype: str  # as served (bf16 weights become fp16 on GPUs without bf16)
+    gpus_per_replica: int  # tensor-parallel size on one node (1 on a MIG slice)
+    device_memory_gib: float  # per GPU or per MIG slice
+    weights_gib: float
+    weights_per_gpu_gib: float
+    kv_bytes_per_token: int  # all layers, 16-bit, no sliding-window cap
+    kv_bytes_per_token_per_gpu: int
+    max_model_len: int
+    kv_budget_per_gpu_gib: float
+    max_concurrent_at_full_context: int
+    max_num_seqs: int
+    gpu_memory_utilization: float
+    fits: bool
+    reason: str | None
+    kaito_nodes_per_replica: int | None  # None: no KAITO file size, SKU not in KAITO, MIG, or KAITO rejects
+    mig_profile: str | None
+
+
+def serving_dtype(sku: GpuSku) -> str:
+    """vLLM ``--dtype``: bfloat16 where the GPU supports it (CC >= 8.0), else float16."""
+    return "bfloat16" if sku.bf16 else "float16"
+
+
+def default_max_model_len(p95_prompt_tokens: int, p95_completion_tokens: int, context_length: int) -> int:
+    """2 x (p95 prompt + p95 completion), rounded up to a multiple of 256, capped at ``context_length``."""
+    if p95_prompt_tokens < 0 or p95_completion_tokens < 0 or p95_prompt_tokens + p95_completion_tokens == 0:
+        raise ValueError("p95 prompt/completion tokens must be >= 0 and not both 0")
+    if context_length < 1:
+        raise ValueError(f"context_length must be > 0, got {context_length}")
+    wanted = math.ceil(2 * (p95_prompt_tokens + p95_completion_tokens) / 256) * 256
+    return min(wanted, context_length)
+
+
+def replicas_for_peak(peak_concurrent_requests: int, max_num_seqs: int) -> int:
+    """Replicas needed so ``peak_concurrent_requests`` fit at ``max_num_seqs`` each (ceil)."""
+    if peak_concurrent_requests < 0 or max_num_seqs < 1:
+        raise ValueError("peak_concurrent_requests must be >= 0 and max_num_seqs >= 1")
+    return math.ceil(peak_concurrent_requests / max_num_seqs)
+
+
+def _tp_candidates(arch: ModelArch, sku: GpuSku, mig: MigProfile | None) -> list[int]:
+    if mig is not None:
+        return [1]
+    return [tp for tp in TP_CHOICES if tp <= sku.gpu_count and arch.attention_heads % tp == 0]
+
+
+def _device_label(sku: GpuSku, mig: MigProfile | None, tp: int, util: float) -> str:
+    if mig is not None:
+        return f"1 {_X} MIG {mig.name} slice of {sku.gpu_model} ({mig.memory_gb} GB {_X} {util:.2f})"
+    return f"{tp} {_X} {sku.gpu_model} ({sku.gpu_memory_gb} GB {_X} {util:.2f})"
+
+
+def _kaito_nodes(
+    arch: ModelArch, sku: GpuSku, mig: MigProfile | None, file_size_gib: float | None, max_model_len: int
+) -> int | None:
+    if file_size_gib is None or sku.kaito_gpu_memory_gib is None or mig is not None:
+        return None
+    bytes_per_token = kv_bytes_per_token(arch.layers, arch.kv_heads, arch.head_dim)
+    try:
+        estimate = kaito_nodes_per_replica(
+            file_size_gib, sku.kaito_gpu_memory_gib, sku.gpu_count, bytes_per_token, max_model_len
+        )
+    except KaitoEstimateError:
+        return None
+    return estimate.nodes_per_replica
+
+
+def size_model(
+    arch: ModelArch,
+    sku: GpuSku,
+    *,
+    model_name: str,
+    weights_dtype: str,
+    max_model_len: int,
+    gpu_memory_utilization: float = 0.90,
+    typical_seq_len: int | None = None,
+    max_num_seqs: int | None = None,
+    mig_profile: MigProfile | None = None,
+    kaito_file_size_gib: float | None = None,
+    runtime_overhead_gib: float = 2.3,
+    max_num_seqs_cap: int = 256,
+) -> SizingResult:
+    """Size ``arch`` on one node of ``sku`` (or one MIG slice).
+
+    Tensor parallelism is the smallest of 1/2/4/8 (<= GPU count, dividing attention_heads) whose
+    per-GPU budget (device x utilization - weights/tp - overhead) holds one full-length sequence's
+    KV shard (and, when ``max_num_seqs`` is given, that many ``typical_seq_len`` sequences if some tp
+    can); when none does, the largest allowed tp is reported with ``fits=False``.
+    """
+    if not 0 < gpu_memory_utilization <= 1:
+        raise ValueError(f"gpu_memory_utilization must be in (0, 1], got {gpu_memory_utilization}")
+    if max_model_len < 1 or max_num_seqs_cap < 1 or runtime_overhead_gib < 0:
+        raise ValueError("max_model_len and max_num_seqs_cap must be >= 1, runtime_overhead_gib >= 0")
+    typical = max_model_len if typical_seq_len is None else typical_seq_len
+    if not 1 <= typical <= max_model_len:
+        raise ValueError(f"typical_seq_len must be in [1, max_model_len={max_model_len}], got {typical}")
+    if max_num_seqs is not None and max_num_seqs < 1:
+        raise ValueError(f"max_num_seqs must be >= 1, got {max_num_seqs}")
+    if mig_profile is not None and sku.mig_profile(mig_profile.name) != mig_profile:
+        raise ValueError(f"{sku.name} ({sku.gpu_model}) has no MIG profile {mig_profile.name}")
+
+    device = (mig_profile.memory_gb if mig_profile else sku.gpu_memory_gb) * 10**9
+    usable = device * gpu_memory_utilization
+    served_dtype = "fp16" if weights_dtype == "bf16" and not sku.bf16 else weights_dtype
+    weights = weight_bytes(arch.parameters, served_dtype)
+    overhead = runtime_overhead_gib * GIB
+
+    def budget(tp: int) -> float:
+        return usable - weights / tp - overhead
+
+    def holds(t: int, wanted_seqs: int) -> bool:
+        full = kv_bytes_per_sequence(arch, max_model_len, tp=t)
+        return budget(t) >= max(full, wanted_seqs * kv_bytes_per_sequence(arch, typical, tp=t))
+
+    candidates = _tp_candidates(arch, sku, mig_profile)
+    tp = next((t for t in candidates if holds(t, max_num_seqs or 1)), None)
+    tp = tp or next((t for t in candidates if holds(t, 1)), candidates[-1])
+    kv_budget = budget(tp)
+    kv_full = kv_bytes_per_sequence(arch, max_model_len, tp=tp)
+    kv_typical = kv_bytes_per_sequence(arch, typical, tp=tp)
+    at_full_context = max(0, math.floor(kv_budget / kv_full))
+    room_typical = max(0, math.floor(kv_budget / kv_typical))
+
+    reasons: list[str] = []
+    if max_model_len > arch.context_length:
+        reasons.append(
+            f"max_model_len {max_model_len:,} exceeds the model's context length {arch.context_length:,}"
+        )
+    if at_full_context < 1:
+        shard = f"weights {weights / GIB:.1f} GiB"
+        if tp > 1:
+            shard += f" / {tp} GPUs = {weights / tp / GIB:.1f} GiB"
+        reasons.append(
+            f"{shard} + overhead {runtime_overhead_gib:.1f} GiB + KV of one {max_model_len:,}-token sequence "
+            f"{kv_full / GIB:.1f} GiB > {usable / GIB:.1f} GiB usable"
+            f"{' per GPU' if tp > 1 else ''} on {_device_label(sku, mig_profile, tp, gpu_memory_utilization)}"
+        )
+    if max_num_seqs is None:
+        seqs = min(max_num_seqs_cap, room_typical)
+        seqs = max(1, seqs) if at_full_context >= 1 else seqs
+    else:
+        seqs = max_num_seqs
+        if at_full_context >= 1 and room_typical < max_num_seqs:
+            reasons.append(
+                f"max_num_seqs {max_num_seqs} needs {max_num_seqs * kv_typical / GIB:.1f} GiB of KV for "
+                f"{typical:,}-token sequences but {kv_budget / GIB:.1f} GiB is left per GPU "
+                f"(room for {room_typical})"
+            )
+
+    kv_heads_per_gpu = math.ceil(arch.kv_heads / tp)
+    return SizingResult(
+        model=model_name,
+        sku=sku.name,
+        dtype=serving_dtype(sku),
+        weights_dtype=served_dtype,
+        gpus_per_replica=tp,
+        device_memory_gib=round(device / GIB, 2),
+        weights_gib=round(weights / GIB, 2),
+        weights_per_gpu_gib=round(weights / tp / GIB, 2),
+        kv_bytes_per_token=kv_bytes_per_token(arch.layers, arch.kv_heads, arch.head_dim),
+        kv_bytes_per_token_per_gpu=kv_bytes_per_token(arch.layers, kv_heads_per_gpu, arch.head_dim),
+        max_model_len=max_model_len,
+        kv_budget_per_gpu_gib=round(kv_budget / GIB, 2),
+        max_concurrent_at_full_context=at_full_context,
+        max_num_seqs=seqs,
+        gpu_memory_utilization=gpu_memory_utilization,
+        fits=not reasons,
+        reason="; ".join(reasons) or None,
+        kaito_nodes_per_replica=_kaito_nodes(arch, sku, mig_profile, kaito_file_size_gib, max_model_len),
+        mig_profile=mig_profile.name if mig_profile else None,
+    )

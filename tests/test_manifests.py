@@ -1,0 +1,49 @@
+"""Every Kubernetes object the program declares is a valid manifest (CRDs and strict core schemas)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import planned
+from tests.k8s_schemas import iter_docs, load_yaml_dir, manifest_errors, requires_crds
+from tools.plan import kubernetes_manifests, main
+
+
+@requires_crds
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_rendered_manifest_validates(stack: str) -> None:
+    manifests = kubernetes_manifests(planned(stack)[1].resources)
+    failures = {name: errs for name, doc in iter_docs(manifests) if (errs := manifest_errors(doc))}
+    assert not failures, failures
+
+
+@requires_crds
+def test_validator_catches_unknown_fields_in_custom_and_core_objects() -> None:
+    scaled: dict[str, Any] = {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "ScaledObject",
+        "metadata": {"name": "x"},
+        "spec": {
+            "scaleTargetRef": {"name": "y"},
+            "triggers": [{"type": "cron", "metadata": {}}],
+            "minReplicas": 0,
+        },
+    }
+    assert any("minReplicas" in e for e in manifest_errors(scaled))
+    scaled["spec"].pop("minReplicas")
+    assert manifest_errors(scaled) == []
+    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x", "labelz": {}}}
+    assert manifest_errors(ns)
+    assert manifest_errors({"apiVersion": "example.com/v1", "kind": "Thing", "metadata": {"name": "x"}})
+
+
+def test_manifests_directory_holds_one_file_per_object(tmp_path: Path) -> None:
+    out = tmp_path / "manifests"
+    assert main(["--stack", "prod", "--manifests", str(out)]) == 0
+    docs = load_yaml_dir(out)
+    assert len(docs) == len(kubernetes_manifests(planned("prod")[1].resources))
+    for doc in docs:
+        assert {"apiVersion", "kind", "metadata"} <= set(doc)

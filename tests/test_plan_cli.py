@@ -1,0 +1,106 @@
+"""The offline plan command: tree, counts, sizing, --json, --manifests, errors, speed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tools.plan import main
+
+REQUIRED_SIZING_KEYS = {
+    "model",
+    "sku",
+    "gpusPerReplica",
+    "weightsGiB",
+    "kvBytesPerToken",
+    "maxModelLen",
+    "maxNumSeqs",
+    "maxConcurrentAtFullContext",
+    "fits",
+    "kaitoNodesPerReplica",
+}
+
+
+def test_plan_prints_tree_counts_and_sizing(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--stack", "prod"]) == 0
+    out = capsys.readouterr().out
+    assert "+ aksllm:platform:Platform  platform" in out
+    assert "    + azure-native:containerservice:ManagedCluster  aks" in out
+    assert "resources to create:" in out
+    assert "Sizing per model:" in out and "qwen2.5-7b-instruct" in out and "phi-4" in out
+
+
+def test_json_document_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "plan.json"
+    assert main(["--stack", "prod", "--json", str(target)]) == 0
+    doc = json.loads(target.read_text())
+    assert (doc["project"], doc["stack"]) == ("aks-llm", "prod")
+    assert {"urn", "type", "name", "parent", "inputs"} <= set(doc["resources"][0])
+    assert doc["sizing"] and all(set(row) >= REQUIRED_SIZING_KEYS for row in doc["sizing"])
+    mc = next(r for r in doc["resources"] if r["type"].endswith(":ManagedCluster"))
+    system = mc["inputs"]["agentPoolProfiles"][0]
+    assert isinstance(system["count"], int) and not isinstance(system["count"], bool)
+    provider = next(r for r in doc["resources"] if r["type"] == "pulumi:providers:kubernetes")
+    assert provider["inputs"]["kubeconfig"] == "[secret]"
+    assert "kubelogin" not in target.read_text(), "the kubeconfig leaked into the plan"
+
+
+def test_json_is_deterministic(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    assert main(["--stack", "dev", "--json", str(a)]) == 0
+    assert main(["--stack", "dev", "--json", str(b)]) == 0
+    assert a.read_text() == b.read_text()
+
+
+def test_bad_config_exits_2_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "config:\n  aks-llm:location: swedencentral\n  aks-llm:gpuPools: [{name: x, vmSize: nope}]\n"
+    )
+    out_json, out_dir = tmp_path / "plan.json", tmp_path / "manifests"
+    code = main(
+        ["--stack", "dev", "--config-file", str(bad), "--json", str(out_json), "--manifests", str(out_dir)]
+    )
+    assert code == 2
+    assert not out_json.exists() and not out_dir.exists()
+    err = capsys.readouterr().err
+    assert f"{bad}: aks-llm:gpuPools[0]" in err
+
+
+def test_unknown_stack_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--stack", "nosuch"]) == 2
+    assert "no stack file" in capsys.readouterr().err
+
+
+def test_prod_plan_runs_under_three_seconds_as_a_fresh_process() -> None:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.plan", "--stack", "prod"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    assert done.returncode == 0, done.stderr
+    assert elapsed < 3.0, f"prod plan took {elapsed:.2f} s"
+
+
+def test_plan_exit_code_through_a_process_for_a_bad_config(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("config:\n  aks-llm:location: Sweden Central\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.plan", "--stack", "dev", "--config-file", str(bad)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "aks-llm:location" in done.stderr and "Traceback" not in done.stderr
