@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pulumi
 
+from components.budget import StackBudget, StackBudgetArgs, first_of_month
 from components.cluster import AksCluster, AksClusterArgs, ClusterFeatures
 from config.catalog import load_catalog
 from config.naming import Names
 from config.schema import StackConfig
 from config.tags import stack_tags
+from cost import estimate_cost
 from sizing.deployments import plan_models
 
 
@@ -50,4 +53,19 @@ class Platform(pulumi.ComponentResource):
             "clusterName": self.cluster.cluster_name,
             "oidcIssuerUrl": self.cluster.oidc_issuer_url,
         }
+        self.cost = estimate_cost(cfg, load_catalog(), self.model_plans)
+        self.outputs["cost"] = self.cost.to_dict()
+        if cfg.budget is not None:
+            self.budget = StackBudget(
+                "budget",
+                StackBudgetArgs(
+                    budget_name=names.budget(),
+                    scope=self.cluster.resource_group.id,
+                    settings=cfg.budget,
+                    start_date=cfg.budget.start_date or first_of_month(datetime.now(UTC).date()),
+                    start_date_pinned=cfg.budget.start_date is not None,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.outputs["budgetName"] = names.budget()
         self.register_outputs(self.outputs)

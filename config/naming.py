@@ -16,6 +16,7 @@ _LIMITS = {
     "key_vault": 24,
     "monitor_workspace": 44,
     "service_bus": 50,
+    "budget": 63,
 }
 
 
@@ -60,6 +61,10 @@ class Names:
 
     def service_bus(self) -> str:
         return _fit(f"sb-{self.base}-{self.suffix}", "service_bus", keep_tail=5)
+
+    def budget(self) -> str:
+        """Consumption budget: letters, digits, hyphens and underscores, at most 63."""
+        return _fit(f"budget-{self.base}", "budget")
 
 
 def _clean(text: str) -> str:

@@ -325,6 +325,83 @@ class PricesConfig(Strict):
     skus: dict[str, PriceOverride] = Field(default_factory=dict)
 
 
+# --- cost comparison and budget ----------------------------------------------------------------
+
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+_FIRST_OF_MONTH = re.compile(r"^20\d{2}-(0[1-9]|1[0-2])-01$")
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError(f"{value!r} is not an e-mail address like platform-team@example.com")
+    return value
+
+
+def _first_of_month(value: str) -> str:
+    if not _FIRST_OF_MONTH.match(value):
+        raise ValueError(f"{value!r} is not the first day of a month as YYYY-MM-01, e.g. 2026-12-01")
+    return value
+
+
+Email = Annotated[str, AfterValidator(_email)]
+FirstOfMonth = Annotated[str, AfterValidator(_first_of_month)]
+ThresholdPercent = Annotated[int, Field(ge=1, le=1000)]
+_MAX_BUDGET_NOTIFICATIONS = 5  # Azure: a budget has at most five notifications
+
+
+class CostComparisonConfig(Strict):
+    """A per-token API to compare self-hosting with: the break-even in requests per day.
+
+    Throughput is what one replica serves (prompt + completion tokens per second, all concurrent
+    requests together); ``modelThroughput`` sets it per model name, ``throughputTokensPerSecond``
+    for the others.
+    """
+
+    api_name: Annotated[str, Field(min_length=1, max_length=60)] = "per-token API"
+    api_price_per_million_input_tokens: Annotated[float, Field(ge=0)]
+    api_price_per_million_output_tokens: Annotated[float, Field(ge=0)]
+    throughput_tokens_per_second: Annotated[float, Field(gt=0)] | None = None
+    model_throughput: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
+
+
+class BudgetConfig(Strict):
+    """A monthly Consumption budget on the stack's resource group with e-mail alerts.
+
+    ``thresholds`` alert on actual cost, ``forecastThresholds`` on Azure's forecast, in percent of
+    ``monthlyAmount`` (the subscription's billing currency). ``startDate`` (the first day of a month)
+    defaults to the first day of the month of the first ``pulumi up``; Azure cannot change it later.
+    """
+
+    monthly_amount: Annotated[float, Field(gt=0)]
+    thresholds: list[ThresholdPercent] = Field(default_factory=lambda: [50, 80, 100])
+    forecast_thresholds: list[ThresholdPercent] = Field(default_factory=lambda: [100])
+    contact_emails: Annotated[list[Email], Field(min_length=1, max_length=50)]
+    start_date: FirstOfMonth | None = None
+
+    @model_validator(mode="after")
+    def _notifications(self) -> BudgetConfig:
+        for label, values in (
+            ("thresholds", self.thresholds),
+            ("forecastThresholds", self.forecast_thresholds),
+        ):
+            dupes = sorted({v for v in values if values.count(v) > 1})
+            if dupes:
+                raise ValueError(f"{label}: repeated values {dupes}")
+        count = len(self.thresholds) + len(self.forecast_thresholds)
+        if count == 0:
+            raise ValueError("a budget needs at least one threshold or forecastThreshold")
+        if count > _MAX_BUDGET_NOTIFICATIONS:
+            raise ValueError(
+                f"Azure allows {_MAX_BUDGET_NOTIFICATIONS} notifications per budget; thresholds and "
+                f"forecastThresholds list {count}"
+            )
+        emails = [e.lower() for e in self.contact_emails]
+        repeated = sorted({e for e in emails if emails.count(e) > 1})
+        if repeated:
+            raise ValueError(f"contactEmails: repeated addresses {repeated}")
+        return self
+
+
 # --- the whole stack ---------------------------------------------------------------------------
 
 
@@ -340,6 +417,8 @@ class StackConfig(Strict):
     models: list[ModelConfig] = Field(default_factory=list)
     prices: PricesConfig = Field(default_factory=PricesConfig)
     hf_token: str | None = None
+    cost_comparison: CostComparisonConfig | None = None
+    budget: BudgetConfig | None = None
 
     @model_validator(mode="after")
     def _unique_names(self) -> StackConfig:

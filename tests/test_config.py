@@ -134,7 +134,7 @@ def _wrong_type(value: Any) -> st.SearchStrategy[Any]:
     return st.just("not-a-structure")
 
 
-FREE_FORM_MAPS = {"tags", "families", "skus"}  # maps whose keys are the user's own (tag names, SKUs)
+FREE_FORM_MAPS = {"tags", "families", "skus", "modelThroughput"}  # keys are the user's (tags, SKUs, models)
 BASES = {stack: stack_values(stack) for stack in ("dev", "prod")}
 _KEYS = st.text(alphabet="abcdefghijklmnopqrstuvwxyzXYZ", min_size=3, max_size=12)
 

@@ -1,6 +1,6 @@
 """Offline plan: run the program under Pulumi mocks and show what `pulumi preview` would create.
 
-python -m tools.plan --stack dev [--config-file FILE] [--json FILE] [--manifests DIR]
+python -m tools.plan --stack dev [--config-file FILE] [--json FILE] [--manifests DIR] [--diff BASE.json]
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ def plan_document(settings: StackSettings, run: ProgramRun) -> dict[str, Any]:
         ],
         "outputs": outputs,
         "sizing": sizing,
+        "cost": outputs.get("cost"),
     }
 
 
@@ -166,7 +167,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--manifests", type=Path, help="write every Kubernetes object as YAML into this directory"
     )
+    parser.add_argument(
+        "--diff",
+        type=Path,
+        metavar="BASE.json",
+        help="print only a Markdown summary of the changes against BASE.json (a --json plan of the base)",
+    )
     args = parser.parse_args(argv)
+    base_doc = None
+    if args.diff:
+        try:
+            base_doc = json.loads(args.diff.read_text())
+        except (OSError, ValueError) as exc:
+            print(f"error: cannot read the base plan {args.diff}: {exc}", file=sys.stderr)
+            return 2
 
     started = time.perf_counter()
     try:
@@ -176,6 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if run.exit_code:
         return run.exit_code
+    if base_doc is not None:
+        return _print_diff(base_doc, args.diff.name, plan_document(settings, run), args.json_path)
 
     print(f"Offline plan for stack '{settings.stack}' of project '{settings.project}' ({settings.source})")
     print(render_tree(run.resources))
@@ -192,6 +208,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         written = write_manifests(kubernetes_manifests(run.resources), args.manifests)
         print(f"\nWrote {len(written)} Kubernetes manifests to {args.manifests}")
     print(f"\nPlanned in {time.perf_counter() - started:.2f} s (mocks; nothing was created)")
+    return 0
+
+
+def _print_diff(base: dict[str, Any], base_name: str, doc: dict[str, Any], json_path: Path | None) -> int:
+    """``--diff``: the Markdown summary on stdout (and the plan as JSON when ``--json`` is given)."""
+    from tools.diff import diff_plans, render_markdown
+
+    print(render_markdown(diff_plans(base, doc), base_label=f"`{base_name}`"), end="")
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     return 0
 
 

@@ -11,4 +11,9 @@ def sections(doc: dict[str, Any]) -> list[str]:
     notes = doc["outputs"].get("notes") or []
     if notes:
         out.append("Notes:\n" + "\n".join(f"  - {n}" for n in notes))
+    cost = doc.get("cost") or doc["outputs"].get("cost")
+    if cost:
+        from tools.cost_report import render_cost
+
+        out.append(render_cost(cost))
     return out

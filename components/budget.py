@@ -1,0 +1,77 @@
+"""A monthly Consumption budget on the stack's resource group, alerting contacts by e-mail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pulumi
+import pulumi_azure_native.consumption as consumption
+
+from config.schema import BudgetConfig
+
+
+def first_of_month(today: date) -> str:
+    """``YYYY-MM-01`` of ``today``'s month (Azure refuses a monthly budget starting in a past month)."""
+    return today.replace(day=1).isoformat()
+
+
+def notification_key(kind: str, threshold: int) -> str:
+    """Azure's own naming of a budget notification, e.g. ``Actual_GreaterThan_80_Percent``."""
+    return f"{kind}_GreaterThan_{threshold}_Percent"
+
+
+@dataclass(frozen=True)
+class StackBudgetArgs:
+    """The budget's name, its scope (the resource group id) and the validated settings."""
+
+    budget_name: str
+    scope: pulumi.Input[str]
+    settings: BudgetConfig
+    start_date: str  # YYYY-MM-01
+    start_date_pinned: bool  # True: from config; False: this month, kept once created
+
+
+class StackBudget(pulumi.ComponentResource):
+    """Budget with Actual and Forecasted alerts at the configured percentages of the amount.
+
+    Azure cannot change a budget's start date. A start date from config is therefore a replacement
+    (delete first: the name is fixed); a defaulted one (this month) is ignored after creation so a
+    run in a later month does not try to move it.
+    """
+
+    def __init__(self, name: str, args: StackBudgetArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aksllm:platform:Budget", name, None, opts)
+        s = args.settings
+        notifications: dict[str, pulumi.Input[consumption.NotificationArgs]] = {}
+        for kind, enum, values in (
+            ("Actual", consumption.ThresholdType.ACTUAL, s.thresholds),
+            ("Forecasted", consumption.ThresholdType.FORECASTED, s.forecast_thresholds),
+        ):
+            for threshold in values:
+                notifications[notification_key(kind, threshold)] = consumption.NotificationArgs(
+                    enabled=True,
+                    operator=consumption.OperatorType.GREATER_THAN,
+                    threshold=threshold,
+                    threshold_type=enum,
+                    contact_emails=list(s.contact_emails),
+                )
+        resource_opts = (
+            pulumi.ResourceOptions(
+                parent=self, replace_on_changes=["timePeriod.startDate"], delete_before_replace=True
+            )
+            if args.start_date_pinned
+            else pulumi.ResourceOptions(parent=self, ignore_changes=["timePeriod.startDate"])
+        )
+        self.budget = consumption.Budget(
+            "budget",
+            budget_name=args.budget_name,
+            scope=args.scope,
+            amount=s.monthly_amount,
+            category=consumption.CategoryType.COST,
+            time_grain=consumption.TimeGrainType.MONTHLY,
+            time_period=consumption.BudgetTimePeriodArgs(start_date=f"{args.start_date}T00:00:00Z"),
+            notifications=notifications,
+            opts=resource_opts,
+        )
+        self.register_outputs({"budgetName": args.budget_name})

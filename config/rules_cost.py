@@ -1,0 +1,60 @@
+"""Rules of the cost settings: price overrides name real VM sizes, break-even inputs are complete."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from config.catalog import Catalog, closest_names
+from config.errors import Problem
+from config.schema import StackConfig
+
+
+def stack_vm_sizes(config: StackConfig) -> list[str]:
+    """Every VM size the stack runs (GPU pools, system pool); NodePools add theirs here later."""
+    sizes = [p.vm_size for p in config.gpu_pools] + [config.cluster.system_pool.vm_size]
+    return sorted(set(sizes))
+
+
+def price_override_skus(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """A price override names a VM size the stack uses or the catalog knows (else: a typo)."""
+    used = stack_vm_sizes(config)
+    known = set(used) | set(catalog.skus) | set(catalog.system_skus)
+    for sku in config.prices.skus:
+        if sku in known:
+            continue
+        near = closest_names(sku, known)
+        hint = f"did you mean {', '.join(near)}? " if near else ""
+        yield Problem(
+            f"prices.skus.{sku}",
+            sku,
+            "not a VM size this stack uses nor one in the catalog, so the price would apply to nothing",
+            hint + "this stack's sizes: " + ", ".join(used),
+        )
+
+
+def cost_comparison_models(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """``modelThroughput`` names declared models; every model has a throughput for the break-even."""
+    cmp = config.cost_comparison
+    if cmp is None:
+        return
+    names = [m.name for m in config.models]
+    for name in cmp.model_throughput:
+        if name not in names:
+            near = closest_names(name, names)
+            hint = f"did you mean {near[0]}? " if near else ""
+            yield Problem(
+                f"costComparison.modelThroughput.{name}",
+                name,
+                "no model of that name",
+                hint + (", ".join(names) if names else "declare the model under models first"),
+            )
+    if cmp.throughput_tokens_per_second is None:
+        missing = [n for n in names if n not in cmp.model_throughput]
+        if missing:
+            yield Problem(
+                "costComparison.throughputTokensPerSecond",
+                None,
+                f"no throughput for model(s) {', '.join(missing)}: the break-even needs tokens/s per replica",
+                "costComparison.throughputTokensPerSecond (every model) or "
+                + ", ".join(f"costComparison.modelThroughput.{n}" for n in missing),
+            )

@@ -1,0 +1,506 @@
+"""Hourly and monthly cost of a stack's capacity, and the break-even against an API (pure).
+
+Capacity rows: each GPU pool's on-demand and spot node pools, the nodes KAITO provisions for each
+KAITO model, and the system pool (later: Node Auto Provisioning NodePools, kind ``nodepool``).
+A row's ``minNodes`` is what runs at the idle floor (outside business hours, no traffic), at least the
+autoscaler minimum; ``maxNodes`` the autoscaler maximum (KAITO: max replicas x nodes per replica).
+
+Monthly (730 h): the UTC week is cut at every schedule boundary; in each piece every model runs its
+business-hours replicas (``schedule.minReplicas``) or its floor (0 with ``scaleToZero``, else
+``replicas.min``; a KAITO Workspace keeps >= 1), vLLM replicas are packed onto their pool's nodes
+(GPUs, or MIG slices / time-sliced shares), a pool fills its minimum first, then on-demand up to its
+max, then spot. Traffic-driven scale-out above the floors is not in the monthly figure: ``atMax`` is.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from config.catalog import Catalog
+from config.schema import GpuPoolConfig, ModelConfig, StackConfig
+from cost import breakeven
+from cost.prices import PriceBook
+from cost.schedule import (
+    HOURS_PER_MONTH,
+    WEEK_MINUTES,
+    Interval,
+    business_hours_per_month,
+    inside,
+    segments,
+    utc_offset_minutes,
+    weekly_intervals,
+)
+from sizing.deployments import ModelPlan
+
+ON_DEMAND, SPOT = "onDemand", "spot"
+DAYS_PER_MONTH = HOURS_PER_MONTH / 24
+NOT_INCLUDED = (
+    "not included: the AKS Standard tier fee, OS disks, Log Analytics ingestion, load balancer, "
+    "public IPs and egress"
+)
+
+
+@dataclass(frozen=True)
+class CapacityRow:
+    """One priced block of nodes: a pool's on-demand or spot part, KAITO's nodes, the system pool."""
+
+    name: str
+    kind: str  # pool | nodepool | kaito | system
+    sku: str
+    capacity: str  # onDemand | spot
+    min_nodes: int
+    max_nodes: int
+    price_per_hour: float | None
+    price_basis: str
+    price_source: str  # stack | catalog | none
+    node_hours_per_month: float = 0.0
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.kind, self.name, self.capacity)
+
+    @property
+    def hourly_at_min(self) -> float | None:
+        return None if self.price_per_hour is None else self.min_nodes * self.price_per_hour
+
+    @property
+    def hourly_at_max(self) -> float | None:
+        return None if self.price_per_hour is None else self.max_nodes * self.price_per_hour
+
+    @property
+    def monthly(self) -> float | None:
+        return None if self.price_per_hour is None else self.node_hours_per_month * self.price_per_hour
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "sku": self.sku,
+            "capacity": self.capacity,
+            "minNodes": self.min_nodes,
+            "maxNodes": self.max_nodes,
+            "pricePerHour": self.price_per_hour,
+            "priceBasis": self.price_basis,
+            "priceSource": self.price_source,
+            "hourlyAtMin": _r(self.hourly_at_min),
+            "hourlyAtMax": _r(self.hourly_at_max),
+            "nodeHoursPerMonth": round(self.node_hours_per_month, 1),
+            "monthly": _r(self.monthly, 2),
+        }
+
+
+@dataclass(frozen=True)
+class ModelLoad:
+    """How many replicas a model runs when, and what capacity each replica takes."""
+
+    plan: ModelPlan
+    floor: int  # replicas outside business hours
+    warm: int  # replicas inside business hours (== floor without a schedule)
+    slots: int  # vLLM: GPUs / MIG slices / shares per replica; KAITO: nodes per replica
+    node_share: float  # nodes one replica occupies (a fraction on a shared node)
+    intervals: list[Interval]
+    row_key: tuple[str, str, str]  # the capacity row its nodes are billed on
+
+    @property
+    def kaito(self) -> bool:
+        return self.plan.config.runtime == "kaito"
+
+    def replicas_at(self, minute: int) -> int:
+        return self.warm if inside(minute, self.intervals) else self.floor
+
+
+@dataclass
+class CostEstimate:
+    """Everything the plan prints and exports under ``cost``."""
+
+    prices: dict[str, Any]
+    prices_line: str
+    rows: list[CapacityRow]
+    models: list[dict[str, Any]]
+    break_even: list[dict[str, Any]]
+    notes: list[str] = field(default_factory=list)
+
+    def _sum(self, attr: str, capacity: str | None = None) -> float:
+        values: list[float | None] = [getattr(r, attr) for r in self.rows if capacity in (None, r.capacity)]
+        return sum(v for v in values if v is not None)
+
+    def totals(self) -> dict[str, Any]:
+        def split(attr: str, digits: int) -> dict[str, float]:
+            return {
+                ON_DEMAND: round(self._sum(attr, ON_DEMAND), digits),
+                SPOT: round(self._sum(attr, SPOT), digits),
+                "total": round(self._sum(attr), digits),
+            }
+
+        idle, peak = self._sum("hourly_at_min"), self._sum("hourly_at_max")
+        return {
+            "hourly": {"idleFloor": split("hourly_at_min", 4), "atMax": split("hourly_at_max", 4)},
+            "monthly": {
+                **split("monthly", 2),
+                "idleFloorAllMonth": round(idle * HOURS_PER_MONTH, 2),
+                "atMaxAllMonth": round(peak * HOURS_PER_MONTH, 2),
+            },
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (camelCase) for the stack outputs and the plan document."""
+        return {
+            "currency": self.prices["currency"],
+            "hoursPerMonth": HOURS_PER_MONTH,
+            "prices": self.prices,
+            "pricesLine": self.prices_line,
+            "complete": all(r.price_per_hour is not None for r in self.rows),
+            "rows": [r.to_dict() for r in self.rows],
+            **self.totals(),
+            "models": self.models,
+            "breakEven": self.break_even,
+            "notes": self.notes,
+        }
+
+
+def _r(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _basis(priced: bool) -> str:
+    return "on-demand price" if priced else "unpriced"
+
+
+def floor_replicas(model: ModelConfig) -> int:
+    """Replicas outside business hours: 0 with ``scaleToZero``, else ``replicas.min``.
+
+    A KAITO Workspace keeps its GPU node while it exists, so a KAITO model counts at least one replica
+    unless ``replicas.min`` is 0 with ``scaleToZero`` (an InferenceSet that KEDA scales to zero).
+    """
+    if model.runtime == "kaito":
+        return 0 if model.scale_to_zero and model.replicas.min == 0 else max(1, model.replicas.min)
+    return 0 if model.scale_to_zero else model.replicas.min
+
+
+def slots_per_node(pool: GpuPoolConfig, catalog: Catalog) -> int:
+    """What a node of the pool offers vLLM replicas: MIG slices, time-sliced shares or GPUs."""
+    sku = catalog.skus[pool.vm_size]
+    mig = sku.mig_profile(pool.mig) if pool.mig else None
+    if mig is not None:
+        per_gpu = mig.instances_per_gpu
+    elif pool.time_slicing is not None:
+        per_gpu = pool.time_slicing.replicas
+    else:
+        per_gpu = 1
+    return per_gpu * sku.gpu_count
+
+
+def fill(pool: GpuPoolConfig, needed: int) -> tuple[int, int, int]:
+    """(on-demand nodes, spot nodes, nodes missing) when models need ``needed`` nodes of the pool."""
+    od_min, od_max = (pool.on_demand.min, pool.on_demand.max) if pool.on_demand else (0, 0)
+    sp_min, sp_max = (pool.spot.min, pool.spot.max) if pool.spot else (0, 0)
+    extra = max(0, needed - od_min - sp_min)
+    od_extra = min(extra, od_max - od_min)
+    sp_extra = min(extra - od_extra, sp_max - sp_min)
+    return od_min + od_extra, sp_min + sp_extra, extra - od_extra - sp_extra
+
+
+class _Estimator:
+    def __init__(self, config: StackConfig, catalog: Catalog, plans: list[ModelPlan]) -> None:
+        self.config, self.catalog, self.plans = config, catalog, plans
+        self.book = PriceBook(catalog.prices, config.prices)
+        self.notes: list[str] = []
+        self.pools = [p for p in config.gpu_pools if p.vm_size in catalog.skus]
+        self.loads = [self._load(plan) for plan in plans]
+
+    # --- demand ------------------------------------------------------------------------------
+
+    def _load(self, plan: ModelPlan) -> ModelLoad:
+        model, pool = plan.config, plan.pool
+        floor = floor_replicas(model)
+        intervals: list[Interval] = []
+        warm = floor
+        if model.schedule is not None:
+            offset = utc_offset_minutes(model.schedule.timezone)
+            if offset is None:
+                self.notes.append(
+                    f"{model.name}: unknown time zone {model.schedule.timezone!r}, schedule read as UTC"
+                )
+            intervals = weekly_intervals(model.schedule, offset or 0)
+            warm = max(floor, model.schedule.min_replicas)
+        if model.runtime == "kaito":
+            nodes = plan.sizing.kaito_nodes_per_replica
+            if nodes is None:
+                nodes = max(1, math.ceil(plan.sizing.gpus_per_replica / plan.sku.gpu_count))
+                self.notes.append(
+                    f"{model.name}: no KAITO node estimate for {plan.sku.name}; assumed {nodes} node(s) "
+                    "per replica"
+                )
+            key = ("kaito", model.name, ON_DEMAND)
+            return ModelLoad(plan, floor, warm, nodes, float(nodes), intervals, key)
+        slots = 1 if plan.mig is not None else plan.sizing.gpus_per_replica
+        share = slots / slots_per_node(pool, self.catalog)
+        capacity = ON_DEMAND if pool.on_demand is not None else SPOT
+        return ModelLoad(plan, floor, warm, slots, share, intervals, ("pool", pool.name, capacity))
+
+    def _pool_nodes(self, pool: GpuPoolConfig, replicas: dict[str, int]) -> tuple[int, int, int]:
+        slots = sum(
+            replicas[ld.plan.config.name] * ld.slots
+            for ld in self.loads
+            if not ld.kaito and ld.plan.pool.name == pool.name
+        )
+        return fill(pool, math.ceil(slots / slots_per_node(pool, self.catalog)))
+
+    # --- rows --------------------------------------------------------------------------------
+
+    def rows(self) -> list[CapacityRow]:
+        idle = {ld.plan.config.name: ld.floor for ld in self.loads}
+        node_hours, unmet = self._timeline()
+        rows: list[CapacityRow] = []
+        for pool in self.pools:
+            od_idle, sp_idle, missing = self._pool_nodes(pool, idle)
+            if missing:
+                unmet[pool.name] = max(unmet.get(pool.name, 0), missing)
+            quote = self.book.quote(pool.vm_size)
+            if pool.on_demand is not None:
+                rows.append(
+                    CapacityRow(
+                        name=pool.name,
+                        kind="pool",
+                        sku=pool.vm_size,
+                        capacity=ON_DEMAND,
+                        min_nodes=od_idle,
+                        max_nodes=pool.on_demand.max,
+                        price_per_hour=quote.on_demand,
+                        price_basis=_basis(quote.priced),
+                        price_source=quote.source,
+                        node_hours_per_month=node_hours[("pool", pool.name, ON_DEMAND)],
+                    )
+                )
+            if pool.spot is not None:
+                rate, basis = self.book.spot_rate(pool.vm_size, pool.spot.max_price)
+                rows.append(
+                    CapacityRow(
+                        name=pool.name,
+                        kind="pool",
+                        sku=pool.vm_size,
+                        capacity=SPOT,
+                        min_nodes=sp_idle,
+                        max_nodes=pool.spot.max,
+                        price_per_hour=rate,
+                        price_basis=basis,
+                        price_source=quote.source,
+                        node_hours_per_month=node_hours[("pool", pool.name, SPOT)],
+                    )
+                )
+        for ld in self.loads:
+            if ld.kaito:
+                quote = self.book.quote(ld.plan.sku.name)
+                rows.append(
+                    CapacityRow(
+                        name=ld.plan.config.name,
+                        kind="kaito",
+                        sku=ld.plan.sku.name,
+                        capacity=ON_DEMAND,
+                        min_nodes=ld.floor * ld.slots,
+                        max_nodes=max(ld.plan.replicas_max, ld.warm) * ld.slots,
+                        price_per_hour=quote.on_demand,
+                        price_basis=_basis(quote.priced),
+                        price_source=quote.source,
+                        node_hours_per_month=node_hours[ld.row_key],
+                    )
+                )
+        system = self.config.cluster.system_pool
+        quote = self.book.quote(system.vm_size)
+        rows.append(
+            CapacityRow(
+                name="system",
+                kind="system",
+                sku=system.vm_size,
+                capacity=ON_DEMAND,
+                min_nodes=system.count,
+                max_nodes=system.count,
+                price_per_hour=quote.on_demand,
+                price_basis=_basis(quote.priced),
+                price_source=quote.source,
+                node_hours_per_month=system.count * HOURS_PER_MONTH,
+            )
+        )
+        for name, missing in sorted(unmet.items()):
+            self.notes.append(
+                f"pool {name}: the models' scheduled replicas need {missing} node(s) more than its "
+                "onDemand.max + spot.max allow; the estimate counts only what the pool can hold"
+            )
+        return rows
+
+    def _timeline(self) -> tuple[dict[tuple[str, str, str], float], dict[str, int]]:
+        """Node-hours a month per capacity row, and the most nodes a pool lacked."""
+        node_hours: dict[tuple[str, str, str], float] = defaultdict(float)
+        unmet: dict[str, int] = {}
+        self.model_node_hours: dict[str, float] = defaultdict(float)
+        for start, end in segments([ld.intervals for ld in self.loads]):
+            hours = (end - start) / WEEK_MINUTES * HOURS_PER_MONTH
+            replicas = {ld.plan.config.name: ld.replicas_at(start) for ld in self.loads}
+            for pool in self.pools:
+                od, sp, missing = self._pool_nodes(pool, replicas)
+                node_hours[("pool", pool.name, ON_DEMAND)] += od * hours
+                node_hours[("pool", pool.name, SPOT)] += sp * hours
+                if missing:
+                    unmet[pool.name] = max(unmet.get(pool.name, 0), missing)
+            for ld in self.loads:
+                n = replicas[ld.plan.config.name]
+                self.model_node_hours[ld.plan.config.name] += n * ld.node_share * hours
+                if ld.kaito:
+                    node_hours[ld.row_key] += n * ld.slots * hours
+        return node_hours, unmet
+
+    # --- per model ---------------------------------------------------------------------------
+
+    def model_rows(self, rows: list[CapacityRow]) -> list[dict[str, Any]]:
+        by_key = {r.key: r for r in rows}
+        out = []
+        for ld in self.loads:
+            name = ld.plan.config.name
+            price = by_key[ld.row_key].price_per_hour
+            node_hours = self.model_node_hours[name]
+            out.append(
+                {
+                    "name": name,
+                    "runtime": ld.plan.config.runtime,
+                    "pool": ld.plan.pool.name,
+                    "sku": ld.plan.sku.name,
+                    "replicasOffHours": ld.floor,
+                    "replicasBusinessHours": ld.warm,
+                    "businessHoursPerMonth": round(business_hours_per_month(ld.intervals), 1),
+                    "nodesPerReplica": round(ld.node_share, 4),
+                    "replicaPricePerHour": _r(None if price is None else price * ld.node_share),
+                    "nodeHoursPerMonth": round(node_hours, 1),
+                    "monthly": _r(None if price is None else price * node_hours, 2),
+                }
+            )
+        return out
+
+    def break_even(self, models: list[dict[str, Any]], monthly_total: float) -> list[dict[str, Any]]:
+        cmp = self.config.cost_comparison
+        if cmp is None or not models:
+            return []
+        shares = [m["monthly"] or 0.0 for m in models]
+        shared = max(0.0, monthly_total - sum(shares)) / len(models)
+        out = []
+        for ld, m, share in zip(self.loads, models, shares, strict=True):
+            name = m["name"]
+            tps = cmp.model_throughput.get(name, cmp.throughput_tokens_per_second)
+            if tps is None or m["replicaPricePerHour"] is None:
+                continue
+            w = ld.plan.config.workload
+            tokens = w.p95_prompt_tokens + w.p95_completion_tokens
+            api = breakeven.api_cost_per_request(
+                w.p95_prompt_tokens,
+                w.p95_completion_tokens,
+                cmp.api_price_per_million_input_tokens,
+                cmp.api_price_per_million_output_tokens,
+            )
+            own = breakeven.self_hosted_cost_per_request(tokens, m["replicaPricePerHour"], tps)
+            fixed = (share + shared) / DAYS_PER_MONTH
+            even = breakeven.break_even_requests_per_day(fixed, api, own)
+            replicas = max(ld.plan.replicas_max, ld.warm)
+            capacity = breakeven.capacity_requests_per_day(replicas, tps, tokens)
+            out.append(
+                {
+                    "name": name,
+                    "api": cmp.api_name,
+                    "tokensPerRequest": tokens,
+                    "throughputTokensPerSecond": tps,
+                    "apiCostPerRequest": round(api, 6),
+                    "selfHostedCostPerRequest": round(own, 6),
+                    "fixedDailyOverhead": round(fixed, 2),
+                    "breakEvenRequestsPerDay": None if even is None else math.ceil(even),
+                    "capacityRequestsPerDay": math.floor(capacity),
+                }
+            )
+            if even is None:
+                self.notes.append(
+                    f"{name}: self-hosting costs {own:.6f} per request, the API {api:.6f}: "
+                    "it never breaks even"
+                )
+            elif even > capacity:
+                self.notes.append(
+                    f"{name}: break-even ({math.ceil(even):,} requests/day) is above what {replicas} "
+                    f"replica(s) serve ({math.floor(capacity):,}/day at {tps:g} tok/s)"
+                )
+        return out
+
+    # --- notes -------------------------------------------------------------------------------
+
+    def explain(self, rows: list[CapacityRow], monthly_total: float) -> None:
+        for ld in self.loads:
+            if not ld.kaito:
+                continue
+            m, sku = ld.plan.config, ld.plan.sku.name
+            if ld.floor:
+                when = f", {ld.warm * ld.slots} in business hours" if ld.warm != ld.floor else ""
+                self.notes.append(
+                    f"{m.name} (KAITO): while its Workspace exists KAITO keeps its GPU node(s) alive, "
+                    f"{ld.floor * ld.slots} x {sku} at all hours{when}; KAITO provisions these nodes "
+                    f"itself, so pool {ld.plan.pool.name}'s limits do not cap them"
+                )
+            else:
+                self.notes.append(
+                    f"{m.name} (KAITO): counted at zero replicas outside business hours: true only for an "
+                    "InferenceSet scaled to 0 (a Workspace keeps its GPU node while it exists)"
+                )
+        for row in rows:
+            if row.price_per_hour is None:
+                self.notes.append(
+                    f"no price for {row.sku} ({row.name} {row.capacity}): left out of the totals; "
+                    f"add prices.skus.{row.sku}.onDemandPerHour to the stack config"
+                )
+            elif row.capacity == SPOT and row.price_basis == "maxPrice cap":
+                self.notes.append(
+                    f"{row.name} spot: no spot price for {row.sku} in the table: priced at spot.maxPrice "
+                    f"{row.price_per_hour} (what you pay at most)"
+                )
+            elif row.capacity == SPOT and row.price_basis != "spot price":
+                self.notes.append(
+                    f"{row.name} spot: no spot price for {row.sku} in the table and maxPrice -1: priced at "
+                    "on-demand as an upper bound (add prices.skus.<sku>.spotPerHour)"
+                )
+        for pool in self.pools:
+            quote = self.book.quote(pool.vm_size)
+            if pool.spot and pool.spot.max_price > 0 and quote.spot and pool.spot.max_price < quote.spot:
+                self.notes.append(
+                    f"{pool.name}: spot.maxPrice {pool.spot.max_price} is below the spot price {quote.spot}: "
+                    "Azure may not allocate or may evict these nodes"
+                )
+        if any(r.price_source == "catalog" for r in rows) and self.config.location != self.book.table.region:
+            self.notes.append(
+                f"catalog prices are for {self.book.table.region}; this stack runs in "
+                f"{self.config.location}: set prices.skus for your region and rates"
+            )
+        budget = self.config.budget
+        if budget is not None:
+            share = monthly_total / budget.monthly_amount * 100
+            self.notes.append(
+                f"budget {budget.monthly_amount:,.2f} a month (billing currency); the estimate "
+                f"{monthly_total:,.2f} {self.book.table.currency} is {share:.0f} % of it if billed in "
+                f"{self.book.table.currency}"
+            )
+        if self.config.cost_comparison is None and self.loads:
+            self.notes.append("add costComparison to the stack config for the break-even against an API")
+        self.notes.append(NOT_INCLUDED)
+
+
+def estimate_cost(config: StackConfig, catalog: Catalog, plans: list[ModelPlan]) -> CostEstimate:
+    """The cost section of a stack (see the module docstring for the assumptions)."""
+    est = _Estimator(config, catalog, plans)
+    rows = est.rows()
+    models = est.model_rows(rows)
+    monthly_total = sum(r.monthly for r in rows if r.monthly is not None)
+    break_even = est.break_even(models, monthly_total)
+    est.explain(rows, monthly_total)
+    return CostEstimate(
+        prices=est.book.header(),
+        prices_line=est.book.describe(),
+        rows=rows,
+        models=models,
+        break_even=break_even,
+        notes=est.notes,
+    )

@@ -1,0 +1,264 @@
+"""Compare two offline plan documents (the ``--json`` format) and summarise the change in Markdown.
+
+Pure: resources are matched by URN; a changed resource lists its changed input paths (dotted, with
+``[i]`` for list items); the cost change compares the ``cost`` sections (hourly idle floor and max,
+monthly estimate, and every capacity row whose nodes or monthly figure moved).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_PATHS = 12  # changed inputs listed per resource before "... and N more"
+_VALUE_WIDTH = 40
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
+@dataclass(frozen=True)
+class InputChange:
+    """One changed input: its path and the values before and after (``MISSING`` when absent)."""
+
+    path: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    urn: str
+    type: str
+    name: str
+    changes: list[InputChange]
+
+
+@dataclass(frozen=True)
+class CostLine:
+    label: str
+    before: float | None
+    after: float | None
+
+    @property
+    def delta(self) -> float | None:
+        if self.before is None or self.after is None:
+            return None
+        return self.after - self.before
+
+
+@dataclass
+class PlanDiff:
+    """What changes between the base plan and this one."""
+
+    stack: str
+    base_stack: str
+    added: list[dict[str, Any]] = field(default_factory=list)
+    removed: list[dict[str, Any]] = field(default_factory=list)
+    changed: list[ResourceChange] = field(default_factory=list)
+    unchanged: int = 0
+    cost: list[CostLine] = field(default_factory=list)
+    capacity: list[tuple[str, str, str]] = field(default_factory=list)  # (row, before, after)
+    cost_notes: list[str] = field(default_factory=list)
+    currency: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+
+def _join(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def input_changes(before: Any, after: Any, path: str = "") -> list[InputChange]:
+    """Leaf-level differences between two input trees, in a stable order."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        out: list[InputChange] = []
+        for key in sorted(before.keys() | after.keys()):
+            out += input_changes(before.get(key, MISSING), after.get(key, MISSING), _join(path, key))
+        return out
+    if isinstance(before, list) and isinstance(after, list):
+        out = []
+        for i in range(max(len(before), len(after))):
+            b = before[i] if i < len(before) else MISSING
+            a = after[i] if i < len(after) else MISSING
+            out += input_changes(b, a, _join(path, i))
+        return out
+    if before is MISSING and after is MISSING:
+        return []
+    if type(before) is not type(after) or before != after:
+        return [InputChange(path or "(inputs)", before, after)]
+    return []
+
+
+def diff_plans(base: dict[str, Any], head: dict[str, Any]) -> PlanDiff:
+    """Resources added, removed and changed (by URN), and the cost change, from ``base`` to ``head``."""
+    before = {r["urn"]: r for r in base.get("resources", [])}
+    after = {r["urn"]: r for r in head.get("resources", [])}
+    result = PlanDiff(stack=str(head.get("stack", "")), base_stack=str(base.get("stack", "")))
+    for urn, res in after.items():
+        if urn not in before:
+            result.added.append(res)
+            continue
+        changes = input_changes(before[urn].get("inputs", {}), res.get("inputs", {}))
+        if changes:
+            result.changed.append(ResourceChange(urn, res["type"], res["name"], changes))
+        else:
+            result.unchanged += 1
+    result.removed = [res for urn, res in before.items() if urn not in after]
+    _cost_change(result, _cost_of(base), _cost_of(head))
+    return result
+
+
+def _cost_of(doc: dict[str, Any]) -> dict[str, Any] | None:
+    cost = doc.get("cost") or (doc.get("outputs") or {}).get("cost")
+    return cost if isinstance(cost, dict) else None
+
+
+def _get(cost: dict[str, Any] | None, *keys: str) -> float | None:
+    value: Any = cost
+    for key in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _row_key(row: dict[str, Any]) -> str:
+    capacity = {"onDemand": "on-demand", "spot": "spot"}.get(row["capacity"], row["capacity"])
+    return f"{row['name']} ({row['kind']}, {capacity})"
+
+
+def _row_text(row: dict[str, Any] | None) -> str:
+    if row is None:
+        return "(none)"
+    monthly = "unpriced" if row.get("monthly") is None else f"{row['monthly']:,.2f}/month"
+    return f"{row['minNodes']}-{row['maxNodes']} x {row['sku']}, {monthly}"
+
+
+def _cost_change(result: PlanDiff, base: dict[str, Any] | None, head: dict[str, Any] | None) -> None:
+    if head is None and base is None:
+        return
+    result.currency = str((head or base or {}).get("currency", ""))
+    for label, keys in (
+        ("hourly, idle floor", ("hourly", "idleFloor", "total")),
+        ("hourly, at max", ("hourly", "atMax", "total")),
+        ("monthly estimate (schedules)", ("monthly", "total")),
+        ("monthly, idle floor all month", ("monthly", "idleFloorAllMonth")),
+    ):
+        result.cost.append(CostLine(label, _get(base, *keys), _get(head, *keys)))
+    if base is None:
+        result.cost_notes.append("the base plan has no cost section (made before cost estimates)")
+    rows_before = {_row_key(r): r for r in (base or {}).get("rows", [])}
+    rows_after = {_row_key(r): r for r in (head or {}).get("rows", [])}
+    for key in [*rows_after, *(k for k in rows_before if k not in rows_after)]:
+        b, a = rows_before.get(key), rows_after.get(key)
+        if _row_text(b) != _row_text(a):
+            result.capacity.append((key, _row_text(b), _row_text(a)))
+    for label, side in (("base", base), ("this plan", head)):
+        if side is not None and side.get("complete") is False:
+            result.cost_notes.append(f"{label}: some capacity has no price, its totals are incomplete")
+    if base and head and base.get("pricesLine") != head.get("pricesLine"):
+        result.cost_notes.append(f"prices changed: {base.get('pricesLine')} -> {head.get('pricesLine')}")
+
+
+# --- Markdown ------------------------------------------------------------------------------------
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: str) -> str:
+    return "`" + _cell(text).replace("`", "'") + "`"
+
+
+def _value(value: Any) -> str:
+    if value is MISSING:
+        return "(none)"
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return text if len(text) <= _VALUE_WIDTH else text[: _VALUE_WIDTH - 1] + "…"
+
+
+def _change_text(change: InputChange) -> str:
+    return f"{_code(change.path)}: {_code(_value(change.before))} → {_code(_value(change.after))}"
+
+
+def _money(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.2f}"
+
+
+def _delta(line: CostLine) -> str:
+    delta = line.delta
+    if delta is None:
+        return "-"
+    text = f"{delta:+,.2f}"
+    if line.before:
+        text += f" ({delta / line.before * 100:+.1f} %)"
+    return text
+
+
+def _parent_name(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1] if urn else ""
+
+
+def render_markdown(diff: PlanDiff, base_label: str = "the base plan") -> str:
+    """The PR comment: counts, added / changed / removed resources, and the cost change."""
+    lines = [f"### Offline plan diff: stack `{diff.stack}`", ""]
+    if diff.base_stack and diff.base_stack != diff.stack:
+        lines += [f"> Warning: the base plan is of stack `{diff.base_stack}`.", ""]
+    counts = f"**{len(diff.added)} to add, {len(diff.changed)} to change, {len(diff.removed)} to remove**"
+    lines += [f"Compared with {base_label}: {counts}, {diff.unchanged} unchanged.", ""]
+    if diff.added:
+        lines += ["#### Added", "", "| type | name | parent |", "|---|---|---|"]
+        lines += [
+            f"| {_code(r['type'])} | {_code(r['name'])} | {_code(_parent_name(r.get('parent', '')))} |"
+            for r in diff.added
+        ]
+        lines.append("")
+    if diff.changed:
+        lines += ["#### Changed", "", "| resource | changed inputs |", "|---|---|"]
+        for rc in diff.changed:
+            shown = [_change_text(c) for c in rc.changes[:MAX_PATHS]]
+            if len(rc.changes) > MAX_PATHS:
+                shown.append(f"… and {len(rc.changes) - MAX_PATHS} more")
+            lines.append(f"| {_code(rc.type)} {_code(rc.name)} | {'<br>'.join(shown)} |")
+        lines.append("")
+    if diff.removed:
+        lines += ["#### Removed", "", "| type | name | parent |", "|---|---|---|"]
+        lines += [
+            f"| {_code(r['type'])} | {_code(r['name'])} | {_code(_parent_name(r.get('parent', '')))} |"
+            for r in diff.removed
+        ]
+        lines.append("")
+    if diff.empty:
+        lines += ["No resource changes.", ""]
+    if diff.cost:
+        lines += [
+            f"#### Cost ({diff.currency})",
+            "",
+            "| | before | after | change |",
+            "|---|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {line.label} | {_money(line.before)} | {_money(line.after)} | {_delta(line)} |"
+            for line in diff.cost
+        ]
+        lines.append("")
+        if diff.capacity:
+            lines += ["| capacity | before | after |", "|---|---|---|"]
+            lines += [f"| {_cell(k)} | {_cell(b)} | {_cell(a)} |" for k, b, a in diff.capacity]
+            lines.append("")
+        lines += [f"- {_cell(n)}" for n in diff.cost_notes]
+        if diff.cost_notes:
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
