@@ -1,0 +1,163 @@
+"""`--diff`: the pure plan comparison, its Markdown, and two real plans compared by the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+from tools.diff import MISSING, InputChange, diff_plans, input_changes, render_markdown
+from tools.plan import main
+
+
+def test_input_changes_are_dotted_leaf_paths() -> None:
+    before = {"a": {"b": 1, "gone": True}, "list": [1, {"x": "y"}], "same": [1, 2], "t": 1}
+    after = {"a": {"b": 2, "new": "v"}, "list": [1, {"x": "z"}, 3], "same": [1, 2], "t": "1"}
+    assert input_changes(before, after) == [
+        InputChange("a.b", 1, 2),
+        InputChange("a.gone", True, MISSING),
+        InputChange("a.new", MISSING, "v"),
+        InputChange("list[1].x", "y", "z"),
+        InputChange("list[2]", MISSING, 3),
+        InputChange("t", 1, "1"),
+    ]
+    assert input_changes({"k": [1]}, {"k": [1]}) == []
+
+
+def _doc(resources: list[dict[str, Any]], monthly: float | None = None) -> dict[str, Any]:
+    doc: dict[str, Any] = {"stack": "s", "resources": resources, "outputs": {}}
+    if monthly is not None:
+        doc["cost"] = {
+            "currency": "USD",
+            "pricesLine": "prices as of X",
+            "complete": True,
+            "hourly": {"idleFloor": {"total": monthly / 730}, "atMax": {"total": 2 * monthly / 730}},
+            "monthly": {"total": monthly, "idleFloorAllMonth": monthly},
+            "rows": [
+                {
+                    "name": "p",
+                    "kind": "pool",
+                    "capacity": "onDemand",
+                    "sku": "S",
+                    "minNodes": 0,
+                    "maxNodes": int(monthly),
+                    "monthly": monthly,
+                }
+            ],
+        }
+    return doc
+
+
+def _res(name: str, **inputs: Any) -> dict[str, Any]:
+    return {
+        "urn": f"urn:x::{name}",
+        "type": "t:m:R",
+        "name": name,
+        "parent": "urn:x::parent",
+        "inputs": inputs,
+    }
+
+
+def test_diff_plans_and_markdown() -> None:
+    base = _doc([_res("keep", a=1), _res("edit", a="x|y", b=[1]), _res("drop")], monthly=100.0)
+    head = _doc([_res("keep", a=1), _res("edit", a="x|z", b=[1, 2]), _res("new")], monthly=150.0)
+    diff = diff_plans(base, head)
+    assert [r["name"] for r in diff.added] == ["new"]
+    assert [r["name"] for r in diff.removed] == ["drop"]
+    assert [(c.name, [i.path for i in c.changes]) for c in diff.changed] == [("edit", ["a", "b[1]"])]
+    assert diff.unchanged == 1
+    md = render_markdown(diff, "`base.json`")
+    assert "**1 to add, 1 to change, 1 to remove**, 1 unchanged" in md
+    assert "| `t:m:R` | `new` | `parent` |" in md
+    assert '`a`: `"x\\|y"` → `"x\\|z"`<br>`b[1]`: `(none)` → `2`' in md  # pipes escaped in tables
+    assert "| monthly estimate (schedules) | 100.00 | 150.00 | +50.00 (+50.0 %) |" in md
+    assert "| p (pool, on-demand) | 0-100 x S, 100.00/month | 0-150 x S, 150.00/month |" in md
+
+
+def test_base_without_cost_and_identical_plans() -> None:
+    diff = diff_plans(_doc([_res("r")]), _doc([_res("r")], monthly=10.0))
+    md = render_markdown(diff)
+    assert "No resource changes." in md
+    assert "| monthly estimate (schedules) | - | 10.00 | - |" in md
+    assert "the base plan has no cost section" in md
+
+
+def test_long_change_lists_are_cut() -> None:
+    base = _doc([_res("r", **{f"k{i:02d}": i for i in range(20)})])
+    head = _doc([_res("r", **{f"k{i:02d}": i + 1 for i in range(20)})])
+    assert "… and 8 more" in render_markdown(diff_plans(base, head))
+
+
+# --- two real plans ------------------------------------------------------------------------------
+
+
+def _prod_variant(tmp_path: Path, name: str, edit: Any) -> Path:
+    doc = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
+    edit(doc["config"])
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def _base(config: dict[str, Any]) -> None:
+    del config["aks-llm:budget"]
+
+
+def _head(config: dict[str, Any]) -> None:
+    config["aks-llm:gpuPools"][0]["onDemand"]["max"] = 5
+    config["aks-llm:cluster"]["systemPool"]["count"] = 4
+    config["aks-llm:models"].append(
+        {
+            "name": "phi4mini",
+            "model": "phi-4-mini-instruct",
+            "runtime": "vllm",
+            "pool": "a100",
+            "replicas": {"min": 1},
+            "scaleToZero": False,
+            "schedule": {"timezone": "Europe/Stockholm", "start": "07:00", "end": "19:00", "minReplicas": 1},
+        }
+    )
+    config["aks-llm:costComparison"]["modelThroughput"]["phi4mini"] = 2000
+
+
+def test_diff_of_two_real_plans(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base_json, head_json = tmp_path / "base.json", tmp_path / "head.json"
+    base_file = _prod_variant(tmp_path, "base.yaml", _base)
+    head_file = _prod_variant(tmp_path, "head.yaml", _head)
+    assert main(["--stack", "prod", "--config-file", str(base_file), "--json", str(base_json)]) == 0
+    capsys.readouterr()
+    argv = ["--stack", "prod", "--config-file", str(head_file), "--diff", str(base_json)]
+    assert main([*argv, "--json", str(head_json)]) == 0
+    md = capsys.readouterr().out
+    assert md.startswith("### Offline plan diff: stack `prod`")
+    assert "+ aksllm:platform:Platform" not in md  # only the Markdown
+    assert "Compared with `base.json`: **2 to add, 1 to change, 0 to remove**" in md
+    assert "| `azure-native:consumption:Budget` | `budget` | `budget` |" in md
+    assert "| `aksllm:platform:Budget` | `budget` | `platform` |" in md
+    assert (
+        "| `azure-native:containerservice:ManagedCluster` `aks` | `agentPoolProfiles[0].count`: `3` → `4` |"
+        in md
+    )
+    # cost: one more system node all month, phi4mini's business-hours slice needs a second A100 node
+    base_cost = json.loads(base_json.read_text())["cost"]
+    head_cost = json.loads(head_json.read_text())["cost"]
+    business = 60 * 730 / 168
+    delta = head_cost["monthly"]["total"] - base_cost["monthly"]["total"]
+    assert delta == pytest.approx(0.185 * 730 + 3.673 * business, abs=0.02)
+    assert f"| monthly estimate (schedules) | {base_cost['monthly']['total']:,.2f} |" in md
+    assert f"+{delta:,.2f}" in md
+    assert "| hourly, at max | 25.53 | 33.06 | +7.53" in md  # 2 more on-demand A100s, 1 more system node
+    assert (
+        "| a100 (pool, on-demand) | 1-3 x Standard_NC24ads_A100_v4, 2,681.29/month "
+        "| 1-5 x Standard_NC24ads_A100_v4, 3,638.89/month |"
+    ) in md
+    assert "| system (system, on-demand) | 3-3 x Standard_D4ds_v5, 405.15/month |" in md
+
+
+def test_diff_needs_a_readable_base(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--stack", "dev", "--diff", str(tmp_path / "missing.json")]) == 2
+    assert "cannot read the base plan" in capsys.readouterr().err

@@ -1,0 +1,150 @@
+"""The GitHub workflows: valid against the workflow schema (offline), pinned, and safe by design."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+from tools.stack_config import stack_names
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@(v\d+\.\d+(\.\d+)?|[0-9a-f]{40})$")
+
+
+def _check_jsonschema() -> str:
+    local = Path(sys.executable).parent / "check-jsonschema"
+    found = str(local) if local.exists() else shutil.which("check-jsonschema")
+    assert found, "check-jsonschema is pinned in requirements-dev.txt: run make setup"
+    return found
+
+
+def _validate(*files: Path) -> subprocess.CompletedProcess[str]:
+    # --builtin-schema: the schema vendored in the package, so no download happens
+    return subprocess.run(
+        [_check_jsonschema(), "--builtin-schema", "vendor.github-workflows", *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def load(name: str) -> dict[str, Any]:
+    doc = yaml.safe_load((WORKFLOWS / name).read_text())
+    assert isinstance(doc, dict)
+    if True in doc:  # YAML 1.1 reads the key `on` as a boolean
+        doc["on"] = doc.pop(True)
+    return doc
+
+
+def _steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for job in doc["jobs"].values() for step in job.get("steps", [])]
+
+
+def _uses(doc: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [s for s in _steps(doc) if str(s.get("uses", "")).split("@")[0] == action]
+
+
+def test_the_workflows_exist_and_validate_against_the_github_workflow_schema() -> None:
+    files = sorted(WORKFLOWS.glob("*.yml"))
+    assert {f.name for f in files} == {"ci.yml", "preview.yml", "preview-comment.yml", "deploy.yml"}
+    result = _validate(*files)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_schema_check_catches_a_broken_workflow(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text("name: bad\non: pull_requests\njobs:\n  a:\n    steps:\n      - run: echo\n")
+    result = _validate(bad)
+    assert result.returncode != 0
+    assert "runs-on" in result.stdout or "pull_requests" in result.stdout
+
+
+@pytest.mark.parametrize("name", ["ci.yml", "preview.yml", "preview-comment.yml", "deploy.yml"])
+def test_every_action_is_pinned_and_permissions_are_explicit(name: str) -> None:
+    doc = load(name)
+    uses = [str(s["uses"]) for s in _steps(doc) if "uses" in s]
+    assert uses
+    assert [u for u in uses if not PINNED.match(u)] == [], "pin to a version tag or a commit SHA"
+    assert doc["permissions"] == {"contents": "read"}  # jobs widen it only where they must
+
+
+def test_ci_runs_the_readme_test_command_on_push_and_pull_request() -> None:
+    doc = load("ci.yml")
+    assert set(doc["on"]) == {"push", "pull_request"}
+    runs = [s.get("run") for s in _steps(doc)]
+    assert "make test" in runs and "make lint" in runs
+    assert "make test" in (ROOT / "README.md").read_text()
+    (setup,) = _uses(doc, "actions/setup-python")
+    assert setup["with"]["python-version"] == "3.11"
+
+
+def test_offline_plan_diff_needs_no_secret_and_covers_every_stack() -> None:
+    doc = load("preview.yml")
+    assert set(doc["on"]) == {"pull_request"}  # never pull_request_target: the PR's code runs here
+    job = doc["jobs"]["plan-diff"]
+    text = yaml.safe_dump(job)
+    assert "secrets." not in text and "vars." not in text
+    assert "permissions" not in job and "environment" not in job  # the read-only workflow token
+    assert sorted(job["strategy"]["matrix"]["stack"]) == stack_names(ROOT)
+    script = "\n".join(str(s.get("run", "")) for s in job["steps"])
+    assert 'tools.plan --stack "$STACK" --json ../base.json' in script
+    assert "--diff ../base.json" in script
+    refs = [s["with"].get("ref") for s in _uses(doc, "actions/checkout") if "with" in s]
+    assert "${{ github.event.pull_request.base.sha }}" in refs
+    (upload,) = [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact")]
+    assert upload["with"]["name"] == "plan-diff-${{ matrix.stack }}"
+
+
+def test_real_preview_only_with_azure_oidc_settings_and_no_stored_azure_secret() -> None:
+    job = load("preview.yml")["jobs"]["pulumi-preview"]
+    assert "vars.AZURE_CLIENT_ID != ''" in job["if"]
+    assert "head.repo.full_name == github.repository" in job["if"]  # not for forks
+    assert job["permissions"]["id-token"] == "write"
+    env = job["env"]
+    assert env["ARM_USE_OIDC"] == "true"
+    for key in ("ARM_CLIENT_ID", "ARM_TENANT_ID", "ARM_SUBSCRIPTION_ID"):
+        assert env[key].startswith("${{ vars."), key
+    assert not [k for k in env if k in {"ARM_CLIENT_SECRET", "AZURE_CREDENTIALS"}]
+    (login,) = [s for s in job["steps"] if str(s.get("uses", "")).startswith("azure/login@")]
+    assert set(login["with"]) == {"client-id", "tenant-id", "subscription-id"}  # no creds, no secret
+    (pulumi,) = [s for s in job["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@v6")]
+    assert pulumi["with"]["command"] == "preview"
+    assert pulumi["with"]["comment-on-pr"] is True
+    assert pulumi["with"]["stack-name"] == "${{ matrix.stack }}"
+
+
+def test_commenter_never_runs_the_pull_requests_code() -> None:
+    doc = load("preview-comment.yml")
+    assert doc["on"] == {"workflow_run": {"workflows": ["preview"], "types": ["completed"]}}
+    assert _uses(doc, "actions/checkout") == []
+    assert not [s for s in _steps(doc) if "run" in s]
+    (job,) = doc["jobs"].values()
+    assert job["permissions"] == {"actions": "read", "pull-requests": "write"}
+    (script,) = [s["with"]["script"] for s in _uses(doc, "actions/github-script")]
+    assert "pr.head.sha !== run.head_sha" in script  # the artifact's PR number is checked
+
+
+def test_deploy_dev_on_merge_then_prod_behind_an_environment() -> None:
+    doc = load("deploy.yml")
+    assert doc["on"]["push"] == {"branches": ["main"]}
+    dev, prod = doc["jobs"]["dev"], doc["jobs"]["prod"]
+    assert prod["needs"] == "dev" and prod["environment"] == "prod"
+    for job, stack in ((dev, "dev"), (prod, "prod")):
+        (pulumi,) = [s for s in job["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@")]
+        assert pulumi["with"] == {
+            "command": "up",
+            "stack-name": stack,
+            "cloud-url": "${{ vars.PULUMI_BACKEND_URL }}",
+        }
+        assert job["permissions"]["id-token"] == "write"
+    assert doc["env"]["ARM_USE_OIDC"] == "true"
+    assert doc["concurrency"]["cancel-in-progress"] is False  # never cancel a running deployment
