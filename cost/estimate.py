@@ -208,6 +208,7 @@ class _Estimator:
         self.config, self.catalog, self.plans = config, catalog, plans
         self.book = PriceBook(catalog.prices, config.prices)
         self.notes: list[str] = []
+        self.model_node_hours: dict[str, float] = defaultdict(float)
         self.pools = [p for p in config.gpu_pools if p.vm_size in catalog.skus]
         self.loads = [self._load(plan) for plan in plans]
 
@@ -335,7 +336,6 @@ class _Estimator:
         """Node-hours a month per capacity row, and the most nodes a pool lacked."""
         node_hours: dict[tuple[str, str, str], float] = defaultdict(float)
         unmet: dict[str, int] = {}
-        self.model_node_hours: dict[str, float] = defaultdict(float)
         for start, end in segments([ld.intervals for ld in self.loads]):
             hours = (end - start) / WEEK_MINUTES * HOURS_PER_MONTH
             replicas = {ld.plan.config.name: ld.replicas_at(start) for ld in self.loads}

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pulumi.runtime import mocks as pmocks
+from pulumi.runtime.stack import wait_for_rpcs
+from pulumi.runtime.sync_await import _sync_await
 
+from components.budget import StackBudget, StackBudgetArgs, first_of_month
+from config.schema import BudgetConfig
 from tests.conftest import one, planned, run_with
+from tools.mocks import PlatformMocks
 from tools.plan import main
 
 BUDGET_TYPE = "azure-native:consumption:Budget"
@@ -151,3 +158,48 @@ def test_budget_start_date_from_config_and_no_budget_without_config(tmp_path: Pa
 def test_budget_is_compared_with_the_estimate() -> None:
     notes = planned("dev")[1].outputs["cost"]["notes"]
     assert any(n.startswith("budget 300.00 a month") and "135.05 USD is 45 %" in n for n in notes)
+
+
+class _OptionsMonitor(pmocks.MockMonitor):
+    """Keeps the resource options the engine would receive for each Budget."""
+
+    def __init__(self, mocks: pmocks.Mocks) -> None:
+        super().__init__(mocks)
+        self.options: list[tuple[list[str], list[str], bool]] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        if request.type == BUDGET_TYPE:
+            self.options.append(
+                (list(request.ignoreChanges), list(request.replaceOnChanges), request.deleteBeforeReplace)
+            )
+        return super().RegisterResource(request)  # type: ignore[no-untyped-call]
+
+
+@pytest.mark.parametrize(
+    ("start_date", "expected"),
+    [
+        (None, (["timePeriod.startDate"], [], False)),  # this month's date is kept once created
+        ("2027-01-01", ([], ["timePeriod.startDate"], True)),  # a new date from config replaces it
+    ],
+)
+def test_budget_start_date_options(
+    start_date: str | None, expected: tuple[list[str], list[str], bool]
+) -> None:
+    settings = BudgetConfig.model_validate(
+        {"monthlyAmount": 10, "contactEmails": ["a@example.com"], "startDate": start_date}
+    )
+    monitor = _OptionsMonitor(PlatformMocks())
+    pmocks.set_mocks(PlatformMocks(), project="p", stack="s", preview=True, monitor=monitor)
+    StackBudget(
+        "budget",
+        StackBudgetArgs(
+            budget_name="b",
+            scope="/subscriptions/0/resourceGroups/rg",
+            settings=settings,
+            start_date=start_date or first_of_month(date(2026, 11, 24)),
+            start_date_pinned=start_date is not None,
+        ),
+    )
+    _sync_await(wait_for_rpcs())
+    assert monitor.options == [expected]
+    assert first_of_month(date(2026, 11, 24)) == "2026-11-01"
