@@ -161,3 +161,7 @@ def test_diff_of_two_real_plans(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_diff_needs_a_readable_base(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--stack", "dev", "--diff", str(tmp_path / "missing.json")]) == 2
     assert "cannot read the base plan" in capsys.readouterr().err
+    not_a_plan = tmp_path / "list.json"
+    not_a_plan.write_text("[1, 2]")
+    assert main(["--stack", "dev", "--diff", str(not_a_plan)]) == 2
+    assert "is not a plan written by --json" in capsys.readouterr().err

@@ -134,15 +134,17 @@ def _get(cost: dict[str, Any] | None, *keys: str) -> float | None:
 
 
 def _row_key(row: dict[str, Any]) -> str:
-    capacity = {"onDemand": "on-demand", "spot": "spot"}.get(row["capacity"], row["capacity"])
-    return f"{row['name']} ({row['kind']}, {capacity})"
+    capacity = str(row.get("capacity", ""))
+    capacity = {"onDemand": "on-demand"}.get(capacity, capacity)
+    return f"{row.get('name')} ({row.get('kind')}, {capacity})"
 
 
 def _row_text(row: dict[str, Any] | None) -> str:
     if row is None:
         return "(none)"
-    monthly = "unpriced" if row.get("monthly") is None else f"{row['monthly']:,.2f}/month"
-    return f"{row['minNodes']}-{row['maxNodes']} x {row['sku']}, {monthly}"
+    monthly = row.get("monthly")
+    money = f"{monthly:,.2f}/month" if isinstance(monthly, int | float) else "unpriced"
+    return f"{row.get('minNodes')}-{row.get('maxNodes')} x {row.get('sku')}, {money}"
 
 
 def _cost_change(result: PlanDiff, base: dict[str, Any] | None, head: dict[str, Any] | None) -> None:

@@ -181,6 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, ValueError) as exc:
             print(f"error: cannot read the base plan {args.diff}: {exc}", file=sys.stderr)
             return 2
+        if not isinstance(base_doc, dict) or not isinstance(base_doc.get("resources"), list):
+            print(f"error: {args.diff} is not a plan written by --json (no resources list)", file=sys.stderr)
+            return 2
 
     started = time.perf_counter()
     try:
