@@ -171,7 +171,7 @@ class OnDemandCapacity(Strict):
     """Autoscaled on-demand nodes of a pool (min 0 = scale to zero)."""
 
     min: Annotated[int, Field(ge=0, le=1000)] = 0
-    max: Annotated[int, Field(ge=0, le=1000)]
+    max: Annotated[int, Field(ge=1, le=1000)]  # AKS autoscaling needs max >= 1; drop the section instead
 
     @model_validator(mode="after")
     def _order(self) -> OnDemandCapacity:
@@ -195,7 +195,7 @@ class SpotCapacity(OnDemandCapacity):
 
 
 class TimeSlicingConfig(Strict):
-    """GPU time-slicing (GPU Operator only)."""
+    """GPU time-slicing (GPU Operator only; never with MIG; on serving pools only when accepted)."""
 
     replicas: Annotated[int, Field(ge=2, le=16)]
     accept_noisy_neighbours: bool = False
