@@ -130,22 +130,28 @@ def scale_down_mode(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
 def one_gpu_driver_per_node(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
     """Never the managed driver and the operator's driver on one node.
 
-    Each agent pool has one driver. Managed-driver pools must carry the operator's opt-out label and
-    operator pools must not (else their GPUs would get no driver); a label drifting here would put two
-    drivers on one node, so it is refused before anything is created.
+    Each agent pool has one driver. Managed-driver pools must carry the operator's opt-out label (or
+    the operator would install its driver next to AKS's) and operator pools must not (or their GPUs
+    would get no driver). The labels come from ``config.scheduling``; should they ever drift, this
+    refuses the stack before anything is created.
     """
     for spec in agent_pool_specs(config, catalog):
-        opted_out = spec.labels.get(LABEL_OPERATOR_OPERANDS) == "false"
-        managed = spec.gpu_driver == "Install"
-        if managed != opted_out or spec.labels.get(LABEL_DRIVER) != spec.pool.driver:
-            yield Problem(
-                f"gpuPools[{spec.index}].driver",
-                spec.pool.driver,
-                f"agent pool {spec.name} would get AKS driver={spec.gpu_driver} but labels "
-                f"{LABEL_OPERATOR_OPERANDS}={spec.labels.get(LABEL_OPERATOR_OPERANDS)!r}: the GPU "
-                "Operator could install a second driver on its nodes",
-                "managed pools labelled nvidia.com/gpu.deploy.operands=false, operator pools not",
-            )
+        opt_out = spec.labels.get(LABEL_OPERATOR_OPERANDS)
+        if spec.gpu_driver == "Install" and opt_out != "false":
+            why = "the GPU Operator would install its driver next to the AKS-installed one"
+        elif spec.gpu_driver == "None" and opt_out == "false":
+            why = "the GPU Operator would skip its nodes, leaving their GPUs without a driver"
+        elif spec.labels.get(LABEL_DRIVER) != spec.pool.driver:
+            why = f"its {LABEL_DRIVER} label would select the wrong NVIDIA software"
+        else:
+            continue
+        yield Problem(
+            f"gpuPools[{spec.index}].driver",
+            spec.pool.driver,
+            f"agent pool {spec.name} (AKS gpuProfile.driver={spec.gpu_driver}, "
+            f"{LABEL_OPERATOR_OPERANDS}={opt_out or 'unset'}): {why}",
+            f"managed pools labelled {LABEL_OPERATOR_OPERANDS}=false, operator pools not",
+        )
 
 
 def quota_families(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
@@ -165,7 +171,7 @@ def quota_families(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
                 "not a VM quota family of any catalog SKU, so this quota would check nothing",
                 hint
                 + "families this stack uses: "
-                + ", ".join(used)
+                + (", ".join(used) or "none")
                 + f" (spot quota goes under quota.spotVcpus, Azure's {SPOT_FAMILY})",
             )
 

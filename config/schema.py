@@ -57,6 +57,7 @@ Zone = Annotated[int, Field(ge=1, le=3)]  # strict int: a bool is refused (Liter
 PoolName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{0,9}$")]  # + "sp" for the spot pool: AKS allows 12
 DnsLabel = Annotated[str, Field(pattern=r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")]
 Percent = Annotated[str, Field(pattern=r"^([1-9][0-9]?|100)%$")]
+Surge = Annotated[str, Field(pattern=r"^(([1-9][0-9]?|100)%|[1-9][0-9]{0,2})$")]  # "10%" or nodes: "1"
 Duration = Annotated[str, Field(pattern=r"^[0-9]+(s|m|h)$")]
 
 
@@ -215,7 +216,7 @@ class GpuPoolConfig(Strict):
     zones: list[Zone] = Field(default_factory=list)
     os_disk_size_gb: Annotated[int, Field(ge=64, le=2048)] = 256
     scale_down_mode: Literal["Delete", "Deallocate"] = "Delete"
-    max_surge: Percent = "10%"
+    max_surge: Surge = "10%"  # on-demand nodes only: AKS refuses max surge on spot pools
 
     @model_validator(mode="after")
     def _capacity(self) -> GpuPoolConfig:
