@@ -47,6 +47,7 @@ class Platform(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.model_plans = plan_models(cfg, load_catalog())
         catalog = load_catalog()
         self.agent_pool_specs = agent_pool_specs(cfg, catalog)
         self.gpu_pools = (
@@ -68,7 +69,6 @@ class Platform(pulumi.ComponentResource):
             if self.agent_pool_specs
             else None
         )
-        self.model_plans = plan_models(cfg, catalog)
         self.outputs: dict[str, Any] = {
             "sizing": [plan.row() for plan in self.model_plans],
             "resourceGroupName": self.cluster.resource_group_name,

@@ -44,9 +44,9 @@ def mig_profiles(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
             yield Problem(
                 path,
                 pool.mig,
-                f"{sku.gpu_model} ({sku.name}) has no MIG: only A100/H100-class GPUs can be partitioned",
-                "no mig on this pool (T4, A10, V100 and H200 here have none), or a MIG-capable SKU: "
-                + ", ".join(capable),
+                f"{sku.gpu_model} ({sku.name}) has no MIG profiles: MIG partitions A100/H100-class GPUs "
+                "(T4, A10 and V100 have no MIG at all)",
+                "no mig on this pool, or a SKU with MIG profiles: " + ", ".join(capable),
             )
             continue
         profile = sku.mig_profile(pool.mig)

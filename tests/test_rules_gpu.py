@@ -68,8 +68,10 @@ def test_mig_on_a_gpu_without_mig_is_refused(
         capsys,
         f"    - {{name: gpu, vmSize: {vm_size}, purpose: batch, mig: 1g.10gb, onDemand: {{max: 1}}}}\n",
     )
-    assert f"aks-llm:gpuPools[0].mig: {gpu} ({vm_size}) has no MIG" in err
-    assert "T4, A10, V100 and H200 here have none" in err and "Standard_NC24ads_A100_v4" in err
+    assert f"aks-llm:gpuPools[0].mig: {gpu} ({vm_size}) has no MIG profiles" in err
+    assert "T4, A10 and V100 have no MIG at all" in err
+    assert "accepted: no mig on this pool, or a SKU with MIG profiles: " in err
+    assert "Standard_NC24ads_A100_v4" in err and "Standard_NC4as_T4_v3," not in err
 
 
 def test_mig_profile_of_another_gpu_memory_size_is_refused(
