@@ -10,12 +10,16 @@ import pulumi
 
 from components.budget import StackBudget, StackBudgetArgs, first_of_month
 from components.cluster import AksCluster, AksClusterArgs, ClusterFeatures
+from components.gpu_pools import GpuPools, GpuPoolsArgs
+from config.agent_pools import agent_pool_specs
 from config.catalog import load_catalog
+from config.gpu_software import device_plugin_values, mig_parted_config, operator_values, sharing_config
 from config.naming import Names
 from config.schema import StackConfig
 from config.tags import stack_tags
 from cost import estimate_cost
 from sizing.deployments import plan_models
+from sizing.quota import quota_rows
 
 
 @dataclass(frozen=True)
@@ -47,11 +51,34 @@ class Platform(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.model_plans = plan_models(cfg, load_catalog())
+        catalog = load_catalog()
+        self.agent_pool_specs = agent_pool_specs(cfg, catalog)
+        self.gpu_pools = (
+            GpuPools(
+                "gpu-pools",
+                GpuPoolsArgs(
+                    specs=self.agent_pool_specs,
+                    resource_group_name=self.cluster.resource_group_name,
+                    cluster_name=self.cluster.cluster_name,
+                    tags=tags,
+                    kube_provider=self.cluster.kube_provider,
+                    operator_values=operator_values(cfg, catalog),
+                    mig_parted_config=mig_parted_config(cfg, catalog),
+                    sharing_config=sharing_config(cfg),
+                    device_plugin_values=device_plugin_values(cfg),
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster]),
+            )
+            if self.agent_pool_specs
+            else None
+        )
         self.outputs: dict[str, Any] = {
             "sizing": [plan.row() for plan in self.model_plans],
             "resourceGroupName": self.cluster.resource_group_name,
             "clusterName": self.cluster.cluster_name,
             "oidcIssuerUrl": self.cluster.oidc_issuer_url,
+            "gpuPools": [spec.row() for spec in self.agent_pool_specs],
+            "quota": [row.row() for row in quota_rows(cfg, catalog)],
         }
         self.cost = estimate_cost(cfg, load_catalog(), self.model_plans)
         self.outputs["cost"] = self.cost.to_dict()

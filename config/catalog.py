@@ -58,8 +58,8 @@ class GpuSku:
     nvme_gib: int | None = None
 
     def mig_profile(self, name: str) -> MigProfile | None:
-        """The MIG profile called ``name`` on this SKU's GPU, or None."""
-        return next((p for p in self.mig_profiles if p.name == name), None)
+        """The MIG profile ``name`` on this SKU's GPU (``3g.40gb``, or AKS's ``MIG3g``), or None."""
+        return next((p for p in self.mig_profiles if name in (p.name, p.aks_gpu_instance_profile)), None)
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ Zone = Annotated[int, Field(ge=1, le=3)]  # strict int: a bool is refused (Liter
 PoolName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{0,9}$")]  # + "sp" for the spot pool: AKS allows 12
 DnsLabel = Annotated[str, Field(pattern=r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")]
 Percent = Annotated[str, Field(pattern=r"^([1-9][0-9]?|100)%$")]
+Surge = Annotated[str, Field(pattern=r"^(([1-9][0-9]?|100)%|[1-9][0-9]{0,2})$")]  # "10%" or nodes: "1"
 Duration = Annotated[str, Field(pattern=r"^[0-9]+(s|m|h)$")]
 
 
@@ -171,7 +172,7 @@ class OnDemandCapacity(Strict):
     """Autoscaled on-demand nodes of a pool (min 0 = scale to zero)."""
 
     min: Annotated[int, Field(ge=0, le=1000)] = 0
-    max: Annotated[int, Field(ge=0, le=1000)]
+    max: Annotated[int, Field(ge=1, le=1000)]  # AKS autoscaling needs max >= 1; drop the section instead
 
     @model_validator(mode="after")
     def _order(self) -> OnDemandCapacity:
@@ -195,7 +196,7 @@ class SpotCapacity(OnDemandCapacity):
 
 
 class TimeSlicingConfig(Strict):
-    """GPU time-slicing (GPU Operator only)."""
+    """GPU time-slicing (GPU Operator only; never with MIG; on serving pools only when accepted)."""
 
     replicas: Annotated[int, Field(ge=2, le=16)]
     accept_noisy_neighbours: bool = False
@@ -215,7 +216,7 @@ class GpuPoolConfig(Strict):
     zones: list[Zone] = Field(default_factory=list)
     os_disk_size_gb: Annotated[int, Field(ge=64, le=2048)] = 256
     scale_down_mode: Literal["Delete", "Deallocate"] = "Delete"
-    max_surge: Percent = "10%"
+    max_surge: Surge = "10%"  # on-demand nodes only: AKS refuses max surge on spot pools
 
     @model_validator(mode="after")
     def _capacity(self) -> GpuPoolConfig:

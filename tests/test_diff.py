@@ -109,6 +109,7 @@ def _base(config: dict[str, Any]) -> None:
 
 def _head(config: dict[str, Any]) -> None:
     config["aks-llm:gpuPools"][0]["onDemand"]["max"] = 5
+    config["aks-llm:quota"]["families"]["standardNCADSA100v4Family"] = 144  # (5 + 1 surge) x 24
     config["aks-llm:cluster"]["systemPool"]["count"] = 4
     config["aks-llm:models"].append(
         {
@@ -135,13 +136,14 @@ def test_diff_of_two_real_plans(tmp_path: Path, capsys: pytest.CaptureFixture[st
     md = capsys.readouterr().out
     assert md.startswith("### Offline plan diff: stack `prod`")
     assert "+ aksllm:platform:Platform" not in md  # only the Markdown
-    assert "Compared with `base.json`: **2 to add, 1 to change, 0 to remove**" in md
+    assert "Compared with `base.json`: **2 to add, 2 to change, 0 to remove**" in md
     assert "| `azure-native:consumption:Budget` | `budget` | `budget` |" in md
     assert "| `aksllm:platform:Budget` | `budget` | `platform` |" in md
     assert (
         "| `azure-native:containerservice:ManagedCluster` `aks` | `agentPoolProfiles[0].count`: `3` → `4` |"
         in md
     )
+    assert "| `azure-native:containerservice:AgentPool` `a100` | `maxCount`: `3` → `5` |" in md
     # cost: one more system node all month, phi4mini's business-hours slice needs a second A100 node
     base_cost = json.loads(base_json.read_text())["cost"]
     head_cost = json.loads(head_json.read_text())["cost"]

@@ -52,6 +52,7 @@ class Recorded:
     parent: str
     custom: bool
     inputs: dict[str, Any]
+    options: dict[str, Any] = field(default_factory=dict)  # ignoreChanges, replaceOnChanges, ...
 
 
 def normalise(value: Any) -> Any:
@@ -127,6 +128,17 @@ class PlatformMocks(pmocks.Mocks):
         return {}, []
 
 
+def _options(request: Any) -> dict[str, Any]:
+    """The resource options the engine would act on (only those set)."""
+    options = {
+        "ignoreChanges": list(request.ignoreChanges),
+        "replaceOnChanges": list(request.replaceOnChanges),
+        "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+        "dependencies": list(request.dependencies),
+    }
+    return {k: v for k, v in options.items() if v}
+
+
 class RecordingMonitor(pmocks.MockMonitor):
     """A mock monitor that keeps every registration with its parent and raw inputs."""
 
@@ -146,6 +158,7 @@ class RecordingMonitor(pmocks.MockMonitor):
                     parent=request.parent,
                     custom=bool(request.custom),
                     inputs=normalise(raw),
+                    options=_options(request),
                 )
             )
         return response

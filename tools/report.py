@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tools.report_gpu import gpu_sections
+
 
 def sections(doc: dict[str, Any]) -> list[str]:
     """Extra plain-text sections of the offline plan, in order."""
@@ -11,6 +13,7 @@ def sections(doc: dict[str, Any]) -> list[str]:
     notes = doc["outputs"].get("notes") or []
     if notes:
         out.append("Notes:\n" + "\n".join(f"  - {n}" for n in notes))
+    out.extend(gpu_sections(doc))
     cost = doc.get("cost") or doc["outputs"].get("cost")
     if cost:
         from tools.cost_report import render_cost

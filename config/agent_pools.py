@@ -1,0 +1,113 @@
+"""The AKS agent pools a stack's GPU pools become (pure, no Pulumi).
+
+One logical pool (``gpuPools[i]``) becomes an on-demand agent pool named like the pool and/or a spot
+agent pool named ``<name>sp``. The GPU pools component declares exactly these specs, the rules check
+them and the plan prints them, so what is checked is what is created.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from config.catalog import Catalog, GpuSku
+from config.scheduling import Capacity, capacities, gpu_resource_name, mig_profile, node_labels, node_taints
+from config.schema import GpuPoolConfig, StackConfig
+
+SPOT_SUFFIX = "sp"
+
+
+@dataclass(frozen=True)
+class AgentPoolSpec:
+    """One AKS agent pool (a VM scale set) of a GPU pool."""
+
+    index: int  # position under gpuPools (for error paths)
+    pool: GpuPoolConfig
+    sku: GpuSku
+    capacity: Capacity
+    name: str
+    min_count: int
+    max_count: int
+    gpu_driver: Literal["Install", "None"]
+    gpu_instance_profile: str | None  # MIG1g..MIG7g: the managed driver partitions the GPU
+    mig: str | None  # the MIG profile (e.g. 3g.40gb), whoever applies it
+    labels: dict[str, str]
+    taints: list[str]
+    scale_down_mode: Literal["Delete", "Deallocate"]
+    max_surge: str | None  # None on spot pools: AKS refuses max surge there
+    spot_max_price: float | None
+
+    @property
+    def vcpus_max(self) -> int:
+        return self.max_count * self.sku.vcpus
+
+    def row(self) -> dict[str, Any]:
+        """The pool-table row of the plan (camelCase, JSON-ready)."""
+        return {
+            "agentPool": self.name,
+            "pool": self.pool.name,
+            "vmSize": self.sku.name,
+            "capacity": self.capacity,
+            "min": self.min_count,
+            "max": self.max_count,
+            "driver": self.pool.driver,
+            "mig": self.mig,
+            "gpuResource": gpu_resource_name(self.pool, self.sku),
+            "purpose": self.pool.purpose,
+            "scaleDownMode": self.scale_down_mode,
+            "maxSurge": self.max_surge,
+            "spotMaxPrice": self.spot_max_price,
+        }
+
+
+def agent_pool_name(pool: GpuPoolConfig, capacity: Capacity) -> str:
+    return pool.name + (SPOT_SUFFIX if capacity == "spot" else "")
+
+
+def pool_specs(index: int, pool: GpuPoolConfig, sku: GpuSku) -> list[AgentPoolSpec]:
+    """The agent pools of one GPU pool, on-demand first."""
+    profile = mig_profile(pool, sku)
+    specs = []
+    for capacity in capacities(pool):
+        bounds = pool.on_demand if capacity == "on-demand" else pool.spot
+        assert bounds is not None
+        spot = capacity == "spot"
+        specs.append(
+            AgentPoolSpec(
+                index=index,
+                pool=pool,
+                sku=sku,
+                capacity=capacity,
+                name=agent_pool_name(pool, capacity),
+                min_count=bounds.min,
+                max_count=bounds.max,
+                gpu_driver="Install" if pool.driver == "managed" else "None",
+                gpu_instance_profile=profile.aks_gpu_instance_profile
+                if profile and pool.driver == "managed"
+                else None,
+                mig=profile.name if profile else None,
+                labels=node_labels(pool, sku, capacity),
+                taints=[t.aks() for t in node_taints(capacity)],
+                # AKS refuses Deallocate and max surge on spot pools; evicted spot VMs are deleted.
+                scale_down_mode="Delete" if spot else pool.scale_down_mode,
+                max_surge=None if spot else pool.max_surge,
+                spot_max_price=pool.spot.max_price if spot and pool.spot else None,
+            )
+        )
+    return specs
+
+
+def agent_pool_specs(config: StackConfig, catalog: Catalog) -> list[AgentPoolSpec]:
+    """Every GPU agent pool of the stack whose SKU resolves (rules report the others)."""
+    specs: list[AgentPoolSpec] = []
+    for i, pool in enumerate(config.gpu_pools):
+        sku = catalog.skus.get(pool.vm_size)
+        if sku is None or (pool.mig and mig_profile(pool, sku) is None):
+            continue
+        specs.extend(pool_specs(i, pool, sku))
+    return specs
+
+
+def operator_in_stack(config: StackConfig) -> bool:
+    """Whether the stack installs the NVIDIA GPU Operator (some pool asks for its driver)."""
+    return any(p.driver == "operator" for p in config.gpu_pools)

@@ -1,0 +1,205 @@
+"""Rules of GPU pools: spot split, MIG, time-slicing, the GPU driver and quota.
+
+Each rule is ``(StackConfig, Catalog) -> Iterable[Problem]``, registered in ``config.rules.RULES``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from config.agent_pools import agent_pool_specs
+from config.catalog import Catalog, closest_names
+from config.errors import Problem
+from config.scheduling import LABEL_DRIVER, LABEL_OPERATOR_OPERANDS
+from config.schema import StackConfig
+from sizing.quota import SPOT_FAMILY, families_in_use, quota_rows
+
+
+def serving_spot_floor(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """A serving pool uses spot only as burst above a non-zero on-demand floor (30 s evictions)."""
+    for i, pool in enumerate(config.gpu_pools):
+        if pool.purpose != "serving" or pool.spot is None:
+            continue
+        if pool.on_demand is None or pool.on_demand.min < 1:
+            path = f"gpuPools[{i}].onDemand" + (".min" if pool.on_demand else "")
+            yield Problem(
+                path,
+                pool.on_demand.min if pool.on_demand else None,
+                f"serving pool {pool.name} would run on spot VMs alone when it scales down: spot VMs "
+                "are evicted with 30 s notice, so a serving pool may add spot only as burst capacity "
+                "above an on-demand floor",
+                "onDemand: {min: 1 or more, max: ...} next to spot, or purpose: batch, or no spot",
+            )
+
+
+def mig_profiles(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """MIG only on GPUs that have it, with a profile of that GPU (and one AKS can create if managed)."""
+    for i, pool in enumerate(config.gpu_pools):
+        sku = catalog.skus.get(pool.vm_size)
+        if pool.mig is None or sku is None:
+            continue
+        path = f"gpuPools[{i}].mig"
+        if not sku.mig_profiles:
+            capable = sorted(n for n, s in catalog.skus.items() if s.mig_profiles and not s.retired)
+            yield Problem(
+                path,
+                pool.mig,
+                f"{sku.gpu_model} ({sku.name}) has no MIG profiles: MIG partitions A100/H100-class GPUs "
+                "(T4, A10 and V100 have no MIG at all)",
+                "no mig on this pool, or a SKU with MIG profiles: " + ", ".join(capable),
+            )
+            continue
+        profile = sku.mig_profile(pool.mig)
+        names = [
+            p.name + (f" ({p.aks_gpu_instance_profile})" if p.aks_gpu_instance_profile else "")
+            for p in sku.mig_profiles
+        ]
+        if profile is None:
+            near = closest_names(pool.mig, [p.name for p in sku.mig_profiles])
+            hint = f"did you mean {near[0]}? " if near else ""
+            yield Problem(
+                path,
+                pool.mig,
+                f"not a MIG profile of the {sku.gpu_model} ({sku.gpu_memory_gb} GB) of {sku.name}",
+                hint + "one of " + ", ".join(names),
+            )
+        elif pool.driver == "managed" and profile.aks_gpu_instance_profile is None:
+            aks = [
+                f"{p.name} ({p.aks_gpu_instance_profile})"
+                for p in sku.mig_profiles
+                if p.aks_gpu_instance_profile
+            ]
+            yield Problem(
+                path,
+                pool.mig,
+                f"AKS has no gpuInstanceProfile for {profile.name}: with the managed driver AKS "
+                "partitions GPUs itself and offers only MIG1g, MIG2g, MIG3g, MIG4g and MIG7g",
+                "driver: operator (the GPU Operator's MIG manager can create it), or one of "
+                + ", ".join(aks),
+            )
+
+
+def time_slicing(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """Time-slicing needs the operator's device plugin, excludes MIG, and is opt-in on serving pools."""
+    for i, pool in enumerate(config.gpu_pools):
+        ts = pool.time_slicing
+        if ts is None:
+            continue
+        path = f"gpuPools[{i}].timeSlicing"
+        value = {"replicas": ts.replicas}
+        if pool.driver != "operator":
+            yield Problem(
+                path,
+                value,
+                "time-slicing is configured through the GPU Operator's device plugin, and this pool "
+                "uses the AKS-managed driver",
+                f"driver: operator on pool {pool.name}, or no timeSlicing",
+            )
+        if pool.mig is not None:
+            yield Problem(
+                path,
+                value,
+                f"pool {pool.name} already partitions its GPUs with MIG {pool.mig}: MIG and time-slicing "
+                "cannot be combined on one pool",
+                "either mig or timeSlicing on a pool, not both",
+            )
+        if pool.purpose == "serving" and not ts.accept_noisy_neighbours:
+            yield Problem(
+                path,
+                value,
+                "time-sliced GPUs share memory and compute with no isolation: one replica's load "
+                "changes another's latency, which a serving pool does not accept by default",
+                "timeSlicing: {replicas: N, acceptNoisyNeighbours: true} to accept it, MIG for "
+                "isolated slices, or purpose: batch",
+            )
+
+
+def scale_down_mode(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """Deallocate applies to on-demand nodes only: AKS deletes spot nodes on scale-down."""
+    for i, pool in enumerate(config.gpu_pools):
+        if pool.scale_down_mode == "Deallocate" and pool.on_demand is None:
+            yield Problem(
+                f"gpuPools[{i}].scaleDownMode",
+                pool.scale_down_mode,
+                f"pool {pool.name} has only spot capacity, and AKS supports Deallocate on regular "
+                "(on-demand) pools only",
+                "scaleDownMode: Delete, or add onDemand capacity",
+            )
+
+
+def one_gpu_driver_per_node(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """Never the managed driver and the operator's driver on one node.
+
+    Each agent pool has one driver. Managed-driver pools must carry the operator's opt-out label (or
+    the operator would install its driver next to AKS's) and operator pools must not (or their GPUs
+    would get no driver). The labels come from ``config.scheduling``; should they ever drift, this
+    refuses the stack before anything is created.
+    """
+    for spec in agent_pool_specs(config, catalog):
+        opt_out = spec.labels.get(LABEL_OPERATOR_OPERANDS)
+        if spec.gpu_driver == "Install" and opt_out != "false":
+            why = "the GPU Operator would install its driver next to the AKS-installed one"
+        elif spec.gpu_driver == "None" and opt_out == "false":
+            why = "the GPU Operator would skip its nodes, leaving their GPUs without a driver"
+        elif spec.labels.get(LABEL_DRIVER) != spec.pool.driver:
+            why = f"its {LABEL_DRIVER} label would select the wrong NVIDIA software"
+        else:
+            continue
+        yield Problem(
+            f"gpuPools[{spec.index}].driver",
+            spec.pool.driver,
+            f"agent pool {spec.name} (AKS gpuProfile.driver={spec.gpu_driver}, "
+            f"{LABEL_OPERATOR_OPERANDS}={opt_out or 'unset'}): {why}",
+            f"managed pools labelled {LABEL_OPERATOR_OPERANDS}=false, operator pools not",
+        )
+
+
+def quota_families(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """Declared quota families are Azure VM families the catalog knows (a typo would check nothing)."""
+    known = sorted(
+        {s.quota_family for s in catalog.skus.values()}
+        | {s.quota_family for s in catalog.system_skus.values()}
+    )
+    used = families_in_use(config, catalog)
+    for family in config.quota.families:
+        if family not in known:
+            near = closest_names(family, known)
+            hint = f"did you mean {near[0]}? " if near else ""
+            yield Problem(
+                f"quota.families.{family}",
+                family,
+                "not a VM quota family of any catalog SKU, so this quota would check nothing",
+                hint
+                + "families this stack uses: "
+                + (", ".join(used) or "none")
+                + f" (spot quota goes under quota.spotVcpus, Azure's {SPOT_FAMILY})",
+            )
+
+
+def quota_fits(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """The pools' maximum vCPUs (plus upgrade surge) per family fit the declared quota."""
+    for row in quota_rows(config, catalog):
+        if row.quota is None or row.need <= row.quota:
+            continue
+        path = "quota.spotVcpus" if row.kind == "spot" else f"quota.families.{row.family}"
+        what = "regional spot (low-priority) quota" if row.kind == "spot" else f"{row.family} quota"
+        pools = "; ".join(p.describe() for p in row.pools)
+        yield Problem(
+            path,
+            row.quota,
+            f"the pools need {row.need} vCPUs at their maximum ({pools}), more than the declared "
+            f"{what} of {row.quota}",
+            f"a quota of at least {row.need} vCPUs (request an increase in the Azure portal, "
+            "Quotas), or lower max/maxSurge of these pools",
+        )
+
+
+GPU_RULES = [
+    serving_spot_floor,
+    mig_profiles,
+    time_slicing,
+    scale_down_mode,
+    one_gpu_driver_per_node,
+    quota_families,
+    quota_fits,
+]

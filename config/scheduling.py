@@ -1,0 +1,156 @@
+"""Where GPU workloads land: the taints and labels of every GPU agent pool, and the matching node
+selectors, tolerations and GPU resource names for workloads (pure, no Pulumi).
+
+The agent pools (``config.agent_pools``) and every workload that runs on them read this one module,
+so a pool's taints and labels and a workload's tolerations and selectors can never drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from config.catalog import GpuSku, MigProfile
+from config.schema import GpuPoolConfig
+
+Capacity = Literal["on-demand", "spot"]
+
+LABEL_ACCELERATOR = "accelerator"
+LABEL_POOL = "aks-llm/gpu-pool"  # the logical pool: shared by its on-demand and spot agent pools
+LABEL_SKU = "aks-llm/gpu-sku"
+LABEL_CAPACITY = "aks-llm/capacity-type"
+LABEL_PURPOSE = "aks-llm/purpose"
+LABEL_DRIVER = "aks-llm/gpu-driver"
+# NVIDIA GPU Operator per-node switches (controllers/state_manager.go of NVIDIA/gpu-operator):
+# "false" removes every nvidia.com/gpu.deploy.* label, so no operand (driver, toolkit, device
+# plugin, GFD, DCGM, validator, MIG manager) is scheduled on the node.
+LABEL_OPERATOR_OPERANDS = "nvidia.com/gpu.deploy.operands"
+LABEL_MIG_CONFIG = "nvidia.com/mig.config"  # MIG manager: the mig-parted config to apply
+LABEL_DEVICE_PLUGIN_CONFIG = "nvidia.com/device-plugin.config"  # device plugin: the config to use
+
+GPU_RESOURCE = "nvidia.com/gpu"
+
+
+@dataclass(frozen=True)
+class Taint:
+    """A node taint, in AKS's ``key=value:Effect`` form or as a pod toleration."""
+
+    key: str
+    value: str
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = "NoSchedule"
+
+    def aks(self) -> str:
+        return f"{self.key}={self.value}:{self.effect}"
+
+    def toleration(self) -> dict[str, str]:
+        return {"key": self.key, "operator": "Equal", "value": self.value, "effect": self.effect}
+
+
+GPU_TAINT = Taint("sku", "gpu")  # the taint KAITO's GPU nodes carry too (kaito.md)
+SPOT_TAINT = Taint("kubernetes.azure.com/scalesetpriority", "spot")  # AKS adds it to every spot pool
+
+
+@dataclass(frozen=True)
+class PoolScheduling:
+    """What a workload needs to run on a GPU pool, and the labels the pool's nodes carry."""
+
+    node_selector: dict[str, str]
+    tolerations: list[dict[str, str]]
+    gpu_resource_name: str  # request 1 of this per replica-GPU (a MIG slice with MIG)
+    gpus_per_node: int  # how many of ``gpu_resource_name`` one node offers
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+def mig_profile(pool: GpuPoolConfig, sku: GpuSku) -> MigProfile | None:
+    """The pool's MIG profile on its SKU (``mig: 3g.40gb`` or ``mig: MIG3g``); None without MIG."""
+    return sku.mig_profile(pool.mig) if pool.mig else None
+
+
+def mig_config_name(profile: MigProfile) -> str:
+    """The mig-parted config that cuts every GPU of a node into ``profile`` slices."""
+    return f"all-{profile.name}"
+
+
+def capacities(pool: GpuPoolConfig) -> list[Capacity]:
+    """The agent pools a logical pool becomes, on-demand first."""
+    out: list[Capacity] = []
+    if pool.on_demand is not None:
+        out.append("on-demand")
+    if pool.spot is not None:
+        out.append("spot")
+    return out
+
+
+def gpu_resource_name(pool: GpuPoolConfig, sku: GpuSku) -> str:
+    """``nvidia.com/mig-<profile>`` on a MIG pool (mixed strategy), else ``nvidia.com/gpu``."""
+    profile = mig_profile(pool, sku)
+    return f"nvidia.com/mig-{profile.name}" if profile else GPU_RESOURCE
+
+
+def gpus_per_node(pool: GpuPoolConfig, sku: GpuSku) -> int:
+    """Schedulable GPU resources per node: MIG slices, time-sliced replicas, or whole GPUs."""
+    profile = mig_profile(pool, sku)
+    if profile is not None:
+        return profile.instances_per_gpu * sku.gpu_count
+    if pool.time_slicing is not None:
+        return pool.time_slicing.replicas * sku.gpu_count
+    return sku.gpu_count
+
+
+def node_taints(capacity: Capacity) -> list[Taint]:
+    """Every GPU node is tainted ``sku=gpu:NoSchedule``; spot nodes also carry AKS's spot taint."""
+    return [GPU_TAINT, SPOT_TAINT] if capacity == "spot" else [GPU_TAINT]
+
+
+def node_labels(pool: GpuPoolConfig, sku: GpuSku, capacity: Capacity | None) -> dict[str, str]:
+    """The labels of the pool's nodes (without the capacity label when ``capacity`` is None).
+
+    Every managed-driver pool is labelled ``nvidia.com/gpu.deploy.operands=false``, so a GPU Operator
+    in the cluster (now, or added later) never installs its driver, or any other operand, next to the
+    AKS-installed driver. Labelling it always, not only when the stack has an operator pool, means
+    adding an operator pool later needs no relabelling of running managed nodes.
+    """
+    labels = {
+        LABEL_ACCELERATOR: "nvidia",
+        LABEL_POOL: pool.name,
+        LABEL_SKU: sku.name,
+        LABEL_PURPOSE: pool.purpose,
+        LABEL_DRIVER: pool.driver,
+    }
+    if capacity is not None:
+        labels[LABEL_CAPACITY] = capacity
+    if pool.driver == "managed":
+        labels[LABEL_OPERATOR_OPERANDS] = "false"
+    profile = mig_profile(pool, sku)
+    if pool.driver == "operator" and profile is not None:
+        labels[LABEL_MIG_CONFIG] = mig_config_name(profile)
+    if pool.driver == "operator" and pool.time_slicing is not None:
+        labels[LABEL_DEVICE_PLUGIN_CONFIG] = pool.name
+    return labels
+
+
+def pool_scheduling(
+    pool: GpuPoolConfig,
+    sku: GpuSku,
+    capacity: Capacity | None = None,
+) -> PoolScheduling:
+    """How a workload targets ``pool``: either agent pool (``capacity=None``) or one of them.
+
+    With ``capacity=None`` the workload may land on on-demand or spot nodes of the pool (it tolerates
+    the spot taint when the pool has spot capacity); ``"on-demand"`` or ``"spot"`` pins it.
+    """
+    offered = capacities(pool)
+    if capacity is not None and capacity not in offered:
+        raise ValueError(f"pool {pool.name} has no {capacity} capacity (it has {', '.join(offered)})")
+    selector = {LABEL_POOL: pool.name}
+    if capacity is not None:
+        selector[LABEL_CAPACITY] = capacity
+    spot_possible = capacity == "spot" or (capacity is None and "spot" in offered)
+    taints = node_taints("spot" if spot_possible else "on-demand")
+    return PoolScheduling(
+        node_selector=selector,
+        tolerations=[t.toleration() for t in taints],
+        gpu_resource_name=gpu_resource_name(pool, sku),
+        gpus_per_node=gpus_per_node(pool, sku),
+        labels=node_labels(pool, sku, capacity),
+    )

@@ -1,0 +1,108 @@
+"""vCPU quota a stack needs at its pools' maxima (pure, no Pulumi).
+
+Azure counts quota in vCPUs per VM family and region; spot VMs of every family count against one
+regional low-priority quota instead. The need of a family is, over every on-demand pool of that
+family (GPU pools and the system pool), ``max nodes x vCPUs`` plus the surge nodes AKS adds while
+upgrading a pool of that size; spot pools cannot surge.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from config.agent_pools import agent_pool_specs
+from config.catalog import Catalog
+from config.schema import StackConfig
+
+SPOT_FAMILY = "lowPriorityCores"  # Azure's usage name of the regional spot/low-priority quota
+
+
+@dataclass(frozen=True)
+class PoolNeed:
+    """One agent pool's contribution to a family's need."""
+
+    agent_pool: str
+    nodes: int  # maximum nodes
+    surge_nodes: int
+    vcpus_per_node: int
+
+    @property
+    def vcpus(self) -> int:
+        return (self.nodes + self.surge_nodes) * self.vcpus_per_node
+
+    def describe(self) -> str:
+        """E.g. ``a100: (3 + 1 surge) x 24 vCPUs`` or ``a100sp: 4 x 24 vCPUs``."""
+        nodes = f"({self.nodes} + {self.surge_nodes} surge)" if self.surge_nodes else str(self.nodes)
+        return f"{self.agent_pool}: {nodes} x {self.vcpus_per_node} vCPUs"
+
+
+@dataclass(frozen=True)
+class QuotaRow:
+    """The vCPUs one quota family needs, who needs them, and the declared quota if any."""
+
+    family: str
+    kind: Literal["on-demand", "spot"]
+    pools: tuple[PoolNeed, ...]
+    quota: int | None
+
+    @property
+    def need(self) -> int:
+        return sum(p.vcpus for p in self.pools)
+
+    @property
+    def ok(self) -> bool | None:
+        return None if self.quota is None else self.need <= self.quota
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "family": self.family,
+            "kind": self.kind,
+            "pools": "; ".join(p.describe() for p in self.pools),
+            "needVcpus": self.need,
+            "quotaVcpus": self.quota,
+            "ok": self.ok,
+        }
+
+
+def surge_nodes(max_surge: str | None, nodes: int) -> int:
+    """Nodes AKS adds during an upgrade: an absolute number, or a percentage rounded up."""
+    if not max_surge:
+        return 0
+    if max_surge.endswith("%"):
+        return math.ceil(nodes * int(max_surge[:-1]) / 100)
+    return int(max_surge)
+
+
+def quota_rows(config: StackConfig, catalog: Catalog) -> list[QuotaRow]:
+    """The need per quota family (on-demand families sorted by name, then spot)."""
+    by_family: dict[str, list[PoolNeed]] = {}
+    system = config.cluster.system_pool
+    system_sku = catalog.system_skus.get(system.vm_size)
+    if system_sku is not None:
+        by_family.setdefault(system_sku.quota_family, []).append(
+            PoolNeed("system", system.count, surge_nodes(system.max_surge, system.count), system_sku.vcpus)
+        )
+    spot: list[PoolNeed] = []
+    for spec in agent_pool_specs(config, catalog):
+        need = PoolNeed(
+            spec.name, spec.max_count, surge_nodes(spec.max_surge, spec.max_count), spec.sku.vcpus
+        )
+        if spec.capacity == "spot":
+            spot.append(need)
+        else:
+            by_family.setdefault(spec.sku.quota_family, []).append(need)
+    declared = config.quota.families
+    rows = [
+        QuotaRow(family, "on-demand", tuple(needs), declared.get(family))
+        for family, needs in sorted(by_family.items())
+    ]
+    if spot:
+        rows.append(QuotaRow(SPOT_FAMILY, "spot", tuple(spot), config.quota.spot_vcpus))
+    return rows
+
+
+def families_in_use(config: StackConfig, catalog: Catalog) -> list[str]:
+    """On-demand quota families the stack's pools draw on."""
+    return [r.family for r in quota_rows(config, catalog) if r.kind == "on-demand"]

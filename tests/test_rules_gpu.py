@@ -1,0 +1,210 @@
+"""GPU pool rules: every refusal through the real program (exit 2, nothing declared, one message)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import by_type, run_with
+
+HEAD = """config:
+  aks-llm:location: swedencentral
+  aks-llm:cluster: {apiServer: {privateCluster: true}}
+  aks-llm:gpuPools:
+"""
+
+
+def refused(tmp_path: Path, capsys: pytest.CaptureFixture[str], pools: str, extra: str = "") -> str:
+    run = run_with(tmp_path, HEAD + pools + extra)
+    err = capsys.readouterr().err
+    assert run.exit_code == 2, err
+    assert run.resources == []
+    assert "Nothing was created" in err
+    return err
+
+
+def accepted(tmp_path: Path, pools: str, extra: str = "") -> None:
+    run = run_with(tmp_path, HEAD + pools + extra)
+    assert run.exit_code == 0
+
+
+def test_serving_pool_with_spot_and_no_on_demand_floor_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = refused(
+        tmp_path,
+        capsys,
+        "    - {name: gpu, vmSize: Standard_NC24ads_A100_v4, purpose: serving,"
+        " onDemand: {min: 0, max: 2}, spot: {max: 4}}\n",
+    )
+    assert "aks-llm:gpuPools[0].onDemand.min: serving pool gpu would run on spot VMs alone" in err
+    assert "evicted with 30 s notice" in err and "(got 0)" in err
+    assert "accepted: onDemand: {min: 1 or more" in err
+
+
+def test_serving_pool_on_spot_only_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    err = refused(
+        tmp_path,
+        capsys,
+        "    - {name: gpu, vmSize: Standard_NC24ads_A100_v4, purpose: serving, spot: {max: 4}}\n",
+    )
+    assert "aks-llm:gpuPools[0].onDemand: serving pool gpu would run on spot VMs alone" in err
+    assert "(got nothing)" in err
+
+
+@pytest.mark.parametrize(
+    ("vm_size", "gpu"),
+    [("Standard_NC4as_T4_v3", "T4"), ("Standard_NV36ads_A10_v5", "A10")],
+)
+def test_mig_on_a_gpu_without_mig_is_refused(
+    vm_size: str, gpu: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = refused(
+        tmp_path,
+        capsys,
+        f"    - {{name: gpu, vmSize: {vm_size}, purpose: batch, mig: 1g.10gb, onDemand: {{max: 1}}}}\n",
+    )
+    assert f"aks-llm:gpuPools[0].mig: {gpu} ({vm_size}) has no MIG profiles" in err
+    assert "T4, A10 and V100 have no MIG at all" in err
+    assert "accepted: no mig on this pool, or a SKU with MIG profiles: " in err
+    assert "Standard_NC24ads_A100_v4" in err and "Standard_NC4as_T4_v3," not in err
+
+
+def test_mig_profile_of_another_gpu_memory_size_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = refused(
+        tmp_path,
+        capsys,
+        "    - {name: gpu, vmSize: Standard_ND96asr_v4, purpose: batch, mig: 1g.10gb, onDemand: {max: 1}}\n",
+    )
+    assert "aks-llm:gpuPools[0].mig: not a MIG profile of the A100 40GB (40 GB) of Standard_ND96asr_v4" in err
+    assert "1g.5gb (MIG1g)" in err
+
+
+def test_managed_mig_needs_a_profile_aks_can_create(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pool = (
+        "    - {name: gpu, vmSize: Standard_NC24ads_A100_v4, purpose: batch, mig: 1g.20gb, onDemand: {max: 1"
+    )
+    err = refused(tmp_path, capsys, pool + "}}\n")
+    assert "aks-llm:gpuPools[0].mig: AKS has no gpuInstanceProfile for 1g.20gb" in err
+    assert "accepted: driver: operator" in err and "1g.10gb (MIG1g)" in err
+    # The GPU Operator's MIG manager can create it.
+    run = run_with(tmp_path, HEAD + pool + "}, driver: operator}\n")
+    assert run.exit_code == 0
+    (cm,) = [r for r in by_type(run, "kubernetes:core/v1:ConfigMap") if r.name == "mig-parted-config"]
+    parted = yaml.safe_load(cm.inputs["data"]["config.yaml"])
+    assert parted["mig-configs"]["all-1g.20gb"][0]["mig-devices"] == {"1g.20gb": 4}
+
+
+def test_time_slicing_refusals(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = "    - {name: gpu, vmSize: Standard_NC24ads_A100_v4, onDemand: {min: 1, max: 1}, driver: "
+    managed = refused(tmp_path, capsys, base + "managed, purpose: batch, timeSlicing: {replicas: 4}}\n")
+    assert "aks-llm:gpuPools[0].timeSlicing: time-slicing is configured through the GPU Operator" in managed
+    assert "accepted: driver: operator on pool gpu" in managed
+    with_mig = refused(
+        tmp_path,
+        capsys,
+        base + "operator, purpose: batch, mig: 3g.40gb, timeSlicing: {replicas: 2}}\n",
+    )
+    assert "MIG and time-slicing cannot be combined on one pool" in with_mig
+    serving = refused(tmp_path, capsys, base + "operator, purpose: serving, timeSlicing: {replicas: 2}}\n")
+    assert "which a serving pool does not accept by default" in serving
+    assert "acceptNoisyNeighbours: true" in serving
+    accepted(
+        tmp_path,
+        base + "operator, purpose: serving, timeSlicing: {replicas: 2, acceptNoisyNeighbours: true}}\n",
+    )
+
+
+def test_deallocate_needs_on_demand_capacity(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    err = refused(
+        tmp_path,
+        capsys,
+        "    - {name: gpu, vmSize: Standard_NC4as_T4_v3, purpose: batch, spot: {max: 2},"
+        " scaleDownMode: Deallocate}\n",
+    )
+    assert "aks-llm:gpuPools[0].scaleDownMode: pool gpu has only spot capacity" in err
+
+
+def test_zero_max_is_refused_by_the_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    err = refused(
+        tmp_path,
+        capsys,
+        "    - {name: gpu, vmSize: Standard_NC4as_T4_v3, purpose: batch, onDemand: {min: 0, max: 0}}\n",
+    )
+    assert "aks-llm:gpuPools[0].onDemand.max: out of range (got 0)" in err
+
+
+def test_model_that_does_not_fit_its_mig_slice_is_refused_naming_the_slice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = refused(
+        tmp_path,
+        capsys,
+        "    - {name: gpu, vmSize: Standard_NC24ads_A100_v4, purpose: batch, mig: MIG1g,"
+        " onDemand: {max: 1}}\n",
+        "  aks-llm:models:\n"
+        "    - {name: m, model: llama-3.1-8b-instruct, runtime: vllm, pool: gpu, purpose: batch,"
+        " workload: {maxModelLen: 8192}}\n",
+    )
+    assert "aks-llm:models[0]: does not fit on pool gpu (Standard_NC24ads_A100_v4, MIG 1g.10gb)" in err
+
+
+def test_all_problems_are_reported_at_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    err = refused(
+        tmp_path,
+        capsys,
+        "    - {name: a, vmSize: Standard_NC4as_T4_v3, purpose: serving, mig: 1g.10gb, spot: {max: 1}}\n"
+        "    - {name: b, vmSize: Standard_NC4as_T4_v3, purpose: batch, timeSlicing: {replicas: 2},"
+        " onDemand: {max: 1}}\n",
+    )
+    assert "(3 problems)" in err
+    for path in ("gpuPools[0].onDemand:", "gpuPools[0].mig:", "gpuPools[1].timeSlicing:"):
+        assert "aks-llm:" + path in err
+
+
+capacity = st.one_of(
+    st.none(),
+    st.tuples(st.integers(0, 3), st.integers(1, 4)).filter(lambda t: t[0] <= t[1]),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    purpose=st.sampled_from(["serving", "batch"]),
+    on_demand=capacity,
+    spot=capacity,
+)
+def test_the_program_accepts_exactly_the_pools_that_keep_serving_off_spot_alone(
+    tmp_path_factory: pytest.TempPathFactory,
+    purpose: str,
+    on_demand: tuple[int, int] | None,
+    spot: tuple[int, int] | None,
+) -> None:
+    if on_demand is None and spot is None:
+        return  # the schema requires some capacity (tested in test_config)
+    fields = [f"name: gpu, vmSize: Standard_NC24ads_A100_v4, purpose: {purpose}"]
+    if on_demand:
+        fields.append(f"onDemand: {{min: {on_demand[0]}, max: {on_demand[1]}}}")
+    if spot:
+        fields.append(f"spot: {{min: {spot[0]}, max: {spot[1]}}}")
+    run = run_with(tmp_path_factory.mktemp("p"), HEAD + "    - {" + ", ".join(fields) + "}\n")
+    ok = not (purpose == "serving" and spot is not None and (on_demand is None or on_demand[0] < 1))
+    assert run.exit_code == (0 if ok else 2)
+    pools = {
+        r.inputs["agentPoolName"]: (r.inputs["minCount"], r.inputs["maxCount"])
+        for r in by_type(run, "azure-native:containerservice:AgentPool")
+    }
+    expected = {}
+    if ok and on_demand:
+        expected["gpu"] = on_demand
+    if ok and spot:
+        expected["gpusp"] = spot
+    assert pools == expected

@@ -1,0 +1,78 @@
+"""Plan sections of the GPU pools: the agent pool table and the vCPU quota need per family."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+def gpu_sections(doc: dict[str, Any]) -> list[str]:
+    """The pool table and the quota table, when the program reported them."""
+    outputs = doc["outputs"]
+    out: list[str] = []
+    if outputs.get("gpuPools") is not None:
+        out.append(render_gpu_pools(outputs["gpuPools"]))
+    if outputs.get("quota") is not None:
+        out.append(render_quota(outputs["quota"]))
+    return out
+
+
+_POOL_COLUMNS = [
+    ("agentPool", "agent pool"),
+    ("vmSize", "vmSize"),
+    ("capacity", "capacity"),
+    ("min", "min"),
+    ("max", "max"),
+    ("driver", "driver"),
+    ("mig", "MIG"),
+    ("gpuResource", "GPU resource"),
+    ("purpose", "purpose"),
+    ("scaleDownMode", "scale-down"),
+    ("maxSurge", "max surge"),
+    ("spotMaxPrice", "spot max price"),
+]
+
+_QUOTA_COLUMNS = [
+    ("family", "quota family"),
+    ("kind", "kind"),
+    ("needVcpus", "vCPUs needed"),
+    ("quotaVcpus", "quota"),
+    ("status", "status"),
+    ("pools", "pools at max (nodes x vCPUs)"),
+]
+
+
+def render_gpu_pools(rows: Sequence[dict[str, Any]]) -> str:
+    if not rows:
+        return "GPU agent pools: none configured."
+    return "GPU agent pools:\n" + _table(rows, _POOL_COLUMNS)
+
+
+def render_quota(rows: Sequence[dict[str, Any]]) -> str:
+    """The vCPU need per quota family, whether or not a quota is declared."""
+    if not rows:
+        return "vCPU quota needed: none."
+    shown = [{**r, "status": _status(r.get("ok"))} for r in rows]
+    hint = (
+        "  (request these in the Azure portal, Quotas, before `pulumi up`; declare them under "
+        "`quota:` to have the plan check them)"
+    )
+    return "vCPU quota needed per family at the pools' maximum (upgrade surge included):\n" + "\n".join(
+        [_table(shown, _QUOTA_COLUMNS), hint]
+    )
+
+
+def _status(ok: Any) -> str:
+    return "not declared" if ok is None else ("ok" if ok else "EXCEEDED")
+
+
+def _table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> str:
+    header = [label for _, label in columns]
+    body = [[_cell(row.get(key)) for key, _ in columns] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join("  " + fmt.format(*r).rstrip() for r in [header, *body])
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None else str(value)
