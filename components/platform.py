@@ -7,6 +7,7 @@ from typing import Any
 
 import pulumi
 
+from components.addons import PlatformAddons, PlatformAddonsArgs, addon_features
 from components.cluster import AksCluster, AksClusterArgs, ClusterFeatures
 from config.catalog import load_catalog
 from config.naming import Names
@@ -39,15 +40,22 @@ class Platform(pulumi.ComponentResource):
                 location=cfg.location,
                 tags=tags,
                 settings=cfg.cluster,
-                features=ClusterFeatures(),
+                features=ClusterFeatures(**addon_features(cfg)),
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.addons = PlatformAddons(
+            "addons",
+            PlatformAddonsArgs(names=names, tags=tags, config=cfg, cluster=self.cluster),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.inference = self.addons.inference
         self.model_plans = plan_models(cfg, load_catalog())
         self.outputs: dict[str, Any] = {
             "sizing": [plan.row() for plan in self.model_plans],
             "resourceGroupName": self.cluster.resource_group_name,
             "clusterName": self.cluster.cluster_name,
             "oidcIssuerUrl": self.cluster.oidc_issuer_url,
+            **self.addons.outputs,
         }
         self.register_outputs(self.outputs)

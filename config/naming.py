@@ -16,6 +16,8 @@ _LIMITS = {
     "key_vault": 24,
     "monitor_workspace": 44,
     "service_bus": 50,
+    "data_collection_endpoint": 44,
+    "data_collection_rule": 64,
 }
 
 
@@ -60,6 +62,13 @@ class Names:
 
     def service_bus(self) -> str:
         return _fit(f"sb-{self.base}-{self.suffix}", "service_bus", keep_tail=5)
+
+    def prometheus_endpoint(self) -> str:
+        """Managed Prometheus data collection endpoint (the portal names it MSProm-<region>-<cluster>)."""
+        return _fit(f"MSProm-{self.location}-{self.cluster()}", "data_collection_endpoint")
+
+    def prometheus_rule(self) -> str:
+        return _fit(f"MSProm-{self.location}-{self.cluster()}", "data_collection_rule")
 
 
 def _clean(text: str) -> str:

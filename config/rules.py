@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 
 from config.catalog import Catalog, closest_names, load_catalog
 from config.errors import Problem
+from config.rules_addons import addon_keys_that_do_nothing, inference_namespace, key_vault_firewall
 from config.schema import StackConfig
 from sizing.deployments import plan_models, skus_where_it_fits
 
@@ -78,6 +79,8 @@ def models_fit(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
 
 
 RULES: list[Rule] = [gpu_pool_skus, model_references, models_fit]
+
+RULES += [addon_keys_that_do_nothing, key_vault_firewall, inference_namespace]
 
 
 def check_rules(config: StackConfig, catalog: Catalog | None = None) -> list[Problem]:

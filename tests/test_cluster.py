@@ -101,6 +101,7 @@ def _tag_capable(type_: str) -> set[str]:
         "azure-native:keyvault:Secret",
         "azure-native:servicebus:Queue",
         "azure-native:insights:DataCollectionRuleAssociation",
+        "azure-native:monitor:DataCollectionRuleAssociation",  # an extension resource: no tags
     }
     return set() if type_ in untaggable else {"tags"}
 
