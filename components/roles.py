@@ -7,6 +7,7 @@ Bicep/Terraform code; the permission notes come from the role definitions there.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -50,6 +51,14 @@ def role_definition_id(subscription_id: pulumi.Input[str], role: BuiltInRole) ->
     )
 
 
+_BROAD_SCOPE = re.compile(r"^/(subscriptions/[^/]+(/resourceGroups/[^/]+)?|providers/[^/]+.*)?/?$", re.I)
+
+
 def assignment_name(scope: str, role: BuiltInRole, principal_name: str) -> str:
-    """A deterministic role assignment name (a GUID): same scope, role and principal, same name."""
+    """A deterministic role assignment name (a GUID): same scope, role and principal, same name.
+
+    Refuses a subscription, resource group or management group scope: roles go on single resources.
+    """
+    if _BROAD_SCOPE.match(scope):
+        raise ValueError(f"{role.name} for {principal_name}: scope {scope!r} is not a single resource")
     return str(uuid.uuid5(_NAMESPACE, f"{scope.lower()}|{role.guid}|{principal_name}"))

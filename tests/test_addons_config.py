@@ -162,6 +162,15 @@ def test_role_assignment_names_are_stable_guids() -> None:
     assert first != assignment_name(scope, KEY_VAULT_SECRETS_USER, "id-b")
 
 
+@pytest.mark.parametrize(
+    "scope",
+    ["/subscriptions/s", "/subscriptions/s/resourceGroups/rg", "/", "/providers/Microsoft.Management/x/y"],
+)
+def test_role_assignments_refuse_broad_scopes(scope: str) -> None:
+    with pytest.raises(ValueError, match="is not a single resource"):
+        assignment_name(scope, KEY_VAULT_SECRETS_USER, "id-a")
+
+
 def test_hf_token_volume_is_a_read_only_csi_mount() -> None:
     volume, mount = hf_token_volume("my-spc")
     csi = volume.csi
