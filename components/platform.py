@@ -8,6 +8,7 @@ from typing import Any
 
 import pulumi
 
+from components.addons import PlatformAddons, PlatformAddonsArgs, addon_features
 from components.budget import StackBudget, StackBudgetArgs, first_of_month
 from components.cluster import AksCluster, AksClusterArgs, ClusterFeatures
 from components.gpu_pools import GpuPools, GpuPoolsArgs
@@ -46,10 +47,16 @@ class Platform(pulumi.ComponentResource):
                 location=cfg.location,
                 tags=tags,
                 settings=cfg.cluster,
-                features=ClusterFeatures(),
+                features=ClusterFeatures(**addon_features(cfg)),
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.addons = PlatformAddons(
+            "addons",
+            PlatformAddonsArgs(names=names, tags=tags, config=cfg, cluster=self.cluster),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.inference = self.addons.inference
         self.model_plans = plan_models(cfg, load_catalog())
         catalog = load_catalog()
         self.agent_pool_specs = agent_pool_specs(cfg, catalog)
@@ -79,6 +86,7 @@ class Platform(pulumi.ComponentResource):
             "oidcIssuerUrl": self.cluster.oidc_issuer_url,
             "gpuPools": [spec.row() for spec in self.agent_pool_specs],
             "quota": [row.row() for row in quota_rows(cfg, catalog)],
+            **self.addons.outputs,
         }
         self.cost = estimate_cost(cfg, load_catalog(), self.model_plans)
         self.outputs["cost"] = self.cost.to_dict()

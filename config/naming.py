@@ -17,6 +17,8 @@ _LIMITS = {
     "monitor_workspace": 44,
     "service_bus": 50,
     "budget": 63,
+    "data_collection_endpoint": 44,
+    "data_collection_rule": 64,
 }
 
 
@@ -65,6 +67,13 @@ class Names:
     def budget(self) -> str:
         """Consumption budget: letters, digits, hyphens and underscores, at most 63."""
         return _fit(f"budget-{self.base}", "budget")
+
+    def prometheus_endpoint(self) -> str:
+        """Managed Prometheus data collection endpoint (the portal names it MSProm-<region>-<cluster>)."""
+        return _fit(f"MSProm-{self.location}-{self.cluster()}", "data_collection_endpoint")
+
+    def prometheus_rule(self) -> str:
+        return _fit(f"MSProm-{self.location}-{self.cluster()}", "data_collection_rule")
 
 
 def _clean(text: str) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 
 from config.catalog import Catalog, closest_names, load_catalog
 from config.errors import Problem
+from config.rules_addons import addon_keys_that_do_nothing, inference_namespace, key_vault_firewall
 from config.rules_cost import cost_comparison_models, price_override_skus
 from config.rules_gpu import GPU_RULES
 from config.schema import StackConfig
@@ -82,6 +83,8 @@ def models_fit(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
 RULES: list[Rule] = [gpu_pool_skus, model_references, models_fit]
 RULES += [price_override_skus, cost_comparison_models]
 RULES += GPU_RULES
+
+RULES += [addon_keys_that_do_nothing, key_vault_firewall, inference_namespace]
 
 
 def check_rules(config: StackConfig, catalog: Catalog | None = None) -> list[Problem]:

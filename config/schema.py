@@ -403,6 +403,79 @@ class BudgetConfig(Strict):
         return self
 
 
+# --- add-ons, identities, secrets, queue ----------------------------------------------------------
+
+SemVer = Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")]
+K8sName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+
+
+class KaitoFeatureGates(Strict):
+    """Feature gates of the upstream KAITO chart (mode: helm only)."""
+
+    inference_set: bool = True
+    mig: bool = False
+
+
+class KaitoConfig(Strict):
+    """KAITO: the AKS AI toolchain operator add-on (managed) or the upstream chart (helm)."""
+
+    mode: Literal["managed", "helm"] = "managed"
+    chart_version: SemVer = "0.12.0"
+    feature_gates: KaitoFeatureGates = Field(default_factory=KaitoFeatureGates)
+    node_provisioner: Literal["gpu-provisioner", "karpenter", "none"] = "gpu-provisioner"
+    gpu_provisioner_chart_version: SemVer = "0.4.4"
+
+
+class KedaHttpAddonConfig(Strict):
+    """The KEDA HTTP add-on (Helm): scale-from-zero for synchronous endpoints."""
+
+    enabled: bool = False
+    chart_version: SemVer = "0.15.0"
+    cold_start_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = 600
+    response_header_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = 300
+
+
+class KedaConfig(Strict):
+    """The AKS KEDA add-on is always on; these are its extras."""
+
+    http_addon: KedaHttpAddonConfig = Field(default_factory=KedaHttpAddonConfig)
+
+
+class KeyVaultConfig(Strict):
+    """The Key Vault holding the Hugging Face token (RBAC, purge protection, firewall default Deny)."""
+
+    public_network_access: bool = True
+    allowed_ip_ranges: list[Cidr] = Field(default_factory=list)
+    allow_cluster_egress: bool = True
+    soft_delete_retention_days: Annotated[int, Field(ge=7, le=90)] = 90
+
+
+class AsyncQueueConfig(Strict):
+    """A Service Bus queue for batch inference, drained by KEDA-scaled (spot) workers."""
+
+    enabled: bool = False
+    queue_name: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,48}[a-z0-9])?$")] = "batch-inference"
+    lock_duration_seconds: Annotated[int, Field(ge=5, le=300)] = 300
+    max_delivery_count: Annotated[int, Field(ge=1, le=2000)] = 5
+    message_ttl_hours: Annotated[int, Field(ge=1, le=336)] = 24
+
+
+class AddonsConfig(Strict):
+    """Cluster add-ons and the services around them."""
+
+    kaito: KaitoConfig = Field(default_factory=KaitoConfig)
+    keda: KedaConfig = Field(default_factory=KedaConfig)
+    key_vault: KeyVaultConfig = Field(default_factory=KeyVaultConfig)
+    async_queue: AsyncQueueConfig = Field(default_factory=AsyncQueueConfig)
+
+
+class InferenceConfig(Strict):
+    """The namespace and ServiceAccount the model services run in."""
+
+    namespace: K8sName = "inference"
+    service_account: K8sName = "inference"
+
+
 # --- the whole stack ---------------------------------------------------------------------------
 
 
@@ -420,6 +493,8 @@ class StackConfig(Strict):
     hf_token: str | None = None
     cost_comparison: CostComparisonConfig | None = None
     budget: BudgetConfig | None = None
+    addons: AddonsConfig = Field(default_factory=AddonsConfig)
+    inference: InferenceConfig = Field(default_factory=InferenceConfig)
 
     @model_validator(mode="after")
     def _unique_names(self) -> StackConfig:

@@ -102,6 +102,7 @@ def _tag_capable(type_: str) -> set[str]:
         "azure-native:servicebus:Queue",
         "azure-native:insights:DataCollectionRuleAssociation",
         "azure-native:consumption:Budget",  # BudgetArgs has no tags
+        "azure-native:monitor:DataCollectionRuleAssociation",  # an extension resource: no tags
     }
     return set() if type_ in untaggable else {"tags"}
 

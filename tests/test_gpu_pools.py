@@ -333,7 +333,7 @@ def test_time_slicing_renders_the_device_plugin_config_and_selects_it_per_pool(t
 @requires_crds
 def test_time_sliced_stack_manifests_validate(tmp_path: Path) -> None:
     manifests = kubernetes_manifests(run_with(tmp_path, TIME_SLICED).resources)
-    assert {m["kind"] for m in manifests} == {"Namespace", "ConfigMap"}
+    assert {"Namespace", "ConfigMap"} <= {m["kind"] for m in manifests}
     assert all(manifest_errors(m) == [] for m in manifests)
 
 

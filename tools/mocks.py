@@ -22,6 +22,13 @@ RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 MASK = "[secret]"
+MOCK_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+# The cluster load balancer's managed outbound IP (AKS creates it in the node resource group).
+MOCK_OUTBOUND_IP = "20.91.0.10"
+MOCK_OUTBOUND_IP_ID = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-nodes/providers/"
+    "Microsoft.Network/publicIPAddresses/00000000-outbound"
+)
 
 _KUBECONFIG = """apiVersion: v1
 kind: Config
@@ -76,10 +83,20 @@ def normalise(value: Any) -> Any:
 def _azure_name(type_: str, name: str, inputs: Mapping[str, Any]) -> str:
     if type_ == "azure-native:resources:ResourceGroup":
         return str(inputs.get("resourceGroupName", name))
-    for key, val in inputs.items():
+    kind = type_.split(":")[-1]
+    own = inputs.get(kind[:1].lower() + kind[1:] + "Name")  # e.g. queueName for a Queue
+    if isinstance(own, str):
+        return own
+    for key in sorted(inputs):  # sorted: the engine's input order is not stable between runs
+        val = inputs[key]
         if key.endswith("Name") and key != "resourceGroupName" and isinstance(val, str):
             return val
     return name
+
+
+def mock_resource_id(type_: str, azure_name: str) -> str:
+    """The id the mocks give an Azure resource (tests compare role scopes against it)."""
+    return f"/subscriptions/{MOCK_SUBSCRIPTION}/mock/{type_.split(':')[-1]}/{azure_name}"
 
 
 class PlatformMocks(pmocks.Mocks):
@@ -88,9 +105,7 @@ class PlatformMocks(pmocks.Mocks):
     def new_resource(self, args: pmocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
         azure_name = _azure_name(args.typ, args.name, args.inputs)
-        rid = (
-            f"/subscriptions/00000000-0000-0000-0000-000000000000/mock/{args.typ.split(':')[-1]}/{azure_name}"
-        )
+        rid = mock_resource_id(args.typ, azure_name)
         state.setdefault("name", azure_name)
         if args.typ == "azure-native:containerservice:ManagedCluster":
             state["oidcIssuerProfile"] = {
@@ -98,6 +113,12 @@ class PlatformMocks(pmocks.Mocks):
                 "issuerURL": "https://eastus.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/mock/",
             }
             state["fqdn"] = "mock-aks.hcp.example.azmk8s.io"
+            network = dict(state.get("networkProfile") or {})
+            network["loadBalancerProfile"] = {
+                **dict(network.get("loadBalancerProfile") or {}),
+                "effectiveOutboundIPs": [{"id": MOCK_OUTBOUND_IP_ID}],
+            }
+            state["networkProfile"] = network
         if args.typ == "azure-native:managedidentity:UserAssignedIdentity":
             state["clientId"] = f"client-id-of-{azure_name}"
             state["principalId"] = f"principal-id-of-{azure_name}"
@@ -118,6 +139,8 @@ class PlatformMocks(pmocks.Mocks):
         if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
             value = base64.b64encode(_KUBECONFIG.encode()).decode()
             return {"kubeconfigs": [{"name": "clusterUser", "value": value}]}, []
+        if args.token == "azure-native:network:getPublicIPAddress":
+            return {"ipAddress": MOCK_OUTBOUND_IP, "name": args.args.get("publicIpAddressName")}, []
         if args.token == "azure-native:authorization:getClientConfig":
             return {
                 "clientId": "00000000-0000-0000-0000-00000000000c",

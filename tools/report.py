@@ -19,4 +19,27 @@ def sections(doc: dict[str, Any]) -> list[str]:
         from tools.cost_report import render_cost
 
         out.append(render_cost(cost))
+    addons = addons_section(doc["outputs"])
+    if addons:
+        out.append(addons)
     return out
+
+
+def addons_section(outputs: dict[str, Any]) -> str:
+    """KAITO (mode, version, caveat), the workload identities and where secrets and metrics live."""
+    lines: list[str] = []
+    kaito = outputs.get("kaito")
+    if kaito:
+        lines.append(f"  KAITO: {kaito['mode']}, version {kaito['version']}; {kaito['note']}")
+    for name, client_id in sorted((outputs.get("identities") or {}).items()):
+        lines.append(f"  identity {name}: client id {client_id}")
+    if outputs.get("keyVaultName"):
+        token = outputs.get("hfTokenSecret")
+        where = f"synced to Secret {token} (key HF_TOKEN)" if token else "no HF token configured"
+        lines.append(f"  Key Vault: {outputs['keyVaultName']}; {where}")
+    if outputs.get("prometheusQueryEndpoint"):
+        lines.append(f"  Prometheus (KEDA serverAddress): {outputs['prometheusQueryEndpoint']}")
+    queue = outputs.get("asyncQueue")
+    if queue:
+        lines.append(f"  async queue: {queue['queue']} in Service Bus {queue['namespace']}")
+    return "Add-ons:\n" + "\n".join(lines) if lines else ""

@@ -1,0 +1,249 @@
+"""The inference namespace: its ServiceAccount with the inference workload identity, and the Hugging
+Face token synced from Key Vault into a Kubernetes Secret by the Secrets Store CSI driver."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_kubernetes.apiextensions import CustomResource
+from pulumi_kubernetes.apps.v1 import Deployment, DeploymentSpecArgs
+from pulumi_kubernetes.core.v1 import (
+    CapabilitiesArgs,
+    ContainerArgs,
+    CSIVolumeSourceArgs,
+    ExecActionArgs,
+    Namespace,
+    PodSecurityContextArgs,
+    PodSpecArgs,
+    PodTemplateSpecArgs,
+    ProbeArgs,
+    ResourceRequirementsArgs,
+    SeccompProfileArgs,
+    SecurityContextArgs,
+    TolerationArgs,
+    VolumeArgs,
+    VolumeMountArgs,
+)
+from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
+
+from components.key_vault import HF_TOKEN_SECRET
+from components.roles import KEY_VAULT_SECRETS_USER
+from components.workload_identity import RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
+from config.schema import InferenceConfig
+
+HF_TOKEN_K8S_SECRET = "hf-token"  # Kubernetes Secret for KAITO's modelAccessSecret and vLLM pods
+HF_TOKEN_KEY = "HF_TOKEN"  # the key KAITO (and huggingface_hub) expects
+SECRET_PROVIDER_CLASS = "hf-token"
+SECRETS_MOUNT = "/mnt/secrets-store"
+SYNC_IMAGE = "docker.io/library/busybox:1.37.0"
+CSI_DRIVER = "secrets-store.csi.k8s.io"
+
+
+def labels(component: str, name: str) -> dict[str, str]:
+    """The app.kubernetes.io labels every object of the platform carries."""
+    return {
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/part-of": "aks-llm",
+        "app.kubernetes.io/managed-by": "pulumi",
+    }
+
+
+def hf_token_volume(secret_provider_class: str = SECRET_PROVIDER_CLASS) -> tuple[VolumeArgs, VolumeMountArgs]:
+    """The CSI volume (and its read-only mount) that syncs the HF token; the pod's ServiceAccount must
+    be the inference ServiceAccount, whose identity may read the vault.
+
+    The CSI driver creates and refreshes the ``hf-token`` Secret only while a pod mounts this volume.
+    """
+    volume = VolumeArgs(
+        name="hf-token",
+        csi=CSIVolumeSourceArgs(
+            driver=CSI_DRIVER,
+            read_only=True,
+            volume_attributes={"secretProviderClass": secret_provider_class},
+        ),
+    )
+    return volume, VolumeMountArgs(name="hf-token", mount_path=SECRETS_MOUNT, read_only=True)
+
+
+def secret_provider_parameters(
+    client_id: str, vault_name: str, tenant_id: str, secret_name: str = HF_TOKEN_SECRET
+) -> dict[str, str]:
+    """The Azure provider's parameters: workload identity (no pod identity), one secret object."""
+    return {
+        "usePodIdentity": "false",
+        "clientID": client_id,
+        "keyvaultName": vault_name,
+        "tenantId": tenant_id,
+        "objects": f"array:\n  - |\n    objectName: {secret_name}\n    objectType: secret\n",
+    }
+
+
+@dataclass(frozen=True)
+class InferenceNamespaceArgs:
+    settings: InferenceConfig
+    identity_name: str
+    resource_group_name: pulumi.Input[str]
+    location: str
+    tags: Mapping[str, str]
+    oidc_issuer_url: pulumi.Input[str]
+    subscription_id: pulumi.Input[str]
+    tenant_id: pulumi.Input[str]
+    kube_provider: pulumi.ProviderResource
+    vault_name: pulumi.Input[str]
+    vault_id: pulumi.Input[str]
+    # Key Vault secret holding the token; None: no token configured, nothing to sync.
+    hf_token_secret_name: str | None = None
+    extra_grants: Sequence[RoleGrant] = ()
+
+
+class InferenceNamespace(pulumi.ComponentResource):
+    """Namespace + inference ServiceAccount/identity + SecretProviderClass and its keep-alive pod."""
+
+    def __init__(self, name: str, args: InferenceNamespaceArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("aksllm:platform:InferenceNamespace", name, None, opts)
+        settings = args.settings
+        k8s = pulumi.ResourceOptions(parent=self, provider=args.kube_provider)
+        self.name = settings.namespace
+        self.service_account_name = settings.service_account
+        self.namespace = Namespace(
+            "namespace",
+            metadata=ObjectMetaArgs(
+                name=settings.namespace,
+                labels={
+                    **labels("inference", settings.namespace),
+                    # KAITO's and vLLM's pods meet "baseline"; warn about what "restricted" would refuse.
+                    "pod-security.kubernetes.io/enforce": "baseline",
+                    "pod-security.kubernetes.io/warn": "restricted",
+                    "pod-security.kubernetes.io/audit": "restricted",
+                },
+            ),
+            opts=k8s,
+        )
+        self.identity = WorkloadIdentity(
+            "inference-identity",
+            WorkloadIdentityArgs(
+                identity_name=args.identity_name,
+                resource_group_name=args.resource_group_name,
+                location=args.location,
+                tags=args.tags,
+                oidc_issuer_url=args.oidc_issuer_url,
+                subscription_id=args.subscription_id,
+                tenant_id=args.tenant_id,
+                namespace=settings.namespace,
+                service_account=settings.service_account,
+                kube_provider=args.kube_provider,
+                grants=[
+                    RoleGrant(KEY_VAULT_SECRETS_USER, args.vault_id, "read the HF token from this vault"),
+                    *args.extra_grants,
+                ],
+                labels=labels("inference", settings.service_account),
+                depends_on=[self.namespace],
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.hf_token_secret: str | None = None
+        self.secret_provider_class: str | None = None
+        if args.hf_token_secret_name is not None:
+            self._sync_token(args, args.hf_token_secret_name, k8s)
+        self.register_outputs({"namespace": self.name, "clientId": self.identity.client_id})
+
+    def _sync_token(
+        self, args: InferenceNamespaceArgs, secret_name: str, k8s: pulumi.ResourceOptions
+    ) -> None:
+        settings = args.settings
+        after_namespace = pulumi.ResourceOptions.merge(
+            k8s, pulumi.ResourceOptions(depends_on=[self.namespace])
+        )
+        parameters = pulumi.Output.all(self.identity.client_id, args.vault_name, args.tenant_id).apply(
+            lambda v: secret_provider_parameters(v[0], v[1], v[2], secret_name)
+        )
+        CustomResource(
+            "secret-provider-class",
+            api_version="secrets-store.csi.x-k8s.io/v1",
+            kind="SecretProviderClass",
+            metadata=ObjectMetaArgs(
+                name=SECRET_PROVIDER_CLASS,
+                namespace=settings.namespace,
+                labels=labels("secrets", SECRET_PROVIDER_CLASS),
+            ),
+            spec={
+                "provider": "azure",
+                "parameters": parameters,
+                "secretObjects": [
+                    {
+                        "secretName": HF_TOKEN_K8S_SECRET,
+                        "type": "Opaque",
+                        "labels": labels("secrets", HF_TOKEN_K8S_SECRET),
+                        "data": [{"objectName": secret_name, "key": HF_TOKEN_KEY}],
+                    }
+                ],
+            },
+            opts=after_namespace,
+        )
+        self._keep_alive_pod(settings, after_namespace)
+        self.hf_token_secret = HF_TOKEN_K8S_SECRET
+        self.secret_provider_class = SECRET_PROVIDER_CLASS
+
+    def _keep_alive_pod(self, settings: InferenceConfig, opts: pulumi.ResourceOptions) -> None:
+        """The CSI driver syncs (and rotates) the Secret only while some pod mounts the volume, and
+        deletes it with the last such pod. KAITO's pods read the Secret but cannot mount our volume,
+        and vLLM may scale to zero; one tiny pod on the system pool keeps the Secret in place."""
+        name = "hf-token-sync"
+        pod_labels = labels("secrets", name)
+        volume, mount = hf_token_volume()
+        check = ProbeArgs(
+            exec_=ExecActionArgs(command=["test", "-s", f"{SECRETS_MOUNT}/{HF_TOKEN_SECRET}"]),
+            period_seconds=60,
+            failure_threshold=3,
+        )
+        Deployment(
+            name,
+            metadata=ObjectMetaArgs(name=name, namespace=settings.namespace, labels=pod_labels),
+            spec=DeploymentSpecArgs(
+                replicas=1,
+                selector=LabelSelectorArgs(match_labels={"app.kubernetes.io/name": name}),
+                template=PodTemplateSpecArgs(
+                    metadata=ObjectMetaArgs(labels=pod_labels),
+                    spec=PodSpecArgs(
+                        service_account_name=settings.service_account,
+                        automount_service_account_token=False,
+                        security_context=PodSecurityContextArgs(
+                            run_as_non_root=True,
+                            run_as_user=65534,
+                            run_as_group=65534,
+                            seccomp_profile=SeccompProfileArgs(type="RuntimeDefault"),
+                        ),
+                        node_selector={"kubernetes.io/os": "linux"},
+                        tolerations=[TolerationArgs(key="CriticalAddonsOnly", operator="Exists")],
+                        containers=[
+                            ContainerArgs(
+                                name="sync",
+                                image=SYNC_IMAGE,
+                                command=[
+                                    "sh",
+                                    "-c",
+                                    "trap 'exit 0' TERM; while true; do sleep 3600 & wait $!; done",
+                                ],
+                                resources=ResourceRequirementsArgs(
+                                    requests={"cpu": "5m", "memory": "8Mi"},
+                                    limits={"cpu": "50m", "memory": "32Mi"},
+                                ),
+                                security_context=SecurityContextArgs(
+                                    allow_privilege_escalation=False,
+                                    read_only_root_filesystem=True,
+                                    capabilities=CapabilitiesArgs(drop=["ALL"]),
+                                ),
+                                readiness_probe=check,
+                                liveness_probe=check,
+                                volume_mounts=[mount],
+                            )
+                        ],
+                        volumes=[volume],
+                    ),
+                ),
+            ),
+            opts=opts,
+        )

@@ -1,0 +1,186 @@
+"""KAITO: the AKS AI toolchain operator add-on (managed, the default) or the upstream chart (helm).
+
+Managed: the cluster's ``aiToolchainOperatorProfile`` (set through ``ClusterFeatures.kaito_addon``);
+since the add-on went GA its node provisioner runs in AKS's control plane, so no identity is created.
+Helm: the ``kaito/workspace`` chart, pinned, with feature gates from config, and when the self-hosted
+gpu-provisioner provisions nodes, its chart, identity and federated credential.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi_kubernetes.core.v1 import Namespace
+from pulumi_kubernetes.helm.v3 import Release, RepositoryOptsArgs
+from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
+
+from components.inference_namespace import labels
+from components.roles import AKS_CONTRIBUTOR
+from components.workload_identity import RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
+from config.schema import KaitoConfig
+
+KAITO_CHARTS = "https://kaito-project.github.io/kaito/charts/kaito"
+GPU_PROVISIONER_CHARTS = "https://azure.github.io/gpu-provisioner/charts"
+KAITO_NAMESPACE = "kaito-workspace"
+GPU_PROVISIONER_NAMESPACE = "gpu-provisioner"
+GPU_PROVISIONER_SERVICE_ACCOUNT = "gpu-provisioner"  # fixed in the chart's Deployment
+UPSTREAM_KAITO = "0.12.0"  # the upstream release the facts and CRDs of this project describe
+SYSTEM_POOL_TOLERATION = [{"key": "CriticalAddonsOnly", "operator": "Exists"}]
+_CHART_PROVISIONER = {"gpu-provisioner": "azure-gpu-provisioner", "karpenter": "karpenter"}
+
+
+def kaito_summary(settings: KaitoConfig) -> dict[str, str]:
+    """What the plan says about KAITO: the mode, the version it brings, and the caveat."""
+    if settings.mode == "managed":
+        return {
+            "mode": "managed",
+            "version": "chosen by AKS for the cluster version",
+            "note": (
+                "the AKS add-on usually lags upstream KAITO by about one release "
+                f"(upstream is v{UPSTREAM_KAITO}); its feature gates are set by AKS"
+            ),
+        }
+    provisioner = settings.node_provisioner
+    return {
+        "mode": "helm",
+        "version": f"v{settings.chart_version}",
+        "note": (
+            f"upstream chart kaito/workspace {settings.chart_version}; node provisioner: {provisioner}"
+            + (
+                " (deprecated upstream; self-hosted, with its own identity)"
+                if provisioner == "gpu-provisioner"
+                else ""
+            )
+        ),
+    }
+
+
+def workspace_values(settings: KaitoConfig, cluster_name: pulumi.Input[str]) -> dict[str, Any]:
+    """Helm values of the KAITO workspace chart."""
+    values: dict[str, Any] = {
+        "clusterName": cluster_name,
+        "featureGates": {
+            "enableInferenceSetController": settings.feature_gates.inference_set,
+            "enableMIG": settings.feature_gates.mig,
+            "disableNodeAutoProvisioning": settings.node_provisioner == "none",
+        },
+        # The controller runs on the (tainted) system pool; GPU nodes are for models.
+        "tolerations": SYSTEM_POOL_TOLERATION,
+    }
+    if settings.node_provisioner in _CHART_PROVISIONER:
+        values["nodeProvisioner"] = _CHART_PROVISIONER[settings.node_provisioner]
+    return values
+
+
+@dataclass(frozen=True)
+class KaitoArgs:
+    settings: KaitoConfig
+    identity_name: str
+    resource_group_name: pulumi.Input[str]
+    node_resource_group: pulumi.Input[str]
+    location: str
+    tags: Mapping[str, str]
+    oidc_issuer_url: pulumi.Input[str]
+    subscription_id: pulumi.Input[str]
+    tenant_id: pulumi.Input[str]
+    kube_provider: pulumi.ProviderResource
+    cluster_name: pulumi.Input[str]
+    cluster_id: pulumi.Input[str]
+
+
+class Kaito(pulumi.ComponentResource):
+    """Nothing but a summary in managed mode; the charts (and gpu-provisioner identity) in helm mode."""
+
+    summary: dict[str, str]
+    gpu_provisioner: WorkloadIdentity | None
+
+    def __init__(self, name: str, args: KaitoArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("aksllm:platform:Kaito", name, None, opts)
+        settings = args.settings
+        self.summary = kaito_summary(settings)
+        self.gpu_provisioner = None
+        if settings.mode == "helm":
+            self._helm(args)
+        self.register_outputs({"kaito": self.summary})
+
+    def _helm(self, args: KaitoArgs) -> None:
+        settings = args.settings
+        k8s = pulumi.ResourceOptions(parent=self, provider=args.kube_provider)
+        namespace = Namespace(
+            "kaito-namespace",
+            metadata=ObjectMetaArgs(name=KAITO_NAMESPACE, labels=labels("kaito", KAITO_NAMESPACE)),
+            opts=k8s,
+        )
+        Release(
+            "kaito-workspace",
+            name="kaito-workspace",
+            chart="workspace",
+            version=settings.chart_version,
+            repository_opts=RepositoryOptsArgs(repo=KAITO_CHARTS),
+            namespace=KAITO_NAMESPACE,
+            values=workspace_values(settings, args.cluster_name),
+            atomic=True,
+            opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace])),
+        )
+        if settings.node_provisioner == "gpu-provisioner":
+            self._gpu_provisioner(args, k8s)
+
+    def _gpu_provisioner(self, args: KaitoArgs, k8s: pulumi.ResourceOptions) -> None:
+        namespace = Namespace(
+            "gpu-provisioner-namespace",
+            metadata=ObjectMetaArgs(
+                name=GPU_PROVISIONER_NAMESPACE, labels=labels("kaito", GPU_PROVISIONER_NAMESPACE)
+            ),
+            opts=k8s,
+        )
+        self.gpu_provisioner = WorkloadIdentity(
+            "gpu-provisioner-identity",
+            WorkloadIdentityArgs(
+                identity_name=args.identity_name,
+                resource_group_name=args.resource_group_name,
+                location=args.location,
+                tags=args.tags,
+                oidc_issuer_url=args.oidc_issuer_url,
+                subscription_id=args.subscription_id,
+                tenant_id=args.tenant_id,
+                namespace=GPU_PROVISIONER_NAMESPACE,
+                service_account=GPU_PROVISIONER_SERVICE_ACCOUNT,
+                kube_provider=args.kube_provider,
+                grants=[
+                    RoleGrant(AKS_CONTRIBUTOR, args.cluster_id, "gpu-provisioner creates GPU agent pools")
+                ],
+                labels=labels("kaito", GPU_PROVISIONER_SERVICE_ACCOUNT),
+                automount_api_token=True,  # a controller: it watches NodeClaims and creates Nodes
+                depends_on=[namespace],
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        env = {
+            "ARM_SUBSCRIPTION_ID": args.subscription_id,
+            "LOCATION": args.location,
+            "AZURE_CLUSTER_NAME": args.cluster_name,
+            "AZURE_NODE_RESOURCE_GROUP": args.node_resource_group,
+            "ARM_RESOURCE_GROUP": args.resource_group_name,
+        }
+        Release(
+            "gpu-provisioner",
+            name="gpu-provisioner",
+            chart="gpu-provisioner",
+            version=args.settings.gpu_provisioner_chart_version,
+            repository_opts=RepositoryOptsArgs(repo=GPU_PROVISIONER_CHARTS),
+            namespace=GPU_PROVISIONER_NAMESPACE,
+            values={
+                # The ServiceAccount (with its client-id annotation) is ours, from WorkloadIdentity.
+                "serviceAccount": {"create": False, "name": GPU_PROVISIONER_SERVICE_ACCOUNT},
+                "workloadIdentity": {"clientId": self.gpu_provisioner.client_id, "tenantId": args.tenant_id},
+                "settings": {"azure": {"clusterName": args.cluster_name}},
+                "controller": {"env": [{"name": k, "value": v} for k, v in env.items()]},
+            },
+            atomic=True,
+            opts=pulumi.ResourceOptions.merge(
+                k8s, pulumi.ResourceOptions(depends_on=[namespace, self.gpu_provisioner])
+            ),
+        )

@@ -1,0 +1,153 @@
+"""KEDA (the AKS add-on) authenticated to Azure by workload identity, its TriggerAuthentications,
+and the optional KEDA HTTP add-on for scale-from-zero of synchronous endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_kubernetes.apiextensions import CustomResource
+from pulumi_kubernetes.core.v1 import Namespace
+from pulumi_kubernetes.helm.v3 import Release, RepositoryOptsArgs
+from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
+
+from components.inference_namespace import labels
+from components.roles import MONITORING_DATA_READER, SERVICE_BUS_DATA_OWNER
+from components.workload_identity import RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
+from config.schema import KedaHttpAddonConfig
+
+# The AKS add-on runs KEDA in kube-system under this ServiceAccount (not keda/keda-operator as with
+# the upstream chart): the federated credential's subject must name it.
+KEDA_NAMESPACE = "kube-system"
+KEDA_SERVICE_ACCOUNT = "keda-operator"
+PROMETHEUS_TRIGGER_AUTH = "keda-prometheus"
+SERVICE_BUS_TRIGGER_AUTH = "keda-servicebus"
+HTTP_ADDON_NAMESPACE = "keda"
+HTTP_ADDON_RELEASE = "keda-add-ons-http"
+KEDA_CHARTS = "https://kedacore.github.io/charts"
+
+
+@dataclass(frozen=True)
+class HttpAddonRefs:
+    """Where the HTTP add-on listens: route traffic to the interceptor, point scalers at the scaler."""
+
+    namespace: str
+    interceptor_service: str
+    interceptor_port: int
+    external_scaler_address: str
+
+
+@dataclass(frozen=True)
+class KedaArgs:
+    identity_name: str
+    resource_group_name: pulumi.Input[str]
+    location: str
+    tags: Mapping[str, str]
+    oidc_issuer_url: pulumi.Input[str]
+    subscription_id: pulumi.Input[str]
+    tenant_id: pulumi.Input[str]
+    kube_provider: pulumi.ProviderResource
+    inference_namespace: str
+    inference_namespace_resource: pulumi.Resource
+    monitor_workspace_id: pulumi.Input[str]
+    http_addon: KedaHttpAddonConfig
+    queue_id: pulumi.Input[str] | None = None  # the async queue, when it is on
+
+
+class KedaAutoscaling(pulumi.ComponentResource):
+    """KEDA's identity (Prometheus reader; queue reader when the queue is on) and trigger auths."""
+
+    prometheus_trigger_auth: str
+    service_bus_trigger_auth: str | None
+    http_addon: HttpAddonRefs | None
+
+    def __init__(self, name: str, args: KedaArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("aksllm:platform:KedaAutoscaling", name, None, opts)
+        grants = [
+            RoleGrant(MONITORING_DATA_READER, args.monitor_workspace_id, "KEDA Prometheus scaler queries"),
+        ]
+        if args.queue_id is not None:
+            grants.append(
+                RoleGrant(
+                    SERVICE_BUS_DATA_OWNER,
+                    args.queue_id,
+                    "KEDA Service Bus scaler reads the queue's message count (needs Manage)",
+                )
+            )
+        self.identity = WorkloadIdentity(
+            "keda-identity",
+            WorkloadIdentityArgs(
+                identity_name=args.identity_name,
+                resource_group_name=args.resource_group_name,
+                location=args.location,
+                tags=args.tags,
+                oidc_issuer_url=args.oidc_issuer_url,
+                subscription_id=args.subscription_id,
+                tenant_id=args.tenant_id,
+                namespace=KEDA_NAMESPACE,
+                service_account=KEDA_SERVICE_ACCOUNT,
+                kube_provider=args.kube_provider,
+                grants=grants,
+                service_account_mode="annotate",
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        k8s = pulumi.ResourceOptions(
+            parent=self, provider=args.kube_provider, depends_on=[args.inference_namespace_resource]
+        )
+        self.prometheus_trigger_auth = self._trigger_auth(PROMETHEUS_TRIGGER_AUTH, args, k8s)
+        self.service_bus_trigger_auth = (
+            self._trigger_auth(SERVICE_BUS_TRIGGER_AUTH, args, k8s) if args.queue_id is not None else None
+        )
+        self.http_addon = self._http_addon(args) if args.http_addon.enabled else None
+        self.register_outputs({"clientId": self.identity.client_id})
+
+    def _trigger_auth(self, name: str, args: KedaArgs, opts: pulumi.ResourceOptions) -> str:
+        CustomResource(
+            name,
+            api_version="keda.sh/v1alpha1",
+            kind="TriggerAuthentication",
+            metadata=ObjectMetaArgs(
+                name=name, namespace=args.inference_namespace, labels=labels("autoscaling", name)
+            ),
+            # identityId pins KEDA's own identity (the one federated to kube-system/keda-operator).
+            spec={"podIdentity": {"provider": "azure-workload", "identityId": self.identity.client_id}},
+            opts=opts,
+        )
+        return name
+
+    def _http_addon(self, args: KedaArgs) -> HttpAddonRefs:
+        settings = args.http_addon
+        k8s = pulumi.ResourceOptions(parent=self, provider=args.kube_provider)
+        namespace = Namespace(
+            "http-addon-namespace",
+            metadata=ObjectMetaArgs(
+                name=HTTP_ADDON_NAMESPACE, labels=labels("autoscaling", "keda-http-add-on")
+            ),
+            opts=k8s,
+        )
+        Release(
+            "http-addon",
+            name=HTTP_ADDON_RELEASE,
+            chart="keda-add-ons-http",
+            version=settings.chart_version,
+            repository_opts=RepositoryOptsArgs(repo=KEDA_CHARTS),
+            namespace=HTTP_ADDON_NAMESPACE,
+            values={
+                "interceptor": {
+                    # How long a request waits for the first replica (a GPU node from zero takes minutes).
+                    "replicas": {"waitTimeout": f"{settings.cold_start_timeout_seconds}s"},
+                    # The chart's 500 ms default fails any non-streamed completion.
+                    "responseHeaderTimeout": f"{settings.response_header_timeout_seconds}s",
+                },
+            },
+            atomic=True,
+            opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace])),
+        )
+        return HttpAddonRefs(
+            namespace=HTTP_ADDON_NAMESPACE,
+            interceptor_service=f"{HTTP_ADDON_RELEASE}-interceptor-proxy",
+            interceptor_port=8080,
+            external_scaler_address=f"{HTTP_ADDON_RELEASE}-external-scaler.{HTTP_ADDON_NAMESPACE}:9090",
+        )

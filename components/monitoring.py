@@ -1,0 +1,105 @@
+"""Azure Managed Prometheus: an Azure Monitor workspace and the data collection wiring that sends
+the cluster's Prometheus metrics (vLLM, DCGM GPU metrics, kube-state) to it.
+
+This is what ``az aks update --enable-azure-monitor-metrics`` creates: a data collection endpoint and
+rule named ``MSProm-<region>-<cluster>``, the rule associated with the cluster, and the endpoint
+associated as ``configurationAccessEndpoint``. ``azureMonitorProfile.metrics`` on the cluster (set
+through ``ClusterFeatures.managed_prometheus``) deploys the collector (ama-metrics) itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_azure_native.monitor as monitor
+
+from config.naming import Names
+
+PROMETHEUS_STREAM = monitor.KnownPrometheusForwarderDataSourceStreams.MICROSOFT_PROMETHEUS_METRICS
+DESTINATION = "MonitoringAccount1"
+
+
+@dataclass(frozen=True)
+class ManagedPrometheusArgs:
+    names: Names
+    location: str
+    tags: Mapping[str, str]
+    resource_group_name: pulumi.Input[str]
+    cluster_id: pulumi.Input[str]
+
+
+class ManagedPrometheus(pulumi.ComponentResource):
+    """Azure Monitor workspace + DCE + DCR + associations to the cluster."""
+
+    workspace_id: pulumi.Output[str]
+    query_endpoint: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ManagedPrometheusArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("aksllm:platform:ManagedPrometheus", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags, names = dict(args.tags), args.names
+        self.workspace = monitor.AzureMonitorWorkspace(
+            "workspace",
+            azure_monitor_workspace_name=names.monitor_workspace(),
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            tags=tags,
+            opts=child,
+        )
+        endpoint = monitor.DataCollectionEndpoint(
+            "prometheus-dce",
+            data_collection_endpoint_name=names.prometheus_endpoint(),
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            kind=monitor.KnownDataCollectionEndpointResourceKind.LINUX,
+            description="Managed Prometheus endpoint of the AKS cluster",
+            tags=tags,
+            opts=child,
+        )
+        rule = monitor.DataCollectionRule(
+            "prometheus-dcr",
+            data_collection_rule_name=names.prometheus_rule(),
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            kind=monitor.KnownDataCollectionRuleResourceKind.LINUX,
+            description="Prometheus metrics of the AKS cluster to the Azure Monitor workspace",
+            data_collection_endpoint_id=endpoint.id,
+            data_sources=monitor.DataCollectionRuleDataSourcesArgs(
+                prometheus_forwarder=[
+                    monitor.PrometheusForwarderDataSourceArgs(
+                        name="PrometheusDataSource", streams=[PROMETHEUS_STREAM], label_include_filter={}
+                    )
+                ]
+            ),
+            destinations=monitor.DataCollectionRuleDestinationsArgs(
+                monitoring_accounts=[
+                    monitor.MonitoringAccountDestinationArgs(
+                        account_resource_id=self.workspace.id, name=DESTINATION
+                    )
+                ]
+            ),
+            data_flows=[monitor.DataFlowArgs(streams=[PROMETHEUS_STREAM], destinations=[DESTINATION])],
+            tags=tags,
+            opts=child,
+        )
+        monitor.DataCollectionRuleAssociation(
+            "prometheus-dcra",
+            association_name="ContainerInsightsMetricsExtension",
+            resource_uri=args.cluster_id,
+            data_collection_rule_id=rule.id,
+            description="Sends the cluster's Prometheus metrics through the MSProm rule",
+            opts=child,
+        )
+        monitor.DataCollectionRuleAssociation(
+            "prometheus-dcea",
+            # The fixed name AKS's metrics add-on looks up for its configuration endpoint.
+            association_name="configurationAccessEndpoint",
+            resource_uri=args.cluster_id,
+            data_collection_endpoint_id=endpoint.id,
+            opts=child,
+        )
+        self.workspace_id = self.workspace.id
+        self.query_endpoint = self.workspace.metrics.apply(lambda m: m.prometheus_query_endpoint if m else "")
+        self.register_outputs({"workspaceId": self.workspace_id, "queryEndpoint": self.query_endpoint})

@@ -1,0 +1,64 @@
+"""Azure built-in roles the program assigns, by their fixed GUIDs (names can change, GUIDs do not).
+
+Each GUID was checked against Microsoft's built-in roles reference
+(https://learn.microsoft.com/azure/role-based-access-control/built-in-roles) and its use in public
+Bicep/Terraform code; the permission notes come from the role definitions there.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class BuiltInRole:
+    """A built-in Azure role: display name and role definition GUID."""
+
+    name: str
+    guid: str
+
+
+# Read metrics from an Azure Monitor workspace (Prometheus queries): what KEDA's Prometheus scaler needs.
+MONITORING_DATA_READER = BuiltInRole("Monitoring Data Reader", "b0d8363b-8ddd-447d-831f-62ca05bff136")
+# Read secret contents (data plane only) of an RBAC-mode Key Vault.
+KEY_VAULT_SECRETS_USER = BuiltInRole("Key Vault Secrets User", "4633458b-17de-408a-b874-0445c86b69e6")
+# Receive (and complete) messages: what the batch workers need on their queue.
+SERVICE_BUS_DATA_RECEIVER = BuiltInRole(
+    "Azure Service Bus Data Receiver", "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0"
+)
+# Full data-plane rights on the scope. KEDA's Service Bus scaler reads the queue's message count
+# through the management (runtime properties) API, which needs the "Manage" right: Data Receiver is
+# not enough (KEDA's own workload-identity sample assigns Data Owner; kedacore/keda#806, #7822).
+# Scoped to the one queue, not the namespace.
+SERVICE_BUS_DATA_OWNER = BuiltInRole("Azure Service Bus Data Owner", "090c5cfd-751d-490a-894a-3ce6f1109419")
+# Microsoft.ContainerService/managedClusters/* (which includes agentPools/write) and nothing outside
+# AKS: narrower than Contributor, which KAITO's docs suggest for the self-hosted gpu-provisioner.
+AKS_CONTRIBUTOR = BuiltInRole(
+    "Azure Kubernetes Service Contributor Role", "ed7f3fbd-7b88-4dd4-9017-9adb7ce333f8"
+)
+
+_NAMESPACE = uuid.UUID("6f1c0f5e-2b1a-4c55-9a53-7a6b1c0e4d21")  # this project's uuid5 namespace
+
+
+def role_definition_id(subscription_id: pulumi.Input[str], role: BuiltInRole) -> pulumi.Output[str]:
+    """The subscription-scoped resource id of a built-in role definition."""
+    return pulumi.Output.from_input(subscription_id).apply(
+        lambda sub: f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role.guid}"
+    )
+
+
+_BROAD_SCOPE = re.compile(r"^/(subscriptions/[^/]+(/resourceGroups/[^/]+)?|providers/[^/]+.*)?/?$", re.I)
+
+
+def assignment_name(scope: str, role: BuiltInRole, principal_name: str) -> str:
+    """A deterministic role assignment name (a GUID): same scope, role and principal, same name.
+
+    Refuses a subscription, resource group or management group scope: roles go on single resources.
+    """
+    if _BROAD_SCOPE.match(scope):
+        raise ValueError(f"{role.name} for {principal_name}: scope {scope!r} is not a single resource")
+    return str(uuid.uuid5(_NAMESPACE, f"{scope.lower()}|{role.guid}|{principal_name}"))

@@ -1,0 +1,61 @@
+"""The async inference queue: a Service Bus namespace (Entra ID only) and one queue."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_azure_native.servicebus as servicebus
+
+from config.naming import Names
+from config.schema import AsyncQueueConfig
+
+
+@dataclass(frozen=True)
+class AsyncQueueArgs:
+    names: Names
+    location: str
+    tags: Mapping[str, str]
+    resource_group_name: pulumi.Input[str]
+    settings: AsyncQueueConfig
+
+
+class AsyncQueue(pulumi.ComponentResource):
+    """Service Bus Standard namespace with local (SAS) auth disabled, TLS 1.2+, and the batch queue."""
+
+    namespace_name: pulumi.Output[str]
+    queue_name: str
+    queue_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AsyncQueueArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("aksllm:platform:AsyncQueue", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        settings = args.settings
+        self.namespace = servicebus.Namespace(
+            "namespace",
+            namespace_name=args.names.service_bus(),
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            sku=servicebus.SBSkuArgs(name=servicebus.SkuName.STANDARD, tier=servicebus.SkuTier.STANDARD),
+            disable_local_auth=True,
+            minimum_tls_version=servicebus.TlsVersion.TLS_VERSION_1_2,
+            tags=dict(args.tags),
+            opts=child,
+        )
+        self.queue = servicebus.Queue(
+            "queue",
+            queue_name=settings.queue_name,
+            namespace_name=self.namespace.name,
+            resource_group_name=args.resource_group_name,
+            # Workers renew the lock while a long generation runs; 5 minutes is Service Bus's maximum.
+            lock_duration=f"PT{settings.lock_duration_seconds}S",
+            max_delivery_count=settings.max_delivery_count,
+            default_message_time_to_live=f"PT{settings.message_ttl_hours}H",
+            dead_lettering_on_message_expiration=True,
+            opts=child,
+        )
+        self.namespace_name = self.namespace.name
+        self.queue_name = settings.queue_name
+        self.queue_id = self.queue.id
+        self.register_outputs({"namespaceName": self.namespace_name, "queueName": self.queue_name})

@@ -1,0 +1,122 @@
+"""Rules for the add-ons, the Key Vault firewall and the inference namespace.
+
+Each rule is ``(StackConfig, Catalog) -> Iterable[Problem]`` like those in ``config.rules``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+
+from pydantic import BaseModel
+
+from config.catalog import Catalog
+from config.errors import Problem
+from config.schema import StackConfig
+
+# Namespaces the platform itself (or AKS) owns: the inference namespace must not be one of them.
+RESERVED_NAMESPACES = frozenset(
+    {
+        "default",
+        "kube-system",
+        "kube-public",
+        "kube-node-lease",
+        "gatekeeper-system",
+        "kaito-workspace",
+        "gpu-provisioner",
+        "keda",
+    }
+)
+
+
+def _set_keys(model: BaseModel, keys: Iterable[str]) -> list[tuple[str, object]]:
+    """(camelCase key, value) of ``keys`` the user wrote explicitly in ``model``."""
+    fields = type(model).model_fields
+    return [(fields[k].alias or k, getattr(model, k)) for k in keys if k in model.model_fields_set]
+
+
+def _plain(value: object) -> object:
+    return value.model_dump(by_alias=True) if isinstance(value, BaseModel) else value
+
+
+def addon_keys_that_do_nothing(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+    """Settings that only apply in another mode are refused rather than silently ignored."""
+    addons = config.addons
+    kaito = addons.kaito
+    if kaito.mode == "managed":
+        helm_only = ("chart_version", "feature_gates", "node_provisioner", "gpu_provisioner_chart_version")
+        for key, value in _set_keys(kaito, helm_only):
+            yield Problem(
+                f"addons.kaito.{key}",
+                _plain(value),
+                "only used with mode: helm; the managed add-on's version and feature gates are set by AKS",
+                f"mode: helm, or remove addons.kaito.{key}",
+            )
+    elif kaito.node_provisioner != "gpu-provisioner":
+        for key, value in _set_keys(kaito, ("gpu_provisioner_chart_version",)):
+            yield Problem(
+                f"addons.kaito.{key}",
+                value,
+                f"only used with nodeProvisioner: gpu-provisioner (got {kaito.node_provisioner})",
+                f"nodeProvisioner: gpu-provisioner, or remove addons.kaito.{key}",
+            )
+    http = addons.keda.http_addon
+    if not http.enabled:
+        http_keys = ("chart_version", "cold_start_timeout_seconds", "response_header_timeout_seconds")
+        for key, value in _set_keys(http, http_keys):
+            yield Problem(
+                f"addons.keda.httpAddon.{key}",
+                value,
+                "the KEDA HTTP add-on is not enabled, so this setting would do nothing",
+                f"addons.keda.httpAddon.enabled: true, or remove addons.keda.httpAddon.{key}",
+            )
+    queue = addons.async_queue
+    if not queue.enabled:
+        queue_keys = ("queue_name", "lock_duration_seconds", "max_delivery_count", "message_ttl_hours")
+        for key, value in _set_keys(queue, queue_keys):
+            yield Problem(
+                f"addons.asyncQueue.{key}",
+                value,
+                "the async queue is not enabled, so this setting would do nothing",
+                f"addons.asyncQueue.enabled: true, or remove addons.asyncQueue.{key}",
+            )
+
+
+def key_vault_firewall(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+    """Key Vault IP rules: public IPv4 only, and only when the public endpoint is on."""
+    vault = config.addons.key_vault
+    if not vault.public_network_access and vault.allowed_ip_ranges:
+        yield Problem(
+            "addons.keyVault.allowedIpRanges",
+            vault.allowed_ip_ranges,
+            "IP rules need the public endpoint, but publicNetworkAccess is false",
+            "publicNetworkAccess: true, or no allowedIpRanges (reach the vault by a private endpoint)",
+        )
+    for i, text in enumerate(vault.allowed_ip_ranges):
+        network = ipaddress.ip_network(text)
+        if network.version != 4:
+            yield Problem(
+                f"addons.keyVault.allowedIpRanges[{i}]",
+                text,
+                "Key Vault IP rules take IPv4 only",
+                "a public IPv4 address or CIDR, e.g. 203.0.113.0/24",
+            )
+        elif not network.is_global:
+            yield Problem(
+                f"addons.keyVault.allowedIpRanges[{i}]",
+                text,
+                "a private or reserved range never reaches the vault's public endpoint",
+                "the public egress range of your office, CI runners or NAT gateway",
+            )
+
+
+def inference_namespace(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+    """The model services get a namespace of their own."""
+    name = config.inference.namespace
+    if name in RESERVED_NAMESPACES:
+        yield Problem(
+            "inference.namespace",
+            name,
+            "this namespace belongs to Kubernetes, AKS or a platform add-on",
+            "a namespace of your own, e.g. inference (not " + ", ".join(sorted(RESERVED_NAMESPACES)) + ")",
+        )

@@ -1,0 +1,456 @@
+"""Add-ons, identities, Key Vault and the async queue, through the real program under mocks."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.roles import (
+    AKS_CONTRIBUTOR,
+    KEY_VAULT_SECRETS_USER,
+    MONITORING_DATA_READER,
+    SERVICE_BUS_DATA_OWNER,
+    SERVICE_BUS_DATA_RECEIVER,
+    assignment_name,
+)
+from tests.conftest import ROOT, by_type, one, planned, run_with
+from tests.k8s_schemas import iter_docs, manifest_errors, requires_crds
+from tools.mocks import MOCK_OUTBOUND_IP, MOCK_SUBSCRIPTION, ProgramRun, mock_resource_id
+from tools.plan import kubernetes_manifests, run_stack
+
+MI = "azure-native:managedidentity:UserAssignedIdentity"
+FIC = "azure-native:managedidentity:FederatedIdentityCredential"
+RA = "azure-native:authorization:RoleAssignment"
+MC = "azure-native:containerservice:ManagedCluster"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+TRIGGER_AUTH = "kubernetes:keda.sh/v1alpha1:TriggerAuthentication"
+ISSUER = "https://eastus.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/mock/"
+AUDIENCE = ["api://AzureADTokenExchange"]
+SUBSCRIPTION_OR_GROUP = re.compile(r"^/subscriptions/[^/]+(/resourceGroups/[^/]+)?/?$", re.IGNORECASE)
+
+BASE = """config:
+  aks-llm:location: swedencentral
+  aks-llm:cluster:
+    apiServer: {privateCluster: true}
+"""
+FULL = (
+    BASE
+    + """  aks-llm:hfToken:
+    secure: v1:AAAAAAAAAAAAAAAAAAAAAAAA
+  aks-llm:addons:
+    kaito:
+      mode: helm
+      featureGates: {inferenceSet: true, mig: true}
+    keda:
+      httpAddon: {enabled: true, coldStartTimeoutSeconds: 900, responseHeaderTimeoutSeconds: 120}
+    keyVault:
+      allowedIpRanges: ["20.50.0.0/24", "52.1.2.3/32"]
+    asyncQueue: {enabled: true, queueName: nightly, lockDurationSeconds: 120, maxDeliveryCount: 3}
+"""
+)
+
+
+@cache
+def _full() -> ProgramRun:
+    """The stack with every option on (helm KAITO, HTTP add-on, token, queue), run once."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "Pulumi.full.yaml"
+        path.write_text(FULL)
+        return run_stack(ROOT, "full", path)[1]
+
+
+def identity_name(stack: str, purpose: str) -> str:
+    return f"id-llm-{stack}-{purpose}"
+
+
+def resource_id(run: ProgramRun, type_: str) -> str:
+    (resource,) = by_type(run, type_)
+    name = next(
+        v for k, v in sorted(resource.inputs.items()) if k.endswith("Name") and k != "resourceGroupName"
+    )
+    kind = type_.split(":")[-1]
+    name = resource.inputs.get(kind[:1].lower() + kind[1:] + "Name", name)
+    return mock_resource_id(type_, name)
+
+
+def grants(run: ProgramRun) -> dict[tuple[str, str], str]:
+    """(principal id, role GUID) -> scope, for every role assignment."""
+    out: dict[tuple[str, str], str] = {}
+    for r in by_type(run, RA):
+        key = (r.inputs["principalId"], r.inputs["roleDefinitionId"].rsplit("/", 1)[1])
+        assert key not in out, f"role assigned twice: {key}"
+        out[key] = r.inputs["scope"]
+    return out
+
+
+def principal(stack: str, purpose: str) -> str:
+    return f"principal-id-of-{identity_name(stack, purpose)}"
+
+
+ALL_STACKS = ["dev", "prod", "full"]
+
+
+def run_of(stack: str) -> ProgramRun:
+    return _full() if stack == "full" else planned(stack)[1]
+
+
+# --- workload identities ---------------------------------------------------------------------------
+
+
+EXPECTED_SUBJECTS = {
+    "inference": "system:serviceaccount:inference:inference",
+    "keda": "system:serviceaccount:kube-system:keda-operator",
+    "gpu-provisioner": "system:serviceaccount:gpu-provisioner:gpu-provisioner",
+}
+
+
+@pytest.mark.parametrize(
+    ("stack", "purposes"), [("dev", {"inference", "keda"}), ("prod", {"inference", "keda"})]
+)
+def test_each_identity_is_federated_to_its_service_account(stack: str, purposes: set[str]) -> None:
+    run = planned(stack)[1]
+    identities = {r.inputs["resourceName"] for r in by_type(run, MI)}
+    assert identities == {identity_name(stack, p) for p in purposes}
+    credentials = {r.inputs["resourceName"]: r.inputs for r in by_type(run, FIC)}
+    assert set(credentials) == identities
+    for purpose in purposes:
+        fic = credentials[identity_name(stack, purpose)]
+        assert fic["issuer"] == ISSUER == run.outputs["oidcIssuerUrl"]
+        assert fic["subject"] == EXPECTED_SUBJECTS[purpose]
+        assert fic["audiences"] == AUDIENCE
+
+
+def test_managed_kaito_creates_no_identity_and_no_chart(stack_run: tuple[str, ProgramRun]) -> None:
+    _, run = stack_run
+    names = [r.inputs["resourceName"] for r in by_type(run, MI)]
+    assert not [n for n in names if "kaito" in n or "provisioner" in n], names
+    charts = {r.inputs["chart"] for r in by_type(run, RELEASE)}
+    assert not charts & {"workspace", "gpu-provisioner"}, charts
+    assert one(run, MC).inputs["aiToolchainOperatorProfile"] == {"enabled": True}
+    kaito = run.outputs["kaito"]
+    assert kaito["mode"] == "managed" and "lags upstream" in kaito["note"] and "v0.12.0" in kaito["note"]
+
+
+def test_role_scopes_are_exactly_one_resource_each(stack_run: tuple[str, ProgramRun]) -> None:
+    stack, run = stack_run
+    vault = resource_id(run, "azure-native:keyvault:Vault")
+    workspace = resource_id(run, "azure-native:monitor:AzureMonitorWorkspace")
+    queue = resource_id(run, "azure-native:servicebus:Queue")  # dev and prod both drain a queue
+    assert grants(run) == {
+        (principal(stack, "inference"), KEY_VAULT_SECRETS_USER.guid): vault,
+        (principal(stack, "inference"), SERVICE_BUS_DATA_RECEIVER.guid): queue,
+        (principal(stack, "keda"), MONITORING_DATA_READER.guid): workspace,
+        (principal(stack, "keda"), SERVICE_BUS_DATA_OWNER.guid): queue,
+    }
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_no_role_is_ever_granted_on_a_subscription_or_resource_group(stack: str) -> None:
+    run = run_of(stack)
+    assignments = by_type(run, RA)
+    assert assignments
+    for r in assignments:
+        scope, inputs = r.inputs["scope"], r.inputs
+        assert not SUBSCRIPTION_OR_GROUP.match(scope), f"{r.name}: broad scope {scope}"
+        assert scope.startswith(f"/subscriptions/{MOCK_SUBSCRIPTION}/mock/"), scope
+        assert inputs["principalType"] == "ServicePrincipal"
+        assert inputs["roleDefinitionId"].startswith(
+            f"/subscriptions/{MOCK_SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/"
+        )
+        purpose = inputs["principalId"].removeprefix(f"principal-id-of-id-llm-{stack}-")
+        role = next(
+            role
+            for role in (
+                AKS_CONTRIBUTOR,
+                KEY_VAULT_SECRETS_USER,
+                MONITORING_DATA_READER,
+                SERVICE_BUS_DATA_OWNER,
+                SERVICE_BUS_DATA_RECEIVER,
+            )
+            if inputs["roleDefinitionId"].endswith(role.guid)
+        )
+        # Deterministic GUID names: uuid5 of scope, role and the identity's name.
+        assert inputs["roleAssignmentName"] == assignment_name(scope, role, identity_name(stack, purpose))
+
+
+def test_service_accounts_carry_their_identity_client_id(stack_run: tuple[str, ProgramRun]) -> None:
+    stack, run = stack_run
+    sa = one(run, "kubernetes:core/v1:ServiceAccount").inputs
+    assert sa["metadata"]["namespace"] == "inference" and sa["metadata"]["name"] == "inference"
+    annotations = sa["metadata"]["annotations"]
+    assert (
+        annotations["azure.workload.identity/client-id"]
+        == f"client-id-of-{identity_name(stack, 'inference')}"
+    )
+    assert sa["automountServiceAccountToken"] is False
+    # KEDA's ServiceAccount belongs to the AKS add-on: annotated by a patch, never created.
+    patch = one(run, "kubernetes:core/v1:ServiceAccountPatch").inputs
+    assert (patch["metadata"]["namespace"], patch["metadata"]["name"]) == ("kube-system", "keda-operator")
+    assert patch["metadata"]["annotations"]["azure.workload.identity/client-id"] == (
+        f"client-id-of-{identity_name(stack, 'keda')}"
+    )
+    assert run.outputs["identities"] == {
+        "inference": f"client-id-of-{identity_name(stack, 'inference')}",
+        "keda": f"client-id-of-{identity_name(stack, 'keda')}",
+    }
+
+
+# --- cluster add-on profiles, KEDA, Managed Prometheus -----------------------------------------------
+
+
+def test_cluster_add_on_profiles(stack_run: tuple[str, ProgramRun]) -> None:
+    _, run = stack_run
+    mc = one(run, MC).inputs
+    assert mc["workloadAutoScalerProfile"] == {"keda": {"enabled": True}}
+    assert mc["azureMonitorProfile"] == {"metrics": {"enabled": True}}
+    csi = mc["addonProfiles"]["azureKeyvaultSecretsProvider"]
+    assert csi["enabled"] is True and csi["config"]["enableSecretRotation"] == "true"
+
+
+def test_trigger_authentications_use_kedas_workload_identity(stack_run: tuple[str, ProgramRun]) -> None:
+    stack, run = stack_run
+    auths = {r.inputs["metadata"]["name"]: r.inputs for r in by_type(run, TRIGGER_AUTH)}
+    assert set(auths) == {"keda-prometheus", "keda-servicebus"}
+    for auth in auths.values():
+        assert auth["metadata"]["namespace"] == "inference"
+        assert auth["spec"]["podIdentity"] == {
+            "provider": "azure-workload",
+            "identityId": f"client-id-of-{identity_name(stack, 'keda')}",
+        }
+    assert run.outputs["triggerAuthentications"] == {
+        "prometheus": "keda-prometheus",
+        "serviceBus": "keda-servicebus",
+    }
+
+
+def test_managed_prometheus_is_wired_to_the_cluster(stack_run: tuple[str, ProgramRun]) -> None:
+    stack, run = stack_run
+    workspace = resource_id(run, "azure-native:monitor:AzureMonitorWorkspace")
+    endpoint = resource_id(run, "azure-native:monitor:DataCollectionEndpoint")
+    rule_res = one(run, "azure-native:monitor:DataCollectionRule").inputs
+    assert rule_res["destinations"]["monitoringAccounts"][0]["accountResourceId"] == workspace
+    assert rule_res["dataSources"]["prometheusForwarder"][0]["streams"] == ["Microsoft-PrometheusMetrics"]
+    assert rule_res["dataFlows"] == [
+        {"streams": ["Microsoft-PrometheusMetrics"], "destinations": ["MonitoringAccount1"]}
+    ]
+    assert rule_res["dataCollectionEndpointId"] == endpoint
+    cluster = mock_resource_id(MC, f"aks-llm-{stack}")
+    associations = {
+        r.inputs["associationName"]: r.inputs
+        for r in by_type(run, "azure-native:monitor:DataCollectionRuleAssociation")
+    }
+    assert associations["ContainerInsightsMetricsExtension"]["resourceUri"] == cluster
+    assert associations["ContainerInsightsMetricsExtension"]["dataCollectionRuleId"].endswith(
+        "/" + rule_res["dataCollectionRuleName"]
+    )
+    assert associations["configurationAccessEndpoint"] == {
+        "associationName": "configurationAccessEndpoint",
+        "dataCollectionEndpointId": endpoint,
+        "resourceUri": cluster,
+    }
+    assert run.outputs["prometheusQueryEndpoint"] == f"https://amw-llm-{stack}.prometheus.monitor.azure.com"
+
+
+# --- Key Vault and the token -------------------------------------------------------------------------
+
+
+def test_key_vault_is_rbac_purge_protected_and_denies_by_default(stack_run: tuple[str, ProgramRun]) -> None:
+    stack, run = stack_run
+    vault = one(run, "azure-native:keyvault:Vault").inputs
+    props = vault["properties"]
+    assert props["enableRbacAuthorization"] is True
+    assert props["enablePurgeProtection"] is True and props["enableSoftDelete"] is True
+    assert props["softDeleteRetentionInDays"] == {"dev": 7, "prod": 90}[stack]
+    assert props["tenantId"] == "00000000-0000-0000-0000-000000000001"
+    acls = props["networkAcls"]
+    assert acls["defaultAction"] == "Deny" and acls["bypass"] == "AzureServices"
+    # Only the cluster's own egress IP: the Secrets Store CSI driver on the nodes must reach it.
+    assert acls["ipRules"] == [{"value": MOCK_OUTBOUND_IP}]
+    assert run.outputs["keyVaultName"] == vault["vaultName"]
+    # No token configured in the committed stacks: no secret, nothing to sync.
+    assert not by_type(run, "azure-native:keyvault:Secret")
+    assert not by_type(run, "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass")
+    assert "hfTokenSecret" not in run.outputs
+
+
+def test_key_vault_firewall_from_config(tmp_path: Path) -> None:
+    run = _full()
+    rules = one(run, "azure-native:keyvault:Vault").inputs["properties"]["networkAcls"]["ipRules"]
+    # /32 becomes a bare address (Key Vault refuses /31 and /32 prefixes); the egress IP comes last.
+    assert rules == [{"value": "20.50.0.0/24"}, {"value": "52.1.2.3"}, {"value": MOCK_OUTBOUND_IP}]
+    closed = run_with(
+        tmp_path,
+        BASE + "  aks-llm:addons:\n    keyVault: {publicNetworkAccess: false, allowClusterEgress: false}\n",
+    )
+    props = one(closed, "azure-native:keyvault:Vault").inputs["properties"]
+    assert props["publicNetworkAccess"] == "Disabled"
+    assert props["networkAcls"]["ipRules"] == []
+
+
+def test_token_becomes_a_key_vault_secret_synced_to_hf_token() -> None:
+    run = _full()
+    secret = one(run, "azure-native:keyvault:Secret").inputs
+    assert secret["properties"]["value"] == "[secret]"  # a secret Output, masked by the engine
+    assert secret["secretName"] == "hf-token" and secret["vaultName"] == run.outputs["keyVaultName"]
+    spc = one(run, "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass").inputs
+    assert spc["metadata"] == {
+        "name": "hf-token",
+        "namespace": "inference",
+        "labels": spc["metadata"]["labels"],
+    }
+    params = spc["spec"]["parameters"]
+    assert spc["spec"]["provider"] == "azure"
+    assert params["usePodIdentity"] == "false"
+    assert params["clientID"] == run.outputs["identities"]["inference"]
+    assert params["keyvaultName"] == run.outputs["keyVaultName"]
+    assert params["tenantId"] == "00000000-0000-0000-0000-000000000001"
+    assert "objectName: hf-token" in params["objects"] and "objectType: secret" in params["objects"]
+    assert spc["spec"]["secretObjects"] == [
+        {
+            "secretName": "hf-token",
+            "type": "Opaque",
+            "labels": spc["spec"]["secretObjects"][0]["labels"],
+            "data": [{"objectName": "hf-token", "key": "HF_TOKEN"}],
+        }
+    ]
+    # The CSI driver syncs only while a pod mounts the volume: a keep-alive pod does.
+    sync = one(run, "kubernetes:apps/v1:Deployment", "hf-token-sync").inputs
+    pod = sync["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "inference"
+    assert pod["volumes"][0]["csi"] == {
+        "driver": "secrets-store.csi.k8s.io",
+        "readOnly": True,
+        "volumeAttributes": {"secretProviderClass": "hf-token"},
+    }
+    assert ":latest" not in pod["containers"][0]["image"]
+    assert run.outputs["hfTokenSecret"] == "hf-token"
+
+
+@requires_crds
+def test_every_manifest_of_the_full_stack_validates() -> None:
+    manifests = kubernetes_manifests(_full().resources)
+    kinds = {doc["kind"] for doc in manifests}
+    assert {"SecretProviderClass", "TriggerAuthentication", "Deployment", "ServiceAccount"} <= kinds
+    failures = {name: errs for name, doc in iter_docs(manifests) if (errs := manifest_errors(doc))}
+    assert not failures, failures
+
+
+# --- KAITO helm mode ---------------------------------------------------------------------------------
+
+
+def releases(run: ProgramRun) -> dict[str, dict[str, Any]]:
+    return {r.inputs["chart"]: r.inputs for r in by_type(run, RELEASE)}
+
+
+def test_helm_kaito_brings_the_pinned_chart_and_a_cluster_scoped_provisioner() -> None:
+    run = _full()
+    assert "aiToolchainOperatorProfile" not in one(run, MC).inputs
+    workspace = releases(run)["workspace"]
+    assert workspace["version"] == "0.12.0" and workspace["namespace"] == "kaito-workspace"
+    assert workspace["repositoryOpts"]["repo"] == "https://kaito-project.github.io/kaito/charts/kaito"
+    assert workspace["values"]["featureGates"] == {
+        "enableInferenceSetController": True,
+        "enableMIG": True,
+        "disableNodeAutoProvisioning": False,
+    }
+    assert workspace["values"]["nodeProvisioner"] == "azure-gpu-provisioner"
+    provisioner = releases(run)["gpu-provisioner"]
+    assert provisioner["version"] == "0.4.4"
+    assert provisioner["values"]["serviceAccount"] == {"create": False, "name": "gpu-provisioner"}
+    fic = next(r.inputs for r in by_type(run, FIC) if r.inputs["resourceName"].endswith("gpu-provisioner"))
+    assert fic["subject"] == EXPECTED_SUBJECTS["gpu-provisioner"]
+    assert fic["issuer"] == ISSUER and fic["audiences"] == AUDIENCE
+    cluster = mock_resource_id(MC, "aks-llm-full")
+    assert grants(run)[(principal("full", "gpu-provisioner"), AKS_CONTRIBUTOR.guid)] == cluster
+    sa = next(
+        r.inputs
+        for r in by_type(run, "kubernetes:core/v1:ServiceAccount")
+        if r.inputs["metadata"]["name"] == "gpu-provisioner"
+    )
+    assert sa["metadata"]["namespace"] == "gpu-provisioner"
+    assert (
+        sa["metadata"]["annotations"]["azure.workload.identity/client-id"]
+        == (run.outputs["identities"]["gpu-provisioner"])
+    )
+    assert sa["automountServiceAccountToken"] is True  # a controller that talks to the API server
+    assert run.outputs["kaito"]["mode"] == "helm" and run.outputs["kaito"]["version"] == "v0.12.0"
+
+
+@pytest.mark.parametrize(("provisioner", "chart_value"), [("karpenter", "karpenter"), ("none", None)])
+def test_helm_kaito_without_gpu_provisioner_creates_no_identity(
+    tmp_path: Path, provisioner: str, chart_value: str | None
+) -> None:
+    run = run_with(
+        tmp_path, BASE + f"  aks-llm:addons:\n    kaito: {{mode: helm, nodeProvisioner: {provisioner}}}\n"
+    )
+    values = releases(run)["workspace"]["values"]
+    assert values.get("nodeProvisioner") == chart_value
+    assert values["featureGates"]["disableNodeAutoProvisioning"] is (provisioner == "none")
+    assert "gpu-provisioner" not in releases(run)
+    assert not [r for r in by_type(run, MI) if "provisioner" in r.inputs["resourceName"]]
+
+
+# --- KEDA HTTP add-on and the async queue --------------------------------------------------------------
+
+
+def test_http_addon_is_pinned_with_cold_start_timeouts_from_config(stack_run: tuple[str, ProgramRun]) -> None:
+    _, run = stack_run
+    assert "keda-add-ons-http" not in releases(run)  # off by default
+    http = releases(_full())["keda-add-ons-http"]
+    assert (
+        http["version"] == "0.15.0" and http["repositoryOpts"]["repo"] == "https://kedacore.github.io/charts"
+    )
+    assert http["values"]["interceptor"] == {
+        "replicas": {"waitTimeout": "900s"},
+        "responseHeaderTimeout": "120s",
+    }
+
+
+def test_async_queue_is_entra_only(stack_run: tuple[str, ProgramRun]) -> None:
+    stack, run = stack_run
+    namespace = one(run, "azure-native:servicebus:Namespace").inputs
+    assert namespace["disableLocalAuth"] is True
+    assert namespace["minimumTlsVersion"] == "1.2"
+    assert namespace["sku"] == {"name": "Standard", "tier": "Standard"}
+    assert namespace["tags"]["stack"] == stack
+    queue = one(run, "azure-native:servicebus:Queue").inputs
+    assert queue["queueName"] == "batch-inference"
+    assert queue["lockDuration"] == "PT300S" and queue["deadLetteringOnMessageExpiration"] is True
+    assert run.outputs["asyncQueue"] == {"namespace": namespace["namespaceName"], "queue": "batch-inference"}
+    custom = one(_full(), "azure-native:servicebus:Queue").inputs
+    assert (custom["queueName"], custom["lockDuration"], custom["maxDeliveryCount"]) == (
+        "nightly",
+        "PT120S",
+        3,
+    )
+
+
+def test_without_the_queue_keda_only_reads_prometheus(tmp_path: Path) -> None:
+    run = run_with(tmp_path, BASE)
+    assert not [r for r in run.resources if r.type.startswith("azure-native:servicebus:")]
+    assert grants(run) == {
+        (principal("test", "inference"), KEY_VAULT_SECRETS_USER.guid): resource_id(
+            run, "azure-native:keyvault:Vault"
+        ),
+        (principal("test", "keda"), MONITORING_DATA_READER.guid): resource_id(
+            run, "azure-native:monitor:AzureMonitorWorkspace"
+        ),
+    }
+    assert [r.inputs["metadata"]["name"] for r in by_type(run, TRIGGER_AUTH)] == ["keda-prometheus"]
+    assert "asyncQueue" not in run.outputs
+
+
+# --- whole-program properties -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", ALL_STACKS)
+def test_every_urn_is_unique(stack: str) -> None:
+    run = run_of(stack)
+    urns = [r.urn for r in run.resources]
+    assert len(urns) == len(set(urns)), [u for u in urns if urns.count(u) > 1]
