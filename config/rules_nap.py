@@ -80,7 +80,7 @@ def nodepool_skus(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
             if family in series:
                 continue
             near = closest_names(family, series)
-            hint = f"did you mean {near[0]}? " if near else ""
+            hint = f"did you mean {', '.join(near)}? " if near else ""
             yield Problem(
                 f"{NODE_POOLS}[{i}].skuFamilies[{j}]",
                 family,
