@@ -303,10 +303,6 @@ def node_class_specs(config: StackConfig, catalog: Catalog) -> list[NodeClassSpe
     return [NodeClassSpec(i, pool) for i, pool in seen.items()]
 
 
-def pool_by_name(config: StackConfig, name: str) -> NodePoolConfig | None:
-    return next((p for p in config.node_provisioning.node_pools if p.name == name), None)
-
-
 def kaito_node_rows(sizing_rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """GPU nodes KAITO provisions itself at each KAITO model's maximum (from the sizing rows).
 

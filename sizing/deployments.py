@@ -11,6 +11,7 @@ from typing import Any
 
 from config.catalog import Catalog, GpuSku, MigProfile
 from config.nap import nap_pools, sizing_sku
+from config.scheduling import Capacity, PoolScheduling, nodepool_scheduling, pool_scheduling
 from config.schema import GpuPoolConfig, ModelConfig, NodePoolConfig, StackConfig
 from sizing.memory import ModelArch
 from sizing.model_sizing import (
@@ -54,6 +55,13 @@ class ModelPlan:
     def on_nodepool(self) -> bool:
         """Whether the model runs on a NAP NodePool (pinned to ``sku``) rather than a GPU pool."""
         return isinstance(self.pool, NodePoolConfig)
+
+    def scheduling(self, capacity: Capacity | None = None) -> PoolScheduling:
+        """Node selector, tolerations and GPU resource of this model's pods (vLLM), from the one
+        module that labels and taints the nodes: a NodePool pins the SKU the model was sized for."""
+        if isinstance(self.pool, NodePoolConfig):
+            return nodepool_scheduling(self.pool, self.sku, capacity)
+        return pool_scheduling(self.pool, self.sku, capacity)
 
     @property
     def replicas_min(self) -> int:

@@ -259,7 +259,8 @@ def test_models_are_sized_on_the_sizing_sku_and_pinned_to_it() -> None:
         if plan.config.runtime != "vllm":
             continue
         assert plan.on_nodepool
-        sched = nodepool_scheduling(plan.pool, plan.sku)  # type: ignore[arg-type]
+        sched = plan.scheduling()
+        assert sched == nodepool_scheduling(plan.pool, plan.sku)  # type: ignore[arg-type]
         assert sched.node_selector["karpenter.azure.com/sku-name"] == plan.sku.name
         for spec in (s for s in specs.values() if s.pool.name == plan.pool.name):
             template = rendered[spec.name]["spec"]["template"]
@@ -324,3 +325,12 @@ def test_pool_stacks_report_kaito_nodes_apart_too(capsys: pytest.CaptureFixture[
     out = capsys.readouterr().out
     assert "Karpenter NodePools" not in out
     assert "GPU nodes KAITO provisions itself (not governed by the GPU pools' min/max)" in out
+
+
+def test_models_on_gpu_pools_keep_the_pool_scheduling() -> None:
+    from config.scheduling import pool_scheduling
+
+    (plan,) = plan_models(stack_config("dev"), load_catalog())
+    assert not plan.on_nodepool
+    assert plan.scheduling() == pool_scheduling(plan.pool, plan.sku)  # type: ignore[arg-type]
+    assert "karpenter.azure.com/sku-name" not in plan.scheduling().node_selector
