@@ -357,7 +357,10 @@ def nap_summary(config: StackConfig, catalog: Catalog, sizing_rows: list[dict[st
         notes.append(
             "AKS's default NodePools are kept: they provision general-purpose CPU nodes without limits"
             if nap.keep_default_node_pools
-            else "AKS's default NodePools are off (defaultNodePools None): no other NodePool adds nodes"
+            else (
+                "AKS's default NodePools are off (defaultNodePools None): only these NodePools (and "
+                "KAITO, for KAITO models) add nodes"
+            )
         )
         if kaito:
             notes.append(KAITO_NOTE)

@@ -75,6 +75,8 @@ def models_fit(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
             continue
         where = skus_where_it_fits(plan, catalog)
         slice_note = f", MIG {plan.mig.name}" if plan.mig else ""
+        if plan.on_nodepool:  # sized on the NodePool's smallest allowed SKU (config.nap.sizing_sku)
+            slice_note += ", the NodePool's sizing SKU: its allowed SKU with the least GPU memory"
         yield Problem(
             f"models[{plan.index}]",
             plan.config.model or plan.model_id,

@@ -173,7 +173,10 @@ def test_a_model_that_does_not_fit_the_sizing_sku_is_refused(
     pools = "      - {name: t4, purpose: batch, skuFamilies: [NCas_T4_v3], spot: {limits: {gpus: 4}}}\n"
     models = "  aks-llm:models:\n    - {name: m, model: phi-4, pool: t4, purpose: batch}\n"
     err = refused(tmp_path, capsys, nap(pools, models))
-    assert "aks-llm:models[0]: does not fit on pool t4 (Standard_NC4as_T4_v3)" in err
+    assert (
+        "aks-llm:models[0]: does not fit on pool t4 (Standard_NC4as_T4_v3, the NodePool's sizing SKU" in err
+    )
+    assert "Standard_NC24ads_A100_v4" in err  # a SKU where it fits
 
 
 @pytest.mark.parametrize(
