@@ -334,3 +334,15 @@ def test_models_on_gpu_pools_keep_the_pool_scheduling() -> None:
     assert not plan.on_nodepool
     assert plan.scheduling() == pool_scheduling(plan.pool, plan.sku)  # type: ignore[arg-type]
     assert "karpenter.azure.com/sku-name" not in plan.scheduling().node_selector
+
+
+def test_nodepools_carry_the_labels_and_taints_of_the_scheduling_module() -> None:
+    cfg, catalog = stack_config("nap"), load_catalog()
+    rendered = nodepools(planned("nap")[1])
+    specs = nodepool_specs(cfg, catalog)
+    assert {s.name for s in specs} == set(rendered)
+    for spec in specs:
+        template = rendered[spec.name]["spec"]["template"]
+        sched = nodepool_scheduling(spec.pool, spec.sizing_sku, spec.capacity)
+        assert template["metadata"]["labels"] == sched.labels
+        assert [{**t, "operator": "Equal"} for t in template["spec"]["taints"]] == sched.tolerations
