@@ -12,10 +12,12 @@ from components.addons import PlatformAddons, PlatformAddonsArgs, addon_features
 from components.budget import StackBudget, StackBudgetArgs, first_of_month
 from components.cluster import AksCluster, AksClusterArgs, ClusterFeatures
 from components.gpu_pools import GpuPools, GpuPoolsArgs
+from components.node_provisioning import NodeProvisioning, NodeProvisioningArgs
 from config.agent_pools import agent_pool_specs
 from config.catalog import load_catalog
 from config.gpu_software import device_plugin_values, mig_parted_config, operator_values, sharing_config
 from config.naming import Names
+from config.nap import cluster_features, nap_summary, node_class_specs, nodepool_specs
 from config.schema import StackConfig
 from config.tags import stack_tags
 from cost import estimate_cost
@@ -47,7 +49,7 @@ class Platform(pulumi.ComponentResource):
                 location=cfg.location,
                 tags=tags,
                 settings=cfg.cluster,
-                features=ClusterFeatures(**addon_features(cfg)),
+                features=ClusterFeatures(**addon_features(cfg), **cluster_features(cfg)),
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -60,6 +62,7 @@ class Platform(pulumi.ComponentResource):
         self.model_plans = plan_models(cfg, load_catalog())
         catalog = load_catalog()
         self.agent_pool_specs = agent_pool_specs(cfg, catalog)
+        nvidia_operator, nvidia_plugin = operator_values(cfg, catalog), device_plugin_values(cfg)
         self.gpu_pools = (
             GpuPools(
                 "gpu-pools",
@@ -69,14 +72,30 @@ class Platform(pulumi.ComponentResource):
                     cluster_name=self.cluster.cluster_name,
                     tags=tags,
                     kube_provider=self.cluster.kube_provider,
-                    operator_values=operator_values(cfg, catalog),
+                    operator_values=nvidia_operator,
                     mig_parted_config=mig_parted_config(cfg, catalog),
                     sharing_config=sharing_config(cfg),
-                    device_plugin_values=device_plugin_values(cfg),
+                    device_plugin_values=nvidia_plugin,
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster]),
             )
-            if self.agent_pool_specs
+            # NAP stacks have no agent pools, but their NodePools need the same NVIDIA software.
+            if self.agent_pool_specs or nvidia_operator is not None or nvidia_plugin is not None
+            else None
+        )
+        self.nodepool_specs = nodepool_specs(cfg, catalog)
+        self.node_provisioning = (
+            NodeProvisioning(
+                "node-provisioning",
+                NodeProvisioningArgs(
+                    node_classes=node_class_specs(cfg, catalog),
+                    node_pools=self.nodepool_specs,
+                    tags=tags,
+                    kube_provider=self.cluster.kube_provider,
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster]),
+            )
+            if self.nodepool_specs
             else None
         )
         self.outputs: dict[str, Any] = {
@@ -88,6 +107,7 @@ class Platform(pulumi.ComponentResource):
             "quota": [row.row() for row in quota_rows(cfg, catalog)],
             **self.addons.outputs,
         }
+        self.outputs["nodeProvisioning"] = nap_summary(cfg, catalog, self.outputs["sizing"])
         self.cost = estimate_cost(cfg, load_catalog(), self.model_plans)
         self.outputs["cost"] = self.cost.to_dict()
         if cfg.budget is not None:

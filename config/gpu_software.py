@@ -4,6 +4,9 @@
   driver, container toolkit, device plugin, GFD, DCGM exporter and the MIG manager.
 - Managed-driver pools (``driver: managed``; AKS installs the driver) get only NVIDIA's device plugin,
   which AKS documents as the user's job; it is what advertises ``nvidia.com/gpu`` (or MIG slices).
+- NAP NodePools (``nodeProvisioning.nodePools``) are served the same way: ``driver: operator`` ones
+  (AKSNodeClass ``gpu.mode: None``) by the GPU Operator, ``driver: managed`` ones (``gpu.mode:
+  Driver``) by the device plugin; their nodes carry the same ``aks-llm/gpu-driver`` and operand labels.
 
 The two never meet on a node: managed pools carry ``nvidia.com/gpu.deploy.operands=false`` (the
 operator then schedules none of its operands there) and the standalone device plugin is pinned to
@@ -17,6 +20,7 @@ from typing import Any
 import yaml
 
 from config.catalog import Catalog
+from config.nap import nap_pools
 from config.scheduling import (
     GPU_RESOURCE,
     GPU_TAINT,
@@ -59,12 +63,17 @@ def gpu_node_tolerations() -> list[dict[str, str]]:
     return [NVIDIA_GPU_TOLERATION, GPU_TAINT.toleration(), SPOT_TAINT.toleration()]
 
 
+def drivers_in_stack(config: StackConfig) -> set[str]:
+    """The GPU drivers the stack's GPU pools and NAP NodePools ask for."""
+    return {p.driver for p in config.gpu_pools} | {p.driver for p in nap_pools(config)}
+
+
 def operator_pools_present(config: StackConfig) -> bool:
-    return any(p.driver == "operator" for p in config.gpu_pools)
+    return "operator" in drivers_in_stack(config)
 
 
 def managed_pools_present(config: StackConfig) -> bool:
-    return any(p.driver == "managed" for p in config.gpu_pools)
+    return "managed" in drivers_in_stack(config)
 
 
 def mig_parted_config(config: StackConfig, catalog: Catalog) -> str | None:

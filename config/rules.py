@@ -10,9 +10,11 @@ from collections.abc import Callable, Iterable
 
 from config.catalog import Catalog, closest_names, load_catalog
 from config.errors import Problem
+from config.nap import nap_pools
 from config.rules_addons import addon_keys_that_do_nothing, inference_namespace, key_vault_firewall
 from config.rules_cost import cost_comparison_models, price_override_skus
 from config.rules_gpu import GPU_RULES
+from config.rules_nap import NAP_RULES
 from config.schema import StackConfig
 from sizing.deployments import plan_models, skus_where_it_fits
 
@@ -44,8 +46,9 @@ def gpu_pool_skus(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
 
 
 def model_references(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
-    """Every model names a catalog model (or a custom architecture) and a declared pool."""
-    pools = [p.name for p in config.gpu_pools]
+    """Every model names a catalog model (or a custom architecture) and a declared pool (a GPU pool,
+    or a NodePool in NAP mode)."""
+    pools = [p.name for p in config.gpu_pools] + [p.name for p in nap_pools(config)]
     for i, model in enumerate(config.models):
         if model.model is not None and model.model not in catalog.models:
             near = closest_names(model.model, catalog.models)
@@ -58,10 +61,12 @@ def model_references(config: StackConfig, catalog: Catalog) -> Iterable[Problem]
             )
         if model.pool not in pools:
             near = closest_names(model.pool, pools)
-            accepted = ", ".join(pools) if pools else "declare a pool under gpuPools first"
+            where = "nodeProvisioning.nodePools" if config.node_provisioning.mode == "nap" else "gpuPools"
+            accepted = ", ".join(pools) if pools else f"declare a pool under {where} first"
             if near:
                 accepted = f"did you mean {near[0]}? " + accepted
-            yield Problem(f"models[{i}].pool", model.pool, "no GPU pool of that name", accepted)
+            what = "no NodePool of that name" if where != "gpuPools" else "no GPU pool of that name"
+            yield Problem(f"models[{i}].pool", model.pool, what, accepted)
 
 
 def models_fit(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
@@ -71,6 +76,8 @@ def models_fit(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
             continue
         where = skus_where_it_fits(plan, catalog)
         slice_note = f", MIG {plan.mig.name}" if plan.mig else ""
+        if plan.on_nodepool:  # sized on the NodePool's smallest allowed SKU (config.nap.sizing_sku)
+            slice_note += ", the NodePool's sizing SKU: its allowed SKU with the least GPU memory"
         yield Problem(
             f"models[{plan.index}]",
             plan.config.model or plan.model_id,
@@ -83,6 +90,7 @@ def models_fit(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
 RULES: list[Rule] = [gpu_pool_skus, model_references, models_fit]
 RULES += [price_override_skus, cost_comparison_models]
 RULES += GPU_RULES
+RULES += NAP_RULES
 
 RULES += [addon_keys_that_do_nothing, key_vault_firewall, inference_namespace]
 

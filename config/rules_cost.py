@@ -6,18 +6,21 @@ from collections.abc import Iterable
 
 from config.catalog import Catalog, closest_names
 from config.errors import Problem
+from config.nap import allowed_skus, nap_pools
 from config.schema import StackConfig
 
 
-def stack_vm_sizes(config: StackConfig) -> list[str]:
-    """Every VM size the stack runs (GPU pools, system pool); NodePools add theirs here later."""
+def stack_vm_sizes(config: StackConfig, catalog: Catalog | None = None) -> list[str]:
+    """Every VM size the stack runs (GPU pools, system pool, and with the catalog NAP NodePools)."""
     sizes = [p.vm_size for p in config.gpu_pools] + [config.cluster.system_pool.vm_size]
+    if catalog is not None:
+        sizes += [s.name for p in nap_pools(config) for s in allowed_skus(p, catalog)]
     return sorted(set(sizes))
 
 
 def price_override_skus(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
     """A price override names a VM size the stack uses or the catalog knows (else: a typo)."""
-    used = stack_vm_sizes(config)
+    used = stack_vm_sizes(config, catalog)
     known = set(used) | set(catalog.skus) | set(catalog.system_skus)
     for sku in config.prices.skus:
         if sku in known:

@@ -1,8 +1,9 @@
-"""Where GPU workloads land: the taints and labels of every GPU agent pool, and the matching node
-selectors, tolerations and GPU resource names for workloads (pure, no Pulumi).
+"""Where GPU workloads land: the taints and labels of every GPU agent pool and NAP NodePool, and the
+matching node selectors, tolerations and GPU resource names for workloads (pure, no Pulumi).
 
-The agent pools (``config.agent_pools``) and every workload that runs on them read this one module,
-so a pool's taints and labels and a workload's tolerations and selectors can never drift apart.
+The agent pools (``config.agent_pools``), the NodePools (``config.nap``) and every workload that runs
+on them read this one module, so a pool's taints and labels and a workload's tolerations and
+selectors can never drift apart.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from config.catalog import GpuSku, MigProfile
-from config.schema import GpuPoolConfig
+from config.schema import GpuPoolConfig, NodePoolConfig
 
 Capacity = Literal["on-demand", "spot"]
 
@@ -29,6 +30,9 @@ LABEL_MIG_CONFIG = "nvidia.com/mig.config"  # MIG manager: the mig-parted config
 LABEL_DEVICE_PLUGIN_CONFIG = "nvidia.com/device-plugin.config"  # device plugin: the config to use
 
 GPU_RESOURCE = "nvidia.com/gpu"
+# Karpenter's well-known label on every node it provisions (karpenter-provider-azure
+# pkg/apis/v1beta1/labels.go): NAP workloads pin the SKU they were sized for with it.
+LABEL_NAP_SKU = "karpenter.azure.com/sku-name"
 
 
 @dataclass(frozen=True)
@@ -71,8 +75,8 @@ def mig_config_name(profile: MigProfile) -> str:
     return f"all-{profile.name}"
 
 
-def capacities(pool: GpuPoolConfig) -> list[Capacity]:
-    """The agent pools a logical pool becomes, on-demand first."""
+def capacities(pool: GpuPoolConfig | NodePoolConfig) -> list[Capacity]:
+    """The agent pools (or NAP NodePools) a logical pool becomes, on-demand first."""
     out: list[Capacity] = []
     if pool.on_demand is not None:
         out.append("on-demand")
@@ -153,4 +157,50 @@ def pool_scheduling(
         gpu_resource_name=gpu_resource_name(pool, sku),
         gpus_per_node=gpus_per_node(pool, sku),
         labels=node_labels(pool, sku, capacity),
+    )
+
+
+# --- Node Auto Provisioning NodePools ------------------------------------------------------------
+
+
+def nap_node_labels(pool: NodePoolConfig, capacity: Capacity | None) -> dict[str, str]:
+    """The labels a NodePool puts on its nodes (without the capacity label when ``capacity`` is None).
+
+    The same keys as on agent pools, except ``accelerator`` (Karpenter's NodePool CRD restricts it)
+    and the SKU, which Karpenter labels itself (``karpenter.azure.com/sku-name``) because a NodePool
+    may allow several. Managed-driver NodePools keep the GPU Operator off, as managed agent pools do.
+    """
+    labels = {LABEL_POOL: pool.name, LABEL_PURPOSE: pool.purpose, LABEL_DRIVER: pool.driver}
+    if capacity is not None:
+        labels[LABEL_CAPACITY] = capacity
+    if pool.driver == "managed":
+        labels[LABEL_OPERATOR_OPERANDS] = "false"
+    return labels
+
+
+def nodepool_scheduling(
+    pool: NodePoolConfig,
+    sku: GpuSku,
+    capacity: Capacity | None = None,
+) -> PoolScheduling:
+    """How a workload targets NAP NodePool ``pool`` on ``sku`` (the SKU it was sized for).
+
+    The node selector pins the logical pool and the SKU, so Karpenter provisions exactly what the
+    workload was sized for even when the NodePool allows several SKUs; capacity as in
+    ``pool_scheduling``. NodePools offer whole GPUs (no MIG or time-slicing).
+    """
+    offered = capacities(pool)
+    if capacity is not None and capacity not in offered:
+        raise ValueError(f"NodePool {pool.name} has no {capacity} capacity (it has {', '.join(offered)})")
+    selector = {LABEL_POOL: pool.name, LABEL_NAP_SKU: sku.name}
+    if capacity is not None:
+        selector[LABEL_CAPACITY] = capacity
+    spot_possible = capacity == "spot" or (capacity is None and "spot" in offered)
+    taints = node_taints("spot" if spot_possible else "on-demand")
+    return PoolScheduling(
+        node_selector=selector,
+        tolerations=[t.toleration() for t in taints],
+        gpu_resource_name=GPU_RESOURCE,
+        gpus_per_node=sku.gpu_count,
+        labels=nap_node_labels(pool, capacity),
     )

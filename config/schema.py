@@ -232,6 +232,121 @@ class QuotaConfig(Strict):
     spot_vcpus: Annotated[int, Field(ge=0)] | None = None
 
 
+# --- Node Auto Provisioning (Karpenter on AKS) ----------------------------------------------------
+
+# Patterns and enums of the Karpenter CRDs (karpenter.sh/v1 NodePool, karpenter.azure.com/v1beta1
+# AKSNodeClass), so a bad value is a config error here rather than an apply-time refusal.
+KarpenterDuration = Annotated[str, Field(pattern=r"^(([0-9]+(s|m|h))+|Never)$")]
+BudgetNodes = Annotated[str, Field(pattern=r"^((100|[0-9]{1,2})%|[0-9]+)$")]
+BudgetDuration = Annotated[str, Field(pattern=r"^((([0-9]+(h|m))|([0-9]+h[0-9]+m))(0s)?)$")]
+BudgetSchedule = Annotated[
+    str,
+    Field(
+        pattern=r"^(@(annually|yearly|monthly|weekly|daily|midnight|hourly))|((.+)\s(.+)\s(.+)\s(.+)\s(.+))$"
+    ),
+]
+ImageFamily = Literal["Ubuntu", "Ubuntu2204", "Ubuntu2404", "AzureLinux"]
+RESERVED_NODEPOOL_NAMES = {
+    "default": "AKS's own AKSNodeClass and NodePool are named default",
+    "kaito": "KAITO labels its NodeClaims karpenter.sh/nodepool=kaito",
+}
+
+
+class DisruptionBudgetConfig(Strict):
+    """How many of a NodePool's nodes Karpenter may disrupt at once (optionally in a cron window)."""
+
+    nodes: BudgetNodes
+    reasons: list[Literal["Underutilized", "Empty", "Drifted"]] | None = None
+    schedule: BudgetSchedule | None = None
+    duration: BudgetDuration | None = None
+
+    @model_validator(mode="after")
+    def _window(self) -> DisruptionBudgetConfig:
+        if (self.schedule is None) != (self.duration is None):
+            raise ValueError("schedule and duration go together: a budget window needs both")
+        return self
+
+
+class NapDisruptionConfig(Strict):
+    """When Karpenter removes or replaces a NodePool's nodes.
+
+    ``consolidationPolicy`` defaults by purpose: serving NodePools only remove empty nodes (moving a
+    model server costs a cold start), batch NodePools also consolidate underutilized ones.
+    """
+
+    consolidation_policy: Literal["WhenEmpty", "WhenEmptyOrUnderutilized"] | None = None
+    consolidate_after: KarpenterDuration = "10m"
+    budgets: Annotated[list[DisruptionBudgetConfig], Field(min_length=1, max_length=50)] = Field(
+        default_factory=lambda: [DisruptionBudgetConfig.model_validate({"nodes": "1"})]
+    )
+    expire_after: KarpenterDuration = "720h"
+
+
+class NapLimitsConfig(Strict):
+    """A NodePool's ceiling (Karpenter ``spec.limits``): the cost guard, checked against quota."""
+
+    gpus: Annotated[int, Field(ge=1, le=10_000)]
+    cpu: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    memory_gib: Annotated[int, Field(ge=1, le=100_000_000)] | None = None
+
+
+class NapCapacityConfig(Strict):
+    """One capacity type of a NodePool; it becomes its own Karpenter NodePool."""
+
+    limits: NapLimitsConfig
+
+
+class NodePoolConfig(Strict):
+    """GPU capacity that Karpenter provisions on demand: one NodePool per capacity type.
+
+    ``skus`` names catalog GPU SKUs, ``skuFamilies`` catalog series such as ``NCads_A100_v4``
+    (every catalog SKU of the series); the NodePool allows their union.
+    """
+
+    name: PoolName
+    purpose: Purpose = "serving"
+    skus: list[str] = Field(default_factory=list)
+    sku_families: list[str] = Field(default_factory=list)
+    driver: Literal["managed", "operator"] = "managed"
+    image_family: ImageFamily = "Ubuntu2204"
+    os_disk_size_gb: Annotated[int, Field(ge=64, le=2048)] = 256
+    on_demand: NapCapacityConfig | None = None
+    spot: NapCapacityConfig | None = None
+    disruption: NapDisruptionConfig = Field(default_factory=NapDisruptionConfig)
+
+    @model_validator(mode="after")
+    def _complete(self) -> NodePoolConfig:
+        if not self.skus and not self.sku_families:
+            raise ValueError("a NodePool needs skus and/or skuFamilies (catalog GPU SKUs)")
+        if self.on_demand is None and self.spot is None:
+            raise ValueError("a NodePool needs onDemand and/or spot capacity, each with its limits")
+        if self.name in RESERVED_NODEPOOL_NAMES:
+            raise ValueError(f"NodePool name {self.name!r} is reserved: {RESERVED_NODEPOOL_NAMES[self.name]}")
+        return self
+
+
+class NodeProvisioningConfig(Strict):
+    """How GPU nodes come: autoscaled agent pools (``gpuPools``) or Node Auto Provisioning (NAP).
+
+    In ``nap`` mode the cluster runs with ``nodeProvisioningProfile.mode = Auto`` and the GPU
+    capacity is the ``nodePools`` below; AKS refuses autoscaled agent pools in that mode.
+    ``keepDefaultNodePools`` keeps AKS's own default NodePools (general-purpose CPU nodes without
+    limits); off by default, the system pool hosts the add-ons.
+    """
+
+    mode: Literal["pools", "nap"] = "pools"
+    keep_default_node_pools: bool = False
+    node_pools: list[NodePoolConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> NodeProvisioningConfig:
+        names = [p.name for p in self.node_pools]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"nodePools: names must be unique, repeated: {', '.join(dupes)}")
+        return self
+
+
 # --- models ------------------------------------------------------------------------------------
 
 
@@ -495,6 +610,7 @@ class StackConfig(Strict):
     budget: BudgetConfig | None = None
     addons: AddonsConfig = Field(default_factory=AddonsConfig)
     inference: InferenceConfig = Field(default_factory=InferenceConfig)
+    node_provisioning: NodeProvisioningConfig = Field(default_factory=NodeProvisioningConfig)
 
     @model_validator(mode="after")
     def _unique_names(self) -> StackConfig:
@@ -505,4 +621,15 @@ class StackConfig(Strict):
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
                 raise ValueError(f"{label}: names must be unique, repeated: {', '.join(dupes)}")
+        return self
+
+    @model_validator(mode="after")
+    def _pool_names_unambiguous(self) -> StackConfig:
+        """A model's ``pool`` names a GPU pool or a NodePool: the two share one name space."""
+        both = sorted({p.name for p in self.gpu_pools} & {p.name for p in self.node_provisioning.node_pools})
+        if both:
+            raise ValueError(
+                f"gpuPools and nodeProvisioning.nodePools share the name(s) {', '.join(both)}: a model's "
+                "pool must name exactly one of them"
+            )
         return self

@@ -1,9 +1,10 @@
 """Hourly and monthly cost of a stack's capacity, and the break-even against an API (pure).
 
-Capacity rows: each GPU pool's on-demand and spot node pools, the nodes KAITO provisions for each
-KAITO model, and the system pool (later: Node Auto Provisioning NodePools, kind ``nodepool``).
-A row's ``minNodes`` is what runs at the idle floor (outside business hours, no traffic), at least the
-autoscaler minimum; ``maxNodes`` the autoscaler maximum (KAITO: max replicas x nodes per replica).
+Capacity rows: each GPU pool's on-demand and spot node pools, each NAP NodePool (kind ``nodepool``,
+priced at its sizing SKU: see ``cost.nodepools``), the nodes KAITO provisions for each KAITO model,
+and the system pool. A row's ``minNodes`` is what runs at the idle floor (outside business hours, no
+traffic), at least the autoscaler minimum (a NodePool has none); ``maxNodes`` the autoscaler maximum
+(NodePool: what its limits allow; KAITO: max replicas x nodes per replica).
 
 Monthly (730 h): the UTC week is cut at every schedule boundary; in each piece every model runs its
 business-hours replicas (``schedule.minReplicas``) or its floor (0 with ``scaleToZero``, else
@@ -19,9 +20,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from config.catalog import Catalog
-from config.schema import GpuPoolConfig, ModelConfig, StackConfig
+from config.catalog import Catalog, GpuSku
+from config.schema import GpuPoolConfig, ModelConfig, NodePoolConfig, StackConfig
 from cost import breakeven
+from cost.nodepools import NodePoolCapacity, nodepool_capacities
 from cost.prices import PriceBook
 from cost.schedule import (
     HOURS_PER_MONTH,
@@ -210,6 +212,7 @@ class _Estimator:
         self.notes: list[str] = []
         self.model_node_hours: dict[str, float] = defaultdict(float)
         self.pools = [p for p in config.gpu_pools if p.vm_size in catalog.skus]
+        self.nodepools = nodepool_capacities(config, catalog)
         self.loads = [self._load(plan) for plan in plans]
 
     # --- demand ------------------------------------------------------------------------------
@@ -237,6 +240,11 @@ class _Estimator:
                 )
             key = ("kaito", model.name, ON_DEMAND)
             return ModelLoad(plan, floor, warm, nodes, float(nodes), intervals, key)
+        if isinstance(pool, NodePoolConfig):  # a NAP NodePool: whole GPUs of its sizing SKU
+            slots = plan.sizing.gpus_per_replica
+            preferred = next(n.order[0] for n in self.nodepools if n.name == pool.name)
+            key = ("nodepool", pool.name, preferred)
+            return ModelLoad(plan, floor, warm, slots, slots / plan.sku.gpu_count, intervals, key)
         slots = 1 if plan.mig is not None else plan.sizing.gpus_per_replica
         share = slots / slots_per_node(pool, self.catalog)
         capacity = ON_DEMAND if pool.on_demand is not None else SPOT
@@ -249,6 +257,47 @@ class _Estimator:
             if not ld.kaito and ld.plan.pool.name == pool.name
         )
         return fill(pool, math.ceil(slots / slots_per_node(pool, self.catalog)))
+
+    def _nodepool_nodes(self, np: NodePoolCapacity, replicas: dict[str, int]) -> tuple[dict[str, int], int]:
+        gpus = sum(
+            replicas[ld.plan.config.name] * ld.slots
+            for ld in self.loads
+            if not ld.kaito and ld.plan.pool.name == np.name
+        )
+        return np.fill(math.ceil(gpus / np.sku.gpu_count))
+
+    def _nodepool_rows(
+        self, node_hours: dict[tuple[str, str, str], float], unmet: dict[str, int]
+    ) -> list[CapacityRow]:
+        idle = {ld.plan.config.name: ld.floor for ld in self.loads}
+        rows = []
+        for np in self.nodepools:
+            at_idle, missing = self._nodepool_nodes(np, idle)
+            if missing:
+                unmet[np.name] = max(unmet.get(np.name, 0), missing)
+            quote = self.book.quote(np.sku.name)
+            for cap in (ON_DEMAND, SPOT):
+                if cap not in np.maxima:
+                    continue
+                if cap == ON_DEMAND:
+                    rate, basis = quote.on_demand, _basis(quote.priced)
+                else:
+                    rate, basis = self.book.spot_rate(np.sku.name, -1.0)
+                rows.append(
+                    CapacityRow(
+                        name=np.name,
+                        kind="nodepool",
+                        sku=np.sku.name,
+                        capacity=cap,
+                        min_nodes=at_idle[cap],
+                        max_nodes=np.maxima[cap],
+                        price_per_hour=rate,
+                        price_basis=basis,
+                        price_source=quote.source,
+                        node_hours_per_month=node_hours[("nodepool", np.name, cap)],
+                    )
+                )
+        return rows
 
     # --- rows --------------------------------------------------------------------------------
 
@@ -292,6 +341,7 @@ class _Estimator:
                         node_hours_per_month=node_hours[("pool", pool.name, SPOT)],
                     )
                 )
+        rows.extend(self._nodepool_rows(node_hours, unmet))
         for ld in self.loads:
             if ld.kaito:
                 quote = self.book.quote(ld.plan.sku.name)
@@ -325,10 +375,12 @@ class _Estimator:
                 node_hours_per_month=system.count * HOURS_PER_MONTH,
             )
         )
+        nodepools = {np.name for np in self.nodepools}
         for name, missing in sorted(unmet.items()):
+            what, bound = ("NodePool", "limits") if name in nodepools else ("pool", "onDemand.max + spot.max")
             self.notes.append(
-                f"pool {name}: the models' scheduled replicas need {missing} node(s) more than its "
-                "onDemand.max + spot.max allow; the estimate counts only what the pool can hold"
+                f"{what} {name}: the models' scheduled replicas need {missing} node(s) more than its "
+                f"{bound} allow; the estimate counts only what the {what} can hold"
             )
         return rows
 
@@ -345,6 +397,12 @@ class _Estimator:
                 node_hours[("pool", pool.name, SPOT)] += sp * hours
                 if missing:
                     unmet[pool.name] = max(unmet.get(pool.name, 0), missing)
+            for np in self.nodepools:
+                nodes, missing = self._nodepool_nodes(np, replicas)
+                for cap, n in nodes.items():
+                    node_hours[("nodepool", np.name, cap)] += n * hours
+                if missing:
+                    unmet[np.name] = max(unmet.get(np.name, 0), missing)
             for ld in self.loads:
                 n = replicas[ld.plan.config.name]
                 self.model_node_hours[ld.plan.config.name] += n * ld.node_share * hours
@@ -430,6 +488,34 @@ class _Estimator:
 
     # --- notes -------------------------------------------------------------------------------
 
+    def _explain_nodepools(self) -> None:
+        """A NodePool allowing pricier SKUs than its sizing SKU: the bound at its limits."""
+        for np in self.nodepools:
+            worst, worst_hourly = np.sku, self._hourly_at_limits(np, np.sku)
+            for sku in np.allowed:
+                hourly = self._hourly_at_limits(np, sku)
+                if hourly is not None and (worst_hourly is None or hourly > worst_hourly):
+                    worst, worst_hourly = sku, hourly
+            if worst is not np.sku and worst_hourly is not None:
+                self.notes.append(
+                    f"NodePool {np.name}: priced at its sizing SKU {np.sku.name} (its models are pinned "
+                    f"there); other workloads could make Karpenter launch any SKU it allows, up to "
+                    f"{worst_hourly:,.2f}/h at its limits on {worst.name}"
+                )
+
+    def _hourly_at_limits(self, np: NodePoolCapacity, sku: GpuSku) -> float | None:
+        total = 0.0
+        for cap, nodes in np.at_limits(sku).items():
+            rate = (
+                self.book.quote(sku.name).on_demand
+                if cap == ON_DEMAND
+                else self.book.spot_rate(sku.name, -1.0)[0]
+            )
+            if rate is None:
+                return None
+            total += nodes * rate
+        return total
+
     def explain(self, rows: list[CapacityRow], monthly_total: float) -> None:
         for ld in self.loads:
             if not ld.kaito:
@@ -440,7 +526,8 @@ class _Estimator:
                 self.notes.append(
                     f"{m.name} (KAITO): while its Workspace exists KAITO keeps its GPU node(s) alive, "
                     f"{ld.floor * ld.slots} x {sku} at all hours{when}; KAITO provisions these nodes "
-                    f"itself, so pool {ld.plan.pool.name}'s limits do not cap them"
+                    f"itself, so {'NodePool' if ld.plan.on_nodepool else 'pool'} {ld.plan.pool.name}'s "
+                    "limits do not cap them"
                 )
             else:
                 self.notes.append(
@@ -463,6 +550,7 @@ class _Estimator:
                     f"{row.name} spot: no spot price for {row.sku} in the table and maxPrice -1: priced at "
                     "on-demand as an upper bound (add prices.skus.<sku>.spotPerHour)"
                 )
+        self._explain_nodepools()
         for pool in self.pools:
             quote = self.book.quote(pool.vm_size)
             if pool.spot and pool.spot.max_price > 0 and quote.spot and pool.spot.max_price < quote.spot:

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from config.catalog import Catalog, GpuSku, MigProfile
-from config.schema import GpuPoolConfig, ModelConfig, StackConfig
+from config.nap import nap_pools, sizing_sku
+from config.scheduling import Capacity, PoolScheduling, nodepool_scheduling, pool_scheduling
+from config.schema import GpuPoolConfig, ModelConfig, NodePoolConfig, StackConfig
 from sizing.memory import ModelArch
 from sizing.model_sizing import (
     SizingResult,
@@ -29,7 +31,7 @@ class ModelPlan:
 
     index: int  # position under `models:` (for error paths)
     config: ModelConfig
-    pool: GpuPoolConfig
+    pool: GpuPoolConfig | NodePoolConfig  # a NodePool in NAP mode (sized on its sizing SKU)
     sku: GpuSku
     mig: MigProfile | None
     model_id: str  # catalog id, or the custom model's HF id
@@ -48,6 +50,18 @@ class ModelPlan:
     @property
     def max_model_len(self) -> int:
         return self.sizing.max_model_len
+
+    @property
+    def on_nodepool(self) -> bool:
+        """Whether the model runs on a NAP NodePool (pinned to ``sku``) rather than a GPU pool."""
+        return isinstance(self.pool, NodePoolConfig)
+
+    def scheduling(self, capacity: Capacity | None = None) -> PoolScheduling:
+        """Node selector, tolerations and GPU resource of this model's pods (vLLM), from the one
+        module that labels and taints the nodes: a NodePool pins the SKU the model was sized for."""
+        if isinstance(self.pool, NodePoolConfig):
+            return nodepool_scheduling(self.pool, self.sku, capacity)
+        return pool_scheduling(self.pool, self.sku, capacity)
 
     @property
     def replicas_min(self) -> int:
@@ -111,18 +125,37 @@ def model_arch(model: ModelConfig, catalog: Catalog) -> tuple[str, str, ModelArc
     return spec.id, spec.hf_id, ModelArch.from_spec(spec), spec.gated, spec.kaito_preset, dtype
 
 
-def plan_model(index: int, model: ModelConfig, config: StackConfig, catalog: Catalog) -> ModelPlan | None:
-    """Size one model on its pool; None when its references do not resolve (rules report that)."""
+def _placement(
+    model: ModelConfig, config: StackConfig, catalog: Catalog
+) -> tuple[GpuPoolConfig | NodePoolConfig, GpuSku, MigProfile | None] | None:
+    """The model's pool, the SKU it is sized for and its MIG slice; None when they do not resolve.
+
+    On a NAP NodePool the SKU is the NodePool's sizing SKU (``config.nap.sizing_sku``) and there is
+    no MIG; on a GPU pool it is the pool's ``vmSize``.
+    """
+    nodepool = next((p for p in nap_pools(config) if p.name == model.pool), None)
+    if nodepool is not None:
+        sku = sizing_sku(nodepool, catalog)
+        return None if sku is None else (nodepool, sku, None)
     pool = next((p for p in config.gpu_pools if p.name == model.pool), None)
     if pool is None or pool.vm_size not in catalog.skus:
-        return None
-    if model.model is not None and model.model not in catalog.models:
         return None
     sku = catalog.skus[pool.vm_size]
     # KAITO provisions whole-GPU nodes of the pool's SKU itself: MIG slices apply to vLLM only.
     mig = sku.mig_profile(pool.mig) if pool.mig and model.runtime == "vllm" else None
     if pool.mig and model.runtime == "vllm" and mig is None:
         return None
+    return pool, sku, mig
+
+
+def plan_model(index: int, model: ModelConfig, config: StackConfig, catalog: Catalog) -> ModelPlan | None:
+    """Size one model on its pool; None when its references do not resolve (rules report that)."""
+    placement = _placement(model, config, catalog)
+    if placement is None:
+        return None
+    if model.model is not None and model.model not in catalog.models:
+        return None
+    pool, sku, mig = placement
     model_id, hf_id, arch, gated, preset, weights_dtype = model_arch(model, catalog)
     workload = model.workload
     max_len = workload.max_model_len or default_max_model_len(

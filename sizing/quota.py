@@ -4,6 +4,12 @@ Azure counts quota in vCPUs per VM family and region; spot VMs of every family c
 regional low-priority quota instead. The need of a family is, over every on-demand pool of that
 family (GPU pools and the system pool), ``max nodes x vCPUs`` plus the surge nodes AKS adds while
 upgrading a pool of that size; spot pools cannot surge.
+
+NAP NodePools have no node count, only limits: a NodePool may spend its whole limit on any SKU it
+allows, so each family's need is the worst case over the NodePool's SKUs of that family (``max nodes
+under the limits x vCPUs``), and a spot NodePool's need (regional spot quota) the worst case over
+all its SKUs. Karpenter launches no node beyond the limits, replacements included, so there is no
+surge; its limit check is eventually consistent, though, and rapid scale-out can overrun it slightly.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Any, Literal
 
 from config.agent_pools import agent_pool_specs
 from config.catalog import Catalog
+from config.nap import NodePoolSpec, nodepool_specs
 from config.schema import StackConfig
 
 SPOT_FAMILY = "lowPriorityCores"  # Azure's usage name of the regional spot/low-priority quota
@@ -23,10 +30,11 @@ SPOT_FAMILY = "lowPriorityCores"  # Azure's usage name of the regional spot/low-
 class PoolNeed:
     """One agent pool's contribution to a family's need."""
 
-    agent_pool: str
+    agent_pool: str  # or a NAP NodePool
     nodes: int  # maximum nodes
     surge_nodes: int
     vcpus_per_node: int
+    note: str = ""  # NAP: the SKU of the worst case
 
     @property
     def vcpus(self) -> int:
@@ -35,7 +43,8 @@ class PoolNeed:
     def describe(self) -> str:
         """E.g. ``a100: (3 + 1 surge) x 24 vCPUs`` or ``a100sp: 4 x 24 vCPUs``."""
         nodes = f"({self.nodes} + {self.surge_nodes} surge)" if self.surge_nodes else str(self.nodes)
-        return f"{self.agent_pool}: {nodes} x {self.vcpus_per_node} vCPUs"
+        note = f" ({self.note})" if self.note else ""
+        return f"{self.agent_pool}: {nodes} x {self.vcpus_per_node} vCPUs{note}"
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,12 @@ def quota_rows(config: StackConfig, catalog: Catalog) -> list[QuotaRow]:
             spot.append(need)
         else:
             by_family.setdefault(spec.sku.quota_family, []).append(need)
+    for np_spec in nodepool_specs(config, catalog):
+        for family, need in nodepool_needs(np_spec).items():
+            if np_spec.capacity == "spot":
+                spot.append(need)
+            else:
+                by_family.setdefault(family, []).append(need)
     declared = config.quota.families
     rows = [
         QuotaRow(family, "on-demand", tuple(needs), declared.get(family))
@@ -106,3 +121,20 @@ def quota_rows(config: StackConfig, catalog: Catalog) -> list[QuotaRow]:
 def families_in_use(config: StackConfig, catalog: Catalog) -> list[str]:
     """On-demand quota families the stack's pools draw on."""
     return [r.family for r in quota_rows(config, catalog) if r.kind == "on-demand"]
+
+
+def nodepool_needs(spec: NodePoolSpec) -> dict[str, PoolNeed]:
+    """A NodePool's worst case at its limits: per quota family on-demand, one entry for spot.
+
+    SKUs of which not even one node fits under the limits are never launched and are left out.
+    """
+    worst: dict[str, PoolNeed] = {}
+    for sku in spec.skus:
+        nodes = spec.max_nodes(sku)
+        if nodes < 1:
+            continue
+        key = "spot" if spec.capacity == "spot" else sku.quota_family
+        need = PoolNeed(spec.name, nodes, 0, sku.vcpus, f"{sku.name} at the NodePool's limits")
+        if key not in worst or need.vcpus > worst[key].vcpus:
+            worst[key] = need
+    return worst

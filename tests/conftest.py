@@ -40,7 +40,7 @@ def one(run: ProgramRun, type_: str, name: str | None = None) -> Recorded:
     return found[0]
 
 
-@pytest.fixture(params=["dev", "prod"])
+@pytest.fixture(params=["dev", "prod", "nap"])
 def stack_run(request: pytest.FixtureRequest) -> tuple[str, ProgramRun]:
     return request.param, planned(request.param)[1]
 

@@ -76,7 +76,12 @@ def manifest_errors(doc: dict[str, Any]) -> list[str]:
     """Every problem of one manifest (empty when it is valid)."""
     group, _, version = doc["apiVersion"].rpartition("/")
     if group in crd_groups():
-        return _errors_for_custom(doc, group, version)
+        errors = _errors_for_custom(doc, group, version)
+        if (group, doc["kind"]) == ("karpenter.sh", "NodePool") and not errors:
+            from tests.karpenter_rules import nodepool_label_errors  # the CEL label rules, too
+
+            errors = nodepool_label_errors(doc)
+        return errors
     try:
         kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
     except kubernetes_validate.ValidationError as exc:

@@ -266,7 +266,7 @@ def test_key_vault_is_rbac_purge_protected_and_denies_by_default(stack_run: tupl
     props = vault["properties"]
     assert props["enableRbacAuthorization"] is True
     assert props["enablePurgeProtection"] is True and props["enableSoftDelete"] is True
-    assert props["softDeleteRetentionInDays"] == {"dev": 7, "prod": 90}[stack]
+    assert props["softDeleteRetentionInDays"] == {"dev": 7, "prod": 90, "nap": 7}[stack]
     assert props["tenantId"] == "00000000-0000-0000-0000-000000000001"
     acls = props["networkAcls"]
     assert acls["defaultAction"] == "Deny" and acls["bypass"] == "AzureServices"

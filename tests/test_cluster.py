@@ -124,7 +124,7 @@ def test_names_are_deterministic_and_within_azure_limits() -> None:
     assert len(mc["resourceName"]) <= 63 and len(mc["dnsPrefix"]) <= 54
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", ["dev", "prod", "nap"])
 def test_outputs_name_the_cluster(stack: str) -> None:
     outputs = planned(stack)[1].outputs
     assert outputs["clusterName"] == f"aks-llm-{stack}"

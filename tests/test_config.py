@@ -37,7 +37,7 @@ def problems_of(values: dict[str, Any]) -> ConfigError:
     return info.value
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", ["dev", "prod", "nap"])
 def test_committed_stacks_are_valid(stack: str) -> None:
     cfg = parse(stack_values(stack))
     assert cfg.location == "swedencentral"
@@ -135,7 +135,7 @@ def _wrong_type(value: Any) -> st.SearchStrategy[Any]:
 
 
 FREE_FORM_MAPS = {"tags", "families", "skus", "modelThroughput"}  # keys are the user's (tags, SKUs, models)
-BASES = {stack: stack_values(stack) for stack in ("dev", "prod")}
+BASES = {stack: stack_values(stack) for stack in ("dev", "prod", "nap")}
 _KEYS = st.text(alphabet="abcdefghijklmnopqrstuvwxyzXYZ", min_size=3, max_size=12)
 
 

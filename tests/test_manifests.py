@@ -13,7 +13,7 @@ from tools.plan import kubernetes_manifests, main
 
 
 @requires_crds
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", ["dev", "prod", "nap"])
 def test_every_rendered_manifest_validates(stack: str) -> None:
     manifests = kubernetes_manifests(planned(stack)[1].resources)
     failures = {name: errs for name, doc in iter_docs(manifests) if (errs := manifest_errors(doc))}

@@ -148,3 +148,16 @@ def test_deploy_dev_on_merge_then_prod_behind_an_environment() -> None:
         assert job["permissions"]["id-token"] == "write"
     assert doc["env"]["ARM_USE_OIDC"] == "true"
     assert doc["concurrency"]["cancel-in-progress"] is False  # never cancel a running deployment
+
+
+def test_deploy_covers_the_nap_stack_after_dev_in_its_own_environment() -> None:
+    doc = load("deploy.yml")
+    nap = doc["jobs"]["nap"]
+    assert nap["needs"] == "dev" and nap["environment"] == "nap"
+    (pulumi,) = [s for s in nap["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@")]
+    assert pulumi["with"]["stack-name"] == "nap" and pulumi["with"]["command"] == "up"
+    assert "make plan STACK=nap" in [s.get("run") for s in nap["steps"]]
+    deployed = {j["steps"][-1]["with"]["stack-name"] for j in doc["jobs"].values()}
+    assert deployed == set(stack_names(ROOT))  # every committed stack is deployed
+    preview = load("preview.yml")["jobs"]["pulumi-preview"]
+    assert sorted(preview["strategy"]["matrix"]["stack"]) == stack_names(ROOT)

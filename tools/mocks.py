@@ -158,6 +158,7 @@ def _options(request: Any) -> dict[str, Any]:
         "replaceOnChanges": list(request.replaceOnChanges),
         "deleteBeforeReplace": bool(request.deleteBeforeReplace),
         "dependencies": list(request.dependencies),
+        "provider": str(request.provider),  # "<provider urn>::<id>" for an explicit provider
     }
     return {k: v for k, v in options.items() if v}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tools.report_gpu import gpu_sections
+from tools.report_nap import nap_sections
 
 
 def sections(doc: dict[str, Any]) -> list[str]:
@@ -14,6 +15,7 @@ def sections(doc: dict[str, Any]) -> list[str]:
     if notes:
         out.append("Notes:\n" + "\n".join(f"  - {n}" for n in notes))
     out.extend(gpu_sections(doc))
+    out.extend(nap_sections(doc))
     cost = doc.get("cost") or doc["outputs"].get("cost")
     if cost:
         from tools.cost_report import render_cost

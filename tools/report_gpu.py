@@ -10,7 +10,8 @@ def gpu_sections(doc: dict[str, Any]) -> list[str]:
     """The pool table and the quota table, when the program reported them."""
     outputs = doc["outputs"]
     out: list[str] = []
-    if outputs.get("gpuPools") is not None:
+    nap_mode = (outputs.get("nodeProvisioning") or {}).get("mode") == "nap"
+    if outputs.get("gpuPools") is not None and not (nap_mode and not outputs["gpuPools"]):
         out.append(render_gpu_pools(outputs["gpuPools"]))
     if outputs.get("quota") is not None:
         out.append(render_quota(outputs["quota"]))
@@ -57,9 +58,10 @@ def render_quota(rows: Sequence[dict[str, Any]]) -> str:
         "  (request these in the Azure portal, Quotas, before `pulumi up`; declare them under "
         "`quota:` to have the plan check them)"
     )
-    return "vCPU quota needed per family at the pools' maximum (upgrade surge included):\n" + "\n".join(
-        [_table(shown, _QUOTA_COLUMNS), hint]
-    )
+    head = "vCPU quota needed per family at the pools' maximum (upgrade surge included)"
+    if any("NodePool's limits" in str(r.get("pools")) for r in rows):
+        head += " and the NodePools' limits (worst allowed SKU)"
+    return head + ":\n" + "\n".join([_table(shown, _QUOTA_COLUMNS), hint])
 
 
 def _status(ok: Any) -> str:

@@ -1,0 +1,374 @@
+"""Node Auto Provisioning: the Karpenter NodePools and AKSNodeClasses a stack's ``nodeProvisioning``
+becomes (pure, no Pulumi).
+
+One logical NodePool (``nodeProvisioning.nodePools[i]``) becomes one ``AKSNodeClass`` named like it
+and one Karpenter ``NodePool`` per capacity type, ``<name>-od`` and/or ``<name>-spot``. The
+component declares exactly these manifests, the rules check them, quota and cost size them and the
+plan prints them, so what is checked is what is created.
+
+SKUs: ``skus`` and ``skuFamilies`` resolve against the catalog into an explicit
+``karpenter.azure.com/sku-name`` requirement. Karpenter's own ``sku-family`` label is only the
+series letter (``N`` for every NC/ND/NV size, retired V100s included), so it cannot keep a NodePool
+to catalog GPU SKUs.
+
+Sizing SKU: a NodePool may allow several SKUs; the program sizes every model on it for one of them,
+the allowed SKU with the least GPU memory (then the fewest vCPUs, then the name): the conservative
+choice, and the cheapest. Models are pinned to it (``config.scheduling.nodepool_scheduling``), so
+what runs is what was sized; a model that needs more GPU memory needs a NodePool whose smallest SKU
+holds it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from config.catalog import Catalog, GpuSku
+from config.scheduling import (
+    LABEL_NAP_SKU,
+    Capacity,
+    Taint,
+    capacities,
+    nap_node_labels,
+    node_taints,
+)
+from config.schema import NapLimitsConfig, NodePoolConfig, StackConfig
+
+NODEPOOL_API_VERSION = "karpenter.sh/v1"
+NODECLASS_GROUP = "karpenter.azure.com"
+NODECLASS_API_VERSION = f"{NODECLASS_GROUP}/v1beta1"
+NODECLASS_KIND = "AKSNodeClass"
+LABEL_CAPACITY_TYPE = "karpenter.sh/capacity-type"  # values on-demand | spot, like ours
+LABEL_ARCH = "kubernetes.io/arch"
+LABEL_OS = "kubernetes.io/os"
+ARCHITECTURE = "amd64"  # every catalog GPU SKU is x64
+SUFFIX = {"on-demand": "-od", "spot": "-spot"}
+PREFERRED_WEIGHT = 100  # Karpenter tries NodePools in descending weight (1..100)
+FALLBACK_WEIGHT = 50
+GPU_LIMIT = "nvidia.com/gpu"
+# gpu.mode of the AKSNodeClass: Driver = AKS installs the NVIDIA driver, None = the GPU Operator does.
+GPU_MODE = {"managed": "Driver", "operator": "None"}
+CONSOLIDATION_DEFAULT = {"serving": "WhenEmpty", "batch": "WhenEmptyOrUnderutilized"}
+
+_SERIES = re.compile(r"^Standard_([A-Z]+)\d+(.*)$")
+
+
+def sku_series(name: str) -> str | None:
+    """The Azure series of a VM size without its size number: ``Standard_NC24ads_A100_v4`` ->
+    ``NCads_A100_v4``, ``Standard_NC4as_T4_v3`` -> ``NCas_T4_v3``; None when not of that form."""
+    match = _SERIES.match(name)
+    return f"{match[1]}{match[2]}" if match else None
+
+
+def catalog_series(catalog: Catalog) -> dict[str, list[GpuSku]]:
+    """Every series of the catalog's GPU SKUs that Azure still sells, with its SKUs."""
+    out: dict[str, list[GpuSku]] = {}
+    for sku in catalog.skus.values():
+        series = sku_series(sku.name)
+        if series is not None and not sku.retired:
+            out.setdefault(series, []).append(sku)
+    return out
+
+
+def sizing_order(sku: GpuSku) -> tuple[int, int, str]:
+    """Least total GPU memory first, then fewest vCPUs, then the name."""
+    return (sku.gpu_count * sku.gpu_memory_gb, sku.vcpus, sku.name)
+
+
+def allowed_skus(pool: NodePoolConfig, catalog: Catalog) -> list[GpuSku]:
+    """The catalog GPU SKUs a NodePool allows (named ones and its families'), in sizing order.
+
+    Unknown or retired names and unknown families are left out here; the rules report them.
+    """
+    found: dict[str, GpuSku] = {}
+    for name in pool.skus:
+        sku = catalog.skus.get(name)
+        if sku is not None and not sku.retired:
+            found[name] = sku
+    series = catalog_series(catalog)
+    for family in pool.sku_families:
+        for sku in series.get(family, []):
+            found[sku.name] = sku
+    return sorted(found.values(), key=sizing_order)
+
+
+def sizing_sku(pool: NodePoolConfig, catalog: Catalog) -> GpuSku | None:
+    """The SKU models on this NodePool are sized for and pinned to (see the module docstring)."""
+    skus = allowed_skus(pool, catalog)
+    return skus[0] if skus else None
+
+
+def preferred_capacity(pool: NodePoolConfig) -> Capacity:
+    """On-demand for serving, spot for batch (when the NodePool has it)."""
+    offered = capacities(pool)
+    wanted: Capacity = "on-demand" if pool.purpose == "serving" else "spot"
+    return wanted if wanted in offered else offered[0]
+
+
+def weight(pool: NodePoolConfig, capacity: Capacity) -> int:
+    """Karpenter's NodePool weight: the preferred capacity type is tried first."""
+    return PREFERRED_WEIGHT if capacity == preferred_capacity(pool) else FALLBACK_WEIGHT
+
+
+def consolidation_policy(pool: NodePoolConfig) -> str:
+    return pool.disruption.consolidation_policy or CONSOLIDATION_DEFAULT[pool.purpose]
+
+
+def limits_of(pool: NodePoolConfig, capacity: Capacity) -> NapLimitsConfig:
+    section = pool.on_demand if capacity == "on-demand" else pool.spot
+    assert section is not None, f"NodePool {pool.name} has no {capacity} capacity"
+    return section.limits
+
+
+def max_nodes(limits: NapLimitsConfig, sku: GpuSku) -> int:
+    """Nodes of ``sku`` Karpenter may launch before a limit stops it (each limit caps the count)."""
+    caps = [limits.gpus // sku.gpu_count]
+    if limits.cpu is not None:
+        caps.append(limits.cpu // sku.vcpus)
+    if limits.memory_gib is not None:
+        caps.append(limits.memory_gib // sku.memory_gib)
+    return min(caps)
+
+
+def limits_manifest(limits: NapLimitsConfig) -> dict[str, str]:
+    """``spec.limits`` as strings (the API server turns numbers into strings: no diff on refresh)."""
+    out = {GPU_LIMIT: str(limits.gpus)}
+    if limits.cpu is not None:
+        out["cpu"] = str(limits.cpu)
+    if limits.memory_gib is not None:
+        out["memory"] = f"{limits.memory_gib}Gi"
+    return out
+
+
+def _object_labels(name: str) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/component": "gpu-capacity",
+        "app.kubernetes.io/part-of": "aks-llm",
+        "app.kubernetes.io/managed-by": "pulumi",
+    }
+
+
+def _taint(t: Taint) -> dict[str, str]:
+    return {"key": t.key, "value": t.value, "effect": t.effect}
+
+
+@dataclass(frozen=True)
+class NodeClassSpec:
+    """The AKSNodeClass of one logical NodePool (shared by its on-demand and spot NodePools)."""
+
+    index: int
+    pool: NodePoolConfig
+
+    @property
+    def name(self) -> str:
+        return self.pool.name
+
+    @property
+    def gpu_mode(self) -> str:
+        return GPU_MODE[self.pool.driver]
+
+    def manifest(self, tags: dict[str, str]) -> dict[str, Any]:
+        return {
+            "apiVersion": NODECLASS_API_VERSION,
+            "kind": NODECLASS_KIND,
+            "metadata": {"name": self.name, "labels": _object_labels(self.name)},
+            "spec": {
+                "imageFamily": self.pool.image_family,
+                "osDiskSizeGB": self.pool.os_disk_size_gb,
+                "gpu": {"mode": self.gpu_mode},
+                "tags": dict(tags),
+            },
+        }
+
+
+@dataclass(frozen=True)
+class NodePoolSpec:
+    """One Karpenter NodePool: a logical NodePool's on-demand or spot capacity."""
+
+    index: int  # position under nodeProvisioning.nodePools (for error paths)
+    pool: NodePoolConfig
+    capacity: Capacity
+    skus: tuple[GpuSku, ...]  # allowed, in sizing order
+    sizing_sku: GpuSku
+
+    @property
+    def name(self) -> str:
+        return self.pool.name + SUFFIX[self.capacity]
+
+    @property
+    def weight(self) -> int:
+        return weight(self.pool, self.capacity)
+
+    @property
+    def limits(self) -> NapLimitsConfig:
+        return limits_of(self.pool, self.capacity)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return nap_node_labels(self.pool, self.capacity)
+
+    @property
+    def taints(self) -> list[Taint]:
+        return node_taints(self.capacity)
+
+    def max_nodes(self, sku: GpuSku | None = None) -> int:
+        return max_nodes(self.limits, sku or self.sizing_sku)
+
+    def requirements(self) -> list[dict[str, Any]]:
+        return [
+            {"key": LABEL_NAP_SKU, "operator": "In", "values": [s.name for s in self.skus]},
+            {"key": LABEL_CAPACITY_TYPE, "operator": "In", "values": [self.capacity]},
+            {"key": LABEL_ARCH, "operator": "In", "values": [ARCHITECTURE]},
+            {"key": LABEL_OS, "operator": "In", "values": ["linux"]},
+        ]
+
+    def disruption(self) -> dict[str, Any]:
+        d = self.pool.disruption
+        budgets = [b.model_dump(by_alias=True, exclude_none=True) for b in d.budgets]
+        return {
+            "consolidationPolicy": consolidation_policy(self.pool),
+            "consolidateAfter": d.consolidate_after,
+            "budgets": budgets,
+        }
+
+    def manifest(self) -> dict[str, Any]:
+        """The NodePool object as the API server receives it."""
+        return {
+            "apiVersion": NODEPOOL_API_VERSION,
+            "kind": "NodePool",
+            "metadata": {"name": self.name, "labels": _object_labels(self.name)},
+            "spec": {
+                "weight": self.weight,
+                "limits": limits_manifest(self.limits),
+                "disruption": self.disruption(),
+                "template": {
+                    "metadata": {"labels": self.labels},
+                    "spec": {
+                        "nodeClassRef": {
+                            "group": NODECLASS_GROUP,
+                            "kind": NODECLASS_KIND,
+                            "name": self.pool.name,
+                        },
+                        "requirements": self.requirements(),
+                        "taints": [_taint(t) for t in self.taints],
+                        "expireAfter": self.pool.disruption.expire_after,
+                    },
+                },
+            },
+        }
+
+    def row(self) -> dict[str, Any]:
+        """The NodePool table row of the plan (camelCase, JSON-ready)."""
+        return {
+            "nodePool": self.name,
+            "pool": self.pool.name,
+            "capacity": self.capacity,
+            "weight": self.weight,
+            "skus": [s.name for s in self.skus],
+            "sizingSku": self.sizing_sku.name,
+            "limits": limits_manifest(self.limits),
+            "maxNodes": self.max_nodes(),
+            "driver": self.pool.driver,
+            "gpuMode": GPU_MODE[self.pool.driver],
+            "imageFamily": self.pool.image_family,
+            "purpose": self.pool.purpose,
+            "consolidationPolicy": consolidation_policy(self.pool),
+            "consolidateAfter": self.pool.disruption.consolidate_after,
+            "expireAfter": self.pool.disruption.expire_after,
+        }
+
+
+def nap_pools(config: StackConfig) -> list[NodePoolConfig]:
+    """The logical NodePools of a stack in NAP mode (none in pools mode)."""
+    return list(config.node_provisioning.node_pools) if config.node_provisioning.mode == "nap" else []
+
+
+def nodepool_specs(config: StackConfig, catalog: Catalog) -> list[NodePoolSpec]:
+    """Every Karpenter NodePool of the stack whose SKUs resolve (rules report the others)."""
+    specs: list[NodePoolSpec] = []
+    for i, pool in enumerate(nap_pools(config)):
+        skus = allowed_skus(pool, catalog)
+        if not skus:
+            continue
+        specs.extend(NodePoolSpec(i, pool, cap, tuple(skus), skus[0]) for cap in capacities(pool))
+    return specs
+
+
+def node_class_specs(config: StackConfig, catalog: Catalog) -> list[NodeClassSpec]:
+    """One AKSNodeClass per logical NodePool that has NodePools."""
+    seen = {spec.index: spec.pool for spec in nodepool_specs(config, catalog)}
+    return [NodeClassSpec(i, pool) for i, pool in seen.items()]
+
+
+def kaito_node_rows(sizing_rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """GPU nodes KAITO provisions itself at each KAITO model's maximum (from the sizing rows).
+
+    KAITO's NodeClaims carry ``karpenter.sh/do-not-disrupt`` and its own ``kaito`` nodepool label:
+    no NodePool of this stack counts them against its limits or consolidates them.
+    """
+    out = []
+    for row in sizing_rows:
+        if row.get("runtime") != "kaito":
+            continue
+        per_replica = row.get("kaitoNodesPerReplica")
+        replicas = int(row.get("replicasMax") or 0)
+        out.append(
+            {
+                "model": row["name"],
+                "sku": row["sku"],
+                "nodesPerReplica": per_replica,
+                "replicasMax": replicas,
+                "maxNodes": None if per_replica is None else per_replica * replicas,
+            }
+        )
+    return out
+
+
+KAITO_NOTE = (
+    "KAITO provisions the GPU nodes of KAITO models itself: its NodeClaims carry "
+    "karpenter.sh/do-not-disrupt and its own `kaito` nodepool label, so these NodePools' limits and "
+    "consolidation do not govern them. NodePool limits cap only the workloads this program "
+    "schedules itself (vLLM)."
+)
+
+
+def cluster_features(config: StackConfig) -> dict[str, bool]:
+    """The ``ClusterFeatures`` switches of NAP mode (``nodeProvisioningProfile`` on the cluster)."""
+    nap = config.node_provisioning
+    return {
+        "node_auto_provisioning": nap.mode == "nap",
+        "keep_default_nap_pools": nap.keep_default_node_pools,
+    }
+
+
+def nap_summary(config: StackConfig, catalog: Catalog, sizing_rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ``nodeProvisioning`` output: mode, NodePools, KAITO's own nodes and what governs what."""
+    nap = config.node_provisioning
+    kaito = kaito_node_rows(sizing_rows)
+    notes: list[str] = []
+    if nap.mode == "nap":
+        notes.append(
+            "Node Auto Provisioning: AKS runs Karpenter (nodeProvisioningProfile.mode Auto); GPU nodes "
+            "come from these NodePools only, each capped by its limits (the cost guard)"
+        )
+        notes.append(
+            "AKS's default NodePools are kept: they provision general-purpose CPU nodes without limits"
+            if nap.keep_default_node_pools
+            else (
+                "AKS's default NodePools are off (defaultNodePools None): only these NodePools (and "
+                "KAITO, for KAITO models) add nodes"
+            )
+        )
+        if kaito:
+            notes.append(KAITO_NOTE)
+    return {
+        "mode": nap.mode,
+        "keepDefaultNodePools": nap.keep_default_node_pools if nap.mode == "nap" else None,
+        "nodePools": [spec.row() for spec in nodepool_specs(config, catalog)],
+        "kaitoNodes": kaito,
+        "kaitoMaxNodes": sum(r["maxNodes"] or 0 for r in kaito),
+        "notes": notes,
+    }

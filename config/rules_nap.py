@@ -1,0 +1,177 @@
+"""Rules of Node Auto Provisioning: the exclusivity with autoscaled pools, catalog SKUs, limits,
+spot on serving NodePools, one OS for the GPU Operator and one GPU driver per node.
+
+Each rule is ``(StackConfig, Catalog) -> Iterable[Problem]``, registered in ``config.rules.RULES``.
+Quota is checked by ``config.rules_gpu.quota_fits``, whose rows include the NodePools.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from config.catalog import Catalog, closest_names
+from config.errors import Problem
+from config.nap import GPU_MODE, catalog_series, limits_of, max_nodes, nap_pools, nodepool_specs, sizing_sku
+from config.scheduling import LABEL_DRIVER, LABEL_OPERATOR_OPERANDS, capacities
+from config.schema import StackConfig
+
+NODE_POOLS = "nodeProvisioning.nodePools"
+
+
+def nap_excludes_autoscaled_pools(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """GPU capacity comes from autoscaled agent pools or from NAP NodePools, never both."""
+    nap = config.node_provisioning
+    if nap.mode == "nap" and config.gpu_pools:
+        names = [p.name for p in config.gpu_pools]
+        yield Problem(
+            "gpuPools",
+            names,
+            "nodeProvisioning.mode is nap, and AKS refuses node pools with the cluster autoscaler enabled "
+            "when the cluster's nodeProvisioningProfile.mode is Auto; every GPU pool here is autoscaled",
+            "declare this GPU capacity under nodeProvisioning.nodePools (Karpenter NodePools) and remove "
+            "gpuPools, or nodeProvisioning.mode: pools",
+        )
+    if nap.mode == "pools" and nap.node_pools:
+        yield Problem(
+            NODE_POOLS,
+            [p.name for p in nap.node_pools],
+            "Karpenter NodePools need Node Auto Provisioning, and nodeProvisioning.mode is pools (GPU "
+            "capacity from the autoscaled gpuPools)",
+            "nodeProvisioning.mode: nap (with no gpuPools), or declare the capacity under gpuPools",
+        )
+
+
+def nap_autoscaler_profile(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """``cluster.autoscaler`` would do nothing in NAP mode: say so instead of ignoring it."""
+    if config.node_provisioning.mode == "nap" and "autoscaler" in config.cluster.model_fields_set:
+        yield Problem(
+            "cluster.autoscaler",
+            config.cluster.autoscaler.model_dump(by_alias=True),
+            "in NAP mode no node pool is autoscaled, so the cluster autoscaler profile would apply to "
+            "nothing (the program leaves it out of the cluster)",
+            "remove cluster.autoscaler; tune nodeProvisioning.nodePools[].disruption (consolidateAfter, "
+            "consolidationPolicy) instead",
+        )
+
+
+def nodepool_skus(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """``skus`` are catalog GPU SKUs Azure still sells; ``skuFamilies`` are catalog series."""
+    sellable = sorted(n for n, s in catalog.skus.items() if not s.retired)
+    series = catalog_series(catalog)
+    for i, pool in enumerate(config.node_provisioning.node_pools):
+        for j, name in enumerate(pool.skus):
+            sku = catalog.skus.get(name)
+            path = f"{NODE_POOLS}[{i}].skus[{j}]"
+            if sku is None:
+                near = closest_names(name, catalog.skus)
+                hint = f"did you mean {', '.join(near)}? " if near else ""
+                yield Problem(
+                    path,
+                    name,
+                    "not a GPU SKU in the catalog: a NodePool may only provision catalog GPU SKUs (the "
+                    "program sizes models and checks quota and cost against the catalog)",
+                    hint + "one of " + ", ".join(sellable),
+                )
+            elif sku.retired:
+                yield Problem(
+                    path, name, f"this series was retired by Azure on {sku.retired}", ", ".join(sellable)
+                )
+        for j, family in enumerate(pool.sku_families):
+            if family in series:
+                continue
+            near = closest_names(family, series)
+            hint = f"did you mean {', '.join(near)}? " if near else ""
+            yield Problem(
+                f"{NODE_POOLS}[{i}].skuFamilies[{j}]",
+                family,
+                "not a series of catalog GPU SKUs (Karpenter's own sku-family label is only the series "
+                "letter, N for every NC/ND/NV size, so families are resolved against the catalog)",
+                hint
+                + "one of "
+                + ", ".join(f"{s} ({', '.join(k.name for k in series[s])})" for s in sorted(series)),
+            )
+
+
+def nodepool_limits(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """Each capacity's limits hold at least one node of the NodePool's sizing SKU."""
+    for i, pool in enumerate(nap_pools(config)):
+        sku = sizing_sku(pool, catalog)
+        if sku is None:
+            continue
+        for capacity in capacities(pool):
+            limits = limits_of(pool, capacity)
+            if max_nodes(limits, sku) >= 1:
+                continue
+            key = "onDemand" if capacity == "on-demand" else "spot"
+            yield Problem(
+                f"{NODE_POOLS}[{i}].{key}.limits",
+                limits.model_dump(by_alias=True, exclude_none=True),
+                f"below one node of {sku.name} ({sku.gpu_count} GPU(s), {sku.vcpus} vCPUs, "
+                f"{sku.memory_gib} GiB), the SKU models on NodePool {pool.name} are sized for: Karpenter "
+                "could never launch it",
+                f"limits of at least gpus: {sku.gpu_count}, cpu: {sku.vcpus}, memoryGib: {sku.memory_gib}",
+            )
+
+
+def serving_spot_needs_on_demand(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """A serving NodePool uses spot only next to on-demand capacity (spot evictions: 30 s notice)."""
+    for i, pool in enumerate(nap_pools(config)):
+        if pool.purpose == "serving" and pool.spot is not None and pool.on_demand is None:
+            yield Problem(
+                f"{NODE_POOLS}[{i}].onDemand",
+                None,
+                f"serving NodePool {pool.name} would run on spot VMs alone: spot VMs are evicted with 30 s "
+                "notice, so a serving NodePool may add spot only next to on-demand capacity (Karpenter "
+                "tries the on-demand NodePool first, weight 100, then spot, weight 50)",
+                "onDemand: {limits: {gpus: ...}} next to spot, or purpose: batch, or no spot",
+            )
+
+
+def operator_one_image_family(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """The GPU Operator supports one OS version per cluster: operator NodePools share an image family."""
+    operator = [(i, p) for i, p in enumerate(nap_pools(config)) if p.driver == "operator"]
+    if not operator:
+        return
+    first_index, first = operator[0]
+    for i, pool in operator[1:]:
+        if pool.image_family != first.image_family:
+            yield Problem(
+                f"{NODE_POOLS}[{i}].imageFamily",
+                pool.image_family,
+                f"the NVIDIA GPU Operator is not compatible with several OS versions in one AKS cluster, and "
+                f"operator NodePool {first.name} ({NODE_POOLS}[{first_index}]) uses {first.image_family}",
+                f"imageFamily: {first.image_family} on every driver: operator NodePool, or driver: managed",
+            )
+
+
+def nap_one_gpu_driver_per_node(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """Never AKS's driver and the operator's on one node: NodePools' labels match their gpu.mode."""
+    for spec in nodepool_specs(config, catalog):
+        mode = GPU_MODE[spec.pool.driver]
+        opt_out = spec.labels.get(LABEL_OPERATOR_OPERANDS)
+        if mode == "Driver" and opt_out != "false":
+            why = "the GPU Operator would install its driver next to the AKS-installed one"
+        elif mode == "None" and opt_out == "false":
+            why = "the GPU Operator would skip its nodes, leaving their GPUs without a driver"
+        elif spec.labels.get(LABEL_DRIVER) != spec.pool.driver:
+            why = f"its {LABEL_DRIVER} label would select the wrong NVIDIA software"
+        else:
+            continue
+        yield Problem(
+            f"{NODE_POOLS}[{spec.index}].driver",
+            spec.pool.driver,
+            f"NodePool {spec.name} (AKSNodeClass gpu.mode={mode}, {LABEL_OPERATOR_OPERANDS}="
+            f"{opt_out or 'unset'}): {why}",
+            f"managed NodePools labelled {LABEL_OPERATOR_OPERANDS}=false, operator NodePools not",
+        )
+
+
+NAP_RULES = [
+    nap_excludes_autoscaled_pools,
+    nap_autoscaler_profile,
+    nodepool_skus,
+    nodepool_limits,
+    serving_spot_needs_on_demand,
+    operator_one_image_family,
+    nap_one_gpu_driver_per_node,
+]
