@@ -11,7 +11,12 @@ from collections.abc import Callable, Iterable
 from config.catalog import Catalog, closest_names, load_catalog
 from config.errors import Problem
 from config.nap import nap_pools
-from config.rules_addons import addon_keys_that_do_nothing, inference_namespace, key_vault_firewall
+from config.rules_addons import (
+    addon_keys_that_do_nothing,
+    inference_namespace,
+    kaito_provisioner_matches_nodes,
+    key_vault_firewall,
+)
 from config.rules_cost import cost_comparison_models, price_override_skus
 from config.rules_gpu import GPU_RULES
 from config.rules_nap import NAP_RULES
@@ -92,7 +97,12 @@ RULES += [price_override_skus, cost_comparison_models]
 RULES += GPU_RULES
 RULES += NAP_RULES
 
-RULES += [addon_keys_that_do_nothing, key_vault_firewall, inference_namespace]
+RULES += [
+    addon_keys_that_do_nothing,
+    key_vault_firewall,
+    inference_namespace,
+    kaito_provisioner_matches_nodes,
+]
 
 
 def check_rules(config: StackConfig, catalog: Catalog | None = None) -> list[Problem]:

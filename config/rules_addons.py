@@ -120,3 +120,21 @@ def inference_namespace(config: StackConfig, _catalog: Catalog) -> Iterable[Prob
             "this namespace belongs to Kubernetes, AKS or a platform add-on",
             "a namespace of your own, e.g. inference (not " + ", ".join(sorted(RESERVED_NAMESPACES)) + ")",
         )
+
+
+def kaito_provisioner_matches_nodes(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+    """In NAP mode AKS already runs Karpenter: a self-hosted gpu-provisioner would be a second one."""
+    kaito = config.addons.kaito
+    if (
+        config.node_provisioning.mode == "nap"
+        and kaito.mode == "helm"
+        and kaito.node_provisioner == "gpu-provisioner"
+    ):
+        yield Problem(
+            "addons.kaito.nodeProvisioner",
+            kaito.node_provisioner,
+            "nodeProvisioning.mode is nap, so AKS already provisions nodes with Karpenter; the self-hosted "
+            "gpu-provisioner would be a second node provisioner creating agent pools beside it",
+            "karpenter (KAITO creates NodeClaims for AKS's Karpenter), none (bring your own nodes), "
+            "or mode: managed",
+        )
