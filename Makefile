@@ -23,6 +23,7 @@ lint: setup  ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/mypy policy/__main__.py  # the policy pack's entry point (its own __main__)
 
 check: lint test
 
