@@ -97,7 +97,7 @@ def test_labels_and_taints_are_the_programs() -> None:
 # --- passing: what the program declares --------------------------------------------------------
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", ["dev", "prod", "nap"])
 @pytest.mark.parametrize("policy", pack.ALL_POLICIES, ids=lambda p: p.name)
 def test_committed_stacks_pass(stack: str, policy: pulumi_policy.Policy) -> None:
     assert violations(policy, committed(stack)) == []
