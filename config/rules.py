@@ -13,6 +13,7 @@ from config.errors import Problem
 from config.rules_addons import addon_keys_that_do_nothing, inference_namespace, key_vault_firewall
 from config.rules_cost import cost_comparison_models, price_override_skus
 from config.rules_gpu import GPU_RULES
+from config.rules_models import MODEL_RULES
 from config.schema import StackConfig
 from sizing.deployments import plan_models, skus_where_it_fits
 
@@ -85,6 +86,7 @@ RULES += [price_override_skus, cost_comparison_models]
 RULES += GPU_RULES
 
 RULES += [addon_keys_that_do_nothing, key_vault_firewall, inference_namespace]
+RULES += MODEL_RULES
 
 
 def check_rules(config: StackConfig, catalog: Catalog | None = None) -> list[Problem]:
