@@ -59,8 +59,8 @@ def test_requested_max_num_seqs_the_kv_cache_cannot_hold(
     model = f"{{name: p, model: phi-4-mini-instruct, pool: t4, workload: {{maxNumSeqs: 64}}, {FIXED}}}"
     err = refused(tmp_path, capsys, stack(T4, model))
     # room: floor(4,258,350,284.8 / (1,536 x 131,072)) = 21 sequences of 1,536 tokens, not 64
-    assert "max_num_seqs 64 needs 12.0 GiB of KV for 1,536-token sequences but 4.0 GiB is left" in err
-    assert "(room for 21)" in err
+    assert "maxNumSeqs 64 needs 12.0 GiB of KV for 1,536-token sequences but 4.0 GiB is left per GPU" in err
+    assert "(room for 21: set maxNumSeqs <= 21, or leave it unset to derive it)" in err
 
 
 def test_mig_slice_too_small(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
