@@ -13,6 +13,7 @@ Workspace (and Service) randomly, so our Service selects the replicas' leader po
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -66,20 +67,25 @@ class KaitoWorkspace(pulumi.CustomResource):
         super().__init__(f"kubernetes:{KAITO_API}:Workspace", name, props, opts)
 
 
+@dataclass(frozen=True)
+class KaitoModelArgs:
+    context: ModelContext
+    byo_nodes: bool  # the helm install's nodeProvisioner: none (KAITO on the pool's own nodes)
+    version: str  # the KAITO release, for the version label
+
+
 class KaitoModel(pulumi.ComponentResource):
     """One KAITO model: ConfigMap, InferenceSet (+ KEDA ScaledObject) or Workspace, Service, policy."""
 
     def __init__(
         self,
         name: str,
-        ctx: ModelContext,
+        args: KaitoModelArgs,
         kube: pulumi.ResourceOptions,
-        *,
-        byo_nodes: bool,
-        version: str,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("aksllm:models:KaitoModel", name, None, opts)
+        ctx, byo_nodes, version = args.context, args.byo_nodes, args.version
         plan, refs = ctx.plan, ctx.inference
         model = plan.config.name
         child = pulumi.ResourceOptions.merge(kube, pulumi.ResourceOptions(parent=self))

@@ -10,7 +10,7 @@ from typing import Any
 import pulumi
 from pulumi_kubernetes.apiextensions import CustomResource
 from pulumi_kubernetes.core.v1 import Service, ServicePortArgs, ServiceSpecArgs
-from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, LabelSelectorRequirementArgs, ObjectMetaArgs
+from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
 from pulumi_kubernetes.networking.v1 import (
     IPBlockArgs,
     NetworkPolicy,
@@ -138,14 +138,6 @@ def network_policy(
             egress=egress,
         ),
         opts=opts,
-    )
-
-
-def exists_selector(key: str, labels: Mapping[str, str]) -> LabelSelectorArgs:
-    """A pod selector on ``labels`` and the presence of ``key``."""
-    return LabelSelectorArgs(
-        match_labels=dict(labels),
-        match_expressions=[LabelSelectorRequirementArgs(key=key, operator="Exists")],
     )
 
 

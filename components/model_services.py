@@ -15,7 +15,7 @@ from pulumi_kubernetes.storage.v1 import StorageClass
 
 from components.inference_refs import InferenceRuntimeRefs
 from components.kaito import UPSTREAM_KAITO
-from components.kaito_model import KaitoModel
+from components.kaito_model import KaitoModel, KaitoModelArgs
 from components.model_common import METRICS_NAMESPACE, ModelContext, model_labels
 from components.vllm_model import MODEL_CACHE_STORAGE_CLASS, VllmModel
 from config.schema import StackConfig
@@ -96,7 +96,7 @@ class ModelServices(pulumi.ComponentResource):
                 VllmModel(model, ctx, kube, child)
                 kind = "Deployment"
             else:
-                KaitoModel(model, ctx, kube, byo_nodes=byo, version=kaito_version(cfg), opts=child)
+                KaitoModel(model, KaitoModelArgs(ctx, byo, kaito_version(cfg)), kube, child)
                 kind = kaito_kind(plan)
             self.outputs[model] = self._summary(plan, refs, kind)
         self.register_outputs({"models": self.outputs})

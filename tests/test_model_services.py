@@ -500,3 +500,15 @@ def test_every_manifest_of_the_model_stack_validates() -> None:
 def test_every_urn_is_unique_with_several_models() -> None:
     urns = [r.urn for r in full().resources]
     assert len(urns) == len(set(urns))
+
+
+def test_model_objects_wait_for_the_namespace_and_their_cache() -> None:
+    run = planned("dev")[1]
+    deps = {
+        r.name: {d.rsplit("::", 1)[-1] for d in r.options.get("dependencies", [])}
+        for r in run.resources
+        if r.type.startswith("kubernetes:") and r.name.startswith("phi4mini-")
+    }
+    assert deps and all("namespace" in d for d in deps.values()), deps
+    assert "phi4mini-model-cache" in deps["phi4mini-deployment"]
+    assert "phi4mini-deployment" in deps["phi4mini-scaled-object"]
