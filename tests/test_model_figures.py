@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, planned
+from tests.k8s_schemas import iter_docs, manifest_errors, requires_crds
 from tools.mocks import ProgramRun
 from tools.plan import kubernetes_manifests, run_stack
 
@@ -209,3 +210,10 @@ def test_every_sizing_row_is_what_the_manifests_carry(stack: str) -> None:
         scaled = manifests(run, "ScaledObject")[name]["spec"]
         assert scaled["maxReplicaCount"] == row["replicasMax"]
         assert scaled["minReplicaCount"] == row["replicasMin"]
+
+
+@requires_crds
+def test_every_manifest_of_the_figures_stack_validates() -> None:
+    docs = kubernetes_manifests(figures_run().resources)
+    failures = {name: errs for name, doc in iter_docs(docs) if (errs := manifest_errors(doc))}
+    assert not failures, failures
