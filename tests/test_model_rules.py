@@ -223,3 +223,9 @@ def test_kaito_on_its_own_mig_nodes_is_refused(tmp_path: Path, capsys: pytest.Ca
     model = f"{{name: p, model: phi-4-mini-instruct, runtime: kaito, pool: mig, {FIXED}}}"
     err = refused(tmp_path, capsys, stack(A100_MIG, model, addons))
     assert "aks-llm:models[0].pool: with nodeProvisioner: none KAITO runs on pool mig's own nodes" in err
+
+
+def test_schedule_needs_an_iana_time_zone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model = "{name: p, model: phi-4-mini-instruct, pool: a10, schedule: {timezone: CET+1, minReplicas: 1}}"
+    err = refused(tmp_path, capsys, stack(A10, model))
+    assert "aks-llm:models[0].schedule.timezone: not an IANA time zone" in err and "(got 'CET+1')" in err
