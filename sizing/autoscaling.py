@@ -31,6 +31,8 @@ POLLING_SECONDS = 30
 # over-provisions), down by one replica per cooldown (KAITO's own scaler is as slow to shrink).
 SCALE_UP_PERIOD_SECONDS = 60
 HTTP_ADDON_SCALED_OBJECT_SUFFIX = "-http"
+# The HPA API's limits (autoscaling/v2 validation): a policy period <= 1800 s, a window <= 3600 s.
+HPA_MAX_PERIOD_SECONDS, HPA_MAX_WINDOW_SECONDS = 1800, 3600
 
 
 def waiting_threshold(plan: ModelPlan) -> int:
@@ -132,8 +134,14 @@ def scaled_object_spec(
                         "policies": [{"type": "Pods", "value": 1, "periodSeconds": SCALE_UP_PERIOD_SECONDS}],
                     },
                     "scaleDown": {
-                        "stabilizationWindowSeconds": cooldown,
-                        "policies": [{"type": "Pods", "value": 1, "periodSeconds": cooldown}],
+                        "stabilizationWindowSeconds": min(cooldown, HPA_MAX_WINDOW_SECONDS),
+                        "policies": [
+                            {
+                                "type": "Pods",
+                                "value": 1,
+                                "periodSeconds": min(cooldown, HPA_MAX_PERIOD_SECONDS),
+                            }
+                        ],
                     },
                 }
             }

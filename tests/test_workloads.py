@@ -8,7 +8,7 @@ import pytest
 
 from config.catalog import load_catalog
 from config.schema import ScheduleConfig, StackConfig
-from sizing.autoscaling import cron_window, waiting_threshold, wake_up_sources
+from sizing.autoscaling import cron_window, scaled_object_spec, waiting_threshold, wake_up_sources
 from sizing.deployments import ModelPlan, plan_models
 from sizing.workloads import (
     cooldown_seconds,
@@ -159,3 +159,11 @@ def test_wake_up_sources() -> None:
     assert wake_up_sources(batch, http_addon=True, queue=True) == ["schedule", "queue"]
     kaito = plan({"model": "phi-4", "runtime": "kaito"})
     assert wake_up_sources(kaito, http_addon=True, queue=False) == []
+
+
+def test_scale_down_stays_within_the_hpa_limits_for_very_long_generations() -> None:
+    p = plan({"model": "qwen2.5-7b-instruct", "workload": {"p95CompletionTokens": 20000}})
+    spec = scaled_object_spec(p, {"name": "m"}, [])
+    assert spec["cooldownPeriod"] == 4020  # 2 x 20,000 / 10 s = 4,000 s in 30 s steps (KEDA: no limit)
+    down = spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]["scaleDown"]
+    assert down["stabilizationWindowSeconds"] == 3600 and down["policies"][0]["periodSeconds"] == 1800
