@@ -12,6 +12,7 @@ from components.addons import PlatformAddons, PlatformAddonsArgs, addon_features
 from components.budget import StackBudget, StackBudgetArgs, first_of_month
 from components.cluster import AksCluster, AksClusterArgs, ClusterFeatures
 from components.gpu_pools import GpuPools, GpuPoolsArgs
+from components.model_services import ModelServices, ModelServicesArgs
 from components.node_provisioning import NodeProvisioning, NodeProvisioningArgs
 from config.agent_pools import agent_pool_specs
 from config.catalog import load_catalog
@@ -123,4 +124,12 @@ class Platform(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
             self.outputs["budgetName"] = names.budget()
+        self.models = ModelServices(
+            "models",
+            ModelServicesArgs(plans=self.model_plans, config=cfg, inference=self.inference),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.outputs["models"] = self.models.outputs
+        if self.models.notes:
+            self.outputs["notes"] = [*self.outputs.get("notes", []), *self.models.notes]
         self.register_outputs(self.outputs)

@@ -19,6 +19,7 @@ from config.rules_addons import (
 )
 from config.rules_cost import cost_comparison_models, price_override_skus
 from config.rules_gpu import GPU_RULES
+from config.rules_models import MODEL_RULES
 from config.rules_nap import NAP_RULES
 from config.schema import StackConfig
 from sizing.deployments import plan_models, skus_where_it_fits
@@ -103,6 +104,7 @@ RULES += [
     inference_namespace,
     kaito_provisioner_matches_nodes,
 ]
+RULES += MODEL_RULES
 
 
 def check_rules(config: StackConfig, catalog: Catalog | None = None) -> list[Problem]:

@@ -589,6 +589,9 @@ class InferenceConfig(Strict):
 
     namespace: K8sName = "inference"
     service_account: K8sName = "inference"
+    # Namespaces whose pods may call the models (the NetworkPolicy admits the inference namespace,
+    # the KEDA HTTP add-on's interceptor and the metrics scraper besides).
+    caller_namespaces: list[K8sName] = Field(default_factory=list)
 
 
 # --- the whole stack ---------------------------------------------------------------------------

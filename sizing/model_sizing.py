@@ -150,7 +150,7 @@ def size_model(
     reasons: list[str] = []
     if max_model_len > arch.context_length:
         reasons.append(
-            f"max_model_len {max_model_len:,} exceeds the model's context length {arch.context_length:,}"
+            f"maxModelLen {max_model_len:,} exceeds the model's context length {arch.context_length:,}"
         )
     if at_full_context < 1:
         shard = f"weights {weights / GIB:.1f} GiB"
@@ -168,9 +168,10 @@ def size_model(
         seqs = max_num_seqs
         if at_full_context >= 1 and room_typical < max_num_seqs:
             reasons.append(
-                f"max_num_seqs {max_num_seqs} needs {max_num_seqs * kv_typical / GIB:.1f} GiB of KV for "
-                f"{typical:,}-token sequences but {kv_budget / GIB:.1f} GiB is left per GPU "
-                f"(room for {room_typical})"
+                f"maxNumSeqs {max_num_seqs} needs {max_num_seqs * kv_typical / GIB:.1f} GiB of KV for "
+                f"{typical:,}-token sequences but {kv_budget / GIB:.1f} GiB is left per GPU after the "
+                f"weights (room for {room_typical}: set maxNumSeqs <= {room_typical}, or leave it unset to "
+                "derive it)"
             )
 
     kv_heads_per_gpu = math.ceil(arch.kv_heads / tp)

@@ -136,7 +136,9 @@ def test_diff_of_two_real_plans(tmp_path: Path, capsys: pytest.CaptureFixture[st
     md = capsys.readouterr().out
     assert md.startswith("### Offline plan diff: stack `prod`")
     assert "+ aksllm:platform:Platform" not in md  # only the Markdown
-    assert "Compared with `base.json`: **2 to add, 2 to change, 0 to remove**" in md
+    # the budget and its component, and phi4mini's VllmModel with its six Kubernetes objects
+    assert "Compared with `base.json`: **9 to add, 2 to change, 0 to remove**" in md
+    assert "| `kubernetes:apps/v1:Deployment` | `phi4mini-deployment` | `phi4mini` |" in md
     assert "| `azure-native:consumption:Budget` | `budget` | `budget` |" in md
     assert "| `aksllm:platform:Budget` | `budget` | `platform` |" in md
     assert (

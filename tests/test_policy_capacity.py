@@ -82,9 +82,12 @@ def test_gpu_nodepool_without_taint_is_refused() -> None:
 
 def test_serving_pool_with_spot_only_is_refused() -> None:
     resources = without(committed("prod"), type_=AGENT_POOL, name="a100")
-    (found,) = violations(serving_not_spot_only, resources)
-    assert found[0].endswith("AgentPool::a100sp")
-    assert "serving pool a100 has spot capacity (a100sp) and it has no on-demand agent pool" in found[1]
+    found = violations(serving_not_spot_only, resources)
+    pool = [v for v in found if v[0].endswith("AgentPool::a100sp")]
+    assert len(pool) == 1, found
+    assert "serving pool a100 has spot capacity (a100sp) and it has no on-demand agent pool" in pool[0][1]
+    # the serving Deployment on that pool is then left on spot alone too
+    assert any("Deployment inference/qwen7b serves from spot capacity only" in v[1] for v in found)
 
 
 def test_serving_pool_whose_on_demand_floor_is_zero_is_refused() -> None:

@@ -24,7 +24,31 @@ def sections(doc: dict[str, Any]) -> list[str]:
     addons = addons_section(doc["outputs"])
     if addons:
         out.append(addons)
+    models = models_section(doc["outputs"])
+    if models:
+        out.append(models)
     return out
+
+
+def models_section(outputs: dict[str, Any]) -> str:
+    """How callers reach each model, what serves it and how far it scales."""
+    models = outputs.get("models") or {}
+    lines = []
+    for name, m in sorted(models.items()):
+        served = m.get("servedModelName") or "see GET /v1/models"
+        if m["replicasMin"] > 0:
+            zero = "never scales to zero"
+        else:
+            zero = "woken from zero by: " + (", ".join(m.get("wakeUp") or []) or "NOTHING (see notes)")
+        lines.append(
+            f"  {name}: {m['url']} (model {served!r}); {m['runtime']} {m['kind']} on pool {m['pool']}; "
+            f"replicas {m['replicasMin']}-{m['replicasMax']}; {zero}"
+        )
+        if m.get("coldStartUrl"):
+            lines.append(
+                f"    from zero: {m['coldStartUrl']} with Host: {m['coldStartHost']} (KEDA HTTP add-on)"
+            )
+    return "Models (in-cluster Services, port 80):\n" + "\n".join(lines) if lines else ""
 
 
 def addons_section(outputs: dict[str, Any]) -> str:

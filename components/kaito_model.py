@@ -1,0 +1,173 @@
+"""A model served by KAITO: an InferenceSet that KEDA scales (or, for a fixed single replica, a
+Workspace), its ``inference_config.yaml`` ConfigMap, our own Service and NetworkPolicy.
+
+KAITO provisions whole-GPU nodes of ``resource.instanceType`` (the pool's VM size) itself, labelled
+with ``resource.labelSelector``: a label set only KAITO's nodes carry (``sizing.workloads``). With the
+helm install's ``nodeProvisioner: none`` (bring-your-own nodes) there is no instanceType and the
+selector is the pool's own node label instead.
+
+Callers use ``<model>.<namespace>`` on port 80 for both kinds: KAITO names each InferenceSet replica's
+Workspace (and Service) randomly, so our Service selects the replicas' leader pods itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi_kubernetes.apiextensions import CustomResource
+from pulumi_kubernetes.core.v1 import ConfigMap
+from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
+
+from components.model_common import ModelContext, caller_service, model_labels, network_policy, scaled_object
+from sizing.autoscaling import cron_trigger, prometheus_trigger, service_bus_trigger, wake_up_sources
+from sizing.workloads import (
+    KAITO_INFERENCESET_POD_LABEL,
+    KAITO_PORT,
+    KAITO_WORKSPACE_POD_LABEL,
+    KAITO_WORKSPACE_SUFFIX,
+    POD_INDEX_LABEL,
+    kaito_inference_config,
+    kaito_instance_type,
+    kaito_kind,
+    kaito_label_selector,
+    kaito_nodes_per_replica,
+    kaito_preset,
+    replica_floor,
+    workload_scheduling,
+)
+
+KAITO_API = "kaito.sh/v1beta1"
+# Skip KAITO's post-load benchmark (about 90 s on every new replica); its results are not used here.
+KAITO_ANNOTATIONS = {"kaito.sh/disable-benchmark": "true"}
+
+
+class KaitoWorkspace(pulumi.CustomResource):
+    """``kaito.sh/v1beta1`` Workspace. Its ``resource`` and ``inference`` sit at the top level, which
+    ``pulumi_kubernetes.apiextensions.CustomResource`` drops (it sends only ``spec`` and ``metadata``,
+    pulumi/pulumi-kubernetes#2363): this class declares the fields as inputs itself."""
+
+    def __init__(
+        self,
+        name: str,
+        metadata: ObjectMetaArgs,
+        resource: Mapping[str, Any],
+        inference: Mapping[str, Any],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {
+            "apiVersion": KAITO_API,
+            "kind": "Workspace",
+            "metadata": metadata,
+            "resource": dict(resource),
+            "inference": dict(inference),
+        }
+        super().__init__(f"kubernetes:{KAITO_API}:Workspace", name, props, opts)
+
+
+@dataclass(frozen=True)
+class KaitoModelArgs:
+    context: ModelContext
+    byo_nodes: bool  # the helm install's nodeProvisioner: none (KAITO on the pool's own nodes)
+    version: str  # the KAITO release, for the version label
+
+
+class KaitoModel(pulumi.ComponentResource):
+    """One KAITO model: ConfigMap, InferenceSet (+ KEDA ScaledObject) or Workspace, Service, policy."""
+
+    def __init__(
+        self,
+        name: str,
+        args: KaitoModelArgs,
+        kube: pulumi.ResourceOptions,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("aksllm:models:KaitoModel", name, None, opts)
+        ctx, byo_nodes, version = args.context, args.byo_nodes, args.version
+        plan, refs = ctx.plan, ctx.inference
+        model = plan.config.name
+        child = pulumi.ResourceOptions.merge(kube, pulumi.ResourceOptions(parent=self))
+        labels = model_labels(model, "inference-server", version)
+        self.kind = kaito_kind(plan)
+
+        config_map = ConfigMap(
+            f"{ctx.plan.config.name}-inference-config",
+            metadata=ObjectMetaArgs(
+                name=f"{model}-inference-config", namespace=refs.namespace, labels=labels
+            ),
+            data={"inference_config.yaml": kaito_inference_config(plan)},
+            opts=child,
+        )
+        preset: dict[str, Any] = {"name": kaito_preset(plan)}
+        if plan.gated and refs.hf_token_secret is not None:
+            preset["presetOptions"] = {"modelAccessSecret": refs.hf_token_secret}
+        inference = {"preset": preset, "config": f"{model}-inference-config"}
+        resource: dict[str, Any] = {}
+        if not byo_nodes:
+            resource["instanceType"] = kaito_instance_type(plan)
+        node_labels = workload_scheduling(plan).node_selector if byo_nodes else kaito_label_selector(plan)
+        after_config = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[config_map]))
+
+        if self.kind == "Workspace":
+            workload = f"{model}{KAITO_WORKSPACE_SUFFIX}"
+            pods = {KAITO_WORKSPACE_POD_LABEL: workload}
+            self.workload: pulumi.Resource = KaitoWorkspace(
+                f"{ctx.plan.config.name}-workspace",
+                ObjectMetaArgs(
+                    name=workload, namespace=refs.namespace, labels=labels, annotations=KAITO_ANNOTATIONS
+                ),
+                {**resource, "labelSelector": {"matchLabels": node_labels}},
+                inference,
+                after_config,
+            )
+        else:
+            pods = {KAITO_INFERENCESET_POD_LABEL: model}
+            self.workload = CustomResource(
+                f"{ctx.plan.config.name}-inference-set",
+                api_version=KAITO_API,
+                kind="InferenceSet",
+                metadata=ObjectMetaArgs(
+                    name=model, namespace=refs.namespace, labels=labels, annotations=KAITO_ANNOTATIONS
+                ),
+                spec={
+                    "replicas": replica_floor(plan),
+                    "labelSelector": {"matchLabels": node_labels},
+                    # KAITO's NodeClaims escape the pools' limits: this caps the GPU nodes it may create.
+                    "nodeCountLimit": plan.replicas_max * kaito_nodes_per_replica(plan),
+                    "template": {"resource": resource, "inference": inference},
+                },
+                # KEDA owns the replica count after creation.
+                opts=pulumi.ResourceOptions.merge(
+                    after_config, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])
+                ),
+            )
+            triggers = [
+                prometheus_trigger(
+                    plan, refs.namespace, refs.prometheus_query_endpoint, refs.prometheus_trigger_auth
+                )
+            ]
+            if plan.config.schedule is not None:
+                triggers.append(cron_trigger(plan.config.schedule))
+            if refs.queue is not None and "queue" in wake_up_sources(plan, http_addon=False, queue=True):
+                triggers.append(
+                    service_bus_trigger(
+                        plan, refs.queue.namespace, refs.queue.queue_name, refs.queue.trigger_auth
+                    )
+                )
+            # The InferenceSet (scale subresource), never the StatefulSet KAITO creates per replica.
+            target = {"apiVersion": KAITO_API, "kind": "InferenceSet", "name": model}
+            scaled_object(
+                ctx,
+                target,
+                triggers,
+                labels,
+                pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.workload])),
+            )
+        # The leader pod (index 0) of each replica serves; in multi-node replicas the others run Ray.
+        self.service = caller_service(ctx, {**pods, POD_INDEX_LABEL: "0"}, KAITO_PORT, labels, child)
+        network_policy(
+            ctx, LabelSelectorArgs(match_labels=pods), KAITO_PORT, labels, child, peers_in_namespace=True
+        )
+        self.register_outputs({"kind": self.kind})

@@ -1,0 +1,200 @@
+"""Pieces both model runtimes share: labels, the caller-facing Service, the NetworkPolicy and the
+KEDA ScaledObject (with the HTTP add-on's HTTPScaledObject where it fronts a model)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi_kubernetes.apiextensions import CustomResource
+from pulumi_kubernetes.core.v1 import Service, ServicePortArgs, ServiceSpecArgs
+from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
+from pulumi_kubernetes.networking.v1 import (
+    IPBlockArgs,
+    NetworkPolicy,
+    NetworkPolicyEgressRuleArgs,
+    NetworkPolicyIngressRuleArgs,
+    NetworkPolicyPeerArgs,
+    NetworkPolicyPortArgs,
+    NetworkPolicySpecArgs,
+)
+
+from components.inference_refs import InferenceRuntimeRefs
+from config.schema import KedaHttpAddonConfig
+from sizing.autoscaling import HTTP_ADDON_SCALED_OBJECT_SUFFIX, scaled_object_spec
+from sizing.deployments import ModelPlan
+from sizing.workloads import SERVICE_PORT, cooldown_seconds, replica_floor
+
+PART_OF = "aks-llm"
+# Pulumi's await logic would block `pulumi up` until a Service has endpoints or a Deployment is ready:
+# a model scaled to zero never has endpoints, and a first start takes minutes. KEDA owns readiness.
+SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
+METRICS_NAMESPACE = "kube-system"  # where ama-metrics (Azure Managed Prometheus' collector) runs
+DNS_NAMESPACE = "kube-system"
+
+
+def model_labels(name: str, component: str, version: str) -> dict[str, str]:
+    """The app.kubernetes.io labels of every object of one model."""
+    return {
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/instance": name,
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/part-of": PART_OF,
+        "app.kubernetes.io/managed-by": "pulumi",
+        "app.kubernetes.io/version": version,
+    }
+
+
+@dataclass(frozen=True)
+class ModelContext:
+    """What a model component needs besides its plan."""
+
+    plan: ModelPlan
+    inference: InferenceRuntimeRefs
+    http_addon: KedaHttpAddonConfig
+    caller_namespaces: Sequence[str] = ()
+
+
+def caller_service(
+    ctx: ModelContext,
+    selector: Mapping[str, str],
+    target_port: int | str,
+    labels: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+) -> Service:
+    """``<model>.<namespace>``: port 80 to the model's serving port, whatever the runtime."""
+    name = ctx.plan.config.name
+    return Service(
+        f"{ctx.plan.config.name}-service",
+        metadata=ObjectMetaArgs(
+            name=name, namespace=ctx.inference.namespace, labels=dict(labels), annotations=SKIP_AWAIT
+        ),
+        spec=ServiceSpecArgs(
+            type="ClusterIP",
+            selector=dict(selector),
+            ports=[ServicePortArgs(name="http", port=SERVICE_PORT, target_port=target_port, protocol="TCP")],
+        ),
+        opts=opts,
+    )
+
+
+def _namespace_peer(namespace: str) -> NetworkPolicyPeerArgs:
+    return NetworkPolicyPeerArgs(
+        namespace_selector=LabelSelectorArgs(match_labels={"kubernetes.io/metadata.name": namespace})
+    )
+
+
+def ingress_namespaces(ctx: ModelContext, http_fronted: bool) -> list[str]:
+    """Namespaces (besides the model's own) whose pods may reach the model's port."""
+    names = [METRICS_NAMESPACE]
+    if http_fronted and ctx.inference.http_addon is not None:
+        names.append(ctx.inference.http_addon.namespace)
+    names += [n for n in ctx.caller_namespaces if n not in names and n != ctx.inference.namespace]
+    return names
+
+
+def network_policy(
+    ctx: ModelContext,
+    pod_selector: LabelSelectorArgs,
+    port: int,
+    labels: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+    *,
+    http_fronted: bool = False,
+    peers_in_namespace: bool = False,
+) -> NetworkPolicy:
+    """Ingress only to the serving port, from the namespace, the metrics scraper, the HTTP add-on
+    and the declared callers; egress only to DNS and HTTPS (the Hugging Face download), plus the
+    namespace itself when replicas span pods (KAITO's multi-node Ray)."""
+    sources = [NetworkPolicyPeerArgs(pod_selector=LabelSelectorArgs())]
+    sources += [_namespace_peer(n) for n in ingress_namespaces(ctx, http_fronted)]
+    dns = [NetworkPolicyPortArgs(port=53, protocol=p) for p in ("UDP", "TCP")]
+    egress = [
+        NetworkPolicyEgressRuleArgs(to=[_namespace_peer(DNS_NAMESPACE)], ports=dns),
+        NetworkPolicyEgressRuleArgs(
+            to=[NetworkPolicyPeerArgs(ip_block=IPBlockArgs(cidr="0.0.0.0/0"))],
+            ports=[NetworkPolicyPortArgs(port=443, protocol="TCP")],
+        ),
+    ]
+    if peers_in_namespace:
+        egress.append(
+            NetworkPolicyEgressRuleArgs(to=[NetworkPolicyPeerArgs(pod_selector=LabelSelectorArgs())])
+        )
+    return NetworkPolicy(
+        f"{ctx.plan.config.name}-network-policy",
+        metadata=ObjectMetaArgs(
+            name=ctx.plan.config.name, namespace=ctx.inference.namespace, labels=dict(labels)
+        ),
+        spec=NetworkPolicySpecArgs(
+            pod_selector=pod_selector,
+            policy_types=["Ingress", "Egress"],
+            ingress=[
+                NetworkPolicyIngressRuleArgs(
+                    from_=sources, ports=[NetworkPolicyPortArgs(port=port, protocol="TCP")]
+                )
+            ],
+            egress=egress,
+        ),
+        opts=opts,
+    )
+
+
+def scaled_object(
+    ctx: ModelContext,
+    target: dict[str, str],
+    triggers: list[dict[str, Any]],
+    labels: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+) -> CustomResource:
+    """The model's KEDA ScaledObject (named like the model)."""
+    return CustomResource(
+        f"{ctx.plan.config.name}-scaled-object",
+        api_version="keda.sh/v1alpha1",
+        kind="ScaledObject",
+        metadata=ObjectMetaArgs(
+            name=ctx.plan.config.name, namespace=ctx.inference.namespace, labels=dict(labels)
+        ),
+        spec=scaled_object_spec(ctx.plan, target, triggers),
+        opts=opts,
+    )
+
+
+def http_scaled_object(
+    ctx: ModelContext, labels: Mapping[str, str], opts: pulumi.ResourceOptions
+) -> CustomResource:
+    """The KEDA HTTP add-on's routing for a vLLM model: its interceptor holds a request while the
+    Deployment scales from zero. KEDA allows one ScaledObject per target, so the add-on's own is
+    skipped and its scaler is one trigger (external-push) of the model's ScaledObject."""
+    plan, namespace = ctx.plan, ctx.inference.namespace
+    name = plan.config.name
+    return CustomResource(
+        f"{ctx.plan.config.name}-http-scaled-object",
+        api_version="http.keda.sh/v1alpha1",
+        kind="HTTPScaledObject",
+        metadata=ObjectMetaArgs(
+            name=name + HTTP_ADDON_SCALED_OBJECT_SUFFIX,
+            namespace=namespace,
+            labels=dict(labels),
+            annotations={"httpscaledobject.keda.sh/skip-scaledobject-creation": "true"},
+        ),
+        spec={
+            "hosts": [f"{name}.{namespace}.svc.cluster.local", f"{name}.{namespace}"],
+            "scaleTargetRef": {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "name": name,
+                "service": name,
+                "port": SERVICE_PORT,
+            },
+            "replicas": {"min": replica_floor(plan), "max": plan.replicas_max},
+            "scaledownPeriod": cooldown_seconds(plan),
+            "scalingMetric": {"concurrency": {"targetValue": plan.sizing.max_num_seqs}},
+            "timeouts": {
+                "conditionWait": f"{ctx.http_addon.cold_start_timeout_seconds}s",
+                "responseHeader": f"{ctx.http_addon.response_header_timeout_seconds}s",
+            },
+        },
+        opts=opts,
+    )

@@ -1,0 +1,131 @@
+"""Every model of the stack as a running, sized, autoscaled inference service (``VllmModel`` or
+``KaitoModel`` each), the model cache's StorageClass and the scrape jobs that bring vLLM's metrics
+into Azure Managed Prometheus for KEDA."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi_kubernetes.core.v1 import ConfigMap
+from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
+from pulumi_kubernetes.storage.v1 import StorageClass
+
+from components.inference_refs import InferenceRuntimeRefs
+from components.kaito import UPSTREAM_KAITO
+from components.kaito_model import KaitoModel, KaitoModelArgs
+from components.model_common import METRICS_NAMESPACE, ModelContext, model_labels
+from components.vllm_model import MODEL_CACHE_STORAGE_CLASS, VllmModel
+from config.schema import StackConfig
+from sizing.autoscaling import AMA_METRICS_CONFIG_MAP, AMA_METRICS_KEY, prometheus_config, wake_up_sources
+from sizing.deployments import ModelPlan
+from sizing.workloads import kaito_kind, replica_floor, served_model_name, service_url
+
+# Azure Files over NFS 4.1 (premium file shares only; the CSI driver creates the storage account with
+# a network rule for the cluster's subnet). ReadWriteMany: every replica of a model reads one cache.
+# mountPermissions 0777: NFS ignores fsGroup, and the vLLM pods run as a non-root UID.
+# (kubernetes-sigs/azurefile-csi-driver docs/driver-parameters.md)
+NFS_PARAMETERS = {"protocol": "nfs", "skuName": "Premium_LRS", "mountPermissions": "0777"}
+NFS_MOUNT_OPTIONS = ["nconnect=4", "noresvport", "actimeo=30"]
+
+
+@dataclass(frozen=True)
+class ModelServicesArgs:
+    plans: Sequence[ModelPlan]
+    config: StackConfig
+    inference: InferenceRuntimeRefs
+
+
+def kaito_version(config: StackConfig) -> str:
+    """The KAITO release the models run under, for their version label."""
+    kaito = config.addons.kaito
+    return kaito.chart_version if kaito.mode == "helm" else f"aks-managed-{UPSTREAM_KAITO}"
+
+
+class ModelServices(pulumi.ComponentResource):
+    """All model services; ``outputs`` maps each model name to how callers reach it."""
+
+    outputs: dict[str, dict[str, Any]]
+    notes: list[str]
+
+    def __init__(
+        self, name: str, args: ModelServicesArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("aksllm:models:ModelServices", name, None, opts)
+        cfg, refs = args.config, args.inference
+        kube = pulumi.ResourceOptions(
+            parent=self, provider=refs.kube_provider, depends_on=[refs.namespace_resource]
+        )
+        self.outputs, self.notes = {}, []
+        if not args.plans:
+            self.register_outputs({})
+            return
+        ConfigMap(
+            "model-metrics-scrape",
+            metadata=ObjectMetaArgs(
+                name=AMA_METRICS_CONFIG_MAP,
+                namespace=METRICS_NAMESPACE,
+                labels=model_labels("model-metrics", "monitoring", "v1"),
+            ),
+            data={AMA_METRICS_KEY: prometheus_config(refs.namespace)},
+            opts=pulumi.ResourceOptions(parent=self, provider=refs.kube_provider),
+        )
+        if any(p.config.runtime == "vllm" for p in args.plans):
+            StorageClass(
+                "model-cache",
+                metadata=ObjectMetaArgs(
+                    name=MODEL_CACHE_STORAGE_CLASS, labels=model_labels("model-cache", "storage", "v1")
+                ),
+                provisioner="file.csi.azure.com",
+                parameters=NFS_PARAMETERS,
+                mount_options=NFS_MOUNT_OPTIONS,
+                reclaim_policy="Delete",
+                volume_binding_mode="Immediate",
+                allow_volume_expansion=True,
+                opts=pulumi.ResourceOptions(parent=self, provider=refs.kube_provider),
+            )
+        kaito = cfg.addons.kaito
+        byo = kaito.mode == "helm" and kaito.node_provisioner == "none"
+        for plan in args.plans:
+            ctx = ModelContext(plan, refs, cfg.addons.keda.http_addon, tuple(cfg.inference.caller_namespaces))
+            model = plan.config.name
+            child = pulumi.ResourceOptions(parent=self)
+            if plan.config.runtime == "vllm":
+                VllmModel(model, ctx, kube, child)
+                kind = "Deployment"
+            else:
+                KaitoModel(model, KaitoModelArgs(ctx, byo, kaito_version(cfg)), kube, child)
+                kind = kaito_kind(plan)
+            self.outputs[model] = self._summary(plan, refs, kind)
+        self.register_outputs({"models": self.outputs})
+
+    def _summary(self, plan: ModelPlan, refs: InferenceRuntimeRefs, kind: str) -> dict[str, Any]:
+        cfg = plan.config
+        wake_up = wake_up_sources(plan, http_addon=refs.http_addon is not None, queue=refs.queue is not None)
+        floor = replica_floor(plan)
+        summary: dict[str, Any] = {
+            "url": service_url(cfg.name, refs.namespace),
+            "servedModelName": served_model_name(plan),
+            "runtime": cfg.runtime,
+            "kind": kind,
+            "pool": plan.pool.name,
+            "replicasMin": floor,
+            "replicasMax": plan.replicas_max,
+            "scaleToZero": cfg.scale_to_zero,
+            "wakeUp": wake_up if floor == 0 else [],
+        }
+        if "http" in wake_up and refs.http_addon is not None:
+            addon = refs.http_addon
+            summary["coldStartUrl"] = (
+                f"http://{addon.interceptor_service}.{addon.namespace}.svc.cluster.local:{addon.interceptor_port}"
+            )
+            summary["coldStartHost"] = f"{cfg.name}.{refs.namespace}.svc.cluster.local"
+        if floor == 0 and not wake_up:
+            self.notes.append(
+                f"model {cfg.name} scales to zero and nothing wakes it: at zero replicas it has no pods and "
+                "so no metrics; add a schedule, enable addons.keda.httpAddon (serving vLLM models) or "
+                "addons.asyncQueue (batch models), or set scaleToZero: false"
+            )
+        return summary

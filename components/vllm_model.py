@@ -1,0 +1,279 @@
+"""A model served by vLLM standalone: the runtime with true GPU scale to zero.
+
+Deployment (pinned image, derived args, GPU or MIG request, the pool's tolerations and node selector,
+probes sized to the model's load time, a restricted security context), Service (port 80), PDB,
+NetworkPolicy, a ReadWriteMany model cache on Azure Files NFS, and the KEDA ScaledObject (plus the
+HTTP add-on's HTTPScaledObject for serving models when the add-on is on).
+"""
+
+from __future__ import annotations
+
+import pulumi
+from pulumi_kubernetes.apps.v1 import (
+    Deployment,
+    DeploymentSpecArgs,
+    DeploymentStrategyArgs,
+    RollingUpdateDeploymentArgs,
+)
+from pulumi_kubernetes.core.v1 import (
+    CapabilitiesArgs,
+    ContainerArgs,
+    ContainerPortArgs,
+    EmptyDirVolumeSourceArgs,
+    EnvVarArgs,
+    HTTPGetActionArgs,
+    PersistentVolumeClaim,
+    PersistentVolumeClaimSpecArgs,
+    PersistentVolumeClaimVolumeSourceArgs,
+    PodSecurityContextArgs,
+    PodSpecArgs,
+    PodTemplateSpecArgs,
+    ProbeArgs,
+    ResourceRequirementsArgs,
+    SeccompProfileArgs,
+    SecurityContextArgs,
+    TolerationArgs,
+    VolumeArgs,
+    VolumeMountArgs,
+    VolumeResourceRequirementsArgs,
+)
+from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
+from pulumi_kubernetes.policy.v1 import PodDisruptionBudget, PodDisruptionBudgetSpecArgs
+
+from components.inference_namespace import SECRETS_MOUNT
+from components.key_vault import HF_TOKEN_SECRET
+from components.model_common import (
+    SKIP_AWAIT,
+    ModelContext,
+    caller_service,
+    http_scaled_object,
+    model_labels,
+    network_policy,
+    scaled_object,
+)
+from sizing.autoscaling import (
+    cron_trigger,
+    http_trigger,
+    prometheus_trigger,
+    service_bus_trigger,
+    wake_up_sources,
+)
+from sizing.workloads import (
+    MODEL_LABEL,
+    PROBE_PERIOD_SECONDS,
+    RUNTIME_LABEL,
+    VLLM_IMAGE,
+    VLLM_PORT,
+    VLLM_VERSION,
+    drain_seconds,
+    pod_resources,
+    replica_floor,
+    startup_budget_seconds,
+    vllm_args,
+    workload_scheduling,
+)
+
+UID = 10001  # non-root, above 10000 (no clash with a host user; Checkov CKV_K8S_40)
+CACHE_MOUNT = "/models"  # HF_HOME: the hub cache (weights) lives on the shared NFS volume
+HOME = "/home/vllm"  # writable HOME on an emptyDir: torch/triton/vLLM compile caches
+NODE_PROVISIONING_SECONDS = 900  # a GPU node from zero: VM, driver (or operator), MIG, image pull
+MODEL_CACHE_STORAGE_CLASS = "aks-llm-model-cache"
+
+
+class VllmModel(pulumi.ComponentResource):
+    """One vLLM model: everything from the Deployment to its ScaledObject."""
+
+    def __init__(
+        self,
+        name: str,
+        ctx: ModelContext,
+        kube: pulumi.ResourceOptions,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("aksllm:models:VllmModel", name, None, opts)
+        plan, refs = ctx.plan, ctx.inference
+        model = plan.config.name
+        child = pulumi.ResourceOptions.merge(kube, pulumi.ResourceOptions(parent=self))
+        labels = model_labels(model, "inference-server", VLLM_VERSION)
+        selector = {MODEL_LABEL: model}
+        pod_labels = {**labels, **selector, RUNTIME_LABEL: "vllm"}
+        resources = pod_resources(plan)
+
+        cache = PersistentVolumeClaim(
+            f"{ctx.plan.config.name}-model-cache",
+            metadata=ObjectMetaArgs(
+                name=f"{model}-model-cache", namespace=refs.namespace, labels=labels, annotations=SKIP_AWAIT
+            ),
+            spec=PersistentVolumeClaimSpecArgs(
+                access_modes=["ReadWriteMany"],
+                storage_class_name=MODEL_CACHE_STORAGE_CLASS,
+                resources=VolumeResourceRequirementsArgs(requests={"storage": f"{resources.cache_gib}Gi"}),
+            ),
+            opts=child,
+        )
+        self.deployment = Deployment(
+            f"{ctx.plan.config.name}-deployment",
+            metadata=ObjectMetaArgs(
+                name=model, namespace=refs.namespace, labels=labels, annotations=SKIP_AWAIT
+            ),
+            spec=self._deployment_spec(ctx, pod_labels, selector),
+            # KEDA owns the replica count after creation.
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(ignore_changes=["spec.replicas"], depends_on=[cache])
+            ),
+        )
+        self.service = caller_service(ctx, selector, "http", labels, child)
+        PodDisruptionBudget(
+            f"{ctx.plan.config.name}-pdb",
+            metadata=ObjectMetaArgs(name=model, namespace=refs.namespace, labels=labels),
+            spec=PodDisruptionBudgetSpecArgs(
+                max_unavailable=1,
+                selector=LabelSelectorArgs(match_labels=selector),
+                # A replica that never became ready (e.g. stuck downloading) must not block a drain.
+                unhealthy_pod_eviction_policy="AlwaysAllow",
+            ),
+            opts=child,
+        )
+        wake_up = wake_up_sources(plan, http_addon=refs.http_addon is not None, queue=refs.queue is not None)
+        http_fronted = "http" in wake_up
+        network_policy(
+            ctx,
+            LabelSelectorArgs(match_labels=selector),
+            VLLM_PORT,
+            labels,
+            child,
+            http_fronted=http_fronted,
+        )
+        triggers = [
+            prometheus_trigger(
+                plan, refs.namespace, refs.prometheus_query_endpoint, refs.prometheus_trigger_auth
+            )
+        ]
+        if plan.config.schedule is not None:
+            triggers.append(cron_trigger(plan.config.schedule))
+        if refs.queue is not None and "queue" in wake_up:
+            triggers.append(
+                service_bus_trigger(
+                    plan, refs.queue.namespace, refs.queue.queue_name, refs.queue.trigger_auth
+                )
+            )
+        after_deployment = pulumi.ResourceOptions.merge(
+            child, pulumi.ResourceOptions(depends_on=[self.deployment])
+        )
+        if http_fronted and refs.http_addon is not None:
+            http_scaled_object(ctx, labels, after_deployment)
+            triggers.append(http_trigger(plan, refs.http_addon.external_scaler_address))
+        target = {"apiVersion": "apps/v1", "kind": "Deployment", "name": model}
+        scaled_object(ctx, target, triggers, labels, after_deployment)
+        self.register_outputs({"deployment": model})
+
+    def _deployment_spec(
+        self, ctx: ModelContext, pod_labels: dict[str, str], selector: dict[str, str]
+    ) -> DeploymentSpecArgs:
+        plan, refs = ctx.plan, ctx.inference
+        model = plan.config.name
+        scheduling = workload_scheduling(plan)
+        resources = pod_resources(plan)
+        budget = startup_budget_seconds(plan)
+        health = HTTPGetActionArgs(path="/health", port="http")
+        volumes = [
+            VolumeArgs(
+                name="model-cache",
+                persistent_volume_claim=PersistentVolumeClaimVolumeSourceArgs(
+                    claim_name=f"{model}-model-cache"
+                ),
+            ),
+            VolumeArgs(
+                name="shm",
+                empty_dir=EmptyDirVolumeSourceArgs(medium="Memory", size_limit=f"{resources.shm_gib}Gi"),
+            ),
+            VolumeArgs(name="tmp", empty_dir=EmptyDirVolumeSourceArgs(size_limit="4Gi")),
+            VolumeArgs(name="home", empty_dir=EmptyDirVolumeSourceArgs(size_limit="20Gi")),
+        ]
+        mounts = [
+            VolumeMountArgs(name="model-cache", mount_path=CACHE_MOUNT),
+            VolumeMountArgs(name="shm", mount_path="/dev/shm"),
+            VolumeMountArgs(name="tmp", mount_path="/tmp"),
+            VolumeMountArgs(name="home", mount_path=HOME),
+        ]
+        env = [
+            EnvVarArgs(name="HF_HOME", value=CACHE_MOUNT),
+            EnvVarArgs(name="HOME", value=HOME),
+            EnvVarArgs(name="XDG_CACHE_HOME", value=f"{HOME}/.cache"),
+            EnvVarArgs(name="VLLM_NO_USAGE_STATS", value="1"),
+            EnvVarArgs(name="DO_NOT_TRACK", value="1"),
+        ]
+        token = refs.hf_token_volume() if plan.gated else None
+        if token is not None:
+            # The token as a file from the CSI volume (huggingface_hub reads HF_TOKEN_PATH), never as an
+            # environment variable (Checkov CKV_K8S_35); the pod runs as the inference ServiceAccount,
+            # whose workload identity may read the vault.
+            volume, mount = token
+            volumes.append(volume)
+            mounts.append(mount)
+            env.append(EnvVarArgs(name="HF_TOKEN_PATH", value=f"{SECRETS_MOUNT}/{HF_TOKEN_SECRET}"))
+        container = ContainerArgs(
+            name="vllm",
+            image=VLLM_IMAGE,
+            image_pull_policy="Always",  # pinned by digest: "Always" only re-checks the manifest
+            command=["vllm", "serve"],
+            args=vllm_args(plan),
+            ports=[ContainerPortArgs(name="http", container_port=VLLM_PORT, protocol="TCP")],
+            env=env,
+            resources=ResourceRequirementsArgs(requests=resources.requests(), limits=resources.requests()),
+            startup_probe=ProbeArgs(
+                http_get=health,
+                period_seconds=PROBE_PERIOD_SECONDS,
+                timeout_seconds=5,
+                failure_threshold=budget // PROBE_PERIOD_SECONDS,
+            ),
+            readiness_probe=ProbeArgs(
+                http_get=health, period_seconds=5, timeout_seconds=5, failure_threshold=3
+            ),
+            liveness_probe=ProbeArgs(
+                http_get=health, period_seconds=15, timeout_seconds=10, failure_threshold=4
+            ),
+            security_context=SecurityContextArgs(
+                allow_privilege_escalation=False,
+                read_only_root_filesystem=True,
+                run_as_non_root=True,
+                run_as_user=UID,
+                run_as_group=UID,
+                capabilities=CapabilitiesArgs(drop=["ALL"]),
+                seccomp_profile=SeccompProfileArgs(type="RuntimeDefault"),
+            ),
+            volume_mounts=mounts,
+        )
+        return DeploymentSpecArgs(
+            replicas=replica_floor(plan),
+            selector=LabelSelectorArgs(match_labels=selector),
+            strategy=DeploymentStrategyArgs(
+                type="RollingUpdate",
+                rolling_update=RollingUpdateDeploymentArgs(max_surge=1, max_unavailable=0),
+            ),
+            progress_deadline_seconds=budget + NODE_PROVISIONING_SECONDS,
+            template=PodTemplateSpecArgs(
+                metadata=ObjectMetaArgs(labels=pod_labels),
+                spec=PodSpecArgs(
+                    service_account_name=refs.service_account,
+                    automount_service_account_token=False,
+                    termination_grace_period_seconds=drain_seconds(plan),
+                    security_context=PodSecurityContextArgs(
+                        run_as_non_root=True,
+                        run_as_user=UID,
+                        run_as_group=UID,
+                        fs_group=UID,
+                        seccomp_profile=SeccompProfileArgs(type="RuntimeDefault"),
+                    ),
+                    node_selector=dict(scheduling.node_selector),
+                    tolerations=[
+                        TolerationArgs(
+                            key=t["key"], operator=t["operator"], value=t["value"], effect=t["effect"]
+                        )
+                        for t in scheduling.tolerations
+                    ],
+                    containers=[container],
+                    volumes=volumes,
+                ),
+            ),
+        )

@@ -1,0 +1,214 @@
+"""Rules of model services: KAITO's SKUs and features, gated models, replicas and schedules,
+quantization. Each rule is ``(StackConfig, Catalog) -> Iterable[Problem]``, registered in
+``config.rules.RULES``. Sizing refusals (weights + one sequence, max-num-seqs, MIG slices) are
+``config.rules.models_fit``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from config.catalog import Catalog
+from config.errors import Problem
+from config.schema import GpuPoolConfig, ModelConfig, StackConfig
+from sizing.deployments import plan_models
+from sizing.workloads import kaito_kind
+
+TOKEN_HINT = (
+    "pulumi config set --secret aks-llm:hfToken hf_... (a token of an account that accepted the licence)"
+)
+
+
+def _kaito_skus(catalog: Catalog) -> str:
+    return ", ".join(sorted(n for n, s in catalog.skus.items() if s.kaito_supported and not s.retired))
+
+
+def kaito_accepts_sku(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """KAITO (v0.12) provisions Ampere or newer GPUs only: T4 and V100 pools cannot run it."""
+    for plan in plan_models(config, catalog):
+        model, sku, pool = plan.config, plan.sku, plan.pool
+        if model.runtime != "kaito" or sku.kaito_supported:
+            continue
+        yield Problem(
+            f"models[{plan.index}].runtime",
+            model.runtime,
+            f"KAITO does not accept {sku.name} ({sku.gpu_model}, compute capability "
+            f"{sku.compute_capability}): it provisions Ampere or newer GPUs only (compute capability "
+            "8.0+, bfloat16); V100 was removed before KAITO v0.10.0 and T4 in v0.12.0",
+            f"runtime: vllm on pool {pool.name} (vLLM serves float16 there), or a pool with an A10/A100/H100 "
+            f"SKU KAITO accepts: {_kaito_skus(catalog)}",
+        )
+
+
+def _gated(model: ModelConfig, catalog: Catalog) -> tuple[str, str] | None:
+    """(key path suffix, HF id) of a gated model, else None."""
+    if model.custom is not None:
+        return ("custom.gated", model.custom.hf_id) if model.custom.gated else None
+    spec = catalog.models.get(str(model.model))
+    return ("model", spec.hf_id) if spec is not None and spec.gated else None
+
+
+def gated_models_have_a_token(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """A gated Hugging Face model downloads only with a token (KAITO's modelAccessSecret, vLLM's
+    HF_TOKEN_PATH): refuse it when no ``hfToken`` is configured."""
+    if config.hf_token is not None:
+        return
+    for i, model in enumerate(config.models):
+        gated = _gated(model, catalog)
+        if gated is None:
+            continue
+        key, hf_id = gated
+        yield Problem(
+            f"models[{i}].{key}",
+            model.model if key == "model" else True,
+            f"{hf_id} is a gated Hugging Face model: its weights download only with a Hugging Face token, "
+            "and no aks-llm:hfToken is configured",
+            TOKEN_HINT,
+        )
+
+
+def replica_settings(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """replicas.min/max, scaleToZero and the schedule's pre-warm agree with each other."""
+    for i, model in enumerate(config.models):
+        replicas, path = model.replicas, f"models[{i}]"
+        if replicas.max is not None and replicas.max < replicas.min:
+            yield Problem(
+                f"{path}.replicas.max",
+                replicas.max,
+                f"the autoscaler's maximum is below replicas.min ({replicas.min})",
+                f"replicas.max >= {replicas.min}",
+            )
+        if model.scale_to_zero and replicas.min > 0:
+            yield Problem(
+                f"{path}.replicas.min",
+                replicas.min,
+                "scaleToZero: true lets the model scale to 0 replicas when idle, which contradicts a "
+                f"minimum of {replicas.min}",
+                f"replicas.min: 0 with scaleToZero: true, or scaleToZero: false to keep {replicas.min} "
+                "replica(s) at all times",
+            )
+        if not model.scale_to_zero and replicas.min == 0:
+            yield Problem(
+                f"{path}.scaleToZero",
+                False,
+                "scaleToZero: false keeps at least one replica running, but replicas.min is 0",
+                "replicas: {min: 1 or more} with scaleToZero: false, or scaleToZero: true",
+            )
+    for plan in plan_models(config, catalog):
+        schedule, cfg = plan.config.schedule, plan.config
+        if schedule is None or schedule.min_replicas <= plan.replicas_max:
+            continue
+        if cfg.replicas.max is not None:
+            why = "replicas.max"
+        else:
+            peak, seqs = cfg.workload.peak_concurrent_requests, max(1, plan.sizing.max_num_seqs)
+            why = f"derived: ceil(peakConcurrentRequests {peak} / max-num-seqs {seqs})"
+        yield Problem(
+            f"models[{plan.index}].schedule.minReplicas",
+            schedule.min_replicas,
+            f"pre-warms {schedule.min_replicas} replicas in business hours, but the autoscaler's maximum "
+            f"is {plan.replicas_max} ({why}); KEDA never runs more than the maximum",
+            f"schedule.minReplicas <= {plan.replicas_max}, replicas.max >= {schedule.min_replicas}, or a "
+            "higher workload.peakConcurrentRequests",
+        )
+
+
+def kaito_settings(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """What KAITO cannot do: quantize a preset, slice MIG on bring-your-own nodes here, or scale a
+    model when the helm install has no InferenceSet controller."""
+    kaito = config.addons.kaito
+    byo = kaito.mode == "helm" and kaito.node_provisioner == "none"
+    for plan in plan_models(config, catalog):
+        cfg, path = plan.config, f"models[{plan.index}]"
+        if cfg.runtime != "kaito":
+            continue
+        if cfg.quantization != "auto":
+            yield Problem(
+                f"{path}.quantization",
+                cfg.quantization,
+                "KAITO serves its preset's own weights; quantization applies to the vLLM runtime only",
+                "quantization: auto with runtime: kaito, or runtime: vllm",
+            )
+        pool = plan.pool
+        if byo and isinstance(pool, GpuPoolConfig) and pool.mig:
+            yield Problem(
+                f"{path}.pool",
+                cfg.pool,
+                f"with nodeProvisioner: none KAITO runs on pool {pool.name}'s own nodes, whose GPUs are cut "
+                f"into MIG {pool.mig} slices; KAITO's MIG partitions (enableMIG) are not wired by this "
+                "program",
+                "runtime: vllm on a MIG pool, or a pool without mig for KAITO",
+            )
+        if kaito.mode == "helm" and not kaito.feature_gates.inference_set and kaito_kind(plan) != "Workspace":
+            yield Problem(
+                f"{path}.replicas",
+                {"min": cfg.replicas.min, "max": plan.replicas_max},
+                "an autoscaled KAITO model is an InferenceSet (KEDA cannot scale a Workspace), and "
+                "addons.kaito.featureGates.inferenceSet is false",
+                "addons.kaito.featureGates.inferenceSet: true, or a fixed single replica "
+                "(replicas: {min: 1, max: 1}, scaleToZero: false, no schedule)",
+            )
+
+
+def quantization_settings(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """vLLM's AWQ/GPTQ need a pre-quantized checkpoint; its FP8 kernels need compute capability 8.0+."""
+    skus = {plan.index: plan.sku for plan in plan_models(config, catalog)}
+    for i, model in enumerate(config.models):
+        q, path = model.quantization, f"models[{i}].quantization"
+        if model.runtime != "vllm" or q == "auto":
+            continue
+        if q in ("awq", "gptq") and model.model is not None:
+            yield Problem(
+                path,
+                q,
+                f"{q.upper()} needs a checkpoint quantized with it, and catalog model {model.model} is the "
+                "unquantized release",
+                f"describe the {q.upper()} checkpoint under custom: (its hfId and architecture), or "
+                "quantization: auto or fp8",
+            )
+        sku = skus.get(i)
+        if q == "fp8" and sku is not None and not sku.bf16:
+            yield Problem(
+                path,
+                q,
+                f"vLLM's FP8 kernels need compute capability 8.0 or newer; {sku.gpu_model} on {sku.name} "
+                f"is {sku.compute_capability}",
+                "quantization: auto (float16), or an A10/A100/H100 pool",
+            )
+
+
+def _zone_exists(name: str) -> bool | None:
+    """Whether ``name`` is an IANA time zone; None when this machine has no zone database to tell."""
+    try:
+        ZoneInfo("Etc/UTC")
+    except ZoneInfoNotFoundError:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def schedule_timezones(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """KEDA's cron trigger needs an IANA time zone (e.g. Europe/Stockholm)."""
+    for i, model in enumerate(config.models):
+        if model.schedule is None or _zone_exists(model.schedule.timezone) is not False:
+            continue
+        yield Problem(
+            f"models[{i}].schedule.timezone",
+            model.schedule.timezone,
+            "not an IANA time zone: KEDA's cron trigger (the business-hours pre-warm) could not run",
+            "an IANA name such as Europe/Stockholm, America/New_York or Etc/UTC",
+        )
+
+
+MODEL_RULES = [
+    kaito_accepts_sku,
+    gated_models_have_a_token,
+    replica_settings,
+    kaito_settings,
+    quantization_settings,
+    schedule_timezones,
+]

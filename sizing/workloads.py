@@ -1,0 +1,252 @@
+"""What each model's inference workload is made of, derived from its ``ModelPlan`` (pure, no Pulumi).
+
+The model components (``components/vllm_model.py``, ``components/kaito_model.py``), the rules and the
+plan read these functions, so a figure in the plan is the figure in the manifests. Assumptions that
+are not facts about the model or the GPU are named constants with their reasoning beside them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import yaml
+
+from config.scheduling import PoolScheduling
+from cost.estimate import floor_replicas
+from sizing.deployments import ModelPlan
+
+# --- images, ports, names ------------------------------------------------------------------------
+
+# vLLM's OpenAI-compatible server, pinned by tag and digest (never :latest). The digest is the one
+# public repositories pin for this tag (seen identically in several, e.g. "verified releases" lists);
+# it could not be checked against Docker Hub from here: `docker buildx imagetools inspect
+# vllm/vllm-openai:v0.11.0` shows it. A digest pin also satisfies Checkov CKV_K8S_43.
+VLLM_VERSION = "v0.11.0"
+VLLM_DIGEST = "sha256:014a95f21c9edf6abe0aea6b07353f96baa4ec291c427bb1176dc7c93a85845c"
+VLLM_IMAGE = f"docker.io/vllm/vllm-openai:{VLLM_VERSION}@{VLLM_DIGEST}"
+VLLM_PORT = 8000  # vLLM serves the API, /health and /metrics here
+KAITO_PORT = 5000  # KAITO's inference pods listen here (its own Service maps 80 -> 5000)
+SERVICE_PORT = 80  # what callers use, for both runtimes
+
+MODEL_LABEL = "aks-llm/model"  # on every pod of a vLLM model: Service, PDB, NetworkPolicy, scraping
+RUNTIME_LABEL = "aks-llm/runtime"
+# KAITO provisions its own GPU nodes and labels them with resource.labelSelector; these keys are
+# KAITO's alone: no agent pool carries them (so KAITO never adopts a pool's nodes) and no vLLM
+# workload selects them (so vLLM never lands on KAITO's nodes, which carry the same sku=gpu taint).
+KAITO_POOL_LABEL = "aks-llm/kaito-pool"
+KAITO_WORKLOAD_LABEL = "aks-llm/kaito-workload"
+# What KAITO puts on the pods (kaito-project/kaito pkg/workspace/manifests, v0.12): every inference pod
+# carries kaito.sh/workspace=<workspace>; an InferenceSet's pods also inferenceset.kaito.sh/created-by.
+KAITO_WORKSPACE_POD_LABEL = "kaito.sh/workspace"
+KAITO_INFERENCESET_POD_LABEL = "inferenceset.kaito.sh/created-by"
+POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"  # StatefulSet pods; only index 0 serves (multi-node)
+KAITO_WORKSPACE_SUFFIX = "-ws"  # a fixed KAITO model's Workspace is <model>-ws; <model> is our Service
+
+# --- assumptions behind derived timings ---------------------------------------------------------------
+
+# Decode speed one sequence still gets in a full batch. 10 tokens/s is a floor for 7-14B models at
+# vLLM's batch sizes on T4-class GPUs and far below A100/H100 speeds: the longest generation it implies
+# is an upper bound, which is what a cooldown and a drain need.
+DECODE_TOKENS_PER_SECOND_FLOOR = 10
+COOLDOWN_FLOOR_SECONDS = 300  # KEDA's default cooldown: never shorter than that
+# First start of a replica: weights downloaded from Hugging Face into the (empty) NFS cache at a
+# sustained 40 MiB/s (a conservative figure: Azure-to-HF downloads are usually faster), then vLLM's
+# engine start (weights to GPU, torch.compile, CUDA graph capture) at ENGINE_START_SECONDS, with 50 %
+# margin. Restarts read the cache instead and start well within the budget.
+DOWNLOAD_MIB_PER_SECOND = 40
+ENGINE_START_SECONDS = 300
+STARTUP_MARGIN = 1.5
+PROBE_PERIOD_SECONDS = 10
+
+# A node's CPU and memory are shared by the replicas its GPUs (or MIG slices) hold. Left for the
+# kubelet, the OS and the GPU node's daemonsets (Cilium, CSI drivers, device plugin or GPU Operator,
+# ama-metrics): 10 % of the node plus 1 vCPU, and 15 % of its memory plus 4 GiB (AKS reserves
+# kube-reserved memory and a 100 Mi eviction threshold; the rest is the daemonsets' headroom).
+NODE_CPU_RESERVED_FRACTION, NODE_CPU_RESERVED_MILLI = 0.10, 1000
+NODE_MEMORY_RESERVED_FRACTION, NODE_MEMORY_RESERVED_MIB = 0.15, 4096
+SHM_GIB_PER_GPU, SHM_GIB_MAX = 2, 16  # /dev/shm for NCCL and the tokenizer workers
+CACHE_MIN_GIB = 100  # Azure Files premium (NFS) shares start at 100 GiB
+CACHE_WEIGHTS_FACTOR = 2.0  # room for a second revision of the weights during an upgrade
+
+KaitoKind = Literal["InferenceSet", "Workspace"]
+
+
+# --- scheduling -------------------------------------------------------------------------------------
+
+
+def workload_scheduling(plan: ModelPlan) -> PoolScheduling:
+    """Node selector, tolerations and GPU resource name of a vLLM model's pods.
+
+    The one place a model's placement comes from: agent pool or Karpenter NodePool (``ModelPlan.scheduling``).
+    """
+    return plan.scheduling()
+
+
+def kaito_label_selector(plan: ModelPlan) -> dict[str, str]:
+    """KAITO's ``resource.labelSelector``: labels of the nodes KAITO provisions for this model."""
+    return {KAITO_POOL_LABEL: plan.pool.name, KAITO_WORKLOAD_LABEL: plan.config.name}
+
+
+def kaito_instance_type(plan: ModelPlan) -> str:
+    """The pool's VM size as KAITO spells it (``resource.instanceType``)."""
+    return plan.sku.kaito_name or plan.sku.name
+
+
+# --- replicas -----------------------------------------------------------------------------------------
+
+
+def replica_floor(plan: ModelPlan) -> int:
+    """Replicas when idle outside business hours: 0 with ``scaleToZero``, else ``replicas.min``.
+
+    The cost estimate's ``floor_replicas``: what is billed is what KEDA's minReplicaCount keeps.
+    """
+    return floor_replicas(plan.config)
+
+
+def kaito_kind(plan: ModelPlan) -> KaitoKind:
+    """``Workspace`` for a fixed single replica (KAITO's stable API, nothing to scale), else the
+    scalable ``InferenceSet`` that KEDA drives."""
+    cfg = plan.config
+    fixed = not cfg.scale_to_zero and cfg.schedule is None and replica_floor(plan) == plan.replicas_max == 1
+    return "Workspace" if fixed else "InferenceSet"
+
+
+def kaito_nodes_per_replica(plan: ModelPlan) -> int:
+    """KAITO's own node estimate, else the whole nodes the GPUs of one replica need."""
+    estimate = plan.sizing.kaito_nodes_per_replica
+    return estimate or max(1, math.ceil(plan.sizing.gpus_per_replica / plan.sku.gpu_count))
+
+
+# --- timings ----------------------------------------------------------------------------------------
+
+
+def _round_up(value: float, step: int) -> int:
+    return int(math.ceil(value / step) * step)
+
+
+def longest_generation_seconds(plan: ModelPlan) -> int:
+    """p95 completion tokens at the decode-speed floor: how long one generation may take."""
+    return math.ceil(plan.config.workload.p95_completion_tokens / DECODE_TOKENS_PER_SECOND_FLOOR)
+
+
+def cooldown_seconds(plan: ModelPlan) -> int:
+    """KEDA cooldown (last activity -> zero) and scale-down window: twice the longest generation, in
+    30 s steps, at least KEDA's 300 s default, so no replica is removed mid-generation."""
+    return max(COOLDOWN_FLOOR_SECONDS, _round_up(2 * longest_generation_seconds(plan), 30))
+
+
+def drain_seconds(plan: ModelPlan) -> int:
+    """terminationGracePeriodSeconds: time for in-flight generations to finish on SIGTERM."""
+    return max(60, _round_up(2 * longest_generation_seconds(plan), 30))
+
+
+def startup_budget_seconds(plan: ModelPlan) -> int:
+    """How long the startup probe waits: first download of the weights plus engine start, +50 %."""
+    download = plan.sizing.weights_gib * 1024 / DOWNLOAD_MIB_PER_SECOND
+    return _round_up((download + ENGINE_START_SECONDS) * STARTUP_MARGIN, 60)
+
+
+# --- resources ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PodResources:
+    """Requests (= limits: Guaranteed QoS) of one vLLM replica and its volume sizes."""
+
+    gpu_resource: str
+    gpus: int  # tensor-parallel GPUs, or 1 MIG slice
+    cpu_milli: int
+    memory_gib: int
+    shm_gib: int
+    cache_gib: int
+
+    def requests(self) -> dict[str, str]:
+        return {
+            "cpu": f"{self.cpu_milli}m",
+            "memory": f"{self.memory_gib}Gi",
+            self.gpu_resource: str(self.gpus),
+        }
+
+
+def pod_resources(plan: ModelPlan) -> PodResources:
+    """A replica's share of its node: the node's allocatable CPU and memory times the share of the
+    node's GPU resources (MIG slices, time-sliced shares or GPUs) the replica takes."""
+    scheduling = workload_scheduling(plan)
+    gpus = 1 if plan.mig is not None else plan.sizing.gpus_per_replica
+    share = gpus / scheduling.gpus_per_node
+    sku = plan.sku
+    cpu = (sku.vcpus * 1000 * (1 - NODE_CPU_RESERVED_FRACTION) - NODE_CPU_RESERVED_MILLI) * share
+    memory = (sku.memory_gib * 1024 * (1 - NODE_MEMORY_RESERVED_FRACTION) - NODE_MEMORY_RESERVED_MIB) * share
+    cache = max(CACHE_MIN_GIB, _round_up(plan.sizing.weights_gib * CACHE_WEIGHTS_FACTOR, 10))
+    return PodResources(
+        gpu_resource=scheduling.gpu_resource_name,
+        gpus=gpus,
+        cpu_milli=int(cpu // 100 * 100),
+        memory_gib=int(memory // 1024),
+        shm_gib=min(SHM_GIB_MAX, SHM_GIB_PER_GPU * gpus),
+        cache_gib=cache,
+    )
+
+
+# --- runtime arguments --------------------------------------------------------------------------------
+
+
+def vllm_args(plan: ModelPlan) -> list[str]:
+    """``vllm serve`` arguments carrying every derived figure."""
+    s = plan.sizing
+    args = [
+        "--model",
+        plan.hf_id,
+        "--served-model-name",
+        plan.config.name,
+        "--dtype",
+        plan.dtype,
+        "--max-model-len",
+        str(s.max_model_len),
+        "--max-num-seqs",
+        str(s.max_num_seqs),
+        "--gpu-memory-utilization",
+        f"{s.gpu_memory_utilization:.2f}",
+        "--tensor-parallel-size",
+        str(s.gpus_per_replica),
+        "--port",
+        str(VLLM_PORT),
+    ]
+    if plan.config.quantization != "auto":
+        args += ["--quantization", plan.config.quantization]
+    return args
+
+
+def kaito_inference_config(plan: ModelPlan) -> str:
+    """The ``inference_config.yaml`` of KAITO's ConfigMap: the derived vLLM parameters.
+
+    Tensor parallelism is left to KAITO: it spreads a replica over the GPUs (and nodes) it provisions.
+    """
+    s = plan.sizing
+    vllm = {
+        "gpu-memory-utilization": s.gpu_memory_utilization,
+        "max-model-len": s.max_model_len,
+        "max-num-seqs": s.max_num_seqs,
+        "dtype": plan.dtype,
+    }
+    return yaml.safe_dump({"vllm": vllm}, sort_keys=False)
+
+
+def kaito_preset(plan: ModelPlan) -> str:
+    """KAITO's preset name, or the Hugging Face id for a model without a preset (KAITO accepts both)."""
+    return plan.kaito_preset or plan.hf_id
+
+
+def served_model_name(plan: ModelPlan) -> str | None:
+    """The ``model`` callers send: the stack's name for vLLM and InferenceSets (KAITO names an
+    InferenceSet's model after it); a KAITO Workspace serves its preset's own name (GET /v1/models)."""
+    if plan.config.runtime == "kaito" and kaito_kind(plan) == "Workspace":
+        return None
+    return plan.config.name
+
+
+def service_url(name: str, namespace: str) -> str:
+    """The in-cluster URL of a model's Service (port 80)."""
+    return f"http://{name}.{namespace}.svc.cluster.local"
