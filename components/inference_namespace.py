@@ -27,6 +27,7 @@ from pulumi_kubernetes.core.v1 import (
     VolumeMountArgs,
 )
 from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
+from pulumi_kubernetes.networking.v1 import NetworkPolicy, NetworkPolicySpecArgs
 
 from components.key_vault import HF_TOKEN_SECRET
 from components.roles import KEY_VAULT_SECRETS_USER
@@ -37,7 +38,11 @@ HF_TOKEN_K8S_SECRET = "hf-token"  # Kubernetes Secret for KAITO's modelAccessSec
 HF_TOKEN_KEY = "HF_TOKEN"  # the key KAITO (and huggingface_hub) expects
 SECRET_PROVIDER_CLASS = "hf-token"
 SECRETS_MOUNT = "/mnt/secrets-store"
-SYNC_IMAGE = "docker.io/library/busybox:1.37.0"
+# busybox 1.37.0 pinned by digest (the index digest public repositories pin for this tag; check it with
+# `docker buildx imagetools inspect docker.io/library/busybox:1.37.0` before changing it).
+SYNC_IMAGE = (
+    "docker.io/library/busybox:1.37.0@sha256:bdf57e528e45e4433820e045b29b4597825a1c9e38353532d90a01445013f82e"
+)
 CSI_DRIVER = "secrets-store.csi.k8s.io"
 
 
@@ -222,6 +227,7 @@ class InferenceNamespace(pulumi.ComponentResource):
                             ContainerArgs(
                                 name="sync",
                                 image=SYNC_IMAGE,
+                                image_pull_policy="Always",
                                 command=[
                                     "sh",
                                     "-c",
@@ -244,6 +250,16 @@ class InferenceNamespace(pulumi.ComponentResource):
                         volumes=[volume],
                     ),
                 ),
+            ),
+            opts=opts,
+        )
+        # The pod only holds the CSI mount (the driver on the node talks to Key Vault): no traffic at all.
+        NetworkPolicy(
+            f"{name}-network-policy",
+            metadata=ObjectMetaArgs(name=name, namespace=settings.namespace, labels=pod_labels),
+            spec=NetworkPolicySpecArgs(
+                pod_selector=LabelSelectorArgs(match_labels={"app.kubernetes.io/name": name}),
+                policy_types=["Ingress", "Egress"],
             ),
             opts=opts,
         )

@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,7 +20,6 @@ from tests.test_model_services import full
 from tools.plan import kubernetes_manifests, write_manifests
 
 CHECKOV = ROOT / "venv-checkov" / "bin" / "checkov"
-MODEL_COMPONENTS = {"inference-server", "monitoring", "storage"}
 
 
 def _checkov() -> Path:
@@ -32,21 +30,12 @@ def _checkov() -> Path:
     return CHECKOV
 
 
-def _model_objects(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The model services' objects (the token-sync Deployment of the add-ons is not a model workload)."""
-    return [
-        d
-        for d in docs
-        if d.get("metadata", {}).get("labels", {}).get("app.kubernetes.io/component") in MODEL_COMPONENTS
-    ]
-
-
 def test_rendered_workload_manifests_pass_checkov(tmp_path: Path) -> None:
     checkov = _checkov()
     sets = {
         "dev": kubernetes_manifests(planned("dev")[1].resources),
         "prod": kubernetes_manifests(planned("prod")[1].resources),
-        "models": _model_objects(kubernetes_manifests(full().resources)),
+        "full": kubernetes_manifests(full().resources),  # models, the HF token sync, the HTTP add-on
     }
     for name, docs in sets.items():
         assert docs, name
