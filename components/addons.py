@@ -19,7 +19,7 @@ from components.key_vault import KeyVault, KeyVaultArgs, cluster_egress_ips
 from components.monitoring import ManagedPrometheus, ManagedPrometheusArgs
 from components.roles import SERVICE_BUS_DATA_RECEIVER
 from components.service_bus import AsyncQueue, AsyncQueueArgs
-from components.workload_identity import RoleGrant, WorkloadIdentity
+from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity
 from config.naming import Names
 from config.schema import StackConfig
 
@@ -58,13 +58,15 @@ class PlatformAddons(pulumi.ComponentResource):
             "location": cfg.location,
             "tags": tags,
         }
-        identity: dict[str, Any] = {
-            **common,
-            "oidc_issuer_url": cluster.oidc_issuer_url,
-            "subscription_id": client.subscription_id,
-            "tenant_id": client.tenant_id,
-            "kube_provider": cluster.kube_provider,
-        }
+        home = IdentityHome(
+            resource_group_name=cluster.resource_group_name,
+            location=cfg.location,
+            tags=tags,
+            oidc_issuer_url=cluster.oidc_issuer_url,
+            subscription_id=client.subscription_id,
+            tenant_id=client.tenant_id,
+            kube_provider=cluster.kube_provider,
+        )
 
         prometheus = ManagedPrometheus(
             "prometheus", ManagedPrometheusArgs(names=names, cluster_id=cluster.cluster.id, **common), child
@@ -104,7 +106,7 @@ class PlatformAddons(pulumi.ComponentResource):
                 vault_id=vault.vault_id,
                 hf_token_secret_name=vault.hf_token_secret_name,
                 extra_grants=queue_grants,
-                **identity,
+                home=home,
             ),
             child,
         )
@@ -117,7 +119,7 @@ class PlatformAddons(pulumi.ComponentResource):
                 monitor_workspace_id=prometheus.workspace_id,
                 http_addon=cfg.addons.keda.http_addon,
                 queue_id=queue.queue_id if queue is not None else None,
-                **identity,
+                home=home,
             ),
             child,
         )
@@ -129,7 +131,7 @@ class PlatformAddons(pulumi.ComponentResource):
                 node_resource_group=cluster.cluster.node_resource_group.apply(lambda g: g or ""),
                 cluster_name=cluster.cluster_name,
                 cluster_id=cluster.cluster.id,
-                **identity,
+                home=home,
             ),
             child,
         )

@@ -3,7 +3,7 @@ Face token synced from Key Vault into a Kubernetes Secret by the Secrets Store C
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -31,7 +31,7 @@ from pulumi_kubernetes.networking.v1 import NetworkPolicy, NetworkPolicySpecArgs
 
 from components.key_vault import HF_TOKEN_SECRET
 from components.roles import KEY_VAULT_SECRETS_USER
-from components.workload_identity import RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
+from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
 from config.schema import InferenceConfig
 
 HF_TOKEN_K8S_SECRET = "hf-token"  # Kubernetes Secret for KAITO's modelAccessSecret and vLLM pods
@@ -90,13 +90,7 @@ def secret_provider_parameters(
 class InferenceNamespaceArgs:
     settings: InferenceConfig
     identity_name: str
-    resource_group_name: pulumi.Input[str]
-    location: str
-    tags: Mapping[str, str]
-    oidc_issuer_url: pulumi.Input[str]
-    subscription_id: pulumi.Input[str]
-    tenant_id: pulumi.Input[str]
-    kube_provider: pulumi.ProviderResource
+    home: IdentityHome
     vault_name: pulumi.Input[str]
     vault_id: pulumi.Input[str]
     # Key Vault secret holding the token; None: no token configured, nothing to sync.
@@ -110,7 +104,7 @@ class InferenceNamespace(pulumi.ComponentResource):
     def __init__(self, name: str, args: InferenceNamespaceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aksllm:platform:InferenceNamespace", name, None, opts)
         settings = args.settings
-        k8s = pulumi.ResourceOptions(parent=self, provider=args.kube_provider)
+        k8s = pulumi.ResourceOptions(parent=self, provider=args.home.kube_provider)
         self.name = settings.namespace
         self.service_account_name = settings.service_account
         self.namespace = Namespace(
@@ -131,15 +125,9 @@ class InferenceNamespace(pulumi.ComponentResource):
             "inference-identity",
             WorkloadIdentityArgs(
                 identity_name=args.identity_name,
-                resource_group_name=args.resource_group_name,
-                location=args.location,
-                tags=args.tags,
-                oidc_issuer_url=args.oidc_issuer_url,
-                subscription_id=args.subscription_id,
-                tenant_id=args.tenant_id,
+                home=args.home,
                 namespace=settings.namespace,
                 service_account=settings.service_account,
-                kube_provider=args.kube_provider,
                 grants=[
                     RoleGrant(KEY_VAULT_SECRETS_USER, args.vault_id, "read the HF token from this vault"),
                     *args.extra_grants,
@@ -162,7 +150,7 @@ class InferenceNamespace(pulumi.ComponentResource):
         after_namespace = pulumi.ResourceOptions.merge(
             k8s, pulumi.ResourceOptions(depends_on=[self.namespace])
         )
-        parameters = pulumi.Output.all(self.identity.client_id, args.vault_name, args.tenant_id).apply(
+        parameters = pulumi.Output.all(self.identity.client_id, args.vault_name, args.home.tenant_id).apply(
             lambda v: secret_provider_parameters(v[0], v[1], v[2], secret_name)
         )
         CustomResource(

@@ -8,7 +8,6 @@ gpu-provisioner provisions nodes, its chart, identity and federated credential.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +18,7 @@ from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 
 from components.inference_namespace import labels
 from components.roles import AKS_CONTRIBUTOR
-from components.workload_identity import RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
+from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
 from config.schema import KaitoConfig
 
 KAITO_CHARTS = "https://kaito-project.github.io/kaito/charts/kaito"
@@ -77,16 +76,12 @@ def workspace_values(settings: KaitoConfig, cluster_name: pulumi.Input[str]) -> 
 
 @dataclass(frozen=True)
 class KaitoArgs:
+    """KAITO's settings and, for helm mode, the cluster and identity home of the gpu-provisioner."""
+
     settings: KaitoConfig
     identity_name: str
-    resource_group_name: pulumi.Input[str]
+    home: IdentityHome
     node_resource_group: pulumi.Input[str]
-    location: str
-    tags: Mapping[str, str]
-    oidc_issuer_url: pulumi.Input[str]
-    subscription_id: pulumi.Input[str]
-    tenant_id: pulumi.Input[str]
-    kube_provider: pulumi.ProviderResource
     cluster_name: pulumi.Input[str]
     cluster_id: pulumi.Input[str]
 
@@ -108,7 +103,7 @@ class Kaito(pulumi.ComponentResource):
 
     def _helm(self, args: KaitoArgs) -> None:
         settings = args.settings
-        k8s = pulumi.ResourceOptions(parent=self, provider=args.kube_provider)
+        k8s = pulumi.ResourceOptions(parent=self, provider=args.home.kube_provider)
         namespace = Namespace(
             "kaito-namespace",
             metadata=ObjectMetaArgs(name=KAITO_NAMESPACE, labels=labels("kaito", KAITO_NAMESPACE)),
@@ -140,15 +135,9 @@ class Kaito(pulumi.ComponentResource):
             "gpu-provisioner-identity",
             WorkloadIdentityArgs(
                 identity_name=args.identity_name,
-                resource_group_name=args.resource_group_name,
-                location=args.location,
-                tags=args.tags,
-                oidc_issuer_url=args.oidc_issuer_url,
-                subscription_id=args.subscription_id,
-                tenant_id=args.tenant_id,
+                home=args.home,
                 namespace=GPU_PROVISIONER_NAMESPACE,
                 service_account=GPU_PROVISIONER_SERVICE_ACCOUNT,
-                kube_provider=args.kube_provider,
                 grants=[
                     RoleGrant(AKS_CONTRIBUTOR, args.cluster_id, "gpu-provisioner creates GPU agent pools")
                 ],
@@ -159,11 +148,11 @@ class Kaito(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         env = {
-            "ARM_SUBSCRIPTION_ID": args.subscription_id,
-            "LOCATION": args.location,
+            "ARM_SUBSCRIPTION_ID": args.home.subscription_id,
+            "LOCATION": args.home.location,
             "AZURE_CLUSTER_NAME": args.cluster_name,
             "AZURE_NODE_RESOURCE_GROUP": args.node_resource_group,
-            "ARM_RESOURCE_GROUP": args.resource_group_name,
+            "ARM_RESOURCE_GROUP": args.home.resource_group_name,
         }
         Release(
             "gpu-provisioner",
@@ -175,7 +164,10 @@ class Kaito(pulumi.ComponentResource):
             values={
                 # The ServiceAccount (with its client-id annotation) is ours, from WorkloadIdentity.
                 "serviceAccount": {"create": False, "name": GPU_PROVISIONER_SERVICE_ACCOUNT},
-                "workloadIdentity": {"clientId": self.gpu_provisioner.client_id, "tenantId": args.tenant_id},
+                "workloadIdentity": {
+                    "clientId": self.gpu_provisioner.client_id,
+                    "tenantId": args.home.tenant_id,
+                },
                 "settings": {"azure": {"clusterName": args.cluster_name}},
                 "controller": {"env": [{"name": k, "value": v} for k, v in env.items()]},
             },

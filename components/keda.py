@@ -3,7 +3,6 @@ and the optional KEDA HTTP add-on for scale-from-zero of synchronous endpoints."
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -14,7 +13,7 @@ from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 
 from components.inference_namespace import labels
 from components.roles import MONITORING_DATA_READER, SERVICE_BUS_DATA_OWNER
-from components.workload_identity import RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
+from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
 from config.schema import KedaHttpAddonConfig
 
 # The AKS add-on runs KEDA in kube-system under this ServiceAccount (not keda/keda-operator as with
@@ -41,13 +40,7 @@ class HttpAddonRefs:
 @dataclass(frozen=True)
 class KedaArgs:
     identity_name: str
-    resource_group_name: pulumi.Input[str]
-    location: str
-    tags: Mapping[str, str]
-    oidc_issuer_url: pulumi.Input[str]
-    subscription_id: pulumi.Input[str]
-    tenant_id: pulumi.Input[str]
-    kube_provider: pulumi.ProviderResource
+    home: IdentityHome
     inference_namespace: str
     inference_namespace_resource: pulumi.Resource
     monitor_workspace_id: pulumi.Input[str]
@@ -79,22 +72,16 @@ class KedaAutoscaling(pulumi.ComponentResource):
             "keda-identity",
             WorkloadIdentityArgs(
                 identity_name=args.identity_name,
-                resource_group_name=args.resource_group_name,
-                location=args.location,
-                tags=args.tags,
-                oidc_issuer_url=args.oidc_issuer_url,
-                subscription_id=args.subscription_id,
-                tenant_id=args.tenant_id,
+                home=args.home,
                 namespace=KEDA_NAMESPACE,
                 service_account=KEDA_SERVICE_ACCOUNT,
-                kube_provider=args.kube_provider,
                 grants=grants,
                 service_account_mode="annotate",
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         k8s = pulumi.ResourceOptions(
-            parent=self, provider=args.kube_provider, depends_on=[args.inference_namespace_resource]
+            parent=self, provider=args.home.kube_provider, depends_on=[args.inference_namespace_resource]
         )
         self.prometheus_trigger_auth = self._trigger_auth(PROMETHEUS_TRIGGER_AUTH, args, k8s)
         self.service_bus_trigger_auth = (
@@ -119,7 +106,7 @@ class KedaAutoscaling(pulumi.ComponentResource):
 
     def _http_addon(self, args: KedaArgs) -> HttpAddonRefs:
         settings = args.http_addon
-        k8s = pulumi.ResourceOptions(parent=self, provider=args.kube_provider)
+        k8s = pulumi.ResourceOptions(parent=self, provider=args.home.kube_provider)
         namespace = Namespace(
             "http-addon-namespace",
             metadata=ObjectMetaArgs(

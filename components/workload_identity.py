@@ -36,19 +36,27 @@ class RoleGrant:
 
 
 @dataclass(frozen=True)
-class WorkloadIdentityArgs:
-    """Who (namespace/ServiceAccount) gets which Azure identity, with which roles."""
+class IdentityHome:
+    """What every workload identity of a stack shares: where the identities live, the cluster whose
+    OIDC issuer they trust, the subscription and tenant of their roles, and the Kubernetes provider."""
 
-    identity_name: str
     resource_group_name: pulumi.Input[str]
     location: str
     tags: Mapping[str, str]
     oidc_issuer_url: pulumi.Input[str]
     subscription_id: pulumi.Input[str]
     tenant_id: pulumi.Input[str]
+    kube_provider: pulumi.ProviderResource
+
+
+@dataclass(frozen=True)
+class WorkloadIdentityArgs:
+    """Who (namespace/ServiceAccount) gets which Azure identity, with which roles."""
+
+    identity_name: str
+    home: IdentityHome
     namespace: str
     service_account: str
-    kube_provider: pulumi.ProviderResource
     grants: Sequence[RoleGrant] = ()
     # "create": this component owns the ServiceAccount. "annotate": the ServiceAccount belongs to
     # someone else (an AKS add-on); only the client-id annotation is applied to it.
@@ -74,9 +82,9 @@ class WorkloadIdentity(pulumi.ComponentResource):
         self.identity = managedidentity.UserAssignedIdentity(
             f"{name}-uami",
             resource_name_=args.identity_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            tags=dict(args.tags),
+            resource_group_name=args.home.resource_group_name,
+            location=args.home.location,
+            tags=dict(args.home.tags),
             opts=child,
         )
         self.client_id = self.identity.client_id
@@ -86,8 +94,8 @@ class WorkloadIdentity(pulumi.ComponentResource):
             f"{name}-federated",
             federated_identity_credential_resource_name=f"{args.namespace}-{args.service_account}",
             resource_name_=self.identity.name,
-            resource_group_name=args.resource_group_name,
-            issuer=args.oidc_issuer_url,
+            resource_group_name=args.home.resource_group_name,
+            issuer=args.home.oidc_issuer_url,
             subject=self.subject,
             audiences=[AUDIENCE],
             opts=child,
@@ -104,7 +112,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
             f"{self._prefix}-role-{index}-{grant.role.guid[:8]}",
             role_assignment_name=scope.apply(lambda s: assignment_name(s, grant.role, args.identity_name)),
             scope=scope,
-            role_definition_id=role_definition_id(args.subscription_id, grant.role),
+            role_definition_id=role_definition_id(args.home.subscription_id, grant.role),
             principal_id=self.principal_id,
             principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
             description=f"{grant.role.name}: {grant.description}",
@@ -114,10 +122,10 @@ class WorkloadIdentity(pulumi.ComponentResource):
     def _service_account(self, args: WorkloadIdentityArgs) -> pulumi.CustomResource:
         annotations = {
             CLIENT_ID_ANNOTATION: self.client_id,
-            TENANT_ID_ANNOTATION: args.tenant_id,
+            TENANT_ID_ANNOTATION: args.home.tenant_id,
         }
         k8s = pulumi.ResourceOptions(
-            parent=self, provider=args.kube_provider, depends_on=list(args.depends_on)
+            parent=self, provider=args.home.kube_provider, depends_on=list(args.depends_on)
         )
         if args.service_account_mode == "annotate":
             # The ServiceAccount is created and owned by an AKS add-on (e.g. kube-system/keda-operator):
