@@ -102,7 +102,7 @@ def _problem_from(error: Mapping[str, Any]) -> Problem:
         message = "unknown key"
         accepted = ", ".join(keys) + (f"; did you mean {near[0]}?" if near else "")
     elif kind == "missing":
-        message = "required key is missing"
+        message, value = "required key is missing", None
     elif kind.startswith("value_error"):
         message = message.removeprefix("Value error, ")
     elif kind in _BOUNDS:
@@ -118,7 +118,18 @@ def _problem_from(error: Mapping[str, Any]) -> Problem:
     elif kind == "literal_error":
         accepted = message.removeprefix("Input should be ")
         message = "not an accepted value"
-    return Problem(path=path, value=value, message=message, accepted=accepted)
+    if not loc:  # a whole-config check: its input is every key, never worth (or safe) printing
+        value = None
+    return Problem(path=path, value=redact(value), message=message, accepted=accepted)
+
+
+def redact(value: object) -> object:
+    """``value`` with every secret key's value (at any depth) replaced: error lines never show it."""
+    if isinstance(value, dict):
+        return {k: "<redacted>" if k in SECRET_KEYS else redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
 
 
 def parse_stack_config(
@@ -147,9 +158,12 @@ def parse_stack_config(
         config = StackConfig.model_validate(decoded)
     except ValidationError as exc:
         problems = [_problem_from(e) for e in exc.errors(include_url=False)]
-        for p in problems:
-            if p.path.split(".")[0].split("[")[0] in SECRET_KEYS:
-                problems[problems.index(p)] = Problem(p.path, "<redacted>", p.message, p.accepted)
+        problems = [
+            Problem(p.path, "<redacted>", p.message, p.accepted)
+            if p.path.split(".")[0].split("[")[0] in SECRET_KEYS
+            else p
+            for p in problems
+        ]
         raise ConfigError(source, namespace, problems) from None
     rule_problems = check_rules(config)
     if rule_problems:

@@ -107,8 +107,40 @@ RULES += [
 RULES += MODEL_RULES
 
 
+def unique_names(config: StackConfig) -> Iterable[Problem]:
+    """GPU pools, NodePools and models are referred to by name: each name once (pools and NodePools
+    share one name space, since a model's ``pool`` may name either)."""
+    groups = (
+        [("gpuPools", i, p.name) for i, p in enumerate(config.gpu_pools)]
+        + [
+            ("nodeProvisioning.nodePools", i, p.name)
+            for i, p in enumerate(config.node_provisioning.node_pools)
+        ],
+        [("models", i, m.name) for i, m in enumerate(config.models)],
+    )
+    for entries in groups:
+        first: dict[str, str] = {}
+        for label, i, name in entries:
+            where = f"{label}[{i}]"
+            if name in first:
+                yield Problem(
+                    f"{where}.name",
+                    name,
+                    f"the name is already used by {first[name]}",
+                    "a name used once across gpuPools and nodeProvisioning.nodePools"
+                    if label != "models"
+                    else "a name used once under models",
+                )
+            else:
+                first[name] = where
+
+
 def check_rules(config: StackConfig, catalog: Catalog | None = None) -> list[Problem]:
-    """Run every rule; rules after a failing one still run so the user sees all problems at once."""
+    """Run every rule; rules after a failing one still run so the user sees all problems at once.
+    Repeated names come first and alone: every other rule looks pools and models up by name."""
+    repeated = list(unique_names(config))
+    if repeated:
+        return repeated
     cat = catalog or load_catalog()
     problems: list[Problem] = []
     for rule in RULES:

@@ -614,25 +614,3 @@ class StackConfig(Strict):
     addons: AddonsConfig = Field(default_factory=AddonsConfig)
     inference: InferenceConfig = Field(default_factory=InferenceConfig)
     node_provisioning: NodeProvisioningConfig = Field(default_factory=NodeProvisioningConfig)
-
-    @model_validator(mode="after")
-    def _unique_names(self) -> StackConfig:
-        for label, names in (
-            ("gpuPools", [p.name for p in self.gpu_pools]),
-            ("models", [m.name for m in self.models]),
-        ):
-            dupes = sorted({n for n in names if names.count(n) > 1})
-            if dupes:
-                raise ValueError(f"{label}: names must be unique, repeated: {', '.join(dupes)}")
-        return self
-
-    @model_validator(mode="after")
-    def _pool_names_unambiguous(self) -> StackConfig:
-        """A model's ``pool`` names a GPU pool or a NodePool: the two share one name space."""
-        both = sorted({p.name for p in self.gpu_pools} & {p.name for p in self.node_provisioning.node_pools})
-        if both:
-            raise ValueError(
-                f"gpuPools and nodeProvisioning.nodePools share the name(s) {', '.join(both)}: a model's "
-                "pool must name exactly one of them"
-            )
-        return self

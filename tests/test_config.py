@@ -190,3 +190,26 @@ def test_bad_config_stops_the_program_before_any_resource(
     assert "Pulumi.test.yaml: aks-llm:cluster.tier: not an accepted value (got 'Gold')" in err
     assert "'Standard' or 'Free'" in err
     assert "Traceback" not in err
+
+
+def test_repeated_names_are_reported_at_the_second_use() -> None:
+    values = stack_values("dev")
+    values["models"] = [values["models"][0], dict(values["models"][0])]
+    (problem,) = problems_of(values).problems
+    assert (problem.path, problem.value) == ("models[1].name", "phi4mini")
+    assert "already used by models[0]" in problem.message
+
+
+def test_the_token_never_appears_in_any_error_line() -> None:
+    """Whole-config errors (a missing key) and nested values are redacted, not only the hfToken key."""
+    token = "hf_NEVERPRINTME0123456789"
+    with pytest.raises(ConfigError) as info:
+        parse_stack_config({"hfToken": token, "prefix": "llm"}, source=SOURCE, secret_keys=("hfToken",))
+    text = info.value.render()
+    assert "aks-llm:location: required key is missing (got nothing)" in text
+    assert token not in text
+    values = stack_values("dev")
+    values["cluster"]["nope"] = {"hfToken": token}
+    with pytest.raises(ConfigError) as info:
+        parse(values | {"hfToken": token}, secret_keys=("hfToken",))
+    assert token not in info.value.render()
