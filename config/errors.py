@@ -18,7 +18,7 @@ class Problem:
     accepted: str = ""
 
     def render(self, source: str, namespace: str) -> str:
-        key = f"{namespace}:{self.path}" if self.path else namespace
+        key = self.path if not namespace else f"{namespace}:{self.path}" if self.path else namespace
         line = f"{source}: {key}: {self.message} (got {format_value(self.value)})"
         if self.accepted:
             line += f"\n    accepted: {self.accepted}"

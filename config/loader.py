@@ -132,14 +132,37 @@ def redact(value: object) -> object:
     return value
 
 
+def misspelt_namespace_keys(keys: Iterable[str], namespace: str = PROJECT) -> list[Problem]:
+    """Full config keys whose namespace is almost the project's (``aksllm:models``): silently ignored
+    by Pulumi and by the program, so they are refused instead."""
+    problems = []
+    for key in sorted(keys):
+        ns, sep, name = key.partition(":")
+        if sep and ns != namespace and closest_names(ns, [namespace]):
+            problems.append(
+                Problem(
+                    key,
+                    "<not read>",
+                    f"namespace {ns!r} is not this project's, so nothing reads this key",
+                    f"{namespace}:{name}",
+                )
+            )
+    return problems
+
+
 def parse_stack_config(
     raw: Mapping[str, object],
     *,
     source: str,
     secret_keys: Iterable[str] = (),
     namespace: str = PROJECT,
+    other_keys: Iterable[str] = (),
 ) -> StackConfig:
-    """Validate the namespace's keys (without the ``project:`` prefix); raise ``ConfigError``."""
+    """Validate the namespace's keys (without the ``project:`` prefix); raise ``ConfigError``.
+    ``other_keys`` are the full keys of other namespaces (checked for a misspelt project name)."""
+    misspelt = misspelt_namespace_keys(other_keys, namespace)
+    if misspelt:
+        raise ConfigError(source, "", misspelt)
     secrets = set(secret_keys)
     plain_secrets = sorted(k for k in SECRET_KEYS & raw.keys() if k not in secrets)
     if plain_secrets:
@@ -171,8 +194,9 @@ def parse_stack_config(
     return config
 
 
-def runtime_config(namespace: str = PROJECT) -> tuple[dict[str, object], list[str]]:
-    """The namespace's keys and secret keys as the Pulumi runtime holds them (CLI or mocks)."""
+def runtime_config(namespace: str = PROJECT) -> tuple[dict[str, object], list[str], list[str]]:
+    """The namespace's keys, its secret keys, and the other namespaces' full keys, as the Pulumi
+    runtime holds them (CLI or mocks)."""
     from pulumi.runtime import config as rc
 
     merged: dict[str, object] = dict(rc.get_config_env())
@@ -181,10 +205,13 @@ def runtime_config(namespace: str = PROJECT) -> tuple[dict[str, object], list[st
     values = {k[len(prefix) :]: v for k, v in merged.items() if k.startswith(prefix)}
     secret = [k for k in values if rc.is_config_secret(prefix + k)]
     secret += [k[len(prefix) :] for k in rc.get_config_secret_keys_env() if k.startswith(prefix)]
-    return values, sorted(set(secret))
+    others = [k for k in merged if not k.startswith(prefix)]
+    return values, sorted(set(secret)), others
 
 
 def load_stack_config(stack: str, namespace: str = PROJECT) -> StackConfig:
     """Read and validate the running stack's config; raise ``ConfigError`` on a bad value."""
-    values, secret = runtime_config(namespace)
-    return parse_stack_config(values, source=config_source(stack), secret_keys=secret, namespace=namespace)
+    values, secret, others = runtime_config(namespace)
+    return parse_stack_config(
+        values, source=config_source(stack), secret_keys=secret, namespace=namespace, other_keys=others
+    )

@@ -234,4 +234,7 @@ def test_gpu_pools_and_nodepools_share_one_name_space(
         "    - {name: serve, vmSize: Standard_NC24ads_A100_v4, onDemand: {min: 1, max: 1}}\n"
     )
     err = refused(tmp_path, capsys, nap(A100_POOL, pools))
-    assert "aks-llm:nodeProvisioning.nodePools[0].name: the name is already used by gpuPools[0] (got 'serve')" in err
+    assert (
+        "aks-llm:nodeProvisioning.nodePools[0].name: the name is already used by gpuPools[0] (got 'serve')"
+        in err
+    )

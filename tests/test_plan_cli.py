@@ -109,3 +109,29 @@ def test_plan_exit_code_through_a_process_for_a_bad_config(tmp_path: Path) -> No
     )
     assert done.returncode == 2
     assert "aks-llm:location" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("config:\n  aks-llm:location: [x\n", "not valid YAML at line 3, column 1"),
+        ("aks-llm:location: swedencentral\n", "a stack file holds its settings under a top-level `config:`"),
+    ],
+)
+def test_unreadable_stack_files_exit_2_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: str
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    assert main(["--stack", "dev", "--config-file", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and str(bad) in err
+
+
+def test_a_misspelt_project_namespace_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((ROOT / "Pulumi.dev.yaml").read_text() + "  aksllm:models: []\n")
+    assert main(["--stack", "dev", "--config-file", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}: aksllm:models: namespace 'aksllm' is not this project's" in err
+    assert "accepted: aks-llm:models" in err

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from tools.mocks import ProgramRun, Recorded, run_program
-from tools.stack_config import StackSettings, load_stack_settings
+from tools.stack_config import StackFileError, StackSettings, load_stack_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_ENV = "AKS_LLM_CONFIG_SOURCE"  # read by config.loader to name the file in error messages
@@ -191,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         settings, run = run_stack(ROOT, args.stack, args.config_file)
-    except FileNotFoundError as exc:
+    except StackFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if run.exit_code:

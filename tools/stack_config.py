@@ -38,6 +38,20 @@ def _full_key(project: str, key: str) -> str:
     return key if ":" in key else f"{project}:{key}"
 
 
+class StackFileError(Exception):
+    """The stack file cannot be read as Pulumi stack config (missing, not YAML, no ``config:``)."""
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise StackFileError(f"{path}: not valid YAML{where}: {problem}") from None
+
+
 def load_stack_settings(root: Path, stack: str, config_file: Path | None = None) -> StackSettings:
     """Read ``Pulumi.yaml`` and the stack file (or ``config_file``) below ``root``."""
     project_doc = yaml.safe_load((root / "Pulumi.yaml").read_text()) or {}
@@ -50,12 +64,15 @@ def load_stack_settings(root: Path, stack: str, config_file: Path | None = None)
             config[_full_key(project, key)] = _as_config_string(decl)
     path = config_file or root / f"Pulumi.{stack}.yaml"
     if not path.exists():
-        raise FileNotFoundError(
-            f"no stack file {path} (stacks here: {', '.join(stack_names(root)) or 'none'})"
+        raise StackFileError(f"no stack file {path} (stacks here: {', '.join(stack_names(root)) or 'none'})")
+    stack_doc = _read_yaml(path)
+    if not isinstance(stack_doc, dict) or not isinstance(stack_doc.get("config"), dict):
+        raise StackFileError(
+            f"{path}: a stack file holds its settings under a top-level `config:` mapping, "
+            f"e.g. `config:\n  {project}:location: swedencentral`"
         )
-    stack_doc = yaml.safe_load(path.read_text()) or {}
     secret_keys: list[str] = []
-    for key, value in (stack_doc.get("config") or {}).items():
+    for key, value in stack_doc["config"].items():
         full = _full_key(project, key)
         if isinstance(value, dict) and set(value) == {"secure"}:
             config[full] = SECRET_PLACEHOLDER
