@@ -194,8 +194,28 @@ def quota_fits(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
         )
 
 
+def mig_pools_start_from_a_node(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """The cluster autoscaler sizes a node group from zero assuming whole GPUs (``nvidia.com/gpu``;
+    Azure/AKS#5161): pods that request MIG slices never trigger a scale-up from zero nodes."""
+    for i, pool in enumerate(config.gpu_pools):
+        sku = catalog.skus.get(pool.vm_size)
+        if not pool.mig or sku is None or sku.mig_profile(pool.mig) is None:
+            continue
+        for key, capacity in (("onDemand", pool.on_demand), ("spot", pool.spot)):
+            if capacity is not None and capacity.min == 0:
+                yield Problem(
+                    f"gpuPools[{i}].{key}.min",
+                    0,
+                    f"pool {pool.name} cuts its GPUs into MIG {pool.mig} slices, and the cluster autoscaler "
+                    "cannot scale a node group up from zero for pods that request MIG slices (it plans new "
+                    "nodes from whole GPUs, nvidia.com/gpu: Azure/AKS#5161); from one running node it can",
+                    f"{key}.min: 1 or more, or a pool without mig (whole GPUs scale from zero)",
+                )
+
+
 GPU_RULES = [
     serving_spot_floor,
+    mig_pools_start_from_a_node,
     mig_profiles,
     time_slicing,
     scale_down_mode,

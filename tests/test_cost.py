@@ -132,14 +132,14 @@ def test_prod_hourly_floor_max_and_monthly_by_hand() -> None:
     rows = rows_by(cost)
     system, od, spot, kaito = 0.185, 3.673, 0.7345, 3.673
     # idle: 3 system nodes, the a100 pool's on-demand minimum (holding qwen7b's floor replica on one
-    # MIG slice) and the node phi4's KAITO Workspace keeps
-    assert cost["hourly"]["idleFloor"]["total"] == pytest.approx(3 * system + od + kaito)
+    # MIG slice), its spot minimum (a MIG pool cannot scale up from zero) and phi4's KAITO node
+    assert cost["hourly"]["idleFloor"]["total"] == pytest.approx(3 * system + od + spot + kaito)
     assert cost["hourly"]["atMax"]["total"] == pytest.approx(3 * system + 3 * od + 4 * spot + 3 * kaito)
     assert cost["hourly"]["atMax"]["spot"] == pytest.approx(4 * spot)
     # business hours (60 h a week): phi4 pre-warms a second KAITO node; qwen7b's two replicas share
     # the pool's one MIG node (two 3g.40gb slices), so the pool does not grow
     business = 60 * BUSINESS_WEEKS
-    expected = (3 * system + od + kaito) * 730 + kaito * business
+    expected = (3 * system + od + spot + kaito) * 730 + kaito * business
     assert cost["monthly"]["total"] == pytest.approx(expected, abs=0.02)
     assert rows[("a100", "onDemand")]["nodeHoursPerMonth"] == pytest.approx(730)
     assert rows[("phi4", "onDemand")]["kind"] == "kaito"

@@ -41,7 +41,7 @@ def test_program_exports_the_cost_and_the_plan_prints_it(
     assert doc["cost"] == doc["outputs"]["cost"]
     assert doc["cost"]["monthly"]["total"] == cost["monthly"]["total"]
     assert "Cost estimate (prices in USD for eastus, catalog as of 2026-08-21 (UNVERIFIED)):" in out
-    assert "Monthly USD (730 h, following the schedules): 6,725.33" in out
+    assert "Monthly USD (730 h, following the schedules): 7,261.52" in out
     assert "Break-even against large hosted model (requests per day):" in out
     assert "  - price source: " in out
     assert "phi4 (KAITO): while its Workspace exists" in out

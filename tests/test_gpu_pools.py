@@ -132,8 +132,8 @@ def test_prod_pools_are_operator_driven_a100_mig_with_an_on_demand_floor_and_spo
             A100,
             agentPoolName="a100sp",
             availabilityZones=zones,
-            count=0,
-            minCount=0,
+            count=1,
+            minCount=1,
             maxCount=4,
             scaleDownMode="Delete",
             scaleSetPriority="Spot",
@@ -276,7 +276,7 @@ def test_managed_mig_uses_gpu_instance_profile_and_the_mixed_device_plugin(tmp_p
         tmp_path,
         HEAD
         + """  aks-llm:gpuPools:
-    - {name: mig, vmSize: Standard_NC24ads_A100_v4, purpose: batch, mig: MIG1g, onDemand: {max: 1}}
+    - {name: mig, vmSize: Standard_NC24ads_A100_v4, purpose: batch, mig: MIG1g, onDemand: {min: 1, max: 1}}
 """,
     )
     assert run.exit_code == 0
@@ -372,7 +372,7 @@ def test_gpu_pool_rows_in_the_outputs() -> None:
     rows = planned("prod")[1].outputs["gpuPools"]
     assert [(r["agentPool"], r["capacity"], r["min"], r["max"], r["driver"], r["mig"]) for r in rows] == [
         ("a100", "on-demand", 1, 3, "operator", "3g.40gb"),
-        ("a100sp", "spot", 0, 4, "operator", "3g.40gb"),
+        ("a100sp", "spot", 1, 4, "operator", "3g.40gb"),
     ]
     assert all(r["vmSize"] == A100 and r["purpose"] == "serving" for r in rows)
 

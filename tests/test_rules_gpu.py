@@ -90,7 +90,8 @@ def test_managed_mig_needs_a_profile_aks_can_create(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pool = (
-        "    - {name: gpu, vmSize: Standard_NC24ads_A100_v4, purpose: batch, mig: 1g.20gb, onDemand: {max: 1"
+        "    - {name: gpu, vmSize: Standard_NC24ads_A100_v4, purpose: batch, mig: 1g.20gb, "
+        "onDemand: {min: 1, max: 1"
     )
     err = refused(tmp_path, capsys, pool + "}}\n")
     assert "aks-llm:gpuPools[0].mig: AKS has no gpuInstanceProfile for 1g.20gb" in err
@@ -208,3 +209,16 @@ def test_the_program_accepts_exactly_the_pools_that_keep_serving_off_spot_alone(
     if ok and spot:
         expected["gpusp"] = spot
     assert pools == expected
+
+
+def test_a_mig_pool_cannot_scale_up_from_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pool = (
+        "    - {name: gpu, vmSize: Standard_NC24ads_A100_v4, purpose: batch, driver: operator, mig: 3g.40gb, "
+        "onDemand: {min: 1, max: 2}, spot: {min: 0, max: 2}}\n"
+    )
+    err = refused(tmp_path, capsys, pool)
+    assert "aks-llm:gpuPools[0].spot.min: pool gpu cuts its GPUs into MIG 3g.40gb slices" in err
+    assert "Azure/AKS#5161" in err and "accepted: spot.min: 1 or more" in err
+    assert "gpuPools[0].onDemand.min" not in err
+    run = run_with(tmp_path, HEAD + pool.replace("spot: {min: 0", "spot: {min: 1"))
+    assert run.exit_code == 0
