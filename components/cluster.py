@@ -8,11 +8,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
+import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.containerservice as cs
 import pulumi_azure_native.operationalinsights as oi
 import pulumi_azure_native.resources as resources
 from pulumi_kubernetes.provider import Provider as KubernetesProvider
 
+from components.kubeconfig import with_azure_cli_login
+from components.roles import AKS_RBAC_CLUSTER_ADMIN, assignment_name, role_definition_id
 from config.naming import Names
 from config.schema import ClusterConfig
 
@@ -217,13 +220,14 @@ class AksCluster(pulumi.ComponentResource):
             resource_group_name=rg_name, resource_name=self.cluster.name, format="exec"
         )
         self.kubeconfig = pulumi.Output.secret(
-            creds.kubeconfigs.apply(lambda kcs: base64.b64decode(kcs[0].value).decode())
+            creds.kubeconfigs.apply(lambda kcs: with_azure_cli_login(base64.b64decode(kcs[0].value).decode()))
         )
+        admin = [self._deployer_admin(settings)] if settings.grant_deployer_cluster_admin else []
         self.kube_provider = KubernetesProvider(
             "k8s",
             kubeconfig=self.kubeconfig,
             delete_unreachable=False,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster, *admin]),
         )
 
         self.resource_group_name = rg_name
@@ -237,6 +241,23 @@ class AksCluster(pulumi.ComponentResource):
                 "clusterName": self.cluster_name,
                 "oidcIssuerUrl": self.oidc_issuer_url,
             }
+        )
+
+    def _deployer_admin(self, settings: ClusterConfig) -> authorization.RoleAssignment:
+        """Kubernetes RBAC for whoever runs `pulumi up` (no local accounts), on this cluster only."""
+        client = authorization.get_client_config_output()
+        role = AKS_RBAC_CLUSTER_ADMIN
+        return authorization.RoleAssignment(
+            "deployer-cluster-admin",
+            role_assignment_name=pulumi.Output.all(self.cluster.id, client.object_id).apply(
+                lambda v: assignment_name(v[0], role, f"deployer-{v[1]}")
+            ),
+            scope=self.cluster.id,
+            role_definition_id=role_definition_id(client.subscription_id, role),
+            principal_id=client.object_id,
+            principal_type=authorization.PrincipalType(settings.deployer_principal_type),
+            description=f"{role.name}: the identity that deploys this stack creates its Kubernetes objects",
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _addons(self, args: AksClusterArgs) -> dict[str, cs.ManagedClusterAddonProfileArgs]:

@@ -41,6 +41,12 @@ AKS_CONTRIBUTOR = BuiltInRole(
     "Azure Kubernetes Service Contributor Role", "ed7f3fbd-7b88-4dd4-9017-9adb7ce333f8"
 )
 
+# Full Kubernetes RBAC inside one cluster (Azure RBAC for Kubernetes): what the identity running
+# `pulumi up` needs to create the program's Kubernetes objects once local accounts are disabled.
+AKS_RBAC_CLUSTER_ADMIN = BuiltInRole(
+    "Azure Kubernetes Service RBAC Cluster Admin", "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
+)
+
 _NAMESPACE = uuid.UUID("6f1c0f5e-2b1a-4c55-9a53-7a6b1c0e4d21")  # this project's uuid5 namespace
 
 

@@ -152,6 +152,12 @@ class ClusterConfig(Strict):
     admin_group_object_ids: list[Annotated[str, Field(pattern=r"^[0-9a-fA-F-]{36}$")]] = Field(
         default_factory=list
     )
+    # The identity running `pulumi up` gets "AKS RBAC Cluster Admin" on this cluster only: with local
+    # accounts disabled it could not create the program's Kubernetes objects otherwise.
+    grant_deployer_cluster_admin: bool = True
+    # Azure checks the role assignment's principal type: ServicePrincipal when CI deploys by OIDC,
+    # User when a person runs `pulumi up` with `az login`.
+    deployer_principal_type: Literal["User", "ServicePrincipal", "Group"] = "ServicePrincipal"
     log_retention_days: Annotated[int, Field(ge=30, le=730)] = 30
     azure_policy: bool = True
     defender: bool = True

@@ -11,6 +11,7 @@ import pytest
 
 from components.roles import (
     AKS_CONTRIBUTOR,
+    AKS_RBAC_CLUSTER_ADMIN,
     KEY_VAULT_SECRETS_USER,
     MONITORING_DATA_READER,
     SERVICE_BUS_DATA_OWNER,
@@ -21,6 +22,8 @@ from tests.conftest import ROOT, by_type, one, planned, run_with
 from tests.k8s_schemas import iter_docs, manifest_errors, requires_crds
 from tools.mocks import MOCK_OUTBOUND_IP, MOCK_SUBSCRIPTION, ProgramRun, mock_resource_id
 from tools.plan import kubernetes_manifests, run_stack
+
+DEPLOYER = "00000000-0000-0000-0000-00000000000b"  # the mocked getClientConfig objectId
 
 MI = "azure-native:managedidentity:UserAssignedIdentity"
 FIC = "azure-native:managedidentity:FederatedIdentityCredential"
@@ -147,6 +150,9 @@ def test_role_scopes_are_exactly_one_resource_each(stack_run: tuple[str, Program
         (principal(stack, "inference"), SERVICE_BUS_DATA_RECEIVER.guid): queue,
         (principal(stack, "keda"), MONITORING_DATA_READER.guid): workspace,
         (principal(stack, "keda"), SERVICE_BUS_DATA_OWNER.guid): queue,
+        (DEPLOYER, AKS_RBAC_CLUSTER_ADMIN.guid): resource_id(
+            run, "azure-native:containerservice:ManagedCluster"
+        ),
     }
 
 
@@ -159,6 +165,7 @@ def test_no_role_is_ever_granted_on_a_subscription_or_resource_group(stack: str)
         scope, inputs = r.inputs["scope"], r.inputs
         assert not SUBSCRIPTION_OR_GROUP.match(scope), f"{r.name}: broad scope {scope}"
         assert scope.startswith(f"/subscriptions/{MOCK_SUBSCRIPTION}/mock/"), scope
+        # workload identities are service principals; so is the deployer the committed stacks expect (CI)
         assert inputs["principalType"] == "ServicePrincipal"
         assert inputs["roleDefinitionId"].startswith(
             f"/subscriptions/{MOCK_SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/"
@@ -172,11 +179,15 @@ def test_no_role_is_ever_granted_on_a_subscription_or_resource_group(stack: str)
                 MONITORING_DATA_READER,
                 SERVICE_BUS_DATA_OWNER,
                 SERVICE_BUS_DATA_RECEIVER,
+                AKS_RBAC_CLUSTER_ADMIN,
             )
             if inputs["roleDefinitionId"].endswith(role.guid)
         )
-        # Deterministic GUID names: uuid5 of scope, role and the identity's name.
-        assert inputs["roleAssignmentName"] == assignment_name(scope, role, identity_name(stack, purpose))
+        # Deterministic GUID names: uuid5 of scope, role and the identity's (or deployer's) name.
+        principal = (
+            f"deployer-{DEPLOYER}" if inputs["principalId"] == DEPLOYER else identity_name(stack, purpose)
+        )
+        assert inputs["roleAssignmentName"] == assignment_name(scope, role, principal)
 
 
 def test_service_accounts_carry_their_identity_client_id(stack_run: tuple[str, ProgramRun]) -> None:
@@ -440,6 +451,9 @@ def test_without_the_queue_keda_only_reads_prometheus(tmp_path: Path) -> None:
         ),
         (principal("test", "keda"), MONITORING_DATA_READER.guid): resource_id(
             run, "azure-native:monitor:AzureMonitorWorkspace"
+        ),
+        (DEPLOYER, AKS_RBAC_CLUSTER_ADMIN.guid): resource_id(
+            run, "azure-native:containerservice:ManagedCluster"
         ),
     }
     assert [r.inputs["metadata"]["name"] for r in by_type(run, TRIGGER_AUTH)] == ["keda-prometheus"]
