@@ -474,26 +474,39 @@ def test_outputs_tell_callers_where_each_model_is(stack_run: tuple[str, ProgramR
         assert (models["qwen7b"]["replicasMin"], models["qwen7b"]["replicasMax"]) == (1, 3)
 
 
-def test_a_model_nothing_wakes_from_zero_gets_a_plan_note(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = tmp_path / "Pulumi.lonely.yaml"
-    path.write_text(
-        """config:
+LONELY = """config:
   aks-llm:location: swedencentral
   aks-llm:cluster: {apiServer: {privateCluster: true}}
   aks-llm:gpuPools: [{name: a10, vmSize: Standard_NV36ads_A10_v5, onDemand: {min: 0, max: 1}}]
-  aks-llm:models: [{name: lonely, model: phi-4-mini-instruct, pool: a10}]
+  aks-llm:models:
+    - {name: lonely, model: phi-4-mini-instruct, pool: a10}
+    - {name: kaito0, model: phi-4-mini-instruct, runtime: kaito, pool: a10, replicas: {min: 0, max: 1}}
 """
-    )
-    assert main(["--stack", "lonely", "--config-file", str(path)]) == 0
-    out = capsys.readouterr().out
-    assert "model lonely scales to zero and nothing wakes it" in out
+
+
+def test_a_model_nothing_can_wake_from_zero_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = run_with(tmp_path, LONELY)
+    assert run.exit_code == 2 and run.resources == []
+    err = capsys.readouterr().err
     assert (
-        "lonely: http://lonely.inference.svc.cluster.local (model 'lonely'); vllm Deployment on pool a10;"
-        in out
+        "aks-llm:models[0].scaleToZero: model lonely (vllm, serving) scales to zero and nothing can wake it"
+        in err
     )
-    assert "woken from zero by: NOTHING (see notes)" in out
+    assert "a schedule, addons.keda.httpAddon to wake it, or scaleToZero: false" in err
+    assert "aks-llm:models[1].scaleToZero: model kaito0 (kaito, serving) scales to zero" in err
+    # the HTTP add-on wakes the vLLM model; only a schedule (or a floor) can wake a KAITO model
+    addon = "  aks-llm:addons: {keda: {httpAddon: {enabled: true}}}\n"
+    http = LONELY.replace("  aks-llm:models:", addon + "  aks-llm:models:")
+    run = run_with(tmp_path, http)
+    err = capsys.readouterr().err
+    assert run.exit_code == 2 and "lonely" not in err and "models[1].scaleToZero" in err
+    woken = http.replace(
+        "replicas: {min: 0, max: 1}}",
+        'replicas: {min: 0, max: 1}, schedule: {start: "08:00", end: "18:00", minReplicas: 1}}',
+    )
+    assert run_with(tmp_path, woken).exit_code == 0
 
 
 def test_plan_prints_the_models_section(capsys: pytest.CaptureFixture[str]) -> None:
