@@ -99,6 +99,12 @@ class ModelServices(pulumi.ComponentResource):
             else:
                 KaitoModel(model, KaitoModelArgs(ctx, byo, kaito_version(cfg)), kube, child)
                 kind = kaito_kind(plan)
+                if plan.sizing.pipeline_parallel > 1:
+                    self.notes.append(
+                        f"model {model} (KAITO): {plan.sizing.pipeline_parallel} nodes per replica, "
+                        f"pipeline-parallel across them ({plan.sizing.parallelism}); KAITO sets the "
+                        "parallelism itself: never set tensor-parallel-size across nodes"
+                    )
             self.outputs[model] = self._summary(plan, refs, kind)
         self.register_outputs({"models": self.outputs})
 
