@@ -167,7 +167,15 @@ class KaitoModel(pulumi.ComponentResource):
             )
         # The leader pod (index 0) of each replica serves; in multi-node replicas the others run Ray.
         self.service = caller_service(ctx, {**pods, POD_INDEX_LABEL: "0"}, KAITO_PORT, labels, child)
+        # A replica on several nodes: its pods talk Ray and pipeline-parallel traffic on many ports.
+        multi_node = kaito_nodes_per_replica(plan) > 1
         network_policy(
-            ctx, LabelSelectorArgs(match_labels=pods), KAITO_PORT, labels, child, peers_in_namespace=True
+            ctx,
+            LabelSelectorArgs(match_labels=pods),
+            KAITO_PORT,
+            labels,
+            child,
+            peers_in_namespace=True,
+            replica_peers=LabelSelectorArgs(match_labels=pods) if multi_node else None,
         )
         self.register_outputs({"kind": self.kind})

@@ -104,10 +104,12 @@ def network_policy(
     *,
     http_fronted: bool = False,
     peers_in_namespace: bool = False,
+    replica_peers: LabelSelectorArgs | None = None,
 ) -> NetworkPolicy:
     """Ingress only to the serving port, from the namespace, the metrics scraper, the HTTP add-on
     and the declared callers; egress only to DNS and HTTPS (the Hugging Face download), plus the
-    namespace itself when replicas span pods (KAITO's multi-node Ray)."""
+    namespace itself when replicas span pods (KAITO's multi-node Ray). ``replica_peers``: the model's
+    own pods, admitted on every port (a multi-node replica's Ray and pipeline-parallel traffic)."""
     sources = [NetworkPolicyPeerArgs(pod_selector=LabelSelectorArgs())]
     sources += [_namespace_peer(n) for n in ingress_namespaces(ctx, http_fronted)]
     dns = [NetworkPolicyPortArgs(port=53, protocol=p) for p in ("UDP", "TCP")]
@@ -122,6 +124,13 @@ def network_policy(
         egress.append(
             NetworkPolicyEgressRuleArgs(to=[NetworkPolicyPeerArgs(pod_selector=LabelSelectorArgs())])
         )
+    ingress = [
+        NetworkPolicyIngressRuleArgs(from_=sources, ports=[NetworkPolicyPortArgs(port=port, protocol="TCP")])
+    ]
+    if replica_peers is not None:
+        ingress.append(
+            NetworkPolicyIngressRuleArgs(from_=[NetworkPolicyPeerArgs(pod_selector=replica_peers)])
+        )
     return NetworkPolicy(
         f"{ctx.plan.config.name}-network-policy",
         metadata=ObjectMetaArgs(
@@ -130,11 +139,7 @@ def network_policy(
         spec=NetworkPolicySpecArgs(
             pod_selector=pod_selector,
             policy_types=["Ingress", "Egress"],
-            ingress=[
-                NetworkPolicyIngressRuleArgs(
-                    from_=sources, ports=[NetworkPolicyPortArgs(port=port, protocol="TCP")]
-                )
-            ],
+            ingress=ingress,
             egress=egress,
         ),
         opts=opts,

@@ -14,7 +14,6 @@ from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 from pulumi_kubernetes.storage.v1 import StorageClass
 
 from components.inference_refs import InferenceRuntimeRefs
-from components.kaito import UPSTREAM_KAITO
 from components.kaito_model import KaitoModel, KaitoModelArgs
 from components.model_common import METRICS_NAMESPACE, ModelContext, model_labels
 from components.vllm_model import MODEL_CACHE_STORAGE_CLASS, VllmModel
@@ -27,6 +26,7 @@ from sizing.workloads import kaito_kind, replica_floor, served_model_name, servi
 # a network rule for the cluster's subnet). ReadWriteMany: every replica of a model reads one cache.
 # mountPermissions 0777: NFS ignores fsGroup, and the vLLM pods run as a non-root UID.
 # (kubernetes-sigs/azurefile-csi-driver docs/driver-parameters.md)
+KAITO_MANAGED_VERSION = "aks-managed"  # no version claim: AKS picks the add-on's KAITO release
 NFS_PARAMETERS = {"protocol": "nfs", "skuName": "Premium_LRS", "mountPermissions": "0777"}
 NFS_MOUNT_OPTIONS = ["nconnect=4", "noresvport", "actimeo=30"]
 
@@ -39,9 +39,10 @@ class ModelServicesArgs:
 
 
 def kaito_version(config: StackConfig) -> str:
-    """The KAITO release the models run under, for their version label."""
+    """The KAITO release the models run under, for their version label: the chart version in helm
+    mode; the AKS add-on's release is AKS's to choose (it lags upstream), so only ``aks-managed``."""
     kaito = config.addons.kaito
-    return kaito.chart_version if kaito.mode == "helm" else f"aks-managed-{UPSTREAM_KAITO}"
+    return kaito.chart_version if kaito.mode == "helm" else KAITO_MANAGED_VERSION
 
 
 class ModelServices(pulumi.ComponentResource):
@@ -98,6 +99,12 @@ class ModelServices(pulumi.ComponentResource):
             else:
                 KaitoModel(model, KaitoModelArgs(ctx, byo, kaito_version(cfg)), kube, child)
                 kind = kaito_kind(plan)
+                if plan.sizing.pipeline_parallel > 1:
+                    self.notes.append(
+                        f"model {model} (KAITO): {plan.sizing.pipeline_parallel} nodes per replica, "
+                        f"pipeline-parallel across them ({plan.sizing.parallelism}); KAITO sets the "
+                        "parallelism itself: never set tensor-parallel-size across nodes"
+                    )
             self.outputs[model] = self._summary(plan, refs, kind)
         self.register_outputs({"models": self.outputs})
 

@@ -76,14 +76,30 @@ def model_references(config: StackConfig, catalog: Catalog) -> Iterable[Problem]
 
 
 def models_fit(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
-    """Every model fits its GPU (or MIG slice) with at least one full-length sequence of KV cache."""
+    """Every model fits its GPU (or MIG slice) with at least one full-length sequence of KV cache.
+
+    A KAITO model fits where KAITO's own node estimator places it, on as many nodes per replica as
+    that estimate says (pipeline-parallel across them), and is refused with KAITO's numbers when the
+    estimator cannot place it on the SKU.
+    """
     for plan in plan_models(config, catalog):
+        kaito_reason = plan.sizing.kaito_reason if plan.config.runtime == "kaito" else None
+        if kaito_reason is not None:
+            yield Problem(
+                f"models[{plan.index}]",
+                plan.config.model or plan.model_id,
+                f"KAITO cannot place it on pool {plan.pool.name} ({plan.sku.name}): {kaito_reason}",
+                "a SKU with more GPU memory per GPU, a shorter maxModelLen, or runtime: vllm",
+            )
+            continue
         if plan.sizing.fits:
             continue
         where = skus_where_it_fits(plan, catalog)
         slice_note = f", MIG {plan.mig.name}" if plan.mig else ""
         if plan.on_nodepool:  # sized on the NodePool's smallest allowed SKU (config.nap.sizing_sku)
             slice_note += ", the NodePool's sizing SKU: its allowed SKU with the least GPU memory"
+        if plan.sizing.pipeline_parallel > 1:
+            slice_note += f", even over KAITO's {plan.sizing.pipeline_parallel} nodes per replica"
         yield Problem(
             f"models[{plan.index}]",
             plan.config.model or plan.model_id,

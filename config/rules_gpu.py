@@ -177,20 +177,26 @@ def quota_families(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
 
 
 def quota_fits(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
-    """The pools' maximum vCPUs (plus upgrade surge) per family fit the declared quota."""
+    """The pools' maximum vCPUs (plus upgrade surge) and KAITO's own nodes per family fit the
+    declared quota."""
     for row in quota_rows(config, catalog):
         if row.quota is None or row.need <= row.quota:
             continue
         path = "quota.spotVcpus" if row.kind == "spot" else f"quota.families.{row.family}"
         what = "regional spot (low-priority) quota" if row.kind == "spot" else f"{row.family} quota"
         pools = "; ".join(p.describe() for p in row.pools)
+        kaito = [p.agent_pool.removeprefix("kaito ") for p in row.pools if p.kaito]
+        who = "the pools and the nodes KAITO provisions" if kaito else "the pools"
+        lower = "lower max/maxSurge of these pools"
+        if kaito:
+            lower += f", or replicas.max of KAITO model(s) {', '.join(kaito)}"
         yield Problem(
             path,
             row.quota,
-            f"the pools need {row.need} vCPUs at their maximum ({pools}), more than the declared "
+            f"{who} need {row.need} vCPUs at their maximum ({pools}), more than the declared "
             f"{what} of {row.quota}",
             f"a quota of at least {row.need} vCPUs (request an increase in the Azure portal, "
-            "Quotas), or lower max/maxSurge of these pools",
+            f"Quotas), or {lower}",
         )
 
 

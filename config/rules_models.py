@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from config.catalog import Catalog
 from config.errors import Problem
 from config.schema import GpuPoolConfig, ModelConfig, StackConfig
+from sizing.autoscaling import wake_up_sources
 from sizing.deployments import plan_models
-from sizing.workloads import kaito_kind
+from sizing.workloads import kaito_kind, replica_floor
 
 TOKEN_HINT = (
     "pulumi config set --secret aks-llm:hfToken hf_... (a token of an account that accepted the licence)"
@@ -204,6 +205,28 @@ def schedule_timezones(config: StackConfig, catalog: Catalog) -> Iterable[Proble
         )
 
 
+def something_wakes_it(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """A model that scales to zero has something that can wake it: at zero replicas it has no pods,
+    so no metrics; only a schedule, the KEDA HTTP add-on (serving vLLM) or the queue (batch) can."""
+    http, queue = config.addons.keda.http_addon.enabled, config.addons.async_queue.enabled
+    for plan in plan_models(config, catalog):
+        if replica_floor(plan) > 0 or wake_up_sources(plan, http_addon=http, queue=queue):
+            continue
+        cfg = plan.config
+        kinds = "a schedule"
+        if cfg.runtime == "vllm":
+            kinds += ", addons.keda.httpAddon" if cfg.purpose == "serving" else ", addons.asyncQueue"
+        elif cfg.purpose == "batch":
+            kinds += ", addons.asyncQueue"
+        yield Problem(
+            f"models[{plan.index}].scaleToZero",
+            cfg.scale_to_zero,
+            f"model {cfg.name} ({cfg.runtime}, {cfg.purpose}) scales to zero and nothing can wake it: at "
+            "zero replicas it has no pods and so no metrics",
+            f"{kinds} to wake it, or scaleToZero: false (with replicas.min >= 1)",
+        )
+
+
 MODEL_RULES = [
     kaito_accepts_sku,
     gated_models_have_a_token,
@@ -211,4 +234,5 @@ MODEL_RULES = [
     kaito_settings,
     quantization_settings,
     schedule_timezones,
+    something_wakes_it,
 ]

@@ -20,7 +20,7 @@ import yaml
 from config.schema import ScheduleConfig
 from cost.schedule import parse_days
 from sizing.deployments import ModelPlan
-from sizing.workloads import cooldown_seconds, replica_floor
+from sizing.workloads import KAITO_PORT, cooldown_seconds, replica_floor
 
 # Scale out when more than a tenth of one replica's batch is queued: vLLM queues a request only when
 # max-num-seqs sequences already run or their KV cache is full, so a short queue already adds a whole
@@ -193,7 +193,8 @@ def scrape_jobs(namespace: str) -> list[dict[str, Any]]:
     (``aks_llm_model``) so one query shape serves both runtimes.
 
     vLLM pods: label ``aks-llm/model``, container port ``http`` (8000). KAITO pods: label
-    ``kaito.sh/workspace``, port ``http`` (5000), leader pod (index 0) only; the model is the
+    ``kaito.sh/workspace``, container port number 5000 (KAITO declares it without a name,
+    pkg/workspace/inference/preset_inferences.go), leader pod (index 0) only; the model is the
     InferenceSet's name (``inferenceset.kaito.sh/created-by``) or the Workspace name less ``-ws``.
     """
     vllm = _pod_job(
@@ -210,10 +211,10 @@ def scrape_jobs(namespace: str) -> list[dict[str, Any]]:
         namespace,
         [
             "__meta_kubernetes_pod_label_kaito_sh_workspace",
-            "__meta_kubernetes_pod_container_port_name",
+            "__meta_kubernetes_pod_container_port_number",
             "__meta_kubernetes_pod_label_apps_kubernetes_io_pod_index",
         ],
-        ".+;http;0",
+        f".+;{KAITO_PORT};0",
     )
     kaito["relabel_configs"] += [
         {

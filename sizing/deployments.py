@@ -6,6 +6,7 @@ numbers a user sees are the numbers the manifests carry.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +76,13 @@ class ModelPlan:
         peak = self.config.workload.peak_concurrent_requests
         return max(1, replicas_for_peak(peak, max(1, self.sizing.max_num_seqs)))
 
+    @property
+    def kaito_nodes(self) -> int:
+        """Nodes KAITO provisions per replica: its own estimate, else the whole nodes one replica's
+        GPUs need (KAITO runtime only)."""
+        estimate = self.sizing.kaito_nodes_per_replica
+        return estimate or max(1, math.ceil(self.sizing.gpus_per_replica / self.sku.gpu_count))
+
     def row(self) -> dict[str, Any]:
         """The sizing row of the plan (camelCase, JSON-ready)."""
         s = self.sizing
@@ -101,6 +109,8 @@ class ModelPlan:
             "fits": s.fits,
             "reason": s.reason,
             "kaitoNodesPerReplica": s.kaito_nodes_per_replica,
+            "pipelineParallel": s.pipeline_parallel,
+            "parallelism": s.parallelism,
         }
 
 
@@ -174,6 +184,21 @@ def plan_model(index: int, model: ModelConfig, config: StackConfig, catalog: Cat
         mig_profile=mig,
         kaito_file_size_gib=spec.kaito_file_size_gib if spec and model.runtime == "kaito" else None,
     )
+    nodes = sizing.kaito_nodes_per_replica
+    if model.runtime == "kaito" and nodes is not None and nodes > 1:
+        # KAITO runs the replica on `nodes` nodes, pipeline-parallel across them: size it that way.
+        sizing = size_model(
+            arch,
+            sku,
+            model_name=model_id,
+            weights_dtype=weights_dtype,
+            max_model_len=max_len,
+            gpu_memory_utilization=workload.gpu_memory_utilization,
+            typical_seq_len=min(max_len, workload.p95_prompt_tokens + workload.p95_completion_tokens),
+            max_num_seqs=workload.max_num_seqs,
+            kaito_file_size_gib=spec.kaito_file_size_gib if spec else None,
+            pipeline_parallel=nodes,
+        )
     return ModelPlan(
         index=index,
         config=model,

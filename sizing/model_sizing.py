@@ -40,6 +40,15 @@ class SizingResult:
     reason: str | None
     kaito_nodes_per_replica: int | None  # None: no KAITO file size, SKU not in KAITO, MIG, or KAITO rejects
     mig_profile: str | None
+    pipeline_parallel: int = 1  # nodes one replica spans (KAITO multi-node: pipeline stages)
+    kaito_reason: str | None = None  # why KAITO's own estimator refuses the SKU, when it does
+
+    @property
+    def parallelism(self) -> str:
+        """E.g. ``tp 4`` or ``pp 3 (nodes) x tp 1 (GPUs per node)``."""
+        if self.pipeline_parallel == 1:
+            return f"tp {self.gpus_per_replica}"
+        return f"pp {self.pipeline_parallel} (nodes) x tp {self.gpus_per_replica} (GPUs per node)"
 
 
 def serving_dtype(sku: GpuSku) -> str:
@@ -78,17 +87,18 @@ def _device_label(sku: GpuSku, mig: MigProfile | None, tp: int, util: float) -> 
 
 def _kaito_nodes(
     arch: ModelArch, sku: GpuSku, mig: MigProfile | None, file_size_gib: float | None, max_model_len: int
-) -> int | None:
+) -> tuple[int | None, str | None]:
+    """KAITO's nodes per replica, or None with KAITO's own refusal when its estimator errors."""
     if file_size_gib is None or sku.kaito_gpu_memory_gib is None or mig is not None:
-        return None
+        return None, None
     bytes_per_token = kv_bytes_per_token(arch.layers, arch.kv_heads, arch.head_dim)
     try:
         estimate = kaito_nodes_per_replica(
             file_size_gib, sku.kaito_gpu_memory_gib, sku.gpu_count, bytes_per_token, max_model_len
         )
-    except KaitoEstimateError:
-        return None
-    return estimate.nodes_per_replica
+    except KaitoEstimateError as exc:
+        return None, str(exc)
+    return estimate.nodes_per_replica, None
 
 
 def size_model(
@@ -105,8 +115,11 @@ def size_model(
     kaito_file_size_gib: float | None = None,
     runtime_overhead_gib: float = 2.3,
     max_num_seqs_cap: int = 256,
+    pipeline_parallel: int = 1,
 ) -> SizingResult:
-    """Size ``arch`` on one node of ``sku`` (or one MIG slice).
+    """Size ``arch`` on one node of ``sku`` (or one MIG slice), or, with ``pipeline_parallel`` N > 1,
+    on N nodes as KAITO's multi-node vLLM runs it: N pipeline stages (each ceil(layers / N) layers),
+    tensor parallel only within a node over its GPUs.
 
     Tensor parallelism is the smallest of 1/2/4/8 (<= GPU count, dividing attention_heads) whose
     per-GPU budget (device x utilization - weights/tp - overhead) holds one full-length sequence's
@@ -122,6 +135,8 @@ def size_model(
         raise ValueError(f"typical_seq_len must be in [1, max_model_len={max_model_len}], got {typical}")
     if max_num_seqs is not None and max_num_seqs < 1:
         raise ValueError(f"max_num_seqs must be >= 1, got {max_num_seqs}")
+    if pipeline_parallel < 1 or (pipeline_parallel > 1 and mig_profile is not None):
+        raise ValueError(f"pipeline_parallel must be >= 1 (1 on a MIG slice), got {pipeline_parallel}")
     if mig_profile is not None and sku.mig_profile(mig_profile.name) != mig_profile:
         raise ValueError(f"{sku.name} ({sku.gpu_model}) has no MIG profile {mig_profile.name}")
 
@@ -130,20 +145,27 @@ def size_model(
     served_dtype = "fp16" if weights_dtype == "bf16" and not sku.bf16 else weights_dtype
     weights = weight_bytes(arch.parameters, served_dtype)
     overhead = runtime_overhead_gib * GIB
+    pp = pipeline_parallel
+    stage_layers = math.ceil(arch.layers / pp)  # the largest pipeline stage
 
     def budget(tp: int) -> float:
-        return usable - weights / tp - overhead
+        return usable - weights / (tp * pp) - overhead
+
+    def kv_seq(seq_len: int, t: int) -> int:
+        return math.ceil(kv_bytes_per_sequence(arch, seq_len, tp=t) * stage_layers / arch.layers)
 
     def holds(t: int, wanted_seqs: int) -> bool:
-        full = kv_bytes_per_sequence(arch, max_model_len, tp=t)
-        return budget(t) >= max(full, wanted_seqs * kv_bytes_per_sequence(arch, typical, tp=t))
+        full = kv_seq(max_model_len, t)
+        return budget(t) >= max(full, wanted_seqs * kv_seq(typical, t))
 
     candidates = _tp_candidates(arch, sku, mig_profile)
+    if pp > 1:  # KAITO spreads a replica over whole nodes: every GPU of each node
+        candidates = candidates[-1:]
     tp = next((t for t in candidates if holds(t, max_num_seqs or 1)), None)
     tp = tp or next((t for t in candidates if holds(t, 1)), candidates[-1])
     kv_budget = budget(tp)
-    kv_full = kv_bytes_per_sequence(arch, max_model_len, tp=tp)
-    kv_typical = kv_bytes_per_sequence(arch, typical, tp=tp)
+    kv_full = kv_seq(max_model_len, tp)
+    kv_typical = kv_seq(typical, tp)
     at_full_context = max(0, math.floor(kv_budget / kv_full))
     room_typical = max(0, math.floor(kv_budget / kv_typical))
 
@@ -154,12 +176,14 @@ def size_model(
         )
     if at_full_context < 1:
         shard = f"weights {weights / GIB:.1f} GiB"
-        if tp > 1:
-            shard += f" / {tp} GPUs = {weights / tp / GIB:.1f} GiB"
+        if tp * pp > 1:
+            stages = f" on {pp} nodes" if pp > 1 else ""
+            shard += f" / {tp * pp} GPUs{stages} = {weights / (tp * pp) / GIB:.1f} GiB"
         reasons.append(
             f"{shard} + overhead {runtime_overhead_gib:.1f} GiB + KV of one {max_model_len:,}-token sequence "
             f"{kv_full / GIB:.1f} GiB > {usable / GIB:.1f} GiB usable"
-            f"{' per GPU' if tp > 1 else ''} on {_device_label(sku, mig_profile, tp, gpu_memory_utilization)}"
+            f"{' per GPU' if tp * pp > 1 else ''} on "
+            + _device_label(sku, mig_profile, tp, gpu_memory_utilization)
         )
     if max_num_seqs is None:
         seqs = min(max_num_seqs_cap, room_typical)
@@ -175,6 +199,7 @@ def size_model(
             )
 
     kv_heads_per_gpu = math.ceil(arch.kv_heads / tp)
+    kaito_nodes, kaito_reason = _kaito_nodes(arch, sku, mig_profile, kaito_file_size_gib, max_model_len)
     return SizingResult(
         model=model_name,
         sku=sku.name,
@@ -183,9 +208,9 @@ def size_model(
         gpus_per_replica=tp,
         device_memory_gib=round(device / GIB, 2),
         weights_gib=round(weights / GIB, 2),
-        weights_per_gpu_gib=round(weights / tp / GIB, 2),
+        weights_per_gpu_gib=round(weights / (tp * pp) / GIB, 2),
         kv_bytes_per_token=kv_bytes_per_token(arch.layers, arch.kv_heads, arch.head_dim),
-        kv_bytes_per_token_per_gpu=kv_bytes_per_token(arch.layers, kv_heads_per_gpu, arch.head_dim),
+        kv_bytes_per_token_per_gpu=kv_bytes_per_token(stage_layers, kv_heads_per_gpu, arch.head_dim),
         max_model_len=max_model_len,
         kv_budget_per_gpu_gib=round(kv_budget / GIB, 2),
         max_concurrent_at_full_context=at_full_context,
@@ -193,6 +218,8 @@ def size_model(
         gpu_memory_utilization=gpu_memory_utilization,
         fits=not reasons,
         reason="; ".join(reasons) or None,
-        kaito_nodes_per_replica=_kaito_nodes(arch, sku, mig_profile, kaito_file_size_gib, max_model_len),
+        kaito_nodes_per_replica=kaito_nodes,
         mig_profile=mig_profile.name if mig_profile else None,
+        pipeline_parallel=pp,
+        kaito_reason=kaito_reason,
     )

@@ -10,6 +10,10 @@ allows, so each family's need is the worst case over the NodePool's SKUs of that
 under the limits x vCPUs``), and a spot NodePool's need (regional spot quota) the worst case over
 all its SKUs. Karpenter launches no node beyond the limits, replacements included, so there is no
 surge; its limit check is eventually consistent, though, and rapid scale-out can overrun it slightly.
+
+KAITO provisions its own on-demand nodes of a KAITO model's SKU, outside every pool and NodePool:
+each KAITO model adds ``nodes per replica x replicas max x vCPUs`` to that SKU's family (nothing
+with the helm install's ``nodeProvisioner: none``, where KAITO runs on the pools' own nodes).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from config.agent_pools import agent_pool_specs
 from config.catalog import Catalog
 from config.nap import NodePoolSpec, nodepool_specs
 from config.schema import StackConfig
+from sizing.deployments import ModelPlan, plan_models
 
 SPOT_FAMILY = "lowPriorityCores"  # Azure's usage name of the regional spot/low-priority quota
 
@@ -35,6 +40,7 @@ class PoolNeed:
     surge_nodes: int
     vcpus_per_node: int
     note: str = ""  # NAP: the SKU of the worst case
+    kaito: bool = False  # nodes KAITO provisions for a model (agent_pool is "kaito <model>")
 
     @property
     def vcpus(self) -> int:
@@ -108,6 +114,8 @@ def quota_rows(config: StackConfig, catalog: Catalog) -> list[QuotaRow]:
                 spot.append(need)
             else:
                 by_family.setdefault(family, []).append(need)
+    for plan in kaito_plans(config, catalog):
+        by_family.setdefault(plan.sku.quota_family, []).append(kaito_need(plan))
     declared = config.quota.families
     rows = [
         QuotaRow(family, "on-demand", tuple(needs), declared.get(family))
@@ -116,6 +124,21 @@ def quota_rows(config: StackConfig, catalog: Catalog) -> list[QuotaRow]:
     if spot:
         rows.append(QuotaRow(SPOT_FAMILY, "spot", tuple(spot), config.quota.spot_vcpus))
     return rows
+
+
+def kaito_plans(config: StackConfig, catalog: Catalog) -> list[ModelPlan]:
+    """KAITO models whose nodes KAITO provisions itself (all but ``nodeProvisioner: none``)."""
+    kaito = config.addons.kaito
+    if kaito.mode == "helm" and kaito.node_provisioner == "none":
+        return []
+    return [p for p in plan_models(config, catalog) if p.config.runtime == "kaito"]
+
+
+def kaito_need(plan: ModelPlan) -> PoolNeed:
+    """A KAITO model's on-demand nodes at its maximum: nodes per replica x replicas max."""
+    nodes, replicas = plan.kaito_nodes, plan.replicas_max
+    note = f"{nodes} nodes per replica x {replicas} replicas" if nodes > 1 else ""
+    return PoolNeed(f"kaito {plan.config.name}", nodes * replicas, 0, plan.sku.vcpus, note, kaito=True)
 
 
 def families_in_use(config: StackConfig, catalog: Catalog) -> list[str]:

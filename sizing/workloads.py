@@ -115,8 +115,7 @@ def kaito_kind(plan: ModelPlan) -> KaitoKind:
 
 def kaito_nodes_per_replica(plan: ModelPlan) -> int:
     """KAITO's own node estimate, else the whole nodes the GPUs of one replica need."""
-    estimate = plan.sizing.kaito_nodes_per_replica
-    return estimate or max(1, math.ceil(plan.sizing.gpus_per_replica / plan.sku.gpu_count))
+    return plan.kaito_nodes
 
 
 # --- timings ----------------------------------------------------------------------------------------

@@ -25,7 +25,8 @@ SMALL = """config:
   aks-llm:gpuPools:
     - {name: a100, vmSize: Standard_NC24ads_A100_v4, onDemand: {min: 0, max: 2}}
   aks-llm:models:
-    - {name: qwen, model: qwen2.5-7b-instruct, runtime: vllm, pool: a100}
+    - {name: qwen, model: qwen2.5-7b-instruct, runtime: vllm, pool: a100, replicas: {min: 1},
+       scaleToZero: false}
 """
 
 

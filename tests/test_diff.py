@@ -109,7 +109,8 @@ def _base(config: dict[str, Any]) -> None:
 
 def _head(config: dict[str, Any]) -> None:
     config["aks-llm:gpuPools"][0]["onDemand"]["max"] = 5
-    config["aks-llm:quota"]["families"]["standardNCADSA100v4Family"] = 144  # (5 + 1 surge) x 24
+    # (5 + 1 surge) x 24 = 144, plus KAITO's phi4: 1 node x 3 replicas x 24 = 72
+    config["aks-llm:quota"]["families"]["standardNCADSA100v4Family"] = 216
     config["aks-llm:cluster"]["systemPool"]["count"] = 4
     config["aks-llm:models"].append(
         {

@@ -13,7 +13,7 @@ import yaml
 
 from config.catalog import load_catalog
 from config.scheduling import pool_scheduling
-from config.schema import StackConfig
+from config.schema import KaitoConfig, StackConfig
 from sizing.workloads import VLLM_DIGEST, VLLM_VERSION
 from tests.conftest import ROOT, by_type, planned, run_with
 from tests.k8s_schemas import iter_docs, manifest_errors, requires_crds
@@ -296,6 +296,22 @@ def test_kaito_inference_set_is_scaled_by_keda_never_its_statefulset() -> None:
     assert "StatefulSet" not in str(objects(run, "ScaledObject"))
 
 
+def test_kaito_objects_claim_no_version_of_the_managed_addon() -> None:
+    """AKS picks the add-on's KAITO release (it lags upstream): the label says only "aks-managed";
+    a helm install carries its chart version."""
+    from components.model_services import kaito_version
+
+    run = planned("prod")[1]
+    for kind in ("InferenceSet", "ConfigMap", "Service", "NetworkPolicy"):
+        name = "phi4-inference-config" if kind == "ConfigMap" else "phi4"
+        assert objects(run, kind)[name]["metadata"]["labels"]["app.kubernetes.io/version"] == "aks-managed"
+    prod = config_of("prod")
+    assert kaito_version(prod) == "aks-managed"
+    kaito = KaitoConfig.model_validate({"mode": "helm", "chartVersion": "0.11.0"})
+    helm = prod.model_copy(update={"addons": prod.addons.model_copy(update={"kaito": kaito})})
+    assert kaito_version(helm) == "0.11.0"
+
+
 def test_kaito_nodes_are_kaitos_alone(stack_run: tuple[str, ProgramRun]) -> None:
     """KAITO labels the nodes it provisions with its labelSelector: no agent pool node carries that
     set (KAITO never adopts them) and no vLLM pod selects KAITO's labels (vLLM never lands there)."""
@@ -384,21 +400,30 @@ def _relabel(target: dict[str, str], configs: list[dict[str, Any]]) -> dict[str,
     return labels
 
 
-def _pod_target(pod_labels: dict[str, str], port_name: str = "http") -> dict[str, str]:
+def _pod_target(pod_labels: dict[str, str], port_name: str, port_number: int) -> dict[str, str]:
+    """The discovery labels of one pod container port (Prometheus sets an empty name for an unnamed
+    port)."""
     meta = {
         f"__meta_kubernetes_pod_label_{re.sub(r'[^a-zA-Z0-9_]', '_', k)}": v for k, v in pod_labels.items()
     }
-    return {**meta, "__meta_kubernetes_pod_container_port_name": port_name, "__meta_kubernetes_namespace": NS}
+    return {
+        **meta,
+        "__meta_kubernetes_pod_container_port_name": port_name,
+        "__meta_kubernetes_pod_container_port_number": str(port_number),
+        "__meta_kubernetes_namespace": NS,
+    }
 
 
-def _scraped_model(run: ProgramRun, pod_labels: dict[str, str], port_name: str = "http") -> str | None:
+def _scraped_model(
+    run: ProgramRun, pod_labels: dict[str, str], port_name: str = "http", port_number: int = 8000
+) -> str | None:
     config = yaml.safe_load(
         objects(run, "ConfigMap")["ama-metrics-prometheus-config"]["data"]["prometheus-config"]
     )
     found = []
     for job in config["scrape_configs"]:
         assert job["kubernetes_sd_configs"] == [{"role": "pod", "namespaces": {"names": [NS]}}]
-        labels = _relabel(_pod_target(pod_labels, port_name), job["relabel_configs"])
+        labels = _relabel(_pod_target(pod_labels, port_name, port_number), job["relabel_configs"])
         if labels is not None:
             found.append(labels["aks_llm_model"])
     assert len(found) <= 1, "a pod is scraped by two jobs"
@@ -415,16 +440,20 @@ def test_vllm_pods_are_scraped_with_the_label_the_trigger_queries() -> None:
 
 def test_kaito_leader_pods_are_scraped_as_their_model() -> None:
     run = full()
+
+    def kaito(labels: dict[str, str]) -> str | None:
+        # KAITO's inference container declares port 5000 without a name (preset_inferences.go)
+        return _scraped_model(run, labels, port_name="", port_number=5000)
+
     # what KAITO puts on an InferenceSet replica's pods, and on a Workspace's pods
     inference_set_pod = {"kaito.sh/workspace": "mistral-x7k2w", "inferenceset.kaito.sh/created-by": "mistral"}
-    assert _scraped_model(run, {**inference_set_pod, "apps.kubernetes.io/pod-index": "0"}) == "mistral"
-    assert (
-        _scraped_model(run, {**inference_set_pod, "apps.kubernetes.io/pod-index": "1"}) is None
-    )  # Ray worker
-    assert (
-        _scraped_model(run, {"kaito.sh/workspace": "fixed-ws", "apps.kubernetes.io/pod-index": "0"})
-        == "fixed"
-    )
+    assert kaito({**inference_set_pod, "apps.kubernetes.io/pod-index": "0"}) == "mistral"
+    assert kaito({**inference_set_pod, "apps.kubernetes.io/pod-index": "1"}) is None  # Ray worker
+    assert kaito({"kaito.sh/workspace": "fixed-ws", "apps.kubernetes.io/pod-index": "0"}) == "fixed"
+    # an unrelated pod on the same port, and a KAITO pod's other ports, are not scraped
+    assert kaito({"app.kubernetes.io/name": "hf-token-sync", "apps.kubernetes.io/pod-index": "0"}) is None
+    leader = {**inference_set_pod, "apps.kubernetes.io/pod-index": "0"}
+    assert _scraped_model(run, leader, port_name="", port_number=6379) is None
     assert _scraped_model(run, {"app.kubernetes.io/name": "hf-token-sync"}) is None
     service = objects(run, "Service")["mistral"]["spec"]["selector"]
     assert service.items() <= {**inference_set_pod, "apps.kubernetes.io/pod-index": "0"}.items()
@@ -445,26 +474,39 @@ def test_outputs_tell_callers_where_each_model_is(stack_run: tuple[str, ProgramR
         assert (models["qwen7b"]["replicasMin"], models["qwen7b"]["replicasMax"]) == (1, 3)
 
 
-def test_a_model_nothing_wakes_from_zero_gets_a_plan_note(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = tmp_path / "Pulumi.lonely.yaml"
-    path.write_text(
-        """config:
+LONELY = """config:
   aks-llm:location: swedencentral
   aks-llm:cluster: {apiServer: {privateCluster: true}}
   aks-llm:gpuPools: [{name: a10, vmSize: Standard_NV36ads_A10_v5, onDemand: {min: 0, max: 1}}]
-  aks-llm:models: [{name: lonely, model: phi-4-mini-instruct, pool: a10}]
+  aks-llm:models:
+    - {name: lonely, model: phi-4-mini-instruct, pool: a10}
+    - {name: kaito0, model: phi-4-mini-instruct, runtime: kaito, pool: a10, replicas: {min: 0, max: 1}}
 """
-    )
-    assert main(["--stack", "lonely", "--config-file", str(path)]) == 0
-    out = capsys.readouterr().out
-    assert "model lonely scales to zero and nothing wakes it" in out
+
+
+def test_a_model_nothing_can_wake_from_zero_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = run_with(tmp_path, LONELY)
+    assert run.exit_code == 2 and run.resources == []
+    err = capsys.readouterr().err
     assert (
-        "lonely: http://lonely.inference.svc.cluster.local (model 'lonely'); vllm Deployment on pool a10;"
-        in out
+        "aks-llm:models[0].scaleToZero: model lonely (vllm, serving) scales to zero and nothing can wake it"
+        in err
     )
-    assert "woken from zero by: NOTHING (see notes)" in out
+    assert "a schedule, addons.keda.httpAddon to wake it, or scaleToZero: false" in err
+    assert "aks-llm:models[1].scaleToZero: model kaito0 (kaito, serving) scales to zero" in err
+    # the HTTP add-on wakes the vLLM model; only a schedule (or a floor) can wake a KAITO model
+    addon = "  aks-llm:addons: {keda: {httpAddon: {enabled: true}}}\n"
+    http = LONELY.replace("  aks-llm:models:", addon + "  aks-llm:models:")
+    run = run_with(tmp_path, http)
+    err = capsys.readouterr().err
+    assert run.exit_code == 2 and "lonely" not in err and "models[1].scaleToZero" in err
+    woken = http.replace(
+        "replicas: {min: 0, max: 1}}",
+        'replicas: {min: 0, max: 1}, schedule: {start: "08:00", end: "18:00", minReplicas: 1}}',
+    )
+    assert run_with(tmp_path, woken).exit_code == 0
 
 
 def test_plan_prints_the_models_section(capsys: pytest.CaptureFixture[str]) -> None:

@@ -281,7 +281,10 @@ def test_models_are_sized_on_the_sizing_sku_and_pinned_to_it() -> None:
 
 def test_quota_rows_count_each_nodepool_at_its_limits_on_its_worst_sku() -> None:
     rows = {r["family"]: r for r in planned("nap")[1].outputs["quota"]}
-    assert rows["standardNCADSA100v4Family"]["needVcpus"] == 48  # 2 GPUs = 2 x NC24ads (24 vCPUs)
+    a100 = rows["standardNCADSA100v4Family"]
+    # 2 GPUs = 2 x NC24ads (24 vCPUs), plus the node KAITO provisions for phi4 outside the NodePools
+    assert (a100["needVcpus"], a100["quotaVcpus"], a100["ok"]) == (48 + 24, 72, True)
+    assert a100["pools"].endswith("; kaito phi4: 1 x 24 vCPUs")
     t4 = rows["standardNCASv3_T4Family"]
     # 1 GPU on demand: the worst is one NC16as (16 vCPUs); NC64as has 4 GPUs and never fits the limit
     assert (t4["needVcpus"], t4["quotaVcpus"], t4["ok"]) == (16, 16, True)

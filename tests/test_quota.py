@@ -62,10 +62,11 @@ def test_prod_outputs_the_quota_table_within_its_declared_quota() -> None:
     rows = planned("prod")[1].outputs["quota"]
     assert [(r["family"], r["kind"], r["needVcpus"], r["quotaVcpus"], r["ok"]) for r in rows] == [
         ("standardDDSv5Family", "on-demand", 16, 32, True),
-        (A100_FAMILY, "on-demand", 96, 96, True),
+        (A100_FAMILY, "on-demand", 96 + 72, 168, True),
         ("lowPriorityCores", "spot", 96, 96, True),
     ]
-    assert rows[1]["pools"] == "a100: (3 + 1 surge) x 24 vCPUs"
+    # KAITO provisions phi4's on-demand nodes itself (1 node per replica x 3 replicas max)
+    assert rows[1]["pools"] == "a100: (3 + 1 surge) x 24 vCPUs; kaito phi4: 3 x 24 vCPUs"
 
 
 def test_exceeded_quota_is_refused_naming_pools_need_and_quota(

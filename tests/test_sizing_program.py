@@ -14,7 +14,7 @@ BASE = """config:
   aks-llm:gpuPools:
     - {name: gpu, vmSize: VMSIZE, purpose: batch, onDemand: {min: 0, max: 1}}
   aks-llm:models:
-    - {name: m, model: MODEL, runtime: vllm, pool: gpu}
+    - {name: m, model: MODEL, runtime: vllm, pool: gpu, replicas: {min: 1}, scaleToZero: false}
 """
 
 

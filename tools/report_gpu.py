@@ -61,6 +61,8 @@ def render_quota(rows: Sequence[dict[str, Any]]) -> str:
     head = "vCPU quota needed per family at the pools' maximum (upgrade surge included)"
     if any("NodePool's limits" in str(r.get("pools")) for r in rows):
         head += " and the NodePools' limits (worst allowed SKU)"
+    if any("kaito " in str(r.get("pools")) for r in rows):
+        head += ", plus the nodes KAITO provisions (nodes per replica x replicas max)"
     return head + ":\n" + "\n".join([_table(shown, _QUOTA_COLUMNS), hint])
 
 
