@@ -129,10 +129,4 @@ class ModelServices(pulumi.ComponentResource):
                 f"http://{addon.interceptor_service}.{addon.namespace}.svc.cluster.local:{addon.interceptor_port}"
             )
             summary["coldStartHost"] = f"{cfg.name}.{refs.namespace}.svc.cluster.local"
-        if floor == 0 and not wake_up:
-            self.notes.append(
-                f"model {cfg.name} scales to zero and nothing wakes it: at zero replicas it has no pods and "
-                "so no metrics; add a schedule, enable addons.keda.httpAddon (serving vLLM models) or "
-                "addons.asyncQueue (batch models), or set scaleToZero: false"
-            )
-        return summary
+        return summary  # a model at zero with nothing to wake it is refused (config/rules_models.py)

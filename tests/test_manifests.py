@@ -15,9 +15,23 @@ from tools.plan import kubernetes_manifests, main
 @requires_crds
 @pytest.mark.parametrize("stack", ["dev", "prod", "nap"])
 def test_every_rendered_manifest_validates(stack: str) -> None:
-    manifests = kubernetes_manifests(planned(stack)[1].resources)
+    resources = planned(stack)[1].resources
+    manifests = kubernetes_manifests(resources) + kubernetes_manifests(resources, patches=True)
     failures = {name: errs for name, doc in iter_docs(manifests) if (errs := manifest_errors(doc))}
     assert not failures, failures
+
+
+def test_patches_of_add_on_objects_are_written_apart(tmp_path: Path) -> None:
+    """The KEDA add-on's ServiceAccount is AKS's: only our annotation is applied (server-side)."""
+    assert main(["--stack", "prod", "--manifests", str(tmp_path)]) == 0
+    (patch,) = load_yaml_dir(tmp_path / "patches")
+    assert (patch["kind"], patch["metadata"]["namespace"], patch["metadata"]["name"]) == (
+        "ServiceAccount",
+        "kube-system",
+        "keda-operator",
+    )
+    assert "azure.workload.identity/client-id" in patch["metadata"]["annotations"]
+    assert not [d for d in load_yaml_dir(tmp_path) if d["metadata"].get("name") == "keda-operator"]
 
 
 @requires_crds

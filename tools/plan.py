@@ -67,11 +67,14 @@ def plan_document(settings: StackSettings, run: ProgramRun) -> dict[str, Any]:
     }
 
 
-def kubernetes_manifests(resources: Sequence[Recorded]) -> list[dict[str, Any]]:
-    """Every Kubernetes object the program declares, as a plain manifest."""
+def kubernetes_manifests(resources: Sequence[Recorded], *, patches: bool = False) -> list[dict[str, Any]]:
+    """Every Kubernetes object the program declares, as a plain manifest; with ``patches=True`` instead
+    the server-side-apply patches it makes to objects it does not own (e.g. an add-on's ServiceAccount)."""
     manifests = []
     for r in resources:
         if not r.type.startswith("kubernetes:") or r.type.startswith("kubernetes:helm.sh"):
+            continue
+        if r.type.endswith("Patch") != patches:
             continue
         if "apiVersion" not in r.inputs or "kind" not in r.inputs:
             continue
@@ -212,6 +215,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.json_path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     if args.manifests:
         written = write_manifests(kubernetes_manifests(run.resources), args.manifests)
+        # Patches are partial objects owned by someone else: apply them with --server-side, never as-is.
+        written += write_manifests(
+            kubernetes_manifests(run.resources, patches=True), args.manifests / "patches"
+        )
         print(f"\nWrote {len(written)} Kubernetes manifests to {args.manifests}")
     print(f"\nPlanned in {time.perf_counter() - started:.2f} s (mocks; nothing was created)")
     return 0

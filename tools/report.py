@@ -39,7 +39,7 @@ def models_section(outputs: dict[str, Any]) -> str:
         if m["replicasMin"] > 0:
             zero = "never scales to zero"
         else:
-            zero = "woken from zero by: " + (", ".join(m.get("wakeUp") or []) or "NOTHING (see notes)")
+            zero = "woken from zero by: " + (", ".join(m.get("wakeUp") or []))
         lines.append(
             f"  {name}: {m['url']} (model {served!r}); {m['runtime']} {m['kind']} on pool {m['pool']}; "
             f"replicas {m['replicasMin']}-{m['replicasMax']}; {zero}"
