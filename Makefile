@@ -11,16 +11,16 @@ CHECKOV_VERSION := 3.3.30
 
 setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
 # Checkov (the manifests' security checks in the tests) pins libraries that conflict with Pulumi's:
 # it gets its own venv (about 20 s to install).
-$(CHECKOV_VENV)/.installed:
+$(CHECKOV_VENV)/.installed: checkov-constraints.txt
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c checkov-constraints.txt checkov==$(CHECKOV_VERSION)
 	touch $@
 
 plan: $(VENV)/.installed  ## offline plan of $(STACK) under Pulumi mocks
