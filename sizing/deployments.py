@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from config.catalog import Catalog, GpuSku, MigProfile
@@ -172,7 +173,8 @@ def plan_model(index: int, model: ModelConfig, config: StackConfig, catalog: Cat
         workload.p95_prompt_tokens, workload.p95_completion_tokens, arch.context_length
     )
     spec = catalog.models.get(model_id)
-    sizing = size_model(
+    size = partial(
+        size_model,
         arch,
         sku,
         model_name=model_id,
@@ -181,24 +183,15 @@ def plan_model(index: int, model: ModelConfig, config: StackConfig, catalog: Cat
         gpu_memory_utilization=workload.gpu_memory_utilization,
         typical_seq_len=min(max_len, workload.p95_prompt_tokens + workload.p95_completion_tokens),
         max_num_seqs=workload.max_num_seqs,
+    )
+    sizing = size(
         mig_profile=mig,
         kaito_file_size_gib=spec.kaito_file_size_gib if spec and model.runtime == "kaito" else None,
     )
     nodes = sizing.kaito_nodes_per_replica
     if model.runtime == "kaito" and nodes is not None and nodes > 1:
         # KAITO runs the replica on `nodes` nodes, pipeline-parallel across them: size it that way.
-        sizing = size_model(
-            arch,
-            sku,
-            model_name=model_id,
-            weights_dtype=weights_dtype,
-            max_model_len=max_len,
-            gpu_memory_utilization=workload.gpu_memory_utilization,
-            typical_seq_len=min(max_len, workload.p95_prompt_tokens + workload.p95_completion_tokens),
-            max_num_seqs=workload.max_num_seqs,
-            kaito_file_size_gib=spec.kaito_file_size_gib if spec else None,
-            pipeline_parallel=nodes,
-        )
+        sizing = size(kaito_file_size_gib=spec.kaito_file_size_gib if spec else None, pipeline_parallel=nodes)
     return ModelPlan(
         index=index,
         config=model,
