@@ -14,6 +14,7 @@ import pulumi_azure_native.operationalinsights as oi
 import pulumi_azure_native.resources as resources
 from pulumi_kubernetes.provider import Provider as KubernetesProvider
 
+from components.container_insights import container_insights
 from components.kubeconfig import with_azure_cli_login
 from components.roles import AKS_RBAC_CLUSTER_ADMIN, assignment_name, role_definition_id
 from config.naming import Names
@@ -215,6 +216,15 @@ class AksCluster(pulumi.ComponentResource):
         )
 
         self._maintenance_windows(settings, rg_name)
+        container_insights(
+            rule_name=names.container_insights_rule(),
+            location=args.location,
+            tags=tags,
+            resource_group_name=rg_name,
+            workspace_id=self.log_analytics.id,
+            cluster_id=self.cluster.id,
+            parent=self,
+        )
 
         creds = cs.list_managed_cluster_user_credentials_output(
             resource_group_name=rg_name, resource_name=self.cluster.name, format="exec"

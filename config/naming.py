@@ -72,6 +72,10 @@ class Names:
         """Managed Prometheus data collection endpoint (the portal names it MSProm-<region>-<cluster>)."""
         return _fit(f"MSProm-{self.location}-{self.cluster()}", "data_collection_endpoint")
 
+    def container_insights_rule(self) -> str:
+        """Container Insights data collection rule (the portal names it MSCI-<region>-<cluster>)."""
+        return _fit(f"MSCI-{self.location}-{self.cluster()}", "data_collection_rule")
+
     def prometheus_rule(self) -> str:
         return _fit(f"MSProm-{self.location}-{self.cluster()}", "data_collection_rule")
 

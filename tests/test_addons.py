@@ -244,7 +244,7 @@ def test_managed_prometheus_is_wired_to_the_cluster(stack_run: tuple[str, Progra
     stack, run = stack_run
     workspace = resource_id(run, "azure-native:monitor:AzureMonitorWorkspace")
     endpoint = resource_id(run, "azure-native:monitor:DataCollectionEndpoint")
-    rule_res = one(run, "azure-native:monitor:DataCollectionRule").inputs
+    rule_res = one(run, "azure-native:monitor:DataCollectionRule", "prometheus-dcr").inputs
     assert rule_res["destinations"]["monitoringAccounts"][0]["accountResourceId"] == workspace
     assert rule_res["dataSources"]["prometheusForwarder"][0]["streams"] == ["Microsoft-PrometheusMetrics"]
     assert rule_res["dataFlows"] == [
@@ -266,6 +266,34 @@ def test_managed_prometheus_is_wired_to_the_cluster(stack_run: tuple[str, Progra
         "resourceUri": cluster,
     }
     assert run.outputs["prometheusQueryEndpoint"] == f"https://amw-llm-{stack}.prometheus.monitor.azure.com"
+
+
+def test_container_insights_sends_logs_to_log_analytics_through_its_rule(
+    stack_run: tuple[str, ProgramRun],
+) -> None:
+    """useAADAuth on the omsagent add-on needs the MSCI rule and its association, or nothing is sent."""
+    stack, run = stack_run
+    logs = resource_id(run, "azure-native:operationalinsights:Workspace")
+    rule = one(run, "azure-native:monitor:DataCollectionRule", "container-insights-dcr").inputs
+    assert rule["dataCollectionRuleName"] == f"MSCI-swedencentral-aks-llm-{stack}"
+    (extension,) = rule["dataSources"]["extensions"]
+    assert (extension["extensionName"], extension["streams"]) == (
+        "ContainerInsights",
+        ["Microsoft-ContainerInsights-Group-Default"],
+    )
+    assert rule["destinations"]["logAnalytics"] == [{"name": "ciworkspace", "workspaceResourceId": logs}]
+    assert rule["dataFlows"] == [
+        {"streams": ["Microsoft-ContainerInsights-Group-Default"], "destinations": ["ciworkspace"]}
+    ]
+    association = next(
+        r.inputs
+        for r in by_type(run, "azure-native:monitor:DataCollectionRuleAssociation")
+        if r.inputs["associationName"] == "ContainerInsightsExtension"
+    )
+    assert association["resourceUri"] == mock_resource_id(MC, f"aks-llm-{stack}")
+    assert association["dataCollectionRuleId"].endswith("/" + rule["dataCollectionRuleName"])
+    addon = one(run, MC).inputs["addonProfiles"]["omsagent"]
+    assert addon["config"] == {"logAnalyticsWorkspaceResourceID": logs, "useAADAuth": "true"}
 
 
 # --- Key Vault and the token -------------------------------------------------------------------------
