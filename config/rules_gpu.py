@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from config.agent_pools import agent_pool_specs
 from config.catalog import Catalog, closest_names
 from config.errors import Problem
-from config.scheduling import LABEL_DRIVER, LABEL_OPERATOR_OPERANDS
+from config.scheduling import LABEL_OPERATOR_OPERANDS, driver_conflict
 from config.schema import StackConfig
 from sizing.quota import SPOT_FAMILY, families_in_use, quota_rows
 
@@ -137,13 +137,8 @@ def one_gpu_driver_per_node(config: StackConfig, catalog: Catalog) -> Iterable[P
     """
     for spec in agent_pool_specs(config, catalog):
         opt_out = spec.labels.get(LABEL_OPERATOR_OPERANDS)
-        if spec.gpu_driver == "Install" and opt_out != "false":
-            why = "the GPU Operator would install its driver next to the AKS-installed one"
-        elif spec.gpu_driver == "None" and opt_out == "false":
-            why = "the GPU Operator would skip its nodes, leaving their GPUs without a driver"
-        elif spec.labels.get(LABEL_DRIVER) != spec.pool.driver:
-            why = f"its {LABEL_DRIVER} label would select the wrong NVIDIA software"
-        else:
+        why = driver_conflict(spec.gpu_driver == "Install", spec.labels, spec.pool.driver)
+        if why is None:
             continue
         yield Problem(
             f"gpuPools[{spec.index}].driver",

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from config.catalog import Catalog, closest_names
 from config.errors import Problem
 from config.nap import GPU_MODE, catalog_series, limits_of, max_nodes, nap_pools, nodepool_specs, sizing_sku
-from config.scheduling import LABEL_DRIVER, LABEL_OPERATOR_OPERANDS, capacities
+from config.scheduling import LABEL_OPERATOR_OPERANDS, capacities, driver_conflict
 from config.schema import StackConfig
 
 NODE_POOLS = "nodeProvisioning.nodePools"
@@ -149,13 +149,8 @@ def nap_one_gpu_driver_per_node(config: StackConfig, catalog: Catalog) -> Iterab
     for spec in nodepool_specs(config, catalog):
         mode = GPU_MODE[spec.pool.driver]
         opt_out = spec.labels.get(LABEL_OPERATOR_OPERANDS)
-        if mode == "Driver" and opt_out != "false":
-            why = "the GPU Operator would install its driver next to the AKS-installed one"
-        elif mode == "None" and opt_out == "false":
-            why = "the GPU Operator would skip its nodes, leaving their GPUs without a driver"
-        elif spec.labels.get(LABEL_DRIVER) != spec.pool.driver:
-            why = f"its {LABEL_DRIVER} label would select the wrong NVIDIA software"
-        else:
+        why = driver_conflict(mode == "Driver", spec.labels, spec.pool.driver)
+        if why is None:
             continue
         yield Problem(
             f"{NODE_POOLS}[{spec.index}].driver",

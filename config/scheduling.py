@@ -143,21 +143,53 @@ def pool_scheduling(
     With ``capacity=None`` the workload may land on on-demand or spot nodes of the pool (it tolerates
     the spot taint when the pool has spot capacity); ``"on-demand"`` or ``"spot"`` pins it.
     """
-    offered = capacities(pool)
+    return _scheduling(
+        f"pool {pool.name}",
+        capacities(pool),
+        capacity,
+        selector={LABEL_POOL: pool.name},
+        gpu_resource_name=gpu_resource_name(pool, sku),
+        gpus_per_node=gpus_per_node(pool, sku),
+        labels=node_labels(pool, sku, capacity),
+    )
+
+
+def _scheduling(
+    what: str,
+    offered: list[Capacity],
+    capacity: Capacity | None,
+    *,
+    selector: dict[str, str],
+    gpu_resource_name: str,
+    gpus_per_node: int,
+    labels: dict[str, str],
+) -> PoolScheduling:
+    """What agent pools and NodePools share: the capacity pin and the taints to tolerate."""
     if capacity is not None and capacity not in offered:
-        raise ValueError(f"pool {pool.name} has no {capacity} capacity (it has {', '.join(offered)})")
-    selector = {LABEL_POOL: pool.name}
+        raise ValueError(f"{what} has no {capacity} capacity (it has {', '.join(offered)})")
     if capacity is not None:
-        selector[LABEL_CAPACITY] = capacity
+        selector = {**selector, LABEL_CAPACITY: capacity}
     spot_possible = capacity == "spot" or (capacity is None and "spot" in offered)
     taints = node_taints("spot" if spot_possible else "on-demand")
     return PoolScheduling(
         node_selector=selector,
         tolerations=[t.toleration() for t in taints],
-        gpu_resource_name=gpu_resource_name(pool, sku),
-        gpus_per_node=gpus_per_node(pool, sku),
-        labels=node_labels(pool, sku, capacity),
+        gpu_resource_name=gpu_resource_name,
+        gpus_per_node=gpus_per_node,
+        labels=labels,
     )
+
+
+def driver_conflict(aks_installs_driver: bool, labels: dict[str, str], driver: str) -> str | None:
+    """Why a node's driver setup would be wrong (two drivers, none, or a mislabelled driver), or None."""
+    opt_out = labels.get(LABEL_OPERATOR_OPERANDS)
+    if aks_installs_driver and opt_out != "false":
+        return "the GPU Operator would install its driver next to the AKS-installed one"
+    if not aks_installs_driver and opt_out == "false":
+        return "the GPU Operator would skip its nodes, leaving their GPUs without a driver"
+    if labels.get(LABEL_DRIVER) != driver:
+        return f"its {LABEL_DRIVER} label would select the wrong NVIDIA software"
+    return None
 
 
 # --- Node Auto Provisioning NodePools ------------------------------------------------------------
@@ -189,17 +221,11 @@ def nodepool_scheduling(
     workload was sized for even when the NodePool allows several SKUs; capacity as in
     ``pool_scheduling``. NodePools offer whole GPUs (no MIG or time-slicing).
     """
-    offered = capacities(pool)
-    if capacity is not None and capacity not in offered:
-        raise ValueError(f"NodePool {pool.name} has no {capacity} capacity (it has {', '.join(offered)})")
-    selector = {LABEL_POOL: pool.name, LABEL_NAP_SKU: sku.name}
-    if capacity is not None:
-        selector[LABEL_CAPACITY] = capacity
-    spot_possible = capacity == "spot" or (capacity is None and "spot" in offered)
-    taints = node_taints("spot" if spot_possible else "on-demand")
-    return PoolScheduling(
-        node_selector=selector,
-        tolerations=[t.toleration() for t in taints],
+    return _scheduling(
+        f"NodePool {pool.name}",
+        capacities(pool),
+        capacity,
+        selector={LABEL_POOL: pool.name, LABEL_NAP_SKU: sku.name},
         gpu_resource_name=GPU_RESOURCE,
         gpus_per_node=sku.gpu_count,
         labels=nap_node_labels(pool, capacity),
