@@ -26,6 +26,7 @@ from config.gpu_software import (
     NVIDIA_HELM_REPO,
     SHARING_CONFIG_MAP,
 )
+from config.tags import k8s_labels
 
 # Changing any of these on a live pool would leave its nodes as they were (AKS applies the GPU driver
 # and MIG profile at node creation; priority and size are immutable): replace the pool instead, so a
@@ -50,12 +51,7 @@ class GpuPoolsArgs:
 
 
 def _labels(name: str) -> dict[str, str]:
-    return {
-        "app.kubernetes.io/name": name,
-        "app.kubernetes.io/component": "gpu-software",
-        "app.kubernetes.io/part-of": "aks-llm",
-        "app.kubernetes.io/managed-by": "pulumi",
-    }
+    return k8s_labels(name, "gpu-software")
 
 
 class GpuPools(pulumi.ComponentResource):

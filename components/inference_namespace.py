@@ -33,6 +33,7 @@ from components.key_vault import HF_TOKEN_SECRET
 from components.roles import KEY_VAULT_SECRETS_USER
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
 from config.schema import InferenceConfig
+from config.tags import k8s_labels
 
 HF_TOKEN_K8S_SECRET = "hf-token"  # Kubernetes Secret for KAITO's modelAccessSecret and vLLM pods
 HF_TOKEN_KEY = "HF_TOKEN"  # the key KAITO (and huggingface_hub) expects
@@ -48,12 +49,7 @@ CSI_DRIVER = "secrets-store.csi.k8s.io"
 
 def labels(component: str, name: str) -> dict[str, str]:
     """The app.kubernetes.io labels every object of the platform carries."""
-    return {
-        "app.kubernetes.io/name": name,
-        "app.kubernetes.io/component": component,
-        "app.kubernetes.io/part-of": "aks-llm",
-        "app.kubernetes.io/managed-by": "pulumi",
-    }
+    return k8s_labels(name, component)
 
 
 def hf_token_volume(secret_provider_class: str = SECRET_PROVIDER_CLASS) -> tuple[VolumeArgs, VolumeMountArgs]:

@@ -23,11 +23,11 @@ from pulumi_kubernetes.networking.v1 import (
 
 from components.inference_refs import InferenceRuntimeRefs
 from config.schema import KedaHttpAddonConfig
+from config.tags import k8s_labels
 from sizing.autoscaling import HTTP_ADDON_SCALED_OBJECT_SUFFIX, scaled_object_spec
 from sizing.deployments import ModelPlan
 from sizing.workloads import SERVICE_PORT, cooldown_seconds, replica_floor
 
-PART_OF = "aks-llm"
 # Pulumi's await logic would block `pulumi up` until a Service has endpoints or a Deployment is ready:
 # a model scaled to zero never has endpoints, and a first start takes minutes. KEDA owns readiness.
 SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
@@ -37,14 +37,7 @@ DNS_NAMESPACE = "kube-system"
 
 def model_labels(name: str, component: str, version: str) -> dict[str, str]:
     """The app.kubernetes.io labels of every object of one model."""
-    return {
-        "app.kubernetes.io/name": name,
-        "app.kubernetes.io/instance": name,
-        "app.kubernetes.io/component": component,
-        "app.kubernetes.io/part-of": PART_OF,
-        "app.kubernetes.io/managed-by": "pulumi",
-        "app.kubernetes.io/version": version,
-    }
+    return k8s_labels(name, component, instance=name, version=version)
 
 
 @dataclass(frozen=True)

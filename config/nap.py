@@ -35,6 +35,7 @@ from config.scheduling import (
     node_taints,
 )
 from config.schema import NapLimitsConfig, NodePoolConfig, StackConfig
+from config.tags import k8s_labels
 
 NODEPOOL_API_VERSION = "karpenter.sh/v1"
 NODECLASS_GROUP = "karpenter.azure.com"
@@ -143,12 +144,7 @@ def limits_manifest(limits: NapLimitsConfig) -> dict[str, str]:
 
 
 def _object_labels(name: str) -> dict[str, str]:
-    return {
-        "app.kubernetes.io/name": name,
-        "app.kubernetes.io/component": "gpu-capacity",
-        "app.kubernetes.io/part-of": "aks-llm",
-        "app.kubernetes.io/managed-by": "pulumi",
-    }
+    return k8s_labels(name, "gpu-capacity")
 
 
 def _taint(t: Taint) -> dict[str, str]:
