@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
+from tools.tables import table
+
 _CAPACITY = {"onDemand": "on-demand", "spot": "spot"}
-
-
-def table(header: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
-    """Left-aligned columns."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    return [indent + fmt.format(*header).rstrip(), *(indent + fmt.format(*r).rstrip() for r in rows)]
 
 
 def money(value: Any, digits: int = 2) -> str:

@@ -19,6 +19,7 @@ import yaml
 
 from tools.mocks import ProgramRun, Recorded, run_program
 from tools.stack_config import StackFileError, StackSettings, load_stack_settings
+from tools.tables import column_table
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_ENV = "AKS_LLM_CONFIG_SOURCE"  # read by config.loader to name the file in error messages
@@ -148,11 +149,7 @@ _SIZING_COLUMNS = [
 def render_sizing(rows: Sequence[dict[str, Any]]) -> str:
     if not rows:
         return "No models configured."
-    header = [label for _, label in _SIZING_COLUMNS]
-    table = [[_cell(row.get(key)) for key, _ in _SIZING_COLUMNS] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in table)) for i, h in enumerate(header)]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    return "\n".join(["Sizing per model:", fmt.format(*header), *(fmt.format(*r) for r in table)])
+    return "Sizing per model:\n" + column_table(rows, _SIZING_COLUMNS, _cell, indent="")
 
 
 def _cell(value: Any) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from tools.tables import column_table
+
 
 def gpu_sections(doc: dict[str, Any]) -> list[str]:
     """The pool table and the quota table, when the program reported them."""
@@ -46,7 +48,7 @@ _QUOTA_COLUMNS = [
 def render_gpu_pools(rows: Sequence[dict[str, Any]]) -> str:
     if not rows:
         return "GPU agent pools: none configured."
-    return "GPU agent pools:\n" + _table(rows, _POOL_COLUMNS)
+    return "GPU agent pools:\n" + column_table(rows, _POOL_COLUMNS)
 
 
 def render_quota(rows: Sequence[dict[str, Any]]) -> str:
@@ -63,20 +65,8 @@ def render_quota(rows: Sequence[dict[str, Any]]) -> str:
         head += " and the NodePools' limits (worst allowed SKU)"
     if any("kaito " in str(r.get("pools")) for r in rows):
         head += ", plus the nodes KAITO provisions (nodes per replica x replicas max)"
-    return head + ":\n" + "\n".join([_table(shown, _QUOTA_COLUMNS), hint])
+    return head + ":\n" + "\n".join([column_table(shown, _QUOTA_COLUMNS), hint])
 
 
 def _status(ok: Any) -> str:
     return "not declared" if ok is None else ("ok" if ok else "EXCEEDED")
-
-
-def _table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> str:
-    header = [label for _, label in columns]
-    body = [[_cell(row.get(key)) for key, _ in columns] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    return "\n".join("  " + fmt.format(*r).rstrip() for r in [header, *body])
-
-
-def _cell(value: Any) -> str:
-    return "-" if value is None else str(value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tools.report_gpu import _table
+from tools.tables import column_table
 
 _NODEPOOL_COLUMNS = [
     ("nodePool", "NodePool"),
@@ -59,7 +59,7 @@ def render_nodepools(rows: Sequence[dict[str, Any]], notes: Sequence[str]) -> st
             }
             for r in rows
         ]
-        body = _table(shown, _NODEPOOL_COLUMNS)
+        body = column_table(shown, _NODEPOOL_COLUMNS)
     return "\n".join([head, body, *(f"  - {n}" for n in notes)])
 
 
@@ -70,4 +70,4 @@ def render_kaito_nodes(rows: Sequence[dict[str, Any]], total: int, nap: bool) ->
         f"GPU nodes KAITO provisions itself (not governed by {where}): up to {total} at the models' "
         "maximum replicas"
     )
-    return "\n".join([head, _table(rows, _KAITO_COLUMNS)])
+    return "\n".join([head, column_table(rows, _KAITO_COLUMNS)])
