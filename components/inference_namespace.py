@@ -32,6 +32,7 @@ from pulumi_kubernetes.networking.v1 import NetworkPolicy, NetworkPolicySpecArgs
 from components.key_vault import HF_TOKEN_SECRET
 from components.roles import KEY_VAULT_SECRETS_USER
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
+from config import versions
 from config.schema import InferenceConfig
 from config.tags import k8s_labels
 
@@ -41,9 +42,7 @@ SECRET_PROVIDER_CLASS = "hf-token"
 SECRETS_MOUNT = "/mnt/secrets-store"
 # busybox 1.37.0 pinned by digest (the index digest public repositories pin for this tag; check it with
 # `docker buildx imagetools inspect docker.io/library/busybox:1.37.0` before changing it).
-SYNC_IMAGE = (
-    "docker.io/library/busybox:1.37.0@sha256:bdf57e528e45e4433820e045b29b4597825a1c9e38353532d90a01445013f82e"
-)
+SYNC_IMAGE = versions.image("hf-token-sync").reference
 CSI_DRIVER = "secrets-store.csi.k8s.io"
 
 

@@ -19,14 +19,17 @@ from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 from components.inference_namespace import labels
 from components.roles import AKS_CONTRIBUTOR
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
+from config import versions
 from config.schema import KaitoConfig
 
-KAITO_CHARTS = "https://kaito-project.github.io/kaito/charts/kaito"
-GPU_PROVISIONER_CHARTS = "https://azure.github.io/gpu-provisioner/charts"
+KAITO_CHARTS = versions.chart("kaito-workspace").repository
+GPU_PROVISIONER_CHARTS = versions.chart("gpu-provisioner").repository
 KAITO_NAMESPACE = "kaito-workspace"
 GPU_PROVISIONER_NAMESPACE = "gpu-provisioner"
 GPU_PROVISIONER_SERVICE_ACCOUNT = "gpu-provisioner"  # fixed in the chart's Deployment
-UPSTREAM_KAITO = "0.12.0"  # the upstream release the facts and CRDs of this project describe
+UPSTREAM_KAITO = versions.chart(
+    "kaito-workspace"
+).version  # the upstream release the facts and CRDs of this project describe
 SYSTEM_POOL_TOLERATION = [{"key": "CriticalAddonsOnly", "operator": "Exists"}]
 _CHART_PROVISIONER = {"gpu-provisioner": "azure-gpu-provisioner", "karpenter": "karpenter"}
 

@@ -14,6 +14,7 @@ from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 from components.inference_namespace import labels
 from components.roles import MONITORING_DATA_READER, SERVICE_BUS_DATA_OWNER
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
+from config import versions
 from config.schema import KedaHttpAddonConfig
 
 # The AKS add-on runs KEDA in kube-system under this ServiceAccount (not keda/keda-operator as with
@@ -24,7 +25,7 @@ PROMETHEUS_TRIGGER_AUTH = "keda-prometheus"
 SERVICE_BUS_TRIGGER_AUTH = "keda-servicebus"
 HTTP_ADDON_NAMESPACE = "keda"
 HTTP_ADDON_RELEASE = "keda-add-ons-http"
-KEDA_CHARTS = "https://kedacore.github.io/charts"
+KEDA_CHARTS = versions.chart("keda-add-ons-http").repository
 
 
 @dataclass(frozen=True)

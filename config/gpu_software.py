@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from config import versions
 from config.catalog import Catalog
 from config.nap import nap_pools
 from config.scheduling import (
@@ -35,8 +36,8 @@ from config.schema import StackConfig
 # project validates against (NVIDIA/gpu-operator, nvidia.com_clusterpolicies.yaml; chart
 # gpu-operator-v26.7.0.tgz on NGC, chart version and appVersion v26.7.0).
 GPU_OPERATOR_CHART = "gpu-operator"
-GPU_OPERATOR_VERSION = "v26.7.0"
-NVIDIA_HELM_REPO = "https://helm.ngc.nvidia.com/nvidia"
+GPU_OPERATOR_VERSION = versions.chart("gpu-operator").version
+NVIDIA_HELM_REPO = versions.chart("gpu-operator").repository
 GPU_OPERATOR_NAMESPACE = "gpu-operator"
 MIG_CONFIG_MAP = "aks-llm-mig-parted-config"  # key config.yaml, read by the MIG manager
 SHARING_CONFIG_MAP = "aks-llm-device-plugin-config"  # one key per time-sliced pool + "default"
@@ -45,8 +46,8 @@ SHARING_DEFAULT_KEY = "default"
 # NVIDIA k8s-device-plugin, for managed-driver pools. 0.19.3 is the device plugin the GPU Operator
 # v26.7.0 itself deploys (its ClusterPolicy default devicePlugin version v0.19.3).
 DEVICE_PLUGIN_CHART = "nvidia-device-plugin"
-DEVICE_PLUGIN_VERSION = "0.19.3"
-DEVICE_PLUGIN_REPO = "https://nvidia.github.io/k8s-device-plugin"
+DEVICE_PLUGIN_VERSION = versions.chart("nvidia-device-plugin").version
+DEVICE_PLUGIN_REPO = versions.chart("nvidia-device-plugin").repository
 DEVICE_PLUGIN_NAMESPACE = "nvidia-device-plugin"
 
 MIG_STRATEGY = "mixed"  # pods request nvidia.com/mig-<profile>; whole GPUs stay nvidia.com/gpu

@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from config import versions
+
 WeekDay = Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 Purpose = Literal["serving", "batch"]
 
@@ -541,17 +543,17 @@ class KaitoConfig(Strict):
     """KAITO: the AKS AI toolchain operator add-on (managed) or the upstream chart (helm)."""
 
     mode: Literal["managed", "helm"] = "managed"
-    chart_version: SemVer = "0.12.0"
+    chart_version: SemVer = versions.chart("kaito-workspace").version
     feature_gates: KaitoFeatureGates = Field(default_factory=KaitoFeatureGates)
     node_provisioner: Literal["gpu-provisioner", "karpenter", "none"] = "gpu-provisioner"
-    gpu_provisioner_chart_version: SemVer = "0.4.4"
+    gpu_provisioner_chart_version: SemVer = versions.chart("gpu-provisioner").version
 
 
 class KedaHttpAddonConfig(Strict):
     """The KEDA HTTP add-on (Helm): scale-from-zero for synchronous endpoints."""
 
     enabled: bool = False
-    chart_version: SemVer = "0.15.0"
+    chart_version: SemVer = versions.chart("keda-add-ons-http").version
     cold_start_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = 600
     response_header_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = 300
 

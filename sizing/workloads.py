@@ -13,6 +13,7 @@ from typing import Literal
 
 import yaml
 
+from config import versions
 from config.scheduling import PoolScheduling
 from cost.estimate import floor_replicas
 from sizing.deployments import ModelPlan
@@ -23,9 +24,9 @@ from sizing.deployments import ModelPlan
 # public repositories pin for this tag (seen identically in several, e.g. "verified releases" lists);
 # it could not be checked against Docker Hub from here: `docker buildx imagetools inspect
 # vllm/vllm-openai:v0.11.0` shows it. A digest pin also satisfies Checkov CKV_K8S_43.
-VLLM_VERSION = "v0.11.0"
-VLLM_DIGEST = "sha256:014a95f21c9edf6abe0aea6b07353f96baa4ec291c427bb1176dc7c93a85845c"
-VLLM_IMAGE = f"docker.io/vllm/vllm-openai:{VLLM_VERSION}@{VLLM_DIGEST}"
+VLLM_VERSION = versions.image("vllm").version
+VLLM_DIGEST = versions.image("vllm").digest
+VLLM_IMAGE = versions.image("vllm").reference
 VLLM_PORT = 8000  # vLLM serves the API, /health and /metrics here
 KAITO_PORT = 5000  # KAITO's inference pods listen here (its own Service maps 80 -> 5000)
 SERVICE_PORT = 80  # what callers use, for both runtimes

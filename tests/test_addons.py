@@ -400,7 +400,7 @@ def test_helm_kaito_brings_the_pinned_chart_and_a_cluster_scoped_provisioner() -
     }
     assert workspace["values"]["nodeProvisioner"] == "azure-gpu-provisioner"
     provisioner = releases(run)["gpu-provisioner"]
-    assert provisioner["version"] == "0.4.4"
+    assert provisioner["version"] == "0.4.3"
     assert provisioner["values"]["serviceAccount"] == {"create": False, "name": "gpu-provisioner"}
     fic = next(r.inputs for r in by_type(run, FIC) if r.inputs["resourceName"].endswith("gpu-provisioner"))
     assert fic["subject"] == EXPECTED_SUBJECTS["gpu-provisioner"]

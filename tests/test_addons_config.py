@@ -59,7 +59,7 @@ def test_gpu_provisioner_version_needs_the_gpu_provisioner() -> None:
                 "kaito": {
                     "mode": "helm",
                     "nodeProvisioner": "karpenter",
-                    "gpuProvisionerChartVersion": "0.4.4",
+                    "gpuProvisionerChartVersion": "0.4.3",
                 }
             }
         }
