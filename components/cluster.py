@@ -93,6 +93,9 @@ def _auto_scaler_profile(settings: ClusterConfig) -> cs.ManagedClusterProperties
         skip_nodes_with_system_pods=str(profile.skip_nodes_with_system_pods).lower(),
         expander=_EXPANDERS[profile.expander],
         max_node_provision_time=profile.max_node_provision_time,
+        # Emitted explicitly (AKS takes a string): the cap on a pod's grace period on scale-down, checked
+        # against every vLLM replica's drain (config.rules_drain).
+        max_graceful_termination_sec=str(profile.max_graceful_termination_sec),
     )
 
 

@@ -98,7 +98,9 @@ class GpuPools(pulumi.ComponentResource):
             else None,
             node_labels=dict(spec.labels),
             node_taints=list(spec.taints),
-            upgrade_settings=cs.AgentPoolUpgradeSettingsArgs(max_surge=spec.max_surge)
+            upgrade_settings=cs.AgentPoolUpgradeSettingsArgs(
+                max_surge=spec.max_surge, drain_timeout_in_minutes=spec.drain_timeout_minutes
+            )
             if spec.max_surge
             else None,
             tags=dict(args.tags),

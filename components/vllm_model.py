@@ -21,7 +21,10 @@ from pulumi_kubernetes.core.v1 import (
     ContainerPortArgs,
     EmptyDirVolumeSourceArgs,
     EnvVarArgs,
+    ExecActionArgs,
     HTTPGetActionArgs,
+    LifecycleArgs,
+    LifecycleHandlerArgs,
     PersistentVolumeClaim,
     PersistentVolumeClaimSpecArgs,
     PersistentVolumeClaimVolumeSourceArgs,
@@ -62,20 +65,22 @@ from sizing.workloads import (
     MODEL_LABEL,
     PROBE_PERIOD_SECONDS,
     RUNTIME_LABEL,
+    VLLM_GID,
     VLLM_IMAGE,
     VLLM_PORT,
+    VLLM_UID,
     VLLM_VERSION,
+    WRITABLE_MOUNTS,
     drain_seconds,
     pod_resources,
+    prestop_command,
     replica_floor,
     startup_budget_seconds,
     vllm_args,
+    vllm_environment,
     workload_scheduling,
 )
 
-UID = 10001  # non-root, above 10000 (no clash with a host user; Checkov CKV_K8S_40)
-CACHE_MOUNT = "/models"  # HF_HOME: the hub cache (weights) lives on the shared NFS volume
-HOME = "/home/vllm"  # writable HOME on an emptyDir: torch/triton/vLLM compile caches
 NODE_PROVISIONING_SECONDS = 900  # a GPU node from zero: VM, driver (or operator), MIG, image pull
 MODEL_CACHE_STORAGE_CLASS = "aks-llm-model-cache"
 
@@ -190,19 +195,10 @@ class VllmModel(pulumi.ComponentResource):
             VolumeArgs(name="tmp", empty_dir=EmptyDirVolumeSourceArgs(size_limit="4Gi")),
             VolumeArgs(name="home", empty_dir=EmptyDirVolumeSourceArgs(size_limit="20Gi")),
         ]
-        mounts = [
-            VolumeMountArgs(name="model-cache", mount_path=CACHE_MOUNT),
-            VolumeMountArgs(name="shm", mount_path="/dev/shm"),
-            VolumeMountArgs(name="tmp", mount_path="/tmp"),
-            VolumeMountArgs(name="home", mount_path=HOME),
-        ]
-        env = [
-            EnvVarArgs(name="HF_HOME", value=CACHE_MOUNT),
-            EnvVarArgs(name="HOME", value=HOME),
-            EnvVarArgs(name="XDG_CACHE_HOME", value=f"{HOME}/.cache"),
-            EnvVarArgs(name="VLLM_NO_USAGE_STATS", value="1"),
-            EnvVarArgs(name="DO_NOT_TRACK", value="1"),
-        ]
+        mounts = [VolumeMountArgs(name=name, mount_path=path) for name, path in WRITABLE_MOUNTS.items()]
+        # USER/LOGNAME and every cache directory on a writable mount: the UID has no passwd entry and the
+        # root filesystem is read-only (sizing.workloads.vllm_environment, tested under that UID).
+        env = [EnvVarArgs(name=k, value=v) for k, v in vllm_environment().items()]
         token = refs.hf_token_volume() if plan.gated else None
         if token is not None:
             # The token as a file from the CSI volume (huggingface_hub reads HF_TOKEN_PATH), never as an
@@ -237,12 +233,17 @@ class VllmModel(pulumi.ComponentResource):
                 allow_privilege_escalation=False,
                 read_only_root_filesystem=True,
                 run_as_non_root=True,
-                run_as_user=UID,
-                run_as_group=UID,
+                run_as_user=VLLM_UID,
+                run_as_group=VLLM_GID,
                 capabilities=CapabilitiesArgs(drop=["ALL"]),
                 seccomp_profile=SeccompProfileArgs(type="RuntimeDefault"),
             ),
             volume_mounts=mounts,
+            # Out of rotation, then wait for running requests (bounded): vLLM v0.11.0 cuts them on
+            # SIGTERM (config.drain); terminationGracePeriodSeconds below covers hook + shutdown.
+            lifecycle=LifecycleArgs(
+                pre_stop=LifecycleHandlerArgs(exec_=ExecActionArgs(command=prestop_command(plan)))
+            ),
         )
         return DeploymentSpecArgs(
             replicas=replica_floor(plan),
@@ -260,9 +261,9 @@ class VllmModel(pulumi.ComponentResource):
                     termination_grace_period_seconds=drain_seconds(plan),
                     security_context=PodSecurityContextArgs(
                         run_as_non_root=True,
-                        run_as_user=UID,
-                        run_as_group=UID,
-                        fs_group=UID,
+                        run_as_user=VLLM_UID,
+                        run_as_group=VLLM_GID,
+                        fs_group=VLLM_GID,
                         seccomp_profile=SeccompProfileArgs(type="RuntimeDefault"),
                     ),
                     node_selector=dict(scheduling.node_selector),

@@ -10,8 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from config import drain
 from config.catalog import Catalog, GpuSku
-from config.scheduling import Capacity, capacities, gpu_resource_name, mig_profile, node_labels, node_taints
+from config.scheduling import (
+    Capacity,
+    capacities,
+    gpu_resource_name,
+    gpus_per_node,
+    mig_profile,
+    node_labels,
+    node_taints,
+)
 from config.schema import GpuPoolConfig, StackConfig
 
 SPOT_SUFFIX = "sp"
@@ -36,6 +45,9 @@ class AgentPoolSpec:
     scale_down_mode: Literal["Delete", "Deallocate"]
     max_surge: str | None  # None on spot pools: AKS refuses max surge there
     spot_max_price: float | None
+    # upgradeSettings.drainTimeoutInMinutes (on-demand pools, next to max surge): raised above AKS's
+    # 30 min default when the pool's vLLM replicas need longer to drain one after another (config.drain).
+    drain_timeout_minutes: int | None = None
 
     @property
     def vcpus_max(self) -> int:
@@ -57,6 +69,7 @@ class AgentPoolSpec:
             "scaleDownMode": self.scale_down_mode,
             "maxSurge": self.max_surge,
             "spotMaxPrice": self.spot_max_price,
+            "drainTimeoutMinutes": self.drain_timeout_minutes,
         }
 
 
@@ -64,7 +77,9 @@ def agent_pool_name(pool: GpuPoolConfig, capacity: Capacity) -> str:
     return pool.name + (SPOT_SUFFIX if capacity == "spot" else "")
 
 
-def pool_specs(index: int, pool: GpuPoolConfig, sku: GpuSku) -> list[AgentPoolSpec]:
+def pool_specs(
+    index: int, pool: GpuPoolConfig, sku: GpuSku, drain_timeout_minutes: int | None = None
+) -> list[AgentPoolSpec]:
     """The agent pools of one GPU pool, on-demand first."""
     profile = mig_profile(pool, sku)
     specs = []
@@ -92,6 +107,7 @@ def pool_specs(index: int, pool: GpuPoolConfig, sku: GpuSku) -> list[AgentPoolSp
                 scale_down_mode="Delete" if spot else pool.scale_down_mode,
                 max_surge=None if spot else pool.max_surge,
                 spot_max_price=pool.spot.max_price if spot and pool.spot else None,
+                drain_timeout_minutes=None if spot else drain_timeout_minutes,
             )
         )
     return specs
@@ -104,7 +120,8 @@ def agent_pool_specs(config: StackConfig, catalog: Catalog) -> list[AgentPoolSpe
         sku = catalog.skus.get(pool.vm_size)
         if sku is None or (pool.mig and mig_profile(pool, sku) is None):
             continue
-        specs.extend(pool_specs(i, pool, sku))
+        timeout = drain.upgrade_drain_timeout_minutes(config, pool, gpus_per_node(pool, sku))
+        specs.extend(pool_specs(i, pool, sku, timeout))
     return specs
 
 

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from config import drain
 from config.catalog import Catalog, GpuSku
 from config.scheduling import (
     LABEL_NAP_SKU,
@@ -189,6 +190,9 @@ class NodePoolSpec:
     capacity: Capacity
     skus: tuple[GpuSku, ...]  # allowed, in sizing order
     sizing_sku: GpuSku
+    # spec.template.spec.terminationGracePeriod: at least every vLLM replica's grace period on it
+    # (config.drain), so Karpenter never deletes a draining replica before its preStop drain is over.
+    termination_grace_seconds: int = drain.NODEPOOL_TERMINATION_GRACE_DEFAULT_SECONDS
 
     @property
     def name(self) -> str:
@@ -251,6 +255,7 @@ class NodePoolSpec:
                         "requirements": self.requirements(),
                         "taints": [_taint(t) for t in self.taints],
                         "expireAfter": self.pool.disruption.expire_after,
+                        "terminationGracePeriod": drain.karpenter_duration(self.termination_grace_seconds),
                     },
                 },
             },
@@ -274,6 +279,7 @@ class NodePoolSpec:
             "consolidationPolicy": consolidation_policy(self.pool),
             "consolidateAfter": self.pool.disruption.consolidate_after,
             "expireAfter": self.pool.disruption.expire_after,
+            "terminationGracePeriod": drain.karpenter_duration(self.termination_grace_seconds),
         }
 
 
@@ -289,7 +295,8 @@ def nodepool_specs(config: StackConfig, catalog: Catalog) -> list[NodePoolSpec]:
         skus = allowed_skus(pool, catalog)
         if not skus:
             continue
-        specs.extend(NodePoolSpec(i, pool, cap, tuple(skus), skus[0]) for cap in capacities(pool))
+        grace = drain.nodepool_termination_grace_seconds(config, pool)
+        specs.extend(NodePoolSpec(i, pool, cap, tuple(skus), skus[0], grace) for cap in capacities(pool))
     return specs
 
 

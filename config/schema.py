@@ -136,6 +136,9 @@ class AutoscalerProfileConfig(Strict):
     skip_nodes_with_system_pods: bool = True
     expander: Literal["least-waste", "most-pods", "priority", "random"] = "least-waste"
     max_node_provision_time: Duration = "15m"
+    # How long the autoscaler lets a pod terminate on scale-down (AKS default 600): at least every vLLM
+    # replica's grace period (config.drain), or its in-flight generations are cut.
+    max_graceful_termination_sec: Annotated[int, Field(ge=1, le=86_400)] = 600
 
 
 class ClusterConfig(Strict):
@@ -321,6 +324,9 @@ class NodePoolConfig(Strict):
     on_demand: NapCapacityConfig | None = None
     spot: NapCapacityConfig | None = None
     disruption: NapDisruptionConfig = Field(default_factory=NapDisruptionConfig)
+    # Karpenter's spec.template.spec.terminationGracePeriod: how long a draining node may take before its
+    # pods are deleted. Unset: 10m, raised to the longest grace period of the vLLM replicas on it.
+    termination_grace_period: Annotated[str, Field(pattern=r"^([0-9]+(s|m|h))+$")] | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> NodePoolConfig:

@@ -1,7 +1,9 @@
 """KEDA scaling of a model: its ScaledObject spec and triggers (pure, no Pulumi).
 
-- ``prometheus`` on ``vllm:num_requests_waiting`` (requests vLLM could not fit in its running batch)
-  from Azure Managed Prometheus, through the workload-identity TriggerAuthentication;
+- ``prometheus`` on the model's load, running + waiting requests summed over its pods
+  (``vllm:num_requests_running`` + ``vllm:num_requests_waiting``), against a per-replica target of 90 %
+  of max-num-seqs (``AverageValue``), from Azure Managed Prometheus through the workload-identity
+  TriggerAuthentication (see ``load_query`` for why this signal and not the queue alone);
 - ``cron`` pre-warming ``schedule.minReplicas`` in business hours;
 - ``azure-servicebus`` on the async queue, for batch models when the queue is on;
 - ``external-push`` to the KEDA HTTP add-on's scaler, for serving vLLM models when it is on.
@@ -22,10 +24,26 @@ from cost.schedule import parse_days
 from sizing.deployments import ModelPlan
 from sizing.workloads import KAITO_PORT, cooldown_seconds, replica_floor
 
-# Scale out when more than a tenth of one replica's batch is queued: vLLM queues a request only when
-# max-num-seqs sequences already run or their KV cache is full, so a short queue already adds a whole
-# generation's latency. At least 1.
-WAITING_FRACTION_OF_BATCH = 0.10
+# The load signal. vLLM's gauges (vllm/v1/metrics/loggers.py, v0.11.0: `vllm:num_requests_running`,
+# "Number of requests in model execution batches", and `vllm:num_requests_waiting`, "Number of requests
+# waiting to be processed") split one quantity: the requests a replica holds. The queue alone is 0 on a
+# server running up to max-num-seqs requests (KEDA would read it as idle and scale it to zero), and it
+# drops to 0 as soon as a new replica absorbs it (the HPA would then remove that replica again, and the
+# queue would come back: oscillation). Running + waiting, summed over the model's pods, is the offered
+# concurrency, which does not change when replicas are added or removed; divided by a per-replica
+# target it gives a replica count that holds while the load holds (``hpa_desired_replicas``).
+# Target: 90 % of one replica's batch, so a replica scales out before its batch is full and the queue
+# grows, and the HPA's 10 % tolerance cannot leave a full batch plus a queue in place.
+LOAD_TARGET_FRACTION_OF_BATCH = 0.90
+LOAD_METRICS = ("vllm:num_requests_running", "vllm:num_requests_waiting")
+# KEDA's Prometheus scaler is active when the value is strictly above activationThreshold
+# (kedacore/keda pkg/scalers/prometheus_scaler.go GetMetricsAndActivity: `val > ActivationThreshold`):
+# 0 keeps the model active while any request runs or waits.
+LOAD_ACTIVATION_THRESHOLD = 0
+# The HPA's defaults the design is checked against (k8s.io/kubernetes pkg/controller/podautoscaler:
+# desired = ceil(metric total / target average) for an External AverageValue metric, unchanged while
+# |ratio - 1| <= 0.1, --horizontal-pod-autoscaler-tolerance default 0.1).
+HPA_TOLERANCE = 0.10
 POLLING_SECONDS = 30
 # Scale up by at most one replica a minute (a GPU replica takes minutes to start; adding faster only
 # over-provisions), down by one replica per cooldown (KAITO's own scaler is as slow to shrink).
@@ -35,29 +53,98 @@ HTTP_ADDON_SCALED_OBJECT_SUFFIX = "-http"
 HPA_MAX_PERIOD_SECONDS, HPA_MAX_WINDOW_SECONDS = 1800, 3600
 
 
-def waiting_threshold(plan: ModelPlan) -> int:
-    """Queued requests per replica that trigger a scale-out."""
-    return max(1, math.ceil(plan.sizing.max_num_seqs * WAITING_FRACTION_OF_BATCH))
+def load_target(plan: ModelPlan) -> int:
+    """Requests (running + waiting) per replica the autoscaler aims at: 90 % of max-num-seqs, >= 1."""
+    return max(1, math.floor(plan.sizing.max_num_seqs * LOAD_TARGET_FRACTION_OF_BATCH))
 
 
-def waiting_query(namespace: str, model: str) -> str:
-    """PromQL over the series the model-metrics scrape jobs label with ``aks_llm_model``."""
-    return f'sum(vllm:num_requests_waiting{{namespace="{namespace}",aks_llm_model="{model}"}})'
+def load_query(namespace: str, model: str) -> str:
+    """PromQL: running + waiting requests over every pod of the model, one number (KEDA refuses a query
+    returning several series). One selector on ``__name__`` sums both gauges, so a missing gauge cannot
+    turn the sum empty (``a + b`` is empty when either side is); the scrape jobs label series with
+    ``aks_llm_model``."""
+    names = "|".join(LOAD_METRICS)
+    return f'sum({{__name__=~"{names}",namespace="{namespace}",aks_llm_model="{model}"}})'
 
 
 def prometheus_trigger(plan: ModelPlan, namespace: str, server_address: Any, auth: str) -> dict[str, Any]:
     return {
         "type": "prometheus",
-        "name": "queue",
+        "name": "load",
+        # AverageValue: the HPA divides the total by the target per replica (KEDA's default for this
+        # scaler, stated so a default change cannot turn it into a cluster-wide Value target).
+        "metricType": "AverageValue",
         "metadata": {
             "serverAddress": server_address,
-            "query": waiting_query(namespace, plan.config.name),
-            "threshold": str(waiting_threshold(plan)),
-            "activationThreshold": "0",
+            "query": load_query(namespace, plan.config.name),
+            "threshold": str(load_target(plan)),
+            "activationThreshold": str(LOAD_ACTIVATION_THRESHOLD),
             "ignoreNullValues": "true",  # no pods (scaled to zero): no series, read as 0
         },
         "authenticationRef": {"name": auth},
     }
+
+
+# --- the HPA's arithmetic, to check the design against (pure) ---------------------------------------
+
+
+def keda_active(value: float, activation_threshold: float = LOAD_ACTIVATION_THRESHOLD) -> bool:
+    """KEDA's Prometheus activity test: ``val > activationThreshold`` (prometheus_scaler.go)."""
+    return value > activation_threshold
+
+
+def hpa_desired_replicas(
+    current: int, metric_total: float, target: float, tolerance: float = HPA_TOLERANCE
+) -> int:
+    """The HPA's recommendation for an External ``AverageValue`` metric: ``ceil(total / target)``,
+    unless the usage ratio ``total / (target x current)`` is within the tolerance of 1."""
+    if current == 0:
+        return math.ceil(metric_total / target)
+    ratio = metric_total / (target * current)
+    if abs(ratio - 1.0) <= tolerance:
+        return current
+    return math.ceil(metric_total / target)
+
+
+def simulate_hpa(
+    loads: list[float],
+    *,
+    target: float,
+    max_num_seqs: int,
+    min_replicas: int,
+    max_replicas: int,
+    start: int,
+    step_seconds: int,
+    scale_down_window_seconds: int,
+    scale_up_pods_per_minute: int = 1,
+    signal: str = "load",
+) -> list[int]:
+    """Replica counts, one per step, of an HPA following ``loads`` (offered concurrent requests per step).
+
+    ``signal`` is what the metric reads given the load and the replicas serving it: ``"load"`` (running
+    + waiting: the load itself) or ``"waiting"`` (the old queue-only signal: what does not fit in the
+    replicas' batches). Scale-down uses the highest recommendation of the stabilisation window and at
+    most one pod per window (the ScaledObject's policy); scale-up at most ``scale_up_pods_per_minute``.
+    """
+    replicas, history, out = start, [], []
+    since_down = scale_down_window_seconds
+    for load in loads:
+        metric = load if signal == "load" else max(0.0, load - replicas * max_num_seqs)
+        wanted = hpa_desired_replicas(replicas, metric, target)
+        wanted = max(min_replicas, min(max_replicas, wanted))
+        window = max(1, scale_down_window_seconds // step_seconds)
+        history = [*history, wanted][-window:]
+        if wanted > replicas:
+            pods = max(1, scale_up_pods_per_minute * step_seconds // 60)
+            replicas = min(wanted, replicas + pods)
+        else:
+            stable = max(history)
+            since_down += step_seconds
+            if stable < replicas and since_down >= scale_down_window_seconds:
+                replicas -= 1
+                since_down = 0
+        out.append(replicas)
+    return out
 
 
 def _cron(hhmm: str, days: str) -> str:

@@ -13,7 +13,7 @@ from typing import Literal
 
 import yaml
 
-from config import versions
+from config import drain, versions
 from config.scheduling import PoolScheduling
 from cost.estimate import floor_replicas
 from sizing.deployments import ModelPlan
@@ -47,10 +47,6 @@ KAITO_WORKSPACE_SUFFIX = "-ws"  # a fixed KAITO model's Workspace is <model>-ws;
 
 # --- assumptions behind derived timings ---------------------------------------------------------------
 
-# Decode speed one sequence still gets in a full batch. 10 tokens/s is a floor for 7-14B models at
-# vLLM's batch sizes on T4-class GPUs and far below A100/H100 speeds: the longest generation it implies
-# is an upper bound, which is what a cooldown and a drain need.
-DECODE_TOKENS_PER_SECOND_FLOOR = 10
 COOLDOWN_FLOOR_SECONDS = 300  # KEDA's default cooldown: never shorter than that
 # First start of a replica: weights downloaded from Hugging Face into the (empty) NFS cache at a
 # sustained 40 MiB/s (a conservative figure: Azure-to-HF downloads are usually faster), then vLLM's
@@ -128,7 +124,7 @@ def _round_up(value: float, step: int) -> int:
 
 def longest_generation_seconds(plan: ModelPlan) -> int:
     """p95 completion tokens at the decode-speed floor: how long one generation may take."""
-    return math.ceil(plan.config.workload.p95_completion_tokens / DECODE_TOKENS_PER_SECOND_FLOOR)
+    return drain.longest_generation_seconds(plan.config)
 
 
 def cooldown_seconds(plan: ModelPlan) -> int:
@@ -138,8 +134,106 @@ def cooldown_seconds(plan: ModelPlan) -> int:
 
 
 def drain_seconds(plan: ModelPlan) -> int:
-    """terminationGracePeriodSeconds: time for in-flight generations to finish on SIGTERM."""
-    return max(60, _round_up(2 * longest_generation_seconds(plan), 30))
+    """terminationGracePeriodSeconds: the preStop drain (settle, running requests to 0, bounded by the
+    longest generation) plus vLLM's exit on SIGTERM (``config.drain``)."""
+    return drain.termination_grace_seconds(plan.config)
+
+
+# The preStop hook: the image has Python (vLLM is a Python program), not necessarily curl or wget, so
+# the hook is `python3 -c` with the standard library only. argv: settle seconds, drain bound seconds,
+# metrics URL, poll seconds. It sleeps first (endpoints drop the terminating pod), then reads vLLM's
+# Prometheus text and sums every `vllm:num_requests_running` sample (one per engine,
+# vllm/v1/metrics/loggers.py) until it reads 0 or the bound passes; if the server no longer answers,
+# nothing is running and it returns at once. The hook never fails the pod: it always exits 0.
+PRESTOP_SCRIPT = """\
+import sys, time, urllib.request
+settle, bound, url, poll = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+time.sleep(settle)
+deadline = time.monotonic() + bound
+while time.monotonic() < deadline:
+    try:
+        text = urllib.request.urlopen(url, timeout=5).read().decode()
+    except Exception:
+        break
+    running = sum(float(line.split()[-1]) for line in text.splitlines()
+                  if line.startswith("vllm:num_requests_running"))
+    if running <= 0:
+        break
+    time.sleep(poll)
+"""
+METRICS_URL = f"http://127.0.0.1:{VLLM_PORT}/metrics"
+
+
+def prestop_command(plan: ModelPlan) -> list[str]:
+    """The vLLM container's ``preStop`` exec command (see ``config.drain`` for the timing)."""
+    return [
+        "python3",
+        "-c",
+        PRESTOP_SCRIPT,
+        str(drain.PRESTOP_SETTLE_SECONDS),
+        str(drain.prestop_bound_seconds(plan.config)),
+        METRICS_URL,
+        str(drain.PRESTOP_POLL_SECONDS),
+    ]
+
+
+# --- the container's environment (one place: it must survive image upgrades) -----------------------
+
+# The container runs as VLLM_UID/VLLM_GID, which have no passwd entry in the image, on a read-only root
+# filesystem. Every lookup of "who am I" and "where may I write" must resolve from the environment:
+# - torch 2.8.0 torch/_inductor/runtime/cache_dir_utils.py default_cache_dir() calls getpass.getuser()
+#   (torch/_inductor/codecache.py runs it at import, reached from vllm/compilation/compiler_interface.py
+#   importing torch._inductor.compile_fx), and it ignores TORCHINDUCTOR_CACHE_DIR; getpass.getuser()
+#   reads LOGNAME, USER, LNAME, USERNAME before pwd.getpwuid() (CPython Lib/getpass.py), which raises
+#   KeyError for a uid without an entry (pytorch/pytorch#140765, vllm-project/vllm#44548, #46734);
+# - torch's cache_dir() and triton_cache_dir() honour TORCHINDUCTOR_CACHE_DIR and TRITON_CACHE_DIR;
+#   Triton's own default is under HOME (~/.triton);
+# - vLLM's VLLM_CACHE_ROOT and VLLM_CONFIG_ROOT default to XDG_CACHE_HOME/vllm and
+#   XDG_CONFIG_HOME/vllm (vllm/envs.py), Hugging Face's caches to HF_HOME;
+# - tempfile.gettempdir() (torch's default, vLLM's IPC sockets) reads TMPDIR.
+VLLM_UID = VLLM_GID = 10001  # non-root, above 10000 (no clash with a host user; Checkov CKV_K8S_40)
+VLLM_USER = "vllm"
+CACHE_MOUNT = "/models"  # HF_HOME: the hub cache (weights) lives on the shared NFS volume
+HOME = "/home/vllm"  # writable HOME on an emptyDir: torch/triton/vLLM compile caches
+TMP = "/tmp"
+# Writable volumes of the pod (volume name -> mount path); the root filesystem is read-only.
+WRITABLE_MOUNTS = {"model-cache": CACHE_MOUNT, "shm": "/dev/shm", "tmp": TMP, "home": HOME}
+# The variables naming a directory the server writes to: each must lie under a writable mount.
+CACHE_DIR_VARIABLES = (
+    "HOME",
+    "XDG_CACHE_HOME",
+    "XDG_CONFIG_HOME",
+    "HF_HOME",
+    "VLLM_CACHE_ROOT",
+    "VLLM_CONFIG_ROOT",
+    "TORCHINDUCTOR_CACHE_DIR",
+    "TRITON_CACHE_DIR",
+    "TRITON_HOME",
+    "NUMBA_CACHE_DIR",
+    "TMPDIR",
+)
+
+
+def vllm_environment() -> dict[str, str]:
+    """The vLLM container's environment (every path on a writable mount, a user name without passwd)."""
+    cache = f"{HOME}/.cache"
+    return {
+        "USER": VLLM_USER,
+        "LOGNAME": VLLM_USER,
+        "HOME": HOME,
+        "XDG_CACHE_HOME": cache,
+        "XDG_CONFIG_HOME": f"{HOME}/.config",
+        "HF_HOME": CACHE_MOUNT,
+        "VLLM_CACHE_ROOT": f"{cache}/vllm",
+        "VLLM_CONFIG_ROOT": f"{HOME}/.config/vllm",
+        "TORCHINDUCTOR_CACHE_DIR": f"{cache}/torchinductor",
+        "TRITON_CACHE_DIR": f"{cache}/triton",
+        "TRITON_HOME": HOME,
+        "NUMBA_CACHE_DIR": f"{cache}/numba",
+        "TMPDIR": TMP,
+        "VLLM_NO_USAGE_STATS": "1",
+        "DO_NOT_TRACK": "1",
+    }
 
 
 def startup_budget_seconds(plan: ModelPlan) -> int:

@@ -91,7 +91,7 @@ def test_dev_pools_are_managed_driver_t4_on_demand_0_1_and_spot_0_2() -> None:
             gpuProfile={"driver": "Install"},
             nodeLabels=labels("t4", T4, "on-demand", "batch", "managed", **OPT_OUT),
             nodeTaints=["sku=gpu:NoSchedule"],
-            upgradeSettings={"maxSurge": "10%"},
+            upgradeSettings={"maxSurge": "10%", "drainTimeoutInMinutes": 30},
         ),
         "t4sp": common(
             T4,
@@ -126,7 +126,7 @@ def test_prod_pools_are_operator_driven_a100_mig_with_an_on_demand_floor_and_spo
             gpuProfile={"driver": "None"},
             nodeLabels=labels("a100", A100, "on-demand", "serving", "operator", **mig),
             nodeTaints=["sku=gpu:NoSchedule"],
-            upgradeSettings={"maxSurge": "10%"},
+            upgradeSettings={"maxSurge": "10%", "drainTimeoutInMinutes": 30},
         ),
         "a100sp": common(
             A100,
@@ -326,7 +326,7 @@ def test_time_slicing_renders_the_device_plugin_config_and_selects_it_per_pool(t
     assert (pool["scaleDownMode"], pool["osDiskType"], pool["upgradeSettings"]) == (
         "Deallocate",
         "Managed",
-        {"maxSurge": "1"},
+        {"maxSurge": "1", "drainTimeoutInMinutes": 30},
     )
 
 

@@ -126,7 +126,8 @@ def test_gated_custom_model_without_a_token(tmp_path: Path, capsys: pytest.Captu
 
 def test_a_gated_model_with_a_token_is_accepted(tmp_path: Path) -> None:
     model = "{name: l, model: llama-3.1-8b-instruct, pool: a10, replicas: {min: 1}, scaleToZero: false}"
-    assert run_with(tmp_path, stack(A10, model, TOKEN)).exit_code == 0
+    a10 = A10.replace("max: 1", "max: 2")  # 1 replica + 1 rollout surge (sizing.slots)
+    assert run_with(tmp_path, stack(a10, model, TOKEN)).exit_code == 0
 
 
 def test_pre_warm_above_the_derived_maximum(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -203,12 +203,15 @@ def test_prometheus_trigger_reads_managed_prometheus_through_workload_identity(
         trigger = triggers(run, name)["prometheus"]
         assert trigger["metadata"]["serverAddress"] == endpoint
         assert trigger["authenticationRef"] == {"name": "keda-prometheus"}
+        # running + waiting over the model's pods, one series, averaged per replica; any request active
         assert trigger["metadata"]["query"] == (
-            f'sum(vllm:num_requests_waiting{{namespace="inference",aks_llm_model="{name}"}})'
+            'sum({__name__=~"vllm:num_requests_running|vllm:num_requests_waiting",'
+            f'namespace="inference",aks_llm_model="{name}"}})'
         )
-    # qwen7b: 10 % of a 155-sequence batch waiting -> ceil(15.5) = 16
+        assert (trigger["metricType"], trigger["metadata"]["activationThreshold"]) == ("AverageValue", "0")
+    # qwen7b: 90 % of a 155-sequence batch per replica -> 139
     if stack == "prod":
-        assert triggers(run, "qwen7b")["prometheus"]["metadata"]["threshold"] == "16"
+        assert triggers(run, "qwen7b")["prometheus"]["metadata"]["threshold"] == "139"
 
 
 def test_gated_vllm_model_reads_the_token_as_a_file_from_key_vault() -> None:
@@ -477,7 +480,7 @@ def test_outputs_tell_callers_where_each_model_is(stack_run: tuple[str, ProgramR
 LONELY = """config:
   aks-llm:location: swedencentral
   aks-llm:cluster: {apiServer: {privateCluster: true}}
-  aks-llm:gpuPools: [{name: a10, vmSize: Standard_NV36ads_A10_v5, onDemand: {min: 0, max: 1}}]
+  aks-llm:gpuPools: [{name: a10, vmSize: Standard_NV36ads_A10_v5, onDemand: {min: 0, max: 2}}]
   aks-llm:models:
     - {name: lonely, model: phi-4-mini-instruct, pool: a10}
     - {name: kaito0, model: phi-4-mini-instruct, runtime: kaito, pool: a10, replicas: {min: 0, max: 1}}

@@ -12,7 +12,7 @@ BASE = """config:
   aks-llm:location: swedencentral
   aks-llm:cluster: {apiServer: {privateCluster: true}}
   aks-llm:gpuPools:
-    - {name: gpu, vmSize: VMSIZE, purpose: batch, onDemand: {min: 0, max: 1}}
+    - {name: gpu, vmSize: VMSIZE, purpose: batch, onDemand: {min: 0, max: 2}}  # 1 replica + 1 rollout surge
   aks-llm:models:
     - {name: m, model: MODEL, runtime: vllm, pool: gpu, replicas: {min: 1}, scaleToZero: false}
 """

@@ -8,7 +8,7 @@ import pytest
 
 from config.catalog import load_catalog
 from config.schema import ScheduleConfig, StackConfig
-from sizing.autoscaling import cron_window, scaled_object_spec, waiting_threshold, wake_up_sources
+from sizing.autoscaling import cron_window, load_target, scaled_object_spec, wake_up_sources
 from sizing.deployments import ModelPlan, plan_models
 from sizing.workloads import (
     cooldown_seconds,
@@ -51,12 +51,13 @@ def test_cron_window_of_a_day_and_of_a_night() -> None:
 
 def test_timings_from_the_longest_generation_and_the_weights() -> None:
     p = plan({"model": "qwen2.5-7b-instruct", "workload": {"p95CompletionTokens": 4000}})
-    # 4,000 tokens at 10 tokens/s = 400 s; cooldown and drain 2 x 400 = 800 s (30 s steps: 810)
-    assert (cooldown_seconds(p), drain_seconds(p)) == (810, 810)
+    # 4,000 tokens at 10 tokens/s = 400 s; cooldown 2 x 400 = 800 s (30 s steps: 810); grace period:
+    # 15 s settle + 400 s drain bound + 30 s shutdown = 445 s -> 450 s
+    assert (cooldown_seconds(p), drain_seconds(p)) == (810, 450)
     # 14.19 GiB at 40 MiB/s = 363.3 s, + 300 s engine start = 663.3 s, x 1.5 = 995 s -> 1,020 s
     assert startup_budget_seconds(p) == 1020
     short = plan({"model": "qwen2.5-7b-instruct", "workload": {"p95CompletionTokens": 100}})
-    assert (cooldown_seconds(short), drain_seconds(short)) == (300, 60)  # the floors
+    assert (cooldown_seconds(short), drain_seconds(short)) == (300, 60)  # the floors (15 + 10 + 30 < 60)
 
 
 def test_a_replica_takes_its_share_of_the_node() -> None:
@@ -124,14 +125,14 @@ def test_replica_floor_follows_the_cost_estimates_floor() -> None:
     assert replica_floor(plan({"model": "phi-4", "replicas": {"min": 2}, "scaleToZero": False})) == 2
 
 
-def test_vllm_args_carry_quantization_and_the_waiting_threshold_scales_with_the_batch() -> None:
+def test_vllm_args_carry_quantization_and_the_load_target_scales_with_the_batch() -> None:
     p = plan({"model": "qwen2.5-7b-instruct", "quantization": "fp8"})
     args = vllm_args(p)
     assert args[args.index("--quantization") + 1] == "fp8"
     assert "--quantization" not in vllm_args(plan({"model": "qwen2.5-7b-instruct"}))
-    assert waiting_threshold(p) == -(-p.sizing.max_num_seqs // 10)
+    assert load_target(p) == int(p.sizing.max_num_seqs * 0.9)  # 90 % of one replica's batch
     one = plan({"model": "qwen2.5-7b-instruct", "workload": {"maxNumSeqs": 1}})
-    assert waiting_threshold(one) == 1
+    assert load_target(one) == 1
 
 
 def test_kaito_nodes_per_replica_falls_back_to_whole_nodes() -> None:
