@@ -8,6 +8,16 @@ selector is the pool's own node label instead.
 
 Callers use ``<model>.<namespace>`` on port 80 for both kinds: KAITO names each InferenceSet replica's
 Workspace (and Service) randomly, so our Service selects the replicas' leader pods itself.
+
+Drain (a limitation): KAITO renders the inference StatefulSet itself and offers no preStop hook or
+grace period for preset models. At v0.12.0 a Workspace's ``inference`` takes either ``preset`` or a
+full pod ``template``, never both (``api/v1beta1/workspace_validation.go:831-834``, "Preset and
+Template cannot be set at the same time"), and ``GenerateStatefulSetManifest``
+(``pkg/workspace/manifests/manifests.go:135``) sets neither a lifecycle hook nor
+``terminationGracePeriodSeconds`` on the preset pod, so it gets Kubernetes' 30 s default. The vLLM
+KAITO runs then cuts its running generations on a scale-down, rollout or drain (as vLLM v0.11.0 does
+on SIGTERM, ``config.drain``); only ``runtime: vllm`` gets the graceful drain. The InferenceSet's
+pods are removed one at a time (its scale-down policy), which limits how many generations are cut.
 """
 
 from __future__ import annotations

@@ -128,21 +128,22 @@ def simulate_hpa(
     """
     replicas, history, out = start, [], []
     since_down = scale_down_window_seconds
+    since_up = 60
+    window = max(1, scale_down_window_seconds // step_seconds)
     for load in loads:
         metric = load if signal == "load" else max(0.0, load - replicas * max_num_seqs)
         wanted = hpa_desired_replicas(replicas, metric, target)
         wanted = max(min_replicas, min(max_replicas, wanted))
-        window = max(1, scale_down_window_seconds // step_seconds)
         history = [*history, wanted][-window:]
+        since_down += step_seconds
+        since_up += step_seconds
         if wanted > replicas:
-            pods = max(1, scale_up_pods_per_minute * step_seconds // 60)
-            replicas = min(wanted, replicas + pods)
-        else:
-            stable = max(history)
-            since_down += step_seconds
-            if stable < replicas and since_down >= scale_down_window_seconds:
-                replicas -= 1
-                since_down = 0
+            if since_up >= 60:  # the scale-up policy: at most N pods per 60 s
+                replicas = min(wanted, replicas + scale_up_pods_per_minute)
+                since_up = 0
+        elif max(history) < replicas and since_down >= scale_down_window_seconds:
+            replicas -= 1  # the scale-down policy: one pod per window, after the window's highest
+            since_down = 0
         out.append(replicas)
     return out
 

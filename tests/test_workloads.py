@@ -71,16 +71,18 @@ def test_a_replica_takes_its_share_of_the_node() -> None:
         183,
     )
     assert (whole.shm_gib, whole.cache_gib) == (2, 100)
+    # (vLLM never runs time-sliced: config.rules_runtime refuses it; MIG slices share the node instead)
     sliced = {
-        "name": "ts",
+        "name": "mig",
         "vmSize": "Standard_NC24ads_A100_v4",
         "driver": "operator",
         "purpose": "batch",
-        "timeSlicing": {"replicas": 4},
-        "onDemand": {"min": 0, "max": 1},
+        "mig": "3g.40gb",
+        "onDemand": {"min": 1, "max": 1},
     }
-    quarter = pod_resources(plan({"model": "qwen2.5-7b-instruct"}, sliced))
-    assert (quarter.cpu_milli, quarter.memory_gib) == (5100, 45)  # 20,600 / 4 -> 5,100m; 187,392 / 4 MiB
+    half = pod_resources(plan({"model": "qwen2.5-7b-instruct"}, sliced))
+    assert (half.gpu_resource, half.gpus) == ("nvidia.com/mig-3g.40gb", 1)
+    assert (half.cpu_milli, half.memory_gib) == (10300, 91)  # 20,600 / 2 -> 10,300m; 187,392 / 2 MiB
     big = pod_resources(
         plan(
             {"model": "qwen2.5-72b-instruct"},
