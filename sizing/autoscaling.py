@@ -126,7 +126,9 @@ def simulate_hpa(
     replicas' batches). Scale-down uses the highest recommendation of the stabilisation window and at
     most one pod per window (the ScaledObject's policy); scale-up at most ``scale_up_pods_per_minute``.
     """
-    replicas, history, out = start, [], []
+    replicas = start
+    history: list[int] = []
+    out: list[int] = []
     since_down = scale_down_window_seconds
     since_up = 60
     window = max(1, scale_down_window_seconds // step_seconds)

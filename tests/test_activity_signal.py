@@ -11,6 +11,7 @@ Sources: kedacore/keda pkg/scalers/prometheus_scaler.go (GetMetricsAndActivity: 
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 
@@ -29,14 +30,15 @@ TARGET = 139  # 90 % of it
 OLD_WAITING_THRESHOLD = 16  # the queue-only trigger's threshold before (10 % of a batch)
 
 
-def _scaled(stack: str, model: str) -> dict:
+def _scaled(stack: str, model: str) -> dict[str, Any]:
     run = planned(stack)[1]
     (so,) = [
         m
         for m in kubernetes_manifests(run.resources)
         if m["kind"] == "ScaledObject" and m["metadata"]["name"] == model
     ]
-    return so["spec"]
+    spec: dict[str, Any] = so["spec"]
+    return spec
 
 
 def _run(loads: list[float], signal: str = "load", start: int = 1, max_replicas: int = 3) -> list[int]:

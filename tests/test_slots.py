@@ -5,6 +5,7 @@ no vLLM on time-sliced GPUs."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from tests.conftest import ROOT, run_with
 CATALOG = load_catalog()
 
 
-def _config(pools: list[dict], models: list[dict], **extra: object) -> StackConfig:
+def _config(pools: list[dict[str, Any]], models: list[dict[str, Any]], **extra: object) -> StackConfig:
     return StackConfig.model_validate(
         {
             "location": "swedencentral",
