@@ -139,8 +139,10 @@ def drain_seconds(plan: ModelPlan) -> int:
     return drain.termination_grace_seconds(plan.config)
 
 
-# The preStop hook: the image has Python (vLLM is a Python program), not necessarily curl or wget, so
-# the hook is `python3 -c` with the standard library only. argv: settle seconds, drain bound seconds,
+# The preStop hook: the image has Python (vLLM's docker/Dockerfile, vllm-base stage, installs
+# python${PYTHON_VERSION} as /usr/bin/python3 through update-alternatives; a stored copy of the file, not
+# read at the v0.11.0 tag), not necessarily curl or wget, so the hook is `python3 -c` with the standard
+# library only. argv: settle seconds, drain bound seconds,
 # metrics URL, poll seconds. It sleeps first (endpoints drop the terminating pod), then reads vLLM's
 # Prometheus text and sums every `vllm:num_requests_running` sample (one per engine,
 # vllm/v1/metrics/loggers.py) until it reads 0 or the bound passes; if the server no longer answers,
