@@ -40,9 +40,10 @@ LOAD_METRICS = ("vllm:num_requests_running", "vllm:num_requests_waiting")
 # (kedacore/keda pkg/scalers/prometheus_scaler.go GetMetricsAndActivity: `val > ActivationThreshold`):
 # 0 keeps the model active while any request runs or waits.
 LOAD_ACTIVATION_THRESHOLD = 0
-# The HPA's defaults the design is checked against (k8s.io/kubernetes pkg/controller/podautoscaler:
-# desired = ceil(metric total / target average) for an External AverageValue metric, unchanged while
-# |ratio - 1| <= 0.1, --horizontal-pod-autoscaler-tolerance default 0.1).
+# The HPA's arithmetic the design is checked against (kubernetes/kubernetes
+# pkg/controller/podautoscaler/replica_calculator.go GetExternalPerPodMetricReplicas, an External metric
+# with an AverageValue target: usageRatio = total / (target x current replicas); replicas change to
+# ceil(total / target) only when |1 - usageRatio| > tolerance; --horizontal-pod-autoscaler-tolerance 0.1).
 HPA_TOLERANCE = 0.10
 POLLING_SECONDS = 30
 # Scale up by at most one replica a minute (a GPU replica takes minutes to start; adding faster only
