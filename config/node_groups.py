@@ -29,7 +29,15 @@ from sizing.deployments import plan_models
 from sizing.workloads import kaito_instance_type, kaito_label_selector
 
 SYSTEM_TAINT = NodeTaint("CriticalAddonsOnly", "true")  # components/cluster.py SYSTEM_POOL_TAINT
-SYSTEM_LABELS = {"kubernetes.azure.com/mode": "system", "kubernetes.io/os": "linux"}
+# Labels every AKS Linux node carries: the kubelet's well-known os/arch (amd64: every SKU in the
+# catalog) and AKS's kubernetes.azure.com/cluster (the node resource group; its value never matters
+# to a selector here, only that it exists).
+NODE_LABELS = {
+    "kubernetes.io/os": "linux",
+    "kubernetes.io/arch": "amd64",
+    "kubernetes.azure.com/cluster": "<node resource group>",
+}
+SYSTEM_LABELS = {**NODE_LABELS, "kubernetes.azure.com/mode": "system"}
 AKS_DRIVER = "AKS GPU driver (gpuProfile.driver Install)"
 AKS_MANAGED_GPU_STACK = {  # gpuProfile.nvidia.managementMode: Managed (aks-managed-gpu-nodes.md)
     "driver": AKS_DRIVER,
@@ -66,7 +74,7 @@ def node_groups(config: StackConfig, catalog: Catalog) -> list[NodeGroup]:
             gpu=False,
         )
     ]
-    base = {"kubernetes.io/os": "linux", "kubernetes.azure.com/mode": "user"}
+    base = {**NODE_LABELS, "kubernetes.azure.com/mode": "user"}
     for spec in agent_pool_specs(config, catalog):
         groups.append(
             NodeGroup(
