@@ -9,7 +9,6 @@ gpu-provisioner provisions nodes, its chart, identity and federated credential.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 from pulumi_kubernetes.core.v1 import Namespace

@@ -69,7 +69,7 @@ def workspace_values(settings: KaitoConfig, cluster_name: Any) -> dict[str, Any]
 def gpu_provisioner_values(
     client_id: Any, tenant_id: Any, cluster_name: Any, env: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Helm values of the gpu-provisioner chart (KAITO helm mode with ``nodeProvisioner: gpu-provisioner``)."""
+    """Helm values of the gpu-provisioner chart (KAITO helm mode, ``nodeProvisioner: gpu-provisioner``)."""
     return {
         # The ServiceAccount (with its client-id annotation) is ours, from WorkloadIdentity.
         "serviceAccount": {"create": False, "name": GPU_PROVISIONER_SERVICE_ACCOUNT},

@@ -82,26 +82,33 @@ def node_groups(config: StackConfig, catalog: Catalog) -> list[NodeGroup]:
                 kind="agent-pool",
                 labels={**base, **spec.labels, "kubernetes.azure.com/agentpool": spec.name},
                 taints=_taints(spec.taints),
-                allocatable=_gpu_alloc(spec.sku, gpu_resource_name(spec.pool, spec.sku), gpus_per_node(spec.pool, spec.sku)),
+                allocatable=_gpu_alloc(
+                    spec.sku, gpu_resource_name(spec.pool, spec.sku), gpus_per_node(spec.pool, spec.sku)
+                ),
                 gpu=True,
                 host_functions={"driver": AKS_DRIVER} if spec.gpu_driver == "Install" else {},
                 mig_capable=bool(spec.sku.mig_profiles),
             )
-        )  # fmt: skip
+        )
     for np in nodepool_specs(config, catalog):
         sku = np.sizing_sku
         groups.append(
             NodeGroup(
                 name=f"nodepool/{np.name}",
                 kind="nap",
-                labels={**base, **np.labels, "karpenter.sh/nodepool": np.name, "karpenter.azure.com/sku-name": sku.name},
+                labels={
+                    **base,
+                    **np.labels,
+                    "karpenter.sh/nodepool": np.name,
+                    "karpenter.azure.com/sku-name": sku.name,
+                },
                 taints=tuple(NodeTaint(t.key, t.value, t.effect) for t in np.taints),
                 allocatable=_gpu_alloc(sku, "nvidia.com/gpu", sku.gpu_count),
                 gpu=True,
                 host_functions={"driver": AKS_DRIVER} if np.pool.driver == "managed" else {},
                 mig_capable=bool(sku.mig_profiles),
             )
-        )  # fmt: skip
+        )
     kaito = config.addons.kaito
     byo = kaito.mode == "helm" and kaito.node_provisioner == "none"
     for plan in plan_models(config, catalog):
@@ -116,14 +123,18 @@ def node_groups(config: StackConfig, catalog: Catalog) -> list[NodeGroup]:
             NodeGroup(
                 name=f"kaito/{plan.config.name}",
                 kind="kaito",
-                labels={**base, **kaito_label_selector(plan), "node.kubernetes.io/instance-type": kaito_instance_type(plan)},
+                labels={
+                    **base,
+                    **kaito_label_selector(plan),
+                    "node.kubernetes.io/instance-type": kaito_instance_type(plan),
+                },
                 taints=(NodeTaint("sku", "gpu"),),
                 allocatable=_gpu_alloc(plan.sku, "nvidia.com/gpu", plan.sku.gpu_count),
                 gpu=True,
                 host_functions=host,
                 mig_capable=bool(plan.sku.mig_profiles),
             )
-        )  # fmt: skip
+        )
     return groups
 
 
@@ -189,9 +200,7 @@ def workload_of(obj: Mapping[str, Any], source: str, config_path: str = "") -> W
     affinity = ((pod.get("affinity") or {}).get("nodeAffinity") or {}).get(
         "requiredDuringSchedulingIgnoredDuringExecution"
     ) or {}
-    terms = tuple(
-        tuple(t.get("matchExpressions") or ()) for t in affinity.get("nodeSelectorTerms") or ()
-    )
+    terms = tuple(tuple(t.get("matchExpressions") or ()) for t in affinity.get("nodeSelectorTerms") or ())
     functions = {_container_function(c) for c in pod.get("containers") or []} - {None}
     meta = obj.get("metadata") or {}
     return Workload(
@@ -226,7 +235,9 @@ def kaito_workloads(objects: Sequence[Mapping[str, Any]], catalog: Catalog) -> l
         body = obj.get("resource") or (obj.get("spec") or {}).get("resource") or {}
         if obj.get("kind") == "InferenceSet":
             body = ((obj.get("spec") or {}).get("template") or {}).get("resource") or body
-        holder = body if "labelSelector" in body else obj.get("spec") or {}  # InferenceSet: spec.labelSelector
+        holder = (
+            body if "labelSelector" in body else obj.get("spec") or {}
+        )  # InferenceSet: spec.labelSelector
         selector = (holder.get("labelSelector") or {}).get("matchLabels") or {}
         sku = skus.get(str(body.get("instanceType", "")))
         meta = obj.get("metadata") or {}

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any, Literal
 
 GroupKind = Literal["system", "agent-pool", "nap", "kaito"]
@@ -43,7 +44,7 @@ def kube_reserved_cpu_millis(cores: int) -> int:
     points = KUBE_RESERVED_CPU
     if cores <= points[0][0]:
         return points[0][1]
-    for (c0, m0), (c1, m1) in zip(points, points[1:], strict=False):
+    for (c0, m0), (c1, m1) in pairwise(points):
         if cores <= c1:
             return m0 + (m1 - m0) * (cores - c0) // (c1 - c0)
     c0, m0 = points[-1]
@@ -166,7 +167,11 @@ def untolerated(workload: Workload, group: NodeGroup) -> list[NodeTaint]:
 
 
 def _expression(expr: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    key, op, values = expr.get("key", ""), expr.get("operator", ""), [str(v) for v in expr.get("values") or []]
+    key, op, values = (
+        expr.get("key", ""),
+        expr.get("operator", ""),
+        [str(v) for v in expr.get("values") or []],
+    )
     present = key in labels
     if op == "In":
         return present and labels[key] in values
@@ -385,13 +390,16 @@ def _duplicate_functions(
     for g in groups:
         for function in GPU_FUNCTIONS:
             providers = [who for fn, who in g.host_functions.items() if fn == function]
-            owners = [w for w in workloads if w.daemonset and function in w.functions and g in admitted[w.label]]
+            owners = [
+                w for w in workloads if w.daemonset and function in w.functions and g in admitted[w.label]
+            ]
             providers += [f"{w.label} ({w.source})" for w in owners]
             if len(providers) > 1:
                 yield Finding(
                     owners[-1] if owners else None,
                     g.name,
-                    f"two components manage the GPU {function} on node group {g.name}: " + " and ".join(providers),
+                    f"two components manage the GPU {function} on node group {g.name}: "
+                    + " and ".join(providers),
                 )
         if g.gpu and g.kind != "system":
             has_plugin = "device-plugin" in g.host_functions or any(
@@ -404,5 +412,7 @@ def _duplicate_functions(
                 yield Finding(None, g.name, f"GPU node group {g.name} gets no NVIDIA driver")
             if not has_plugin:
                 yield Finding(
-                    None, g.name, f"GPU node group {g.name} gets no device plugin: its GPUs are never advertised"
+                    None,
+                    g.name,
+                    f"GPU node group {g.name} gets no device plugin: its GPUs are never advertised",
                 )

@@ -127,16 +127,23 @@ def _g(name: str, *, gpu: bool = True, taints: tuple[NodeTaint, ...] = (GPU,), *
 
 def test_required_node_affinity_expressions() -> None:
     group = _g("a", taints=(), labels={"zone": "1", "tier": "3"})
+
     def term(*exprs: dict[str, Any]) -> tuple[tuple[dict[str, Any], ...], ...]:
         return (tuple(exprs),)
 
-    assert admits(_w(required_terms=term({"key": "zone", "operator": "In", "values": ["1", "2"]})), group) is None
+    assert (
+        admits(_w(required_terms=term({"key": "zone", "operator": "In", "values": ["1", "2"]})), group)
+        is None
+    )
     assert admits(_w(required_terms=term({"key": "zone", "operator": "NotIn", "values": ["1"]})), group)
     assert admits(_w(required_terms=term({"key": "gpu", "operator": "DoesNotExist"})), group) is None
     assert admits(_w(required_terms=term({"key": "gpu", "operator": "Exists"})), group)
     assert admits(_w(required_terms=term({"key": "tier", "operator": "Gt", "values": ["2"]})), group) is None
     # terms are ORed
-    either = ((({"key": "gpu", "operator": "Exists"}),), ({"key": "zone", "operator": "In", "values": ["1"]},))
+    either = (
+        (({"key": "gpu", "operator": "Exists"}),),
+        ({"key": "zone", "operator": "In", "values": ["1"]},),
+    )
     assert admits(_w(required_terms=either), group) is None
     assert "nodeSelector" in (admits(_w(node_selector={"zone": "2"}), group) or "")
 
@@ -145,7 +152,10 @@ def test_operator_labels_only_gpu_nodes_that_do_not_opt_out() -> None:
     """gpu-operator v26.7.0 controllers/state_manager.go 457-463 (operands=false removes all), 486-490."""
     mig = _g("mig", mig_capable=True)
     labels = operator_node_labels(mig, nfd_labels_it=True)
-    assert labels["nvidia.com/gpu.deploy.driver"] == "true" and labels["nvidia.com/gpu.deploy.mig-manager"] == "true"
+    assert (
+        labels["nvidia.com/gpu.deploy.driver"] == "true"
+        and labels["nvidia.com/gpu.deploy.mig-manager"] == "true"
+    )
     assert "nvidia.com/gpu.deploy.mig-manager" not in operator_node_labels(_g("t4"), nfd_labels_it=True)
     assert operator_node_labels(_g("m", labels={"nvidia.com/gpu.deploy.operands": "false"}), True) == {}
     assert operator_node_labels(mig, nfd_labels_it=False) == {}  # no NFD worker there: not a GPU node to it
@@ -162,9 +172,17 @@ def test_refusals_of_the_pure_model() -> None:
     nfd_b = _w("nfd-b", kind="DaemonSet", tolerations=everything, functions=frozenset({"nfd"}))
     found = [f.message for f in schedule([system, gpu], [gpu_pod, cpu_pod, homeless, nfd_a, nfd_b]).findings]
     assert any("CPU pod Deployment ns/web" in m and "GPU node group gpu" in m for m in found)
-    assert any("Deployment ns/lost" in m and "can run on no node group" in m and "sku=gpu:NoSchedule" in m for m in found)
-    assert any("two components manage the GPU nfd on node group gpu" in m and "nfd-a" in m and "nfd-b" in m for m in found)
-    assert any("gets no device plugin" in m for m in found) and any("gets no NVIDIA driver" in m for m in found)
+    assert any(
+        "Deployment ns/lost" in m and "can run on no node group" in m and "sku=gpu:NoSchedule" in m
+        for m in found
+    )
+    assert any(
+        "two components manage the GPU nfd on node group gpu" in m and "nfd-a" in m and "nfd-b" in m
+        for m in found
+    )
+    assert any("gets no device plugin" in m for m in found) and any(
+        "gets no NVIDIA driver" in m for m in found
+    )
     # Tolerations and selectors decide "could land": the missing GPUs on the system pool do not excuse it.
     assert any("GPU pod Deployment ns/llm" in m and "system pool system" in m for m in found)
     pinned = _w("llm", node_selector={"kubernetes.io/os": "linux", "gpu": "yes"}, tolerations=everything,
@@ -213,7 +231,7 @@ def test_the_program_never_imports_the_helm_engine() -> None:
 @needs_charts
 @pytest.mark.parametrize("stack", ["dev", "prod", "nap"])
 def test_committed_stacks_render_every_release_and_every_pod_has_a_home(stack: str) -> None:
-    settings, run = planned(stack)
+    _, run = planned(stack)
     config = stack_config(stack)
     report = check_scheduling(config, CATALOG, kubernetes_manifests(run.resources))
     assert report.problems == ()
@@ -227,7 +245,7 @@ def test_committed_stacks_render_every_release_and_every_pod_has_a_home(stack: s
 
 @needs_charts
 def test_prod_gpu_operator_operands_land_on_operator_pools_only() -> None:
-    settings, run = planned("prod")
+    _, run = planned("prod")
     report = check_scheduling(stack_config("prod"), CATALOG, kubernetes_manifests(run.resources))
     rows = {r["workload"]: r for r in report.rows() if r["kind"] == "operand"}
     assert rows["nvidia-driver-daemonset"]["pools"] == ["a100", "a100sp"]  # not KAITO's nodes
@@ -253,12 +271,17 @@ PENDING_ADDONS_FIX = pytest.mark.xfail(
     raises=AssertionError,  # any other refusal raises PendingDefectMismatch: a real failure
     reason="chart values fixed on the addons branch (HTTP add-on placement, KAITO's device plugin)",
 )
-PENDING_DEFECTS = ("Deployment keda/keda-add-ons-http-", "DaemonSet kaito-workspace/nvidia-device-plugin-daemonset")
+PENDING_DEFECTS = (
+    "Deployment keda/keda-add-ons-http-",
+    "DaemonSet kaito-workspace/nvidia-device-plugin-daemonset",
+)
 
 
 class PendingDefectMismatch(Exception):
     """A variant is refused for something other than the two defects the addons branch fixes."""
-VARIANTS = {
+
+
+VARIANTS: dict[str, dict[str, Any]] = {
     "http-addon": {"keda": {"httpAddon": {"enabled": True}}},
     "kaito-gpu-provisioner": {"kaito": {"mode": "helm", "nodeProvisioner": "gpu-provisioner"}},
     "kaito-karpenter": {"kaito": {"mode": "helm", "nodeProvisioner": "karpenter"}},
@@ -269,12 +292,19 @@ VARIANTS = {
 @needs_charts
 @pytest.mark.parametrize(
     ("stack", "variant"),
-    [pytest.param(s, v, marks=PENDING_ADDONS_FIX) for s in ("dev", "prod") for v in VARIANTS if (s, v) != ("prod", "kaito-none")],
+    [
+        pytest.param(s, v, marks=PENDING_ADDONS_FIX)
+        for s in ("dev", "prod")
+        for v in VARIANTS
+        if (s, v) != ("prod", "kaito-none")
+    ],
 )
 def test_variants_render_and_schedule(stack: str, variant: str) -> None:
     config = stack_config(stack, VARIANTS[variant])
     specs = release_specs(config, CATALOG)
-    assert {s.chart_key for s in specs} >= ({"keda-add-ons-http"} if variant == "http-addon" else {"kaito-workspace"})
+    assert {s.chart_key for s in specs} >= (
+        {"keda-add-ons-http"} if variant == "http-addon" else {"kaito-workspace"}
+    )
     found = messages(check_scheduling(config, CATALOG, []))
     unexpected = [m for m in found if not any(d in m for d in PENDING_DEFECTS)]
     if unexpected:
@@ -284,20 +314,15 @@ def test_variants_render_and_schedule(stack: str, variant: str) -> None:
 
 def _with_values(config: StackConfig, chart_key: str, values: dict[str, Any]) -> list[ReleaseSpec]:
     return [
-        dataclasses.replace(s, values=charts.merge_values(s.values, values)) if s.chart_key == chart_key else s
+        dataclasses.replace(s, values=charts.merge_values(s.values, values))
+        if s.chart_key == chart_key
+        else s
         for s in release_specs(config, CATALOG)
     ]
 
 
 def _check_specs(config: StackConfig, specs: list[ReleaseSpec]) -> list[str]:
-    import tools.scheduling_check as sc
-
-    original = sc.release_specs
-    sc.release_specs = lambda c, cat: specs  # type: ignore[assignment]
-    try:
-        return messages(sc.check_scheduling(config, CATALOG, []))
-    finally:
-        sc.release_specs = original
+    return messages(check_scheduling(config, CATALOG, [], specs))
 
 
 @needs_charts
@@ -305,7 +330,7 @@ def _check_specs(config: StackConfig, specs: list[ReleaseSpec]) -> list[str]:
 def test_http_addon_without_tolerations_is_refused_naming_the_workload_and_the_taint(stack: str) -> None:
     """Defect 1 recreated: the chart's `tolerations: []` (http-add-on/values.yaml lines 74, 112, 206)."""
     config = stack_config(stack, VARIANTS["http-addon"])
-    none = {"tolerations": [], "nodeSelector": {}}
+    none: dict[str, Any] = {"tolerations": [], "nodeSelector": {}}
     specs = _with_values(config, "keda-add-ons-http", {"operator": none, "scaler": none, "interceptor": none})
     found = _check_specs(config, specs)
     for name in ("interceptor", "external-scaler", "controller-manager"):
@@ -316,21 +341,39 @@ def test_http_addon_without_tolerations_is_refused_naming_the_workload_and_the_t
 
 
 @needs_charts
-@pytest.mark.parametrize(("stack", "plugin"), [("dev", "nvidia-device-plugin/nvidia-device-plugin"),
-                                              ("prod", "operand gpu-operator/nvidia-device-plugin-daemonset")])  # fmt: skip
-def test_kaito_chart_device_plugin_next_to_the_programs_is_refused_naming_the_duplicate(stack: str, plugin: str) -> None:
+@pytest.mark.parametrize(
+    ("stack", "plugin"),
+    [
+        ("dev", "nvidia-device-plugin/nvidia-device-plugin"),
+        ("prod", "operand gpu-operator/nvidia-device-plugin-daemonset"),
+    ],
+)
+def test_kaito_chart_device_plugin_next_to_the_programs_is_refused_naming_the_duplicate(
+    stack: str, plugin: str
+) -> None:
     """Defect 2 recreated: kaito workspace 0.12.0 `nvidiaDevicePlugin.enabled: true` (values.yaml line 79)."""
     config = stack_config(stack, VARIANTS["kaito-gpu-provisioner"])
     specs = _with_values(config, "kaito-workspace", {"nvidiaDevicePlugin": {"enabled": True}})
     pool = "t4" if stack == "dev" else "a100"
-    (msg,) = [m for m in _check_specs(config, specs) if m.startswith(f"two components manage the GPU device-plugin on node group {pool}:")]
-    assert plugin in msg and "DaemonSet kaito-workspace/nvidia-device-plugin-daemonset (chart workspace 0.12.0)" in msg
+    (msg,) = [
+        m
+        for m in _check_specs(config, specs)
+        if m.startswith(f"two components manage the GPU device-plugin on node group {pool}:")
+    ]
+    assert (
+        plugin in msg
+        and "DaemonSet kaito-workspace/nvidia-device-plugin-daemonset (chart workspace 0.12.0)" in msg
+    )
 
 
 @needs_charts
-def test_renders_are_cached_by_values_and_a_fresh_render_matches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_renders_are_cached_by_values_and_a_fresh_render_matches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(charts.CACHE_ENV, str(tmp_path))
-    (spec,) = [s for s in release_specs(stack_config("dev"), CATALOG) if s.chart_key == "nvidia-device-plugin"]
+    (spec,) = [
+        s for s in release_specs(stack_config("dev"), CATALOG) if s.chart_key == "nvidia-device-plugin"
+    ]
     first = charts.render(spec)
     (cached,) = (tmp_path / "renders").iterdir()
     assert charts.render(spec) == first
@@ -358,19 +401,34 @@ def test_a_chart_that_is_neither_local_nor_pullable_fails_with_the_reason(
     (problem,) = [p for p in problems if "cannot render" in p.message]
     assert any("gets no device plugin" in p.message for p in problems)  # and so the pools lack one
     assert problem.path == "gpuPools" and "cannot render this release" in problem.message
-    assert "nvidia-device-plugin 0.19.3" in problem.message and "https://nvidia.github.io/k8s-device-plugin" in problem.message
+    assert (
+        "nvidia-device-plugin 0.19.3" in problem.message
+        and "https://nvidia.github.io/k8s-device-plugin" in problem.message
+    )
 
 
 @needs_charts
-def test_an_enabled_subchart_that_is_missing_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_enabled_subchart_that_is_missing_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     copy = tmp_path / "charts" / "kaito-workspace-0.12.0"
     shutil.copytree(SHARED_CHARTS / "kaito-workspace-0.12.0", copy)
     (copy / "charts" / "gpu-feature-discovery-0.17.4.tgz").unlink()
     monkeypatch.setenv(charts.CHARTS_ENV, str(tmp_path / "charts"))
     monkeypatch.setenv(charts.CACHE_ENV, str(tmp_path / "cache"))
-    enabled = [s for s in release_specs(stack_config("dev", VARIANTS["kaito-none"]), CATALOG) if s.chart_key == "kaito-workspace"]
-    with pytest.raises(charts.ChartUnavailable, match="enabled subcharts missing: gpu-feature-discovery 0.17.4"):
+    enabled = [
+        s
+        for s in release_specs(stack_config("dev", VARIANTS["kaito-none"]), CATALOG)
+        if s.chart_key == "kaito-workspace"
+    ]
+    with pytest.raises(
+        charts.ChartUnavailable, match=r"enabled subcharts missing: gpu-feature-discovery 0\.17\.4"
+    ):
         charts.render(enabled[0])
     # The same subchart is not needed when its condition is off.
-    (off,) = [s for s in release_specs(stack_config("dev", VARIANTS["kaito-karpenter"]), CATALOG) if s.chart_key == "kaito-workspace"]
+    (off,) = [
+        s
+        for s in release_specs(stack_config("dev", VARIANTS["kaito-karpenter"]), CATALOG)
+        if s.chart_key == "kaito-workspace"
+    ]
     assert workloads_of(charts.render(off), "test")

@@ -110,7 +110,10 @@ def test_offline_plan_job_renders_charts_and_fails_when_the_scheduling_check_fai
     job = load("preview.yml")["jobs"]["plan-diff"]
     script = "\n".join(str(s.get("run", "")) for s in job["steps"])
     assert "-r head/requirements-dev.txt" in script
-    assert any(line.startswith("helm-python-sdk==") for line in (ROOT / "requirements-dev.txt").read_text().splitlines())
+    assert any(
+        line.startswith("helm-python-sdk==")
+        for line in (ROOT / "requirements-dev.txt").read_text().splitlines()
+    )
     (diff,) = [s for s in job["steps"] if s.get("id") == "diff"]
     assert 'echo "failed=true"' in diff["run"] and diff["run"].lstrip().startswith("mkdir")
     (fail,) = [s for s in job["steps"] if s.get("name") == "Fail when the head plan fails"]

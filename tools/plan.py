@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from config.schema import StackConfig
 from config.errors import EXIT_CODE, ConfigError
+from config.schema import StackConfig
 from tools.mocks import ProgramRun, Recorded, run_program
 from tools.scheduling_check import SchedulingReport, check_scheduling, render_table
 from tools.stack_config import StackFileError, StackSettings, load_stack_settings

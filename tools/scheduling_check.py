@@ -89,12 +89,20 @@ def replica_slot_problems(config: StackConfig, catalog: Catalog) -> list[Problem
 
 
 def check_scheduling(
-    config: StackConfig, catalog: Catalog, manifests: Sequence[Mapping[str, Any]]
+    config: StackConfig,
+    catalog: Catalog,
+    manifests: Sequence[Mapping[str, Any]],
+    specs: Sequence[ReleaseSpec] | None = None,
 ) -> SchedulingReport:
-    """Where every workload can run, and the problems that refuse the plan."""
-    workloads, problems = chart_workloads(release_specs(config, catalog))
+    """Where every workload can run, and the problems that refuse the plan (``specs``: the releases
+    to render; by default the stack's own, ``release_specs``)."""
+    workloads, problems = chart_workloads(release_specs(config, catalog) if specs is None else specs)
     program_path = "models"
-    workloads = [*workloads_of(manifests, "program", program_path), *kaito_workloads(manifests, catalog), *workloads]
+    workloads = [
+        *workloads_of(manifests, "program", program_path),
+        *kaito_workloads(manifests, catalog),
+        *workloads,
+    ]
     result = schedule(node_groups(config, catalog), workloads)
     for f in result.findings:
         w = f.workload
@@ -130,5 +138,10 @@ def render_table(rows: Sequence[Mapping[str, Any]]) -> str:
         }
         for r in rows
     ]
-    columns = [("workload", "workload"), ("namespace", "namespace"), ("pools", "pools"), ("gpu", "GPU request")]
+    columns = [
+        ("workload", "workload"),
+        ("namespace", "namespace"),
+        ("pools", "pools"),
+        ("gpu", "GPU request"),
+    ]
     return "Where pods run:\n" + column_table(table, columns, str, indent="  ")
