@@ -5,12 +5,14 @@ capacity, and the nodes KAITO provisions per KAITO model, with the taints and la
 gives them (``config.scheduling``, ``config.agent_pools``, ``config.nap``) and allocatable resources
 from ``config.placement.allocatable``.
 
-AKS on managed-driver pools: ``gpuProfile.driver: Install`` installs only the NVIDIA driver; the
-device plugin and the DCGM exporter come from AKS only with ``gpuProfile.nvidia.managementMode:
-Managed`` (the fully managed GPU node pools, preview; default ``Unmanaged``:
-MicrosoftDocs/azure-aks-docs ``articles/aks/aks-managed-gpu-nodes.md``). The program never sets
-``managementMode``, so its managed pools have the AKS driver only and need the program's device
-plugin. ``AKS_MANAGED_GPU_STACK`` models the Managed mode for when a stack may choose it.
+AKS on managed-driver pools (checked for AKS 1.34-1.36): ``gpuProfile.driver: Install`` installs the
+NVIDIA driver only; the device plugin and the DCGM exporter come from AKS only on the opt-in "fully
+managed GPU node pools" (preview, Kubernetes 1.34 or later: MicrosoftDocs/azure-aks-docs
+``articles/aks/aks-managed-gpu-nodes.md`` @02f77a4b, "Before you begin" and "Create an AKS-managed GPU
+node pool": ``--enable-managed-gpu-experience``; the newer revision of the page spells it
+``gpuProfile.nvidia.managementMode: Managed``, default ``Unmanaged`` = driver only). The program never
+opts in, so its managed pools have the AKS driver only and need the program's device plugin.
+``AKS_MANAGED_GPU_STACK`` models the opt-in for when a stack may choose it.
 """
 
 from __future__ import annotations
