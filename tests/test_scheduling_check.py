@@ -432,3 +432,28 @@ def test_an_enabled_subchart_that_is_missing_is_refused(
         if s.chart_key == "kaito-workspace"
     ]
     assert workloads_of(charts.render(off), "test")
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "nap"])
+def test_the_renderer_gets_exactly_the_values_the_program_passes(stack: str) -> None:
+    """One set of pure functions (config/helm_values.py) for the components and the renderer."""
+    _, run = planned(stack)
+    recorded = {
+        r.inputs["name"]: r.inputs for r in run.resources if r.type == "kubernetes:helm.sh/v3:Release"
+    }
+    specs = {s.release: s for s in release_specs(stack_config(stack), CATALOG)}
+    assert set(recorded) == set(specs)
+    for name, inputs in recorded.items():
+        spec = specs[name]
+        assert (inputs["chart"], inputs["version"], inputs["namespace"]) == (
+            spec.chart,
+            spec.version,
+            spec.namespace,
+        )
+        assert inputs["values"] == spec.values
+        if name == "gpu-operator":
+            assert (
+                inputs["values"]["operator"]["version"]
+                == inputs["values"]["validator"]["version"]
+                == "v26.7.0"
+            )
