@@ -260,6 +260,13 @@ def test_prod_gpu_operator_operands_land_on_operator_pools_only() -> None:
         for c in ((o.get("spec") or {}).get("template") or {"spec": {"containers": []}})["spec"]["containers"]
     }
     assert "nvcr.io/nvidia/gpu-operator:v26.7.0" in images  # operator.version pinned, not main-latest
+    (policy,) = [
+        o
+        for s in release_specs(stack_config("prod"), CATALOG)
+        for o in charts.render(s)
+        if o["kind"] == "ClusterPolicy"
+    ]
+    assert policy["spec"]["validator"]["version"] == "v26.7.0"
 
 
 # Variants of the committed stacks: each chart the program can install. On this branch the

@@ -31,6 +31,15 @@ ACCEPTED = {
 }
 
 
+# The stack-config key that declares each kind of node group (for problems about a group itself).
+GROUP_PATHS = {
+    "system": "cluster.systemPool",
+    "agent-pool": "gpuPools",
+    "nap": "nodeProvisioning.nodePools",
+    "kaito": "addons.kaito",
+}
+
+
 @dataclass(frozen=True)
 class SchedulingReport:
     result: SchedulingResult
@@ -104,10 +113,11 @@ def check_scheduling(
         *workloads,
     ]
     result = schedule(node_groups(config, catalog), workloads)
+    group_kinds = {g.name: g.kind for g in result.groups}
     for f in result.findings:
         w = f.workload
         kind = _kind(f.message)
-        path = (w.config_path if w else "") or ("gpuPools" if f.group else "")
+        path = (w.config_path if w else "") or GROUP_PATHS.get(group_kinds.get(f.group, ""), "")
         problems.append(Problem(path, w.name if w else f.group, f.message, ACCEPTED[kind]))
     problems.extend(replica_slot_problems(config, catalog))
     return SchedulingReport(result, tuple(problems))
