@@ -161,6 +161,8 @@ def _container_function(container: Mapping[str, Any]) -> str | None:
         [str(container.get("name", "")), str(container.get("image", ""))]
         + [str(x) for x in (container.get("command") or []) + (container.get("args") or [])]
     )
+    if "mps-control-daemon" in text:  # the device plugin chart's MPS daemon: same image, no plugin
+        return None
     return next((fn for fn, rx in _FUNCTION_PATTERNS if rx.search(text)), None)
 
 

@@ -374,6 +374,15 @@ def test_kaito_chart_device_plugin_next_to_the_programs_is_refused_naming_the_du
 
 
 @needs_charts
+def test_gpu_functions_come_from_the_rendered_containers() -> None:
+    specs = release_specs(stack_config("dev"), CATALOG)
+    (spec,) = [s for s in specs if s.chart_key == "nvidia-device-plugin"]
+    functions = {w.name: w.functions for w in workloads_of(charts.render(spec), "test")}
+    assert functions["nvidia-device-plugin"] == {"device-plugin"}
+    assert functions["nvidia-device-plugin-mps-control-daemon"] == frozenset()  # same image, not a plugin
+
+
+@needs_charts
 def test_renders_are_cached_by_values_and_a_fresh_render_matches(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
