@@ -319,6 +319,24 @@ def test_variants_render_and_schedule(stack: str, variant: str) -> None:
     assert found == []
 
 
+@needs_charts
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_every_variant_chart_renders_with_its_subcharts(variant: str) -> None:
+    """Independent of the pending value fixes: each chart renders with the program's values."""
+    config = stack_config("dev", VARIANTS[variant])
+    kinds = {}
+    for spec in release_specs(config, CATALOG):
+        kinds[spec.chart_key] = {o["kind"] for o in charts.render(spec)}
+        assert workloads_of(charts.render(spec), spec.release), spec.release
+    if variant == "kaito-none":  # disableNodeAutoProvisioning: the GFD subchart (with its NFD) renders
+        names = {w.name for s in release_specs(config, CATALOG) for w in workloads_of(charts.render(s), "")}
+        assert any("gpu-feature-discovery" in n for n in names) and any(
+            "node-feature-discovery" in n for n in names
+        )
+    if variant == "kaito-gpu-provisioner":
+        assert "Deployment" in kinds["gpu-provisioner"]
+
+
 def _with_values(config: StackConfig, chart_key: str, values: dict[str, Any]) -> list[ReleaseSpec]:
     return [
         dataclasses.replace(s, values=charts.merge_values(s.values, values))
