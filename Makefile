@@ -38,4 +38,4 @@ lint: $(VENV)/.installed  ## ruff and mypy
 check: lint test
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(CHECKOV_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .cache

@@ -9,7 +9,6 @@ gpu-provisioner provisions nodes, its chart, identity and federated credential.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 from pulumi_kubernetes.core.v1 import Namespace
@@ -20,18 +19,24 @@ from components.inference_namespace import labels
 from components.roles import AKS_CONTRIBUTOR
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
 from config import versions
+from config.helm_values import (
+    GPU_PROVISIONER_ENV,
+    GPU_PROVISIONER_NAMESPACE,
+    GPU_PROVISIONER_SERVICE_ACCOUNT,
+    KAITO_NAMESPACE,
+    SYSTEM_POOL_TOLERATION,
+    gpu_provisioner_values,
+    workspace_values,
+)
 from config.schema import KaitoConfig
+
+__all__ = ["SYSTEM_POOL_TOLERATION", "Kaito", "KaitoArgs", "kaito_summary", "workspace_values"]
 
 KAITO_CHARTS = versions.chart("kaito-workspace").repository
 GPU_PROVISIONER_CHARTS = versions.chart("gpu-provisioner").repository
-KAITO_NAMESPACE = "kaito-workspace"
-GPU_PROVISIONER_NAMESPACE = "gpu-provisioner"
-GPU_PROVISIONER_SERVICE_ACCOUNT = "gpu-provisioner"  # fixed in the chart's Deployment
 UPSTREAM_KAITO = versions.chart(
     "kaito-workspace"
 ).version  # the upstream release the facts and CRDs of this project describe
-SYSTEM_POOL_TOLERATION = [{"key": "CriticalAddonsOnly", "operator": "Exists"}]
-_CHART_PROVISIONER = {"gpu-provisioner": "azure-gpu-provisioner", "karpenter": "karpenter"}
 
 
 def kaito_summary(settings: KaitoConfig) -> dict[str, str]:
@@ -58,23 +63,6 @@ def kaito_summary(settings: KaitoConfig) -> dict[str, str]:
             )
         ),
     }
-
-
-def workspace_values(settings: KaitoConfig, cluster_name: pulumi.Input[str]) -> dict[str, Any]:
-    """Helm values of the KAITO workspace chart."""
-    values: dict[str, Any] = {
-        "clusterName": cluster_name,
-        "featureGates": {
-            "enableInferenceSetController": settings.feature_gates.inference_set,
-            "enableMIG": settings.feature_gates.mig,
-            "disableNodeAutoProvisioning": settings.node_provisioner == "none",
-        },
-        # The controller runs on the (tainted) system pool; GPU nodes are for models.
-        "tolerations": SYSTEM_POOL_TOLERATION,
-    }
-    if settings.node_provisioner in _CHART_PROVISIONER:
-        values["nodeProvisioner"] = _CHART_PROVISIONER[settings.node_provisioner]
-    return values
 
 
 @dataclass(frozen=True)
@@ -150,13 +138,19 @@ class Kaito(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        env = {
-            "ARM_SUBSCRIPTION_ID": args.home.subscription_id,
-            "LOCATION": args.home.location,
-            "AZURE_CLUSTER_NAME": args.cluster_name,
-            "AZURE_NODE_RESOURCE_GROUP": args.node_resource_group,
-            "ARM_RESOURCE_GROUP": args.home.resource_group_name,
-        }
+        env = dict(
+            zip(
+                GPU_PROVISIONER_ENV,
+                [
+                    args.home.subscription_id,
+                    args.home.location,
+                    args.cluster_name,
+                    args.node_resource_group,
+                    args.home.resource_group_name,
+                ],
+                strict=True,
+            )
+        )
         Release(
             "gpu-provisioner",
             name="gpu-provisioner",
@@ -164,16 +158,9 @@ class Kaito(pulumi.ComponentResource):
             version=args.settings.gpu_provisioner_chart_version,
             repository_opts=RepositoryOptsArgs(repo=GPU_PROVISIONER_CHARTS),
             namespace=GPU_PROVISIONER_NAMESPACE,
-            values={
-                # The ServiceAccount (with its client-id annotation) is ours, from WorkloadIdentity.
-                "serviceAccount": {"create": False, "name": GPU_PROVISIONER_SERVICE_ACCOUNT},
-                "workloadIdentity": {
-                    "clientId": self.gpu_provisioner.client_id,
-                    "tenantId": args.home.tenant_id,
-                },
-                "settings": {"azure": {"clusterName": args.cluster_name}},
-                "controller": {"env": [{"name": k, "value": v} for k, v in env.items()]},
-            },
+            values=gpu_provisioner_values(
+                self.gpu_provisioner.client_id, args.home.tenant_id, args.cluster_name, env
+            ),
             atomic=True,
             opts=pulumi.ResourceOptions.merge(
                 k8s, pulumi.ResourceOptions(depends_on=[namespace, self.gpu_provisioner])

@@ -15,6 +15,7 @@ from components.inference_namespace import labels
 from components.roles import MONITORING_DATA_READER, SERVICE_BUS_DATA_OWNER
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
 from config import versions
+from config.helm_values import HTTP_ADDON_NAMESPACE, HTTP_ADDON_RELEASE, http_addon_values
 from config.schema import KedaHttpAddonConfig
 
 # The AKS add-on runs KEDA in kube-system under this ServiceAccount (not keda/keda-operator as with
@@ -23,8 +24,6 @@ KEDA_NAMESPACE = "kube-system"
 KEDA_SERVICE_ACCOUNT = "keda-operator"
 PROMETHEUS_TRIGGER_AUTH = "keda-prometheus"
 SERVICE_BUS_TRIGGER_AUTH = "keda-servicebus"
-HTTP_ADDON_NAMESPACE = "keda"
-HTTP_ADDON_RELEASE = "keda-add-ons-http"
 KEDA_CHARTS = versions.chart("keda-add-ons-http").repository
 
 
@@ -122,14 +121,7 @@ class KedaAutoscaling(pulumi.ComponentResource):
             version=settings.chart_version,
             repository_opts=RepositoryOptsArgs(repo=KEDA_CHARTS),
             namespace=HTTP_ADDON_NAMESPACE,
-            values={
-                "interceptor": {
-                    # How long a request waits for the first replica (a GPU node from zero takes minutes).
-                    "replicas": {"waitTimeout": f"{settings.cold_start_timeout_seconds}s"},
-                    # The chart's 500 ms default fails any non-streamed completion.
-                    "responseHeaderTimeout": f"{settings.response_header_timeout_seconds}s",
-                },
-            },
+            values=http_addon_values(settings),
             atomic=True,
             opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace])),
         )

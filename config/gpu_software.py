@@ -120,7 +120,15 @@ def operator_values(config: StackConfig, catalog: Catalog) -> dict[str, Any] | N
     if not operator_pools_present(config):
         return None
     values: dict[str, Any] = {
-        "operator": {"nodeSelector": SYSTEM_NODE_SELECTOR, "tolerations": SYSTEM_TOLERATIONS},
+        # The chart defaults the operator and validator image tags to .Chart.AppVersion
+        # (deployments/gpu-operator/templates/_helpers.tpl lines 72 and 86, clusterpolicy.yaml line 64
+        # @v26.7.0; the git tree says appVersion "main-latest"): pinned here.
+        "operator": {
+            "nodeSelector": SYSTEM_NODE_SELECTOR,
+            "tolerations": SYSTEM_TOLERATIONS,
+            "version": GPU_OPERATOR_VERSION,
+        },
+        "validator": {"version": GPU_OPERATOR_VERSION},
         "nfd": {"enabled": True},
         "node-feature-discovery": {
             "master": {"nodeSelector": SYSTEM_NODE_SELECTOR, "tolerations": SYSTEM_TOLERATIONS},

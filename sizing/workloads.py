@@ -14,7 +14,7 @@ from typing import Literal
 import yaml
 
 from config import drain, versions
-from config.scheduling import PoolScheduling
+from config.scheduling import LABEL_OPERATOR_OPERANDS, PoolScheduling
 from cost.estimate import floor_replicas
 from sizing.deployments import ModelPlan
 
@@ -82,8 +82,17 @@ def workload_scheduling(plan: ModelPlan) -> PoolScheduling:
 
 
 def kaito_label_selector(plan: ModelPlan) -> dict[str, str]:
-    """KAITO's ``resource.labelSelector``: labels of the nodes KAITO provisions for this model."""
-    return {KAITO_POOL_LABEL: plan.pool.name, KAITO_WORKLOAD_LABEL: plan.config.name}
+    """KAITO's ``resource.labelSelector``: labels of the nodes KAITO provisions for this model.
+
+    KAITO's nodes come with the AKS-installed driver (and, in managed mode, the add-on's device
+    plugin): ``nvidia.com/gpu.deploy.operands=false`` keeps a GPU Operator in the same cluster from
+    installing its driver and operands there too (found by the plan's scheduling check).
+    """
+    return {
+        KAITO_POOL_LABEL: plan.pool.name,
+        KAITO_WORKLOAD_LABEL: plan.config.name,
+        LABEL_OPERATOR_OPERANDS: "false",
+    }
 
 
 def kaito_instance_type(plan: ModelPlan) -> str:

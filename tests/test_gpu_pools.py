@@ -172,7 +172,8 @@ def test_prod_installs_the_pinned_gpu_operator_tolerating_gpu_and_spot_taints() 
     v = rel["values"]
     assert v["daemonsets"]["tolerations"] == [NVIDIA_TOL, GPU_TOL, SPOT_TOL]
     assert v["node-feature-discovery"]["worker"]["tolerations"] == [NVIDIA_TOL, GPU_TOL, SPOT_TOL]
-    assert v["operator"] == SYSTEM
+    # operator.version/validator.version pinned: the chart defaults both tags to .Chart.AppVersion
+    assert v["operator"] == {**SYSTEM, "version": "v26.7.0"} and v["validator"] == {"version": "v26.7.0"}
     assert v["node-feature-discovery"]["master"] == SYSTEM and v["node-feature-discovery"]["gc"] == SYSTEM
     assert v["driver"] == {"enabled": True} and v["toolkit"] == {"enabled": True}
     assert v["mig"] == {"strategy": "mixed"}

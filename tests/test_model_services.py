@@ -351,7 +351,13 @@ def test_fixed_kaito_model_is_a_workspace_with_top_level_fields() -> None:
     assert {"resource", "inference"} <= set(workspace.inputs) and "spec" not in workspace.inputs
     assert workspace.inputs["resource"] == {
         "instanceType": "Standard_NV36ads_A10_v5",
-        "labelSelector": {"matchLabels": {"aks-llm/kaito-pool": "a10", "aks-llm/kaito-workload": "fixed"}},
+        "labelSelector": {
+            "matchLabels": {
+                "aks-llm/kaito-pool": "a10",
+                "aks-llm/kaito-workload": "fixed",
+                "nvidia.com/gpu.deploy.operands": "false",
+            }
+        },
     }
     assert workspace.inputs["metadata"]["annotations"] == {"kaito.sh/disable-benchmark": "true"}
     assert "fixed" not in objects(run, "ScaledObject")  # KEDA cannot scale a Workspace

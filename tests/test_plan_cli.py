@@ -34,6 +34,7 @@ def test_plan_prints_tree_counts_and_sizing(capsys: pytest.CaptureFixture[str]) 
     assert "    + azure-native:containerservice:ManagedCluster  aks" in out
     assert "resources to create:" in out
     assert "Sizing per model:" in out and "qwen2.5-7b-instruct" in out and "phi-4" in out
+    assert "Where pods run:" in out and "operand nvidia-driver-daemonset" in out
 
 
 def test_json_document_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -49,6 +50,35 @@ def test_json_document_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     provider = next(r for r in doc["resources"] if r["type"] == "pulumi:providers:kubernetes")
     assert provider["inputs"]["kubeconfig"] == "[secret]"
     assert "kubelogin" not in target.read_text(), "the kubeconfig leaked into the plan"
+    rows = {(r["kind"], r["workload"]): r for r in doc["scheduling"]}
+    assert rows[("Deployment", "qwen7b")]["pools"] == ["a100", "a100sp"]
+    assert rows[("Deployment", "qwen7b")]["gpuRequest"] == {"nvidia.com/mig-3g.40gb": 1}
+    assert (
+        rows[("Deployment", "gpu-operator")] | {"pools": ["system"], "namespace": "gpu-operator"}
+        == rows[("Deployment", "gpu-operator")]
+    )
+
+
+def test_an_unrenderable_chart_refuses_the_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The scheduling check never disappears: no chart source and no repository -> exit 2, the reason."""
+    import helm_python
+
+    from tools import charts
+
+    monkeypatch.setenv(charts.CHARTS_ENV, str(tmp_path / "no-charts"))
+    monkeypatch.setenv(charts.CACHE_ENV, str(tmp_path / "cache"))
+
+    def offline(*args: object, **kwargs: object) -> dict[str, str]:
+        raise helm_python.HelmRepoError("network unreachable")
+
+    monkeypatch.setattr(helm_python, "pull", offline)
+    target = tmp_path / "plan.json"
+    assert main(["--stack", "dev", "--json", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert "gpuPools: the scheduling check cannot render this release" in err and "network unreachable" in err
+    assert not target.exists()
 
 
 def test_json_is_deterministic(tmp_path: Path) -> None:

@@ -104,6 +104,22 @@ def test_offline_plan_diff_needs_no_secret_and_covers_every_stack() -> None:
     assert upload["with"]["name"] == "plan-diff-${{ matrix.stack }}"
 
 
+def test_offline_plan_job_renders_charts_and_fails_when_the_scheduling_check_fails() -> None:
+    """The plan's scheduling check needs helm-python-sdk (a dev requirement); a refused head plan
+    (exit 2) marks the step failed and the job fails."""
+    job = load("preview.yml")["jobs"]["plan-diff"]
+    script = "\n".join(str(s.get("run", "")) for s in job["steps"])
+    assert "-r head/requirements-dev.txt" in script
+    assert any(
+        line.startswith("helm-python-sdk==")
+        for line in (ROOT / "requirements-dev.txt").read_text().splitlines()
+    )
+    (diff,) = [s for s in job["steps"] if s.get("id") == "diff"]
+    assert 'echo "failed=true"' in diff["run"] and diff["run"].lstrip().startswith("mkdir")
+    (fail,) = [s for s in job["steps"] if s.get("name") == "Fail when the head plan fails"]
+    assert fail["if"] == "steps.diff.outputs.failed == 'true'" and fail["run"] == "exit 1"
+
+
 def test_real_preview_only_with_azure_oidc_settings_and_no_stored_azure_secret() -> None:
     job = load("preview.yml")["jobs"]["pulumi-preview"]
     assert "vars.AZURE_CLIENT_ID != ''" in job["if"]

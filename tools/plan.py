@@ -17,7 +17,10 @@ from typing import Any
 
 import yaml
 
+from config.errors import EXIT_CODE, ConfigError
+from config.schema import StackConfig
 from tools.mocks import ProgramRun, Recorded, run_program
+from tools.scheduling_check import SchedulingReport, check_scheduling, render_table
 from tools.stack_config import StackFileError, StackSettings, load_stack_settings
 from tools.tables import column_table
 
@@ -66,6 +69,23 @@ def plan_document(settings: StackSettings, run: ProgramRun) -> dict[str, Any]:
         "sizing": sizing,
         "cost": outputs.get("cost"),
     }
+
+
+def stack_config(settings: StackSettings) -> StackConfig:
+    """The validated config of the stack the program just ran (the program validated it already)."""
+    from config.loader import PROJECT, parse_stack_config
+
+    prefix = PROJECT + ":"
+    values = {k[len(prefix) :]: v for k, v in settings.config.items() if k.startswith(prefix)}
+    secrets = [k[len(prefix) :] for k in settings.secret_keys if k.startswith(prefix)]
+    return parse_stack_config(values, source=settings.source, secret_keys=secrets)
+
+
+def scheduling_report(settings: StackSettings, run: ProgramRun) -> SchedulingReport:
+    """The scheduling check over the program's manifests and its rendered charts (tools.scheduling_check)."""
+    from config.catalog import load_catalog
+
+    return check_scheduling(stack_config(settings), load_catalog(), kubernetes_manifests(run.resources))
 
 
 def kubernetes_manifests(resources: Sequence[Recorded], *, patches: bool = False) -> list[dict[str, Any]]:
@@ -196,17 +216,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if run.exit_code:
         return run.exit_code
+    scheduling = scheduling_report(settings, run)
+    if scheduling.problems:
+        print(ConfigError(settings.source, "", scheduling.problems).render(), file=sys.stderr)
+        return EXIT_CODE
     if base_doc is not None:
-        return _print_diff(base_doc, args.diff.name, plan_document(settings, run), args.json_path)
+        doc = plan_document(settings, run)
+        doc["scheduling"] = scheduling.rows()
+        return _print_diff(base_doc, args.diff.name, doc, args.json_path)
 
     print(f"Offline plan for stack '{settings.stack}' of project '{settings.project}' ({settings.source})")
     print(render_tree(run.resources))
     print()
     print(render_counts(run.resources))
     doc = plan_document(settings, run)
+    doc["scheduling"] = scheduling.rows()
     for section in _extra_sections(doc):
         print()
         print(section)
+    print()
+    print(render_table(doc["scheduling"]))
     if args.json_path:
         args.json_path.parent.mkdir(parents=True, exist_ok=True)
         args.json_path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")

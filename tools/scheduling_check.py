@@ -1,0 +1,157 @@
+"""The plan-time scheduling check: every pod the stack will run, where it can land, and the refusals.
+
+Workloads: the program's own Kubernetes objects (as the mocks recorded them), every pod template the
+charts of its Helm releases render (``tools.charts``, a real Helm engine), the DaemonSets the GPU
+Operator creates at run time from the rendered ClusterPolicy, and the pods KAITO creates for the
+program's Workspaces/InferenceSets. Node groups: ``config.node_groups``. Evaluation:
+``config.placement``. Runs in ``python -m tools.plan`` and the tests, not inside ``pulumi preview``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from config.catalog import Catalog
+from config.errors import Problem
+from config.helm_values import ReleaseSpec, release_specs
+from config.node_groups import kaito_workloads, node_groups, workloads_of
+from config.placement import SchedulingResult, Workload, operand_workloads, schedule
+from config.schema import StackConfig
+
+ACCEPTED = {
+    "taint": "tolerate the node group's taints (or pin the pod elsewhere) through the chart's values",
+    "duplicate": "one component per GPU function per node: disable the second one in its chart values, "
+    "or keep it off the group by node selector/affinity",
+    "none": "give the pod tolerations and a node selector that match a node group that fits it",
+    "system": "keep GPU pods off the system pool (GPU resource requests and a GPU node selector)",
+    "gpu-pool": "keep CPU pods off GPU pools: drop the GPU tolerations or select the system pool",
+    "coverage": "every GPU node group needs exactly one NVIDIA driver and one device plugin",
+}
+
+
+# The stack-config key that declares each kind of node group (for problems about a group itself).
+GROUP_PATHS = {
+    "system": "cluster.systemPool",
+    "agent-pool": "gpuPools",
+    "nap": "nodeProvisioning.nodePools",
+    "kaito": "addons.kaito",
+}
+
+
+@dataclass(frozen=True)
+class SchedulingReport:
+    result: SchedulingResult
+    problems: tuple[Problem, ...]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One entry per workload: the ``scheduling`` section of ``--json`` and the plan table."""
+        return [
+            {
+                "workload": p.workload.name,
+                "kind": p.workload.kind,
+                "namespace": p.workload.namespace,
+                "source": p.workload.source,
+                "pools": list(p.groups),
+                "gpuRequest": p.workload.gpu_request,
+            }
+            for p in self.result.placements
+        ]
+
+
+def chart_workloads(specs: Sequence[ReleaseSpec]) -> tuple[list[Workload], list[Problem]]:
+    """Pod templates of every release (rendered), plus the GPU Operator's run-time operands."""
+    from tools.charts import ChartUnavailable, render
+
+    workloads: list[Workload] = []
+    problems: list[Problem] = []
+    for spec in specs:
+        try:
+            objects = render(spec)
+        except ChartUnavailable as exc:
+            problems.append(
+                Problem(
+                    spec.config_path,
+                    f"{spec.chart} {spec.version}",
+                    f"the scheduling check cannot render this release: {exc}",
+                    f"put the chart under $AKS_LLM_CHARTS_DIR/{spec.chart_key}-{spec.version}, or let "
+                    f"the plan reach {spec.repository}",
+                )
+            )
+            continue
+        source = f"chart {spec.chart} {spec.version}"
+        workloads.extend(workloads_of(objects, source, spec.config_path))
+        for obj in objects:
+            if obj.get("kind") == "ClusterPolicy":
+                workloads.extend(operand_workloads(obj, spec.namespace, spec.config_path))
+    return workloads, problems
+
+
+def replica_slot_problems(config: StackConfig, catalog: Catalog) -> list[Problem]:
+    """Model replicas vs the GPU slots of their pool.
+
+    TODO(integrator): call the vllm branch's pure replicas-vs-slots rule here once merged; it is
+    the one rule for it, so this check does not write it twice. Until then: nothing.
+    """
+    return []
+
+
+def check_scheduling(
+    config: StackConfig,
+    catalog: Catalog,
+    manifests: Sequence[Mapping[str, Any]],
+    specs: Sequence[ReleaseSpec] | None = None,
+) -> SchedulingReport:
+    """Where every workload can run, and the problems that refuse the plan (``specs``: the releases
+    to render; by default the stack's own, ``release_specs``)."""
+    workloads, problems = chart_workloads(release_specs(config, catalog) if specs is None else specs)
+    program_path = "models"
+    workloads = [
+        *workloads_of(manifests, "program", program_path),
+        *kaito_workloads(manifests, catalog),
+        *workloads,
+    ]
+    result = schedule(node_groups(config, catalog), workloads)
+    group_kinds = {g.name: g.kind for g in result.groups}
+    for f in result.findings:
+        w = f.workload
+        kind = _kind(f.message)
+        path = (w.config_path if w else "") or GROUP_PATHS.get(group_kinds.get(f.group, ""), "")
+        problems.append(Problem(path, w.name if w else f.group, f.message, ACCEPTED[kind]))
+    problems.extend(replica_slot_problems(config, catalog))
+    return SchedulingReport(result, tuple(problems))
+
+
+def _kind(message: str) -> str:
+    if message.startswith("two components"):
+        return "duplicate"
+    if message.startswith("GPU pod"):
+        return "system"
+    if message.startswith("CPU pod"):
+        return "gpu-pool"
+    if message.startswith("GPU node group"):
+        return "coverage"
+    return "taint" if "tolerate" in message else "none"
+
+
+def render_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The plan's "where pods run" table."""
+    from tools.tables import column_table
+
+    table = [
+        {
+            "workload": f"{r['kind']} {r['workload']}",
+            "namespace": r["namespace"],
+            "pools": ", ".join(r["pools"]) or "NONE",
+            "gpu": ", ".join(f"{k} {v}" for k, v in r["gpuRequest"].items()) or "-",
+        }
+        for r in rows
+    ]
+    columns = [
+        ("workload", "workload"),
+        ("namespace", "namespace"),
+        ("pools", "pools"),
+        ("gpu", "GPU request"),
+    ]
+    return "Where pods run:\n" + column_table(table, columns, str, indent="  ")
