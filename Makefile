@@ -4,7 +4,7 @@ VENV := venv
 BIN := $(VENV)/bin
 STACK ?= dev
 
-.PHONY: setup plan test lint check clean
+.PHONY: setup plan test lint check clean bench
 
 CHECKOV_VENV := venv-checkov
 CHECKOV_VERSION := 3.3.30
@@ -34,6 +34,9 @@ lint: $(VENV)/.installed  ## ruff and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 	$(BIN)/mypy policy/__main__.py  # the policy pack's entry point (its own __main__)
+
+bench: $(VENV)/.installed  ## wall time of each stack's offline plan (fresh processes; budget 3 s)
+	$(BIN)/python -m tools.bench
 
 check: lint test
 

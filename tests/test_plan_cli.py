@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -106,25 +105,6 @@ def test_bad_config_exits_2_and_writes_nothing(tmp_path: Path, capsys: pytest.Ca
 def test_unknown_stack_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--stack", "nosuch"]) == 2
     assert "no stack file" in capsys.readouterr().err
-
-
-def test_prod_plan_runs_under_three_seconds_as_a_fresh_process() -> None:
-    """Best of up to three runs: the budget is for the plan, not for a machine busy with other tests."""
-    timings = []
-    for _ in range(3):
-        started = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "-m", "tools.plan", "--stack", "prod"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        timings.append(time.perf_counter() - started)
-        assert done.returncode == 0, done.stderr
-        if timings[-1] < 3.0:
-            break
-    assert min(timings) < 3.0, f"prod plan took {', '.join(f'{t:.2f}' for t in timings)} s"
 
 
 def test_plan_exit_code_through_a_process_for_a_bad_config(tmp_path: Path) -> None:

@@ -88,15 +88,6 @@ def chart_workloads(specs: Sequence[ReleaseSpec]) -> tuple[list[Workload], list[
     return workloads, problems
 
 
-def replica_slot_problems(config: StackConfig, catalog: Catalog) -> list[Problem]:
-    """Model replicas vs the GPU slots of their pool.
-
-    TODO(integrator): call the vllm branch's pure replicas-vs-slots rule here once merged; it is
-    the one rule for it, so this check does not write it twice. Until then: nothing.
-    """
-    return []
-
-
 def check_scheduling(
     config: StackConfig,
     catalog: Catalog,
@@ -119,7 +110,8 @@ def check_scheduling(
         kind = _kind(f.message)
         path = (w.config_path if w else "") or GROUP_PATHS.get(group_kinds.get(f.group, ""), "")
         problems.append(Problem(path, w.name if w else f.group, f.message, ACCEPTED[kind]))
-    problems.extend(replica_slot_problems(config, catalog))
+    # Model replicas vs their pool's GPU slots is one rule, config.rules_runtime.replicas_fit_pool_slots
+    # (sizing.slots): it refuses the stack at load time, before this check runs, so it is not repeated here.
     return SchedulingReport(result, tuple(problems))
 
 
