@@ -21,6 +21,7 @@ from config.rules_cost import cost_comparison_models, price_override_skus
 from config.rules_gpu import GPU_RULES
 from config.rules_models import MODEL_RULES
 from config.rules_nap import NAP_RULES
+from config.rules_queue import QUEUE_RULES
 from config.schema import StackConfig
 from sizing.deployments import plan_models, skus_where_it_fits
 
@@ -121,6 +122,7 @@ RULES += [
     kaito_provisioner_matches_nodes,
 ]
 RULES += MODEL_RULES
+RULES += QUEUE_RULES
 
 
 def unique_names(config: StackConfig) -> Iterable[Problem]:
