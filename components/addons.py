@@ -11,13 +11,13 @@ import pulumi
 import pulumi_azure_native.authorization as authorization
 
 from components.cluster import AksCluster
+from components.container_registry import ContainerRegistry, ContainerRegistryArgs, kubelet_object_id
 from components.inference_namespace import InferenceNamespace, InferenceNamespaceArgs
 from components.inference_refs import InferenceRuntimeRefs, QueueRefs
 from components.kaito import Kaito, KaitoArgs
 from components.keda import KedaArgs, KedaAutoscaling
 from components.key_vault import KeyVault, KeyVaultArgs, cluster_egress_ips
 from components.monitoring import ManagedPrometheus, ManagedPrometheusArgs
-from components.container_registry import ContainerRegistry, ContainerRegistryArgs, kubelet_object_id
 from components.roles import SERVICE_BUS_DATA_RECEIVER, SERVICE_BUS_DATA_SENDER
 from components.service_bus import AsyncQueue, AsyncQueueArgs
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
@@ -146,8 +146,12 @@ class PlatformAddons(pulumi.ComponentResource):
                     namespace=namespace.name,
                     service_account=WORKER_SERVICE_ACCOUNT,
                     grants=[
-                        RoleGrant(SERVICE_BUS_DATA_RECEIVER, queue.queue_id, "the queue worker drains the requests"),
-                        RoleGrant(SERVICE_BUS_DATA_SENDER, queue.reply_queue_id, "the queue worker writes results"),
+                        RoleGrant(
+                            SERVICE_BUS_DATA_RECEIVER, queue.queue_id, "the queue worker drains the requests"
+                        ),
+                        RoleGrant(
+                            SERVICE_BUS_DATA_SENDER, queue.reply_queue_id, "the queue worker writes results"
+                        ),
                     ],
                     labels=k8s_labels(WORKER_NAME, "queue-worker", instance=WORKER_NAME, version="v1"),
                     depends_on=[namespace.namespace],

@@ -135,7 +135,9 @@ class ModelServices(pulumi.ComponentResource):
         model = next(p for p in args.plans if p.config.name == worker.model)
         QueueWorker(
             "queue-worker",
-            QueueWorkerArgs(worker=worker, model=model, queue=queue, namespace=args.inference.namespace, kube=kube),
+            QueueWorkerArgs(
+                worker=worker, model=model, queue=queue, namespace=args.inference.namespace, kube=kube
+            ),
             pulumi.ResourceOptions(parent=self),
         )
 

@@ -72,7 +72,10 @@ SYSTEM_POOL_SELECTOR = {"kubernetes.azure.com/mode": "system"}  # AKS labels sys
 SYSTEM_POOL_TOLERATION = TolerationArgs(key="CriticalAddonsOnly", operator="Exists", effect="NoSchedule")
 # The workload identity webhook mutates only pods with this label (AKS workload identity docs).
 WORKLOAD_IDENTITY_LABEL = {"azure.workload.identity/use": "true"}
-SERVICE_BUS_PORTS = (5671, 443)  # AMQP over TLS (the SDK's default), and HTTPS: Entra ID, AMQP-over-WebSockets
+SERVICE_BUS_PORTS = (
+    5671,
+    443,
+)  # AMQP over TLS (the SDK's default), and HTTPS: Entra ID, AMQP-over-WebSockets
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,10 @@ class QueueWorker(pulumi.ComponentResource):
         assert plan.image is not None and queue.worker_service_account is not None
         child = pulumi.ResourceOptions.merge(args.kube, pulumi.ResourceOptions(parent=self))
         version = plan.image.rsplit("@sha256:", 1)[1][:12]
-        labels = {**k8s_labels(WORKER_NAME, "queue-worker", instance=WORKER_NAME, version=version), **WORKER_LABELS}
+        labels = {
+            **k8s_labels(WORKER_NAME, "queue-worker", instance=WORKER_NAME, version=version),
+            **WORKER_LABELS,
+        }
         selector = dict(WORKER_LABELS)
         fqdn = pulumi.Output.concat(queue.namespace, ".servicebus.windows.net")
         env = [EnvVarArgs(name=k, value=v) for k, v in worker_env(plan, fqdn, HEALTH_FILE).items()]
@@ -164,11 +170,15 @@ class QueueWorker(pulumi.ComponentResource):
                         node_selector=dict(SYSTEM_POOL_SELECTOR),
                         tolerations=[SYSTEM_POOL_TOLERATION],
                         containers=[container],
-                        volumes=[VolumeArgs(name="tmp", empty_dir=EmptyDirVolumeSourceArgs(size_limit="64Mi"))],
+                        volumes=[
+                            VolumeArgs(name="tmp", empty_dir=EmptyDirVolumeSourceArgs(size_limit="64Mi"))
+                        ],
                     ),
                 ),
             ),
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])),
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])
+            ),
         )
         CustomResource(
             "queue-worker-scaled-object",

@@ -67,7 +67,8 @@ class Names:
 
     def container_registry(self) -> str:
         """Globally unique, 5-50 lowercase letters and digits only (no hyphens)."""
-        return _fit(re.sub(r"[^a-z0-9]", "", f"cr{self.base}{self.suffix}"), "container_registry", keep_tail=4)
+        name = re.sub(r"[^a-z0-9]", "", f"cr{self.base}{self.suffix}")
+        return _fit(name, "container_registry", keep_tail=4)
 
     def container_registry_login_server(self) -> str:
         return f"{self.container_registry()}.azurecr.io"

@@ -25,7 +25,8 @@ def queue_has_a_consumer(config: StackConfig, _catalog: Catalog) -> Iterable[Pro
                 "addons.asyncQueue.model",
                 queue.model,
                 "no model of that name: the queue worker would have nothing to call",
-                "one of " + (", ".join(m.name for m in config.models) or "the models you declare under models"),
+                "one of "
+                + (", ".join(m.name for m in config.models) or "the models you declare under models"),
             )
         elif model.purpose != "batch":
             yield Problem(
@@ -39,7 +40,8 @@ def queue_has_a_consumer(config: StackConfig, _catalog: Catalog) -> Iterable[Pro
         why = (
             "the stack has no batch model, so nothing would consume the queue"
             if not batch
-            else f"the stack has {len(batch)} batch models ({', '.join(batch)}): name the one the worker calls"
+            else f"the stack has {len(batch)} batch models ({', '.join(batch)}): name the one the "
+            "worker calls"
         )
         yield Problem(
             "addons.asyncQueue.enabled" if not batch else "addons.asyncQueue.model",

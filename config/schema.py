@@ -576,7 +576,10 @@ class KeyVaultConfig(Strict):
 QueueName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,48}[a-z0-9])?$")]
 # An image in the stack's container registry, pinned by digest (a tag alone may move).
 WorkerImage = Annotated[
-    str, Field(pattern=r"^[a-z0-9]{5,50}\.azurecr\.io/[a-z0-9]+([._/-][a-z0-9]+)*(:[\w][\w.-]{0,127})?@sha256:[0-9a-f]{64}$")
+    str,
+    Field(
+        pattern=r"^[a-z0-9]{5,50}\.azurecr\.io/[a-z0-9]+([._/-][a-z0-9]+)*(:[\w][\w.-]{0,127})?@sha256:[0-9a-f]{64}$"
+    ),
 ]
 
 

@@ -22,6 +22,7 @@ How the queue path runs (README, "Async queue"):
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,7 +116,7 @@ class WorkerPlan:
         return round(self.concurrency / self.model_max_num_seqs, 3) or 0.001
 
 
-def worker_plan(config: StackConfig, plans: list[ModelPlan] | tuple[ModelPlan, ...], namespace: str) -> WorkerPlan | None:
+def worker_plan(config: StackConfig, plans: Sequence[ModelPlan], namespace: str) -> WorkerPlan | None:
     """The worker's plan; None when the queue is off or names no model (refused by the rules)."""
     target = queue_target(config)
     plan = next((p for p in plans if p.config.name == target), None)

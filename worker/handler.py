@@ -11,10 +11,16 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
+from uuid import UUID
 
-from azure.servicebus import ServiceBusMessage, ServiceBusReceivedMessage, ServiceBusReceiver, ServiceBusSender
+from azure.servicebus import (
+    ServiceBusMessage,
+    ServiceBusReceivedMessage,
+    ServiceBusReceiver,
+    ServiceBusSender,
+)
 from azure.servicebus.exceptions import ServiceBusError
 
 from worker.model_client import ModelCall, PermanentError, TransientError
@@ -31,7 +37,7 @@ CHAT_PATH, COMPLETIONS_PATH = "/v1/chat/completions", "/v1/completions"
 FIRST_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS = 2.0, 30.0
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     COMPLETED = "completed"
     ABANDONED = "abandoned"
     DEAD_LETTERED = "dead-lettered"
@@ -93,10 +99,12 @@ def is_last_delivery(message: ServiceBusReceivedMessage, max_delivery_count: int
     return (message.delivery_count or 0) + 1 >= max_delivery_count
 
 
-def result_message(message: ServiceBusReceivedMessage, settings: Settings, answer: dict[str, Any]) -> ServiceBusMessage:
+def result_message(
+    message: ServiceBusReceivedMessage, settings: Settings, answer: dict[str, Any]
+) -> ServiceBusMessage:
     """The reply: the model's answer, correlated to the request by its message id."""
     props = app_properties(message)
-    reply_props: dict[str | bytes, int | float | bytes | bool | str] = {
+    reply_props: dict[str | bytes, int | float | bytes | bool | str | UUID] = {
         "status": "succeeded",
         "model": settings.model_name,
     }
@@ -148,9 +156,13 @@ def handle(
                     f"no answer after {attempts} attempts; last error: {last_error}"
                 )
                 return _dead_letter(message, broker, MODEL_UNAVAILABLE, description)
-            log.warning("message %s: giving it back after %d attempts (%s)", message.message_id, attempts, last_error)
+            log.warning(
+                "message %s: giving it back after %d attempts (%s)", message.message_id, attempts, last_error
+            )
             return _settle(message, broker, "abandon", broker.receiver.abandon_message)
-        log.info("message %s: model not ready (%s), retrying in %.0f s", message.message_id, last_error, backoff)
+        log.info(
+            "message %s: model not ready (%s), retrying in %.0f s", message.message_id, last_error, backoff
+        )
         sleep(backoff)
         backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
     try:
@@ -179,7 +191,9 @@ def _settle(
     return Outcome.COMPLETED if what == "complete" else Outcome.ABANDONED
 
 
-def _dead_letter(message: ServiceBusReceivedMessage, broker: Broker, reason: str, description: str) -> Outcome:
+def _dead_letter(
+    message: ServiceBusReceivedMessage, broker: Broker, reason: str, description: str
+) -> Outcome:
     log.warning("message %s: dead-lettered (%s: %s)", message.message_id, reason, description)
     try:
         with broker.lock:

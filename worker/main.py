@@ -23,7 +23,12 @@ log = logging.getLogger("worker")
 RECEIVE_WAIT_SECONDS = 5  # one receive call waits at most this long: the health file stays fresh
 
 
-def register(renewer: AutoLockRenewer, receiver: ServiceBusReceiver, message: ServiceBusReceivedMessage, settings: Settings) -> None:
+def register(
+    renewer: AutoLockRenewer,
+    receiver: ServiceBusReceiver,
+    message: ServiceBusReceivedMessage,
+    settings: Settings,
+) -> None:
     """Keep the message locked for the whole cold-start wait plus one generation: the queue's lock
     is at most 5 minutes, a GPU node from zero takes longer."""
     renewer.register(receiver, message, max_lock_renewal_duration=settings.lock_renewal_seconds)
@@ -50,7 +55,9 @@ def run(settings: Settings, stop: threading.Event) -> None:
             free = settings.concurrency - len(in_flight)
             if free > 0:
                 with broker.lock:
-                    messages = receiver.receive_messages(max_message_count=free, max_wait_time=RECEIVE_WAIT_SECONDS)
+                    messages = receiver.receive_messages(
+                        max_message_count=free, max_wait_time=RECEIVE_WAIT_SECONDS
+                    )
                 for message in messages:
                     register(renewer, receiver, message, settings)
                     in_flight.add(pool.submit(handle, message, broker, settings, call_model, stop=stop))
