@@ -164,6 +164,8 @@ class PlatformAddons(pulumi.ComponentResource):
                     registry_name=names.container_registry(),
                     subscription_id=client.subscription_id,
                     kubelet_object_id=cluster.cluster.identity_profile.apply(kubelet_object_id),
+                    deployer_object_id=client.object_id,
+                    deployer_principal_type=cfg.cluster.deployer_principal_type,
                     **common,
                 ),
                 child,

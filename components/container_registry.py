@@ -11,7 +11,7 @@ import pulumi
 import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.containerregistry as containerregistry
 
-from components.roles import ACR_PULL, assignment_name, role_definition_id
+from components.roles import ACR_PULL, ACR_PUSH, assignment_name, role_definition_id
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,9 @@ class ContainerRegistryArgs:
     tags: Mapping[str, str]
     subscription_id: pulumi.Input[str]
     kubelet_object_id: pulumi.Input[str]  # the cluster's kubelet identity (identityProfile.kubeletidentity)
+    # Whoever runs `pulumi up` (the CI's OIDC identity) also runs the worker-image workflow: AcrPush.
+    deployer_object_id: pulumi.Input[str]
+    deployer_principal_type: str = "ServicePrincipal"
 
 
 def kubelet_object_id(identity_profile: Any) -> str:
@@ -65,6 +68,19 @@ class ContainerRegistry(pulumi.ComponentResource):
             principal_id=args.kubelet_object_id,
             principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
             description=f"{ACR_PULL.name}: the cluster's nodes pull the queue worker's image",
+            opts=child,
+        )
+        deployer = pulumi.Output.from_input(args.deployer_object_id)
+        self.acr_push = authorization.RoleAssignment(
+            "deployer-acr-push",
+            role_assignment_name=pulumi.Output.all(scope, deployer).apply(
+                lambda v: assignment_name(v[0], ACR_PUSH, f"deployer-{v[1]}")
+            ),
+            scope=scope,
+            role_definition_id=role_definition_id(args.subscription_id, ACR_PUSH),
+            principal_id=deployer,
+            principal_type=authorization.PrincipalType(args.deployer_principal_type),
+            description=f"{ACR_PUSH.name}: the deployer's workflow pushes the queue worker's image",
             opts=child,
         )
         self.login_server = pulumi.Output.concat(args.registry_name, ".azurecr.io")

@@ -11,6 +11,7 @@ import pytest
 
 from components.roles import (
     ACR_PULL,
+    ACR_PUSH,
     AKS_CONTRIBUTOR,
     AKS_RBAC_CLUSTER_ADMIN,
     KEY_VAULT_SECRETS_USER,
@@ -174,6 +175,7 @@ def test_role_scopes_are_exactly_one_resource_each(stack_run: tuple[str, Program
     if "asyncQueue" in run.outputs:  # dev and nap drain a queue; prod has no batch model
         queue = resource_id(run, "azure-native:servicebus:Queue", "queue")
         replies = resource_id(run, "azure-native:servicebus:Queue", "reply-queue")
+        registry = resource_id(run, "azure-native:containerregistry:Registry")
         expected |= {
             # the worker: receive on the request queue, send on the reply queue, nothing else
             (principal(stack, "queue-worker"), SERVICE_BUS_DATA_RECEIVER.guid): queue,
@@ -181,9 +183,9 @@ def test_role_scopes_are_exactly_one_resource_each(stack_run: tuple[str, Program
             # KEDA reads the request queue's count (azure-servicebus trigger)
             (principal(stack, "keda"), SERVICE_BUS_DATA_OWNER.guid): queue,
             # the nodes pull the worker's image from the stack's registry
-            (MOCK_KUBELET_OBJECT_ID, ACR_PULL.guid): resource_id(
-                run, "azure-native:containerregistry:Registry"
-            ),
+            (MOCK_KUBELET_OBJECT_ID, ACR_PULL.guid): registry,
+            # the deployer's worker-image workflow pushes it
+            (DEPLOYER, ACR_PUSH.guid): registry,
         }
     assert grants(run) == expected
 
@@ -213,6 +215,7 @@ def test_no_role_is_ever_granted_on_a_subscription_or_resource_group(stack: str)
                 SERVICE_BUS_DATA_RECEIVER,
                 SERVICE_BUS_DATA_SENDER,
                 ACR_PULL,
+                ACR_PUSH,
                 AKS_RBAC_CLUSTER_ADMIN,
             )
             if inputs["roleDefinitionId"].endswith(role.guid)
