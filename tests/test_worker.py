@@ -60,6 +60,15 @@ def broker() -> Broker:
     return Broker(receiver, sender)
 
 
+def rx(b: Broker) -> Any:
+    """The receiver autospec, as the mock it is."""
+    return b.receiver
+
+
+def tx(b: Broker) -> Any:
+    return b.sender
+
+
 def received(
     body: Any, *, delivery_count: int = 0, broker_: Broker | None = None
 ) -> ServiceBusReceivedMessage:
@@ -119,7 +128,7 @@ def test_success_sends_the_result_to_the_reply_queue_then_completes() -> None:
     ((url, body, timeout),) = model.calls
     assert url == "http://phi4mini.inference.svc.cluster.local/v1/chat/completions"
     assert body["model"] == "phi4mini" and body["messages"] == CHAT["messages"] and timeout == 120
-    (sent,) = b.sender.send_messages.call_args.args
+    (sent,) = tx(b).send_messages.call_args.args
     assert isinstance(sent, ServiceBusMessage)
     assert sent.correlation_id == "req-1" and sent.content_type == "application/json"
     assert sent.application_properties == {
@@ -129,9 +138,9 @@ def test_success_sends_the_result_to_the_reply_queue_then_completes() -> None:
         "requestCorrelationId": "job-7",
     }
     assert json.loads(str(sent)) == {"requestId": "req-1", "model": "phi4mini", "response": ANSWER}
-    b.receiver.complete_message.assert_called_once_with(message)
-    b.receiver.abandon_message.assert_not_called()
-    b.receiver.dead_letter_message.assert_not_called()
+    rx(b).complete_message.assert_called_once_with(message)
+    rx(b).abandon_message.assert_not_called()
+    rx(b).dead_letter_message.assert_not_called()
 
 
 def test_a_prompt_goes_to_the_completions_endpoint() -> None:
@@ -148,8 +157,8 @@ def test_503_then_200_is_retried_with_backoff_and_completed() -> None:
     clock = Clock()
     assert run(model, message, b, clock) is Outcome.COMPLETED
     assert len(model.calls) == 3 and clock.sleeps == [2.0, 4.0]  # exponential backoff
-    b.sender.send_messages.assert_called_once()
-    b.receiver.complete_message.assert_called_once_with(message)
+    tx(b).send_messages.assert_called_once()
+    rx(b).complete_message.assert_called_once_with(message)
 
 
 def test_a_model_that_stays_cold_past_the_wait_gives_the_message_back() -> None:
@@ -158,8 +167,8 @@ def test_a_model_that_stays_cold_past_the_wait_gives_the_message_back() -> None:
     clock = Clock()
     assert run(FakeModel(TransientError("HTTP 503")), message, b, clock) is Outcome.ABANDONED
     assert sum(clock.sleeps) <= SETTINGS.model_wait_seconds and max(clock.sleeps) == 30.0
-    b.receiver.abandon_message.assert_called_once_with(message)
-    b.sender.send_messages.assert_not_called()
+    rx(b).abandon_message.assert_called_once_with(message)
+    tx(b).send_messages.assert_not_called()
 
 
 def test_permanent_4xx_is_dead_lettered_with_the_reason() -> None:
@@ -168,10 +177,10 @@ def test_permanent_4xx_is_dead_lettered_with_the_reason() -> None:
     model = FakeModel(PermanentError(400, "maximum context length is 4096 tokens"))
     assert run(model, message, b) is Outcome.DEAD_LETTERED
     assert len(model.calls) == 1  # no retry: the same request gets the same answer
-    b.receiver.dead_letter_message.assert_called_once()
-    kwargs = b.receiver.dead_letter_message.call_args.kwargs
+    rx(b).dead_letter_message.assert_called_once()
+    kwargs = rx(b).dead_letter_message.call_args.kwargs
     assert kwargs["reason"] == MODEL_REJECTED and "HTTP 400" in kwargs["error_description"]
-    b.receiver.complete_message.assert_not_called()
+    rx(b).complete_message.assert_not_called()
 
 
 @pytest.mark.parametrize(
@@ -189,7 +198,7 @@ def test_an_invalid_body_is_dead_lettered_without_calling_the_model(body: Any, w
     model = FakeModel(ANSWER)
     assert run(model, received(body, broker_=b), b) is Outcome.DEAD_LETTERED
     assert model.calls == []
-    kwargs = b.receiver.dead_letter_message.call_args.kwargs
+    kwargs = rx(b).dead_letter_message.call_args.kwargs
     assert kwargs["reason"] == INVALID_REQUEST and why in kwargs["error_description"]
 
 
@@ -199,10 +208,10 @@ def test_on_the_last_delivery_a_cold_model_dead_letters_instead_of_abandoning() 
     message = received(CHAT, delivery_count=4, broker_=b)
     assert is_last_delivery(message, 5) and not is_last_delivery(received(CHAT, delivery_count=3), 5)
     assert run(FakeModel(TransientError("HTTP 503")), message, b) is Outcome.DEAD_LETTERED
-    kwargs = b.receiver.dead_letter_message.call_args.kwargs
+    kwargs = rx(b).dead_letter_message.call_args.kwargs
     assert kwargs["reason"] == MODEL_UNAVAILABLE
     assert "delivery 5 of 5" in kwargs["error_description"] and "HTTP 503" in kwargs["error_description"]
-    b.receiver.abandon_message.assert_not_called()
+    rx(b).abandon_message.assert_not_called()
 
 
 def test_stop_ends_a_cold_start_wait_with_an_abandon() -> None:
@@ -218,7 +227,7 @@ def test_stop_ends_a_cold_start_wait_with_an_abandon() -> None:
 def test_a_lost_lock_is_reported_not_raised() -> None:
     b = broker()
     message = received(CHAT, broker_=b)
-    b.receiver.complete_message.side_effect = MessageLockLostError(message="lock lost")
+    rx(b).complete_message.side_effect = MessageLockLostError(message="lock lost")
     assert run(FakeModel(ANSWER), message, b) is Outcome.LOCK_LOST
 
 
@@ -285,3 +294,44 @@ def test_health_file_age(tmp_path: Any) -> None:
     path.touch()
     assert health.healthy(str(path))
     assert not health.healthy(str(path), now=path.stat().st_mtime + 61)
+
+
+def test_the_loop_registers_every_received_message_for_renewal_then_settles_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """main.run with the SDK's client, receiver, sender and renewer autospecced: one receive returns a
+    message, the next sets the stop flag (as SIGTERM does)."""
+    from azure.servicebus import ServiceBusClient
+
+    b = broker()
+    message = received(CHAT, broker_=b)
+    stop = threading.Event()
+    batches = [[message]]
+
+    def receive(max_message_count: int | None = 1, max_wait_time: float | None = None) -> list[Any]:
+        assert max_message_count in (1, 2) and max_wait_time == main.RECEIVE_WAIT_SECONDS
+        if batches:
+            return batches.pop()
+        stop.set()
+        return []
+
+    rx(b).receive_messages.side_effect = receive
+    client = create_autospec(ServiceBusClient, instance=True)
+    client.__enter__.return_value = client
+    client.get_queue_receiver.return_value.__enter__.return_value = b.receiver
+    client.get_queue_sender.return_value.__enter__.return_value = b.sender
+    renewer = create_autospec(AutoLockRenewer, instance=True)
+    renewer.__enter__.return_value = renewer
+    monkeypatch.setattr(main, "ServiceBusClient", lambda namespace, credential: client)
+    monkeypatch.setattr(main, "DefaultAzureCredential", lambda **_: object())
+    monkeypatch.setattr(main, "AutoLockRenewer", lambda **_: renewer)
+    monkeypatch.setattr(main, "call_model", FakeModel(ANSWER))
+    settings = Settings(**{**SETTINGS.__dict__, "concurrency": 2, "health_file": str(tmp_path / "ok")})
+    main.run(settings, stop)
+    client.get_queue_receiver.assert_called_once_with("batch-inference", prefetch_count=0)
+    client.get_queue_sender.assert_called_once_with("batch-inference-results")
+    renewer.register.assert_called_once_with(
+        b.receiver, message, max_lock_renewal_duration=settings.lock_renewal_seconds
+    )
+    rx(b).complete_message.assert_called_once_with(message)
+    assert health.healthy(settings.health_file)
