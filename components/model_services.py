@@ -21,7 +21,7 @@ from components.vllm_model import MODEL_CACHE_STORAGE_CLASS, VllmModel
 from config.schema import StackConfig
 from sizing.autoscaling import AMA_METRICS_CONFIG_MAP, AMA_METRICS_KEY, prometheus_config, wake_up_sources
 from sizing.deployments import ModelPlan
-from sizing.queue_worker import worker_plan
+from sizing.queue_worker import WorkerPlan, worker_plan
 from sizing.workloads import kaito_kind, replica_floor, served_model_name, service_url
 
 # Azure Files over NFS 4.1 (premium file shares only; the CSI driver creates the storage account with
@@ -52,6 +52,7 @@ class ModelServices(pulumi.ComponentResource):
 
     outputs: dict[str, dict[str, Any]]
     notes: list[str]
+    worker: WorkerPlan | None = None
 
     def __init__(
         self, name: str, args: ModelServicesArgs, opts: pulumi.ResourceOptions | None = None

@@ -181,3 +181,17 @@ def test_worker_settings_without_the_queue_are_refused_and_images_need_a_digest(
     assert info.value.problems[0].path == "addons.asyncQueue.worker.image"
     with pytest.raises(ConfigError):
         parse({**stack, "addons": {"asyncQueue": {"enabled": True, "replyQueueName": "batch-inference"}}})
+
+
+def test_the_plan_reports_the_worker_and_whether_it_is_deployed() -> None:
+    from tests.conftest import planned
+
+    deployed = full().outputs["queueWorker"]
+    assert deployed["deployed"] is True and deployed["image"] == IMAGE and deployed["model"] == "nightly"
+    pending = planned("dev")[1].outputs["queueWorker"]
+    assert pending["deployed"] is False and pending["image"].startswith("not set")
+    # one delivery's wait: 900 s for a node from zero + phi-4-mini's startup budget
+    assert pending["modelWaitSeconds"] > 900 and pending["cooldownSeconds"] == (
+        pending["modelWaitSeconds"] + pending["requestTimeoutSeconds"]
+    )
+    assert "queueWorker" not in planned("prod")[1].outputs

@@ -323,7 +323,7 @@ def test_the_loop_registers_every_received_message_for_renewal_then_settles_it(
     renewer = create_autospec(AutoLockRenewer, instance=True)
     renewer.__enter__.return_value = renewer
     monkeypatch.setattr(main, "ServiceBusClient", lambda namespace, credential: client)
-    monkeypatch.setattr(main, "DefaultAzureCredential", lambda **_: object())
+    monkeypatch.setattr(main, "WorkloadIdentityCredential", lambda: object())
     monkeypatch.setattr(main, "AutoLockRenewer", lambda **_: renewer)
     monkeypatch.setattr(main, "call_model", FakeModel(ANSWER))
     settings = Settings(**{**SETTINGS.__dict__, "concurrency": 2, "health_file": str(tmp_path / "ok")})

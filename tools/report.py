@@ -72,4 +72,13 @@ def addons_section(outputs: dict[str, Any]) -> str:
             lines.append(f"  async queue results: {queue['replyQueue']} (same namespace)")
         if queue.get("registry"):
             lines.append(f"  container registry (queue worker image): {queue['registry']}")
+    worker = outputs.get("queueWorker")
+    if worker:
+        state = "deployed" if worker["deployed"] else "not deployed yet"
+        lines.append(
+            f"  queue worker -> {worker['model']}: {state}; "
+            f"{worker['concurrency']} messages per pod, 0-{worker['replicasMax']} pods; waits up to "
+            f"{worker['modelWaitSeconds']} s per delivery for a cold model, {worker['maxDeliveryCount']} "
+            f"deliveries; cooldown {worker['cooldownSeconds']} s"
+        )
     return "Add-ons:\n" + "\n".join(lines) if lines else ""

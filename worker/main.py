@@ -12,7 +12,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from types import FrameType
 
-from azure.identity import DefaultAzureCredential
+from azure.identity import WorkloadIdentityCredential
 from azure.servicebus import AutoLockRenewer, ServiceBusClient, ServiceBusReceivedMessage, ServiceBusReceiver
 
 from worker.handler import Broker, Outcome, handle
@@ -35,9 +35,9 @@ def register(
 
 
 def run(settings: Settings, stop: threading.Event) -> None:
-    # DefaultAzureCredential resolves to WorkloadIdentityCredential in the pod: the workload identity
-    # webhook injects AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE. No secret anywhere.
-    credential = DefaultAzureCredential(exclude_interactive_browser_credential=True)
+    # The workload identity webhook injects AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE
+    # (the pod carries azure.workload.identity/use: "true"); nothing else is tried, and no secret exists.
+    credential = WorkloadIdentityCredential()
     client = ServiceBusClient(settings.namespace, credential)
     health = Path(settings.health_file)
     in_flight: set[Future[Outcome]] = set()
