@@ -129,7 +129,7 @@ def handle(
     call: ModelCall,
     *,
     stop: threading.Event | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], object] | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> Outcome:
     """Process one locked message to its settlement (the caller registered it for lock renewal)."""
@@ -163,7 +163,7 @@ def handle(
         log.info(
             "message %s: model not ready (%s), retrying in %.0f s", message.message_id, last_error, backoff
         )
-        sleep(backoff)
+        (sleep or stop.wait)(backoff)  # a SIGTERM ends the backoff at once
         backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
     try:
         with broker.lock:
