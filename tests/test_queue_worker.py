@@ -195,3 +195,19 @@ def test_the_plan_reports_the_worker_and_whether_it_is_deployed() -> None:
         pending["modelWaitSeconds"] + pending["requestTimeoutSeconds"]
     )
     assert "queueWorker" not in planned("prod")[1].outputs
+
+
+def test_the_pulumi_program_never_imports_the_workers_sdks() -> None:
+    """azure-servicebus and azure-identity are the worker's (worker/requirements.txt), not the program's."""
+    import re as _re
+
+    from tests.conftest import ROOT
+
+    offenders = [
+        str(path.relative_to(ROOT))
+        for folder in ("components", "config", "sizing", "cost", "tools", "policy")
+        for path in (ROOT / folder).rglob("*.py")
+        if _re.search(r"^\s*(from|import) azure\.(servicebus|identity)", path.read_text(), _re.M)
+    ]
+    assert offenders == []
+    assert "azure-servicebus" not in (ROOT / "requirements.txt").read_text()
