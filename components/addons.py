@@ -11,17 +11,20 @@ import pulumi
 import pulumi_azure_native.authorization as authorization
 
 from components.cluster import AksCluster
+from components.container_registry import ContainerRegistry, ContainerRegistryArgs, kubelet_object_id
 from components.inference_namespace import InferenceNamespace, InferenceNamespaceArgs
 from components.inference_refs import InferenceRuntimeRefs, QueueRefs
 from components.kaito import Kaito, KaitoArgs
 from components.keda import KedaArgs, KedaAutoscaling
 from components.key_vault import KeyVault, KeyVaultArgs, cluster_egress_ips
 from components.monitoring import ManagedPrometheus, ManagedPrometheusArgs
-from components.roles import SERVICE_BUS_DATA_RECEIVER
+from components.roles import SERVICE_BUS_DATA_RECEIVER, SERVICE_BUS_DATA_SENDER
 from components.service_bus import AsyncQueue, AsyncQueueArgs
-from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity
+from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
 from config.naming import Names
 from config.schema import StackConfig
+from config.tags import k8s_labels
+from sizing.queue_worker import WORKER_NAME, WORKER_SERVICE_ACCOUNT
 
 
 def addon_features(config: StackConfig) -> dict[str, bool]:
@@ -92,11 +95,6 @@ class PlatformAddons(pulumi.ComponentResource):
             ),
             child,
         )
-        queue_grants = (
-            [RoleGrant(SERVICE_BUS_DATA_RECEIVER, queue.queue_id, "batch workers drain the async queue")]
-            if queue is not None
-            else []
-        )
         namespace = InferenceNamespace(
             "inference",
             InferenceNamespaceArgs(
@@ -105,7 +103,6 @@ class PlatformAddons(pulumi.ComponentResource):
                 vault_name=vault.vault_name,
                 vault_id=vault.vault_id,
                 hf_token_secret_name=vault.hf_token_secret_name,
-                extra_grants=queue_grants,
                 home=home,
             ),
             child,
@@ -136,6 +133,44 @@ class PlatformAddons(pulumi.ComponentResource):
             child,
         )
 
+        # The queue worker: its own identity, with exactly the rights it uses, each on one queue (the
+        # model pods' inference identity gets no Service Bus rights). The registry holds its image.
+        worker: WorkloadIdentity | None = None
+        registry: ContainerRegistry | None = None
+        if queue is not None:
+            worker = WorkloadIdentity(
+                "queue-worker-identity",
+                WorkloadIdentityArgs(
+                    identity_name=names.identity(WORKER_NAME),
+                    home=home,
+                    namespace=namespace.name,
+                    service_account=WORKER_SERVICE_ACCOUNT,
+                    grants=[
+                        RoleGrant(
+                            SERVICE_BUS_DATA_RECEIVER, queue.queue_id, "the queue worker drains the requests"
+                        ),
+                        RoleGrant(
+                            SERVICE_BUS_DATA_SENDER, queue.reply_queue_id, "the queue worker writes results"
+                        ),
+                    ],
+                    labels=k8s_labels(WORKER_NAME, "queue-worker", instance=WORKER_NAME, version="v1"),
+                    depends_on=[namespace.namespace],
+                ),
+                child,
+            )
+            registry = ContainerRegistry(
+                "container-registry",
+                ContainerRegistryArgs(
+                    registry_name=names.container_registry(),
+                    subscription_id=client.subscription_id,
+                    kubelet_object_id=cluster.cluster.identity_profile.apply(kubelet_object_id),
+                    deployer_object_id=client.object_id,
+                    deployer_principal_type=cfg.cluster.deployer_principal_type,
+                    **common,
+                ),
+                child,
+            )
+
         self.inference = InferenceRuntimeRefs(
             namespace=namespace.name,
             service_account=namespace.service_account_name,
@@ -145,7 +180,14 @@ class PlatformAddons(pulumi.ComponentResource):
             prometheus_trigger_auth=keda.prometheus_trigger_auth,
             hf_token_secret=namespace.hf_token_secret,
             secret_provider_class=namespace.secret_provider_class,
-            queue=QueueRefs(queue.namespace_name, queue.queue_name, keda.service_bus_trigger_auth)
+            queue=QueueRefs(
+                queue.namespace_name,
+                queue.queue_name,
+                keda.service_bus_trigger_auth,
+                reply_queue_name=queue.reply_queue_name,
+                worker_service_account=WORKER_SERVICE_ACCOUNT,
+                registry_login_server=registry.login_server if registry is not None else None,
+            )
             if queue is not None and keda.service_bus_trigger_auth is not None
             else None,
             http_addon=keda.http_addon,
@@ -153,6 +195,8 @@ class PlatformAddons(pulumi.ComponentResource):
         identities: dict[str, WorkloadIdentity] = {"inference": namespace.identity, "keda": keda.identity}
         if kaito.gpu_provisioner is not None:
             identities["gpu-provisioner"] = kaito.gpu_provisioner
+        if worker is not None:
+            identities["queue-worker"] = worker
         # Client ids are not secrets (they identify, they do not authenticate); the token is never here.
         outputs: dict[str, Any] = {
             "identities": {key: ident.client_id for key, ident in identities.items()},
@@ -165,7 +209,14 @@ class PlatformAddons(pulumi.ComponentResource):
                 **({"serviceBus": keda.service_bus_trigger_auth} if keda.service_bus_trigger_auth else {}),
             },
             "hfTokenSecret": namespace.hf_token_secret,
-            "asyncQueue": {"namespace": queue.namespace_name, "queue": queue.queue_name} if queue else None,
+            "asyncQueue": {
+                "namespace": queue.namespace_name,
+                "queue": queue.queue_name,
+                "replyQueue": queue.reply_queue_name,
+                "registry": registry.login_server if registry is not None else None,
+            }
+            if queue
+            else None,
         }
         self.outputs = {key: value for key, value in outputs.items() if value is not None}
         self.register_outputs(self.outputs)

@@ -18,6 +18,10 @@ class QueueRefs:
     namespace: pulumi.Output[str]  # Service Bus namespace name (trigger metadata `namespace`)
     queue_name: str
     trigger_auth: str  # TriggerAuthentication in the inference namespace
+    reply_queue_name: str = ""
+    # The queue worker's ServiceAccount (Data Receiver on the queue, Data Sender on the reply queue).
+    worker_service_account: str | None = None
+    registry_login_server: pulumi.Output[str] | None = None
 
 
 @dataclass(frozen=True)

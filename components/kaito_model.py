@@ -32,7 +32,7 @@ from pulumi_kubernetes.core.v1 import ConfigMap
 from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
 
 from components.model_common import ModelContext, caller_service, model_labels, network_policy, scaled_object
-from sizing.autoscaling import cron_trigger, prometheus_trigger, service_bus_trigger, wake_up_sources
+from sizing.autoscaling import cron_trigger, prometheus_trigger
 from sizing.workloads import (
     KAITO_INFERENCESET_POD_LABEL,
     KAITO_PORT,
@@ -160,12 +160,6 @@ class KaitoModel(pulumi.ComponentResource):
             ]
             if plan.config.schedule is not None:
                 triggers.append(cron_trigger(plan.config.schedule))
-            if refs.queue is not None and "queue" in wake_up_sources(plan, http_addon=False, queue=True):
-                triggers.append(
-                    service_bus_trigger(
-                        plan, refs.queue.namespace, refs.queue.queue_name, refs.queue.trigger_auth
-                    )
-                )
             # The InferenceSet (scale subresource), never the StatefulSet KAITO creates per replica.
             target = {"apiVersion": KAITO_API, "kind": "InferenceSet", "name": model}
             scaled_object(

@@ -26,6 +26,7 @@ from config.schema import KedaHttpAddonConfig
 from config.tags import k8s_labels
 from sizing.autoscaling import HTTP_ADDON_SCALED_OBJECT_SUFFIX, scaled_object_spec
 from sizing.deployments import ModelPlan
+from sizing.queue_worker import WorkerPlan, model_queue_triggers
 from sizing.workloads import SERVICE_PORT, cooldown_seconds, replica_floor
 
 # Pulumi's await logic would block `pulumi up` until a Service has endpoints or a Deployment is ready:
@@ -48,6 +49,7 @@ class ModelContext:
     inference: InferenceRuntimeRefs
     http_addon: KedaHttpAddonConfig
     caller_namespaces: Sequence[str] = ()
+    queue_worker: WorkerPlan | None = None  # the async queue's worker, when the queue is on
 
 
 def caller_service(
@@ -146,7 +148,12 @@ def scaled_object(
     labels: Mapping[str, str],
     opts: pulumi.ResourceOptions,
 ) -> CustomResource:
-    """The model's KEDA ScaledObject (named like the model)."""
+    """The model's KEDA ScaledObject (named like the model). The model the queue worker calls also
+    gets the queue's triggers here, for either runtime (sizing/queue_worker.py): only once the worker
+    is deployed, since nothing else consumes the queue."""
+    worker, queue = ctx.queue_worker, ctx.inference.queue
+    if worker is not None and queue is not None and worker.model == ctx.plan.config.name:
+        triggers = [*triggers, *model_queue_triggers(worker, queue.namespace, queue.trigger_auth)]
     return CustomResource(
         f"{ctx.plan.config.name}-scaled-object",
         api_version="keda.sh/v1alpha1",

@@ -16,10 +16,12 @@ from pulumi_kubernetes.storage.v1 import StorageClass
 from components.inference_refs import InferenceRuntimeRefs
 from components.kaito_model import KaitoModel, KaitoModelArgs
 from components.model_common import METRICS_NAMESPACE, ModelContext, model_labels
+from components.queue_worker import QueueWorker, QueueWorkerArgs
 from components.vllm_model import MODEL_CACHE_STORAGE_CLASS, VllmModel
 from config.schema import StackConfig
 from sizing.autoscaling import AMA_METRICS_CONFIG_MAP, AMA_METRICS_KEY, prometheus_config, wake_up_sources
 from sizing.deployments import ModelPlan
+from sizing.queue_worker import WorkerPlan, worker_plan
 from sizing.workloads import kaito_kind, replica_floor, served_model_name, service_url
 
 # Azure Files over NFS 4.1 (premium file shares only; the CSI driver creates the storage account with
@@ -50,6 +52,7 @@ class ModelServices(pulumi.ComponentResource):
 
     outputs: dict[str, dict[str, Any]]
     notes: list[str]
+    worker: WorkerPlan | None = None
 
     def __init__(
         self, name: str, args: ModelServicesArgs, opts: pulumi.ResourceOptions | None = None
@@ -89,8 +92,15 @@ class ModelServices(pulumi.ComponentResource):
             )
         kaito = cfg.addons.kaito
         byo = kaito.mode == "helm" and kaito.node_provisioner == "none"
+        self.worker = worker_plan(cfg, args.plans, refs.namespace) if refs.queue is not None else None
         for plan in args.plans:
-            ctx = ModelContext(plan, refs, cfg.addons.keda.http_addon, tuple(cfg.inference.caller_namespaces))
+            ctx = ModelContext(
+                plan,
+                refs,
+                cfg.addons.keda.http_addon,
+                tuple(cfg.inference.caller_namespaces),
+                queue_worker=self.worker,
+            )
             model = plan.config.name
             child = pulumi.ResourceOptions(parent=self)
             if plan.config.runtime == "vllm":
@@ -106,11 +116,36 @@ class ModelServices(pulumi.ComponentResource):
                         "parallelism itself: never set tensor-parallel-size across nodes"
                     )
             self.outputs[model] = self._summary(plan, refs, kind)
+        self._queue_worker(args, kube)
         self.register_outputs({"models": self.outputs})
+
+    def _queue_worker(self, args: ModelServicesArgs, kube: pulumi.ResourceOptions) -> None:
+        """The worker that drains the async queue into its model, or the note saying why not yet."""
+        worker, queue = self.worker, args.inference.queue
+        if worker is None or queue is None:
+            return
+        if not worker.deployed:
+            self.notes.append(
+                f"async queue: the worker is not deployed yet (addons.asyncQueue.worker.image is unset), so "
+                f"{worker.model} has no queue trigger and messages wait in {worker.queue} (TTL "
+                f"{args.config.addons.async_queue.message_ttl_hours} h): build the image with the "
+                "worker-image workflow into this stack's registry, then set the digest it records "
+                "(README, Async queue)"
+            )
+            return
+        model = next(p for p in args.plans if p.config.name == worker.model)
+        QueueWorker(
+            "queue-worker",
+            QueueWorkerArgs(
+                worker=worker, model=model, queue=queue, namespace=args.inference.namespace, kube=kube
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
 
     def _summary(self, plan: ModelPlan, refs: InferenceRuntimeRefs, kind: str) -> dict[str, Any]:
         cfg = plan.config
-        wake_up = wake_up_sources(plan, http_addon=refs.http_addon is not None, queue=refs.queue is not None)
+        deployed = self.worker is not None and self.worker.deployed and self.worker.model == cfg.name
+        wake_up = wake_up_sources(plan, http_addon=refs.http_addon is not None, queue=deployed)
         floor = replica_floor(plan)
         summary: dict[str, Any] = {
             "url": service_url(cfg.name, refs.namespace),

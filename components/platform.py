@@ -130,6 +130,8 @@ class Platform(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.outputs["models"] = self.models.outputs
+        if self.models.worker is not None:
+            self.outputs["queueWorker"] = self.models.worker.summary()
         if self.models.notes:
             self.outputs["notes"] = [*self.outputs.get("notes", []), *self.models.notes]
         self.register_outputs(self.outputs)

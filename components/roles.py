@@ -30,6 +30,12 @@ KEY_VAULT_SECRETS_USER = BuiltInRole("Key Vault Secrets User", "4633458b-17de-40
 SERVICE_BUS_DATA_RECEIVER = BuiltInRole(
     "Azure Service Bus Data Receiver", "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0"
 )
+# Send messages: what the batch workers need on the reply queue (and nothing else).
+SERVICE_BUS_DATA_SENDER = BuiltInRole("Azure Service Bus Data Sender", "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39")
+# Pull images from one registry: what the cluster's kubelet identity needs for the worker's image.
+ACR_PULL = BuiltInRole("AcrPull", "7f951dda-4ed3-4680-a7ca-43fe172d538d")
+# Push (and pull) images to one registry: what the worker-image workflow's identity needs.
+ACR_PUSH = BuiltInRole("AcrPush", "8311e382-0749-4cb8-b61a-304f252e45ec")
 # Full data-plane rights on the scope. KEDA's Service Bus scaler reads the queue's message count
 # through the management (runtime properties) API, which needs the "Manage" right: Data Receiver is
 # not enough (KEDA's own workload-identity sample assigns Data Owner; kedacore/keda#806, #7822).

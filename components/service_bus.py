@@ -1,4 +1,5 @@
-"""The async inference queue: a Service Bus namespace (Entra ID only) and one queue."""
+"""The async inference queue: a Service Bus namespace (Entra ID only), the request queue and the
+reply queue the worker writes results to."""
 
 from __future__ import annotations
 
@@ -22,11 +23,14 @@ class AsyncQueueArgs:
 
 
 class AsyncQueue(pulumi.ComponentResource):
-    """Service Bus Standard namespace with local (SAS) auth disabled, TLS 1.2+, and the batch queue."""
+    """Service Bus Standard namespace with local (SAS) auth disabled, TLS 1.2+, the batch queue and
+    its reply queue."""
 
     namespace_name: pulumi.Output[str]
     queue_name: str
     queue_id: pulumi.Output[str]
+    reply_queue_name: str
+    reply_queue_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: AsyncQueueArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aksllm:platform:AsyncQueue", name, None, opts)
@@ -55,7 +59,27 @@ class AsyncQueue(pulumi.ComponentResource):
             dead_lettering_on_message_expiration=True,
             opts=child,
         )
+        # Results, one message per completed request (correlationId = the request's messageId), kept
+        # as long as requests are; producers read them with Azure Service Bus Data Receiver here.
+        self.reply_queue = servicebus.Queue(
+            "reply-queue",
+            queue_name=settings.reply_queue,
+            namespace_name=self.namespace.name,
+            resource_group_name=args.resource_group_name,
+            lock_duration="PT1M",
+            default_message_time_to_live=f"PT{settings.message_ttl_hours}H",
+            dead_lettering_on_message_expiration=True,
+            opts=child,
+        )
         self.namespace_name = self.namespace.name
         self.queue_name = settings.queue_name
         self.queue_id = self.queue.id
-        self.register_outputs({"namespaceName": self.namespace_name, "queueName": self.queue_name})
+        self.reply_queue_name = settings.reply_queue
+        self.reply_queue_id = self.reply_queue.id
+        self.register_outputs(
+            {
+                "namespaceName": self.namespace_name,
+                "queueName": self.queue_name,
+                "replyQueueName": self.reply_queue_name,
+            }
+        )

@@ -58,7 +58,6 @@ from sizing.autoscaling import (
     cron_trigger,
     http_trigger,
     prometheus_trigger,
-    service_bus_trigger,
     wake_up_sources,
 )
 from sizing.workloads import (
@@ -156,12 +155,6 @@ class VllmModel(pulumi.ComponentResource):
         ]
         if plan.config.schedule is not None:
             triggers.append(cron_trigger(plan.config.schedule))
-        if refs.queue is not None and "queue" in wake_up:
-            triggers.append(
-                service_bus_trigger(
-                    plan, refs.queue.namespace, refs.queue.queue_name, refs.queue.trigger_auth
-                )
-            )
         after_deployment = pulumi.ResourceOptions.merge(
             child, pulumi.ResourceOptions(depends_on=[self.deployment])
         )

@@ -16,6 +16,7 @@ _LIMITS = {
     "key_vault": 24,
     "monitor_workspace": 44,
     "service_bus": 50,
+    "container_registry": 50,
     "budget": 63,
     "data_collection_endpoint": 44,
     "data_collection_rule": 64,
@@ -63,6 +64,14 @@ class Names:
 
     def service_bus(self) -> str:
         return _fit(f"sb-{self.base}-{self.suffix}", "service_bus", keep_tail=5)
+
+    def container_registry(self) -> str:
+        """Globally unique, 5-50 lowercase letters and digits only (no hyphens)."""
+        name = re.sub(r"[^a-z0-9]", "", f"cr{self.base}{self.suffix}")
+        return _fit(name, "container_registry", keep_tail=4)
+
+    def container_registry_login_server(self) -> str:
+        return f"{self.container_registry()}.azurecr.io"
 
     def budget(self) -> str:
         """Consumption budget: letters, digits, hyphens and underscores, at most 63."""

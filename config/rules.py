@@ -22,6 +22,7 @@ from config.rules_gpu import GPU_RULES
 from config.rules_models import MODEL_RULES
 from config.rules_nap import NAP_RULES
 from config.rules_runtime import RUNTIME_RULES
+from config.rules_queue import QUEUE_RULES
 from config.schema import StackConfig
 from sizing.deployments import plan_models, skus_where_it_fits
 
@@ -123,6 +124,7 @@ RULES += [
 ]
 RULES += MODEL_RULES
 RULES += RUNTIME_RULES
+RULES += QUEUE_RULES
 
 
 def unique_names(config: StackConfig) -> Iterable[Problem]:

@@ -72,11 +72,19 @@ def addon_keys_that_do_nothing(config: StackConfig, _catalog: Catalog) -> Iterab
             )
     queue = addons.async_queue
     if not queue.enabled:
-        queue_keys = ("queue_name", "lock_duration_seconds", "max_delivery_count", "message_ttl_hours")
+        queue_keys = (
+            "queue_name",
+            "lock_duration_seconds",
+            "max_delivery_count",
+            "message_ttl_hours",
+            "model",
+            "reply_queue_name",
+            "worker",
+        )
         for key, value in _set_keys(queue, queue_keys):
             yield Problem(
                 f"addons.asyncQueue.{key}",
-                value,
+                _plain(value),
                 "the async queue is not enabled, so this setting would do nothing",
                 f"addons.asyncQueue.enabled: true, or remove addons.asyncQueue.{key}",
             )

@@ -14,6 +14,7 @@ from config.errors import Problem
 from config.schema import GpuPoolConfig, ModelConfig, StackConfig
 from sizing.autoscaling import wake_up_sources
 from sizing.deployments import plan_models
+from sizing.queue_worker import queue_target
 from sizing.workloads import kaito_kind, replica_floor
 
 TOKEN_HINT = (
@@ -208,8 +209,11 @@ def schedule_timezones(config: StackConfig, catalog: Catalog) -> Iterable[Proble
 def something_wakes_it(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
     """A model that scales to zero has something that can wake it: at zero replicas it has no pods,
     so no metrics; only a schedule, the KEDA HTTP add-on (serving vLLM) or the queue (batch) can."""
-    http, queue = config.addons.keda.http_addon.enabled, config.addons.async_queue.enabled
+    # The queue wakes only the model its worker calls (sizing/queue_worker.py); before the worker's
+    # image exists that model waits at zero with its messages (a plan note says so).
+    http, target = config.addons.keda.http_addon.enabled, queue_target(config)
     for plan in plan_models(config, catalog):
+        queue = plan.config.name == target
         if replica_floor(plan) > 0 or wake_up_sources(plan, http_addon=http, queue=queue):
             continue
         cfg = plan.config

@@ -579,14 +579,46 @@ class KeyVaultConfig(Strict):
     soft_delete_retention_days: Annotated[int, Field(ge=7, le=90)] = 90
 
 
+QueueName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,48}[a-z0-9])?$")]
+# An image in the stack's container registry, pinned by digest (a tag alone may move).
+WorkerImage = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9]{5,50}\.azurecr\.io/[a-z0-9]+([._/-][a-z0-9]+)*(:[\w][\w.-]{0,127})?@sha256:[0-9a-f]{64}$"
+    ),
+]
+
+
+class AsyncQueueWorkerConfig(Strict):
+    """The queue worker (worker/ in this repository): its image and how many messages it holds."""
+
+    # <registry>.azurecr.io/aks-llm-worker@sha256:...: the digest the worker-image workflow records.
+    # Unset: the worker is left out (first `pulumi up` creates the registry; see README).
+    image: WorkerImage | None = None
+    # Messages one worker pod processes at once; default: the model's max-num-seqs (one replica's batch).
+    concurrency: Annotated[int, Field(ge=1, le=256)] | None = None
+    # Seconds the worker stays after the queue reads empty; default: one delivery's wait plus one
+    # generation (safe whether or not Service Bus counts locked messages as active).
+    cooldown_seconds: Annotated[int, Field(ge=30, le=86400)] | None = None
+
+
 class AsyncQueueConfig(Strict):
-    """A Service Bus queue for batch inference, drained by KEDA-scaled (spot) workers."""
+    """A Service Bus queue for batch inference, drained by KEDA-scaled workers that call one model."""
 
     enabled: bool = False
-    queue_name: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,48}[a-z0-9])?$")] = "batch-inference"
+    queue_name: QueueName = "batch-inference"
     lock_duration_seconds: Annotated[int, Field(ge=5, le=300)] = 300
     max_delivery_count: Annotated[int, Field(ge=1, le=2000)] = 5
     message_ttl_hours: Annotated[int, Field(ge=1, le=336)] = 24
+    # The stack model the worker calls; default: the stack's only batch model.
+    model: K8sName | None = None
+    # Where results go; default: <queueName>-results.
+    reply_queue_name: QueueName | None = None
+    worker: AsyncQueueWorkerConfig = Field(default_factory=AsyncQueueWorkerConfig)
+
+    @property
+    def reply_queue(self) -> str:
+        return self.reply_queue_name or f"{self.queue_name}-results"
 
 
 class AddonsConfig(Strict):

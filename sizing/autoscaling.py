@@ -5,7 +5,8 @@
   of max-num-seqs (``AverageValue``), from Azure Managed Prometheus through the workload-identity
   TriggerAuthentication (see ``load_query`` for why this signal and not the queue alone);
 - ``cron`` pre-warming ``schedule.minReplicas`` in business hours;
-- ``azure-servicebus`` on the async queue, for batch models when the queue is on;
+- the async queue's triggers for the model its worker calls (``sizing/queue_worker.py``; added by
+  ``components/model_common.scaled_object``);
 - ``external-push`` to the KEDA HTTP add-on's scaler, for serving vLLM models when it is on.
 
 A model at zero replicas has no pods and so no metrics: only the schedule, the queue or the HTTP
@@ -179,21 +180,6 @@ def cron_trigger(schedule: ScheduleConfig) -> dict[str, Any]:
     }
 
 
-def service_bus_trigger(plan: ModelPlan, namespace: Any, queue: str, auth: str) -> dict[str, Any]:
-    """One replica per max-num-seqs waiting messages; any message wakes a model at zero."""
-    return {
-        "type": "azure-servicebus",
-        "name": "async-queue",
-        "metadata": {
-            "namespace": namespace,
-            "queueName": queue,
-            "messageCount": str(plan.sizing.max_num_seqs),
-            "activationMessageCount": "0",
-        },
-        "authenticationRef": {"name": auth},
-    }
-
-
 def http_trigger(plan: ModelPlan, scaler_address: str) -> dict[str, Any]:
     return {
         "type": "external-push",
@@ -242,7 +228,8 @@ def scaled_object_spec(
 
 
 def wake_up_sources(plan: ModelPlan, *, http_addon: bool, queue: bool) -> list[str]:
-    """What can scale the model up from zero replicas (empty when it never sits at zero)."""
+    """What can scale the model up from zero replicas (empty when it never sits at zero).
+    ``queue``: the async queue's worker calls this model (``sizing.queue_worker.queue_target``)."""
     cfg = plan.config
     sources = []
     if cfg.schedule is not None:

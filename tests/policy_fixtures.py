@@ -28,7 +28,7 @@ INFERENCE_SET = "kubernetes:kaito.sh/v1beta1:InferenceSet"
 RICH_ADDONS = {
     "kaito": {"mode": "helm", "nodeProvisioner": "gpu-provisioner"},
     "keda": {"httpAddon": {"enabled": True}},
-    "asyncQueue": {"enabled": True},
+    # no asyncQueue: prod has no batch model for a queue worker to call (config/rules_queue.py)
 }
 
 

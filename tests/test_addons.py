@@ -10,17 +10,26 @@ from typing import Any
 import pytest
 
 from components.roles import (
+    ACR_PULL,
+    ACR_PUSH,
     AKS_CONTRIBUTOR,
     AKS_RBAC_CLUSTER_ADMIN,
     KEY_VAULT_SECRETS_USER,
     MONITORING_DATA_READER,
     SERVICE_BUS_DATA_OWNER,
     SERVICE_BUS_DATA_RECEIVER,
+    SERVICE_BUS_DATA_SENDER,
     assignment_name,
 )
 from tests.conftest import ROOT, by_type, one, planned, run_with
 from tests.k8s_schemas import iter_docs, manifest_errors, requires_crds
-from tools.mocks import MOCK_OUTBOUND_IP, MOCK_SUBSCRIPTION, ProgramRun, mock_resource_id
+from tools.mocks import (
+    MOCK_KUBELET_OBJECT_ID,
+    MOCK_OUTBOUND_IP,
+    MOCK_SUBSCRIPTION,
+    ProgramRun,
+    mock_resource_id,
+)
 from tools.plan import kubernetes_manifests, run_stack
 
 DEPLOYER = "00000000-0000-0000-0000-00000000000b"  # the mocked getClientConfig objectId
@@ -52,8 +61,18 @@ FULL = (
       httpAddon: {enabled: true, coldStartTimeoutSeconds: 900, responseHeaderTimeoutSeconds: 120}
     keyVault:
       allowedIpRanges: ["20.50.0.0/24", "52.1.2.3/32"]
-    asyncQueue: {enabled: true, queueName: nightly, lockDurationSeconds: 120, maxDeliveryCount: 3}
+    asyncQueue:
+      enabled: true
+      queueName: nightly
+      lockDurationSeconds: 120
+      maxDeliveryCount: 3
+      worker: {image: "crllmfull1234.azurecr.io/aks-llm-worker@sha256:%s"}
+  aks-llm:gpuPools:
+    - {name: t4, vmSize: Standard_NC4as_T4_v3, purpose: batch, spot: {min: 0, max: 2}}
+  aks-llm:models:
+    - {name: nightly, model: phi-4-mini-instruct, pool: t4, purpose: batch}
 """
+    % ("0" * 64)
 )
 
 
@@ -72,8 +91,8 @@ def identity_name(stack: str, purpose: str) -> str:
     return f"id-llm-{stack}-{purpose}"
 
 
-def resource_id(run: ProgramRun, type_: str) -> str:
-    (resource,) = by_type(run, type_)
+def resource_id(run: ProgramRun, type_: str, name: str | None = None) -> str:
+    (resource,) = [r for r in by_type(run, type_) if name is None or r.name == name]
     name = next(
         v for k, v in sorted(resource.inputs.items()) if k.endswith("Name") and k != "resourceGroupName"
     )
@@ -110,11 +129,13 @@ EXPECTED_SUBJECTS = {
     "inference": "system:serviceaccount:inference:inference",
     "keda": "system:serviceaccount:kube-system:keda-operator",
     "gpu-provisioner": "system:serviceaccount:gpu-provisioner:gpu-provisioner",
+    "queue-worker": "system:serviceaccount:inference:queue-worker",
 }
 
 
 @pytest.mark.parametrize(
-    ("stack", "purposes"), [("dev", {"inference", "keda"}), ("prod", {"inference", "keda"})]
+    ("stack", "purposes"),
+    [("dev", {"inference", "keda", "queue-worker"}), ("prod", {"inference", "keda"})],
 )
 def test_each_identity_is_federated_to_its_service_account(stack: str, purposes: set[str]) -> None:
     run = planned(stack)[1]
@@ -144,16 +165,29 @@ def test_role_scopes_are_exactly_one_resource_each(stack_run: tuple[str, Program
     stack, run = stack_run
     vault = resource_id(run, "azure-native:keyvault:Vault")
     workspace = resource_id(run, "azure-native:monitor:AzureMonitorWorkspace")
-    queue = resource_id(run, "azure-native:servicebus:Queue")  # dev and prod both drain a queue
-    assert grants(run) == {
+    expected = {
         (principal(stack, "inference"), KEY_VAULT_SECRETS_USER.guid): vault,
-        (principal(stack, "inference"), SERVICE_BUS_DATA_RECEIVER.guid): queue,
         (principal(stack, "keda"), MONITORING_DATA_READER.guid): workspace,
-        (principal(stack, "keda"), SERVICE_BUS_DATA_OWNER.guid): queue,
         (DEPLOYER, AKS_RBAC_CLUSTER_ADMIN.guid): resource_id(
             run, "azure-native:containerservice:ManagedCluster"
         ),
     }
+    if "asyncQueue" in run.outputs:  # dev and nap drain a queue; prod has no batch model
+        queue = resource_id(run, "azure-native:servicebus:Queue", "queue")
+        replies = resource_id(run, "azure-native:servicebus:Queue", "reply-queue")
+        registry = resource_id(run, "azure-native:containerregistry:Registry")
+        expected |= {
+            # the worker: receive on the request queue, send on the reply queue, nothing else
+            (principal(stack, "queue-worker"), SERVICE_BUS_DATA_RECEIVER.guid): queue,
+            (principal(stack, "queue-worker"), SERVICE_BUS_DATA_SENDER.guid): replies,
+            # KEDA reads the request queue's count (azure-servicebus trigger)
+            (principal(stack, "keda"), SERVICE_BUS_DATA_OWNER.guid): queue,
+            # the nodes pull the worker's image from the stack's registry
+            (MOCK_KUBELET_OBJECT_ID, ACR_PULL.guid): registry,
+            # the deployer's worker-image workflow pushes it
+            (DEPLOYER, ACR_PUSH.guid): registry,
+        }
+    assert grants(run) == expected
 
 
 @pytest.mark.parametrize("stack", ALL_STACKS)
@@ -179,20 +213,27 @@ def test_no_role_is_ever_granted_on_a_subscription_or_resource_group(stack: str)
                 MONITORING_DATA_READER,
                 SERVICE_BUS_DATA_OWNER,
                 SERVICE_BUS_DATA_RECEIVER,
+                SERVICE_BUS_DATA_SENDER,
+                ACR_PULL,
+                ACR_PUSH,
                 AKS_RBAC_CLUSTER_ADMIN,
             )
             if inputs["roleDefinitionId"].endswith(role.guid)
         )
         # Deterministic GUID names: uuid5 of scope, role and the identity's (or deployer's) name.
         principal = (
-            f"deployer-{DEPLOYER}" if inputs["principalId"] == DEPLOYER else identity_name(stack, purpose)
+            f"deployer-{DEPLOYER}"
+            if inputs["principalId"] == DEPLOYER
+            else "kubelet"
+            if inputs["principalId"] == MOCK_KUBELET_OBJECT_ID
+            else identity_name(stack, purpose)
         )
         assert inputs["roleAssignmentName"] == assignment_name(scope, role, principal)
 
 
 def test_service_accounts_carry_their_identity_client_id(stack_run: tuple[str, ProgramRun]) -> None:
     stack, run = stack_run
-    sa = one(run, "kubernetes:core/v1:ServiceAccount").inputs
+    sa = one(run, "kubernetes:core/v1:ServiceAccount", "inference-identity-sa").inputs
     assert sa["metadata"]["namespace"] == "inference" and sa["metadata"]["name"] == "inference"
     annotations = sa["metadata"]["annotations"]
     assert (
@@ -206,10 +247,18 @@ def test_service_accounts_carry_their_identity_client_id(stack_run: tuple[str, P
     assert patch["metadata"]["annotations"]["azure.workload.identity/client-id"] == (
         f"client-id-of-{identity_name(stack, 'keda')}"
     )
-    assert run.outputs["identities"] == {
+    expected = {
         "inference": f"client-id-of-{identity_name(stack, 'inference')}",
         "keda": f"client-id-of-{identity_name(stack, 'keda')}",
     }
+    if "asyncQueue" in run.outputs:
+        worker = one(run, "kubernetes:core/v1:ServiceAccount", "queue-worker-identity-sa").inputs
+        assert (worker["metadata"]["namespace"], worker["metadata"]["name"]) == ("inference", "queue-worker")
+        assert worker["metadata"]["annotations"]["azure.workload.identity/client-id"] == (
+            f"client-id-of-{identity_name(stack, 'queue-worker')}"
+        )
+        expected["queue-worker"] = f"client-id-of-{identity_name(stack, 'queue-worker')}"
+    assert run.outputs["identities"] == expected
 
 
 # --- cluster add-on profiles, KEDA, Managed Prometheus -----------------------------------------------
@@ -227,7 +276,8 @@ def test_cluster_add_on_profiles(stack_run: tuple[str, ProgramRun]) -> None:
 def test_trigger_authentications_use_kedas_workload_identity(stack_run: tuple[str, ProgramRun]) -> None:
     stack, run = stack_run
     auths = {r.inputs["metadata"]["name"]: r.inputs for r in by_type(run, TRIGGER_AUTH)}
-    assert set(auths) == {"keda-prometheus", "keda-servicebus"}
+    queue = "asyncQueue" in run.outputs  # dev and nap; prod has no batch model, so no queue
+    assert set(auths) == ({"keda-prometheus", "keda-servicebus"} if queue else {"keda-prometheus"})
     for auth in auths.values():
         assert auth["metadata"]["namespace"] == "inference"
         assert auth["spec"]["podIdentity"] == {
@@ -236,7 +286,7 @@ def test_trigger_authentications_use_kedas_workload_identity(stack_run: tuple[st
         }
     assert run.outputs["triggerAuthentications"] == {
         "prometheus": "keda-prometheus",
-        "serviceBus": "keda-servicebus",
+        **({"serviceBus": "keda-servicebus"} if queue else {}),
     }
 
 
@@ -451,18 +501,29 @@ def test_http_addon_is_pinned_with_cold_start_timeouts_from_config(stack_run: tu
     }
 
 
-def test_async_queue_is_entra_only(stack_run: tuple[str, ProgramRun]) -> None:
-    stack, run = stack_run
+@pytest.mark.parametrize("stack", ["dev", "nap"])
+def test_async_queue_is_entra_only(stack: str) -> None:
+    run = planned(stack)[1]
     namespace = one(run, "azure-native:servicebus:Namespace").inputs
     assert namespace["disableLocalAuth"] is True
     assert namespace["minimumTlsVersion"] == "1.2"
     assert namespace["sku"] == {"name": "Standard", "tier": "Standard"}
     assert namespace["tags"]["stack"] == stack
-    queue = one(run, "azure-native:servicebus:Queue").inputs
+    queue = one(run, "azure-native:servicebus:Queue", "queue").inputs
     assert queue["queueName"] == "batch-inference"
     assert queue["lockDuration"] == "PT300S" and queue["deadLetteringOnMessageExpiration"] is True
-    assert run.outputs["asyncQueue"] == {"namespace": namespace["namespaceName"], "queue": "batch-inference"}
-    custom = one(_full(), "azure-native:servicebus:Queue").inputs
+    replies = one(run, "azure-native:servicebus:Queue", "reply-queue").inputs
+    assert replies["queueName"] == "batch-inference-results"
+    registry = one(run, "azure-native:containerregistry:Registry").inputs
+    # Entra ID only: no admin user (a shared password), no anonymous pull
+    assert registry["adminUserEnabled"] is False and registry["anonymousPullEnabled"] is False
+    assert run.outputs["asyncQueue"] == {
+        "namespace": namespace["namespaceName"],
+        "queue": "batch-inference",
+        "replyQueue": "batch-inference-results",
+        "registry": f"{registry['registryName']}.azurecr.io",
+    }
+    custom = one(_full(), "azure-native:servicebus:Queue", "queue").inputs
     assert (custom["queueName"], custom["lockDuration"], custom["maxDeliveryCount"]) == (
         "nightly",
         "PT120S",

@@ -51,6 +51,20 @@ def test_platform_exposes_typed_inference_refs() -> None:
         "location": "swedencentral",
         "cluster": json.dumps({"apiServer": {"privateCluster": True}}),
         "addons": json.dumps({"asyncQueue": {"enabled": True}, "keda": {"httpAddon": {"enabled": True}}}),
+        # the queue feeds a batch model (config/rules_queue.py)
+        "gpuPools": json.dumps(
+            [
+                {
+                    "name": "t4",
+                    "vmSize": "Standard_NC4as_T4_v3",
+                    "purpose": "batch",
+                    "spot": {"min": 0, "max": 1},
+                }
+            ]
+        ),
+        "models": json.dumps(
+            [{"name": "nightly", "model": "phi-4-mini-instruct", "pool": "t4", "purpose": "batch"}]
+        ),
         "hfToken": "[secret]",
     }
     cfg = parse_stack_config(raw, source="test", secret_keys=["hfToken"])
@@ -68,6 +82,10 @@ def test_platform_exposes_typed_inference_refs() -> None:
     assert refs.prometheus_trigger_auth == "keda-prometheus"
     assert refs.queue is not None and refs.queue.trigger_auth == "keda-servicebus"
     assert refs.queue.queue_name == "batch-inference"
+    assert (refs.queue.reply_queue_name, refs.queue.worker_service_account) == (
+        "batch-inference-results",
+        "queue-worker",
+    )
     assert refs.http_addon is not None
     assert refs.http_addon.external_scaler_address == "keda-add-ons-http-external-scaler.keda:9090"
     assert refs.kube_provider is platform.cluster.kube_provider

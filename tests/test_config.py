@@ -62,6 +62,7 @@ def test_unknown_gpu_sku_suggests_the_closest_catalog_names() -> None:
     values = stack_values("dev")
     values["gpuPools"] = [{"name": "gpu", "vmSize": "Standard_NC4as_T4", "onDemand": {"max": 1}}]
     values.pop("models", None)
+    values["addons"]["asyncQueue"] = {"enabled": False}  # no batch model left to consume it
     err = problems_of(values)
     (problem,) = err.problems
     assert problem.path == "gpuPools[0].vmSize"
@@ -72,6 +73,7 @@ def test_retired_sku_is_refused() -> None:
     values = stack_values("dev")
     values["gpuPools"] = [{"name": "gpu", "vmSize": "Standard_NC6s_v3", "onDemand": {"max": 1}}]
     values.pop("models", None)
+    values["addons"]["asyncQueue"] = {"enabled": False}  # no batch model left to consume it
     (problem,) = problems_of(values).problems
     assert "retired" in problem.message and "2025-09-30" in problem.message
 

@@ -33,7 +33,7 @@ FULL = """config:
     secure: v1:AAAAAAAAAAAAAAAAAAAAAAAA
   aks-llm:addons:
     keda: {httpAddon: {enabled: true, coldStartTimeoutSeconds: 900}}
-    asyncQueue: {enabled: true}
+    asyncQueue: {enabled: true, worker: {image: "crllmmodels0000.azurecr.io/aks-llm-worker@sha256:%s"}}
   aks-llm:inference: {callerNamespaces: [web]}
   aks-llm:gpuPools:
     - {name: a10, vmSize: Standard_NV36ads_A10_v5, onDemand: {min: 1, max: 3}}
@@ -49,7 +49,7 @@ FULL = """config:
       schedule: {timezone: America/New_York, start: "20:00", end: "02:00", days: "1-5", minReplicas: 1}
     - {name: fixed, model: phi-4-mini-instruct, runtime: kaito, pool: a10, replicas: {min: 1, max: 1},
        scaleToZero: false}
-"""
+""" % ("1" * 64)
 
 
 @cache
@@ -188,10 +188,27 @@ def test_scale_to_zero_batch_model_scales_on_the_queue_with_a_cooldown_past_the_
         == 300
     )
     assert pod_spec(run, "phi4mini")["terminationGracePeriodSeconds"] == 120
-    queue = triggers(run, "phi4mini")["azure-servicebus"]
+    # dev has no worker image yet: no queue trigger (nothing would consume the queue, and one message
+    # would keep the GPU awake until its TTL), no worker, and a note saying how to finish the setup
+    assert not {"azure-servicebus", "kubernetes-workload"} & set(triggers(run, "phi4mini"))
+    assert "queue-worker" not in objects(run, "Deployment")
+    assert run.outputs["models"]["phi4mini"]["wakeUp"] == []
+    assert any("worker is not deployed yet" in note for note in run.outputs["notes"])
+    # with the worker deployed, its model wakes on the queue and stays up while worker pods exist
+    batch = triggers(full(), "nightly")
+    queue = batch["azure-servicebus"]
     assert queue["metadata"]["queueName"] == "batch-inference" and queue["metadata"]["messageCount"] == "21"
+    assert queue["metadata"]["activationMessageCount"] == "0"
     assert queue["authenticationRef"] == {"name": "keda-servicebus"}
-    assert run.outputs["models"]["phi4mini"]["wakeUp"] == ["queue"]
+    pods = batch["kubernetes-workload"]["metadata"]
+    assert (
+        pods["podSelector"] == "app.kubernetes.io/name=queue-worker,app.kubernetes.io/component=queue-worker"
+    )
+    assert (pods["value"], pods["activationValue"]) == ("1.0", "0")
+    assert full().outputs["models"]["nightly"]["wakeUp"] == ["queue"]
+    # no other model carries a queue trigger: only the worker's model is fed by the queue
+    for name in ("chat", "mistral"):
+        assert not {"azure-servicebus", "kubernetes-workload"} & set(triggers(full(), name)), name
 
 
 def test_prometheus_trigger_reads_managed_prometheus_through_workload_identity(

@@ -55,7 +55,13 @@ def _uses(doc: dict[str, Any], action: str) -> list[dict[str, Any]]:
 
 def test_the_workflows_exist_and_validate_against_the_github_workflow_schema() -> None:
     files = sorted(WORKFLOWS.glob("*.yml"))
-    assert {f.name for f in files} == {"ci.yml", "preview.yml", "preview-comment.yml", "deploy.yml"}
+    assert {f.name for f in files} == {
+        "ci.yml",
+        "preview.yml",
+        "preview-comment.yml",
+        "deploy.yml",
+        "worker-image.yml",
+    }
     result = _validate(*files)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -68,7 +74,9 @@ def test_the_schema_check_catches_a_broken_workflow(tmp_path: Path) -> None:
     assert "runs-on" in result.stdout or "pull_requests" in result.stdout
 
 
-@pytest.mark.parametrize("name", ["ci.yml", "preview.yml", "preview-comment.yml", "deploy.yml"])
+@pytest.mark.parametrize(
+    "name", ["ci.yml", "preview.yml", "preview-comment.yml", "deploy.yml", "worker-image.yml"]
+)
 def test_every_action_is_pinned_and_permissions_are_explicit(name: str) -> None:
     doc = load(name)
     uses = [str(s["uses"]) for s in _steps(doc) if "uses" in s]
@@ -177,3 +185,38 @@ def test_deploy_covers_the_nap_stack_after_dev_in_its_own_environment() -> None:
     assert deployed == set(stack_names(ROOT))  # every committed stack is deployed
     preview = load("preview.yml")["jobs"]["pulumi-preview"]
     assert sorted(preview["strategy"]["matrix"]["stack"]) == stack_names(ROOT)
+
+
+def test_worker_image_is_built_pushed_by_oidc_and_its_digest_recorded() -> None:
+    doc = load("worker-image.yml")
+    assert set(doc["on"]) == {"workflow_dispatch", "push"}
+    assert doc["on"]["push"] == {"branches": ["main"], "paths": ["worker/**"]}
+    (job,) = doc["jobs"].values()
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    (login,) = _uses(doc, "azure/login")
+    assert set(login["with"]) == {"client-id", "tenant-id", "subscription-id"}  # OIDC, no secret
+    assert "secrets." not in yaml.safe_dump(job)
+    (build,) = [s for s in job["steps"] if s.get("name") == "Build and push"]
+    script = build["run"]
+    assert "docker build --pull --file worker/Dockerfile" in script and "docker push" in script
+    assert "RepoDigests" in script and "GITHUB_STEP_SUMMARY" in script
+    assert "asyncQueue.worker.image" in script  # the summary says where the digest goes
+    (upload,) = _uses(doc, "actions/upload-artifact")
+    assert upload["with"]["path"] == "out/image.txt"
+    # the same action versions as the other workflows
+    versions = {
+        str(s["uses"]) for name in ("deploy.yml", "preview.yml") for s in _steps(load(name)) if "uses" in s
+    }
+    assert {str(s["uses"]) for s in _steps(doc) if "uses" in s} <= versions
+
+
+def test_worker_dockerfile_is_pinned_and_non_root() -> None:
+    text = (ROOT / "worker" / "Dockerfile").read_text()
+    (base,) = re.findall(r"^FROM (\S+)", text, re.M)
+    assert re.fullmatch(r"docker\.io/library/python:3\.11-slim@sha256:[0-9a-f]{64}", base)
+    assert re.search(r"^USER 10002:10002$", text, re.M)
+    assert "useradd --uid 10002" in text and "USER=worker" in text  # a passwd entry and USER both
+    lines = (ROOT / "worker" / "requirements.txt").read_text().splitlines()
+    reqs = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    assert "azure-servicebus==7.15.0" in reqs and "azure-identity==1.27.0" in reqs
+    assert all(re.fullmatch(r"[\w.-]+==[\w.]+", r) for r in reqs), reqs  # every package pinned

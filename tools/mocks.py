@@ -23,6 +23,7 @@ SIG_KEY = "4dabf18193072939515e22adb298388d"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 MASK = "[secret]"
 MOCK_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+MOCK_KUBELET_OBJECT_ID = "principal-id-of-kubelet"  # the cluster's kubelet identity (AcrPull)
 # The cluster load balancer's managed outbound IP (AKS creates it in the node resource group).
 MOCK_OUTBOUND_IP = "20.91.0.10"
 MOCK_OUTBOUND_IP_ID = (
@@ -114,6 +115,13 @@ class PlatformMocks(pmocks.Mocks):
                 "issuerURL": "https://eastus.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/mock/",
             }
             state["fqdn"] = "mock-aks.hcp.example.azmk8s.io"
+            state["identityProfile"] = {
+                "kubeletidentity": {
+                    "clientId": "client-id-of-kubelet",
+                    "objectId": MOCK_KUBELET_OBJECT_ID,
+                    "resourceId": f"/subscriptions/{MOCK_SUBSCRIPTION}/mock/UserAssignedIdentity/kubelet",
+                }
+            }
             network = dict(state.get("networkProfile") or {})
             network["loadBalancerProfile"] = {
                 **dict(network.get("loadBalancerProfile") or {}),

@@ -39,7 +39,7 @@ def models_section(outputs: dict[str, Any]) -> str:
         if m["replicasMin"] > 0:
             zero = "never scales to zero"
         else:
-            zero = "woken from zero by: " + (", ".join(m.get("wakeUp") or []))
+            zero = "woken from zero by: " + (", ".join(m.get("wakeUp") or []) or "nothing yet (see Notes)")
         lines.append(
             f"  {name}: {m['url']} (model {served!r}); {m['runtime']} {m['kind']} on pool {m['pool']}; "
             f"replicas {m['replicasMin']}-{m['replicasMax']}; {zero}"
@@ -68,4 +68,17 @@ def addons_section(outputs: dict[str, Any]) -> str:
     queue = outputs.get("asyncQueue")
     if queue:
         lines.append(f"  async queue: {queue['queue']} in Service Bus {queue['namespace']}")
+        if queue.get("replyQueue"):
+            lines.append(f"  async queue results: {queue['replyQueue']} (same namespace)")
+        if queue.get("registry"):
+            lines.append(f"  container registry (queue worker image): {queue['registry']}")
+    worker = outputs.get("queueWorker")
+    if worker:
+        state = "deployed" if worker["deployed"] else "not deployed yet"
+        lines.append(
+            f"  queue worker -> {worker['model']}: {state}; "
+            f"{worker['concurrency']} messages per pod, 0-{worker['replicasMax']} pods; waits up to "
+            f"{worker['modelWaitSeconds']} s per delivery for a cold model, {worker['maxDeliveryCount']} "
+            f"deliveries; cooldown {worker['cooldownSeconds']} s"
+        )
     return "Add-ons:\n" + "\n".join(lines) if lines else ""
