@@ -21,8 +21,8 @@ from config.rules_cost import cost_comparison_models, price_override_skus
 from config.rules_gpu import GPU_RULES
 from config.rules_models import MODEL_RULES
 from config.rules_nap import NAP_RULES
-from config.rules_runtime import RUNTIME_RULES
 from config.rules_queue import QUEUE_RULES
+from config.rules_runtime import RUNTIME_RULES
 from config.schema import StackConfig
 from sizing.deployments import plan_models, skus_where_it_fits
 
