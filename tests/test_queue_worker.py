@@ -16,7 +16,7 @@ from tests.test_model_services import full, objects, pod_spec
 from tools.plan import kubernetes_manifests
 
 IMAGE = "crllmmodels0000.azurecr.io/aks-llm-worker@sha256:" + "1" * 64
-T4 = {"name": "t4", "vmSize": "Standard_NC4as_T4_v3", "purpose": "batch", "spot": {"min": 0, "max": 2}}
+T4 = {"name": "t4", "vmSize": "Standard_NC4as_T4_v3", "purpose": "batch", "spot": {"min": 0, "max": 4}}
 
 
 def batch(name: str) -> dict[str, Any]:
