@@ -17,6 +17,7 @@ from config.rules_addons import (
     kaito_provisioner_matches_nodes,
     key_vault_firewall,
 )
+from config.rules_azure import AZURE_RULES
 from config.rules_cost import cost_comparison_models, price_override_skus
 from config.rules_gpu import GPU_RULES
 from config.rules_models import MODEL_RULES
@@ -121,6 +122,7 @@ RULES += [
     kaito_provisioner_matches_nodes,
 ]
 RULES += MODEL_RULES
+RULES += AZURE_RULES
 
 
 def unique_names(config: StackConfig) -> Iterable[Problem]:
