@@ -15,11 +15,11 @@ from components.model_services import ModelServices, ModelServicesArgs
 from components.node_provisioning import NodeProvisioning, NodeProvisioningArgs
 from config.agent_pools import agent_pool_specs, priority_expander_priorities
 from config.aks_versions import support_status
-from config.plan_date import plan_date
 from config.catalog import load_catalog
 from config.gpu_software import device_plugin_values, mig_parted_config, operator_values, sharing_config
 from config.naming import Names
 from config.nap import cluster_features, nap_summary, node_class_specs, nodepool_specs
+from config.plan_date import plan_date
 from config.schema import StackConfig
 from config.tags import stack_tags
 from cost import estimate_cost

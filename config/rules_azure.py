@@ -65,7 +65,8 @@ def budget_start_date(config: StackConfig, _catalog: Catalog) -> Iterable[Proble
             "budget.startDate",
             budget.start_date,
             f"more than {BUDGET_MAX_MONTHS_AHEAD} months after the plan date {on}: Azure refuses it",
-            f"a first of month from {on.replace(day=1).isoformat()} to {BUDGET_MAX_MONTHS_AHEAD} months ahead",
+            f"a first of month from {on.replace(day=1).isoformat()} to "
+            f"{BUDGET_MAX_MONTHS_AHEAD} months ahead",
         )
 
 

@@ -98,6 +98,7 @@ class ModelPlan:
             "weightsDtype": s.weights_dtype,
             "gpusPerReplica": s.gpus_per_replica,
             "deviceMemoryGiB": s.device_memory_gib,
+            "deviceMemoryBasis": s.device_memory_basis,
             "weightsGiB": s.weights_gib,
             "kvBytesPerToken": s.kv_bytes_per_token,
             "kvBudgetPerGpuGiB": s.kv_budget_per_gpu_gib,

@@ -265,7 +265,7 @@ def _print_diff(base: dict[str, Any], base_name: str, doc: dict[str, Any], json_
 
 
 def _version_line(summary: Any) -> str:
-    """E.g. ``Kubernetes 1.36 (tier Standard, KubernetesOfficial): AKS end of life 2027-06-30 (plan date ...)``."""
+    """E.g. ``Kubernetes 1.36 (tier Standard, KubernetesOfficial): AKS end of life 2027-06-30 ...``."""
     if not isinstance(summary, dict):
         return ""
     flag = {"warn": "  WARNING: ", "refuse": "  REFUSED: "}.get(str(summary.get("status")), "")
