@@ -5,8 +5,9 @@ Arithmetic used throughout (sizing.model_sizing): device memory is the CUDA tota
 MIG slice (config/catalog/gpu-memory.yaml: A100 80GB 79.32 GiB measured; T4 14.10 GiB and A10 21.59 GiB
 derived as nvidia-smi's total - 0.9 GiB; A100 80GB MIG 3g.40gb 37.25 GiB nominal - 0.9 = 36.35 GiB);
 usable = device x gpu-memory-utilization (0.90); KV budget per GPU = usable - weights / TP - 2.3 GiB
-(runtime overhead, sizing.model_sizing.RUNTIME_OVERHEAD_GIB); KV bytes per token = 2 (K, V) x layers x KV heads x head dim
-x 2 bytes; max-model-len = 2 x (p95 prompt + completion) rounded up to 256, capped at the context;
+(runtime overhead, sizing.model_sizing.RUNTIME_OVERHEAD_GIB); KV bytes per token = 2 (K, V) x layers
+x KV heads x head dim x 2 bytes; max-model-len = 2 x (p95 prompt + completion) rounded up to 256,
+capped at the context;
 max-num-seqs = floor(KV budget / KV of one (p95 prompt + completion)-token sequence), capped at 256;
 replicas max = ceil(peak concurrent requests / max-num-seqs).
 """

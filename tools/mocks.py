@@ -178,8 +178,8 @@ def _options(request: Any) -> dict[str, Any]:
         "ignoreChanges": list(request.ignoreChanges),
         "replaceOnChanges": list(request.replaceOnChanges),
         "deleteBeforeReplace": bool(request.deleteBeforeReplace),
-        "dependencies": list(request.dependencies),
-        "dependsOn": [d for d in request.dependencies if d not in implied],
+        "dependencies": sorted(request.dependencies),  # sorted: the engine's order is not stable
+        "dependsOn": sorted(d for d in request.dependencies if d not in implied),
         "protect": bool(request.protect),
         "aliases": _aliases(request),
         "provider": str(request.provider),  # "<provider urn>::<id>" for an explicit provider
