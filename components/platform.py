@@ -23,7 +23,7 @@ from config.plan_date import plan_date
 from config.schema import StackConfig
 from config.tags import stack_tags
 from cost import estimate_cost
-from sizing.deployments import plan_models
+from sizing.deployments import device_memory_notes, plan_models
 from sizing.quota import quota_rows
 
 
@@ -130,6 +130,14 @@ class Platform(pulumi.ComponentResource):
             **self.addons.outputs,
         }
         self.outputs["kubernetesVersion"] = kubernetes_version_summary(cfg)
+        version_notes = (
+            [self.outputs["kubernetesVersion"]["note"]]
+            if self.outputs["kubernetesVersion"]["status"] == "warn"
+            else []
+        )
+        early_notes = [*version_notes, *device_memory_notes(self.model_plans)]
+        if early_notes:
+            self.outputs["notes"] = [*self.outputs.get("notes", []), *early_notes]
         self.outputs["nodeProvisioning"] = nap_summary(cfg, catalog, self.outputs["sizing"])
         self.cost = estimate_cost(cfg, load_catalog(), self.model_plans)
         self.outputs["cost"] = self.cost.to_dict()
