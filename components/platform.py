@@ -14,7 +14,7 @@ from components.gpu_pools import GpuPools, GpuPoolsArgs
 from components.model_services import ModelServices, ModelServicesArgs
 from components.node_provisioning import NodeProvisioning, NodeProvisioningArgs
 from config.agent_pools import agent_pool_specs, priority_expander_priorities
-from config.aks_versions import support_status
+from config.aks_versions import lookup, support_status
 from config.catalog import load_catalog
 from config.gpu_software import device_plugin_values, mig_parted_config, operator_values, sharing_config
 from config.naming import Names
@@ -31,6 +31,8 @@ def kubernetes_version_summary(cfg: StackConfig) -> dict[str, Any]:
     """The cluster's version with its end of life on the plan's date (printed by the plan)."""
     c = cfg.cluster
     status = support_status(c.kubernetes_version, tier=c.tier, support_plan=c.support_plan, on=plan_date())
+    entry = lookup(c.kubernetes_version)
+    addons = dict(entry.addons) if entry else {}
     return {
         "version": c.kubernetes_version,
         "minor": status.minor,
@@ -40,6 +42,11 @@ def kubernetes_version_summary(cfg: StackConfig) -> dict[str, Any]:
         "planDate": plan_date().isoformat(),
         "status": status.kind,
         "note": status.message,
+        # What AKS ships on this minor (config/catalog/aks-versions.yaml); "assumed" says why, if so.
+        "managedAddons": {
+            name: {"version": v.version, **({"assumed": v.assumed} if v.assumed else {})}
+            for name, v in sorted(addons.items())
+        },
     }
 
 

@@ -135,6 +135,9 @@ def test_stacks_plan_on_a_supported_version_and_print_its_end_of_life() -> None:
         summary = planned(stack)[1].outputs["kubernetesVersion"]
         assert (summary["version"], summary["endOfLife"], summary["status"]) == ("1.36", "2027-06-30", "ok")
         assert summary["planDate"] == TEST_PLAN_DATE
+        assert summary["managedAddons"]["ai-toolchain-operator"]["version"] == "0.6.0"
+        assert "assumed" in summary["managedAddons"]["ai-toolchain-operator"]
+        assert summary["managedAddons"]["keda"] == {"version": "2.19.0"}
     mc = one(planned("prod")[1], MC).inputs
     assert mc["kubernetesVersion"] == "1.36" and mc["supportPlan"] == "KubernetesOfficial"
     assert mc["sku"] == {"name": "Base", "tier": "Standard"}
