@@ -312,6 +312,9 @@ BUDGET = {"monthlyAmount": 100, "contactEmails": ["ops@example.com"]}
 
 
 def test_budget_start_date_azure_accepts() -> None:
+    # the defaulted start is the plan date's month (conftest pins 2026-12-01), not the wall clock's
+    budget = one(planned("dev")[1], "azure-native:consumption:Budget").inputs
+    assert budget["timePeriod"]["startDate"] == "2026-12-01T00:00:00Z"
     assert parse({"budget": {**BUDGET, "startDate": "2026-12-01"}})
     assert parse({"budget": {**BUDGET, "startDate": "2027-12-01"}})  # 12 months ahead
     (p,) = problems({"budget": {**BUDGET, "startDate": "2027-01-01".replace("2027-01", "2028-01")}})
