@@ -17,6 +17,7 @@ from pulumi_kubernetes.provider import Provider as KubernetesProvider
 from components.container_insights import container_insights
 from components.kubeconfig import with_azure_cli_login
 from components.roles import AKS_RBAC_CLUSTER_ADMIN, assignment_name, role_definition_id
+from components.version_update import KubernetesVersionUpdate
 from config.naming import Names
 from config.schema import ClusterConfig
 
@@ -34,6 +35,23 @@ _NODE_OS_CHANNELS = {
     "Unmanaged": cs.NodeOSUpgradeChannel.UNMANAGED,
     "None": cs.NodeOSUpgradeChannel.NONE,
 }
+_TIERS = {
+    "Free": cs.ManagedClusterSKUTier.FREE,
+    "Standard": cs.ManagedClusterSKUTier.STANDARD,
+    "Premium": cs.ManagedClusterSKUTier.PREMIUM,
+}
+_SUPPORT_PLANS = {
+    "KubernetesOfficial": cs.KubernetesSupportPlan.KUBERNETES_OFFICIAL,
+    "AKSLongTermSupport": cs.KubernetesSupportPlan.AKS_LONG_TERM_SUPPORT,
+}
+# After creation the cluster's version is AKS's (auto-upgrade) or the KubernetesVersionUpdate's: the
+# ManagedCluster never resends it (AVM main.tf lines 59-64 ignore body.properties.kubernetesVersion).
+# The node count belongs to the autoscaler.
+CLUSTER_IGNORE_CHANGES = [
+    "agentPoolProfiles[*].count",
+    "kubernetesVersion",
+    "agentPoolProfiles[*].orchestratorVersion",
+]
 _EXPANDERS = {
     "least-waste": cs.Expander.LEAST_WASTE,
     "most-pods": cs.Expander.MOST_PODS,
@@ -84,12 +102,19 @@ def _system_pool(settings: ClusterConfig) -> cs.ManagedClusterAgentPoolProfileAr
     )
 
 
+def scan_interval_seconds(value: str) -> str:
+    """``scanInterval`` as emitted: ``<n>s``. The ARM spec asks for "an integer number of seconds"
+    (default ``10``); the AKS docs' examples and the cluster's own read-back write ``10s``, so the
+    program sends the suffixed form and accepts both spellings in config."""
+    return value if value.endswith("s") else f"{value}s"
+
+
 def _auto_scaler_profile(settings: ClusterConfig) -> cs.ManagedClusterPropertiesAutoScalerProfileArgs:
     profile = settings.autoscaler
     return cs.ManagedClusterPropertiesAutoScalerProfileArgs(
         scale_down_unneeded_time=profile.scale_down_unneeded_time,
         scale_down_delay_after_add=profile.scale_down_delay_after_add,
-        scan_interval=profile.scan_interval,
+        scan_interval=scan_interval_seconds(profile.scan_interval),
         skip_nodes_with_system_pods=str(profile.skip_nodes_with_system_pods).lower(),
         expander=_EXPANDERS[profile.expander],
         max_node_provision_time=profile.max_node_provision_time,
@@ -140,12 +165,8 @@ class AksCluster(pulumi.ComponentResource):
             dns_prefix=names.dns_prefix(),
             node_resource_group=f"{names.resource_group()}-nodes",
             kubernetes_version=settings.kubernetes_version,
-            sku=cs.ManagedClusterSKUArgs(
-                name=cs.ManagedClusterSKUName.BASE,
-                tier=cs.ManagedClusterSKUTier.STANDARD
-                if settings.tier == "Standard"
-                else cs.ManagedClusterSKUTier.FREE,
-            ),
+            sku=cs.ManagedClusterSKUArgs(name=cs.ManagedClusterSKUName.BASE, tier=_TIERS[settings.tier]),
+            support_plan=_SUPPORT_PLANS[settings.support_plan],
             identity=cs.ManagedClusterIdentityArgs(type=cs.ResourceIdentityType.SYSTEM_ASSIGNED),
             enable_rbac=True,
             disable_local_accounts=True,
@@ -215,9 +236,20 @@ class AksCluster(pulumi.ComponentResource):
             if args.features.node_auto_provisioning
             else None,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["agentPoolProfiles[*].count"]),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=CLUSTER_IGNORE_CHANGES),
         )
-
+        # A change of cluster.kubernetesVersion is applied here, never by resending it on the cluster.
+        self.version_update = KubernetesVersionUpdate(
+            "kubernetes-version",
+            resource_group_name=rg_name,
+            cluster_name=self.cluster.name,
+            kubernetes_version=settings.kubernetes_version,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster]),
+        )
+        # AKS refuses overlapping writes on one cluster ("another operation is in progress"): every
+        # write after the cluster (version update, maintenance configurations, agent pools) follows
+        # the previous one. ``last_write`` is the end of the chain so far.
+        self.last_write: pulumi.Resource = self.version_update
         self._maintenance_windows(settings, rg_name)
         container_insights(
             rule_name=names.container_insights_rule(),
@@ -291,7 +323,7 @@ class AksCluster(pulumi.ComponentResource):
     def _maintenance_windows(self, settings: ClusterConfig, rg_name: pulumi.Input[str]) -> None:
         window = settings.maintenance_window
         for config_name in ("aksManagedAutoUpgradeSchedule", "aksManagedNodeOSUpgradeSchedule"):
-            cs.MaintenanceConfiguration(
+            self.last_write = cs.MaintenanceConfiguration(
                 config_name,
                 resource_group_name=rg_name,
                 resource_name_=self.cluster.name,
@@ -304,5 +336,5 @@ class AksCluster(pulumi.ComponentResource):
                     start_time=f"{window.start_hour:02d}:00",
                     utc_offset=window.utc_offset,
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.last_write]),
             )

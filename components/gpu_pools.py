@@ -13,7 +13,7 @@ from pulumi_kubernetes.core.v1 import ConfigMap, Namespace
 from pulumi_kubernetes.helm.v3 import Release, ReleaseArgs, RepositoryOptsArgs
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 
-from config.agent_pools import AgentPoolSpec
+from config.agent_pools import PRIORITY_EXPANDER_CONFIG_MAP, AgentPoolSpec
 from config.gpu_software import (
     DEVICE_PLUGIN_CHART,
     DEVICE_PLUGIN_NAMESPACE,
@@ -28,11 +28,29 @@ from config.gpu_software import (
 )
 from config.tags import k8s_labels
 
-# Changing any of these on a live pool would leave its nodes as they were (AKS applies the GPU driver
-# and MIG profile at node creation; priority and size are immutable): replace the pool instead, so a
-# pool switched from the managed driver to the operator never keeps AKS-driver nodes under the
-# operator's driver. The name stays, so the old pool is deleted first.
-REPLACE_ON_CHANGES = ["gpuProfile", "gpuInstanceProfile", "scaleSetPriority", "vmSize"]
+# Fields AKS fixes when a node pool is created: a change replaces the pool instead of sending an update
+# AKS refuses (or accepts without touching the existing nodes). Each with its source, or "assumption".
+CREATE_ONLY_FIELDS: dict[str, str] = {
+    "scaleSetPriority": "AKS docs spot-node-pool.md line 39: can't change ScaleSetPriority after creation",
+    "spotMaxPrice": "AKS docs spot-node-pool.md line 39: can't change SpotMaxPrice after creation",
+    "scaleSetEvictionPolicy": "AKS docs spot-node-pool.md line 68 (eviction policy set at creation)",
+    "osDiskSizeGB": "AKS docs concepts-storage.md (OS disk size is set when the pool is created)",
+    "vmSize": "AVM agentpool module modules/agentpool/locals.tf lines 2-4: replace_triggers_refs "
+    "properties.vmSize (Azure/terraform-azurerm-avm-res-containerservice-managedcluster @ 895e0c63)",
+    "gpuInstanceProfile": "facts gpu-skus.md (AKS MIG docs): the profile cannot be changed after creation",
+    "availabilityZones": "assumption: the zones of a VM scale set are chosen at creation",
+    "osDiskType": "assumption: managed vs ephemeral OS disk is a property of the VMSS model at creation",
+    "gpuProfile": "assumption: AKS installs (or skips) the GPU driver when a node is provisioned; "
+    "an update would leave existing nodes on the old driver",
+}
+REPLACE_ON_CHANGES = sorted(CREATE_ONLY_FIELDS)
+# Replacement strategy: delete before replace, keeping the agent pool's name. A name derived from the
+# create-only fields (so the new pool comes up before the old one goes) does not fit: AKS allows 12
+# characters and pool names take up to 10 + "sp"; it would rename (replace) every existing pool once,
+# and both pools would need GPU quota at the same time, which the quota check sizes for one. The gap
+# this leaves on a serving pool is made visible instead: `--diff` reports **replace** with the fields,
+# and the README describes the gap-free migration (a second pool under a new name, then move models).
+DELETE_BEFORE_REPLACE = True
 
 
 @dataclass(frozen=True)
@@ -48,6 +66,9 @@ class GpuPoolsArgs:
     mig_parted_config: str | None = None
     sharing_config: Mapping[str, str] | None = None
     device_plugin_values: Mapping[str, Any] | None = None
+    # The cluster's last write: the pools follow it one after another (AKS refuses overlapping writes).
+    after: pulumi.Resource | None = None
+    priority_expander: str | None = None  # the priorities of the cluster-autoscaler priority expander
 
 
 def _labels(name: str) -> dict[str, str]:
@@ -59,7 +80,12 @@ class GpuPools(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GpuPoolsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aksllm:platform:GpuPools", name, None, opts)
-        self.agent_pools = {spec.name: self._agent_pool(spec, args) for spec in args.specs}
+        self.agent_pools: dict[str, cs.AgentPool] = {}
+        previous = args.after
+        for spec in args.specs:
+            previous = self.agent_pools[spec.name] = self._agent_pool(spec, args, previous)
+        if args.priority_expander is not None:
+            self.priority_expander = self._priority_expander(args, args.priority_expander)
         self.releases: dict[str, Release] = {}
         if args.operator_values is not None:
             self.releases["gpu-operator"] = self._gpu_operator(args, dict(args.operator_values))
@@ -67,7 +93,23 @@ class GpuPools(pulumi.ComponentResource):
             self.releases["nvidia-device-plugin"] = self._device_plugin(args, dict(args.device_plugin_values))
         self.register_outputs({"agentPools": sorted(self.agent_pools)})
 
-    def _agent_pool(self, spec: AgentPoolSpec, args: GpuPoolsArgs) -> cs.AgentPool:
+    def _priority_expander(self, args: GpuPoolsArgs, priorities: str) -> ConfigMap:
+        """The ConfigMap the AKS cluster autoscaler reads with ``expander: priority``: name and namespace
+        fixed by the autoscaler (kubernetes/autoscaler cluster-autoscaler/expander/priority/readme.md)."""
+        return ConfigMap(
+            "cluster-autoscaler-priority-expander",
+            metadata=ObjectMetaArgs(
+                name=PRIORITY_EXPANDER_CONFIG_MAP,
+                namespace="kube-system",
+                labels=k8s_labels("cluster-autoscaler-priority-expander", "autoscaling"),
+            ),
+            data={"priorities": priorities},
+            opts=pulumi.ResourceOptions(parent=self, provider=args.kube_provider),
+        )
+
+    def _agent_pool(
+        self, spec: AgentPoolSpec, args: GpuPoolsArgs, after: pulumi.Resource | None
+    ) -> cs.AgentPool:
         spot = spec.capacity == "spot"
         return cs.AgentPool(
             spec.name,
@@ -108,7 +150,8 @@ class GpuPools(pulumi.ComponentResource):
                 parent=self,
                 ignore_changes=["count"],
                 replace_on_changes=REPLACE_ON_CHANGES,
-                delete_before_replace=True,
+                delete_before_replace=DELETE_BEFORE_REPLACE,
+                depends_on=[after] if after is not None else None,
             ),
         )
 

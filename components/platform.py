@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import pulumi
@@ -14,16 +13,41 @@ from components.cluster import AksCluster, AksClusterArgs, ClusterFeatures
 from components.gpu_pools import GpuPools, GpuPoolsArgs
 from components.model_services import ModelServices, ModelServicesArgs
 from components.node_provisioning import NodeProvisioning, NodeProvisioningArgs
-from config.agent_pools import agent_pool_specs
+from config.agent_pools import agent_pool_specs, priority_expander_priorities
+from config.aks_versions import lookup, support_status
 from config.catalog import load_catalog
 from config.gpu_software import device_plugin_values, mig_parted_config, operator_values, sharing_config
 from config.naming import Names
 from config.nap import cluster_features, nap_summary, node_class_specs, nodepool_specs
+from config.plan_date import plan_date
 from config.schema import StackConfig
 from config.tags import stack_tags
 from cost import estimate_cost
-from sizing.deployments import plan_models
+from sizing.deployments import device_memory_notes, plan_models
 from sizing.quota import quota_rows
+
+
+def kubernetes_version_summary(cfg: StackConfig) -> dict[str, Any]:
+    """The cluster's version with its end of life on the plan's date (printed by the plan)."""
+    c = cfg.cluster
+    status = support_status(c.kubernetes_version, tier=c.tier, support_plan=c.support_plan, on=plan_date())
+    entry = lookup(c.kubernetes_version)
+    addons = dict(entry.addons) if entry else {}
+    return {
+        "version": c.kubernetes_version,
+        "minor": status.minor,
+        "tier": c.tier,
+        "supportPlan": c.support_plan,
+        "endOfLife": status.end_of_life.isoformat() if status.end_of_life else None,
+        "planDate": plan_date().isoformat(),
+        "status": status.kind,
+        "note": status.message,
+        # What AKS ships on this minor (config/catalog/aks-versions.yaml); "assumed" says why, if so.
+        "managedAddons": {
+            name: {"version": v.version, **({"assumed": v.assumed} if v.assumed else {})}
+            for name, v in sorted(addons.items())
+        },
+    }
 
 
 @dataclass(frozen=True)
@@ -77,6 +101,10 @@ class Platform(pulumi.ComponentResource):
                     mig_parted_config=mig_parted_config(cfg, catalog),
                     sharing_config=sharing_config(cfg),
                     device_plugin_values=nvidia_plugin,
+                    after=self.cluster.last_write,
+                    priority_expander=priority_expander_priorities(self.agent_pool_specs)
+                    if cfg.cluster.autoscaler.expander == "priority" and cfg.node_provisioning.mode != "nap"
+                    else None,
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster]),
             )
@@ -108,6 +136,15 @@ class Platform(pulumi.ComponentResource):
             "quota": [row.row() for row in quota_rows(cfg, catalog)],
             **self.addons.outputs,
         }
+        self.outputs["kubernetesVersion"] = kubernetes_version_summary(cfg)
+        version_notes = (
+            [self.outputs["kubernetesVersion"]["note"]]
+            if self.outputs["kubernetesVersion"]["status"] == "warn"
+            else []
+        )
+        early_notes = [*version_notes, *device_memory_notes(self.model_plans)]
+        if early_notes:
+            self.outputs["notes"] = [*self.outputs.get("notes", []), *early_notes]
         self.outputs["nodeProvisioning"] = nap_summary(cfg, catalog, self.outputs["sizing"])
         self.cost = estimate_cost(cfg, load_catalog(), self.model_plans)
         self.outputs["cost"] = self.cost.to_dict()
@@ -118,7 +155,7 @@ class Platform(pulumi.ComponentResource):
                     budget_name=names.budget(),
                     scope=self.cluster.resource_group.id,
                     settings=cfg.budget,
-                    start_date=cfg.budget.start_date or first_of_month(datetime.now(UTC).date()),
+                    start_date=cfg.budget.start_date or first_of_month(plan_date()),
                     start_date_pinned=cfg.budget.start_date is not None,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),

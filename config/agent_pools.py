@@ -128,3 +128,31 @@ def agent_pool_specs(config: StackConfig, catalog: Catalog) -> list[AgentPoolSpe
 def operator_in_stack(config: StackConfig) -> bool:
     """Whether the stack installs the NVIDIA GPU Operator (some pool asks for its driver)."""
     return any(p.driver == "operator" for p in config.gpu_pools)
+
+
+PRIORITY_EXPANDER_CONFIG_MAP = "cluster-autoscaler-priority-expander"  # in kube-system
+ON_DEMAND_PRIORITY, SPOT_PRIORITY, OTHER_PRIORITY = 20, 10, 1
+
+
+def priority_expander_priorities(specs: list[AgentPoolSpec]) -> str | None:
+    """The ``priorities`` entry of the priority expander's ConfigMap: on-demand pools before spot
+    pools, the order the cost estimate fills them in (``cost.estimate.fill``); None without pools.
+
+    Higher numbers win; patterns are regular expressions over node group names, which on AKS are the
+    VM scale sets ``aks-<agent pool>-<id>-vmss`` (kubernetes/autoscaler
+    cluster-autoscaler/expander/priority/readme.md). ``.*`` at the lowest priority keeps every other
+    node group eligible.
+    """
+    if not specs:
+        return None
+    tiers: dict[int, list[str]] = {ON_DEMAND_PRIORITY: [], SPOT_PRIORITY: []}
+    for spec in specs:
+        tier = SPOT_PRIORITY if spec.capacity == "spot" else ON_DEMAND_PRIORITY
+        tiers[tier].append(f"^aks-{spec.name}-.*")
+    lines: list[str] = []
+    for priority in (ON_DEMAND_PRIORITY, SPOT_PRIORITY):
+        if tiers[priority]:
+            lines.append(f"{priority}:")
+            lines += [f"  - {pattern}" for pattern in tiers[priority]]
+    lines += [f"{OTHER_PRIORITY}:", "  - .*"]
+    return "\n".join(lines) + "\n"

@@ -5,6 +5,7 @@ Pure Python: no Pulumi imports. ``load_catalog()`` parses each YAML file once pe
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import re
@@ -32,6 +33,10 @@ class MigProfile:
     memory_gb: int
     instances_per_gpu: int
     aks_gpu_instance_profile: str | None  # "MIG1g".."MIG7g", None when AKS has no enum for it
+    # What sizing uses (GiB): the slice's CUDA total per gpu-memory.yaml; set per SKU's GPU model.
+    memory_gib: float = 0.0
+    memory_basis: str = ""  # measured | derived | unverified
+    memory_source: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,10 @@ class GpuSku:
     source: str
     kaito_name: str | None = None  # KAITO's spelling of the name (ND96asr_v4 -> ND96asr_A100_v4)
     nvme_gib: int | None = None
+    # Per GPU, GiB: the CUDA total vLLM budgets from (gpu-memory.yaml), with its basis and source.
+    cuda_total_gib: float = 0.0
+    memory_basis: str = ""  # measured | derived | unverified
+    memory_source: str = ""
 
     def mig_profile(self, name: str) -> MigProfile | None:
         """The MIG profile ``name`` on this SKU's GPU (``3g.40gb``, or AKS's ``MIG3g``), or None."""
@@ -411,10 +420,82 @@ def _prices(file: str, data: dict[str, Any], known: set[str]) -> PriceTable:
     )
 
 
+MEMORY_BASES = frozenset({"measured", "derived", "unverified"})
+
+
+@dataclass(frozen=True)
+class GpuMemory:
+    """One GPU model's CUDA total and its MIG slices' sizing memory (GiB), each with basis and source."""
+
+    cuda_total_gib: float
+    basis: str
+    source: str
+    mig: Mapping[str, tuple[float, str, str]]  # profile -> (GiB, basis, source)
+    margin_gib: float
+
+
+def _gpu_memory(file: str, data: dict[str, Any]) -> dict[str, GpuMemory]:
+    top = _Entry(file, "top level", data, {"derive_margin_gib", "gpus", "mig"})
+    margin = top.get("derive_margin_gib", float)
+    mig_raw = data["mig"] or {}
+    out = {}
+    for model, raw in _section(file, data, "gpus").items():
+        e = _Entry(file, f"gpus.{model}", raw, {"cuda_total_gib", "basis", "nvidia_smi_mib", "source"})
+        basis = e.get("basis", str)
+        if basis not in MEMORY_BASES:
+            e.fail(f"basis {basis!r} not in {sorted(MEMORY_BASES)}")
+        e.positive("nvidia_smi_mib", nullable=True)
+        slices = {}
+        for name, m_raw in (mig_raw.get(model) or {}).items():
+            m = _Entry(file, f"mig.{model}.{name}", m_raw, {"lgip_gib", "source"})
+            slices[name] = (
+                round(m.get("lgip_gib", float) - margin, 2),
+                "derived",
+                m.get("source", str) + f", minus {margin} GiB",
+            )
+        out[model] = GpuMemory(e.get("cuda_total_gib", float), basis, e.get("source", str), slices, margin)
+    for model in mig_raw:
+        if model not in out:
+            raise ValueError(f"{file}: mig.{model}: no such GPU under gpus")
+    return out
+
+
+def _with_memory(sku: GpuSku, memory: Mapping[str, GpuMemory], file: str) -> GpuSku:
+    mem = memory.get(sku.gpu_model)
+    if mem is None:
+        raise ValueError(f"{file}: gpus: no entry for GPU model {sku.gpu_model!r} (of {sku.name})")
+    profiles = []
+    for p in sku.mig_profiles:
+        same_memory = next((v for k, v in mem.mig.items() if k.split(".")[1] == p.name.split(".")[1]), None)
+        gib, basis, source = (
+            mem.mig.get(p.name)
+            or same_memory
+            or (
+                (
+                    round(p.memory_gb * 10**9 / 2**30 - mem.margin_gib, 2),
+                    "derived",
+                    f"no public -lgip figure for {p.name} on {sku.gpu_model}: {p.memory_gb} decimal GB, "
+                    f"minus {mem.margin_gib} GiB",
+                )
+            )
+        )
+        profiles.append(dataclasses.replace(p, memory_gib=gib, memory_basis=basis, memory_source=source))
+    return dataclasses.replace(
+        sku,
+        cuda_total_gib=mem.cuda_total_gib,
+        memory_basis=mem.basis,
+        memory_source=mem.source,
+        mig_profiles=tuple(profiles),
+    )
+
+
 @functools.cache
 def load_catalog() -> Catalog:
     """Load and validate ``config/catalog/*.yaml`` (cached); ValueError names the bad file and entry."""
     gpu, system = _skus(*_read("skus.yaml"))
+    mem_file, mem_data = _read("gpu-memory.yaml")
+    memory = _gpu_memory(mem_file, mem_data)
+    gpu = {name: _with_memory(sku, memory, mem_file) for name, sku in gpu.items()}
     file, data = _read("models.yaml")
     if data.keys() != {"models"}:
         raise ValueError(f"{file}: top level must hold exactly 'models'")

@@ -17,14 +17,16 @@ from config.rules_addons import (
     kaito_provisioner_matches_nodes,
     key_vault_firewall,
 )
+from config.rules_azure import AZURE_RULES
 from config.rules_cost import cost_comparison_models, price_override_skus
+from config.rules_fit import fit_advice
 from config.rules_gpu import GPU_RULES
 from config.rules_models import MODEL_RULES
 from config.rules_nap import NAP_RULES
 from config.rules_queue import QUEUE_RULES
 from config.rules_runtime import RUNTIME_RULES
 from config.schema import StackConfig
-from sizing.deployments import plan_models, skus_where_it_fits
+from sizing.deployments import plan_models
 
 Rule = Callable[[StackConfig, Catalog], Iterable[Problem]]
 
@@ -96,7 +98,6 @@ def models_fit(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
             continue
         if plan.sizing.fits:
             continue
-        where = skus_where_it_fits(plan, catalog)
         slice_note = f", MIG {plan.mig.name}" if plan.mig else ""
         if plan.on_nodepool:  # sized on the NodePool's smallest allowed SKU (config.nap.sizing_sku)
             slice_note += ", the NodePool's sizing SKU: its allowed SKU with the least GPU memory"
@@ -106,8 +107,7 @@ def models_fit(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
             f"models[{plan.index}]",
             plan.config.model or plan.model_id,
             f"does not fit on pool {plan.pool.name} ({plan.sku.name}{slice_note}): {plan.sizing.reason}",
-            "a smaller maxModelLen/maxNumSeqs, a quantized variant, or a SKU where it fits: "
-            + (", ".join(where) if where else "none in the catalog"),
+            fit_advice(plan, config, catalog),
         )
 
 
@@ -125,6 +125,7 @@ RULES += [
 RULES += MODEL_RULES
 RULES += RUNTIME_RULES
 RULES += QUEUE_RULES
+RULES += AZURE_RULES
 
 
 def unique_names(config: StackConfig) -> Iterable[Problem]:

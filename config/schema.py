@@ -61,6 +61,12 @@ DnsLabel = Annotated[str, Field(pattern=r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")]
 Percent = Annotated[str, Field(pattern=r"^([1-9][0-9]?|100)%$")]
 Surge = Annotated[str, Field(pattern=r"^(([1-9][0-9]?|100)%|[1-9][0-9]{0,2})$")]  # "10%" or nodes: "1"
 Duration = Annotated[str, Field(pattern=r"^[0-9]+(s|m|h)$")]
+# Cluster autoscaler profile units (ARM spec containerservice 2025-09-01, managedClusters.json,
+# AutoScalerProfile): scale-down times, delays and max-node-provision-time "must be an integer followed
+# by an 'm'. No unit of time other than minutes (m) is supported"; scan-interval "must be an integer
+# number of seconds" (default "10"; the AKS docs' examples write "30s"): both spellings accepted.
+Minutes = Annotated[str, Field(pattern=r"^[0-9]+m$")]
+Seconds = Annotated[str, Field(pattern=r"^[0-9]+s?$")]
 
 
 # --- cluster -----------------------------------------------------------------------------------
@@ -130,12 +136,15 @@ class ApiServerConfig(Strict):
 class AutoscalerProfileConfig(Strict):
     """Cluster autoscaler settings (AKS takes them as strings)."""
 
-    scale_down_unneeded_time: Duration = "10m"
-    scale_down_delay_after_add: Duration = "10m"
-    scan_interval: Duration = "10s"
+    scale_down_unneeded_time: Minutes = "10m"
+    scale_down_delay_after_add: Minutes = "10m"
+    scan_interval: Seconds = "10s"
     skip_nodes_with_system_pods: bool = True
-    expander: Literal["least-waste", "most-pods", "priority", "random"] = "least-waste"
-    max_node_provision_time: Duration = "15m"
+    # priority: on-demand pools before spot pools (the order the cost estimate assumes), through the
+    # cluster-autoscaler-priority-expander ConfigMap the program writes; least-waste ties between an
+    # on-demand and a spot pool of the same SKU.
+    expander: Literal["least-waste", "most-pods", "priority", "random"] = "priority"
+    max_node_provision_time: Minutes = "15m"
     # How long the autoscaler lets a pod terminate on scale-down (AKS default 600): at least every vLLM
     # replica's grace period (config.drain), or its in-flight generations are cut.
     max_graceful_termination_sec: Annotated[int, Field(ge=1, le=86_400)] = 600
@@ -144,8 +153,10 @@ class AutoscalerProfileConfig(Strict):
 class ClusterConfig(Strict):
     """The AKS managed cluster."""
 
-    kubernetes_version: str = "1.33"
-    tier: Literal["Standard", "Free"] = "Standard"
+    kubernetes_version: str = "1.36"
+    # Premium is needed for the AKSLongTermSupport plan (AKS LTS; long-term-support.md line 42).
+    tier: Literal["Standard", "Free", "Premium"] = "Standard"
+    support_plan: Literal["KubernetesOfficial", "AKSLongTermSupport"] = "KubernetesOfficial"
     system_pool: SystemPoolConfig = Field(default_factory=SystemPoolConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     upgrade_channel: Literal["stable", "patch", "rapid", "node-image", "none"] = "stable"

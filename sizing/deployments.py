@@ -98,6 +98,7 @@ class ModelPlan:
             "weightsDtype": s.weights_dtype,
             "gpusPerReplica": s.gpus_per_replica,
             "deviceMemoryGiB": s.device_memory_gib,
+            "deviceMemoryBasis": s.device_memory_basis,
             "weightsGiB": s.weights_gib,
             "kvBytesPerToken": s.kv_bytes_per_token,
             "kvBudgetPerGpuGiB": s.kv_budget_per_gpu_gib,
@@ -231,3 +232,18 @@ def skus_where_it_fits(plan: ModelPlan, catalog: Catalog) -> list[str]:
             max_num_seqs=workload.max_num_seqs,
         ).fits
     ]
+
+
+def device_memory_notes(plans: list[ModelPlan]) -> list[str]:
+    """A plan note for each model sized on device memory no public figure confirms (gpu-memory.yaml
+    basis ``unverified``, e.g. the H200 today)."""
+    notes = []
+    for plan in plans:
+        if plan.sizing.device_memory_basis == "unverified":
+            source = plan.mig.memory_source if plan.mig else plan.sku.memory_source
+            notes.append(
+                f"{plan.config.name}: sized on UNVERIFIED device memory for {plan.sku.gpu_model} on "
+                f"{plan.sku.name} ({plan.sizing.device_memory_gib} GiB per GPU: {source}); check "
+                "torch.cuda.mem_get_info() on a node before relying on the fit"
+            )
+    return notes

@@ -1,7 +1,9 @@
 """Does a model fit a GPU SKU (or MIG slice) under vLLM, with how many GPUs and how many sequences?
 
-Device memory is Microsoft's decimal GB (x 10**9 bytes: conservative against nvidia-smi's figure);
-reported sizes are GiB (2**30) rounded to 2 decimals.
+Device memory is the CUDA total vLLM budgets from (``torch.cuda.mem_get_info``; per GPU and per MIG
+slice in ``config/catalog/gpu-memory.yaml``, each with its basis and source), not Microsoft's marketing
+"80 GB" read as decimal gigabytes (74.5 GiB, 6 % below what an A100 80GB gives vLLM). Reported sizes
+are GiB (2**30) rounded to 2 decimals.
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ from sizing.kaito_estimator import KaitoEstimateError, kaito_nodes_per_replica
 from sizing.memory import GIB, ModelArch, kv_bytes_per_sequence, kv_bytes_per_token, weight_bytes
 
 TP_CHOICES = (1, 2, 4, 8)
+# Memory inside vLLM's budget that is neither weights nor KV cache: CUDA context, activation peak and
+# CUDA graphs. KAITO's estimator uses 2.3 GiB (about 0.6 GiB CUDA context + 1.7 GiB activations and
+# graphs: kaito-project/kaito pkg/workspace/estimator/nodesestimator/estimator.go:46-50 @056b8280).
+RUNTIME_OVERHEAD_GIB = 2.3
 _X = "\N{MULTIPLICATION SIGN}"
 
 
@@ -26,7 +32,7 @@ class SizingResult:
     dtype: str  # vLLM --dtype
     weights_dtype: str  # as served (bf16 weights become fp16 on GPUs without bf16)
     gpus_per_replica: int  # tensor-parallel size on one node (1 on a MIG slice)
-    device_memory_gib: float  # per GPU or per MIG slice
+    device_memory_gib: float  # per GPU or per MIG slice: the CUDA total vLLM sees
     weights_gib: float
     weights_per_gpu_gib: float
     kv_bytes_per_token: int  # all layers, 16-bit, no sliding-window cap
@@ -42,6 +48,7 @@ class SizingResult:
     mig_profile: str | None
     pipeline_parallel: int = 1  # nodes one replica spans (KAITO multi-node: pipeline stages)
     kaito_reason: str | None = None  # why KAITO's own estimator refuses the SKU, when it does
+    device_memory_basis: str = ""  # measured | derived | unverified (gpu-memory.yaml)
 
     @property
     def parallelism(self) -> str:
@@ -81,8 +88,12 @@ def _tp_candidates(arch: ModelArch, sku: GpuSku, mig: MigProfile | None) -> list
 
 def _device_label(sku: GpuSku, mig: MigProfile | None, tp: int, util: float) -> str:
     if mig is not None:
-        return f"1 {_X} MIG {mig.name} slice of {sku.gpu_model} ({mig.memory_gb} GB {_X} {util:.2f})"
-    return f"{tp} {_X} {sku.gpu_model} ({sku.gpu_memory_gb} GB {_X} {util:.2f})"
+        flag = "" if mig.memory_basis == "measured" else f", {mig.memory_basis}"
+        return (
+            f"1 {_X} MIG {mig.name} slice of {sku.gpu_model} ({mig.memory_gib:.2f} GiB{flag} {_X} {util:.2f})"
+        )
+    flag = "" if sku.memory_basis == "measured" else f", {sku.memory_basis}"
+    return f"{tp} {_X} {sku.gpu_model} ({sku.cuda_total_gib:.2f} GiB CUDA total{flag} {_X} {util:.2f})"
 
 
 def _kaito_nodes(
@@ -113,7 +124,7 @@ def size_model(
     max_num_seqs: int | None = None,
     mig_profile: MigProfile | None = None,
     kaito_file_size_gib: float | None = None,
-    runtime_overhead_gib: float = 2.3,
+    runtime_overhead_gib: float = RUNTIME_OVERHEAD_GIB,
     max_num_seqs_cap: int = 256,
     pipeline_parallel: int = 1,
 ) -> SizingResult:
@@ -140,7 +151,9 @@ def size_model(
     if mig_profile is not None and sku.mig_profile(mig_profile.name) != mig_profile:
         raise ValueError(f"{sku.name} ({sku.gpu_model}) has no MIG profile {mig_profile.name}")
 
-    device = (mig_profile.memory_gb if mig_profile else sku.gpu_memory_gb) * 10**9
+    device = (mig_profile.memory_gib if mig_profile else sku.cuda_total_gib) * GIB
+    if device <= 0:
+        raise ValueError(f"{sku.name}: no device memory (catalog gpu-memory.yaml)")
     usable = device * gpu_memory_utilization
     served_dtype = "fp16" if weights_dtype == "bf16" and not sku.bf16 else weights_dtype
     weights = weight_bytes(arch.parameters, served_dtype)
@@ -222,4 +235,5 @@ def size_model(
         mig_profile=mig_profile.name if mig_profile else None,
         pipeline_parallel=pp,
         kaito_reason=kaito_reason,
+        device_memory_basis=(mig_profile.memory_basis if mig_profile else sku.memory_basis),
     )

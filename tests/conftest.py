@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from config.plan_date import PLAN_DATE_ENV
 from tools.mocks import ProgramRun, Recorded
 from tools.plan import run_stack
 from tools.stack_config import StackSettings
 
 ROOT = Path(__file__).resolve().parent.parent
+# Tests plan as of a fixed date (AKS version end of life, budget start): they must not move with the
+# calendar. A test that needs another date sets the variable itself (monkeypatch.setenv).
+TEST_PLAN_DATE = "2026-12-01"
+os.environ.setdefault(PLAN_DATE_ENV, TEST_PLAN_DATE)
 _CACHE: dict[str, tuple[StackSettings, ProgramRun]] = {}
 
 

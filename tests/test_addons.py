@@ -377,9 +377,9 @@ def test_key_vault_firewall_from_config(tmp_path: Path) -> None:
         tmp_path,
         BASE + "  aks-llm:addons:\n    keyVault: {publicNetworkAccess: false, allowClusterEgress: false}\n",
     )
-    props = one(closed, "azure-native:keyvault:Vault").inputs["properties"]
-    assert props["publicNetworkAccess"] == "Disabled"
-    assert props["networkAcls"]["ipRules"] == []
+    # Without a private endpoint (the program creates none) a closed vault is unreachable: refused
+    # before any resource (config/rules_azure.py key_vault_reachable).
+    assert closed.exit_code == 2 and not closed.resources
 
 
 def test_token_becomes_a_key_vault_secret_synced_to_hf_token() -> None:

@@ -105,11 +105,14 @@ def test_key_vault_ranges_must_be_public_ipv4(ranges: list[str], message: str) -
 
 
 def test_ip_rules_need_the_public_endpoint() -> None:
-    (problem,) = problems(
+    rules, reachable = problems(
         {"addons": {"keyVault": {"publicNetworkAccess": False, "allowedIpRanges": ["20.1.0.0/16"]}}}
     )
-    assert problem.path == "addons.keyVault.allowedIpRanges"
-    assert "publicNetworkAccess is false" in problem.message
+    assert rules.path == "addons.keyVault.allowedIpRanges"
+    assert "publicNetworkAccess is false" in rules.message
+    # and a closed vault is refused until the program creates a private endpoint
+    assert reachable.path == "addons.keyVault.publicNetworkAccess"
+    assert "no private endpoint" in reachable.message
 
 
 def test_inference_namespace_must_not_be_a_system_one() -> None:

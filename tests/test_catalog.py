@@ -59,6 +59,11 @@ PRICES = {
     "Standard_NC40ads_H100_v5": (6.98, None),
     "Standard_ND96isr_H100_v5": (98.32, None),
     "Standard_D4ds_v5": (0.185, None),
+    # general-purpose system pool sizes: 0.185 x vCPUs / 4 (derived, prices.yaml)
+    "Standard_D2ds_v5": (0.0925, None),
+    "Standard_D8ds_v5": (0.37, None),
+    "Standard_D16ds_v5": (0.74, None),
+    "Standard_D32ds_v5": (1.48, None),
 }
 
 
@@ -118,7 +123,13 @@ def test_mig_profiles(cat: Catalog) -> None:
     p = nc24.mig_profile("3g.40gb")
     assert p is not None and (p.compute_slices, p.memory_gb) == (3, 40)
     assert nc24.mig_profile("1g.5gb") is None
-    assert cat.sku("Standard_ND96isr_H100_v5").mig_profiles == nc24.mig_profiles
+    # Same profile table on A100 80GB and H100 80GB, but each GPU's own slice memory (gpu-memory.yaml):
+    # H100 1g.10gb has a public -lgip figure (9.75 GiB - 0.9 GiB margin = 8.85); the A100's does not,
+    # so it is its nominal 10 decimal GB (9.31 GiB) - 0.9 = 8.41 GiB.
+    h100 = cat.sku("Standard_ND96isr_H100_v5")
+    assert [p.name for p in h100.mig_profiles] == [p.name for p in nc24.mig_profiles]
+    assert (h100.mig_profiles[0].memory_gib, nc24.mig_profiles[0].memory_gib) == (8.85, 8.41)
+    assert "-lgip" in h100.mig_profiles[0].memory_source and "no public" in nc24.mig_profiles[0].memory_source
     assert [p.name for p in cat.sku("Standard_ND96asr_v4").mig_profiles] == [
         "1g.5gb",
         "2g.10gb",

@@ -190,7 +190,7 @@ def test_bad_config_stops_the_program_before_any_resource(
     assert run.resources == []
     err = capsys.readouterr().err
     assert "Pulumi.test.yaml: aks-llm:cluster.tier: not an accepted value (got 'Gold')" in err
-    assert "'Standard' or 'Free'" in err
+    assert "'Standard', 'Free' or 'Premium'" in err
     assert "Traceback" not in err
 
 

@@ -218,12 +218,14 @@ def test_price_override_replaces_the_catalog_figure_and_is_named() -> None:
 
 def test_sku_without_a_price_is_marked_not_refused() -> None:
     values = _single_model_stack(None)
-    values["cluster"]["systemPool"]["vmSize"] = "Standard_D8ds_v5"
+    # Every catalog system SKU is priced now (prices.yaml); the estimator itself (pure, before the
+    # rules that refuse an unknown system SKU) still marks a size without a price instead of failing.
+    values["cluster"]["systemPool"]["vmSize"] = "Standard_E4s_v5"
     cost = estimate(values)
     system = rows_by(cost)[("system", "onDemand")]
     assert system["pricePerHour"] is None and system["hourlyAtMin"] is None and system["monthly"] is None
     assert cost["complete"] is False
-    assert any("add prices.skus.Standard_D8ds_v5.onDemandPerHour" in n for n in cost["notes"])
+    assert any("add prices.skus.Standard_E4s_v5.onDemandPerHour" in n for n in cost["notes"])
 
 
 def test_spot_without_a_spot_price_uses_the_max_price_cap() -> None:

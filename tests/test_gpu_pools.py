@@ -365,7 +365,8 @@ def test_autoscaler_profile_dev_returns_idle_gpus_fast_prod_is_tuned_for_serving
     assert (dev["scaleDownUnneededTime"], dev["scaleDownDelayAfterAdd"]) == ("5m", "5m")
     assert (prod["scaleDownUnneededTime"], prod["scaleDownDelayAfterAdd"]) == ("30m", "20m")
     for profile in (dev, prod):
-        assert profile["expander"] == "least-waste"
+        # on-demand before spot of the same SKU (least-waste ties): the priority expander and its ConfigMap
+        assert profile["expander"] == "priority"
         assert profile["skipNodesWithSystemPods"] == "true" and profile["scanInterval"] == "10s"
 
 

@@ -1,10 +1,13 @@
 """Derived serving figures through the real program: the sizing rows the plan prints and the figures
 the manifests carry (vLLM args, KAITO's inference_config.yaml), computed by hand below.
 
-Arithmetic used throughout (sizing.model_sizing): device memory is Microsoft's decimal GB;
+Arithmetic used throughout (sizing.model_sizing): device memory is the CUDA total vLLM sees, per GPU or
+MIG slice (config/catalog/gpu-memory.yaml: A100 80GB 79.32 GiB measured; T4 14.10 GiB and A10 21.59 GiB
+derived as nvidia-smi's total - 0.9 GiB; A100 80GB MIG 3g.40gb 37.25 GiB nominal - 0.9 = 36.35 GiB);
 usable = device x gpu-memory-utilization (0.90); KV budget per GPU = usable - weights / TP - 2.3 GiB
-(runtime overhead, 2,469,606,195.2 B); KV bytes per token = 2 (K, V) x layers x KV heads x head dim
-x 2 bytes; max-model-len = 2 x (p95 prompt + completion) rounded up to 256, capped at the context;
+(runtime overhead, sizing.model_sizing.RUNTIME_OVERHEAD_GIB); KV bytes per token = 2 (K, V) x layers
+x KV heads x head dim x 2 bytes; max-model-len = 2 x (p95 prompt + completion) rounded up to 256,
+capped at the context;
 max-num-seqs = floor(KV budget / KV of one (p95 prompt + completion)-token sequence), capped at 256;
 replicas max = ceil(peak concurrent requests / max-num-seqs).
 """
@@ -83,46 +86,48 @@ def vllm_flags(run: ProgramRun, name: str) -> dict[str, str]:
 
 def test_phi4_mini_on_a_t4_dev() -> None:
     row = rows(planned("dev")[1])["phi4mini"]
-    # weights: 3,836,021,760 params x 2 B (fp16: the T4 has no bf16) = 7,672,043,520 B = 7.15 GiB
-    # budget: 16e9 x 0.90 - 7,672,043,520 - 2,469,606,195.2 = 4,258,350,284.8 B = 3.97 GiB
+    # weights: 3,836,021,760 params x 2 B (fp16: the T4 has no bf16) = 7,672,043,520 B = 7.145 GiB
+    # budget: 14.10 GiB x 0.90 = 12.69 - 7.145 - 2.3 = 3.245 GiB (3.24)
     # KV/token: 2 x 32 x 8 x 128 x 2 = 131,072 B; max-model-len 2 x (1024 + 512) = 3,072
-    # max-num-seqs: floor(4,258,350,284.8 / (1,536 x 131,072)) = floor(21.2) = 21
-    # at full context: floor(4,258,350,284.8 / (3,072 x 131,072)) = 10; replicas: ceil(8 / 21) = 1
+    # max-num-seqs: floor(3.245 GiB / (1,536 x 131,072 B = 0.1875 GiB)) = floor(17.3) = 17
+    # at full context: floor(3.245 / 0.375) = 8; replicas: ceil(8 / 17) = 1
     assert (row["dtype"], row["weightsDtype"], row["gpusPerReplica"]) == ("float16", "fp16", 1)
-    assert row["weightsGiB"] == 7.15 and row["kvBudgetPerGpuGiB"] == 3.97
-    assert (row["kvBytesPerToken"], row["maxModelLen"], row["maxNumSeqs"]) == (131_072, 3072, 21)
-    assert (row["maxConcurrentAtFullContext"], row["replicasMin"], row["replicasMax"]) == (10, 0, 1)
+    assert row["weightsGiB"] == 7.15 and row["kvBudgetPerGpuGiB"] == 3.24
+    assert (row["kvBytesPerToken"], row["maxModelLen"], row["maxNumSeqs"]) == (131_072, 3072, 17)
+    assert (row["maxConcurrentAtFullContext"], row["replicasMin"], row["replicasMax"]) == (8, 0, 1)
     flags = vllm_flags(planned("dev")[1], "phi4mini")
     assert flags["--dtype"] == "float16" and flags["--max-model-len"] == "3072"
-    assert flags["--max-num-seqs"] == "21" and flags["--tensor-parallel-size"] == "1"
+    assert flags["--max-num-seqs"] == "17" and flags["--tensor-parallel-size"] == "1"
     assert flags["--gpu-memory-utilization"] == "0.90" and flags["--model"] == "microsoft/Phi-4-mini-instruct"
 
 
 def test_qwen_7b_on_a_mig_slice_prod() -> None:
     row = rows(planned("prod")[1])["qwen7b"]
-    # weights: 7,615,616,512 x 2 B (bf16) = 15,231,233,024 B = 14.19 GiB, on one 3g.40gb slice (40e9 B)
-    # budget: 40e9 x 0.90 - 15,231,233,024 - 2,469,606,195.2 = 18,299,160,780.8 B = 17.04 GiB
+    # weights: 7,615,616,512 x 2 B (bf16) = 15,231,233,024 B = 14.185 GiB, on one 3g.40gb slice
+    # (36.35 GiB: no public -lgip figure for the A100 80GB slice, so 40e9 B = 37.25 GiB - 0.9 GiB)
+    # budget: 36.35 x 0.90 = 32.715 - 14.185 - 2.3 = 16.23 GiB
     # KV/token: 2 x 28 x 4 x 128 x 2 = 57,344 B; max-model-len 2 x (1536 + 512) = 4,096
-    # max-num-seqs: floor(18,299,160,780.8 / (2,048 x 57,344)) = floor(155.8) = 155
-    # replicas: ceil(384 / 155) = 3 (prod's business hours pre-warm 2 of them)
+    # max-num-seqs: floor(16.23 GiB / (2,048 x 57,344 B = 0.109 GiB)) = floor(148.4) = 148
+    # replicas: ceil(384 / 148) = 3 (prod's business hours pre-warm 2 of them)
     assert (row["migProfile"], row["dtype"], row["weightsGiB"]) == ("3g.40gb", "bfloat16", 14.19)
-    assert (row["kvBudgetPerGpuGiB"], row["kvBytesPerToken"], row["maxModelLen"]) == (17.04, 57_344, 4096)
-    assert (row["maxNumSeqs"], row["replicasMin"], row["replicasMax"]) == (155, 1, 3)
+    assert (row["kvBudgetPerGpuGiB"], row["kvBytesPerToken"], row["maxModelLen"]) == (16.23, 57_344, 4096)
+    assert (row["maxNumSeqs"], row["replicasMin"], row["replicasMax"]) == (148, 1, 3)
     flags = vllm_flags(planned("prod")[1], "qwen7b")
-    assert flags["--max-num-seqs"] == "155" and flags["--dtype"] == "bfloat16"
+    assert flags["--max-num-seqs"] == "148" and flags["--dtype"] == "bfloat16"
 
 
 def test_phi4_on_a_whole_a100_with_kaitos_node_estimate_prod() -> None:
     run = planned("prod")[1]
     row = rows(run)["phi4"]
-    # weights: 14,659,507,200 x 2 B = 29,319,014,400 B = 27.31 GiB on one 80 GB A100 (KAITO: whole GPUs)
-    # budget: 80e9 x 0.90 - 29,319,014,400 - 2,469,606,195.2 = 40,211,379,404.8 B = 37.45 GiB
+    # weights: 14,659,507,200 x 2 B = 29,319,014,400 B = 27.305 GiB on one A100 80GB (KAITO: whole GPUs)
+    # budget: 79.32 GiB x 0.90 = 71.388 - 27.305 - 2.3 = 41.78 GiB
     # KV/token: 2 x 40 x 10 x 128 x 2 = 204,800 B; max-model-len 2 x (2048 + 1024) = 6,144
-    # max-num-seqs: floor(40,211,379,404.8 / (3,072 x 204,800)) = floor(63.9) = 63; full context: 31
+    # max-num-seqs: floor(41.78 GiB / (3,072 x 204,800 B = 0.586 GiB)) = floor(71.3) = 71; full context:
+    # floor(41.78 / 1.172) = 35. KAITO's own estimator keeps KAITO's 80Gi per GPU (its SKU table):
     # KAITO's estimator: 27.31 GiB x 1.02 = 27.86 GiB; (80 x 0.84 - 2.3 - 6,144 x 204,800 B) / 1.05
     # = (67.2 - 2.3 - 1.17) / 1.05 = 60.69 GiB per GPU; int(27.86 / 60.69) + 1 = 1 GPU: 1 node
-    assert (row["weightsGiB"], row["kvBudgetPerGpuGiB"], row["maxModelLen"]) == (27.31, 37.45, 6144)
-    assert (row["maxNumSeqs"], row["maxConcurrentAtFullContext"], row["kaitoNodesPerReplica"]) == (63, 31, 1)
+    assert (row["weightsGiB"], row["kvBudgetPerGpuGiB"], row["maxModelLen"]) == (27.31, 41.78, 6144)
+    assert (row["maxNumSeqs"], row["maxConcurrentAtFullContext"], row["kaitoNodesPerReplica"]) == (71, 35, 1)
     assert (row["replicasMin"], row["replicasMax"]) == (1, 3)
     config = yaml.safe_load(
         manifests(run, "ConfigMap")["phi4-inference-config"]["data"]["inference_config.yaml"]
@@ -131,7 +136,7 @@ def test_phi4_on_a_whole_a100_with_kaitos_node_estimate_prod() -> None:
         "vllm": {
             "gpu-memory-utilization": 0.9,
             "max-model-len": 6144,
-            "max-num-seqs": 63,
+            "max-num-seqs": 71,
             "dtype": "bfloat16",
         }
     }
@@ -141,53 +146,55 @@ def test_phi3_mini_128k_on_an_a10_full_attention_kv_dominates() -> None:
     run = figures_run()
     assert run.exit_code == 0
     row = rows(run)["phi3"]
-    # weights: 3,821,079,552 x 2 B = 7,642,159,104 B = 7.12 GiB on one A10 (24 GB)
-    # budget: 24e9 x 0.90 - 7,642,159,104 - 2,469,606,195.2 = 11,488,234,700.8 B = 10.70 GiB
+    # weights: 3,821,079,552 x 2 B = 7,642,159,104 B = 7.117 GiB on one A10 (21.59 GiB CUDA total)
+    # budget: 21.59 x 0.90 = 19.431 - 7.117 - 2.3 = 10.01 GiB
     # KV/token: 2 x 32 layers x 32 KV heads (no GQA) x 96 x 2 = 393,216 B
-    # max-model-len: 2 x (3000 + 1000) = 8,000 -> 8,192; max-num-seqs: floor(11,488,234,700.8 /
-    # (4,000 x 393,216)) = floor(7.3) = 7; full context: floor(.../(8,192 x 393,216)) = 3
-    # replicas: ceil(20 / 7) = 3
+    # max-model-len: 2 x (3000 + 1000) = 8,000 -> 8,192; max-num-seqs: floor(10.01 GiB /
+    # (4,000 x 393,216 B = 1.465 GiB)) = floor(6.8) = 6; full context: floor(10.01 / 3.0) = 3
+    # replicas: ceil(20 / 6) = 4
     assert (row["sku"], row["dtype"], row["weightsGiB"], row["kvBudgetPerGpuGiB"]) == (
         "Standard_NV36ads_A10_v5",
         "bfloat16",
         7.12,
-        10.70,
+        10.01,
     )
-    assert (row["kvBytesPerToken"], row["maxModelLen"], row["maxNumSeqs"]) == (393_216, 8192, 7)
-    assert (row["maxConcurrentAtFullContext"], row["replicasMax"]) == (3, 3)
-    assert vllm_flags(run, "phi3")["--max-num-seqs"] == "7"
+    assert (row["kvBytesPerToken"], row["maxModelLen"], row["maxNumSeqs"]) == (393_216, 8192, 6)
+    assert (row["maxConcurrentAtFullContext"], row["replicasMax"]) == (3, 4)
+    assert vllm_flags(run, "phi3")["--max-num-seqs"] == "6"
 
 
-def test_llama_70b_takes_four_gpus_and_the_batch_cap() -> None:
+def test_llama_70b_takes_two_of_the_four_gpus() -> None:
     row = rows(figures_run())["llama70"]
-    # weights: 70,553,706,496 x 2 B = 141,107,412,992 B = 131.42 GiB: not on 1 or 2 80 GB A100s;
-    # TP 4 (divides 64 heads): 80e9 x 0.90 - 141,107,412,992 / 4 - 2,469,606,195.2
-    # = 34,253,540,556.8 B = 31.90 GiB per GPU; KV/token per GPU: 2 x 80 x (8 / 4) x 128 x 2 = 81,920 B
-    # max-num-seqs: floor(34,253,540,556.8 / (1,536 x 81,920)) = 272 -> capped at 256; full context
-    # (3,072 tokens): 136; replicas: ceil(8 / 256) = 1
-    assert (row["gpusPerReplica"], row["weightsGiB"], row["kvBudgetPerGpuGiB"]) == (4, 131.42, 31.90)
-    assert (row["maxNumSeqs"], row["maxConcurrentAtFullContext"], row["replicasMax"]) == (256, 136, 1)
+    # weights: 70,553,706,496 x 2 B = 141,107,412,992 B = 131.42 GiB: not on 1 A100 80GB;
+    # TP 2 (the smallest that holds a sequence): 79.32 x 0.90 = 71.388 - 65.71 - 2.3 = 3.38 GiB per
+    # GPU (with "80 GB" read as 74.51 GiB it was negative and TP 4 was needed);
+    # KV/token per GPU: 2 x 80 x (8 / 2) x 128 x 2 = 163,840 B
+    # max-num-seqs: floor(3.38 GiB / (1,536 x 163,840 B = 0.234 GiB)) = 14; full context (3,072
+    # tokens): 7; replicas: ceil(8 / 14) = 1
+    assert (row["gpusPerReplica"], row["weightsGiB"], row["kvBudgetPerGpuGiB"]) == (2, 131.42, 3.38)
+    assert (row["maxNumSeqs"], row["maxConcurrentAtFullContext"], row["replicasMax"]) == (14, 7, 1)
     flags = vllm_flags(figures_run(), "llama70")
-    assert flags["--tensor-parallel-size"] == "4" and flags["--max-num-seqs"] == "256"
+    assert flags["--tensor-parallel-size"] == "2" and flags["--max-num-seqs"] == "14"
     (container,) = manifests(figures_run(), "Deployment")["llama70"]["spec"]["template"]["spec"]["containers"]
-    assert container["resources"]["limits"]["nvidia.com/gpu"] == "4"
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == "2"
 
 
 def test_custom_architecture_on_kaito() -> None:
     run = figures_run()
     row = rows(run)["small"]
-    # weights: 3,212,749,824 x 2 B = 6,425,499,648 B = 5.98 GiB on one A10
-    # budget: 21.6e9 - 6,425,499,648 - 2,469,606,195.2 = 12,704,894,156.8 B = 11.83 GiB
+    # weights: 3,212,749,824 x 2 B = 6,425,499,648 B = 5.984 GiB on one A10 (21.59 GiB)
+    # budget: 19.431 - 5.984 - 2.3 = 11.15 GiB
     # KV/token: 2 x 28 x 8 x 128 x 2 = 114,688 B; max-model-len: 2 x 3,000 = 6,000 -> 6,144
-    # max-num-seqs: floor(12,704,894,156.8 / (3,000 x 114,688)) = floor(36.9) = 36; full context: 18
+    # max-num-seqs: floor(11.15 GiB / (3,000 x 114,688 B = 0.320 GiB)) = floor(34.8) = 34; full
+    # context: floor(11.15 / 0.656) = 16
     # no KAITO preset file size for a custom model: no KAITO node estimate
     assert (row["model"], row["runtime"], row["weightsGiB"], row["kvBudgetPerGpuGiB"]) == (
         "acme/small-3b",
         "kaito",
         5.98,
-        11.83,
+        11.15,
     )
-    assert (row["maxModelLen"], row["maxNumSeqs"], row["maxConcurrentAtFullContext"]) == (6144, 36, 18)
+    assert (row["maxModelLen"], row["maxNumSeqs"], row["maxConcurrentAtFullContext"]) == (6144, 34, 16)
     assert row["kaitoNodesPerReplica"] is None
     # KAITO takes a Hugging Face id as preset name; a fixed single replica is a Workspace
     workspace = manifests(run, "Workspace")["small-ws"]
@@ -195,7 +202,7 @@ def test_custom_architecture_on_kaito() -> None:
     config = yaml.safe_load(
         manifests(run, "ConfigMap")["small-inference-config"]["data"]["inference_config.yaml"]
     )
-    assert config["vllm"]["max-num-seqs"] == 36 and config["vllm"]["max-model-len"] == 6144
+    assert config["vllm"]["max-num-seqs"] == 34 and config["vllm"]["max-model-len"] == 6144
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

@@ -43,14 +43,19 @@ def test_weights_plus_one_full_sequence_that_do_not_fit(
     err = refused(
         tmp_path, capsys, stack(A10, f"{{name: q, model: qwen2.5-32b-instruct, pool: a10, {FIXED}}}")
     )
-    # 32,763,876,352 x 2 B = 61.0 GiB of weights alone exceed the A10's 24e9 x 0.90 = 20.1 GiB
+    # 32,763,876,352 x 2 B = 61.0 GiB of weights alone exceed the A10's 21.59 GiB CUDA total x 0.90
+    # = 19.4 GiB (and so would FP8's 30.5 GiB): no shorter context or quantization helps, so the only
+    # advice is the SKUs where it fits, cheapest first with their hourly price
     assert "aks-llm:models[0]: does not fit on pool a10 (Standard_NV36ads_A10_v5)" in err
     assert (
-        "weights 61.0 GiB + overhead 2.3 GiB + KV of one 3,072-token sequence 0.8 GiB > 20.1 GiB usable"
-        in err
-    )
-    assert "accepted: a smaller maxModelLen/maxNumSeqs, a quantized variant, or a SKU where it fits:" in err
-    assert "Standard_NC24ads_A100_v4" in err
+        "weights 61.0 GiB + overhead 2.3 GiB + KV of one 3,072-token sequence 0.8 GiB > 19.4 GiB usable"
+        " on 1 \N{MULTIPLICATION SIGN} A10 (21.59 GiB CUDA total, derived \N{MULTIPLICATION SIGN} 0.90)"
+    ) in err
+    assert (
+        "accepted: a SKU where it fits, cheapest first: Standard_NC24ads_A100_v4 (3.673 USD/h), "
+        "Standard_NC40ads_H100_v5 (6.98 USD/h), Standard_NC48ads_A100_v4 (7.346 USD/h)"
+    ) in err
+    assert "maxModelLen" not in err.split("accepted:")[1] and "quantization" not in err.split("accepted:")[1]
 
 
 def test_requested_max_num_seqs_the_kv_cache_cannot_hold(
@@ -58,19 +63,24 @@ def test_requested_max_num_seqs_the_kv_cache_cannot_hold(
 ) -> None:
     model = f"{{name: p, model: phi-4-mini-instruct, pool: t4, workload: {{maxNumSeqs: 64}}, {FIXED}}}"
     err = refused(tmp_path, capsys, stack(T4, model))
-    # room: floor(4,258,350,284.8 / (1,536 x 131,072)) = 21 sequences of 1,536 tokens, not 64
-    assert "maxNumSeqs 64 needs 12.0 GiB of KV for 1,536-token sequences but 4.0 GiB is left per GPU" in err
-    assert "(room for 21: set maxNumSeqs <= 21, or leave it unset to derive it)" in err
+    # room: T4 14.10 GiB x 0.9 - 7.145 - 2.3 = 3.245 GiB / (1,536 x 131,072 B = 0.1875 GiB) = 17
+    # sequences of 1,536 tokens, not 64
+    assert "maxNumSeqs 64 needs 12.0 GiB of KV for 1,536-token sequences but 3.2 GiB is left per GPU" in err
+    assert "(room for 17: set maxNumSeqs <= 17, or leave it unset to derive it)" in err
+    # remedies that work on this pool come first; the T4 cannot run FP8, so no quantization advice
+    assert "accepted: on this pool: a smaller maxNumSeqs (or leave it unset to derive it)" in err
+    assert "quantization" not in err
 
 
 def test_mig_slice_too_small(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     model = f"{{name: q, model: qwen2.5-7b-instruct, pool: mig, {FIXED}}}"
     err = refused(tmp_path, capsys, stack(A100_MIG, model))
-    # 14.2 GiB of weights on a 10 GB slice (9.0e9 B = 8.4 GiB usable)
+    # 14.2 GiB of weights on a 1g.10gb slice (8.41 GiB derived: 10 decimal GB - 0.9 GiB; x 0.9 = 7.6)
     assert "does not fit on pool mig (Standard_NC24ads_A100_v4, MIG 1g.10gb)" in err
     assert (
-        "weights 14.2 GiB" in err and "8.4 GiB usable on 1 \N{MULTIPLICATION SIGN} MIG 1g.10gb slice" in err
+        "weights 14.2 GiB" in err and "7.6 GiB usable on 1 \N{MULTIPLICATION SIGN} MIG 1g.10gb slice" in err
     )
+    assert "(8.41 GiB, derived \N{MULTIPLICATION SIGN} 0.90)" in err
 
 
 @pytest.mark.parametrize(
@@ -131,7 +141,8 @@ def test_a_gated_model_with_a_token_is_accepted(tmp_path: Path) -> None:
 
 
 def test_pre_warm_above_the_derived_maximum(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # prod's qwen7b before this check: peak 96 / max-num-seqs 155 -> 1 replica, but pre-warm 2
+    # prod's qwen7b before this check: peak 96 / max-num-seqs 148 (3g.40gb at 36.35 GiB) -> 1 replica,
+    # but pre-warm 2
     pool = (
         "{name: a100, vmSize: Standard_NC24ads_A100_v4, driver: operator, mig: 3g.40gb, "
         "onDemand: {min: 1, max: 3}}"
@@ -144,7 +155,7 @@ def test_pre_warm_above_the_derived_maximum(tmp_path: Path, capsys: pytest.Captu
     err = refused(tmp_path, capsys, stack(pool, model))
     assert (
         "aks-llm:models[0].schedule.minReplicas: pre-warms 2 replicas in business hours, but the "
-        "autoscaler's maximum is 1 (derived: ceil(peakConcurrentRequests 96 / max-num-seqs 155))"
+        "autoscaler's maximum is 1 (derived: ceil(peakConcurrentRequests 96 / max-num-seqs 148))"
     ) in err
     assert (
         "accepted: schedule.minReplicas <= 1, replicas.max >= 2, or a higher workload.peakConcurrentRequests"

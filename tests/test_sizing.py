@@ -160,39 +160,42 @@ def test_kaito_rejects_tiny_gpu() -> None:
 
 
 def test_llama_8b_on_nc24ads() -> None:
-    # usable 80e9 x 0.9 = 72e9 B; weights 16,060,522,496 B (14.96 GiB); overhead 2.3 GiB
-    # budget 53,469,871,308.8 B = 49.80 GiB; one 8,192-token sequence = 1 GiB -> 49 sequences
+    # usable: the A100 80GB's CUDA total 79.32 GiB (gpu-memory.yaml, measured) x 0.9 = 71.388 GiB;
+    # weights 16,060,522,496 B (14.96 GiB); overhead 2.3 GiB -> budget 54.13 GiB; one 8,192-token
+    # sequence = 1 GiB -> 54 sequences (it was 49 when "80 GB" was read as 74.51 GiB)
     r = _size("llama-3.1-8b-instruct", "Standard_NC24ads_A100_v4", 8192)
     assert r.fits and r.reason is None
     assert (r.gpus_per_replica, r.dtype, r.weights_dtype) == (1, "bfloat16", "bf16")
-    assert (r.device_memory_gib, r.weights_gib, r.kv_budget_per_gpu_gib) == (74.51, 14.96, 49.8)
-    assert (r.max_concurrent_at_full_context, r.max_num_seqs, r.kaito_nodes_per_replica) == (49, 49, 1)
+    assert (r.device_memory_gib, r.weights_gib, r.kv_budget_per_gpu_gib) == (79.32, 14.96, 54.13)
+    assert (r.max_concurrent_at_full_context, r.max_num_seqs, r.kaito_nodes_per_replica) == (54, 54, 1)
 
 
 def test_llama_70b_needs_four_a100() -> None:
     r = _size("llama-3.3-70b-instruct", "Standard_NC24ads_A100_v4", 8192)
     assert not r.fits and r.max_num_seqs == 0
     assert r.reason == (
-        "weights 131.4 GiB + overhead 2.3 GiB + KV of one 8,192-token sequence 2.5 GiB > 67.1 GiB usable "
-        f"on 1 {X} A100 80GB (80 GB {X} 0.90)"
+        "weights 131.4 GiB + overhead 2.3 GiB + KV of one 8,192-token sequence 2.5 GiB > 71.4 GiB usable "
+        f"on 1 {X} A100 80GB (79.32 GiB CUDA total {X} 0.90)"
     )
-    # NC96ads: tp 2 leaves 72e9 - 70,553,706,496 - 2.3 GiB < 0; tp 4: weights/4 = 35,276,853,248 B,
-    # budget 34,253,540,556.8 B = 31.90 GiB; KV shard 2 heads -> 81,920 B/token, 0.625 GiB per 8,192 -> 51
+    # tp 2 now fits (it did not at 74.51 GiB): 71.388 GiB usable - 70,553,706,496 B (65.71 GiB) of
+    # weights per GPU - 2.3 GiB = 3.38 GiB; KV shard 4 heads -> 163,840 B/token, 1.25 GiB per 8,192
+    # tokens -> 2 sequences. NC96ads takes the smallest tp that holds one sequence: also 2.
     r = _size("llama-3.3-70b-instruct", "Standard_NC96ads_A100_v4", 8192)
-    assert r.fits and r.gpus_per_replica == 4
-    assert (r.weights_per_gpu_gib, r.kv_budget_per_gpu_gib) == (32.85, 31.9)
-    assert (r.kv_bytes_per_token, r.kv_bytes_per_token_per_gpu) == (327_680, 81_920)
-    assert (r.max_concurrent_at_full_context, r.max_num_seqs) == (51, 51)
+    assert r.fits and r.gpus_per_replica == 2
+    assert (r.weights_per_gpu_gib, r.kv_budget_per_gpu_gib) == (65.71, 3.38)
+    assert (r.kv_bytes_per_token, r.kv_bytes_per_token_per_gpu) == (327_680, 163_840)
+    assert (r.max_concurrent_at_full_context, r.max_num_seqs) == (2, 2)
     r2 = _size("llama-3.3-70b-instruct", "Standard_NC48ads_A100_v4", 8192)
-    assert not r2.fits and r2.gpus_per_replica == 2 and "/ 2 GPUs = 65.7 GiB" in (r2.reason or "")
+    assert r2.fits and r2.gpus_per_replica == 2 and r2.kv_budget_per_gpu_gib == 3.38
 
 
 def test_phi_4_mini_on_t4_uses_float16() -> None:
-    # usable 14.4e9 B; weights 7,672,043,520 B as fp16; budget 4,258,350,284.8 B = 3.97 GiB;
-    # 4,096 tokens x 131,072 B = 0.5 GiB -> 7 sequences
+    # usable: T4 CUDA total 14.10 GiB (derived: nvidia-smi 15,360 MiB = 15.00 GiB - 0.9 GiB) x 0.9 =
+    # 12.69 GiB; weights 7,672,043,520 B (7.145 GiB) as fp16; - 2.3 GiB -> 3.24 GiB;
+    # 4,096 tokens x 131,072 B = 0.5 GiB -> 6 sequences
     r = _size("phi-4-mini-instruct", "Standard_NC4as_T4_v3", 4096)
     assert r.fits and (r.dtype, r.weights_dtype, r.gpus_per_replica) == ("float16", "fp16", 1)
-    assert (r.kv_budget_per_gpu_gib, r.max_num_seqs, r.kaito_nodes_per_replica) == (3.97, 7, None)
+    assert (r.kv_budget_per_gpu_gib, r.max_num_seqs, r.kaito_nodes_per_replica) == (3.24, 6, None)
     assert serving_dtype(CAT.sku("Standard_NC4as_T4_v3")) == "float16"
     assert serving_dtype(CAT.sku("Standard_NV36ads_A10_v5")) == "bfloat16"
 
@@ -200,18 +203,39 @@ def test_phi_4_mini_on_t4_uses_float16() -> None:
 def test_mig_slices() -> None:
     nc24 = CAT.sku("Standard_NC24ads_A100_v4")
     small = _size("llama-3.1-8b-instruct", nc24.name, 8192, mig_profile=nc24.mig_profile("1g.10gb"))
-    assert not small.fits and small.mig_profile == "1g.10gb" and small.device_memory_gib == 9.31
-    assert f"8.4 GiB usable on 1 {X} MIG 1g.10gb slice of A100 80GB (10 GB {X} 0.90)" in (small.reason or "")
-    # 3g.40gb: 36e9 - 16,060,522,496 - 2.3 GiB = 16.27 GiB -> 16 sequences of 8,192
+    # no public -lgip figure for the A100 80GB 1g.10gb: 10 decimal GB = 9.31 GiB - 0.9 GiB margin = 8.41
+    assert not small.fits and small.mig_profile == "1g.10gb" and small.device_memory_gib == 8.41
+    assert f"7.6 GiB usable on 1 {X} MIG 1g.10gb slice of A100 80GB (8.41 GiB, derived {X} 0.90)" in (
+        small.reason or ""
+    )
+    # 3g.40gb: (37.25 - 0.9) = 36.35 GiB x 0.9 = 32.715 - 14.957 - 2.3 = 15.46 GiB -> 15 sequences of 8,192
     big = _size("llama-3.1-8b-instruct", nc24.name, 8192, mig_profile=nc24.mig_profile("3g.40gb"))
-    assert big.fits and (big.gpus_per_replica, big.max_num_seqs, big.kaito_nodes_per_replica) == (1, 16, None)
+    assert big.fits and (big.gpus_per_replica, big.max_num_seqs, big.kaito_nodes_per_replica) == (1, 15, None)
     nd = CAT.sku("Standard_ND96asr_v4")
     with pytest.raises(ValueError, match=r"has no MIG profile 1g\.5gb"):
         _size("llama-3.1-8b-instruct", nc24.name, 8192, mig_profile=nd.mig_profile("1g.5gb"))
 
 
+def test_llama_70b_bf16_fits_nc48ads_with_tp2_even_on_81251_mib_boards() -> None:
+    """Issue 11 pin: Llama-3.3-70B bf16 on Standard_NC48ads_A100_v4 with vLLM tensor parallel 2 (public
+    AKS guides recommend it) fits on the CUDA total vLLM sees (79.32 GiB), and still fits on boards
+    whose nvidia-smi reports 81,251 MiB (driver 495, NVIDIA/mig-parted#31)."""
+    r = _size("llama-3.3-70b-instruct", "Standard_NC48ads_A100_v4", 4096)
+    assert r.fits and r.gpus_per_replica == 2 and r.device_memory_gib == 79.32
+    # 81,251 MiB = 79.35 GiB as nvidia-smi prints it; minus the 0.9 GiB margin to a CUDA total = 78.45
+    # GiB; x 0.9 = 70.60 - 65.71 (weights / 2) - 2.3 = 2.60 GiB >= 0.625 GiB of one 4,096-token sequence
+    low = dataclasses.replace(
+        CAT.sku("Standard_NC48ads_A100_v4"), cuda_total_gib=round(81_251 / 1024 - 0.9, 2)
+    )
+    m = CAT.model("llama-3.3-70b-instruct")
+    r = size_model(ModelArch.from_spec(m), low, model_name=m.id, weights_dtype="bf16", max_model_len=4096)
+    assert low.cuda_total_gib == 78.45
+    assert r.fits and r.gpus_per_replica == 2 and r.kv_budget_per_gpu_gib == 2.6
+    assert r.max_concurrent_at_full_context == 4
+
+
 def test_falcon_71_heads_never_shards() -> None:
-    # 4 x T4: tp 1 does not fit (12.9 GiB + 2.3 GiB > 13.4 GiB) and 71 heads rule out tp 2/4
+    # 4 x T4: tp 1 does not fit (12.9 GiB + 2.3 GiB > 12.7 GiB) and 71 heads rule out tp 2/4
     r = _size("falcon-7b-instruct", "Standard_NC64as_T4_v3", 2048)
     assert not r.fits and r.gpus_per_replica == 1
     for sku in CAT.skus.values():
@@ -222,17 +246,17 @@ def test_requested_max_num_seqs_and_context() -> None:
     ok = _size(
         "llama-3.1-8b-instruct", "Standard_NC24ads_A100_v4", 8192, typical_seq_len=2048, max_num_seqs=128
     )
-    assert ok.fits and ok.max_num_seqs == 128  # room for 199 sequences of 2,048 tokens
+    assert ok.fits and ok.max_num_seqs == 128  # room for 216 sequences of 2,048 tokens
     derived = _size("llama-3.1-8b-instruct", "Standard_NC24ads_A100_v4", 8192, typical_seq_len=2048)
-    assert derived.max_num_seqs == 199
+    assert derived.max_num_seqs == 216  # 54.13 GiB / 0.25 GiB per 2,048-token sequence
     capped = _size("llama-3.1-8b-instruct", "Standard_NC24ads_A100_v4", 8192, typical_seq_len=512)
     assert capped.max_num_seqs == 256
     bad = _size("llama-3.1-8b-instruct", "Standard_NC24ads_A100_v4", 8192, max_num_seqs=64)
-    assert not bad.fits and bad.max_num_seqs == 64 and "room for 49" in (bad.reason or "")
-    # NC96ads: 100 sequences need tp 2 (tp 1 holds 49); tp 2 budget 72e9 - 8,030,261,248 - 2.3 GiB
-    # = 57.28 GiB, 4 KV heads per GPU -> 0.5 GiB per 8,192-token sequence -> 114
+    assert not bad.fits and bad.max_num_seqs == 64 and "room for 54" in (bad.reason or "")
+    # NC96ads: 100 sequences need tp 2 (tp 1 holds 54); tp 2 budget 71.388 - 7.479 - 2.3 GiB
+    # = 61.61 GiB, 4 KV heads per GPU -> 0.5 GiB per 8,192-token sequence -> 123
     more = _size("llama-3.1-8b-instruct", "Standard_NC96ads_A100_v4", 8192, max_num_seqs=100)
-    assert more.fits and more.gpus_per_replica == 2 and more.max_concurrent_at_full_context == 114
+    assert more.fits and more.gpus_per_replica == 2 and more.max_concurrent_at_full_context == 123
     long = _size("falcon-7b-instruct", "Standard_NC24ads_A100_v4", 4096)
     assert not long.fits and "exceeds the model's context length 2,048" in (long.reason or "")
 
@@ -275,7 +299,7 @@ def test_sliding_layers_capped(arch: ModelArch, extra: int) -> None:
 
 
 def _with_memory(sku: GpuSku, gb: int) -> GpuSku:
-    return dataclasses.replace(sku, gpu_memory_gb=gb)
+    return dataclasses.replace(sku, cuda_total_gib=float(gb))
 
 
 @settings(max_examples=200)

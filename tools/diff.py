@@ -38,6 +38,39 @@ class ResourceChange:
     type: str
     name: str
     changes: list[InputChange]
+    # The replaceOnChanges fields (of the head plan's resource options) that changed: non-empty means
+    # the engine replaces the resource instead of updating it.
+    replace_fields: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
+
+    @property
+    def replace(self) -> bool:
+        return bool(self.replace_fields)
+
+
+def _field_matches(path: str, pattern: str) -> bool:
+    """Whether changed input ``path`` (``a.b[0].c``) falls under option path ``pattern`` (``a.b`` or
+    ``a[*].c``, Pulumi's property-path syntax)."""
+    parts = [p for p in path.replace("[", ".[").split(".") if p]
+    pat = [p for p in pattern.replace("[", ".[").split(".") if p]
+    if len(pat) > len(parts):
+        return False
+    return all(q in ("*", "[*]") or q == p for q, p in zip(pat, parts, strict=False))
+
+
+def replace_fields(changes: list[InputChange], options: dict[str, Any]) -> list[str]:
+    """The ``replaceOnChanges`` entries that ``changes`` touch (``*`` alone: any change), minus
+    ``ignoreChanges`` paths (the engine never sends those)."""
+    patterns = [str(p) for p in options.get("replaceOnChanges") or []]
+    ignored = [str(p) for p in options.get("ignoreChanges") or []]
+    hit: list[str] = []
+    for c in changes:
+        if any(_field_matches(c.path, i) for i in ignored):
+            continue
+        for p in patterns:
+            if (p == "*" or _field_matches(c.path, p)) and p not in hit:
+                hit.append(p)
+    return hit
 
 
 @dataclass(frozen=True)
@@ -111,7 +144,17 @@ def diff_plans(base: dict[str, Any], head: dict[str, Any]) -> PlanDiff:
             continue
         changes = input_changes(before[urn].get("inputs", {}), res.get("inputs", {}))
         if changes:
-            result.changed.append(ResourceChange(urn, res["type"], res["name"], changes))
+            options = res.get("options") or {}
+            result.changed.append(
+                ResourceChange(
+                    urn,
+                    res["type"],
+                    res["name"],
+                    changes,
+                    replace_fields=replace_fields(changes, options),
+                    delete_before_replace=bool(options.get("deleteBeforeReplace")),
+                )
+            )
         else:
             result.unchanged += 1
     result.removed = [res for urn, res in before.items() if urn not in after]
@@ -218,7 +261,10 @@ def render_markdown(diff: PlanDiff, base_label: str = "the base plan") -> str:
     lines = [f"### Offline plan diff: stack `{diff.stack}`", ""]
     if diff.base_stack and diff.base_stack != diff.stack:
         lines += [f"> Warning: the base plan is of stack `{diff.base_stack}`.", ""]
-    counts = f"**{len(diff.added)} to add, {len(diff.changed)} to change, {len(diff.removed)} to remove**"
+    replaced = sum(1 for rc in diff.changed if rc.replace)
+    counts = f"**{len(diff.added)} to add, {len(diff.changed) - replaced} to change, "
+    counts += f"{replaced} to replace, " if replaced else ""
+    counts += f"{len(diff.removed)} to remove**"
     lines += [f"Compared with {base_label}: {counts}, {diff.unchanged} unchanged.", ""]
     if diff.added:
         lines += ["#### Added", "", "| type | name | parent |", "|---|---|---|"]
@@ -233,6 +279,10 @@ def render_markdown(diff: PlanDiff, base_label: str = "the base plan") -> str:
             shown = [_change_text(c) for c in rc.changes[:MAX_PATHS]]
             if len(rc.changes) > MAX_PATHS:
                 shown.append(f"… and {len(rc.changes) - MAX_PATHS} more")
+            if rc.replace:
+                how = "delete first, then create" if rc.delete_before_replace else "create first, then delete"
+                fields = ", ".join(_code(f) for f in rc.replace_fields)
+                shown.insert(0, f"**replace** ({how}): {fields}")
             lines.append(f"| {_code(rc.type)} {_code(rc.name)} | {'<br>'.join(shown)} |")
         lines.append("")
     if diff.removed:

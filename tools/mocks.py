@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import runpy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -160,13 +161,35 @@ class PlatformMocks(pmocks.Mocks):
         return {}, []
 
 
+def _aliases(request: Any) -> list[str]:
+    """Aliases the program set: URNs, or ``name``/``type``/``parent`` specs rendered as text. The
+    SDKs' own type aliases (a bare older type token, e.g. ``azure-native:containerservice/v20240901:
+    AgentPool`` for every API version) are left out: they name no change the program made."""
+    out = [str(u) for u in request.aliasURNs]
+    for alias in request.aliases:
+        spec = json_format.MessageToDict(alias)
+        body = spec.get("spec", spec)
+        if "urn" not in spec and set(body) <= {"type", "parentUrn", "noParent"} and not body.get("parentUrn"):
+            continue
+        out.append(spec.get("urn") or json.dumps(body, sort_keys=True))
+    return out
+
+
 def _options(request: Any) -> dict[str, Any]:
-    """The resource options the engine would act on (only those set)."""
+    """The resource options the engine would act on (only those set), from the RegisterResourceRequest.
+
+    ``dependencies`` holds every dependency the engine gets (explicit and those implied by inputs);
+    ``dependsOn`` only the explicit ``depends_on`` ones (not implied by any input).
+    """
+    implied = {urn for deps in request.propertyDependencies.values() for urn in deps.urns}
     options = {
         "ignoreChanges": list(request.ignoreChanges),
         "replaceOnChanges": list(request.replaceOnChanges),
         "deleteBeforeReplace": bool(request.deleteBeforeReplace),
-        "dependencies": list(request.dependencies),
+        "dependencies": sorted(request.dependencies),  # sorted: the engine's order is not stable
+        "dependsOn": sorted(d for d in request.dependencies if d not in implied),
+        "protect": bool(request.protect),
+        "aliases": _aliases(request),
         "provider": str(request.provider),  # "<provider urn>::<id>" for an explicit provider
     }
     return {k: v for k, v in options.items() if v}

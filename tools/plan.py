@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from config.errors import EXIT_CODE, ConfigError
+from config.plan_date import PLAN_DATE_ENV, parse_plan_date
 from config.schema import StackConfig
 from tools.mocks import ProgramRun, Recorded, run_program
 from tools.scheduling_check import SchedulingReport, check_scheduling, render_table
@@ -26,6 +27,15 @@ from tools.tables import column_table
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_ENV = "AKS_LLM_CONFIG_SOURCE"  # read by config.loader to name the file in error messages
+# Resource options written per resource into the --json plan (and compared by --diff).
+RESOURCE_OPTIONS = (
+    "dependsOn",
+    "replaceOnChanges",
+    "deleteBeforeReplace",
+    "ignoreChanges",
+    "protect",
+    "aliases",
+)
 
 
 def run_stack(root: Path, stack: str, config_file: Path | None = None) -> tuple[StackSettings, ProgramRun]:
@@ -62,7 +72,14 @@ def plan_document(settings: StackSettings, run: ProgramRun) -> dict[str, Any]:
         "project": settings.project,
         "stack": settings.stack,
         "resources": [
-            {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "inputs": r.inputs}
+            {
+                "urn": r.urn,
+                "type": r.type,
+                "name": r.name,
+                "parent": r.parent,
+                "inputs": r.inputs,
+                "options": {k: v for k, v in r.options.items() if k in RESOURCE_OPTIONS},
+            }
             for r in run.resources
         ],
         "outputs": outputs,
@@ -196,7 +213,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="BASE.json",
         help="print only a Markdown summary of the changes against BASE.json (a --json plan of the base)",
     )
+    parser.add_argument(
+        "--date",
+        metavar="YYYY-MM-DD",
+        help=f"plan as of this date (version end of life, budget start); default ${PLAN_DATE_ENV} or today",
+    )
     args = parser.parse_args(argv)
+    if args.date:
+        try:
+            parse_plan_date(args.date)
+        except ValueError as exc:
+            print(f"error: --date: {exc}", file=sys.stderr)
+            return 2
+        os.environ[PLAN_DATE_ENV] = args.date
     base_doc = None
     if args.diff:
         try:
@@ -226,6 +255,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _print_diff(base_doc, args.diff.name, doc, args.json_path)
 
     print(f"Offline plan for stack '{settings.stack}' of project '{settings.project}' ({settings.source})")
+    version_line = _version_line(run.outputs.get("kubernetesVersion"))
+    if version_line:
+        print(version_line)
     print(render_tree(run.resources))
     print()
     print(render_counts(run.resources))
@@ -259,6 +291,18 @@ def _print_diff(base: dict[str, Any], base_name: str, doc: dict[str, Any], json_
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     return 0
+
+
+def _version_line(summary: Any) -> str:
+    """E.g. ``Kubernetes 1.36 (tier Standard, KubernetesOfficial): AKS end of life 2027-06-30 ...``."""
+    if not isinstance(summary, dict):
+        return ""
+    flag = {"warn": "  WARNING: ", "refuse": "  REFUSED: "}.get(str(summary.get("status")), "")
+    line = (
+        f"Kubernetes {summary.get('version')} (tier {summary.get('tier')}, {summary.get('supportPlan')}): "
+        f"AKS end of life {summary.get('endOfLife') or 'unknown'} (plan date {summary.get('planDate')})"
+    )
+    return line + (f"\n{flag}{summary.get('note')}" if flag else "")
 
 
 def _extra_sections(doc: dict[str, Any]) -> list[str]:
