@@ -20,12 +20,11 @@ from components.inference_namespace import labels
 from components.roles import AKS_CONTRIBUTOR
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
 from config import versions
+from config.namespaces import GPU_PROVISIONER_NAMESPACE, KAITO_NAMESPACE
 from config.schema import KaitoConfig
 
 KAITO_CHARTS = versions.chart("kaito-workspace").repository
 GPU_PROVISIONER_CHARTS = versions.chart("gpu-provisioner").repository
-KAITO_NAMESPACE = "kaito-workspace"
-GPU_PROVISIONER_NAMESPACE = "gpu-provisioner"
 GPU_PROVISIONER_SERVICE_ACCOUNT = "gpu-provisioner"  # fixed in the chart's Deployment
 UPSTREAM_KAITO = versions.chart(
     "kaito-workspace"

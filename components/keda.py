@@ -15,6 +15,7 @@ from components.inference_namespace import labels
 from components.roles import MONITORING_DATA_READER, SERVICE_BUS_DATA_OWNER
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
 from config import versions
+from config.namespaces import HTTP_ADDON_NAMESPACE
 from config.schema import KedaHttpAddonConfig
 
 # The AKS add-on runs KEDA in kube-system under this ServiceAccount (not keda/keda-operator as with
@@ -23,7 +24,6 @@ KEDA_NAMESPACE = "kube-system"
 KEDA_SERVICE_ACCOUNT = "keda-operator"
 PROMETHEUS_TRIGGER_AUTH = "keda-prometheus"
 SERVICE_BUS_TRIGGER_AUTH = "keda-servicebus"
-HTTP_ADDON_NAMESPACE = "keda"
 HTTP_ADDON_RELEASE = "keda-add-ons-http"
 KEDA_CHARTS = versions.chart("keda-add-ons-http").repository
 
