@@ -111,8 +111,8 @@ def inference_namespace(config: StackConfig, _catalog: Catalog) -> Iterable[Prob
         yield Problem(
             "inference.namespace",
             name,
-            f"this namespace belongs to {RESERVED_NAMESPACES[name]} (config/namespaces.py); the program "
-            "would declare it twice or mix the model services into it",
+            f"this namespace belongs to Kubernetes, AKS or a platform add-on ({RESERVED_NAMESPACES[name]}; "
+            "config/namespaces.py): the program would declare it twice or mix the model services into it",
             "a namespace of your own, e.g. inference (not " + ", ".join(sorted(RESERVED_NAMESPACES)) + ")",
         )
 

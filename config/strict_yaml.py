@@ -295,7 +295,10 @@ def decode_utf8(data: bytes, source: str) -> str:
 def load_yaml(data: bytes | str, *, source: str) -> Any:
     """Parse one YAML document; raise ``ConfigError`` for anything the Pulumi CLI would refuse."""
     text = decode_utf8(data, source) if isinstance(data, bytes) else data
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:  # a control character (NUL, ESC ...) the YAML spec forbids
+        raise ConfigError(source, "", [_unprintable(text, exc)]) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -304,6 +307,8 @@ def load_yaml(data: bytes | str, *, source: str) -> Any:
         return loader.construct_document(node)
     except _Refused as refused:
         raise ConfigError(source, "", [refused.problem]) from None
+    except yaml.reader.ReaderError as exc:
+        raise ConfigError(source, "", [_unprintable(text, exc)]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -317,3 +322,15 @@ def load_yaml(data: bytes | str, *, source: str) -> Any:
         ) from None
     finally:
         loader.dispose()
+
+
+def _unprintable(text: str, exc: yaml.reader.ReaderError) -> Problem:
+    before = text[: exc.position]
+    line = before.count("\n") + 1
+    column = exc.position - (before.rfind("\n") + 1) + 1
+    return Problem(
+        f"line {line}, column {column}",
+        chr(exc.character) if isinstance(exc.character, int) else exc.character,
+        "a control character YAML does not allow in a file",
+        'printable text (write it as an escape inside double quotes, e.g. "\\t")',
+    )
