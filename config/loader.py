@@ -31,35 +31,16 @@ def config_source(stack: str) -> str:
     return os.environ.get(SOURCE_ENV) or f"Pulumi.{stack}.yaml"
 
 
-class _NotFinite(ValueError):
-    pass
-
-
-def _refuse_constant(name: str) -> object:
-    raise _NotFinite(name)
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise _NotFinite(text)
-    return value
-
-
 def _decode(key: str, raw: object) -> object:
-    """Pulumi hands structured values over as JSON text and scalars as plain strings. ``NaN``,
-    ``Infinity`` and numbers beyond a float's range are refused (``ValueError``): JSON has none of
-    them, and Python's ``json`` would otherwise read them as non-finite floats."""
+    """Pulumi hands structured values over as JSON text and scalars as plain strings. Python's
+    ``json`` reads ``NaN``, ``Infinity`` and ``1e999`` as non-finite floats: the schema refuses them
+    at their key path (``allow_inf_nan=False``). Nesting too deep for the parser is a ``ValueError``."""
     if not isinstance(raw, str):
         return raw
     field = StackConfig.model_fields.get(_snake(key))
     wants_text = field is not None and _accepts_str(field.annotation)
     try:
-        decoded = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
-    except _NotFinite as exc:
-        if raw.strip().startswith(("{", "[")):
-            raise ValueError(f"a number that is not finite ({exc})") from None
-        return raw  # a scalar: the schema refuses the text (e.g. "inf" where a number belongs)
+        decoded = json.loads(raw)
     except RecursionError:
         raise ValueError(f"nested deeper than {MAX_DEPTH} levels") from None
     except ValueError:
@@ -277,7 +258,7 @@ def parse_stack_config(
         try:
             decoded[key] = _decode(key, value)
         except ValueError as exc:
-            bad.append(Problem(key, None, f"cannot be read: {exc}", "a JSON value of finite numbers"))
+            bad.append(Problem(key, None, f"cannot be read: {exc}", "a flatter JSON value"))
             continue
         if not _depth(decoded[key]):
             bad.append(Problem(key, None, f"nested deeper than {MAX_DEPTH} levels", "a flatter value"))

@@ -41,7 +41,13 @@ FULL: dict[str, Any] = {
     ],
     "quota": {"families": {"standardNCASv3_T4Family": 100}, "spotVcpus": 100},
     "models": [
-        {"name": "phi", "model": "phi-4-mini-instruct", "pool": "t4", "scaleToZero": False, "replicas": {"min": 1}}
+        {
+            "name": "phi",
+            "model": "phi-4-mini-instruct",
+            "pool": "t4",
+            "scaleToZero": False,
+            "replicas": {"min": 1},
+        }
     ],
     "prices": {"asOf": "2026-11-01", "skus": {"Standard_NC4as_T4_v3": {"onDemandPerHour": 0.5}}},
     "costComparison": {
@@ -63,8 +69,8 @@ FLOAT_FIELDS = [
     ("models", 0, "workload", "gpuMemoryUtilization"),
 ]
 # Fast enough for every run of the suite; the counts are in the README's hardening section.
-FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-MEDIUM = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+MEDIUM = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def stack_text(values: dict[str, Any], extra: str = "") -> str:
