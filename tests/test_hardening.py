@@ -117,7 +117,7 @@ def assert_readable(text: str) -> None:
 
 
 def with_value(base: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
-    doc = json.loads(json.dumps(base))
+    doc: dict[str, Any] = json.loads(json.dumps(base))
     node = doc
     for part in path[:-1]:
         node = node.setdefault(part, {}) if isinstance(part, str) else node[part]
@@ -425,7 +425,7 @@ def _scheduled(schedule: dict[str, Any]) -> dict[str, Any]:
 def test_a_backwards_day_range_is_refused_as_keda_does(a: int, b: int) -> None:
     result = outcome(stack_text(_scheduled({"days": f"{a}-{b}"})))
     assert isinstance(result, ConfigError) == (a > b)
-    if a > b:
+    if isinstance(result, ConfigError):
         assert "runs backwards" in result.render()
 
 
@@ -459,8 +459,10 @@ def test_a_trailing_newline_never_passes_a_pattern(field: tuple[tuple[Any, ...],
     refused(stack_text(with_value(values, path, good + tail)))
 
 
+# Arabic-Indic, Extended Arabic-Indic, Devanagari, fullwidth and mathematical bold digits (all \\d in
+# Python's re and in Rust's regex), written as escapes so the source stays ASCII.
 UNICODE_DIGITS = st.sampled_from(
-    ["٠١٢٣٤٥٦٧٨٩", "۰۱۲۳۴۵۶۷۸۹", "०१२३४५६७८९", "０１２３４５６７８９", "𝟎𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖𝟗"]
+    ["".join(chr(zero + i) for i in range(10)) for zero in (0x0660, 0x06F0, 0x0966, 0xFF10, 0x1D7CE)]
 )
 
 

@@ -80,7 +80,8 @@ def test_token_class_a_token_never_reaches_stdout_stderr_or_a_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     text = BASE + f"  aks-llm:hf_token: {TOKEN}\n  aks-llm:tags: {{note: 'see {TOKEN}'}}\n"
-    text += f"  aks-llm:addons: {{hfToken: {TOKEN}}}\n  aks-llm:models:\n  - {{name: m, model: phi-4, pool: x, hfToken: {TOKEN}}}\n"
+    text += f"  aks-llm:addons: {{hfToken: {TOKEN}}}\n"
+    text += f"  aks-llm:models:\n  - {{name: m, model: phi-4, pool: x, hfToken: {TOKEN}}}\n"
     code, out, err = run_cli(
         tmp_path,
         capsys,
