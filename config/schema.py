@@ -471,10 +471,13 @@ class ScheduleConfig(Strict):
 
     @model_validator(mode="after")
     def _keda_accepts(self) -> ScheduleConfig:
-        # KEDA 2.19 (the AKS add-on on 1.36) parses start/end with robfig/cron v3, which refuses a
-        # range whose start is past its end (parser.go getRange: "beginning of range (5) beyond end
-        # of range (1)"), and its cron scaler refuses start == end (pkg/scalers/cron_scaler.go,
-        # cronMetadata.Validate: "start and end can not have exactly same time input").
+        # KEDA v2.19.0 (the AKS add-on on 1.36; commit 3f88d60a) parses start/end with robfig/cron
+        # v3.0.1 (pkg/scalers/cron_scaler.go:39-46), whose getRange refuses a range whose start is
+        # past its end (parser.go:311 at v3.0.1: "beginning of range (%d) beyond end of range (%d)"),
+        # and cronMetadata.Validate refuses start == end (cron_scaler.go:48-50: "start and end can not
+        # have exactly same time input"). sizing.autoscaling.cron_window would move an end at the
+        # start time to the next days (a 24 h window KEDA accepts), so equal times are refused here:
+        # whether an empty or a full-day window is meant is the user's to say.
         for part in self.days.split(","):
             first, _, last = part.partition("-")
             if last and int(first) > int(last):

@@ -8,8 +8,9 @@ bad value and what is accepted. Refused before anything is constructed:
 - a repeated mapping key (the Pulumi CLI refuses them: go-yaml v3 reports ``mapping key ... already
   defined``);
 - a mapping key that is not a string (``1:``, ``true:``, ``[a]:``, ``null:``);
-- every explicit tag (``!!binary``, ``!!set``, ``!!omap``, ``!!timestamp``, ``!!python/...``, ``!x``):
-  Pulumi config values are strings, numbers, booleans, lists and maps;
+- every tag outside the core schema (``!!binary``, ``!!set``, ``!!omap``, ``!!timestamp``,
+  ``!!python/...``, ``!x``; ``!!str``/``!!int``/... are fine): Pulumi config values are strings,
+  numbers, booleans, lists and maps;
 - nesting deeper than ``MAX_DEPTH`` (checked before the composer recurses);
 - alias bombs: the expanded size of the document (every alias counts the whole node it repeats) is
   bounded by ``MAX_EXPANDED_NODES``, checked while composing, so the refusal is quick and the memory
