@@ -16,16 +16,15 @@ from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 from config.agent_pools import PRIORITY_EXPANDER_CONFIG_MAP, AgentPoolSpec
 from config.gpu_software import (
     DEVICE_PLUGIN_CHART,
-    DEVICE_PLUGIN_NAMESPACE,
     DEVICE_PLUGIN_REPO,
     DEVICE_PLUGIN_VERSION,
     GPU_OPERATOR_CHART,
-    GPU_OPERATOR_NAMESPACE,
     GPU_OPERATOR_VERSION,
     MIG_CONFIG_MAP,
     NVIDIA_HELM_REPO,
     SHARING_CONFIG_MAP,
 )
+from config.namespaces import DEVICE_PLUGIN_NAMESPACE, GPU_OPERATOR_NAMESPACE
 from config.tags import k8s_labels
 
 # Fields AKS fixes when a node pool is created: a change replaces the pool instead of sending an update

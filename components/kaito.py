@@ -21,13 +21,12 @@ from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdenti
 from config import versions
 from config.helm_values import (
     GPU_PROVISIONER_ENV,
-    GPU_PROVISIONER_NAMESPACE,
     GPU_PROVISIONER_SERVICE_ACCOUNT,
-    KAITO_NAMESPACE,
     SYSTEM_POOL_TOLERATION,
     gpu_provisioner_values,
     workspace_values,
 )
+from config.namespaces import GPU_PROVISIONER_NAMESPACE, KAITO_NAMESPACE
 from config.schema import KaitoConfig
 
 __all__ = ["SYSTEM_POOL_TOLERATION", "Kaito", "KaitoArgs", "kaito_summary", "workspace_values"]

@@ -15,7 +15,8 @@ from components.inference_namespace import labels
 from components.roles import MONITORING_DATA_READER, SERVICE_BUS_DATA_OWNER
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
 from config import versions
-from config.helm_values import HTTP_ADDON_NAMESPACE, HTTP_ADDON_RELEASE, http_addon_values
+from config.helm_values import HTTP_ADDON_RELEASE, http_addon_values
+from config.namespaces import HTTP_ADDON_NAMESPACE
 from config.schema import KedaHttpAddonConfig
 
 # The AKS add-on runs KEDA in kube-system under this ServiceAccount (not keda/keda-operator as with

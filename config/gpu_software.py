@@ -38,7 +38,6 @@ from config.schema import StackConfig
 GPU_OPERATOR_CHART = "gpu-operator"
 GPU_OPERATOR_VERSION = versions.chart("gpu-operator").version
 NVIDIA_HELM_REPO = versions.chart("gpu-operator").repository
-GPU_OPERATOR_NAMESPACE = "gpu-operator"
 MIG_CONFIG_MAP = "aks-llm-mig-parted-config"  # key config.yaml, read by the MIG manager
 SHARING_CONFIG_MAP = "aks-llm-device-plugin-config"  # one key per time-sliced pool + "default"
 SHARING_DEFAULT_KEY = "default"
@@ -48,7 +47,6 @@ SHARING_DEFAULT_KEY = "default"
 DEVICE_PLUGIN_CHART = "nvidia-device-plugin"
 DEVICE_PLUGIN_VERSION = versions.chart("nvidia-device-plugin").version
 DEVICE_PLUGIN_REPO = versions.chart("nvidia-device-plugin").repository
-DEVICE_PLUGIN_NAMESPACE = "nvidia-device-plugin"
 
 MIG_STRATEGY = "mixed"  # pods request nvidia.com/mig-<profile>; whole GPUs stay nvidia.com/gpu
 SYSTEM_NODE_SELECTOR = {"kubernetes.azure.com/mode": "system"}

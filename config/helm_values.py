@@ -17,21 +17,23 @@ from config import versions
 from config.catalog import Catalog
 from config.gpu_software import (
     DEVICE_PLUGIN_CHART,
-    DEVICE_PLUGIN_NAMESPACE,
     GPU_OPERATOR_CHART,
-    GPU_OPERATOR_NAMESPACE,
     device_plugin_values,
     operator_values,
+)
+from config.namespaces import (
+    DEVICE_PLUGIN_NAMESPACE,
+    GPU_OPERATOR_NAMESPACE,
+    GPU_PROVISIONER_NAMESPACE,
+    HTTP_ADDON_NAMESPACE,
+    KAITO_NAMESPACE,
 )
 from config.schema import KaitoConfig, KedaHttpAddonConfig, StackConfig
 
 SYSTEM_POOL_TOLERATION = [{"key": "CriticalAddonsOnly", "operator": "Exists"}]
 _CHART_PROVISIONER = {"gpu-provisioner": "azure-gpu-provisioner", "karpenter": "karpenter"}
 
-KAITO_NAMESPACE = "kaito-workspace"
-GPU_PROVISIONER_NAMESPACE = "gpu-provisioner"
 GPU_PROVISIONER_SERVICE_ACCOUNT = "gpu-provisioner"  # fixed in the chart's Deployment
-HTTP_ADDON_NAMESPACE = "keda"
 HTTP_ADDON_RELEASE = "keda-add-ons-http"
 
 

@@ -16,13 +16,14 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from config.catalog import closest_names
-from config.errors import ConfigError, Problem, join_path
+from config.errors import REDACTED, ConfigError, Problem, join_path, looks_secret
 from config.rules import check_rules
 from config.schema import StackConfig
 
 PROJECT = "aks-llm"
 SOURCE_ENV = "AKS_LLM_CONFIG_SOURCE"
 SECRET_KEYS = frozenset({"hfToken"})
+MAX_DEPTH = 64  # lists and mappings inside one config value (the stack file loader bounds it too)
 
 
 def config_source(stack: str) -> str:
@@ -31,13 +32,17 @@ def config_source(stack: str) -> str:
 
 
 def _decode(key: str, raw: object) -> object:
-    """Pulumi hands structured values over as JSON text and scalars as plain strings."""
+    """Pulumi hands structured values over as JSON text and scalars as plain strings. Python's
+    ``json`` reads ``NaN``, ``Infinity`` and ``1e999`` as non-finite floats: the schema refuses them
+    at their key path (``allow_inf_nan=False``). Nesting too deep for the parser is a ``ValueError``."""
     if not isinstance(raw, str):
         return raw
     field = StackConfig.model_fields.get(_snake(key))
     wants_text = field is not None and _accepts_str(field.annotation)
     try:
         decoded = json.loads(raw)
+    except RecursionError:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels") from None
     except ValueError:
         return raw
     if wants_text and not isinstance(decoded, str) and not isinstance(decoded, dict | list):
@@ -113,6 +118,9 @@ def _problem_from(error: Mapping[str, Any]) -> Problem:
     elif kind == "string_pattern_mismatch":
         message = "not in the accepted form"
         accepted = f"text matching {error.get('ctx', {}).get('pattern')}"
+    elif kind == "finite_number":
+        message = "not a finite number"
+        accepted = "a finite number within the key's range (no NaN or infinity)"
     elif kind.endswith("_type"):
         message = message.replace("Input should be", "expected")
     elif kind == "literal_error":
@@ -121,6 +129,74 @@ def _problem_from(error: Mapping[str, Any]) -> Problem:
     if not loc:  # a whole-config check: its input is every key, never worth (or safe) printing
         value = None
     return Problem(path=path, value=redact(value), message=message, accepted=accepted)
+
+
+def _depth(value: object, limit: int = MAX_DEPTH) -> bool:
+    """True when ``value`` nests at most ``limit`` lists/mappings deep (iterative)."""
+    stack = [(value, 0)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > limit:
+            return False
+        if isinstance(current, dict):
+            stack.extend((v, depth + 1) for v in current.values())
+        elif isinstance(current, list):
+            stack.extend((v, depth + 1) for v in current)
+    return True
+
+
+_SECRET_KEY_SHAPES = {"hftoken", "huggingfacetoken", "hftok", "hfkey", "hfapikey", "hfsecret", "token"}
+
+
+def _secret_shaped(key: str) -> bool:
+    """A key a user would write for the Hugging Face token: ``hf_token``, ``HFToken``, ``hf-token``..."""
+    squashed = "".join(c for c in key.lower() if c.isalnum())
+    return squashed in _SECRET_KEY_SHAPES or ("token" in squashed and "hf" in squashed)
+
+
+def secret_problems(
+    raw: Mapping[str, object], namespace: str = PROJECT, secret_keys: Iterable[str] = ()
+) -> list[Problem]:
+    """Near-miss secret keys (at any depth) and token-shaped text outside the secret key.
+
+    A near-miss key (``hf_token``, ``HFToken``, ``addons.hfToken``, ``models[0].hfToken``) would be
+    refused as unknown with its value shown; a token pasted into another key would reach the
+    resources' inputs, tags or the plan. Both are refused here, the value never shown.
+    """
+    fix = f"pulumi config set --secret {namespace}:hfToken <token> (and remove this key)"
+    secrets = set(secret_keys)
+    problems: list[Problem] = []
+    stack: list[tuple[str, object, bool]] = [
+        (k, v, True) for k, v in sorted(raw.items(), key=lambda kv: kv[0], reverse=True)
+    ]
+    while stack:
+        path, value, top = stack.pop()
+        name = path.rsplit(".", 1)[-1].split("[")[0] if not top else path
+        if (not top or name not in SECRET_KEYS) and _secret_shaped(name):
+            problems.append(
+                Problem(path, REDACTED, "the Hugging Face token is read from one key only: hfToken", fix)
+            )
+            continue
+        if top and (name in SECRET_KEYS or name in secrets):  # a secret's value is never looked at
+            continue
+        if isinstance(value, str) and looks_secret(value):
+            problems.append(
+                Problem(
+                    path,
+                    REDACTED,
+                    "this looks like a token or key; a plain config value is stored and shown in clear",
+                    "a secret only under hfToken, set with " + fix.split(" (")[0],
+                )
+            )
+        elif isinstance(value, dict):
+            for k, v in reversed(list(value.items())):
+                if looks_secret(str(k)):
+                    problems.append(Problem(path, REDACTED, "a key that looks like a token", "a plain key"))
+                    continue
+                stack.append((f"{path}.{k}", v, False))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", v, False) for i, v in reversed(list(enumerate(value))))
+    return problems
 
 
 def redact(value: object) -> object:
@@ -176,14 +252,28 @@ def parse_stack_config(
             for key in plain_secrets
         ]
         raise ConfigError(source, namespace, problems)
-    decoded = {key: _decode(key, value) for key, value in raw.items()}
+    decoded: dict[str, object] = {}
+    bad: list[Problem] = []
+    for key, value in raw.items():
+        try:
+            decoded[key] = _decode(key, value)
+        except ValueError as exc:
+            bad.append(Problem(key, None, f"cannot be read: {exc}", "a flatter JSON value"))
+            continue
+        if not _depth(decoded[key]):
+            bad.append(Problem(key, None, f"nested deeper than {MAX_DEPTH} levels", "a flatter value"))
+    if bad:
+        raise ConfigError(source, namespace, bad)
+    leaked = secret_problems(decoded, namespace, secrets)
+    if leaked:
+        raise ConfigError(source, namespace, leaked)
     try:
         config = StackConfig.model_validate(decoded)
     except ValidationError as exc:
         problems = [_problem_from(e) for e in exc.errors(include_url=False)]
         problems = [
             Problem(p.path, "<redacted>", p.message, p.accepted)
-            if p.path.split(".")[0].split("[")[0] in SECRET_KEYS
+            if p.path.split(".")[0].split("[")[0] in SECRET_KEYS | secrets
             else p
             for p in problems
         ]

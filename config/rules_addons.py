@@ -12,21 +12,8 @@ from pydantic import BaseModel
 
 from config.catalog import Catalog
 from config.errors import Problem
+from config.namespaces import RESERVED_NAMESPACES
 from config.schema import StackConfig
-
-# Namespaces the platform itself (or AKS) owns: the inference namespace must not be one of them.
-RESERVED_NAMESPACES = frozenset(
-    {
-        "default",
-        "kube-system",
-        "kube-public",
-        "kube-node-lease",
-        "gatekeeper-system",
-        "kaito-workspace",
-        "gpu-provisioner",
-        "keda",
-    }
-)
 
 
 def _set_keys(model: BaseModel, keys: Iterable[str]) -> list[tuple[str, object]]:
@@ -102,7 +89,14 @@ def key_vault_firewall(config: StackConfig, _catalog: Catalog) -> Iterable[Probl
         )
     for i, text in enumerate(vault.allowed_ip_ranges):
         network = ipaddress.ip_network(text)
-        if network.version != 4:
+        if network.prefixlen == 0:
+            yield Problem(
+                f"addons.keyVault.allowedIpRanges[{i}]",
+                text,
+                "admits every address: the firewall would no longer protect the vault holding the token",
+                "the public egress ranges that need the vault, e.g. 203.0.113.0/24, or none",
+            )
+        elif network.version != 4:
             yield Problem(
                 f"addons.keyVault.allowedIpRanges[{i}]",
                 text,
@@ -125,7 +119,8 @@ def inference_namespace(config: StackConfig, _catalog: Catalog) -> Iterable[Prob
         yield Problem(
             "inference.namespace",
             name,
-            "this namespace belongs to Kubernetes, AKS or a platform add-on",
+            f"this namespace belongs to Kubernetes, AKS or a platform add-on ({RESERVED_NAMESPACES[name]}; "
+            "config/namespaces.py): the program would declare it twice or mix the model services into it",
             "a namespace of your own, e.g. inference (not " + ", ".join(sorted(RESERVED_NAMESPACES)) + ")",
         )
 

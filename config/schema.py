@@ -15,12 +15,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from pydantic.alias_generators import to_camel
 
 from config import versions
+from config.catalog import closest_names
+from config.regions import AZURE_REGIONS
 
 WeekDay = Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 Purpose = Literal["serving", "batch"]
 
 _TAG_FORBIDDEN = re.compile(r"[<>%&\\?/]")
-_K8S_VERSION = re.compile(r"^1\.\d{2}(\.\d+)?$")
+_K8S_VERSION = re.compile(r"1\.[0-9]{2}(\.[0-9]+)?")  # fullmatch: no trailing newline, ASCII digits
 
 
 class Strict(BaseModel):
@@ -30,6 +32,7 @@ class Strict(BaseModel):
         strict=True,
         extra="forbid",
         frozen=True,
+        allow_inf_nan=False,  # NaN and infinity are refused in every float field
         alias_generator=to_camel,
         populate_by_name=False,
         validate_default=True,
@@ -44,7 +47,15 @@ def _cidr(value: str) -> str:
     return value
 
 
+MAX_USER_TAGS = 47  # Azure allows 50 tags per resource; the program adds 3 (config.tags)
+
+
 def _tags(value: dict[str, str]) -> dict[str, str]:
+    if len(value) > MAX_USER_TAGS:
+        raise ValueError(
+            f"{len(value)} tags: Azure allows 50 per resource and the program adds 3, so at most "
+            f"{MAX_USER_TAGS}"
+        )
     for key, val in value.items():
         if not key or len(key) > 512 or _TAG_FORBIDDEN.search(key):
             raise ValueError(f"tag name {key!r} breaks Azure rules: 1-512 characters, none of < > % & \\ ? /")
@@ -53,9 +64,17 @@ def _tags(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
+def _distinct_zones(value: list[int]) -> list[int]:
+    repeated = sorted({z for z in value if value.count(z) > 1})
+    if repeated:
+        raise ValueError(f"zones repeated: {repeated}; list each availability zone once")
+    return value
+
+
 Cidr = Annotated[str, AfterValidator(_cidr)]
 Tags = Annotated[dict[str, str], AfterValidator(_tags)]
 Zone = Annotated[int, Field(ge=1, le=3)]  # strict int: a bool is refused (Literal[1] would take True)
+Zones = Annotated[list[Zone], AfterValidator(_distinct_zones)]
 PoolName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{0,9}$")]  # + "sp" for the spot pool: AKS allows 12
 DnsLabel = Annotated[str, Field(pattern=r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")]
 Percent = Annotated[str, Field(pattern=r"^([1-9][0-9]?|100)%$")]
@@ -69,6 +88,12 @@ Minutes = Annotated[str, Field(pattern=r"^[0-9]+m$")]
 Seconds = Annotated[str, Field(pattern=r"^[0-9]+s?$")]
 
 
+# Sane ceilings of the float fields (finite, and far above any real figure)
+MAX_USD_PER_HOUR = 1_000.0  # a VM's hourly price (the largest GPU VMs list about 100 USD/h)
+MAX_USD_PER_MILLION_TOKENS = 10_000.0  # a per-token API's price
+MAX_TOKENS_PER_SECOND = 10_000_000.0  # one replica's throughput
+MAX_MONTHLY_AMOUNT = 1_000_000_000.0  # a budget (billing currency)
+
 # --- cluster -----------------------------------------------------------------------------------
 
 
@@ -77,7 +102,7 @@ class SystemPoolConfig(Strict):
 
     vm_size: str = "Standard_D4ds_v5"
     count: Annotated[int, Field(ge=1, le=100)] = 3
-    zones: list[Zone] = Field(default_factory=lambda: [1, 2, 3])
+    zones: Zones = Field(default_factory=lambda: [1, 2, 3])
     os_disk_size_gb: Annotated[int, Field(ge=30, le=2048)] = 128
     max_surge: Percent = "33%"
 
@@ -99,6 +124,17 @@ class NetworkConfig(Strict):
         if dns not in service:
             raise ValueError(
                 f"dnsServiceIp {self.dns_service_ip} must lie in serviceCidr {self.service_cidr}"
+            )
+        # AKS: the first address of the service range is the kubernetes API service's ClusterIP;
+        # the network (and, for IPv4, broadcast) address is no host address at all.
+        reserved = {service.network_address, service.network_address + 1}
+        if service.version == 4:
+            reserved.add(service.broadcast_address)
+        if dns in reserved:
+            raise ValueError(
+                f"dnsServiceIp {self.dns_service_ip} is the network, first or last address of serviceCidr "
+                f"{self.service_cidr} (the first is the kubernetes API service's); e.g. "
+                f"{service.network_address + 10}"
             )
         if service.overlaps(ipaddress.ip_network(self.pod_cidr)):
             raise ValueError(f"serviceCidr {self.service_cidr} overlaps podCidr {self.pod_cidr}")
@@ -125,6 +161,12 @@ class ApiServerConfig(Strict):
     def _restricted(self) -> ApiServerConfig:
         if self.private_cluster and self.authorized_ip_ranges:
             raise ValueError("authorizedIpRanges cannot be combined with privateCluster: true")
+        everyone = [r for r in self.authorized_ip_ranges if ipaddress.ip_network(r).prefixlen == 0]
+        if everyone and not self.allow_unrestricted_public_access:
+            raise ValueError(
+                f"authorizedIpRanges {everyone} admits every address: that is an unrestricted public "
+                "API server; list your own ranges, or set allowUnrestrictedPublicAccess: true deliberately"
+            )
         if not (self.private_cluster or self.authorized_ip_ranges or self.allow_unrestricted_public_access):
             raise ValueError(
                 "the API server would be open to the internet: set privateCluster: true, list "
@@ -182,7 +224,7 @@ class ClusterConfig(Strict):
 
     @model_validator(mode="after")
     def _version(self) -> ClusterConfig:
-        if not _K8S_VERSION.match(self.kubernetes_version):
+        if not _K8S_VERSION.fullmatch(self.kubernetes_version):
             raise ValueError(f"kubernetesVersion {self.kubernetes_version!r} is not like 1.33 or 1.33.2")
         return self
 
@@ -206,7 +248,7 @@ class OnDemandCapacity(Strict):
 class SpotCapacity(OnDemandCapacity):
     """Spot nodes of a pool; maxPrice -1 pays up to the on-demand price."""
 
-    max_price: float = -1.0
+    max_price: Annotated[float, Field(ge=-1.0, le=MAX_USD_PER_HOUR)] = -1.0
 
     @model_validator(mode="after")
     def _price(self) -> SpotCapacity:
@@ -235,7 +277,7 @@ class GpuPoolConfig(Strict):
     spot: SpotCapacity | None = None
     mig: str | None = None
     time_slicing: TimeSlicingConfig | None = None
-    zones: list[Zone] = Field(default_factory=list)
+    zones: Zones = Field(default_factory=list)
     os_disk_size_gb: Annotated[int, Field(ge=64, le=2048)] = 256
     scale_down_mode: Literal["Delete", "Deallocate"] = "Delete"
     max_surge: Surge = "10%"  # on-demand nodes only: AKS refuses max surge on spot pools
@@ -244,14 +286,19 @@ class GpuPoolConfig(Strict):
     def _capacity(self) -> GpuPoolConfig:
         if self.on_demand is None and self.spot is None:
             raise ValueError("a GPU pool needs onDemand and/or spot capacity")
+        if self.on_demand is None and "max_surge" in self.model_fields_set:
+            raise ValueError(
+                f"maxSurge {self.max_surge!r} on a spot-only pool: AKS refuses max surge on spot pools "
+                "(the setting applies to the on-demand pool only); remove maxSurge or add onDemand"
+            )
         return self
 
 
 class QuotaConfig(Strict):
     """Declared regional vCPU quota per VM family (and the low-priority/spot quota)."""
 
-    families: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
-    spot_vcpus: Annotated[int, Field(ge=0)] | None = None
+    families: dict[str, Annotated[int, Field(ge=0, le=10_000_000)]] = Field(default_factory=dict)
+    spot_vcpus: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
 
 
 # --- Node Auto Provisioning (Karpenter on AKS) ----------------------------------------------------
@@ -379,14 +426,14 @@ class CustomArchitectureConfig(Strict):
     """A model that is not in the catalog: its architecture, from its config.json."""
 
     hf_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")]
-    parameters: Annotated[int, Field(ge=10_000_000)]
+    parameters: Annotated[int, Field(ge=10_000_000, le=100_000_000_000_000)]
     layers: Annotated[int, Field(ge=1, le=512)]
     attention_heads: Annotated[int, Field(ge=1, le=1024)]
     kv_heads: Annotated[int, Field(ge=1, le=1024)]
     head_dim: Annotated[int, Field(ge=16, le=1024)]
     context_length: Annotated[int, Field(ge=256, le=10_485_760)]
-    sliding_window: Annotated[int, Field(ge=1)] | None = None
-    sliding_layers: Annotated[int, Field(ge=0)] = 0
+    sliding_window: Annotated[int, Field(ge=1, le=10_485_760)] | None = None
+    sliding_layers: Annotated[int, Field(ge=0, le=512)] = 0
     gated: bool = False
 
     @model_validator(mode="after")
@@ -408,9 +455,21 @@ class WorkloadConfig(Strict):
     p95_prompt_tokens: Annotated[int, Field(ge=1, le=2_000_000)] = 1024
     p95_completion_tokens: Annotated[int, Field(ge=1, le=1_000_000)] = 512
     peak_concurrent_requests: Annotated[int, Field(ge=1, le=100_000)] = 8
-    max_model_len: Annotated[int, Field(ge=256)] | None = None
+    max_model_len: Annotated[int, Field(ge=256, le=10_485_760)] | None = None
     max_num_seqs: Annotated[int, Field(ge=1, le=4096)] | None = None
     gpu_memory_utilization: Annotated[float, Field(gt=0.3, le=0.98)] = 0.90
+
+    @model_validator(mode="after")
+    def _request_fits(self) -> WorkloadConfig:
+        # vLLM refuses a request whose prompt plus max_tokens exceeds max_model_len (its input
+        # processor's length check), so the p95 request must fit.
+        needed = self.p95_prompt_tokens + self.p95_completion_tokens
+        if self.max_model_len is not None and self.max_model_len < needed:
+            raise ValueError(
+                f"maxModelLen {self.max_model_len} is below p95PromptTokens + p95CompletionTokens "
+                f"({needed}): vLLM would refuse the p95 request; raise maxModelLen to at least {needed}"
+            )
+        return self
 
 
 class ReplicasConfig(Strict):
@@ -426,6 +485,29 @@ class ScheduleConfig(Strict):
     end: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = "18:00"
     days: Annotated[str, Field(pattern=r"^[0-6](-[0-6])?(,[0-6](-[0-6])?)*$")] = "1-5"
     min_replicas: Annotated[int, Field(ge=1, le=100)] = 1
+
+    @model_validator(mode="after")
+    def _keda_accepts(self) -> ScheduleConfig:
+        # KEDA v2.19.0 (the AKS add-on on 1.36; commit 3f88d60a) parses start/end with robfig/cron
+        # v3.0.1 (pkg/scalers/cron_scaler.go:39-46), whose getRange refuses a range whose start is
+        # past its end (parser.go:311 at v3.0.1: "beginning of range (%d) beyond end of range (%d)"),
+        # and cronMetadata.Validate refuses start == end (cron_scaler.go:48-50: "start and end can not
+        # have exactly same time input"). sizing.autoscaling.cron_window would move an end at the
+        # start time to the next days (a 24 h window KEDA accepts), so equal times are refused here:
+        # whether an empty or a full-day window is meant is the user's to say.
+        for part in self.days.split(","):
+            first, _, last = part.partition("-")
+            if last and int(first) > int(last):
+                raise ValueError(
+                    f"days {self.days!r}: the range {part} runs backwards, which KEDA's cron parser "
+                    f"refuses; split it, e.g. {first}-6,0-{last}"
+                )
+        if self.start == self.end:
+            raise ValueError(
+                f"start and end are both {self.start}: KEDA's cron scaler refuses a window that starts "
+                "and ends at the same time"
+            )
+        return self
 
 
 class ModelConfig(Strict):
@@ -454,32 +536,32 @@ class ModelConfig(Strict):
 
 
 class PriceOverride(Strict):
-    on_demand_per_hour: Annotated[float, Field(ge=0)]
-    spot_per_hour: Annotated[float, Field(ge=0)] | None = None
+    on_demand_per_hour: Annotated[float, Field(ge=0, le=MAX_USD_PER_HOUR)]
+    spot_per_hour: Annotated[float, Field(ge=0, le=MAX_USD_PER_HOUR)] | None = None
 
 
 class PricesConfig(Strict):
     """Overrides of the catalog's dated price table (e.g. your negotiated rates)."""
 
-    as_of: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
+    as_of: Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")] | None = None
     source: str | None = None
     skus: dict[str, PriceOverride] = Field(default_factory=dict)
 
 
 # --- cost comparison and budget ----------------------------------------------------------------
 
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
-_FIRST_OF_MONTH = re.compile(r"^20\d{2}-(0[1-9]|1[0-2])-01$")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")  # fullmatch
+_FIRST_OF_MONTH = re.compile(r"20[0-9]{2}-(0[1-9]|1[0-2])-01")  # fullmatch, ASCII digits
 
 
 def _email(value: str) -> str:
-    if not _EMAIL.match(value):
+    if not _EMAIL.fullmatch(value):
         raise ValueError(f"{value!r} is not an e-mail address like platform-team@example.com")
     return value
 
 
 def _first_of_month(value: str) -> str:
-    if not _FIRST_OF_MONTH.match(value):
+    if not _FIRST_OF_MONTH.fullmatch(value):
         raise ValueError(f"{value!r} is not the first day of a month as YYYY-MM-01, e.g. 2026-12-01")
     return value
 
@@ -499,10 +581,12 @@ class CostComparisonConfig(Strict):
     """
 
     api_name: Annotated[str, Field(min_length=1, max_length=60)] = "per-token API"
-    api_price_per_million_input_tokens: Annotated[float, Field(ge=0)]
-    api_price_per_million_output_tokens: Annotated[float, Field(ge=0)]
-    throughput_tokens_per_second: Annotated[float, Field(gt=0)] | None = None
-    model_throughput: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
+    api_price_per_million_input_tokens: Annotated[float, Field(ge=0, le=MAX_USD_PER_MILLION_TOKENS)]
+    api_price_per_million_output_tokens: Annotated[float, Field(ge=0, le=MAX_USD_PER_MILLION_TOKENS)]
+    throughput_tokens_per_second: Annotated[float, Field(gt=0, le=MAX_TOKENS_PER_SECOND)] | None = None
+    model_throughput: dict[str, Annotated[float, Field(gt=0, le=MAX_TOKENS_PER_SECOND)]] = Field(
+        default_factory=dict
+    )
 
 
 class BudgetConfig(Strict):
@@ -513,7 +597,7 @@ class BudgetConfig(Strict):
     defaults to the first day of the month of the first ``pulumi up``; Azure cannot change it later.
     """
 
-    monthly_amount: Annotated[float, Field(gt=0)]
+    monthly_amount: Annotated[float, Field(gt=0, le=MAX_MONTHLY_AMOUNT)]
     thresholds: list[ThresholdPercent] = Field(default_factory=lambda: [50, 80, 100])
     forecast_thresholds: list[ThresholdPercent] = Field(default_factory=lambda: [100])
     contact_emails: Annotated[list[Email], Field(min_length=1, max_length=50)]
@@ -545,7 +629,7 @@ class BudgetConfig(Strict):
 
 # --- add-ons, identities, secrets, queue ----------------------------------------------------------
 
-SemVer = Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")]
+SemVer = Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]
 K8sName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
 
 
@@ -654,10 +738,18 @@ class InferenceConfig(Strict):
 # --- the whole stack ---------------------------------------------------------------------------
 
 
+def _region(value: str) -> str:
+    if value not in AZURE_REGIONS:
+        near = closest_names(value, sorted(AZURE_REGIONS))
+        hint = f"; did you mean {near[0]}?" if near else ""
+        raise ValueError(f"{value!r} is not an Azure region name (config/regions.py){hint}")
+    return value
+
+
 class StackConfig(Strict):
     """The project's config namespace of one stack."""
 
-    location: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{2,30}$")]
+    location: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{2,30}$"), AfterValidator(_region)]
     prefix: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{1,9}$")] = "llm"
     tags: Tags = Field(default_factory=dict)
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)

@@ -106,6 +106,34 @@ class PlanDiff:
         return not (self.added or self.removed or self.changed)
 
 
+def malformed(doc: Any) -> str | None:
+    """Why ``doc`` is not a plan document ``diff_plans`` can read (``None`` when it is one): a base
+    plan from elsewhere may be truncated or edited by hand."""
+    if not isinstance(doc, dict):
+        return "not a JSON object"
+    resources = doc.get("resources")
+    if not isinstance(resources, list):
+        return "no resources list"
+    for i, r in enumerate(resources):
+        if not isinstance(r, dict):
+            return f"resources[{i}] is not an object"
+        for key in ("urn", "type", "name"):
+            if not isinstance(r.get(key), str):
+                return f"resources[{i}].{key} is missing or not text"
+        if not isinstance(r.get("parent", ""), str):
+            return f"resources[{i}].parent is not text"
+        if not isinstance(r.get("inputs", {}), dict):
+            return f"resources[{i}].inputs is not an object"
+    cost = doc.get("cost")
+    if cost is not None and not isinstance(cost, dict):
+        return "cost is not an object"
+    if isinstance(cost, dict):
+        rows = cost.get("rows", [])
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            return "cost.rows is not a list of objects"
+    return None
+
+
 def _join(path: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{path}[{key}]"

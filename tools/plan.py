@@ -6,9 +6,13 @@ python -m tools.plan --stack dev [--config-file FILE] [--json FILE] [--manifests
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
+import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -17,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from config.errors import EXIT_CODE, ConfigError
+from config.errors import EXIT_CODE, ConfigError, clip, scrub
 from config.plan_date import PLAN_DATE_ENV, parse_plan_date
 from config.schema import StackConfig
 from tools.mocks import ProgramRun, Recorded, run_program
@@ -36,6 +40,12 @@ RESOURCE_OPTIONS = (
     "protect",
     "aliases",
 )
+MANIFEST_INDEX = ".aks-llm-manifests.json"  # what --manifests wrote into a directory, for the next run
+INTERRUPTED = 130  # the shell's code for a process ended by SIGINT
+
+
+class PlanError(Exception):
+    """A problem with the tool's own arguments or outputs: one line, exit 2, nothing written."""
 
 
 def run_stack(root: Path, stack: str, config_file: Path | None = None) -> tuple[StackSettings, ProgramRun]:
@@ -124,17 +134,154 @@ def kubernetes_manifests(resources: Sequence[Recorded], *, patches: bool = False
     return manifests
 
 
-def write_manifests(manifests: Sequence[dict[str, Any]], directory: Path) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
+def render_manifests(manifests: Sequence[dict[str, Any]], prefix: str = "") -> dict[str, str]:
+    """File name (below the --manifests directory) -> YAML text of each manifest."""
+    files = {}
     for i, doc in enumerate(manifests):
         meta = doc.get("metadata", {})
         ns = meta.get("namespace", "cluster")
-        fname = f"{i:03d}-{doc['kind'].lower()}-{ns}-{meta.get('name', 'unnamed')}.yaml"
-        path = directory / fname
-        path.write_text(yaml.safe_dump(doc, sort_keys=False))
-        written.append(path)
+        fname = f"{prefix}{i:03d}-{doc['kind'].lower()}-{ns}-{meta.get('name', 'unnamed')}.yaml"
+        files[fname] = yaml.safe_dump(doc, sort_keys=False)
+    return files
+
+
+def write_manifests(manifests: Sequence[dict[str, Any]], directory: Path) -> list[Path]:
+    """Write ``manifests`` into ``directory`` (each file whole: temporary file, then rename)."""
+    written = []
+    for name, text in render_manifests(manifests).items():
+        write_atomic(directory / name, text)
+        written.append(directory / name)
     return written
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """``path`` holds ``text`` or is untouched: write a temporary file beside it, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def plan_json(doc: dict[str, Any]) -> str:
+    """The --json text; a non-finite number (which JSON has no form for) is a ``PlanError``."""
+    try:
+        return json.dumps(doc, indent=2, sort_keys=True, allow_nan=False) + "\n"
+    except (ValueError, TypeError) as exc:
+        raise PlanError(f"the plan cannot be written as JSON ({exc}); nothing was written") from None
+
+
+def _previous_manifests(directory: Path) -> tuple[str, list[str]]:
+    """(stack, files) of the index a previous --manifests run left in ``directory``."""
+    index = directory / MANIFEST_INDEX
+    if not index.exists():
+        return "", []
+    try:
+        doc = json.loads(index.read_text(encoding="utf-8"))
+        files = [str(f) for f in doc["files"]]
+        stack = str(doc.get("stack", ""))
+    except (OSError, ValueError, KeyError, TypeError):
+        raise PlanError(
+            f"{index} is not an index this tool wrote; remove it or choose another directory"
+        ) from None
+    if any(Path(f).is_absolute() or ".." in Path(f).parts for f in files):
+        raise PlanError(f"{index} lists files outside {directory}; remove it or choose another directory")
+    return stack, files
+
+
+def plan_manifest_dir(directory: Path, files: dict[str, str]) -> tuple[str, list[str]]:
+    """Check that ``directory`` may receive ``files``: it is new, empty, or holds only what an earlier
+    run wrote (its index). Returns (the earlier run's stack, its files this run will remove)."""
+    if directory.exists() and not directory.is_dir():
+        raise PlanError(f"--manifests {directory} is not a directory")
+    if not directory.exists():
+        _check_creatable(directory)
+        return "", []
+    stack, previous = _previous_manifests(directory)
+    present = {
+        p.relative_to(directory).as_posix()
+        for p in directory.rglob("*")
+        if p.is_file() and p.name != MANIFEST_INDEX
+    }
+    foreign = sorted(present - set(previous))
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise PlanError(
+            f"--manifests {directory} holds files this tool did not write ({shown}); choose an empty "
+            "directory or remove them, so no stale object is applied with this plan; nothing was written"
+        )
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise PlanError(f"--manifests {directory} is not writable; nothing was written")
+    return stack, sorted(set(previous) & present - set(files))
+
+
+def _check_creatable(path: Path) -> None:
+    """``path`` (absent) could be created: its nearest existing ancestor is a writable directory."""
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise PlanError(f"cannot create {path}: {parent} is not a directory; nothing was written")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PlanError(f"cannot create {path}: {parent} is not writable; nothing was written")
+
+
+def check_json_target(path: Path) -> None:
+    if path.is_dir():
+        raise PlanError(f"--json {path} is a directory; give a file name")
+    if path.exists():
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            raise PlanError(f"--json {path}: {path.parent} is not writable; nothing was written")
+    else:
+        _check_creatable(path)
+
+
+@contextlib.contextmanager
+def _interrupt_after() -> Any:
+    """Hold a Ctrl-C until the block is done (the files are committed whole, or not at all)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
+def commit_outputs(
+    json_path: Path | None,
+    json_text: str | None,
+    manifests_dir: Path | None,
+    files: dict[str, str],
+    stack: str,
+) -> list[str]:
+    """Write the prepared outputs (checked beforehand); returns the stale manifest files removed."""
+    stale: list[str] = []
+    previous_stack = ""
+    if manifests_dir is not None:
+        previous_stack, stale = plan_manifest_dir(manifests_dir, files)
+    with _interrupt_after():
+        if json_path is not None and json_text is not None:
+            write_atomic(json_path, json_text)
+        if manifests_dir is not None:
+            for name in stale:
+                (manifests_dir / name).unlink()
+            for name, text in files.items():
+                write_atomic(manifests_dir / name, text)
+            index = {"stack": stack, "files": sorted(files)}
+            write_atomic(manifests_dir / MANIFEST_INDEX, json.dumps(index, indent=2) + "\n")
+    if stale and previous_stack:
+        return [f"{name} (stack {previous_stack})" for name in stale]
+    return stale
 
 
 def render_tree(resources: Sequence[Recorded]) -> str:
@@ -200,6 +347,26 @@ def _cell(value: Any) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The tool: a bad config, argument or output target ends in one message and exit 2, Ctrl-C in
+    exit 130; never a traceback, never a partly written file."""
+    try:
+        return _main(argv)
+    except ConfigError as error:
+        print(error.render(), file=sys.stderr)
+        return EXIT_CODE
+    except (PlanError, StackFileError) as exc:
+        print(f"error: {clip(scrub(str(exc)), 1000)}", file=sys.stderr)
+        return EXIT_CODE
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"error: cannot write{where}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_CODE
+    except KeyboardInterrupt:
+        print("interrupted: stopped before writing anything (no file is partly written)", file=sys.stderr)
+        return INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.plan", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", required=True, help="stack name (reads Pulumi.<stack>.yaml)")
     parser.add_argument("--config-file", type=Path, help="use this stack file instead of Pulumi.<stack>.yaml")
@@ -223,26 +390,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             parse_plan_date(args.date)
         except ValueError as exc:
-            print(f"error: --date: {exc}", file=sys.stderr)
-            return 2
+            raise PlanError(f"--date: {exc}") from None
         os.environ[PLAN_DATE_ENV] = args.date
     base_doc = None
     if args.diff:
+        from tools.diff import malformed
+
         try:
-            base_doc = json.loads(args.diff.read_text())
-        except (OSError, ValueError) as exc:
-            print(f"error: cannot read the base plan {args.diff}: {exc}", file=sys.stderr)
-            return 2
-        if not isinstance(base_doc, dict) or not isinstance(base_doc.get("resources"), list):
-            print(f"error: {args.diff} is not a plan written by --json (no resources list)", file=sys.stderr)
-            return 2
+            base_doc = json.loads(args.diff.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise PlanError(f"cannot read the base plan {args.diff}: {clip(str(reason), 300)}") from None
+        why = malformed(base_doc)
+        if why is not None:
+            raise PlanError(f"{args.diff} is not a plan written by --json ({why})")
+    if args.json_path:
+        check_json_target(args.json_path)
+    if args.manifests:
+        plan_manifest_dir(args.manifests, {})
 
     started = time.perf_counter()
-    try:
-        settings, run = run_stack(ROOT, args.stack, args.config_file)
-    except StackFileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    settings, run = run_stack(ROOT, args.stack, args.config_file)
     if run.exit_code:
         return run.exit_code
     scheduling = scheduling_report(settings, run)
@@ -268,16 +436,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(section)
     print()
     print(render_table(doc["scheduling"]))
-    if args.json_path:
-        args.json_path.parent.mkdir(parents=True, exist_ok=True)
-        args.json_path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    json_text = plan_json(doc) if args.json_path else None
+    files: dict[str, str] = {}
     if args.manifests:
-        written = write_manifests(kubernetes_manifests(run.resources), args.manifests)
+        files = render_manifests(kubernetes_manifests(run.resources))
         # Patches are partial objects owned by someone else: apply them with --server-side, never as-is.
-        written += write_manifests(
-            kubernetes_manifests(run.resources, patches=True), args.manifests / "patches"
-        )
-        print(f"\nWrote {len(written)} Kubernetes manifests to {args.manifests}")
+        files.update(render_manifests(kubernetes_manifests(run.resources, patches=True), "patches/"))
+    removed = commit_outputs(args.json_path, json_text, args.manifests, files, settings.stack)
+    if args.manifests:
+        print(f"\nWrote {len(files)} Kubernetes manifests to {args.manifests}")
+        if removed:
+            print(f"Removed {len(removed)} manifests an earlier run wrote there: {', '.join(removed)}")
     print(f"\nPlanned in {time.perf_counter() - started:.2f} s (mocks; nothing was created)")
     return 0
 
@@ -286,10 +455,15 @@ def _print_diff(base: dict[str, Any], base_name: str, doc: dict[str, Any], json_
     """``--diff``: the Markdown summary on stdout (and the plan as JSON when ``--json`` is given)."""
     from tools.diff import diff_plans, render_markdown
 
-    print(render_markdown(diff_plans(base, doc), base_label=f"`{base_name}`"), end="")
-    if json_path:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    try:
+        markdown = render_markdown(diff_plans(base, doc), base_label=f"`{base_name}`")
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise PlanError(
+            f"{base_name} is not a plan written by --json ({type(exc).__name__}: {exc})"
+        ) from None
+    json_text = plan_json(doc) if json_path else None
+    print(markdown, end="")
+    commit_outputs(json_path, json_text, None, {}, str(doc.get("stack", "")))
     return 0
 
 

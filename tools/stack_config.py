@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from config.strict_yaml import load_yaml
 
 SECRET_PLACEHOLDER = "[secret]"
 
@@ -42,19 +42,30 @@ class StackFileError(Exception):
     """The stack file cannot be read as Pulumi stack config (missing, not YAML, no ``config:``)."""
 
 
-def _read_yaml(path: Path) -> Any:
+def _read_yaml(path: Path, source: str | None = None) -> Any:
+    """The file's YAML as the Pulumi CLI reads it (``config.strict_yaml``): a YAML problem is a
+    ``ConfigError`` naming the file and key path; a file that cannot be read is a ``StackFileError``."""
+    if path.is_dir():
+        raise StackFileError(f"{path} is a directory, not a stack file")
     try:
-        return yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise StackFileError(f"{path}: not valid YAML{where}: {problem}") from None
+        data = path.read_bytes()
+    except OSError as exc:
+        raise StackFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return load_yaml(data, source=source or str(path))
 
 
 def load_stack_settings(root: Path, stack: str, config_file: Path | None = None) -> StackSettings:
     """Read ``Pulumi.yaml`` and the stack file (or ``config_file``) below ``root``."""
-    project_doc = yaml.safe_load((root / "Pulumi.yaml").read_text()) or {}
+    project_doc = _read_yaml(root / "Pulumi.yaml", "Pulumi.yaml") or {}
+    path = config_file or root / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        raise StackFileError(f"no stack file {path} (stacks here: {', '.join(stack_names(root)) or 'none'})")
+    source = path.name if config_file is None else str(config_file)
+    return stack_settings(project_doc, _read_yaml(path, source), stack=stack, source=source)
+
+
+def stack_settings(project_doc: Any, stack_doc: Any, *, stack: str, source: str) -> StackSettings:
+    """Pure: the config map the CLI would hand the program, from the parsed Pulumi.yaml and stack file."""
     project = str(project_doc["name"])
     config: dict[str, str] = {}
     for key, decl in (project_doc.get("config") or {}).items():
@@ -62,13 +73,9 @@ def load_stack_settings(root: Path, stack: str, config_file: Path | None = None)
             config[_full_key(project, key)] = _as_config_string(decl["default"])
         elif not isinstance(decl, dict):
             config[_full_key(project, key)] = _as_config_string(decl)
-    path = config_file or root / f"Pulumi.{stack}.yaml"
-    if not path.exists():
-        raise StackFileError(f"no stack file {path} (stacks here: {', '.join(stack_names(root)) or 'none'})")
-    stack_doc = _read_yaml(path)
     if not isinstance(stack_doc, dict) or not isinstance(stack_doc.get("config"), dict):
         raise StackFileError(
-            f"{path}: a stack file holds its settings under a top-level `config:` mapping, "
+            f"{source}: a stack file holds its settings under a top-level `config:` mapping, "
             f"e.g. `config:\n  {project}:location: swedencentral`"
         )
     secret_keys: list[str] = []
@@ -79,7 +86,6 @@ def load_stack_settings(root: Path, stack: str, config_file: Path | None = None)
             secret_keys.append(full)
         else:
             config[full] = _as_config_string(value)
-    source = path.name if config_file is None else str(config_file)
     return StackSettings(project=project, stack=stack, source=source, config=config, secret_keys=secret_keys)
 
 
