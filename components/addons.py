@@ -20,8 +20,27 @@ from components.monitoring import ManagedPrometheus, ManagedPrometheusArgs
 from components.roles import SERVICE_BUS_DATA_RECEIVER
 from components.service_bus import AsyncQueue, AsyncQueueArgs
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity
+from config.catalog import load_catalog
+from config.gpu_software import kaito_gfd_values
 from config.naming import Names
 from config.schema import StackConfig
+from sizing.autoscaling import wake_up_sources
+from sizing.deployments import plan_models
+from sizing.workloads import http_cold_start_wait_seconds
+
+
+def http_readiness_timeout_seconds(config: StackConfig) -> int | None:
+    """The interceptor-wide readiness wait: the longest cold-start wait of the models it fronts
+    (each route also carries its own); None when it fronts none (the chart's default, no limit)."""
+    http = config.addons.keda.http_addon
+    if not http.enabled:
+        return None
+    waits = [
+        http_cold_start_wait_seconds(plan, http.cold_start_timeout_seconds)
+        for plan in plan_models(config, load_catalog())
+        if "http" in wake_up_sources(plan, http_addon=True, queue=False)
+    ]
+    return max(waits, default=None)
 
 
 def addon_features(config: StackConfig) -> dict[str, bool]:
@@ -120,6 +139,8 @@ class PlatformAddons(pulumi.ComponentResource):
                 http_addon=cfg.addons.keda.http_addon,
                 queue_id=queue.queue_id if queue is not None else None,
                 home=home,
+                system_nodes=cfg.cluster.system_pool.count,
+                readiness_timeout_seconds=http_readiness_timeout_seconds(cfg),
             ),
             child,
         )
@@ -132,6 +153,7 @@ class PlatformAddons(pulumi.ComponentResource):
                 cluster_name=cluster.cluster_name,
                 cluster_id=cluster.cluster.id,
                 home=home,
+                gfd_values=kaito_gfd_values(cfg),
             ),
             child,
         )

@@ -20,6 +20,7 @@ from components.inference_namespace import labels
 from components.roles import AKS_CONTRIBUTOR
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
 from config import versions
+from config.kaito_versions import MANAGED_KAITO_VERSION
 from config.schema import KaitoConfig
 
 KAITO_CHARTS = versions.chart("kaito-workspace").repository
@@ -39,10 +40,11 @@ def kaito_summary(settings: KaitoConfig) -> dict[str, str]:
     if settings.mode == "managed":
         return {
             "mode": "managed",
-            "version": "chosen by AKS for the cluster version",
+            "version": f"v{MANAGED_KAITO_VERSION}",
             "note": (
-                "the AKS add-on usually lags upstream KAITO by about one release "
-                f"(upstream is v{UPSTREAM_KAITO}); its feature gates are set by AKS"
+                f"the AKS add-on runs KAITO {MANAGED_KAITO_VERSION} (ai-toolchain-operator.md; upstream "
+                f"chart is v{UPSTREAM_KAITO}): Workspaces only, no InferenceSet, so no autoscaling; its "
+                "feature gates are set by AKS"
             ),
         }
     provisioner = settings.node_provisioner
@@ -60,8 +62,18 @@ def kaito_summary(settings: KaitoConfig) -> dict[str, str]:
     }
 
 
-def workspace_values(settings: KaitoConfig, cluster_name: pulumi.Input[str]) -> dict[str, Any]:
-    """Helm values of the KAITO workspace chart."""
+def workspace_values(
+    settings: KaitoConfig, cluster_name: pulumi.Input[str], gfd: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Helm values of the KAITO workspace chart (paths checked against charts/kaito/workspace @v0.12.0).
+
+    ``nvidiaDevicePlugin.enabled: false``: the chart's DaemonSet (templates/nvidia-device-plugin-ds.yaml)
+    lands on every Azure Linux node and tolerates the GPU taints, with no affinity value to narrow it,
+    so it would be a second device plugin next to the GPU Operator's or the program's own; the
+    program's device plugin serves the nodes KAITO provisions instead (``gpu_software.kaito_node_labels``).
+    ``gfd``: values of the gpu-feature-discovery subchart, installed with disableNodeAutoProvisioning
+    (``gpu_software.kaito_gfd_values``).
+    """
     values: dict[str, Any] = {
         "clusterName": cluster_name,
         "featureGates": {
@@ -71,9 +83,12 @@ def workspace_values(settings: KaitoConfig, cluster_name: pulumi.Input[str]) -> 
         },
         # The controller runs on the (tainted) system pool; GPU nodes are for models.
         "tolerations": SYSTEM_POOL_TOLERATION,
+        "nvidiaDevicePlugin": {"enabled": False},
     }
     if settings.node_provisioner in _CHART_PROVISIONER:
         values["nodeProvisioner"] = _CHART_PROVISIONER[settings.node_provisioner]
+    if settings.node_provisioner == "none" and gfd is not None:
+        values["gpu-feature-discovery"] = gfd
     return values
 
 
@@ -87,6 +102,7 @@ class KaitoArgs:
     node_resource_group: pulumi.Input[str]
     cluster_name: pulumi.Input[str]
     cluster_id: pulumi.Input[str]
+    gfd_values: dict[str, Any] | None = None  # the GFD subchart's values (nodeProvisioner: none)
 
 
 class Kaito(pulumi.ComponentResource):
@@ -119,7 +135,7 @@ class Kaito(pulumi.ComponentResource):
             version=settings.chart_version,
             repository_opts=RepositoryOptsArgs(repo=KAITO_CHARTS),
             namespace=KAITO_NAMESPACE,
-            values=workspace_values(settings, args.cluster_name),
+            values=workspace_values(settings, args.cluster_name, args.gfd_values),
             atomic=True,
             opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace])),
         )

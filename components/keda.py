@@ -28,6 +28,76 @@ HTTP_ADDON_RELEASE = "keda-add-ons-http"
 KEDA_CHARTS = versions.chart("keda-add-ons-http").repository
 
 
+# Where the HTTP add-on's pods run: the system pool. Its three components are small (chart 0.15.0
+# requests 250m CPU / 20Mi each), the interceptor is on the request path of every model it fronts
+# and must keep running while every GPU pool is at zero (it is what wakes them), which is what the
+# system pool's CriticalAddonsOnly taint is for; a CPU user pool of its own would add a VM that never
+# scales to zero, its quota and its upgrades, for under one vCPU of pods. Chart 0.15.0 defaults
+# `tolerations: []` and `nodeSelector: {}` (values.yaml lines 72-74, 110-112, 204-206), and every
+# node here is tainted, so both are set for operator, scaler and interceptor (templates/*/deployment.yaml
+# read `.Values.<component>.tolerations|nodeSelector|affinity`).
+SYSTEM_POOL_PLACEMENT = {
+    "nodeSelector": {"kubernetes.azure.com/mode": "system"},
+    "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"}],
+}
+HTTP_ADDON_REPLICAS = 3  # the chart's default for the interceptor (replicas.min) and the scaler
+INTERCEPTORS_PER_SYSTEM_NODE = 3  # 3 x 250m of a 4-vCPU system node at the interceptor's maximum
+
+
+def _spread(component: str) -> dict[str, object]:
+    """Preferred (not required) anti-affinity: one pod per system node while there are enough nodes,
+    and still schedulable on a one-node system pool (dev) when the interceptor scales out."""
+    return {
+        "podAntiAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "weight": 100,
+                    "podAffinityTerm": {
+                        "topologyKey": "kubernetes.io/hostname",
+                        "labelSelector": {
+                            "matchLabels": {
+                                "app.kubernetes.io/component": component,
+                                "app.kubernetes.io/name": "http-add-on",
+                            }
+                        },
+                    },
+                }
+            ]
+        }
+    }
+
+
+def http_addon_values(
+    settings: KedaHttpAddonConfig, system_nodes: int, readiness_timeout_seconds: int | None
+) -> dict[str, object]:
+    """Helm values of the KEDA HTTP add-on chart 0.15.0 (paths checked against its templates).
+
+    Replicas: the chart's 3 for the interceptor and the scaler, but never more than the system pool
+    has nodes (dev has one); the interceptor's PodDisruptionBudget keeps the chart's
+    ``maxUnavailable: 1`` (templates/interceptor/poddisruptionbudget.yaml), so a one-node drain is
+    never blocked. ``readinessTimeout`` (KEDA_HTTP_READINESS_TIMEOUT, templates/interceptor/
+    deployment.yaml lines 63-67) replaces the deprecated ``replicas.waitTimeout``; each
+    HTTPScaledObject's own ``conditionWait`` overrides it per route
+    (interceptor/middleware/endpoint_resolver.go lines 47-51 @v0.15.0), so it is only the fallback.
+    """
+    replicas = max(1, min(HTTP_ADDON_REPLICAS, system_nodes))
+    interceptor: dict[str, object] = {
+        **SYSTEM_POOL_PLACEMENT,
+        "affinity": _spread("interceptor"),
+        "replicas": {"min": replicas, "max": max(replicas, INTERCEPTORS_PER_SYSTEM_NODE * system_nodes)},
+        "pdb": {"enabled": True, "maxUnavailable": 1},
+        # The chart's code default is 300 s; set explicitly (a non-streamed completion can take minutes).
+        "responseHeaderTimeout": f"{settings.response_header_timeout_seconds}s",
+    }
+    if readiness_timeout_seconds is not None:
+        interceptor["readinessTimeout"] = f"{readiness_timeout_seconds}s"
+    return {
+        "operator": {**SYSTEM_POOL_PLACEMENT},  # one replica (chart default)
+        "scaler": {**SYSTEM_POOL_PLACEMENT, "replicas": replicas, "affinity": _spread("scaler")},
+        "interceptor": interceptor,
+    }
+
+
 @dataclass(frozen=True)
 class HttpAddonRefs:
     """Where the HTTP add-on listens: route traffic to the interceptor, point scalers at the scaler."""
@@ -47,6 +117,9 @@ class KedaArgs:
     monitor_workspace_id: pulumi.Input[str]
     http_addon: KedaHttpAddonConfig
     queue_id: pulumi.Input[str] | None = None  # the async queue, when it is on
+    system_nodes: int = 1  # nodes of the system pool, where the HTTP add-on runs
+    # The interceptor-wide readiness wait: the longest predicted cold start of the models it fronts.
+    readiness_timeout_seconds: int | None = None
 
 
 class KedaAutoscaling(pulumi.ComponentResource):
@@ -122,14 +195,7 @@ class KedaAutoscaling(pulumi.ComponentResource):
             version=settings.chart_version,
             repository_opts=RepositoryOptsArgs(repo=KEDA_CHARTS),
             namespace=HTTP_ADDON_NAMESPACE,
-            values={
-                "interceptor": {
-                    # How long a request waits for the first replica (a GPU node from zero takes minutes).
-                    "replicas": {"waitTimeout": f"{settings.cold_start_timeout_seconds}s"},
-                    # The chart's 500 ms default fails any non-streamed completion.
-                    "responseHeaderTimeout": f"{settings.response_header_timeout_seconds}s",
-                },
-            },
+            values=http_addon_values(settings, args.system_nodes, args.readiness_timeout_seconds),
             atomic=True,
             opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace])),
         )

@@ -60,6 +60,7 @@ from sizing.autoscaling import (
 )
 from sizing.workloads import (
     MODEL_LABEL,
+    NODE_PROVISIONING_SECONDS,
     PROBE_PERIOD_SECONDS,
     RUNTIME_LABEL,
     VLLM_IMAGE,
@@ -76,7 +77,6 @@ from sizing.workloads import (
 UID = 10001  # non-root, above 10000 (no clash with a host user; Checkov CKV_K8S_40)
 CACHE_MOUNT = "/models"  # HF_HOME: the hub cache (weights) lives on the shared NFS volume
 HOME = "/home/vllm"  # writable HOME on an emptyDir: torch/triton/vLLM compile caches
-NODE_PROVISIONING_SECONDS = 900  # a GPU node from zero: VM, driver (or operator), MIG, image pull
 MODEL_CACHE_STORAGE_CLASS = "aks-llm-model-cache"
 
 

@@ -13,12 +13,14 @@ from config.errors import Problem
 from config.nap import nap_pools
 from config.rules_addons import (
     addon_keys_that_do_nothing,
+    http_addon_cold_start,
     inference_namespace,
     kaito_provisioner_matches_nodes,
     key_vault_firewall,
 )
 from config.rules_cost import cost_comparison_models, price_override_skus
 from config.rules_gpu import GPU_RULES
+from config.rules_kaito import KAITO_RULES
 from config.rules_models import MODEL_RULES
 from config.rules_nap import NAP_RULES
 from config.schema import StackConfig
@@ -119,8 +121,10 @@ RULES += [
     key_vault_firewall,
     inference_namespace,
     kaito_provisioner_matches_nodes,
+    http_addon_cold_start,
 ]
 RULES += MODEL_RULES
+RULES += KAITO_RULES
 
 
 def unique_names(config: StackConfig) -> Iterable[Problem]:
