@@ -483,8 +483,8 @@ def test_outputs_tell_callers_where_each_model_is(stack_run: tuple[str, ProgramR
     assert set(models) == {m["name"] for m in run.outputs["sizing"]}
     for name, model in models.items():
         assert model["url"] == f"http://{name}.inference.svc.cluster.local"
-        # a KAITO Workspace serves its preset's name; the others the stack's name
-        assert model["servedModelName"] == ("phi-4" if model["kind"] == "Workspace" else name)
+        # a KAITO Workspace serves its preset's own name (None: ask GET /v1/models); others the stack's
+        assert model["servedModelName"] == (None if model["kind"] == "Workspace" else name)
     if stack == "prod":
         assert models["phi4"]["kind"] == "Workspace" and models["qwen7b"]["kind"] == "Deployment"
         assert (models["qwen7b"]["replicasMin"], models["qwen7b"]["replicasMax"]) == (1, 3)
