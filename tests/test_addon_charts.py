@@ -83,11 +83,11 @@ def schedules_on(spec: dict[str, Any], node: dict[str, Any]) -> bool:
     if required:
 
         def matches(expr: dict[str, Any]) -> bool:
-            op, key = expr["operator"], expr["key"]
+            op, key, values = str(expr["operator"]), str(expr["key"]), list(expr.get("values") or [])
             if op == "In":
-                return labels.get(key) in expr["values"]
+                return labels.get(key) in values
             if op == "NotIn":
-                return labels.get(key) not in expr["values"]
+                return labels.get(key) not in values
             return (key in labels) == (op == "Exists")
 
         if not any(

@@ -139,7 +139,8 @@ def test_managed_kaito_creates_no_identity_and_no_chart(stack: str) -> None:
     assert one(run, MC).inputs["aiToolchainOperatorProfile"] == {"enabled": True}
     kaito = run.outputs["kaito"]
     assert kaito["mode"] == "managed" and kaito["version"] == "v0.6.0"
-    assert "runs KAITO 0.6.0" in kaito["note"] and "no InferenceSet" in kaito["note"] and "v0.12.0" in kaito["note"]
+    note = kaito["note"]
+    assert "runs KAITO 0.6.0" in note and "no InferenceSet" in note and "v0.12.0" in note
 
 
 def test_role_scopes_are_exactly_one_resource_each(stack_run: tuple[str, ProgramRun]) -> None:

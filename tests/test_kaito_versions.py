@@ -76,7 +76,8 @@ def test_0_6_0_refuses_what_no_node_count_fixes() -> None:
     caps = kaito_capabilities("0.6.0")
     count, reason = preset_nodes(caps, "llama-3.3-70b-instruct", "Standard_NV36ads_A10_v5")
     assert count is None and reason == (
-        "preset llama-3.3-70b-instruct needs 80 GiB per GPU at KAITO 0.6.0; Standard_NV36ads_A10_v5 has 24 GiB per GPU"
+        "preset llama-3.3-70b-instruct needs 80 GiB per GPU at KAITO 0.6.0; "
+        "Standard_NV36ads_A10_v5 has 24 GiB per GPU"
     )
     assert preset_nodes(caps, "gemma-3-27b-instruct", "Standard_NC24ads_A100_v4")[1] == (
         "KAITO 0.6.0 has no preset gemma-3-27b-instruct"
@@ -144,9 +145,10 @@ def test_helm_kaito_objects_validate_against_the_0_12_crds() -> None:
 def test_managed_kaito_refuses_scaling_with_the_reason(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    mini = "{name: mini, model: phi-4-mini-instruct, runtime: kaito, pool: t4, "
     scaled = MANAGED.replace(
-        "{name: mini, model: phi-4-mini-instruct, runtime: kaito, pool: t4, replicas: {min: 1, max: 1}, scaleToZero: false}",
-        '{name: mini, model: phi-4-mini-instruct, runtime: kaito, pool: t4, replicas: {min: 0, max: 1}, schedule: {start: "08:00", end: "18:00"}}',
+        mini + "replicas: {min: 1, max: 1}, scaleToZero: false}",
+        mini + 'replicas: {min: 0, max: 1}, schedule: {start: "08:00", end: "18:00"}}',
     )
     assert scaled != MANAGED
     run = run_with(tmp_path, scaled)

@@ -310,7 +310,8 @@ def test_kaito_objects_carry_the_kaito_release_they_run_under() -> None:
     for kind in ("InferenceSet", "ConfigMap", "Service", "NetworkPolicy"):
         name = "phi4-inference-config" if kind == "ConfigMap" else "phi4"
         assert objects(nap, kind)[name]["metadata"]["labels"]["app.kubernetes.io/version"] == "0.12.0"
-    assert objects(prod_run, "Workspace")["phi4-ws"]["metadata"]["labels"]["app.kubernetes.io/version"] == "0.6.0"
+    workspace = objects(prod_run, "Workspace")["phi4-ws"]
+    assert workspace["metadata"]["labels"]["app.kubernetes.io/version"] == "0.6.0"
     prod = config_of("prod")
     assert kaito_version(prod) == "0.6.0"
     assert kaito_version(config_of("nap")) == "0.12.0"
