@@ -126,20 +126,14 @@ def test_managed_workspaces_validate_against_kaito_0_6_0(managed_run: ProgramRun
     assert "presetOptions" not in docs["mistral-ws"]["inference"]["preset"]
 
 
-@requires_v0_6_crd
-def test_prod_phi4_is_a_managed_workspace_valid_at_0_6_0() -> None:
-    (doc,) = kaito_objects(planned("prod")[1])
-    assert doc["kind"] == "Workspace" and errors_v0_6_0(doc) == []
-    assert doc["resource"]["count"] == 1 and doc["inference"]["preset"] == {"name": "phi-4"}
-
-
 def test_helm_kaito_objects_validate_against_the_0_12_crds() -> None:
-    """The nap stack runs the chart 0.12.0: an InferenceSet, no count (the estimator sizes it)."""
-    docs = kaito_objects(planned("nap")[1])
-    assert [d["kind"] for d in docs] == ["InferenceSet"]
-    if (ROOT.parent / "shared" / "crds").is_dir():
-        assert manifest_errors(docs[0]) == []
-    assert "count" not in docs[0]["spec"]["template"]["resource"]
+    """prod and nap run the chart 0.12.0: an InferenceSet, no count (the estimator sizes it)."""
+    for stack in ("prod", "nap"):
+        docs = kaito_objects(planned(stack)[1])
+        assert [d["kind"] for d in docs] == ["InferenceSet"]
+        if (ROOT.parent / "shared" / "crds").is_dir():
+            assert manifest_errors(docs[0]) == []
+        assert "count" not in docs[0]["spec"]["template"]["resource"]
 
 
 def test_managed_kaito_refuses_scaling_with_the_reason(

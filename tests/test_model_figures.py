@@ -31,6 +31,7 @@ FIGURES = """config:
   aks-llm:cluster: {apiServer: {privateCluster: true}}
   aks-llm:hfToken:
     secure: v1:AAAAAAAAAAAAAAAAAAAAAAAA
+  aks-llm:addons: {kaito: {mode: helm}}
   aks-llm:gpuPools:
     - {name: a10, vmSize: Standard_NV36ads_A10_v5, onDemand: {min: 0, max: 2}}
     - {name: a100x4, vmSize: Standard_NC96ads_A100_v4, onDemand: {min: 0, max: 1}}

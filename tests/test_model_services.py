@@ -200,9 +200,7 @@ def test_prometheus_trigger_reads_managed_prometheus_through_workload_identity(
 ) -> None:
     stack, run = stack_run
     endpoint = run.outputs["prometheusQueryEndpoint"]
-    for name, model in run.outputs["models"].items():
-        if model["kind"] == "Workspace":
-            continue  # a fixed KAITO Workspace: nothing scales it
+    for name in run.outputs["models"]:
         trigger = triggers(run, name)["prometheus"]
         assert trigger["metadata"]["serverAddress"] == endpoint
         assert trigger["authenticationRef"] == {"name": "keda-prometheus"}
@@ -306,15 +304,14 @@ def test_kaito_objects_carry_the_kaito_release_they_run_under() -> None:
     (ai-toolchain-operator.md line 31), which is what its objects are rendered for."""
     from components.model_services import kaito_version
 
-    nap, prod_run = planned("nap")[1], planned("prod")[1]
+    run = planned("prod")[1]
     for kind in ("InferenceSet", "ConfigMap", "Service", "NetworkPolicy"):
         name = "phi4-inference-config" if kind == "ConfigMap" else "phi4"
-        assert objects(nap, kind)[name]["metadata"]["labels"]["app.kubernetes.io/version"] == "0.12.0"
-    workspace = objects(prod_run, "Workspace")["phi4-ws"]
-    assert workspace["metadata"]["labels"]["app.kubernetes.io/version"] == "0.6.0"
+        assert objects(run, kind)[name]["metadata"]["labels"]["app.kubernetes.io/version"] == "0.12.0"
     prod = config_of("prod")
-    assert kaito_version(prod) == "0.6.0"
-    assert kaito_version(config_of("nap")) == "0.12.0"
+    assert kaito_version(prod) == "0.12.0"
+    managed = prod.model_copy(update={"addons": prod.addons.model_copy(update={"kaito": KaitoConfig()})})
+    assert kaito_version(managed) == "0.6.0"
     kaito = KaitoConfig.model_validate({"mode": "helm", "chartVersion": "0.11.0"})
     helm = prod.model_copy(update={"addons": prod.addons.model_copy(update={"kaito": kaito})})
     assert kaito_version(helm) == "0.11.0"
@@ -484,10 +481,9 @@ def test_outputs_tell_callers_where_each_model_is(stack_run: tuple[str, ProgramR
     assert set(models) == {m["name"] for m in run.outputs["sizing"]}
     for name, model in models.items():
         assert model["url"] == f"http://{name}.inference.svc.cluster.local"
-        # a KAITO Workspace serves its preset's own name (None: ask GET /v1/models); others the stack's
-        assert model["servedModelName"] == (None if model["kind"] == "Workspace" else name)
+        assert model["servedModelName"] == name
     if stack == "prod":
-        assert models["phi4"]["kind"] == "Workspace" and models["qwen7b"]["kind"] == "Deployment"
+        assert models["phi4"]["kind"] == "InferenceSet" and models["qwen7b"]["kind"] == "Deployment"
         assert (models["qwen7b"]["replicasMin"], models["qwen7b"]["replicasMax"]) == (1, 3)
 
 
