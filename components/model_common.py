@@ -201,7 +201,7 @@ def http_scaled_object(
             "timeouts": {
                 # Read by the 0.15.0 interceptor as the route's readiness wait (pkg/routing/table.go
                 # lines 119-123 turn it into InterceptorRoute spec.timeouts.readiness); past it the
-                # interceptor answers 504 (interceptor/middleware/endpoint_resolver.go lines 66-76).
+                # interceptor answers 504 (interceptor/middleware/endpoint_resolver.go lines 67-79).
                 "conditionWait": f"{wait}s",
                 "responseHeader": f"{ctx.http_addon.response_header_timeout_seconds}s",
             },

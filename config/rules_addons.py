@@ -145,7 +145,7 @@ def kaito_provisioner_matches_nodes(config: StackConfig, _catalog: Catalog) -> I
 
 def http_addon_cold_start(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
     """The interceptor answers 504 once a request waited ``conditionWait`` for a ready replica
-    (kedacore/http-add-on interceptor/middleware/endpoint_resolver.go lines 66-76 @v0.15.0): a cap
+    (kedacore/http-add-on interceptor/middleware/endpoint_resolver.go lines 67-79 @v0.15.0): a cap
     below a fronted model's predicted cold start (a GPU node from zero, then its startup budget) would
     fail every first request after an idle period."""
     http = config.addons.keda.http_addon
