@@ -22,7 +22,7 @@ from pulumi_kubernetes.core.v1 import ConfigMap
 from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
 
 from components.model_common import ModelContext, caller_service, model_labels, network_policy, scaled_object
-from config.kaito_versions import KaitoCapabilities, kaito_capabilities
+from config.kaito_versions import CHART_KAITO_VERSION, KaitoCapabilities, kaito_capabilities
 from sizing.autoscaling import cron_trigger, prometheus_trigger, service_bus_trigger, wake_up_sources
 from sizing.deployments import ModelPlan
 from sizing.workloads import (
@@ -138,7 +138,7 @@ class KaitoModel(pulumi.ComponentResource):
             data={"inference_config.yaml": kaito_inference_config(plan)},
             opts=child,
         )
-        caps = args.capabilities or kaito_capabilities("0.12.0")
+        caps = args.capabilities or kaito_capabilities(CHART_KAITO_VERSION)
         base_labels = workload_scheduling(plan).node_selector if byo_nodes else kaito_label_selector(plan)
         node_labels = {**base_labels, **(args.node_labels or {})}
         resource, inference, annotations = workspace_fields(

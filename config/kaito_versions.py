@@ -27,11 +27,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from config import versions
+
 # The AKS AI toolchain operator add-on "currently supports KAITO version 0.6.0"
 # (MicrosoftDocs/azure-aks-docs articles/aks/ai-toolchain-operator.md line 31, @fb060abe6). Managed
 # mode plans against this release until the cluster-version calendar is wired to
 # ``managed_kaito_version``.
 MANAGED_KAITO_VERSION = "0.6.0"
+# The chart release the program pins (versions.yaml). Its capabilities below were read at v0.12.0;
+# tests/test_kaito_versions.py fails when the pin moves, so they are re-read with it.
+CHART_KAITO_VERSION = versions.chart("kaito-workspace").version
 
 
 def managed_kaito_version(kubernetes_version: str) -> str:
@@ -145,8 +150,8 @@ _RELEASES = {
         presets=_PRESETS_0_6_0,
         disable_benchmark_annotation=False,
     ),
-    "0.12.0": KaitoCapabilities(
-        version="0.12.0",
+    CHART_KAITO_VERSION: KaitoCapabilities(
+        version=CHART_KAITO_VERSION,
         inference_set=True,
         estimator=True,
         skus=None,
@@ -163,7 +168,7 @@ class UnknownKaitoVersion(KeyError):
 
 
 def kaito_capabilities(version: str) -> KaitoCapabilities:
-    """The capabilities of KAITO ``version`` (``0.6.0``, ``0.12.0``); UnknownKaitoVersion otherwise."""
+    """The capabilities of KAITO ``version`` (0.6.0, or the pinned chart's); UnknownKaitoVersion otherwise."""
     try:
         return _RELEASES[version.removeprefix("v")]
     except KeyError:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from config.catalog import Catalog
 from config.errors import Problem
 from config.kaito_versions import (
-    KNOWN_KAITO_VERSIONS,
+    CHART_KAITO_VERSION,
     KaitoCapabilities,
     UnknownKaitoVersion,
     kaito_capabilities,
@@ -51,7 +51,7 @@ def kaito_release_known(config: StackConfig, _catalog: Catalog) -> Iterable[Prob
         kaito.chart_version,
         "the program plans KAITO models only for the KAITO releases whose CRDs, SKUs and presets it "
         "models (config/kaito_versions.py)",
-        ", ".join(v for v in KNOWN_KAITO_VERSIONS if v != "0.6.0") + " (the chart pinned in versions.yaml)",
+        f"{CHART_KAITO_VERSION} (the chart pinned in versions.yaml)",
     )
 
 
@@ -80,8 +80,8 @@ def kaito_without_inference_set(config: StackConfig, catalog: Catalog) -> Iterab
             f"{where}{caps.version}, which has no InferenceSet; a Workspace has no scale subresource, "
             "so KEDA cannot scale it: no autoscaling, no scale to zero, no business-hours schedule, one "
             "replica",
-            f"addons.kaito.mode: helm (KAITO 0.12.0: a scalable InferenceSet), runtime: vllm, or "
-            f"{FIXED_REPLICA}",
+            f"addons.kaito.mode: helm (KAITO {CHART_KAITO_VERSION}: a scalable InferenceSet), "
+            f"runtime: vllm, or {FIXED_REPLICA}",
         )
 
 

@@ -163,7 +163,8 @@ def test_prod_installs_the_pinned_gpu_operator_tolerating_gpu_and_spot_taints() 
     run = planned("prod")[1]
     # No managed-driver pool, but KAITO's chart provisions phi4's nodes (AKS driver) with its own device
     # plugin off: the standalone device plugin is there for those nodes only.
-    assert set(releases(run)) == {"gpu-operator", "nvidia-device-plugin", "kaito-workspace", "gpu-provisioner"}
+    expected = {"gpu-operator", "nvidia-device-plugin", "kaito-workspace", "gpu-provisioner"}
+    assert set(releases(run)) == expected
     rel = releases(run)["gpu-operator"]
     assert (rel["chart"], rel["version"], rel["repositoryOpts"], rel["namespace"]) == (
         "gpu-operator",

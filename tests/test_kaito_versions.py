@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from config.kaito_versions import (
+    CHART_KAITO_VERSION,
     MANAGED_KAITO_VERSION,
     kaito_capabilities,
     managed_kaito_version,
@@ -43,6 +44,11 @@ def test_managed_add_on_runs_kaito_0_6_0_from_kubernetes_1_34() -> None:
     assert MANAGED_KAITO_VERSION == "0.6.0"
     assert managed_kaito_version("1.34") == managed_kaito_version("1.36.2") == "0.6.0"
     assert managed_kaito_version("1.33") == "0.4.5"  # the version table's 1.33 row: not modelled here
+
+
+def test_the_chart_capabilities_were_read_at_the_pinned_release() -> None:
+    """Moving the KAITO chart pin must come with re-reading its capabilities (config/kaito_versions.py)."""
+    assert CHART_KAITO_VERSION == "0.12.0"
 
 
 def test_capabilities_differ_where_the_releases_do() -> None:
