@@ -21,6 +21,9 @@ from components.monitoring import ManagedPrometheus, ManagedPrometheusArgs
 from components.roles import SERVICE_BUS_DATA_RECEIVER, SERVICE_BUS_DATA_SENDER
 from components.service_bus import AsyncQueue, AsyncQueueArgs
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
+from config.catalog import load_catalog
+from config.gpu_software import kaito_gfd_values
+from config.helm_values import http_readiness_timeout_seconds
 from config.naming import Names
 from config.schema import StackConfig
 from config.tags import k8s_labels
@@ -117,6 +120,8 @@ class PlatformAddons(pulumi.ComponentResource):
                 http_addon=cfg.addons.keda.http_addon,
                 queue_id=queue.queue_id if queue is not None else None,
                 home=home,
+                system_nodes=cfg.cluster.system_pool.count,
+                readiness_timeout_seconds=http_readiness_timeout_seconds(cfg, load_catalog()),
             ),
             child,
         )
@@ -129,6 +134,7 @@ class PlatformAddons(pulumi.ComponentResource):
                 cluster_name=cluster.cluster_name,
                 cluster_id=cluster.cluster.id,
                 home=home,
+                gfd_values=kaito_gfd_values(cfg),
             ),
             child,
         )

@@ -9,6 +9,7 @@ gpu-provisioner provisions nodes, its chart, identity and federated credential.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 from pulumi_kubernetes.core.v1 import Namespace
@@ -26,6 +27,7 @@ from config.helm_values import (
     gpu_provisioner_values,
     workspace_values,
 )
+from config.kaito_versions import MANAGED_KAITO_VERSION
 from config.namespaces import GPU_PROVISIONER_NAMESPACE, KAITO_NAMESPACE
 from config.schema import KaitoConfig
 
@@ -43,10 +45,11 @@ def kaito_summary(settings: KaitoConfig) -> dict[str, str]:
     if settings.mode == "managed":
         return {
             "mode": "managed",
-            "version": "chosen by AKS for the cluster version",
+            "version": f"v{MANAGED_KAITO_VERSION}",
             "note": (
-                "the AKS add-on usually lags upstream KAITO by about one release "
-                f"(upstream is v{UPSTREAM_KAITO}); its feature gates are set by AKS"
+                f"the AKS add-on runs KAITO {MANAGED_KAITO_VERSION} (ai-toolchain-operator.md; upstream "
+                f"chart is v{UPSTREAM_KAITO}): Workspaces only, no InferenceSet, so no autoscaling; its "
+                "feature gates are set by AKS"
             ),
         }
     provisioner = settings.node_provisioner
@@ -74,6 +77,7 @@ class KaitoArgs:
     node_resource_group: pulumi.Input[str]
     cluster_name: pulumi.Input[str]
     cluster_id: pulumi.Input[str]
+    gfd_values: dict[str, Any] | None = None  # the GFD subchart's values (nodeProvisioner: none)
 
 
 class Kaito(pulumi.ComponentResource):
@@ -106,7 +110,7 @@ class Kaito(pulumi.ComponentResource):
             version=settings.chart_version,
             repository_opts=RepositoryOptsArgs(repo=KAITO_CHARTS),
             namespace=KAITO_NAMESPACE,
-            values=workspace_values(settings, args.cluster_name),
+            values=workspace_values(settings, args.cluster_name, args.gfd_values),
             atomic=True,
             opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace])),
         )

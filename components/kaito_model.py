@@ -32,7 +32,9 @@ from pulumi_kubernetes.core.v1 import ConfigMap
 from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
 
 from components.model_common import ModelContext, caller_service, model_labels, network_policy, scaled_object
+from config.kaito_versions import CHART_KAITO_VERSION, KaitoCapabilities, kaito_capabilities
 from sizing.autoscaling import cron_trigger, prometheus_trigger
+from sizing.deployments import ModelPlan
 from sizing.workloads import (
     KAITO_INFERENCESET_POD_LABEL,
     KAITO_PORT,
@@ -82,6 +84,42 @@ class KaitoModelArgs:
     context: ModelContext
     byo_nodes: bool  # the helm install's nodeProvisioner: none (KAITO on the pool's own nodes)
     version: str  # the KAITO release, for the version label
+    # What that release can do (config.kaito_versions); None: KAITO 0.12.0 behaviour.
+    capabilities: KaitoCapabilities | None = None
+    # Labels KAITO puts on the nodes it provisions besides its selector (helm mode: the driver label
+    # that brings the program's device plugin there, the GPU Operator's opt-out).
+    node_labels: Mapping[str, str] | None = None
+
+
+def workspace_fields(
+    plan: ModelPlan,
+    caps: KaitoCapabilities,
+    node_labels: Mapping[str, str],
+    *,
+    byo_nodes: bool,
+    hf_token_secret: str | None,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """(resource, inference, annotations) of a Workspace at KAITO release ``caps``.
+
+    A release without an estimator (0.6.0) sizes by ``resource.count`` (default 1; the nodes the
+    preset's GPU requirements need, ``config.kaito_versions.preset_nodes``), takes a registered preset
+    only, and wants ``modelAccessSecret`` exactly for presets that download at run time
+    (``api/v1beta1/workspace_validation.go`` @v0.6.0 lines 471-476: set otherwise, it is refused).
+    """
+    model = plan.config.name
+    resource: dict[str, Any] = {}
+    if not byo_nodes:
+        resource["instanceType"] = kaito_instance_type(plan)
+    if not caps.estimator:
+        resource["count"] = kaito_nodes_per_replica(plan)
+    resource["labelSelector"] = {"matchLabels": dict(node_labels)}
+    preset: dict[str, Any] = {"name": kaito_preset(plan)}
+    needs = caps.presets.get(preset["name"]) if caps.presets is not None else None
+    wants_secret = needs.download_at_runtime if needs is not None else plan.gated
+    if wants_secret and hf_token_secret is not None:
+        preset["presetOptions"] = {"modelAccessSecret": hf_token_secret}
+    inference = {"preset": preset, "config": f"{model}-inference-config"}
+    return resource, inference, dict(KAITO_ANNOTATIONS) if caps.disable_benchmark_annotation else {}
 
 
 class KaitoModel(pulumi.ComponentResource):
@@ -110,14 +148,12 @@ class KaitoModel(pulumi.ComponentResource):
             data={"inference_config.yaml": kaito_inference_config(plan)},
             opts=child,
         )
-        preset: dict[str, Any] = {"name": kaito_preset(plan)}
-        if plan.gated and refs.hf_token_secret is not None:
-            preset["presetOptions"] = {"modelAccessSecret": refs.hf_token_secret}
-        inference = {"preset": preset, "config": f"{model}-inference-config"}
-        resource: dict[str, Any] = {}
-        if not byo_nodes:
-            resource["instanceType"] = kaito_instance_type(plan)
-        node_labels = workload_scheduling(plan).node_selector if byo_nodes else kaito_label_selector(plan)
+        caps = args.capabilities or kaito_capabilities(CHART_KAITO_VERSION)
+        base_labels = workload_scheduling(plan).node_selector if byo_nodes else kaito_label_selector(plan)
+        node_labels = {**base_labels, **(args.node_labels or {})}
+        resource, inference, annotations = workspace_fields(
+            plan, caps, node_labels, byo_nodes=byo_nodes, hf_token_secret=refs.hf_token_secret
+        )
         after_config = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[config_map]))
 
         if self.kind == "Workspace":
@@ -126,9 +162,9 @@ class KaitoModel(pulumi.ComponentResource):
             self.workload: pulumi.Resource = KaitoWorkspace(
                 f"{ctx.plan.config.name}-workspace",
                 ObjectMetaArgs(
-                    name=workload, namespace=refs.namespace, labels=labels, annotations=KAITO_ANNOTATIONS
+                    name=workload, namespace=refs.namespace, labels=labels, annotations=annotations
                 ),
-                {**resource, "labelSelector": {"matchLabels": node_labels}},
+                resource,
                 inference,
                 after_config,
             )
@@ -139,11 +175,11 @@ class KaitoModel(pulumi.ComponentResource):
                 api_version=KAITO_API,
                 kind="InferenceSet",
                 metadata=ObjectMetaArgs(
-                    name=model, namespace=refs.namespace, labels=labels, annotations=KAITO_ANNOTATIONS
+                    name=model, namespace=refs.namespace, labels=labels, annotations=annotations
                 ),
                 spec={
                     "replicas": replica_floor(plan),
-                    "labelSelector": {"matchLabels": node_labels},
+                    "labelSelector": resource.pop("labelSelector"),
                     # KAITO's NodeClaims escape the pools' limits: this caps the GPU nodes it may create.
                     "nodeCountLimit": plan.replicas_max * kaito_nodes_per_replica(plan),
                     "template": {"resource": resource, "inference": inference},

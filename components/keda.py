@@ -47,6 +47,9 @@ class KedaArgs:
     monitor_workspace_id: pulumi.Input[str]
     http_addon: KedaHttpAddonConfig
     queue_id: pulumi.Input[str] | None = None  # the async queue, when it is on
+    system_nodes: int = 1  # nodes of the system pool, where the HTTP add-on runs
+    # The interceptor-wide readiness wait: the longest predicted cold start of the models it fronts.
+    readiness_timeout_seconds: int | None = None
 
 
 class KedaAutoscaling(pulumi.ComponentResource):
@@ -122,7 +125,7 @@ class KedaAutoscaling(pulumi.ComponentResource):
             version=settings.chart_version,
             repository_opts=RepositoryOptsArgs(repo=KEDA_CHARTS),
             namespace=HTTP_ADDON_NAMESPACE,
-            values=http_addon_values(settings),
+            values=http_addon_values(settings, args.system_nodes, args.readiness_timeout_seconds),
             atomic=True,
             opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace])),
         )

@@ -27,7 +27,7 @@ from config.tags import k8s_labels
 from sizing.autoscaling import HTTP_ADDON_SCALED_OBJECT_SUFFIX, scaled_object_spec
 from sizing.deployments import ModelPlan
 from sizing.queue_worker import WorkerPlan, model_queue_triggers
-from sizing.workloads import SERVICE_PORT, cooldown_seconds, replica_floor
+from sizing.workloads import SERVICE_PORT, cooldown_seconds, http_cold_start_wait_seconds, replica_floor
 
 # Pulumi's await logic would block `pulumi up` until a Service has endpoints or a Deployment is ready:
 # a model scaled to zero never has endpoints, and a first start takes minutes. KEDA owns readiness.
@@ -171,9 +171,18 @@ def http_scaled_object(
 ) -> CustomResource:
     """The KEDA HTTP add-on's routing for a vLLM model: its interceptor holds a request while the
     Deployment scales from zero. KEDA allows one ScaledObject per target, so the add-on's own is
-    skipped and its scaler is one trigger (external-push) of the model's ScaledObject."""
+    skipped and its scaler is one trigger (external-push) of the model's ScaledObject.
+
+    HTTPScaledObject, not InterceptorRoute: 0.14.0 added InterceptorRoute (v1beta1) and 0.15.0 logs a
+    deprecation warning for HTTPScaledObject (CHANGELOG.md lines 91 and 107 @v0.15.0), but it is
+    still served and the interceptor turns each one into an InterceptorRoute in memory
+    (pkg/routing/table.go lines 71-140, "TODO(v1): remove the HTTPSO to IR conversion"), so routing
+    and timeouts behave the same; and the CRD this program validates its manifests against
+    (../shared/crds) is HTTPScaledObject's, InterceptorRoute's is not there. Move before v1, with
+    InterceptorRoute's CRD pinned beside the chart."""
     plan, namespace = ctx.plan, ctx.inference.namespace
     name = plan.config.name
+    wait = http_cold_start_wait_seconds(plan, ctx.http_addon.cold_start_timeout_seconds)
     return CustomResource(
         f"{ctx.plan.config.name}-http-scaled-object",
         api_version="http.keda.sh/v1alpha1",
@@ -197,7 +206,10 @@ def http_scaled_object(
             "scaledownPeriod": cooldown_seconds(plan),
             "scalingMetric": {"concurrency": {"targetValue": plan.sizing.max_num_seqs}},
             "timeouts": {
-                "conditionWait": f"{ctx.http_addon.cold_start_timeout_seconds}s",
+                # Read by the 0.15.0 interceptor as the route's readiness wait (pkg/routing/table.go
+                # lines 119-123 turn it into InterceptorRoute spec.timeouts.readiness); past it the
+                # interceptor answers 504 (interceptor/middleware/endpoint_resolver.go lines 67-79).
+                "conditionWait": f"{wait}s",
                 "responseHeader": f"{ctx.http_addon.response_header_timeout_seconds}s",
             },
         },

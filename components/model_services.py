@@ -18,6 +18,8 @@ from components.kaito_model import KaitoModel, KaitoModelArgs
 from components.model_common import METRICS_NAMESPACE, ModelContext, model_labels
 from components.queue_worker import QueueWorker, QueueWorkerArgs
 from components.vllm_model import MODEL_CACHE_STORAGE_CLASS, VllmModel
+from config.gpu_software import kaito_node_labels
+from config.kaito_versions import kaito_capabilities, kaito_version_of
 from config.schema import StackConfig
 from sizing.autoscaling import AMA_METRICS_CONFIG_MAP, AMA_METRICS_KEY, prometheus_config, wake_up_sources
 from sizing.deployments import ModelPlan
@@ -28,7 +30,6 @@ from sizing.workloads import kaito_kind, replica_floor, served_model_name, servi
 # a network rule for the cluster's subnet). ReadWriteMany: every replica of a model reads one cache.
 # mountPermissions 0777: NFS ignores fsGroup, and the vLLM pods run as a non-root UID.
 # (kubernetes-sigs/azurefile-csi-driver docs/driver-parameters.md)
-KAITO_MANAGED_VERSION = "aks-managed"  # no version claim: AKS picks the add-on's KAITO release
 NFS_PARAMETERS = {"protocol": "nfs", "skuName": "Premium_LRS", "mountPermissions": "0777"}
 NFS_MOUNT_OPTIONS = ["nconnect=4", "noresvport", "actimeo=30"]
 
@@ -41,10 +42,10 @@ class ModelServicesArgs:
 
 
 def kaito_version(config: StackConfig) -> str:
-    """The KAITO release the models run under, for their version label: the chart version in helm
-    mode; the AKS add-on's release is AKS's to choose (it lags upstream), so only ``aks-managed``."""
+    """The KAITO release the models run under (version label, CRD and capabilities): the chart
+    version in helm mode, the managed add-on's KAITO (``config.kaito_versions``) otherwise."""
     kaito = config.addons.kaito
-    return kaito.chart_version if kaito.mode == "helm" else KAITO_MANAGED_VERSION
+    return kaito_version_of(kaito.mode, kaito.chart_version)
 
 
 class ModelServices(pulumi.ComponentResource):
@@ -107,7 +108,13 @@ class ModelServices(pulumi.ComponentResource):
                 VllmModel(model, ctx, kube, child)
                 kind = "Deployment"
             else:
-                KaitoModel(model, KaitoModelArgs(ctx, byo, kaito_version(cfg)), kube, child)
+                version = kaito_version(cfg)
+                KaitoModel(
+                    model,
+                    KaitoModelArgs(ctx, byo, version, kaito_capabilities(version), kaito_node_labels(cfg)),
+                    kube,
+                    child,
+                )
                 kind = kaito_kind(plan)
                 if plan.sizing.pipeline_parallel > 1:
                     self.notes.append(

@@ -62,6 +62,7 @@ from sizing.autoscaling import (
 )
 from sizing.workloads import (
     MODEL_LABEL,
+    NODE_PROVISIONING_SECONDS,
     PROBE_PERIOD_SECONDS,
     RUNTIME_LABEL,
     VLLM_GID,
@@ -80,7 +81,6 @@ from sizing.workloads import (
     workload_scheduling,
 )
 
-NODE_PROVISIONING_SECONDS = 900  # a GPU node from zero: VM, driver (or operator), MIG, image pull
 MODEL_CACHE_STORAGE_CLASS = "aks-llm-model-cache"
 
 

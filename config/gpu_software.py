@@ -26,6 +26,7 @@ from config.scheduling import (
     GPU_RESOURCE,
     GPU_TAINT,
     LABEL_DRIVER,
+    LABEL_OPERATOR_OPERANDS,
     SPOT_TAINT,
     mig_config_name,
     mig_profile,
@@ -156,10 +157,67 @@ def cluster_policy_sections(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if k not in CHART_ONLY_KEYS}
 
 
+# KAITO's NodeClaims under nodeProvisioner: karpenter carry this taint (the KAITO chart's own device
+# plugin tolerates it: charts/kaito/workspace templates/nvidia-device-plugin-ds.yaml lines 54-58 @v0.12.0).
+KAITO_KARPENTER_TAINT_KEY = "karpenter.kaito.sh/workspace"
+
+
+def kaito_provisions_nodes(config: StackConfig) -> bool:
+    """KAITO via its chart provisions GPU nodes of its own (gpu-provisioner or Karpenter) for a model."""
+    kaito = config.addons.kaito
+    return (
+        kaito.mode == "helm"
+        and kaito.node_provisioner in ("gpu-provisioner", "karpenter")
+        and any(m.runtime == "kaito" for m in config.models)
+    )
+
+
+def kaito_node_labels(config: StackConfig) -> dict[str, str]:
+    """Labels KAITO (chart) puts on the nodes it provisions, beside its selector (it labels its nodes
+    with ``resource.labelSelector``): they get the AKS-installed driver, so they are managed-driver
+    nodes: the program's device plugin serves them (the KAITO chart's own is off, it would land on
+    every node: ``nvidia-device-plugin-ds.yaml`` has no affinity value) and the GPU Operator stays off."""
+    if not kaito_provisions_nodes(config):
+        return {}
+    return {LABEL_DRIVER: "managed", LABEL_OPERATOR_OPERANDS: "false"}
+
+
+def kaito_gfd_values(config: StackConfig) -> dict[str, Any]:
+    """Values of the gpu-feature-discovery 0.17.4 subchart of the KAITO chart 0.12.0.
+
+    It is installed whenever ``disableNodeAutoProvisioning`` is on (the subchart's condition is that
+    feature gate, ``Chart.yaml`` of charts/kaito/workspace), so no value removes it. It runs only on
+    managed-driver nodes, where no other GFD runs (the device plugin release has ``gfd.enabled:
+    false``; the GPU Operator runs its own GFD on operator nodes); its NFD is off when the GPU
+    Operator's NFD runs (the subchart's ``nfd`` condition is ``nfd.enabled,gfd.enabled``; its
+    values.yaml: "Set to false if Node Feature Discovery is already installed ... via the NVIDIA GPU
+    Operator"), and otherwise is the cluster's only NFD, its master and GC on the system pool."""
+    only_managed = {
+        "nodeSelectorTerms": [
+            {"matchExpressions": [{"key": LABEL_DRIVER, "operator": "In", "values": ["managed"]}]}
+        ]
+    }
+    nfd: dict[str, Any] = {"enabled": not operator_pools_present(config)}
+    if nfd["enabled"]:
+        system = {"nodeSelector": SYSTEM_NODE_SELECTOR, "tolerations": SYSTEM_TOLERATIONS}
+        nfd.update({"master": system, "gc": system, "worker": {"tolerations": gpu_node_tolerations()}})
+    return {
+        # Replaces the chart's NFD-label node affinity (a list: Helm replaces it whole).
+        "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": only_managed}},
+        "tolerations": gpu_node_tolerations(),
+        "nfd": nfd,
+    }
+
+
 def device_plugin_values(config: StackConfig) -> dict[str, Any] | None:
-    """Helm values of NVIDIA's device plugin for managed-driver pools; None without such pools."""
-    if not managed_pools_present(config):
+    """Helm values of NVIDIA's device plugin for managed-driver pools and the nodes KAITO (chart)
+    provisions; None without either."""
+    kaito_nodes = kaito_provisions_nodes(config)
+    if not managed_pools_present(config) and not kaito_nodes:
         return None
+    tolerations = gpu_node_tolerations()
+    if kaito_nodes and config.addons.kaito.node_provisioner == "karpenter":
+        tolerations.append({"key": KAITO_KARPENTER_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"})
     only_managed = {
         "nodeSelectorTerms": [
             {"matchExpressions": [{"key": LABEL_DRIVER, "operator": "In", "values": ["managed"]}]}
@@ -170,7 +228,7 @@ def device_plugin_values(config: StackConfig) -> dict[str, Any] | None:
         # Replaces the chart's NFD-label affinity (AKS has no NFD): managed-driver nodes only.
         "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": only_managed}},
         "nodeSelector": {LABEL_DRIVER: "managed"},
-        "tolerations": gpu_node_tolerations(),
+        "tolerations": tolerations,
         "priorityClassName": "system-node-critical",
         "gfd": {"enabled": False},
     }

@@ -23,6 +23,7 @@ from typing import Any
 
 from config.agent_pools import agent_pool_specs
 from config.catalog import Catalog, GpuSku
+from config.gpu_software import kaito_node_labels
 from config.nap import nodepool_specs
 from config.placement import NodeGroup, NodeTaint, Workload, allocatable, quantity
 from config.scheduling import gpu_resource_name, gpus_per_node
@@ -128,6 +129,7 @@ def node_groups(config: StackConfig, catalog: Catalog) -> list[NodeGroup]:
                 labels={
                     **base,
                     **kaito_label_selector(plan),
+                    **kaito_node_labels(config),
                     "node.kubernetes.io/instance-type": kaito_instance_type(plan),
                 },
                 taints=(NodeTaint("sku", "gpu"),),

@@ -13,6 +13,7 @@ from config.errors import Problem
 from config.nap import nap_pools
 from config.rules_addons import (
     addon_keys_that_do_nothing,
+    http_addon_cold_start,
     inference_namespace,
     kaito_provisioner_matches_nodes,
     key_vault_firewall,
@@ -21,6 +22,7 @@ from config.rules_azure import AZURE_RULES
 from config.rules_cost import cost_comparison_models, price_override_skus
 from config.rules_fit import fit_advice
 from config.rules_gpu import GPU_RULES
+from config.rules_kaito import KAITO_RULES
 from config.rules_models import MODEL_RULES
 from config.rules_nap import NAP_RULES
 from config.rules_queue import QUEUE_RULES
@@ -121,11 +123,13 @@ RULES += [
     key_vault_firewall,
     inference_namespace,
     kaito_provisioner_matches_nodes,
+    http_addon_cold_start,
 ]
 RULES += MODEL_RULES
 RULES += RUNTIME_RULES
 RULES += QUEUE_RULES
 RULES += AZURE_RULES
+RULES += KAITO_RULES
 
 
 def unique_names(config: StackConfig) -> Iterable[Problem]:

@@ -14,6 +14,9 @@ from config.catalog import Catalog
 from config.errors import Problem
 from config.namespaces import RESERVED_NAMESPACES
 from config.schema import StackConfig
+from sizing.autoscaling import wake_up_sources
+from sizing.deployments import plan_models
+from sizing.workloads import NODE_PROVISIONING_SECONDS, predicted_cold_start_seconds, startup_budget_seconds
 
 
 def _set_keys(model: BaseModel, keys: Iterable[str]) -> list[tuple[str, object]]:
@@ -141,3 +144,28 @@ def kaito_provisioner_matches_nodes(config: StackConfig, _catalog: Catalog) -> I
             "karpenter (KAITO creates NodeClaims for AKS's Karpenter), none (bring your own nodes), "
             "or mode: managed",
         )
+
+
+def http_addon_cold_start(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """The interceptor answers 504 once a request waited ``conditionWait`` for a ready replica
+    (kedacore/http-add-on interceptor/middleware/endpoint_resolver.go lines 67-79 @v0.15.0): a cap
+    below a fronted model's predicted cold start (a GPU node from zero, then its startup budget) would
+    fail every first request after an idle period."""
+    http = config.addons.keda.http_addon
+    cap = http.cold_start_timeout_seconds
+    if not http.enabled or cap is None:
+        return
+    for plan in plan_models(config, catalog):
+        if "http" not in wake_up_sources(plan, http_addon=True, queue=False):
+            continue
+        need = predicted_cold_start_seconds(plan)
+        if cap < need:
+            yield Problem(
+                "addons.keda.httpAddon.coldStartTimeoutSeconds",
+                cap,
+                f"model {plan.config.name} may need {need} s from zero: {NODE_PROVISIONING_SECONDS} s for a "
+                f"GPU node of pool {plan.pool.name}, then {startup_budget_seconds(plan)} s of startup budget "
+                f"(weights {plan.sizing.weights_gib:.1f} GiB downloaded, engine start, +50 %); the "
+                "interceptor would answer 504 before the model is ready",
+                f"coldStartTimeoutSeconds >= {need}, or remove it (each model then waits its own prediction)",
+            )

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config.catalog import Catalog
 from config.errors import Problem
+from config.rules_kaito import uses_catalog_skus
 from config.schema import GpuPoolConfig, ModelConfig, StackConfig
 from sizing.autoscaling import wake_up_sources
 from sizing.deployments import plan_models
@@ -27,7 +28,11 @@ def _kaito_skus(catalog: Catalog) -> str:
 
 
 def kaito_accepts_sku(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
-    """KAITO (v0.12) provisions Ampere or newer GPUs only: T4 and V100 pools cannot run it."""
+    """KAITO (v0.12) provisions Ampere or newer GPUs only: T4 and V100 pools cannot run it.
+    A release with its own SKU table (the managed add-on's 0.6.0) is checked by its preset
+    requirements instead (``sizing.deployments``, reported by ``models_fit``)."""
+    if not uses_catalog_skus(config):
+        return
     for plan in plan_models(config, catalog):
         model, sku, pool = plan.config, plan.sku, plan.pool
         if model.runtime != "kaito" or sku.kaito_supported:

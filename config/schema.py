@@ -655,7 +655,10 @@ class KedaHttpAddonConfig(Strict):
 
     enabled: bool = False
     chart_version: SemVer = versions.chart("keda-add-ons-http").version
-    cold_start_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = 600
+    # How long the interceptor holds a request while the model scales from zero (HTTPScaledObject
+    # spec.timeouts.conditionWait). Unset: each model's predicted cold start (node + startup budget,
+    # sizing.workloads.predicted_cold_start_seconds); set: a cap, refused when a model needs longer.
+    cold_start_timeout_seconds: Annotated[int, Field(ge=1, le=7200)] | None = None
     response_header_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = 300
 
 

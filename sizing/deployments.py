@@ -7,11 +7,12 @@ numbers a user sees are the numbers the manifests carry.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
 from config.catalog import Catalog, GpuSku, MigProfile
+from config.kaito_versions import UnknownKaitoVersion, kaito_capabilities, kaito_version_of, preset_nodes
 from config.nap import nap_pools, sizing_sku
 from config.scheduling import Capacity, PoolScheduling, nodepool_scheduling, pool_scheduling
 from config.schema import GpuPoolConfig, ModelConfig, NodePoolConfig, StackConfig
@@ -185,14 +186,20 @@ def plan_model(index: int, model: ModelConfig, config: StackConfig, catalog: Cat
         typical_seq_len=min(max_len, workload.p95_prompt_tokens + workload.p95_completion_tokens),
         max_num_seqs=workload.max_num_seqs,
     )
-    sizing = size(
-        mig_profile=mig,
-        kaito_file_size_gib=spec.kaito_file_size_gib if spec and model.runtime == "kaito" else None,
+    preset_count = _preset_count(model, config, sku, preset)
+    file_size = (
+        spec.kaito_file_size_gib if spec and model.runtime == "kaito" and preset_count is None else None
     )
+    sizing = size(mig_profile=mig, kaito_file_size_gib=file_size)
+    if preset_count is not None:
+        # A KAITO release without an estimator: the node count is the preset's requirement.
+        sizing = replace(sizing, kaito_nodes_per_replica=preset_count[0], kaito_reason=preset_count[1])
     nodes = sizing.kaito_nodes_per_replica
     if model.runtime == "kaito" and nodes is not None and nodes > 1:
         # KAITO runs the replica on `nodes` nodes, pipeline-parallel across them: size it that way.
-        sizing = size(kaito_file_size_gib=spec.kaito_file_size_gib if spec else None, pipeline_parallel=nodes)
+        sizing = size(kaito_file_size_gib=file_size, pipeline_parallel=nodes)
+        if preset_count is not None:
+            sizing = replace(sizing, kaito_nodes_per_replica=nodes, kaito_reason=None)
     return ModelPlan(
         index=index,
         config=model,
@@ -207,6 +214,25 @@ def plan_model(index: int, model: ModelConfig, config: StackConfig, catalog: Cat
         weights_dtype=weights_dtype,
         sizing=sizing,
     )
+
+
+def _preset_count(
+    model: ModelConfig, config: StackConfig, sku: GpuSku, preset: str | None
+) -> tuple[int | None, str | None] | None:
+    """(nodes, reason) from the preset's requirements when the stack's KAITO release has no node
+    estimator (the managed add-on's 0.6.0); None when the estimator (or nothing KAITO) applies."""
+    if model.runtime != "kaito":
+        return None
+    kaito = config.addons.kaito
+    try:
+        caps = kaito_capabilities(kaito_version_of(kaito.mode, kaito.chart_version))
+    except UnknownKaitoVersion:
+        return None  # refused by config.rules_kaito
+    if caps.estimator:
+        return None
+    if preset is None:
+        return None, f"KAITO {caps.version} serves registered presets only, and this model has none"
+    return preset_nodes(caps, preset, sku.kaito_name or sku.name)
 
 
 def plan_models(config: StackConfig, catalog: Catalog) -> list[ModelPlan]:

@@ -31,18 +31,15 @@ from sizing.deployments import ModelPlan
 from sizing.workloads import (
     kaito_preset,
     longest_generation_seconds,
+    predicted_cold_start_seconds,
     served_model_name,
     service_url,
-    startup_budget_seconds,
 )
 
 WORKER_NAME = "queue-worker"
 WORKER_SERVICE_ACCOUNT = "queue-worker"
 WORKER_IMAGE_REPOSITORY = "aks-llm-worker"  # in the stack's registry: <registry>.azurecr.io/aks-llm-worker
 WORKER_UID = 10002  # the image's passwd entry (worker/Dockerfile)
-# A GPU node from zero (VM, driver or operator, MIG, image pull): the same figure the vLLM
-# Deployment's progress deadline assumes (components/vllm_model.py NODE_PROVISIONING_SECONDS).
-NODE_PROVISIONING_SECONDS = 900
 MAX_DEFAULT_CONCURRENCY = 64  # threads of one worker pod when the model's batch is larger
 TERMINATION_MARGIN_SECONDS = 30
 # maxDeliveryCount below this dead-letters good messages: 1 (the delivery that succeeds) + 1 (a
@@ -69,8 +66,9 @@ def queue_target(config: StackConfig) -> str | None:
 
 
 def model_wait_seconds(plan: ModelPlan) -> int:
-    """One delivery's wait for the model: a node from zero plus the model's startup budget."""
-    return NODE_PROVISIONING_SECONDS + startup_budget_seconds(plan)
+    """One delivery's wait for the model: its predicted cold start (a node from zero plus the
+    model's startup budget), the same figure the HTTP add-on waits."""
+    return predicted_cold_start_seconds(plan)
 
 
 def request_timeout_seconds(plan: ModelPlan) -> int:

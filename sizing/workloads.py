@@ -253,6 +253,24 @@ def startup_budget_seconds(plan: ModelPlan) -> int:
     return _round_up((download + ENGINE_START_SECONDS) * STARTUP_MARGIN, 60)
 
 
+# A GPU node from zero: VM, driver (or operator), MIG, image pull (the Deployment's progress deadline
+# adds it to the startup budget).
+NODE_PROVISIONING_SECONDS = 900
+
+
+def predicted_cold_start_seconds(plan: ModelPlan) -> int:
+    """The longest wait of a first request to a model at zero replicas whose pool is at zero nodes:
+    a node provisioned, then the replica's startup budget (first download + engine start, +50 %).
+    The KEDA HTTP add-on's interceptor must hold a request that long (``conditionWait``)."""
+    return NODE_PROVISIONING_SECONDS + startup_budget_seconds(plan)
+
+
+def http_cold_start_wait_seconds(plan: ModelPlan, configured: int | None) -> int:
+    """The HTTPScaledObject's ``conditionWait``: the stack's cap when set (the rules refuse a cap
+    below the prediction), else the model's predicted cold start."""
+    return configured if configured is not None else predicted_cold_start_seconds(plan)
+
+
 # --- resources ----------------------------------------------------------------------------------------
 
 

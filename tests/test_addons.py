@@ -135,7 +135,7 @@ EXPECTED_SUBJECTS = {
 
 @pytest.mark.parametrize(
     ("stack", "purposes"),
-    [("dev", {"inference", "keda", "queue-worker"}), ("prod", {"inference", "keda"})],
+    [("dev", {"inference", "keda", "queue-worker"}), ("prod", {"inference", "keda", "gpu-provisioner"})],
 )
 def test_each_identity_is_federated_to_its_service_account(stack: str, purposes: set[str]) -> None:
     run = planned(stack)[1]
@@ -150,28 +150,32 @@ def test_each_identity_is_federated_to_its_service_account(stack: str, purposes:
         assert fic["audiences"] == AUDIENCE
 
 
-def test_managed_kaito_creates_no_identity_and_no_chart(stack_run: tuple[str, ProgramRun]) -> None:
-    _, run = stack_run
+@pytest.mark.parametrize("stack", ["dev"])  # prod and nap install KAITO's chart (their phi4 scales)
+def test_managed_kaito_creates_no_identity_and_no_chart(stack: str) -> None:
+    run = planned(stack)[1]
     names = [r.inputs["resourceName"] for r in by_type(run, MI)]
     assert not [n for n in names if "kaito" in n or "provisioner" in n], names
     charts = {r.inputs["chart"] for r in by_type(run, RELEASE)}
     assert not charts & {"workspace", "gpu-provisioner"}, charts
     assert one(run, MC).inputs["aiToolchainOperatorProfile"] == {"enabled": True}
     kaito = run.outputs["kaito"]
-    assert kaito["mode"] == "managed" and "lags upstream" in kaito["note"] and "v0.12.0" in kaito["note"]
+    assert kaito["mode"] == "managed" and kaito["version"] == "v0.6.0"
+    note = kaito["note"]
+    assert "runs KAITO 0.6.0" in note and "no InferenceSet" in note and "v0.12.0" in note
 
 
 def test_role_scopes_are_exactly_one_resource_each(stack_run: tuple[str, ProgramRun]) -> None:
     stack, run = stack_run
     vault = resource_id(run, "azure-native:keyvault:Vault")
     workspace = resource_id(run, "azure-native:monitor:AzureMonitorWorkspace")
+    cluster = resource_id(run, "azure-native:containerservice:ManagedCluster")
     expected = {
         (principal(stack, "inference"), KEY_VAULT_SECRETS_USER.guid): vault,
         (principal(stack, "keda"), MONITORING_DATA_READER.guid): workspace,
-        (DEPLOYER, AKS_RBAC_CLUSTER_ADMIN.guid): resource_id(
-            run, "azure-native:containerservice:ManagedCluster"
-        ),
+        (DEPLOYER, AKS_RBAC_CLUSTER_ADMIN.guid): cluster,
     }
+    if stack == "prod":  # KAITO's chart with the self-hosted gpu-provisioner: the cluster only
+        expected[(principal(stack, "gpu-provisioner"), AKS_CONTRIBUTOR.guid)] = cluster
     if "asyncQueue" in run.outputs:  # dev and nap drain a queue; prod has no batch model
         queue = resource_id(run, "azure-native:servicebus:Queue", "queue")
         replies = resource_id(run, "azure-native:servicebus:Queue", "reply-queue")
@@ -258,6 +262,8 @@ def test_service_accounts_carry_their_identity_client_id(stack_run: tuple[str, P
             f"client-id-of-{identity_name(stack, 'queue-worker')}"
         )
         expected["queue-worker"] = f"client-id-of-{identity_name(stack, 'queue-worker')}"
+    if stack == "prod":  # KAITO's chart with the self-hosted gpu-provisioner
+        expected["gpu-provisioner"] = f"client-id-of-{identity_name(stack, 'gpu-provisioner')}"
     assert run.outputs["identities"] == expected
 
 
@@ -488,17 +494,21 @@ def test_helm_kaito_without_gpu_provisioner_creates_no_identity(
 # --- KEDA HTTP add-on and the async queue --------------------------------------------------------------
 
 
-def test_http_addon_is_pinned_with_cold_start_timeouts_from_config(stack_run: tuple[str, ProgramRun]) -> None:
+def test_http_addon_is_pinned_and_placed_on_the_system_pool(stack_run: tuple[str, ProgramRun]) -> None:
     _, run = stack_run
     assert "keda-add-ons-http" not in releases(run)  # off by default
     http = releases(_full())["keda-add-ons-http"]
     assert (
         http["version"] == "0.15.0" and http["repositoryOpts"]["repo"] == "https://kedacore.github.io/charts"
     )
-    assert http["values"]["interceptor"] == {
-        "replicas": {"waitTimeout": "900s"},
-        "responseHeaderTimeout": "120s",
-    }
+    values = http["values"]
+    interceptor = values["interceptor"]
+    assert "waitTimeout" not in interceptor["replicas"]  # deprecated in 0.15.0: readinessTimeout
+    assert "readinessTimeout" not in interceptor  # it fronts no model here: no wait to derive
+    assert interceptor["responseHeaderTimeout"] == "120s"
+    for component in ("operator", "scaler", "interceptor"):  # every node is tainted
+        assert values[component]["nodeSelector"] == {"kubernetes.azure.com/mode": "system"}
+        assert values[component]["tolerations"] == [{"key": "CriticalAddonsOnly", "operator": "Exists"}]
 
 
 @pytest.mark.parametrize("stack", ["dev", "nap"])

@@ -189,9 +189,10 @@ def test_secret_provider_parameters_use_workload_identity() -> None:
     assert params["objects"] == "array:\n  - |\n    objectName: hf-token\n    objectType: secret\n"
 
 
-def test_kaito_summary_names_version_and_lag() -> None:
+def test_kaito_summary_names_the_release_it_runs() -> None:
     managed = kaito_summary(KaitoConfig())
-    assert managed["mode"] == "managed" and "lags upstream" in managed["note"]
+    assert managed["mode"] == "managed" and managed["version"] == "v0.6.0"
+    assert "runs KAITO 0.6.0" in managed["note"] and "no InferenceSet" in managed["note"]
     helm = kaito_summary(KaitoConfig.model_validate({"mode": "helm", "chartVersion": "0.11.0"}))
     assert helm["version"] == "v0.11.0" and "deprecated upstream" in helm["note"]
     values = workspace_values(KaitoConfig.model_validate({"mode": "helm", "nodeProvisioner": "none"}), "aks")

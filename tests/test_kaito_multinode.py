@@ -23,6 +23,7 @@ LLAMA = """config:
   aks-llm:cluster: {apiServer: {privateCluster: true}}
   aks-llm:hfToken:
     secure: v1:AAAAAAAAAAAAAAAAAAAAAAAA
+  aks-llm:addons: {kaito: {mode: helm}}
   aks-llm:gpuPools:
     - {name: a100, vmSize: Standard_NC24ads_A100_v4, onDemand: {min: 1, max: 2}}
   aks-llm:models:

@@ -34,6 +34,7 @@ FIGURES = """config:
   aks-llm:cluster: {apiServer: {privateCluster: true}}
   aks-llm:hfToken:
     secure: v1:AAAAAAAAAAAAAAAAAAAAAAAA
+  aks-llm:addons: {kaito: {mode: helm}}
   # Pool maxima hold each model's maximum plus one replica of rollout surge (sizing.slots): phi3 3 + 1
   # A10s, llama70 (1 + 1) x 4 GPUs.
   aks-llm:gpuPools:

@@ -98,7 +98,11 @@ def test_kaito_on_a_sku_kaito_no_longer_accepts(
     err = refused(
         tmp_path,
         capsys,
-        stack(pool, f"{{name: m, model: phi-4-mini-instruct, runtime: kaito, pool: old, {FIXED}}}"),
+        stack(
+            pool,
+            f"{{name: m, model: phi-4-mini-instruct, runtime: kaito, pool: old, {FIXED}}}",
+            "  aks-llm:addons: {kaito: {mode: helm}}\n",  # KAITO 0.12.0 (0.6.0 still took T4/V100)
+        ),
     )
     assert f"aks-llm:models[0].runtime: KAITO does not accept {sku} ({gpu}, compute capability {cc})" in err
     assert (

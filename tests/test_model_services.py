@@ -32,7 +32,8 @@ FULL = """config:
   aks-llm:hfToken:
     secure: v1:AAAAAAAAAAAAAAAAAAAAAAAA
   aks-llm:addons:
-    keda: {httpAddon: {enabled: true, coldStartTimeoutSeconds: 900}}
+    kaito: {mode: helm}
+    keda: {httpAddon: {enabled: true}}
     asyncQueue: {enabled: true, worker: {image: "crllmmodels0000.azurecr.io/aks-llm-worker@sha256:%s"}}
   aks-llm:inference: {callerNamespaces: [web]}
   aks-llm:gpuPools:
@@ -259,7 +260,9 @@ def test_http_addon_fronts_serving_vllm_models_through_one_scaled_object() -> No
         "service": "chat",
         "port": 80,
     }
-    assert chat["spec"]["timeouts"]["conditionWait"] == "900s"
+    # Derived, not configured: 900 s for a GPU node from zero + the 1080 s startup budget of
+    # llama-3.1-8b on an A10 ((14.96 GiB at 40 MiB/s + 300 s engine start) x 1.5, in minutes).
+    assert chat["spec"]["timeouts"]["conditionWait"] == "1980s"
     assert "chat.inference.svc.cluster.local" in chat["spec"]["hosts"]
     push = triggers(run, "chat")["external-push"]["metadata"]
     assert push == {
@@ -297,36 +300,38 @@ def test_network_policy_admits_callers_scraper_and_interceptor_only() -> None:
 
 
 def test_kaito_inference_set_is_scaled_by_keda_never_its_statefulset() -> None:
-    run = planned("prod")[1]
+    run = planned("nap")[1]  # KAITO chart 0.12.0: the InferenceSet exists there
     inference_set = objects(run, "InferenceSet")["phi4"]
     assert inference_set["apiVersion"] == "kaito.sh/v1beta1"
     spec = inference_set["spec"]
     assert spec["template"]["resource"] == {"instanceType": "Standard_NC24ads_A100_v4"}
     assert spec["template"]["inference"] == {"preset": {"name": "phi-4"}, "config": "phi4-inference-config"}
-    assert spec["nodeCountLimit"] == 3  # 3 replicas x 1 node each: KAITO's nodes escape the pool's limits
-    assert spec["replicas"] == 1
+    assert spec["nodeCountLimit"] == 1  # 1 replica x 1 node: KAITO's nodes escape the NodePools' limits
+    assert spec["replicas"] == 0
     scaled = objects(run, "ScaledObject")["phi4"]["spec"]
     assert scaled["scaleTargetRef"] == {
         "apiVersion": "kaito.sh/v1beta1",
         "kind": "InferenceSet",
         "name": "phi4",
     }
-    assert (scaled["minReplicaCount"], scaled["maxReplicaCount"]) == (1, 3)
-    assert triggers(run, "phi4")["cron"]["metadata"]["desiredReplicas"] == "2"
+    assert (scaled["minReplicaCount"], scaled["maxReplicaCount"]) == (0, 1)
+    assert triggers(run, "phi4")["cron"]["metadata"]["desiredReplicas"] == "1"
     assert "StatefulSet" not in str(objects(run, "ScaledObject"))
 
 
-def test_kaito_objects_claim_no_version_of_the_managed_addon() -> None:
-    """AKS picks the add-on's KAITO release (it lags upstream): the label says only "aks-managed";
-    a helm install carries its chart version."""
+def test_kaito_objects_carry_the_kaito_release_they_run_under() -> None:
+    """A helm install carries its chart version; the managed add-on is KAITO 0.6.0
+    (ai-toolchain-operator.md line 31), which is what its objects are rendered for."""
     from components.model_services import kaito_version
 
     run = planned("prod")[1]
     for kind in ("InferenceSet", "ConfigMap", "Service", "NetworkPolicy"):
         name = "phi4-inference-config" if kind == "ConfigMap" else "phi4"
-        assert objects(run, kind)[name]["metadata"]["labels"]["app.kubernetes.io/version"] == "aks-managed"
+        assert objects(run, kind)[name]["metadata"]["labels"]["app.kubernetes.io/version"] == "0.12.0"
     prod = config_of("prod")
-    assert kaito_version(prod) == "aks-managed"
+    assert kaito_version(prod) == "0.12.0"
+    managed = prod.model_copy(update={"addons": prod.addons.model_copy(update={"kaito": KaitoConfig()})})
+    assert kaito_version(managed) == "0.6.0"
     kaito = KaitoConfig.model_validate({"mode": "helm", "chartVersion": "0.11.0"})
     helm = prod.model_copy(update={"addons": prod.addons.model_copy(update={"kaito": kaito})})
     assert kaito_version(helm) == "0.11.0"
@@ -372,6 +377,8 @@ def test_fixed_kaito_model_is_a_workspace_with_top_level_fields() -> None:
             "matchLabels": {
                 "aks-llm/kaito-pool": "a10",
                 "aks-llm/kaito-workload": "fixed",
+                # KAITO (chart) nodes get the AKS driver: the program's device plugin, no GPU Operator
+                "aks-llm/gpu-driver": "managed",
                 "nvidia.com/gpu.deploy.operands": "false",
             }
         },
@@ -385,7 +392,7 @@ def test_fixed_kaito_model_is_a_workspace_with_top_level_fields() -> None:
 
 
 def test_kaito_service_selects_every_replicas_leader() -> None:
-    service = objects(planned("prod")[1], "Service")["phi4"]["spec"]
+    service = objects(planned("nap")[1], "Service")["phi4"]["spec"]
     assert service["selector"] == {
         "inferenceset.kaito.sh/created-by": "phi4",
         "apps.kubernetes.io/pod-index": "0",
@@ -523,7 +530,7 @@ def test_a_model_nothing_can_wake_from_zero_is_refused(
     assert "a schedule, addons.keda.httpAddon to wake it, or scaleToZero: false" in err
     assert "aks-llm:models[1].scaleToZero: model kaito0 (kaito, serving) scales to zero" in err
     # the HTTP add-on wakes the vLLM model; only a schedule (or a floor) can wake a KAITO model
-    addon = "  aks-llm:addons: {keda: {httpAddon: {enabled: true}}}\n"
+    addon = "  aks-llm:addons: {kaito: {mode: helm}, keda: {httpAddon: {enabled: true}}}\n"
     http = LONELY.replace("  aks-llm:models:", addon + "  aks-llm:models:")
     run = run_with(tmp_path, http)
     err = capsys.readouterr().err

@@ -224,7 +224,8 @@ def test_every_nodepool_and_nodeclass_validates_including_the_crd_label_rules(tm
 def test_nodepool_nodes_get_the_nvidia_software_of_their_driver() -> None:
     run = planned("nap")[1]
     releases = {r.name: r.inputs for r in by_type(run, RELEASE)}
-    assert set(releases) == {"gpu-operator", "nvidia-device-plugin"}  # batch: operator, serve: managed
+    # batch: operator, serve: managed; and KAITO's chart (its own device plugin off)
+    assert set(releases) == {"gpu-operator", "nvidia-device-plugin", "kaito-workspace"}
     plugin_selector = releases["nvidia-device-plugin"]["values"]["nodeSelector"]
     pools = nodepools(run)
     for name, pool in pools.items():

@@ -13,11 +13,7 @@ def test_kaito_helm_with_gpu_provisioner_is_refused_in_nap_mode(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     nap = (ROOT / "Pulumi.nap.yaml").read_text()
-    text = nap.replace(
-        "  aks-llm:addons:\n",
-        "  aks-llm:addons:\n    kaito: {mode: helm, nodeProvisioner: gpu-provisioner}\n",
-        1,
-    )
+    text = nap.replace("      nodeProvisioner: karpenter\n", "      nodeProvisioner: gpu-provisioner\n", 1)
     assert text != nap
     run = run_with(tmp_path, text)
     assert run.exit_code == 2 and run.resources == []

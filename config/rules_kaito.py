@@ -1,0 +1,88 @@
+"""Rules that depend on the KAITO release the stack runs (``config.kaito_versions``): a release the
+program does not model, and what the managed add-on's KAITO 0.6.0 cannot do (scale a model).
+
+Each rule is ``(StackConfig, Catalog) -> Iterable[Problem]``, registered in ``config.rules.RULES``.
+SKU and preset refusals of a release without an estimator come from the sizing (``kaito_reason``,
+reported by ``config.rules.models_fit``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from config.catalog import Catalog
+from config.errors import Problem
+from config.kaito_versions import (
+    CHART_KAITO_VERSION,
+    KaitoCapabilities,
+    UnknownKaitoVersion,
+    kaito_capabilities,
+    kaito_version_of,
+)
+from config.schema import StackConfig
+from sizing.deployments import plan_models
+from sizing.workloads import kaito_kind
+
+FIXED_REPLICA = "a fixed single replica (replicas: {min: 1, max: 1}, scaleToZero: false, no schedule)"
+
+
+def stack_kaito(config: StackConfig) -> KaitoCapabilities | None:
+    """The capabilities of the stack's KAITO release; None when the program does not model it."""
+    kaito = config.addons.kaito
+    try:
+        return kaito_capabilities(kaito_version_of(kaito.mode, kaito.chart_version))
+    except UnknownKaitoVersion:
+        return None
+
+
+def uses_catalog_skus(config: StackConfig) -> bool:
+    """Whether KAITO's accepted SKUs are the catalog's ``kaito_supported`` flags (v0.12's table)."""
+    caps = stack_kaito(config)
+    return caps is not None and caps.skus is None
+
+
+def kaito_release_known(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+    """A KAITO model needs a release whose CRDs, SKUs and presets the program knows."""
+    kaito = config.addons.kaito
+    if not any(m.runtime == "kaito" for m in config.models) or stack_kaito(config) is not None:
+        return
+    yield Problem(
+        "addons.kaito.chartVersion",
+        kaito.chart_version,
+        "the program plans KAITO models only for the KAITO releases whose CRDs, SKUs and presets it "
+        "models (config/kaito_versions.py)",
+        f"{CHART_KAITO_VERSION} (the chart pinned in versions.yaml)",
+    )
+
+
+def kaito_without_inference_set(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """Without the InferenceSet CRD (KAITO 0.6.0, the managed add-on) a model is one Workspace, and a
+    Workspace has only a status subresource (no scale, ``kaito.sh_workspaces.yaml`` @v0.6.0): KEDA
+    and the HPA cannot scale it, so more than one replica, scale to zero or a schedule is impossible."""
+    caps = stack_kaito(config)
+    if caps is None or caps.inference_set:
+        return
+    mode = config.addons.kaito.mode
+    for plan in plan_models(config, catalog):
+        model = plan.config
+        if model.runtime != "kaito" or kaito_kind(plan) == "Workspace":
+            continue
+        i = plan.index
+        where = "the managed AKS add-on runs KAITO " if mode == "managed" else "KAITO "
+        yield Problem(
+            f"models[{i}].replicas",
+            {
+                "min": model.replicas.min,
+                "max": plan.replicas_max,
+                "scaleToZero": model.scale_to_zero,
+                "schedule": model.schedule is not None,
+            },
+            f"{where}{caps.version}, which has no InferenceSet; a Workspace has no scale subresource, "
+            "so KEDA cannot scale it: no autoscaling, no scale to zero, no business-hours schedule, one "
+            "replica",
+            f"addons.kaito.mode: helm (KAITO {CHART_KAITO_VERSION}: a scalable InferenceSet), "
+            f"runtime: vllm, or {FIXED_REPLICA}",
+        )
+
+
+KAITO_RULES = [kaito_release_known, kaito_without_inference_set]

@@ -1,0 +1,80 @@
+"""The KEDA HTTP add-on's cold-start wait: each HTTPScaledObject's conditionWait and the
+interceptor-wide readinessTimeout come from the model's predicted cold start (a GPU node from zero,
+then the startup budget), and a configured cap below it is refused with the numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config.catalog import load_catalog
+from config.schema import StackConfig
+from sizing.deployments import plan_models
+from sizing.workloads import NODE_PROVISIONING_SECONDS, predicted_cold_start_seconds, startup_budget_seconds
+from tests.conftest import by_type, run_with
+from tests.k8s_schemas import manifest_errors, requires_crds
+from tools.plan import kubernetes_manifests
+
+STACK = """config:
+  aks-llm:location: swedencentral
+  aks-llm:cluster: {apiServer: {privateCluster: true}}
+  aks-llm:addons: {keda: {httpAddon: {enabled: true CAP}}}
+  aks-llm:gpuPools:
+    - {name: a10, vmSize: Standard_NV36ads_A10_v5, onDemand: {min: 0, max: 2}}
+  aks-llm:models:
+    - {name: small, model: phi-4-mini-instruct, pool: a10}
+    - {name: big, model: qwen2.5-7b-instruct, pool: a10}
+"""
+
+
+def test_predicted_cold_start_is_node_provisioning_plus_startup_budget() -> None:
+    config = StackConfig.model_validate(
+        {
+            "location": "swedencentral",
+            "gpuPools": [
+                {"name": "a10", "vmSize": "Standard_NV36ads_A10_v5", "onDemand": {"min": 0, "max": 2}}
+            ],
+            "models": [{"name": "small", "model": "phi-4-mini-instruct", "pool": "a10"}],
+        }
+    )
+    (plan,) = plan_models(config, load_catalog())
+    # phi-4-mini: weights / 40 MiB/s + 300 s engine start, +50 %, in minutes; then a GPU node from zero
+    assert startup_budget_seconds(plan) == 780
+    assert predicted_cold_start_seconds(plan) == NODE_PROVISIONING_SECONDS + 780 == 1680
+    assert predicted_cold_start_seconds(plan) > 600  # the old fixed default answered 504 first
+
+
+@requires_crds
+def test_each_route_waits_its_models_cold_start_and_the_interceptor_the_longest(tmp_path: Path) -> None:
+    run = run_with(tmp_path, STACK.replace(" CAP", ""))
+    assert run.exit_code == 0
+    routes = {
+        m["metadata"]["name"]: m
+        for m in kubernetes_manifests(run.resources)
+        if m["kind"] == "HTTPScaledObject"
+    }
+    waits = {
+        name: int(m["spec"]["timeouts"]["conditionWait"].removesuffix("s")) for name, m in routes.items()
+    }
+    assert len(waits) == 2 and len(set(waits.values())) == 2  # per model, not one figure
+    for doc in routes.values():
+        assert manifest_errors(doc) == []  # http.keda.sh_httpscaledobjects.yaml
+    (release,) = [
+        r for r in by_type(run, "kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "keda-add-ons-http"
+    ]
+    interceptor = release.inputs["values"]["interceptor"]
+    assert interceptor["readinessTimeout"] == f"{max(waits.values())}s"
+    assert "waitTimeout" not in interceptor["replicas"]
+
+
+def test_a_cap_below_a_models_cold_start_is_refused_with_the_numbers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = run_with(tmp_path, STACK.replace(" CAP", ", coldStartTimeoutSeconds: 600"))
+    err = capsys.readouterr().err
+    assert run.exit_code == 2 and run.resources == []
+    assert "aks-llm:addons.keda.httpAddon.coldStartTimeoutSeconds: model small may need" in err
+    assert f"{NODE_PROVISIONING_SECONDS} s for a GPU node of pool a10" in err
+    assert "the interceptor would answer 504 before the model is ready (got 600)" in err
+    assert run_with(tmp_path, STACK.replace(" CAP", ", coldStartTimeoutSeconds: 7200")).exit_code == 0
