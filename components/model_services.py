@@ -45,7 +45,7 @@ def kaito_version(config: StackConfig) -> str:
     """The KAITO release the models run under (version label, CRD and capabilities): the chart
     version in helm mode, the managed add-on's KAITO (``config.kaito_versions``) otherwise."""
     kaito = config.addons.kaito
-    return kaito_version_of(kaito.mode, kaito.chart_version)
+    return kaito_version_of(kaito.mode, kaito.chart_version, config.cluster.kubernetes_version)
 
 
 class ModelServices(pulumi.ComponentResource):

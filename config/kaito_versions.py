@@ -28,11 +28,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from config import versions
+from config.aks_versions import addon_version
 
 # The AKS AI toolchain operator add-on "currently supports KAITO version 0.6.0"
-# (MicrosoftDocs/azure-aks-docs articles/aks/ai-toolchain-operator.md line 31, @fb060abe6). Managed
-# mode plans against this release until the cluster-version calendar is wired to
-# ``managed_kaito_version``.
+# (MicrosoftDocs/azure-aks-docs articles/aks/ai-toolchain-operator.md line 31, @fb060abe6): the
+# release the add-on runs on every minor a cluster can be created on today (1.34-1.37; the AKS
+# calendar, config/catalog/aks-versions.yaml, says which minors list it and which assume it).
 MANAGED_KAITO_VERSION = "0.6.0"
 # The chart release the program pins (versions.yaml). Its capabilities below were read at v0.12.0;
 # tests/test_kaito_versions.py fails when the pin moves, so they are re-read with it.
@@ -40,13 +41,12 @@ CHART_KAITO_VERSION = versions.chart("kaito-workspace").version
 
 
 def managed_kaito_version(kubernetes_version: str) -> str:
-    """The KAITO release the managed add-on runs on a cluster of ``kubernetes_version``.
-
-    ``ai-toolchain-operator.md`` line 31: the add-on supports KAITO 0.6.0; its version table lists
-    ai-toolchain-operator 0.6.0 on 1.34 (and 0.4.5 on 1.33, a release this program does not model).
-    """
-    major, minor = (int(p) for p in kubernetes_version.split(".")[:2])
-    return MANAGED_KAITO_VERSION if (major, minor) >= (1, 34) else "0.4.5"
+    """The KAITO release the managed add-on runs on a cluster of ``kubernetes_version``: the AKS
+    calendar's ai-toolchain-operator version for that minor (config/catalog/aks-versions.yaml: 0.4.5 on
+    1.33, 0.6.0 from 1.34, assumed 0.6.0 on 1.35-1.37 where the docs' table lists none); "unknown"
+    when the calendar has no figure (refused by config.rules_kaito)."""
+    entry = addon_version(kubernetes_version, "ai-toolchain-operator")
+    return entry.version if entry is not None else "unknown"
 
 
 @dataclass(frozen=True)
@@ -175,9 +175,10 @@ def kaito_capabilities(version: str) -> KaitoCapabilities:
         raise UnknownKaitoVersion(version) from None
 
 
-def kaito_version_of(mode: str, chart_version: str) -> str:
-    """The KAITO release a stack runs: the chart's in helm mode, the add-on's in managed mode."""
-    return chart_version if mode == "helm" else MANAGED_KAITO_VERSION
+def kaito_version_of(mode: str, chart_version: str, kubernetes_version: str) -> str:
+    """The KAITO release a stack runs: the chart's in helm mode, the add-on's on the cluster's minor
+    in managed mode."""
+    return chart_version if mode == "helm" else managed_kaito_version(kubernetes_version)
 
 
 def preset_nodes(caps: KaitoCapabilities, preset: str, instance_type: str) -> tuple[int | None, str | None]:

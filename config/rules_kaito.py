@@ -14,6 +14,7 @@ from config.catalog import Catalog
 from config.errors import Problem
 from config.kaito_versions import (
     CHART_KAITO_VERSION,
+    MANAGED_KAITO_VERSION,
     KaitoCapabilities,
     UnknownKaitoVersion,
     kaito_capabilities,
@@ -30,7 +31,9 @@ def stack_kaito(config: StackConfig) -> KaitoCapabilities | None:
     """The capabilities of the stack's KAITO release; None when the program does not model it."""
     kaito = config.addons.kaito
     try:
-        return kaito_capabilities(kaito_version_of(kaito.mode, kaito.chart_version))
+        return kaito_capabilities(
+            kaito_version_of(kaito.mode, kaito.chart_version, config.cluster.kubernetes_version)
+        )
     except UnknownKaitoVersion:
         return None
 
@@ -45,6 +48,18 @@ def kaito_release_known(config: StackConfig, _catalog: Catalog) -> Iterable[Prob
     """A KAITO model needs a release whose CRDs, SKUs and presets the program knows."""
     kaito = config.addons.kaito
     if not any(m.runtime == "kaito" for m in config.models) or stack_kaito(config) is not None:
+        return
+    if kaito.mode == "managed":
+        version = config.cluster.kubernetes_version
+        yield Problem(
+            "addons.kaito.mode",
+            kaito.mode,
+            f"the managed add-on on Kubernetes {version} runs KAITO "
+            f"{kaito_version_of(kaito.mode, kaito.chart_version, version)}, a release whose CRDs, SKUs and "
+            "presets the program does not model (config/kaito_versions.py)",
+            f"mode: helm (KAITO {CHART_KAITO_VERSION}), or a cluster version whose add-on runs KAITO "
+            f"{MANAGED_KAITO_VERSION} (1.34 or later)",
+        )
         return
     yield Problem(
         "addons.kaito.chartVersion",

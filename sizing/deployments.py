@@ -225,7 +225,9 @@ def _preset_count(
         return None
     kaito = config.addons.kaito
     try:
-        caps = kaito_capabilities(kaito_version_of(kaito.mode, kaito.chart_version))
+        caps = kaito_capabilities(
+            kaito_version_of(kaito.mode, kaito.chart_version, config.cluster.kubernetes_version)
+        )
     except UnknownKaitoVersion:
         return None  # refused by config.rules_kaito
     if caps.estimator:

@@ -175,3 +175,21 @@ def test_managed_kaito_refuses_a_model_without_a_0_6_0_preset(
     err = capsys.readouterr().err
     assert run.exit_code == 2
     assert "KAITO 0.6.0 serves registered presets only, and this model has none" in err
+
+
+def test_the_managed_release_follows_the_cluster_minor(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """managed_kaito_version reads the AKS calendar: on 1.33 (LTS, Premium) the add-on runs KAITO 0.4.5,
+    which the program does not model, so a KAITO model there is refused before anything is created."""
+    lts = MANAGED.replace(
+        "aks-llm:cluster: {apiServer: {privateCluster: true}}",
+        "aks-llm:cluster: {apiServer: {privateCluster: true}, kubernetesVersion: '1.33', tier: Premium, "
+        "supportPlan: AKSLongTermSupport}",
+    )
+    assert lts != MANAGED
+    run = run_with(tmp_path, lts)
+    err = capsys.readouterr().err
+    assert run.exit_code == 2 and run.resources == []
+    assert "aks-llm:addons.kaito.mode: the managed add-on on Kubernetes 1.33 runs KAITO 0.4.5" in err
+    assert "mode: helm (KAITO 0.12.0)" in err
