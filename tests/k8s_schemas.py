@@ -16,7 +16,7 @@ import yaml
 from tests.conftest import ROOT
 
 CRD_DIR = ROOT.parent / "shared" / "crds"
-KUBERNETES_VERSION = "1.33"
+KUBERNETES_VERSION = "1.36"  # the stacks' cluster version (config/catalog/aks-versions.yaml)
 requires_crds = pytest.mark.skipif(
     not CRD_DIR.is_dir(),
     reason="../shared/crds (upstream CRDs) is not beside this checkout: it exists on team machines only",
