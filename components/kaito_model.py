@@ -205,10 +205,12 @@ class KaitoModel(pulumi.ComponentResource):
                 labels,
                 pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.workload])),
             )
-        # The leader pod (index 0) of each replica serves; in multi-node replicas the others run Ray.
-        self.service = caller_service(ctx, {**pods, POD_INDEX_LABEL: "0"}, KAITO_PORT, labels, child)
         # A replica on several nodes: its pods talk Ray and pipeline-parallel traffic on many ports.
         multi_node = kaito_nodes_per_replica(plan) > 1
+        # The leader pod (index 0) of each replica serves; in multi-node replicas the others run Ray. A
+        # one-node Workspace of KAITO 0.6.0 is a Deployment: its pods carry no pod-index label.
+        serving = {**pods, POD_INDEX_LABEL: "0"} if caps.statefulset_pods or multi_node else pods
+        self.service = caller_service(ctx, serving, KAITO_PORT, labels, child)
         network_policy(
             ctx,
             LabelSelectorArgs(match_labels=pods),

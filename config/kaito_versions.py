@@ -75,6 +75,10 @@ class KaitoCapabilities:
     skus: Mapping[str, SkuGpus] | None  # None: the catalog's kaito_supported flags (v0.12 table)
     presets: Mapping[str, PresetNeeds] | None  # None: any preset or Hugging Face id
     disable_benchmark_annotation: bool  # kaito.sh/disable-benchmark is read
+    # Every replica's pods come from a StatefulSet (pod-index labels; since v0.10.0, kaito.md). 0.6.0
+    # runs a one-node Workspace as a Deployment and only a multi-node one as a StatefulSet
+    # (pkg/workspace/inference/preset_inferences.go:167-200 @v0.6.0).
+    statefulset_pods: bool = True
 
 
 _GI = re.compile(r"^(\d+(?:\.\d+)?)Gi$")
@@ -149,6 +153,7 @@ _RELEASES = {
         skus=_SKUS_0_6_0,
         presets=_PRESETS_0_6_0,
         disable_benchmark_annotation=False,
+        statefulset_pods=False,
     ),
     CHART_KAITO_VERSION: KaitoCapabilities(
         version=CHART_KAITO_VERSION,

@@ -292,7 +292,8 @@ def scrape_jobs(namespace: str) -> list[dict[str, Any]]:
             "__meta_kubernetes_pod_container_port_number",
             "__meta_kubernetes_pod_label_apps_kubernetes_io_pod_index",
         ],
-        f".+;{KAITO_PORT};0",
+        # the leader (pod index 0) of a StatefulSet replica, or a Deployment pod (no index: KAITO 0.6.0)
+        f".+;{KAITO_PORT};(0|)",
     )
     kaito["relabel_configs"] += [
         {

@@ -25,8 +25,8 @@ from sizing.autoscaling import (
 from tests.conftest import planned
 from tools.plan import kubernetes_manifests
 
-MNS = 155  # prod qwen7b's max-num-seqs on a 3g.40gb slice
-TARGET = 139  # 90 % of it
+MNS = 148  # prod qwen7b's max-num-seqs on a 3g.40gb slice (36.35 GiB CUDA budget, gpu-memory.yaml)
+TARGET = 133  # 90 % of it, rounded down
 OLD_WAITING_THRESHOLD = 16  # the queue-only trigger's threshold before (10 % of a batch)
 
 
@@ -85,13 +85,13 @@ def test_a_busy_server_never_reads_as_idle(running: int) -> None:
 def test_hpa_formula_and_tolerance() -> None:
     assert hpa_desired_replicas(2, 2 * TARGET * 1.05, TARGET) == 2  # within 10 %: unchanged
     assert hpa_desired_replicas(2, 2 * TARGET * 0.95, TARGET) == 2
-    assert hpa_desired_replicas(2, 2 * TARGET * 1.2, TARGET) == 3  # ceil(333.6 / 139)
+    assert hpa_desired_replicas(2, 2 * TARGET * 1.2, TARGET) == 3  # ceil(319.2 / 133)
     assert hpa_desired_replicas(2, TARGET * 0.5, TARGET) == 1
 
 
 def test_steady_load_holds_a_steady_replica_count() -> None:
     replicas = _run([200.0] * 60)  # 30 min of 200 concurrent requests: more than one batch
-    assert replicas[2:] == [2] * 58  # up to ceil(200 / 139) = 2 and stays there, queue drained or not
+    assert replicas[2:] == [2] * 58  # up to ceil(200 / 133) = 2 and stays there, queue drained or not
 
 
 def test_noisy_steady_load_within_the_tolerance_does_not_flap() -> None:

@@ -58,7 +58,7 @@ def test_platform_exposes_typed_inference_refs() -> None:
                     "name": "t4",
                     "vmSize": "Standard_NC4as_T4_v3",
                     "purpose": "batch",
-                    "spot": {"min": 0, "max": 1},
+                    "spot": {"min": 0, "max": 2},  # one replica + its rollout surge
                 }
             ]
         ),

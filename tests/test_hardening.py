@@ -437,7 +437,7 @@ def test_a_window_that_starts_when_it_ends_is_refused(hour: int, minute: int) ->
 
 
 PATTERN_FIELDS = [
-    (("cluster", "kubernetesVersion"), "1.33"),
+    (("cluster", "kubernetesVersion"), "1.36"),
     (("budget", "contactEmails", 0), "ops@example.com"),
     (("budget", "startDate"), "2026-12-01"),
     (("prices", "asOf"), "2026-11-01"),
@@ -455,6 +455,7 @@ def test_a_trailing_newline_never_passes_a_pattern(field: tuple[tuple[Any, ...],
     path, good = field
     values = json.loads(json.dumps(FULL))
     values.setdefault("addons", {}).setdefault("asyncQueue", {"enabled": True})
+    values["models"][0]["purpose"] = "batch"  # the queue feeds one batch model (config.rules_queue)
     assert isinstance(outcome(stack_text(with_value(values, path, good))), StackConfig)
     refused(stack_text(with_value(values, path, good + tail)))
 
@@ -474,6 +475,7 @@ def test_non_ascii_digits_never_pass_a_pattern(field: tuple[tuple[Any, ...], str
     bad = "".join(digits[int(c)] if c.isdigit() else c for c in good)
     values = json.loads(json.dumps(FULL))
     values.setdefault("addons", {}).setdefault("asyncQueue", {"enabled": True})
+    values["models"][0]["purpose"] = "batch"  # the queue feeds one batch model (config.rules_queue)
     refused(stack_text(with_value(values, path, bad)))
 
 

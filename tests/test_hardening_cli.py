@@ -15,8 +15,10 @@ import pytest
 import yaml
 
 import tools.plan as plan
+from config.placement import SchedulingResult
 from tools.mocks import ProgramRun, Recorded
 from tools.plan import MANIFEST_INDEX, main
+from tools.scheduling_check import SchedulingReport
 from tools.stack_config import StackSettings
 
 TOKEN = "hf_" + "Ab1" * 12  # shaped like a Hugging Face token (hf_ + 36 letters and digits)
@@ -157,6 +159,9 @@ def fake_run(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         return settings, run
 
     monkeypatch.setattr(plan, "run_stack", run_stack)
+    # The faked run has no stack config: nothing to render or schedule (tools.scheduling_check).
+    empty = SchedulingReport(SchedulingResult((), (), ()), ())
+    monkeypatch.setattr(plan, "scheduling_report", lambda *_args: empty)
     return state
 
 

@@ -21,7 +21,7 @@ STACK = """config:
   aks-llm:cluster: {apiServer: {privateCluster: true}}
   aks-llm:addons: {keda: {httpAddon: {enabled: true CAP}}}
   aks-llm:gpuPools:
-    - {name: a10, vmSize: Standard_NV36ads_A10_v5, onDemand: {min: 0, max: 2}}
+    - {name: a10, vmSize: Standard_NV36ads_A10_v5, onDemand: {min: 0, max: 4}}  # 2 models + surge
   aks-llm:models:
     - {name: small, model: phi-4-mini-instruct, pool: a10}
     - {name: big, model: qwen2.5-7b-instruct, pool: a10}

@@ -193,3 +193,24 @@ def test_the_managed_release_follows_the_cluster_minor(
     assert run.exit_code == 2 and run.resources == []
     assert "aks-llm:addons.kaito.mode: the managed add-on on Kubernetes 1.33 runs KAITO 0.4.5" in err
     assert "mode: helm (KAITO 0.12.0)" in err
+
+
+def test_managed_services_select_the_deployment_pods_kaito_0_6_0_creates(managed_run: ProgramRun) -> None:
+    """KAITO 0.6.0 runs a one-node Workspace as a Deployment (pkg/workspace/inference/
+    preset_inferences.go:167-200 @v0.6.0): its pods carry ``kaito.sh/workspace`` and no StatefulSet
+    pod-index label, so a Service selecting pod index 0 would have no endpoints."""
+    services = {
+        m["metadata"]["name"]: m
+        for m in kubernetes_manifests(managed_run.resources)
+        if m["kind"] == "Service" and "kaito.sh/workspace" in (m["spec"].get("selector") or {})
+    }
+    assert set(services) == {"llama", "mistral", "mini"}
+    for name, service in services.items():
+        assert "apps.kubernetes.io/pod-index" not in service["spec"]["selector"], name
+    # The scrape job keeps pods without an index (Deployment pods) as well as StatefulSet leaders.
+    scrape = next(
+        m
+        for m in kubernetes_manifests(managed_run.resources)
+        if m["kind"] == "ConfigMap" and m["metadata"]["name"] == "ama-metrics-prometheus-config"
+    )
+    assert ".+;5000;(0|)" in yaml.safe_dump(scrape["data"])

@@ -35,10 +35,10 @@ FIGURES = """config:
   aks-llm:hfToken:
     secure: v1:AAAAAAAAAAAAAAAAAAAAAAAA
   aks-llm:addons: {kaito: {mode: helm}}
-  # Pool maxima hold each model's maximum plus one replica of rollout surge (sizing.slots): phi3 3 + 1
+  # Pool maxima hold each model's maximum plus one replica of rollout surge (sizing.slots): phi3 4 + 1
   # A10s, llama70 (1 + 1) x 4 GPUs.
   aks-llm:gpuPools:
-    - {name: a10, vmSize: Standard_NV36ads_A10_v5, onDemand: {min: 0, max: 4}}
+    - {name: a10, vmSize: Standard_NV36ads_A10_v5, onDemand: {min: 0, max: 5}}
     - {name: a100x4, vmSize: Standard_NC96ads_A100_v4, onDemand: {min: 0, max: 2}}
   aks-llm:models:
     - name: phi3

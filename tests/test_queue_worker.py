@@ -60,7 +60,7 @@ def test_the_worker_is_pinned_small_locked_down_and_on_the_system_pool() -> None
         "batch-inference-results",
     )
     assert env["SERVICEBUS_NAMESPACE"].endswith(".servicebus.windows.net")
-    assert env["MAX_DELIVERY_COUNT"] == "5" and env["WORKER_CONCURRENCY"] == "21"
+    assert env["MAX_DELIVERY_COUNT"] == "5" and env["WORKER_CONCURRENCY"] == "17"
     # a generation already at the model finishes on SIGTERM: 2 x 52 s -> 104, +30
     assert env["REQUEST_TIMEOUT_SECONDS"] == "104" and spec["terminationGracePeriodSeconds"] == 134
     assert not any("secret" in k.lower() or "key" in k.lower() for k in env)  # no secrets, ever
@@ -69,7 +69,7 @@ def test_the_worker_is_pinned_small_locked_down_and_on_the_system_pool() -> None
 def test_the_worker_scales_from_zero_on_the_queue() -> None:
     spec = objects(full(), "ScaledObject")["queue-worker"]["spec"]
     assert spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "queue-worker"}
-    assert (spec["minReplicaCount"], spec["maxReplicaCount"]) == (0, 1)  # nightly: 1 replica x 21 seqs
+    assert (spec["minReplicaCount"], spec["maxReplicaCount"]) == (0, 1)  # nightly: 1 replica x 17 seqs
     (trigger,) = spec["triggers"]
     assert trigger["type"] == "azure-servicebus" and trigger["authenticationRef"] == {
         "name": "keda-servicebus"
@@ -77,7 +77,7 @@ def test_the_worker_scales_from_zero_on_the_queue() -> None:
     meta = trigger["metadata"]
     assert (meta["queueName"], meta["messageCount"], meta["activationMessageCount"]) == (
         "batch-inference",
-        "21",
+        "17",
         "0",
     )
     # stays as long as one delivery may take (cold start + generation), whatever the queue's count says
