@@ -41,6 +41,7 @@ class Strict(BaseModel):
 
 
 def _cidr(value: str) -> str:
+    """Accepted: a CIDR block, e.g. `10.244.0.0/16`."""
     try:
         ipaddress.ip_network(value, strict=True)
     except ValueError as exc:
@@ -52,6 +53,7 @@ MAX_USER_TAGS = 47  # Azure allows 50 tags per resource; the program adds 3 (con
 
 
 def _tags(value: dict[str, str]) -> dict[str, str]:
+    """Accepted: at most 47 tags; names of 1-512 characters without `< > % & \\ ? /`, values up to 256 characters."""
     if len(value) > MAX_USER_TAGS:
         raise ValueError(
             f"{len(value)} tags: Azure allows 50 per resource and the program adds 3, so at most "
@@ -66,6 +68,7 @@ def _tags(value: dict[str, str]) -> dict[str, str]:
 
 
 def _distinct_zones(value: list[int]) -> list[int]:
+    """Accepted: each zone once."""
     repeated = sorted({z for z in value if value.count(z) > 1})
     if repeated:
         raise ValueError(f"zones repeated: {repeated}; list each availability zone once")
@@ -723,12 +726,14 @@ _FIRST_OF_MONTH = re.compile(r"20[0-9]{2}-(0[1-9]|1[0-2])-01")  # fullmatch, ASC
 
 
 def _email(value: str) -> str:
+    """Accepted: e-mail addresses like `platform-team@example.com`."""
     if not _EMAIL.fullmatch(value):
         raise ValueError(f"{value!r} is not an e-mail address like platform-team@example.com")
     return value
 
 
 def _first_of_month(value: str) -> str:
+    """Accepted: the first day of a month, `YYYY-MM-01`."""
     if not _FIRST_OF_MONTH.fullmatch(value):
         raise ValueError(f"{value!r} is not the first day of a month as YYYY-MM-01, e.g. 2026-12-01")
     return value
@@ -968,6 +973,7 @@ class InferenceConfig(Strict):
 
 
 def _region(value: str) -> str:
+    """Accepted: an Azure region name of `config/regions.py`."""
     if value not in AZURE_REGIONS:
         near = closest_names(value, sorted(AZURE_REGIONS))
         hint = f"; did you mean {near[0]}?" if near else ""
