@@ -53,7 +53,8 @@ MAX_USER_TAGS = 47  # Azure allows 50 tags per resource; the program adds 3 (con
 
 
 def _tags(value: dict[str, str]) -> dict[str, str]:
-    """Accepted: at most 47 tags; names of 1-512 characters without `< > % & \\ ? /`, values up to 256 characters."""
+    """Accepted: at most 47 tags; names of 1-512 characters without `< > % & \\ ? /`, values up to
+    256 characters."""
     if len(value) > MAX_USER_TAGS:
         raise ValueError(
             f"{len(value)} tags: Azure allows 50 per resource and the program adds 3, so at most "

@@ -72,7 +72,7 @@ OTHER_NAMESPACE = rf"^(?!{PROJECT}:)[^:]+:.+$"
 class Shape:
     """What an annotation accepts, in words: its type, the constraints, and a nested model if any."""
 
-    type: str
+    kind: str
     allowed: tuple[str, ...] = ()
     model: type[BaseModel] | None = None
     suffix: str = ""  # how the key path continues into `model`: "", "[]" or ".<name>"
@@ -97,21 +97,25 @@ def _bounds(metadata: Sequence[object]) -> str | None:
     return " and ".join(b for b in (low, high) if b) or None
 
 
+_BOUNDS = (annotated_types.Ge, annotated_types.Gt, annotated_types.Le, annotated_types.Lt)
+
+
+_SIZES = (*_BOUNDS, annotated_types.MinLen, annotated_types.MaxLen)  # rendered above
+
+
 def _constraints(metadata: Sequence[object]) -> list[str]:
     flat = _flat(metadata)
     bounds = _bounds(flat)
     out: list[str] = [bounds] if bounds else []
+    shortest = next((m.min_length for m in flat if isinstance(m, annotated_types.MinLen)), None)
+    longest = next((m.max_length for m in flat if isinstance(m, annotated_types.MaxLen)), None)
+    if shortest is not None or longest is not None:  # a string's characters or a list's items
+        out.append(f"length {shortest or 0} to {longest}" if longest is not None else f"length >= {shortest}")
     for item in flat:
-        if isinstance(
-            item, annotated_types.Ge | annotated_types.Gt | annotated_types.Le | annotated_types.Lt
-        ):
+        if isinstance(item, _SIZES):
             continue
-        elif isinstance(item, annotated_types.MinLen):
-            out.append(f"at least {item.min_length} items")
-        elif isinstance(item, annotated_types.MaxLen):
-            out.append(f"at most {item.max_length} items")
-        elif isinstance(item, AfterValidator):
-            doc = (item.func.__doc__ or "").strip().removeprefix("Accepted: ").rstrip(".")
+        if isinstance(item, AfterValidator):
+            doc = " ".join((item.func.__doc__ or "").split()).removeprefix("Accepted: ").rstrip(".")
             if doc:
                 out.append(doc)
         elif getattr(item, "pattern", None):
@@ -122,7 +126,8 @@ def _constraints(metadata: Sequence[object]) -> list[str]:
 def _scalar(annotation: object) -> str | None:
     if annotation is SecretStr:
         return "secret string"
-    return {str: "string", int: "integer", float: "number", bool: "boolean"}.get(annotation)  # type: ignore[call-overload]
+    names: dict[object, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
+    return names.get(annotation)
 
 
 def shape(annotation: object, metadata: Sequence[object] = ()) -> Shape:
@@ -134,20 +139,20 @@ def shape(annotation: object, metadata: Sequence[object] = ()) -> Shape:
     allowed = tuple(_constraints(metadata))
     if origin in (typing.Union, types.UnionType):
         rest = [a for a in args if a is not type(None)]
-        inner = shape(rest[0]) if len(rest) == 1 else Shape(" or ".join(shape(a).type for a in rest))
-        return Shape(inner.type, inner.allowed + allowed, inner.model, inner.suffix, nullable=True)
+        inner = shape(rest[0]) if len(rest) == 1 else Shape(" or ".join(shape(a).kind for a in rest))
+        return Shape(inner.kind, inner.allowed + allowed, inner.model, inner.suffix, nullable=True)
     if origin is typing.Literal:
         kind = "string" if all(isinstance(a, str) for a in args) else "integer"
-        return Shape(kind, (", ".join(f"`{a}`" for a in args),) + allowed)
+        return Shape(kind, (", ".join(f"`{a}`" for a in args), *allowed))
     if origin is list:
         item = shape(args[0])
         each = tuple(f"each: {a}" for a in item.allowed)
-        return Shape(f"list of {item.type}", allowed + each, item.model, "[]" + item.suffix)
+        return Shape(f"list of {item.kind}", allowed + each, item.model, "[]" + item.suffix)
     if origin is dict:
         item = shape(args[1])
         each = tuple(f"each value: {a}" for a in item.allowed)
         return Shape(
-            f"map of {shape(args[0]).type} to {item.type}",
+            f"map of {shape(args[0]).kind} to {item.kind}",
             allowed + each,
             item.model,
             ".<name>" + item.suffix,
@@ -183,11 +188,15 @@ def _dump(value: object) -> object:
     return value
 
 
+def _default(info: FieldInfo) -> object:
+    return info.get_default(call_default_factory=True, validated_data={})
+
+
 def default_text(info: FieldInfo, sub: Shape) -> str:
     """The default as a stack file would spell it; a section shows only what differs from its keys'."""
     if info.is_required():
         return "required"
-    value = info.get_default(call_default_factory=True, validated_data={})
+    value = _default(info)
     if value is None:
         return "unset"
     if isinstance(value, BaseModel):
@@ -210,7 +219,7 @@ def rows(model: type[BaseModel] = StackConfig, prefix: str = f"{PROJECT}:") -> I
         sub = shape(info.annotation, info.metadata)
         yield Row(
             key=key,
-            type=sub.type + (" or unset" if sub.nullable and not sub.type.endswith("unset") else ""),
+            type=sub.kind + (" or unset" if sub.nullable and not sub.kind.endswith("unset") else ""),
             default=default_text(info, sub),
             allowed="; ".join(sub.allowed),
             description=" ".join((info.description or "").split()),
@@ -312,18 +321,18 @@ def project_declarations() -> dict[str, dict[str, Any]]:
     for name, info in StackConfig.model_fields.items():
         alias = info.alias or name
         sub = shape(info.annotation, info.metadata)
-        item = sub.type.removeprefix("list of ")
+        item = sub.kind.removeprefix("list of ")
         if alias in SECRET_KEYS or sub.model is not None or (sub.nullable and not info.is_required()):
             continue
-        if sub.type in PULUMI_TYPES:
-            decl: dict[str, Any] = {"type": PULUMI_TYPES[sub.type]}
-        elif sub.type.startswith("list of ") and item in PULUMI_TYPES:
+        if sub.kind in PULUMI_TYPES:
+            decl: dict[str, Any] = {"type": PULUMI_TYPES[sub.kind]}
+        elif sub.kind.startswith("list of ") and item in PULUMI_TYPES:
             decl = {"type": "array", "items": {"type": PULUMI_TYPES[item]}}
         else:
             continue
         decl["description"] = " ".join((info.description or "").split())
         if not info.is_required():
-            decl["default"] = _dump(info.get_default(call_default_factory=True, validated_data={}))
+            decl["default"] = _dump(_default(info))
         decls[alias] = decl
     return decls
 
@@ -339,8 +348,8 @@ def project_config_block() -> str:
     lines = [
         "config:",
         f"  # {GENERATED}",
-        "  # Scalar keys only (Pulumi's project schema types string, integer, boolean and array); the",
-        "  # structured keys and hfToken (a secret without a default) are in schema/stack-config.schema.json.",
+        "  # Scalar keys only (Pulumi's project schema types string, integer, boolean and array);",
+        "  # the structured keys and hfToken (a secret, no default) are in schema/stack-config.schema.json.",
     ]
     for alias, decl in project_declarations().items():
         lines.append(f"  {PROJECT}:{alias}:")
