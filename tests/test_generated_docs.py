@@ -161,7 +161,7 @@ def test_an_unknown_project_key_and_a_wrong_type_are_rejected() -> None:
 
 
 def test_what_pulumi_stack_files_hold_besides_the_project_keys_is_accepted() -> None:
-    doc = {
+    doc: dict[str, Any] = {
         "secretsprovider": "azurekeyvault://vault.vault.azure.net/keys/pulumi",
         "encryptedkey": "ZW5jcnlwdGVk",
         "encryptionsalt": "v1:abc=:v1:def:ghi==",
