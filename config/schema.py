@@ -595,7 +595,7 @@ class WorkloadConfig(Strict):
     """vLLM `--max-model-len` in tokens (unset: derived). Not below p95PromptTokens + p95CompletionTokens:
     vLLM would refuse the p95 request."""
     max_num_seqs: Annotated[int, Field(ge=1, le=4096)] | None = None
-    """vLLM `--max-num-seqs`, sequences one replica batches (unset: derived from the KV cache)."""
+    """vLLM `--max-num-seqs`, sequences one replica batches at once (unset: derived by the sizing)."""
     gpu_memory_utilization: Annotated[float, Field(gt=0.3, le=0.98)] = 0.90
     """vLLM `--gpu-memory-utilization`: the fraction of GPU memory vLLM may use."""
 
@@ -862,7 +862,8 @@ class KedaHttpAddonConfig(Strict):
     """How long the interceptor holds a request while the model scales from zero, in seconds. Unset: each
     model's predicted cold start; set: one cap for all, refused below a fronted model's prediction."""
     response_header_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = 300
-    """How long the interceptor waits for the model's response headers, in seconds."""
+    """How long the interceptor waits for the model's response headers, in seconds (HTTPScaledObject
+    `spec.timeouts.responseHeader`)."""
 
 
 class KedaConfig(Strict):
