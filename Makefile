@@ -4,7 +4,7 @@ VENV := venv
 BIN := $(VENV)/bin
 STACK ?= dev
 
-.PHONY: setup plan test lint check clean bench
+.PHONY: setup plan test lint check clean bench docs
 
 CHECKOV_VENV := venv-checkov
 CHECKOV_VERSION := 3.3.30
@@ -29,12 +29,16 @@ plan: $(VENV)/.installed  ## offline plan of $(STACK) under Pulumi mocks
 test: setup  ## the test suite
 	$(BIN)/python -m pytest
 
-lint: $(VENV)/.installed  ## ruff, mypy and zizmor (the workflows' supply chain, offline)
+lint: $(VENV)/.installed  ## ruff, mypy, zizmor (the workflows' supply chain, offline), generated docs current
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 	$(BIN)/mypy policy/__main__.py  # the policy pack's entry point (its own __main__)
 	$(BIN)/zizmor --offline --min-severity=high .github/workflows
+	$(BIN)/python -m tools.gen_docs --check
+
+docs: $(VENV)/.installed  ## regenerate docs/config-reference.md, schema/stack-config.schema.json, Pulumi.yaml config:
+	$(BIN)/python -m tools.gen_docs
 
 bench: $(VENV)/.installed  ## wall time of each stack's offline plan (fresh processes; budget 3 s)
 	$(BIN)/python -m tools.bench

@@ -85,7 +85,7 @@ class PlatformAddons(pulumi.ComponentResource):
             else None
         )
         # The token only ever travels as a secret Output: masked in state, plan and logs.
-        token = pulumi.Output.secret(cfg.hf_token) if cfg.hf_token is not None else None
+        token = pulumi.Output.secret(cfg.hf_token.get_secret_value()) if cfg.hf_token is not None else None
         vault = KeyVault(
             "key-vault",
             KeyVaultArgs(

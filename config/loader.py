@@ -13,7 +13,7 @@ import typing
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from config.catalog import closest_names
 from config.errors import REDACTED, ConfigError, Problem, join_path, looks_secret
@@ -55,7 +55,7 @@ def _snake(key: str) -> str:
 
 
 def _accepts_str(annotation: object) -> bool:
-    if annotation is str:
+    if annotation is str or annotation is SecretStr:  # hfToken: a token of digits stays text
         return True
     return any(_accepts_str(a) for a in typing.get_args(annotation))
 

@@ -11,7 +11,7 @@ import ipaddress
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic.alias_generators import to_camel
 
 from config import versions
@@ -36,10 +36,12 @@ class Strict(BaseModel):
         alias_generator=to_camel,
         populate_by_name=False,
         validate_default=True,
+        use_attribute_docstrings=True,  # the docstring under a field is its description (tools.gen_docs)
     )
 
 
 def _cidr(value: str) -> str:
+    """Accepted: a CIDR block, e.g. `10.244.0.0/16`."""
     try:
         ipaddress.ip_network(value, strict=True)
     except ValueError as exc:
@@ -51,6 +53,8 @@ MAX_USER_TAGS = 47  # Azure allows 50 tags per resource; the program adds 3 (con
 
 
 def _tags(value: dict[str, str]) -> dict[str, str]:
+    """Accepted: at most 47 tags; names of 1-512 characters without `< > % & \\ ? /`, values up to
+    256 characters."""
     if len(value) > MAX_USER_TAGS:
         raise ValueError(
             f"{len(value)} tags: Azure allows 50 per resource and the program adds 3, so at most "
@@ -65,6 +69,7 @@ def _tags(value: dict[str, str]) -> dict[str, str]:
 
 
 def _distinct_zones(value: list[int]) -> list[int]:
+    """Accepted: each zone once."""
     repeated = sorted({z for z in value if value.count(z) > 1})
     if repeated:
         raise ValueError(f"zones repeated: {repeated}; list each availability zone once")
@@ -101,18 +106,28 @@ class SystemPoolConfig(Strict):
     """The system node pool: tainted CriticalAddonsOnly, spread over zones."""
 
     vm_size: str = "Standard_D4ds_v5"
+    """VM size of the system nodes: a general-purpose size of the catalog's `system_skus` (counted in quota
+    and cost)."""
     count: Annotated[int, Field(ge=1, le=100)] = 3
+    """Number of system nodes (a fixed-size pool)."""
     zones: Zones = Field(default_factory=lambda: [1, 2, 3])
+    """Availability zones the system nodes spread over, each listed once."""
     os_disk_size_gb: Annotated[int, Field(ge=30, le=2048)] = 128
+    """OS disk size of each system node, in GB."""
     max_surge: Percent = "33%"
+    """Extra nodes during an upgrade, as a percentage of `count` (counted in the quota check)."""
 
 
 class NetworkConfig(Strict):
     """Azure CNI overlay with the Cilium dataplane: only the address plan is a choice."""
 
     pod_cidr: Cidr = "10.244.0.0/16"
+    """Pod address range of the Azure CNI overlay; must not overlap `serviceCidr`."""
     service_cidr: Cidr = "10.0.0.0/16"
+    """ClusterIP range of Kubernetes Services; must not overlap `podCidr`."""
     dns_service_ip: str = "10.0.0.10"
+    """ClusterIP of the cluster DNS service: an address inside `serviceCidr`, not its network, first (the
+    kubernetes API service's) or last address."""
 
     @model_validator(mode="after")
     def _dns_in_service_cidr(self) -> NetworkConfig:
@@ -145,17 +160,27 @@ class MaintenanceWindowConfig(Strict):
     """Weekly window for both the cluster auto-upgrade and the node OS upgrade."""
 
     day: WeekDay = "Sunday"
+    """Day of the week the window opens."""
     start_hour: Annotated[int, Field(ge=0, le=23)] = 2
+    """Hour of the day (0-23, in `utcOffset`) the window opens."""
     duration_hours: Annotated[int, Field(ge=4, le=24)] = 4
+    """Length of the window in hours (AKS needs at least 4)."""
     utc_offset: Annotated[str, Field(pattern=r"^[+-](0[0-9]|1[0-4]):[0-5][0-9]$")] = "+00:00"
+    """Offset from UTC of `startHour`, as `+HH:MM` or `-HH:MM`."""
 
 
 class ApiServerConfig(Strict):
     """Who can reach the API server: a private cluster, or a public endpoint limited to CIDRs."""
 
     private_cluster: bool = False
+    """Private API server endpoint (reachable from the cluster's network only); cannot be combined with
+    `authorizedIpRanges`."""
     authorized_ip_ranges: list[Cidr] = Field(default_factory=list)
+    """CIDRs allowed to reach a public API server endpoint; a range that admits every address (`0.0.0.0/0`)
+    is refused unless `allowUnrestrictedPublicAccess` is true."""
     allow_unrestricted_public_access: bool = False
+    """Deliberately allow a public API server open to every address. With `privateCluster` false and no
+    `authorizedIpRanges`, the config is refused unless this is true."""
 
     @model_validator(mode="after")
     def _restricted(self) -> ApiServerConfig:
@@ -179,48 +204,82 @@ class AutoscalerProfileConfig(Strict):
     """Cluster autoscaler settings (AKS takes them as strings)."""
 
     scale_down_unneeded_time: Minutes = "10m"
+    """How long a node must be unneeded before the cluster autoscaler removes it (whole minutes, e.g.
+    `10m`)."""
     scale_down_delay_after_add: Minutes = "10m"
+    """How long after a scale-up before scale-down is evaluated again (whole minutes)."""
     scan_interval: Seconds = "10s"
+    """How often the cluster autoscaler re-evaluates the cluster, in seconds (`10` or `10s`; sent as
+    `10s`)."""
     skip_nodes_with_system_pods: bool = True
+    """Never remove nodes that run kube-system pods (other than DaemonSets)."""
     # priority: on-demand pools before spot pools (the order the cost estimate assumes), through the
     # cluster-autoscaler-priority-expander ConfigMap the program writes; least-waste ties between an
     # on-demand and a spot pool of the same SKU.
     expander: Literal["least-waste", "most-pods", "priority", "random"] = "priority"
+    """Which node group grows on a scale-up. `priority`: on-demand pools before spot pools, through the
+    `cluster-autoscaler-priority-expander` ConfigMap in kube-system that the program writes (the order
+    the cost estimate assumes); `least-waste` ties between an on-demand and a spot pool of one SKU."""
     max_node_provision_time: Minutes = "15m"
+    """How long the autoscaler waits for a node to become ready (whole minutes)."""
     # How long the autoscaler lets a pod terminate on scale-down (AKS default 600): at least every vLLM
     # replica's grace period (config.drain), or its in-flight generations are cut.
     max_graceful_termination_sec: Annotated[int, Field(ge=1, le=86_400)] = 600
+    """Seconds the cluster autoscaler lets a pod terminate on scale-down; must be at least every vLLM
+    replica's grace period (preStop drain plus shutdown), or in-flight generations are cut."""
 
 
 class ClusterConfig(Strict):
     """The AKS managed cluster."""
 
     kubernetes_version: str = "1.36"
+    """Kubernetes minor (`1.36`) or patch (`1.36.2`) version; refused past its AKS end of life on the plan
+    date (AKS long-term support needs tier `Premium` and supportPlan `AKSLongTermSupport`)."""
     # Premium is needed for the AKSLongTermSupport plan (AKS LTS; long-term-support.md line 42).
     tier: Literal["Standard", "Free", "Premium"] = "Standard"
+    """AKS pricing tier: `Standard` (uptime SLA), `Free` (no SLA) or `Premium` (needed for long-term
+    support)."""
     support_plan: Literal["KubernetesOfficial", "AKSLongTermSupport"] = "KubernetesOfficial"
+    """`KubernetesOfficial`, or `AKSLongTermSupport` (LTS; only with tier `Premium`)."""
     system_pool: SystemPoolConfig = Field(default_factory=SystemPoolConfig)
+    """The system node pool: always tainted `CriticalAddonsOnly=true:NoSchedule`, hosts the add-ons."""
     network: NetworkConfig = Field(default_factory=NetworkConfig)
+    """The address plan; the network is always Azure CNI overlay with the Cilium dataplane."""
     upgrade_channel: Literal["stable", "patch", "rapid", "node-image", "none"] = "stable"
+    """Cluster auto-upgrade channel (`none`: no automatic Kubernetes upgrades)."""
     node_os_upgrade_channel: Literal["NodeImage", "SecurityPatch", "Unmanaged", "None"] = "NodeImage"
+    """How node OS images and security patches are applied."""
     maintenance_window: MaintenanceWindowConfig = Field(default_factory=MaintenanceWindowConfig)
+    """Weekly window used by both the cluster auto-upgrade and the node OS upgrade."""
     api_server: ApiServerConfig = Field(
         default_factory=lambda: ApiServerConfig.model_validate({"privateCluster": True})
     )
+    """Who can reach the API server. Default: a private cluster."""
     admin_group_object_ids: list[Annotated[str, Field(pattern=r"^[0-9a-fA-F-]{36}$")]] = Field(
         default_factory=list
     )
+    """Entra ID group object IDs (GUIDs) that get cluster-admin."""
     # The identity running `pulumi up` gets "AKS RBAC Cluster Admin" on this cluster only: with local
     # accounts disabled it could not create the program's Kubernetes objects otherwise.
     grant_deployer_cluster_admin: bool = True
+    """Give the identity running `pulumi up` the "AKS RBAC Cluster Admin" role on this cluster only; with
+    local accounts disabled it could not create the program's Kubernetes objects otherwise."""
     # Azure checks the role assignment's principal type: ServicePrincipal when CI deploys by OIDC,
     # User when a person runs `pulumi up` with `az login`.
     deployer_principal_type: Literal["User", "ServicePrincipal", "Group"] = "ServicePrincipal"
+    """Principal type of that role assignment, which Azure checks: `ServicePrincipal` when CI deploys by
+    OIDC, `User` when a person runs `pulumi up` after `az login`."""
     log_retention_days: Annotated[int, Field(ge=30, le=730)] = 30
+    """Retention of the Log Analytics workspace, in days."""
     azure_policy: bool = True
+    """Enable the Azure Policy add-on."""
     defender: bool = True
+    """Enable Microsoft Defender for Containers."""
     image_cleaner_interval_hours: Annotated[int, Field(ge=24, le=2160)] = 120
+    """How often Image Cleaner removes unused images from the nodes, in hours."""
     autoscaler: AutoscalerProfileConfig = Field(default_factory=AutoscalerProfileConfig)
+    """Cluster autoscaler profile (AKS takes every value as a string). Refused when set in NAP mode, where
+    no node pool is autoscaled."""
 
     @model_validator(mode="after")
     def _version(self) -> ClusterConfig:
@@ -236,7 +295,10 @@ class OnDemandCapacity(Strict):
     """Autoscaled on-demand nodes of a pool (min 0 = scale to zero)."""
 
     min: Annotated[int, Field(ge=0, le=1000)] = 0
+    """Fewest nodes the autoscaler keeps (0: scale to zero)."""
     max: Annotated[int, Field(ge=1, le=1000)]  # AKS autoscaling needs max >= 1; drop the section instead
+    """Most nodes the autoscaler adds (at least 1: AKS autoscaling needs it; drop the section instead). Not
+    below `min`."""
 
     @model_validator(mode="after")
     def _order(self) -> OnDemandCapacity:
@@ -249,6 +311,8 @@ class SpotCapacity(OnDemandCapacity):
     """Spot nodes of a pool; maxPrice -1 pays up to the on-demand price."""
 
     max_price: Annotated[float, Field(ge=-1.0, le=MAX_USD_PER_HOUR)] = -1.0
+    """Highest price paid per spot node, in USD per hour; `-1` pays up to the on-demand price. Otherwise a
+    positive price."""
 
     @model_validator(mode="after")
     def _price(self) -> SpotCapacity:
@@ -263,24 +327,46 @@ class TimeSlicingConfig(Strict):
     """GPU time-slicing (GPU Operator only; never with MIG; on serving pools only when accepted)."""
 
     replicas: Annotated[int, Field(ge=2, le=16)]
+    """How many pods share each GPU (GPU Operator time-slicing)."""
     accept_noisy_neighbours: bool = False
+    """Allow time-slicing on a serving pool, where requests on a shared GPU slow each other down."""
 
 
 class GpuPoolConfig(Strict):
     """One GPU pool; becomes an on-demand and/or a spot agent pool."""
 
     name: PoolName
+    """Pool name (up to 10 lowercase letters/digits; the spot pool adds `sp`, AKS allows 12). Unique among
+    GPU pools and NodePools."""
     vm_size: str
+    """GPU VM size: a GPU SKU of the catalog that Azure still sells."""
     purpose: Purpose = "serving"
+    """`serving` (interactive traffic) or `batch`. A serving pool adds spot only as burst above an
+    on-demand floor (`onDemand.min` of at least 1)."""
     driver: Literal["managed", "operator"] = "managed"
+    """GPU driver: `managed` (AKS installs it) or `operator` (the NVIDIA GPU Operator, needed for
+    time-slicing); never both on one node."""
     on_demand: OnDemandCapacity | None = None
+    """Autoscaled on-demand nodes of the pool. A pool needs `onDemand` and/or `spot`."""
     spot: SpotCapacity | None = None
+    """Autoscaled spot nodes of the pool (evicted with 30 s notice)."""
     mig: str | None = None
+    """MIG profile the pool's GPUs are cut into (e.g. `3g.40gb`): only on GPUs that have MIG, a profile of
+    that GPU (with `driver: managed`, one AKS can create). A MIG pool keeps `min` of at least 1 per
+    capacity type: the autoscaler cannot scale MIG nodes up from zero."""
     time_slicing: TimeSlicingConfig | None = None
+    """GPU time-slicing: driver `operator` only, never with `mig`, on serving pools only with
+    `acceptNoisyNeighbours`; vLLM models cannot run on a time-sliced pool."""
     zones: Zones = Field(default_factory=list)
+    """Availability zones of the pool's nodes, each listed once (empty: no zone pinning)."""
     os_disk_size_gb: Annotated[int, Field(ge=64, le=2048)] = 256
+    """OS disk size of each node, in GB."""
     scale_down_mode: Literal["Delete", "Deallocate"] = "Delete"
+    """What scale-down does to on-demand nodes: `Delete` or `Deallocate` (stopped, faster to restart);
+    `Deallocate` needs `onDemand` capacity (AKS deletes spot nodes)."""
     max_surge: Surge = "10%"  # on-demand nodes only: AKS refuses max surge on spot pools
+    """Extra on-demand nodes during an upgrade: a percentage (`10%`) or a node count (`1`). Refused when
+    set on a spot-only pool: AKS refuses max surge on spot pools."""
 
     @model_validator(mode="after")
     def _capacity(self) -> GpuPoolConfig:
@@ -298,7 +384,12 @@ class QuotaConfig(Strict):
     """Declared regional vCPU quota per VM family (and the low-priority/spot quota)."""
 
     families: dict[str, Annotated[int, Field(ge=0, le=10_000_000)]] = Field(default_factory=dict)
+    """Regional vCPU quota per Azure VM family (e.g. `standardNCADSA100v4Family: 96`), checked against the
+    pools' maximum plus upgrade surge, NodePool limits and KAITO's own nodes. Names must be families of
+    catalog SKUs; an undeclared family is not checked."""
     spot_vcpus: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    """Regional low-priority (spot) vCPU quota, checked against the spot capacity's maximum; unset: not
+    checked."""
 
 
 # --- Node Auto Provisioning (Karpenter on AKS) ----------------------------------------------------
@@ -325,9 +416,13 @@ class DisruptionBudgetConfig(Strict):
     """How many of a NodePool's nodes Karpenter may disrupt at once (optionally in a cron window)."""
 
     nodes: BudgetNodes
+    """How many nodes Karpenter may disrupt at once: a count (`1`) or a percentage (`10%`)."""
     reasons: list[Literal["Underutilized", "Empty", "Drifted"]] | None = None
+    """Disruption reasons the budget applies to (unset: all)."""
     schedule: BudgetSchedule | None = None
+    """Cron schedule (or `@daily` etc.) when the budget window opens; needs `duration`."""
     duration: BudgetDuration | None = None
+    """How long the window stays open (e.g. `12h`, `1h30m`); needs `schedule`."""
 
     @model_validator(mode="after")
     def _window(self) -> DisruptionBudgetConfig:
@@ -344,25 +439,34 @@ class NapDisruptionConfig(Strict):
     """
 
     consolidation_policy: Literal["WhenEmpty", "WhenEmptyOrUnderutilized"] | None = None
+    """Which nodes Karpenter consolidates. Unset: by purpose, `WhenEmpty` for serving (moving a model
+    server costs a cold start), `WhenEmptyOrUnderutilized` for batch."""
     consolidate_after: KarpenterDuration = "10m"
+    """How long a node stays empty or underutilized before consolidation (e.g. `10m`, or `Never`)."""
     budgets: Annotated[list[DisruptionBudgetConfig], Field(min_length=1, max_length=50)] = Field(
         default_factory=lambda: [DisruptionBudgetConfig.model_validate({"nodes": "1"})]
     )
+    """Disruption budgets (1 to 50)."""
     expire_after: KarpenterDuration = "720h"
+    """Node lifetime before Karpenter replaces it (e.g. `720h`, or `Never`)."""
 
 
 class NapLimitsConfig(Strict):
     """A NodePool's ceiling (Karpenter ``spec.limits``): the cost guard, checked against quota."""
 
     gpus: Annotated[int, Field(ge=1, le=10_000)]
+    """Most GPUs the NodePool may hold (the cost guard); must hold at least one node of the sizing SKU."""
     cpu: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    """Most vCPUs the NodePool may hold (unset: no vCPU limit); checked against quota."""
     memory_gib: Annotated[int, Field(ge=1, le=100_000_000)] | None = None
+    """Most memory the NodePool may hold, in GiB (unset: no memory limit)."""
 
 
 class NapCapacityConfig(Strict):
     """One capacity type of a NodePool; it becomes its own Karpenter NodePool."""
 
     limits: NapLimitsConfig
+    """The NodePool's ceiling (Karpenter `spec.limits`)."""
 
 
 class NodePoolConfig(Strict):
@@ -373,18 +477,33 @@ class NodePoolConfig(Strict):
     """
 
     name: PoolName
+    """NodePool name (up to 10 lowercase letters/digits); `default` and `kaito` are reserved. Unique among
+    NodePools and GPU pools."""
     purpose: Purpose = "serving"
+    """`serving` or `batch`; a serving NodePool uses spot only next to on-demand capacity. Sets the default
+    consolidation policy."""
     skus: list[str] = Field(default_factory=list)
+    """Catalog GPU SKUs the NodePool may provision (not retired)."""
     sku_families: list[str] = Field(default_factory=list)
+    """Catalog GPU series (e.g. `NCads_A100_v4`): every catalog SKU of the series."""
     driver: Literal["managed", "operator"] = "managed"
+    """GPU driver: `managed` (AKS installs it) or `operator` (the NVIDIA GPU Operator)."""
     image_family: ImageFamily = "Ubuntu2204"
+    """Node OS image of the AKSNodeClass; NodePools with driver `operator` share one image family (the GPU
+    Operator supports one OS version per cluster)."""
     os_disk_size_gb: Annotated[int, Field(ge=64, le=2048)] = 256
+    """OS disk size of each node, in GB."""
     on_demand: NapCapacityConfig | None = None
+    """On-demand capacity (its own Karpenter NodePool). A NodePool needs `onDemand` and/or `spot`."""
     spot: NapCapacityConfig | None = None
+    """Spot capacity (its own Karpenter NodePool)."""
     disruption: NapDisruptionConfig = Field(default_factory=NapDisruptionConfig)
+    """When Karpenter removes or replaces the NodePool's nodes."""
     # Karpenter's spec.template.spec.terminationGracePeriod: how long a draining node may take before its
     # pods are deleted. Unset: 10m, raised to the longest grace period of the vLLM replicas on it.
     termination_grace_period: Annotated[str, Field(pattern=r"^([0-9]+(s|m|h))+$")] | None = None
+    """How long a draining node may take before its pods are deleted (Karpenter `terminationGracePeriod`,
+    e.g. `15m`). Unset: 10m, raised to the longest grace period of the vLLM replicas on it."""
 
     @model_validator(mode="after")
     def _complete(self) -> NodePoolConfig:
@@ -407,8 +526,12 @@ class NodeProvisioningConfig(Strict):
     """
 
     mode: Literal["pools", "nap"] = "pools"
+    """`pools`: GPU capacity from `gpuPools` (cluster autoscaler); `nap`: from `nodePools` (Karpenter).
+    Never both."""
     keep_default_node_pools: bool = False
+    """Keep AKS's own default NodePools (general-purpose CPU nodes without limits) in NAP mode."""
     node_pools: list[NodePoolConfig] = Field(default_factory=list)
+    """GPU NodePools (NAP mode); names unique."""
 
     @model_validator(mode="after")
     def _unique(self) -> NodeProvisioningConfig:
@@ -426,15 +549,25 @@ class CustomArchitectureConfig(Strict):
     """A model that is not in the catalog: its architecture, from its config.json."""
 
     hf_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")]
+    """Hugging Face repository id (`owner/name`) of the weights."""
     parameters: Annotated[int, Field(ge=10_000_000, le=100_000_000_000_000)]
+    """Parameter count."""
     layers: Annotated[int, Field(ge=1, le=512)]
+    """Number of transformer layers (`num_hidden_layers`)."""
     attention_heads: Annotated[int, Field(ge=1, le=1024)]
+    """Attention heads (`num_attention_heads`); a multiple of `kvHeads`."""
     kv_heads: Annotated[int, Field(ge=1, le=1024)]
+    """Key/value heads (`num_key_value_heads`)."""
     head_dim: Annotated[int, Field(ge=16, le=1024)]
+    """Dimension of one attention head."""
     context_length: Annotated[int, Field(ge=256, le=10_485_760)]
+    """Longest context the model supports, in tokens (`max_position_embeddings`)."""
     sliding_window: Annotated[int, Field(ge=1, le=10_485_760)] | None = None
+    """Sliding-window size in tokens, for models with sliding-window layers."""
     sliding_layers: Annotated[int, Field(ge=0, le=512)] = 0
+    """How many layers use the sliding window (at most `layers`; needs `slidingWindow`)."""
     gated: bool = False
+    """The weights download only with a Hugging Face token (`hfToken` is then required)."""
 
     @model_validator(mode="after")
     def _heads(self) -> CustomArchitectureConfig:
@@ -453,11 +586,18 @@ class WorkloadConfig(Strict):
     """What callers send: p95 token counts and the peak of concurrent requests."""
 
     p95_prompt_tokens: Annotated[int, Field(ge=1, le=2_000_000)] = 1024
+    """95th percentile of prompt length, in tokens."""
     p95_completion_tokens: Annotated[int, Field(ge=1, le=1_000_000)] = 512
+    """95th percentile of completion length, in tokens."""
     peak_concurrent_requests: Annotated[int, Field(ge=1, le=100_000)] = 8
+    """Peak of concurrent requests; sizes the replicas' maximum when `replicas.max` is unset."""
     max_model_len: Annotated[int, Field(ge=256, le=10_485_760)] | None = None
+    """vLLM `--max-model-len` in tokens (unset: derived). Not below p95PromptTokens + p95CompletionTokens:
+    vLLM would refuse the p95 request."""
     max_num_seqs: Annotated[int, Field(ge=1, le=4096)] | None = None
+    """vLLM `--max-num-seqs`, sequences one replica batches at once (unset: derived by the sizing)."""
     gpu_memory_utilization: Annotated[float, Field(gt=0.3, le=0.98)] = 0.90
+    """vLLM `--gpu-memory-utilization`: the fraction of GPU memory vLLM may use."""
 
     @model_validator(mode="after")
     def _request_fits(self) -> WorkloadConfig:
@@ -473,18 +613,28 @@ class WorkloadConfig(Strict):
 
 
 class ReplicasConfig(Strict):
+    """How many replicas of a model the autoscaler (KEDA) runs."""
+
     min: Annotated[int, Field(ge=0, le=100)] = 0
+    """Fewest replicas (0 needs `scaleToZero: true`; 1 or more needs `scaleToZero: false`)."""
     max: Annotated[int, Field(ge=1, le=100)] | None = None
+    """Most replicas the autoscaler runs (unset: ceil(peakConcurrentRequests / max-num-seqs)); not below
+    `min`."""
 
 
 class ScheduleConfig(Strict):
     """Business hours: replicas are pre-warmed inside them (KEDA cron trigger)."""
 
     timezone: str = "Etc/UTC"
+    """IANA time zone of `start` and `end` (e.g. `Europe/Stockholm`)."""
     start: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = "08:00"
+    """Time business hours start (`HH:MM`)."""
     end: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = "18:00"
+    """Time business hours end (`HH:MM`); not equal to `start` (KEDA refuses it)."""
     days: Annotated[str, Field(pattern=r"^[0-6](-[0-6])?(,[0-6](-[0-6])?)*$")] = "1-5"
+    """Days of the week in cron form, 0 = Sunday (`1-5`: Monday to Friday); a range may not run backwards."""
     min_replicas: Annotated[int, Field(ge=1, le=100)] = 1
+    """Replicas kept warm in business hours; at most the replicas' maximum."""
 
     @model_validator(mode="after")
     def _keda_accepts(self) -> ScheduleConfig:
@@ -514,16 +664,31 @@ class ModelConfig(Strict):
     """One inference service: a model, the runtime that serves it, where it runs and its workload."""
 
     name: DnsLabel
+    """Service name (a DNS label); unique among models."""
     model: str | None = None
+    """Catalog model id (e.g. `phi-4`); exactly one of `model` or `custom`."""
     custom: CustomArchitectureConfig | None = None
+    """A model that is not in the catalog, described by its architecture; exactly one of `model` or
+    `custom`."""
     runtime: Literal["kaito", "vllm"] = "vllm"
+    """`vllm` (a vLLM Deployment) or `kaito` (a KAITO Workspace or InferenceSet; KAITO runs Ampere or newer
+    GPUs only)."""
     pool: str
+    """The GPU pool (or, in NAP mode, the NodePool) the model runs on."""
     purpose: Purpose = "serving"
+    """`serving` (interactive) or `batch` (fed by the async queue)."""
     quantization: Literal["auto", "fp8", "awq", "gptq"] = "auto"
+    """`auto`, or (vLLM only) `fp8` (compute capability 8.0+), `awq`/`gptq` (a pre-quantized custom
+    checkpoint)."""
     workload: WorkloadConfig = Field(default_factory=WorkloadConfig)
+    """What callers send; sizes the vLLM settings and the replicas."""
     replicas: ReplicasConfig = Field(default_factory=ReplicasConfig)
+    """Replica bounds of the autoscaler."""
     schedule: ScheduleConfig | None = None
+    """Business hours in which replicas are pre-warmed (a KEDA cron trigger); unset: none."""
     scale_to_zero: bool = True
+    """Scale to 0 replicas when idle (`replicas.min` must be 0; false: at least 1). Something must wake it:
+    a schedule, the KEDA HTTP add-on or the async queue."""
 
     @model_validator(mode="after")
     def _one_source(self) -> ModelConfig:
@@ -536,16 +701,23 @@ class ModelConfig(Strict):
 
 
 class PriceOverride(Strict):
+    """The price of one VM size, replacing the catalog's."""
+
     on_demand_per_hour: Annotated[float, Field(ge=0, le=MAX_USD_PER_HOUR)]
+    """On-demand price of the VM size, in USD per hour."""
     spot_per_hour: Annotated[float, Field(ge=0, le=MAX_USD_PER_HOUR)] | None = None
+    """Spot price of the VM size, in USD per hour (unset: the catalog's)."""
 
 
 class PricesConfig(Strict):
     """Overrides of the catalog's dated price table (e.g. your negotiated rates)."""
 
     as_of: Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")] | None = None
+    """Date of the overriding prices (`YYYY-MM-DD`)."""
     source: str | None = None
+    """Where the prices come from (e.g. your agreement)."""
     skus: dict[str, PriceOverride] = Field(default_factory=dict)
+    """Prices per VM size; each names a VM size the stack uses or the catalog knows."""
 
 
 # --- cost comparison and budget ----------------------------------------------------------------
@@ -555,12 +727,14 @@ _FIRST_OF_MONTH = re.compile(r"20[0-9]{2}-(0[1-9]|1[0-2])-01")  # fullmatch, ASC
 
 
 def _email(value: str) -> str:
+    """Accepted: e-mail addresses like `platform-team@example.com`."""
     if not _EMAIL.fullmatch(value):
         raise ValueError(f"{value!r} is not an e-mail address like platform-team@example.com")
     return value
 
 
 def _first_of_month(value: str) -> str:
+    """Accepted: the first day of a month, `YYYY-MM-01`."""
     if not _FIRST_OF_MONTH.fullmatch(value):
         raise ValueError(f"{value!r} is not the first day of a month as YYYY-MM-01, e.g. 2026-12-01")
     return value
@@ -581,12 +755,18 @@ class CostComparisonConfig(Strict):
     """
 
     api_name: Annotated[str, Field(min_length=1, max_length=60)] = "per-token API"
+    """Name of the per-token API in the report."""
     api_price_per_million_input_tokens: Annotated[float, Field(ge=0, le=MAX_USD_PER_MILLION_TOKENS)]
+    """The API's price per million prompt tokens, in USD."""
     api_price_per_million_output_tokens: Annotated[float, Field(ge=0, le=MAX_USD_PER_MILLION_TOKENS)]
+    """The API's price per million completion tokens, in USD."""
     throughput_tokens_per_second: Annotated[float, Field(gt=0, le=MAX_TOKENS_PER_SECOND)] | None = None
+    """Tokens per second one replica serves, for every model without a `modelThroughput` entry; every model
+    needs a throughput."""
     model_throughput: dict[str, Annotated[float, Field(gt=0, le=MAX_TOKENS_PER_SECOND)]] = Field(
         default_factory=dict
     )
+    """Tokens per second one replica serves, per model name (declared models only)."""
 
 
 class BudgetConfig(Strict):
@@ -598,10 +778,18 @@ class BudgetConfig(Strict):
     """
 
     monthly_amount: Annotated[float, Field(gt=0, le=MAX_MONTHLY_AMOUNT)]
+    """Monthly budget in the subscription's billing currency."""
     thresholds: list[ThresholdPercent] = Field(default_factory=lambda: [50, 80, 100])
+    """Alerts on actual cost, in percent of `monthlyAmount`; no repeats."""
     forecast_thresholds: list[ThresholdPercent] = Field(default_factory=lambda: [100])
+    """Alerts on Azure's forecast cost, in percent of `monthlyAmount`; no repeats; at most 5 notifications
+    with `thresholds`, at least one."""
     contact_emails: Annotated[list[Email], Field(min_length=1, max_length=50)]
+    """E-mail addresses the alerts go to (1 to 50, no repeats)."""
     start_date: FirstOfMonth | None = None
+    """First day of the budget (`YYYY-MM-01`). Unset: the first day of the plan date's month, kept
+    afterwards because Azure cannot change it. A changed date replaces the budget, so a date before the
+    plan date's month or more than 12 months after it is refused."""
 
     @model_validator(mode="after")
     def _notifications(self) -> BudgetConfig:
@@ -637,44 +825,66 @@ class KaitoFeatureGates(Strict):
     """Feature gates of the upstream KAITO chart (mode: helm only)."""
 
     inference_set: bool = True
+    """Enable KAITO's InferenceSet (scalable models)."""
     mig: bool = False
+    """Enable KAITO's MIG feature gate."""
 
 
 class KaitoConfig(Strict):
     """KAITO: the AKS AI toolchain operator add-on (managed) or the upstream chart (helm)."""
 
     mode: Literal["managed", "helm"] = "managed"
+    """`managed`: the AKS AI toolchain operator add-on (KAITO 0.6.0: Workspaces only, no scaling); `helm`:
+    the upstream `kaito/workspace` chart."""
     chart_version: SemVer = versions.chart("kaito-workspace").version
+    """Version of the KAITO workspace chart (`mode: helm` only; default: the pin in versions.yaml)."""
     feature_gates: KaitoFeatureGates = Field(default_factory=KaitoFeatureGates)
+    """Feature gates of the chart (`mode: helm` only)."""
     node_provisioner: Literal["gpu-provisioner", "karpenter", "none"] = "gpu-provisioner"
+    """Where KAITO's nodes come from (`mode: helm` only): `gpu-provisioner` (self-hosted), `karpenter`
+    (AKS's NAP) or `none` (bring-your-own nodes). `gpu-provisioner` is refused in NAP mode."""
     gpu_provisioner_chart_version: SemVer = versions.chart("gpu-provisioner").version
+    """Version of the gpu-provisioner chart (`nodeProvisioner: gpu-provisioner` only; default: the pin in
+    versions.yaml)."""
 
 
 class KedaHttpAddonConfig(Strict):
     """The KEDA HTTP add-on (Helm): scale-from-zero for synchronous endpoints."""
 
     enabled: bool = False
+    """Install the KEDA HTTP add-on (scale-from-zero for synchronous endpoints)."""
     chart_version: SemVer = versions.chart("keda-add-ons-http").version
+    """Version of the HTTP add-on chart (default: the pin in versions.yaml)."""
     # How long the interceptor holds a request while the model scales from zero (HTTPScaledObject
     # spec.timeouts.conditionWait). Unset: each model's predicted cold start (node + startup budget,
     # sizing.workloads.predicted_cold_start_seconds); set: a cap, refused when a model needs longer.
     cold_start_timeout_seconds: Annotated[int, Field(ge=1, le=7200)] | None = None
+    """How long the interceptor holds a request while the model scales from zero, in seconds. Unset: each
+    model's predicted cold start; set: one cap for all, refused below a fronted model's prediction."""
     response_header_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = 300
+    """How long the interceptor waits for the model's response headers, in seconds (HTTPScaledObject
+    `spec.timeouts.responseHeader`)."""
 
 
 class KedaConfig(Strict):
     """The AKS KEDA add-on is always on; these are its extras."""
 
     http_addon: KedaHttpAddonConfig = Field(default_factory=KedaHttpAddonConfig)
+    """The KEDA HTTP add-on."""
 
 
 class KeyVaultConfig(Strict):
     """The Key Vault holding the Hugging Face token (RBAC, purge protection, firewall default Deny)."""
 
     public_network_access: bool = True
+    """Keep the vault's public endpoint (behind its firewall). `false` is refused: the program creates no
+    private endpoint, so nothing could reach the vault."""
     allowed_ip_ranges: list[Cidr] = Field(default_factory=list)
+    """Public IPv4 ranges allowed through the vault's firewall (no private, IPv6 or all-address ranges)."""
     allow_cluster_egress: bool = True
+    """Allow the cluster's outbound IP through the vault's firewall."""
     soft_delete_retention_days: Annotated[int, Field(ge=7, le=90)] = 90
+    """Days a deleted vault stays recoverable (its name stays taken)."""
 
 
 QueueName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,48}[a-z0-9])?$")]
@@ -693,26 +903,41 @@ class AsyncQueueWorkerConfig(Strict):
     # <registry>.azurecr.io/aks-llm-worker@sha256:...: the digest the worker-image workflow records.
     # Unset: the worker is left out (first `pulumi up` creates the registry; see README).
     image: WorkerImage | None = None
+    """Worker image in the stack's container registry pinned by digest
+    (`<registry>.azurecr.io/aks-llm-worker@sha256:...`). Unset: the worker is left out (the first
+    `pulumi up` creates the registry)."""
     # Messages one worker pod processes at once; default: the model's max-num-seqs (one replica's batch).
     concurrency: Annotated[int, Field(ge=1, le=256)] | None = None
+    """Messages one worker pod processes at once (unset: the model's max-num-seqs)."""
     # Seconds the worker stays after the queue reads empty; default: one delivery's wait plus one
     # generation (safe whether or not Service Bus counts locked messages as active).
     cooldown_seconds: Annotated[int, Field(ge=30, le=86400)] | None = None
+    """Seconds the worker stays after the queue reads empty (unset: one delivery's wait plus one
+    generation)."""
 
 
 class AsyncQueueConfig(Strict):
     """A Service Bus queue for batch inference, drained by KEDA-scaled workers that call one model."""
 
     enabled: bool = False
+    """Create the Service Bus queue and its KEDA-scaled worker; needs exactly one batch model to feed (or
+    `model`)."""
     queue_name: QueueName = "batch-inference"
+    """Name of the request queue."""
     lock_duration_seconds: Annotated[int, Field(ge=5, le=300)] = 300
+    """Seconds a worker holds a message before it is delivered again."""
     max_delivery_count: Annotated[int, Field(ge=1, le=2000)] = 5
+    """Deliveries before a message is dead-lettered; at least 3."""
     message_ttl_hours: Annotated[int, Field(ge=1, le=336)] = 24
+    """Hours an unprocessed message lives."""
     # The stack model the worker calls; default: the stack's only batch model.
     model: K8sName | None = None
+    """The stack's batch model the worker calls (unset: the stack's only batch model)."""
     # Where results go; default: <queueName>-results.
     reply_queue_name: QueueName | None = None
+    """Queue the results go to (unset: `<queueName>-results`); not the request queue."""
     worker: AsyncQueueWorkerConfig = Field(default_factory=AsyncQueueWorkerConfig)
+    """The queue worker's image and limits."""
 
     @property
     def reply_queue(self) -> str:
@@ -723,25 +948,34 @@ class AddonsConfig(Strict):
     """Cluster add-ons and the services around them."""
 
     kaito: KaitoConfig = Field(default_factory=KaitoConfig)
+    """KAITO: managed add-on or upstream chart."""
     keda: KedaConfig = Field(default_factory=KedaConfig)
+    """Extras of the KEDA add-on (always on)."""
     key_vault: KeyVaultConfig = Field(default_factory=KeyVaultConfig)
+    """The Key Vault holding the Hugging Face token."""
     async_queue: AsyncQueueConfig = Field(default_factory=AsyncQueueConfig)
+    """The Service Bus queue for batch inference."""
 
 
 class InferenceConfig(Strict):
     """The namespace and ServiceAccount the model services run in."""
 
     namespace: K8sName = "inference"
+    """Namespace of the model services (not a Kubernetes, AKS or add-on namespace)."""
     service_account: K8sName = "inference"
+    """ServiceAccount the model services run as."""
     # Namespaces whose pods may call the models (the NetworkPolicy admits the inference namespace,
     # the KEDA HTTP add-on's interceptor and the metrics scraper besides).
     caller_namespaces: list[K8sName] = Field(default_factory=list)
+    """Other namespaces whose pods may call the models (the NetworkPolicy also admits the inference
+    namespace, the KEDA HTTP interceptor and the metrics scraper)."""
 
 
 # --- the whole stack ---------------------------------------------------------------------------
 
 
 def _region(value: str) -> str:
+    """Accepted: an Azure region name of `config/regions.py`."""
     if value not in AZURE_REGIONS:
         near = closest_names(value, sorted(AZURE_REGIONS))
         hint = f"; did you mean {near[0]}?" if near else ""
@@ -753,16 +987,32 @@ class StackConfig(Strict):
     """The project's config namespace of one stack."""
 
     location: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{2,30}$"), AfterValidator(_region)]
+    """Azure region name, e.g. `swedencentral` (one of `config/regions.py`). Required."""
     prefix: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{1,9}$")] = "llm"
+    """Naming prefix (2-10 lowercase letters/digits); Azure names are `<kind>-<prefix>-<stack>`."""
     tags: Tags = Field(default_factory=dict)
+    """Extra tags on every Azure resource (at most 47; Azure tag rules); the program adds `project`,
+    `stack` and `managed-by`."""
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    """The AKS managed cluster."""
     gpu_pools: list[GpuPoolConfig] = Field(default_factory=list)
+    """Autoscaled GPU agent pools (`nodeProvisioning.mode: pools`)."""
     quota: QuotaConfig = Field(default_factory=QuotaConfig)
+    """Declared regional vCPU quota, checked by the plan."""
     models: list[ModelConfig] = Field(default_factory=list)
+    """The inference services."""
     prices: PricesConfig = Field(default_factory=PricesConfig)
-    hf_token: str | None = None
+    """Overrides of the catalog's dated price table (e.g. negotiated rates)."""
+    hf_token: SecretStr | None = None
+    """Hugging Face token for gated models, only as a secret: `pulumi config set --secret aks-llm:hfToken
+    hf_...`; a plain value is refused and the value is never shown."""
     cost_comparison: CostComparisonConfig | None = None
+    """A per-token API to compare self-hosting with (unset: no break-even)."""
     budget: BudgetConfig | None = None
+    """Monthly Consumption budget with e-mail alerts (unset: none)."""
     addons: AddonsConfig = Field(default_factory=AddonsConfig)
+    """Cluster add-ons and the services around them."""
     inference: InferenceConfig = Field(default_factory=InferenceConfig)
+    """Namespace and ServiceAccount of the model services."""
     node_provisioning: NodeProvisioningConfig = Field(default_factory=NodeProvisioningConfig)
+    """Where GPU nodes come from: autoscaled pools or Node Auto Provisioning."""

@@ -1,0 +1,274 @@
+"""The config reference, the stack files' JSON Schema and Pulumi.yaml's declarations are generated
+from config/schema.py (tools.gen_docs): current, complete, and accepting exactly what the program reads."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from pydantic import BaseModel, SecretStr
+
+from config.loader import parse_stack_config
+from config.plan_date import PLAN_DATE_ENV
+from config.schema import StackConfig
+from config.strict_yaml import load_yaml
+from tests.conftest import ROOT, TEST_PLAN_DATE, planned
+from tools import gen_docs
+from tools.mocks import run_program
+from tools.plan import plan_document, plan_json
+from tools.stack_config import stack_settings
+
+STACKS = ["dev", "prod", "nap"]
+MODELINE = "# yaml-language-server: $schema=./schema/stack-config.schema.json"
+# Pulumi.yaml's `config:` before the declarations were generated (prefix with its default only).
+OLD_PROJECT_CONFIG = """config:
+  prefix:
+    type: string
+    default: llm
+    description: Short naming prefix (2-10 lowercase letters/digits) used in every Azure resource name.
+"""
+
+
+def _models(model: type[BaseModel] = StackConfig) -> set[type[BaseModel]]:
+    found = {model}
+    for info in model.model_fields.values():
+        sub = gen_docs.shape(info.annotation, info.metadata).model
+        if sub is not None and sub not in found:
+            found |= _models(sub)
+    return found
+
+
+@functools.cache
+def _validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads((ROOT / gen_docs.JSON_SCHEMA).read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _stack_doc(stack: str) -> dict[str, Any]:
+    path = ROOT / f"Pulumi.{stack}.yaml"
+    doc = load_yaml(path.read_bytes(), source=path.name)
+    assert isinstance(doc, dict)
+    return doc
+
+
+def _errors(doc: object) -> list[str]:
+    return [f"{list(e.absolute_path)}: {e.message}" for e in _validator().iter_errors(doc)]
+
+
+# --- current and complete -----------------------------------------------------------------------
+
+
+def test_generated_files_are_current() -> None:
+    assert gen_docs.main(["--check"]) == 0, "run `make docs` (venv/bin/python -m tools.gen_docs)"
+
+
+def test_check_mode_fails_on_a_stale_file_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(ROOT / gen_docs.PROJECT_FILE, tmp_path / gen_docs.PROJECT_FILE)
+    assert gen_docs.main(["--root", str(tmp_path)]) == 0
+    assert gen_docs.main(["--check", "--root", str(tmp_path)]) == 0
+    reference = tmp_path / gen_docs.REFERENCE
+    stale = reference.read_text(encoding="utf-8").replace("Standard_D4ds_v5", "Standard_D2ds_v5")
+    reference.write_text(stale, encoding="utf-8")
+    (tmp_path / gen_docs.JSON_SCHEMA).unlink()
+    capsys.readouterr()
+    assert gen_docs.main(["--check", "--root", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "docs/config-reference.md is stale" in err and "schema/stack-config.schema.json is stale" in err
+    assert reference.read_text(encoding="utf-8") == stale and not (tmp_path / gen_docs.JSON_SCHEMA).exists()
+
+
+def test_every_field_of_every_model_has_a_description() -> None:
+    missing = [
+        f"{model.__name__}.{name}"
+        for model in _models()
+        for name, info in model.model_fields.items()
+        if not (info.description or "").strip()
+    ]
+    assert len(_models()) > 30 and not missing
+
+
+def test_the_reference_lists_every_key_with_type_default_allowed_values_and_description() -> None:
+    text = (ROOT / gen_docs.REFERENCE).read_text(encoding="utf-8")
+    rows = list(gen_docs.rows())
+    assert len({r.key for r in rows}) == len(rows) >= sum(len(m.model_fields) for m in _models())
+    for row in rows:
+        assert f"| `{row.key}` |" in text
+    by_key = {r.key: r for r in rows}
+    vm_size = by_key["aks-llm:cluster.systemPool.vmSize"]
+    assert (vm_size.type, vm_size.default) == ("string", '`"Standard_D4ds_v5"`')
+    assert by_key["aks-llm:cluster.tier"].allowed == "`Standard`, `Free`, `Premium`"
+    assert by_key["aks-llm:cluster.systemPool.count"].allowed == "1 to 100"
+    assert by_key["aks-llm:models[].workload.gpuMemoryUtilization"].allowed == "> 0.3 and <= 0.98"
+    assert by_key["aks-llm:prefix"].allowed == "matches `^[a-z][a-z0-9]{1,9}$`"
+    assert by_key["aks-llm:location"].default == "required"
+    assert by_key["aks-llm:cluster.apiServer"].default == '`{"privateCluster": true}`'
+    assert "aks-llm:prices.skus.<name>.onDemandPerHour" in by_key
+    assert "aks-llm:gpuPools[].spot.maxPrice" in by_key
+    assert "USD per hour" in by_key["aks-llm:gpuPools[].spot.maxPrice"].description
+
+
+def test_generation_is_deterministic_and_imports_no_pulumi() -> None:
+    code = (
+        "import json, sys, tools.gen_docs as g; t = g.generated(); "
+        "assert not [m for m in sys.modules if m == 'pulumi' or m.startswith('pulumi.')]; "
+        "print(json.dumps({str(k): v for k, v in t.items()}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == {str(k): v for k, v in gen_docs.generated().items()}
+
+
+# --- the JSON Schema ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_committed_stack_files_validate_and_name_the_schema(stack: str) -> None:
+    assert (ROOT / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8").splitlines()[0] == MODELINE
+    assert _errors(_stack_doc(stack)) == []
+
+
+def test_an_unknown_project_key_and_a_wrong_type_are_rejected() -> None:
+    doc = _stack_doc("dev")
+    typo = copy.deepcopy(doc)
+    typo["config"]["aks-llm:gpuPool"] = []
+    assert _errors(typo) == [
+        f"['config']: 'aks-llm:gpuPool' does not match any of the regexes: '{gen_docs.OTHER_NAMESPACE}'"
+    ]
+    nested = copy.deepcopy(doc)
+    nested["config"]["aks-llm:cluster"]["systemPol"] = {}
+    assert any("'systemPol' was unexpected" in e for e in _errors(nested))
+    wrong = copy.deepcopy(doc)
+    wrong["config"]["aks-llm:cluster"]["systemPool"]["count"] = "three"
+    assert _errors(wrong) == [
+        "['config', 'aks-llm:cluster', 'systemPool', 'count']: 'three' is not of type 'integer'"
+    ]
+    out_of_range = copy.deepcopy(doc)
+    out_of_range["config"]["aks-llm:cluster"]["tier"] = "Gold"
+    assert len(_errors(out_of_range)) == 1
+    boolean = copy.deepcopy(doc)
+    boolean["config"]["aks-llm:cluster"]["systemPool"]["count"] = True  # YAML true is no integer here
+    assert len(_errors(boolean)) == 1
+
+
+def test_what_pulumi_stack_files_hold_besides_the_project_keys_is_accepted() -> None:
+    doc: dict[str, Any] = {
+        "secretsprovider": "azurekeyvault://vault.vault.azure.net/keys/pulumi",
+        "encryptedkey": "ZW5jcnlwdGVk",
+        "encryptionsalt": "v1:abc=:v1:def:ghi==",
+        "environment": ["aks-llm/dev"],
+        "config": {
+            "aks-llm:location": "swedencentral",
+            "aks-llm:hfToken": {"secure": "v1:c2VjcmV0LWNpcGhlcnRleHQ="},
+            "azure-native:location": "swedencentral",
+            "azure-native:subscriptionId": {"secure": "v1:c3Vi"},
+            "pulumi:tags": {"team": "platform"},
+        },
+    }
+    assert _errors(doc) == []
+    assert _errors({**doc, "environment": {"imports": ["aks-llm/dev"]}}) == []
+    assert _errors({"environment": ["aks-llm/dev"]}) == []  # config may come from the environment
+    assert _errors({"encryptionsalt": "v1:x"}) != []  # without an environment: config and location
+    plain = copy.deepcopy(doc)
+    plain["config"]["aks-llm:hfToken"] = "hf_plaintexttoken"  # the program refuses a plain token too
+    assert len(_errors(plain)) == 1
+    assert len(_errors({**doc, "confg": {}})) == 1
+    no_namespace = copy.deepcopy(doc)
+    no_namespace["config"]["location"] = "swedencentral"  # Pulumi's ParseKey needs <namespace>:<name>
+    assert len(_errors(no_namespace)) == 1
+
+
+def test_the_token_is_never_in_the_generated_files_nor_in_the_parsed_config() -> None:
+    token = "hf_" + "Zx9" * 12
+    config = parse_stack_config(
+        {
+            "location": "swedencentral",
+            "hfToken": token,
+            "cluster": json.dumps({"apiServer": {"privateCluster": True}}),
+        },
+        source="test",
+        secret_keys=["hfToken"],
+    )
+    assert isinstance(config.hf_token, SecretStr) and config.hf_token.get_secret_value() == token
+    assert token not in repr(config) and token not in str(config) and token not in config.model_dump_json()
+    for text in gen_docs.generated().values():
+        assert token not in text and "hf_" not in text.replace("hf_...", "")
+
+
+# --- Pulumi.yaml --------------------------------------------------------------------------------
+
+
+def test_pulumi_yaml_declares_the_scalar_keys_as_pulumis_project_schema_allows() -> None:
+    project = load_yaml((ROOT / "Pulumi.yaml").read_bytes(), source="Pulumi.yaml")
+    decls = project["config"]
+    assert set(decls) == {"aks-llm:location", "aks-llm:prefix"}
+    for key, decl in decls.items():
+        # pulumi/pulumi sdk/go/common/workspace/project.json: configTypeDeclaration has type (string,
+        # integer, boolean, array), items, description, secret, default; project.go Validate (lines
+        # 866-870 at 1b5949891b) refuses a type on another namespace's key.
+        assert set(decl) <= {"type", "items", "description", "secret", "default"}
+        assert decl["type"] in {"string", "integer", "boolean", "array"} and key.startswith("aks-llm:")
+        field = StackConfig.model_fields[_field_name(key)]
+        assert decl["description"] == " ".join((field.description or "").split())
+        # A declaration without a default is required by the CLI: only for keys the schema requires.
+        assert ("default" not in decl) == field.is_required()
+        if "default" in decl:
+            assert decl["default"] == field.default
+    assert "hfToken" not in json.dumps(decls)  # optional secret without a default: not declarable
+
+
+def _field_name(key: str) -> str:
+    alias = key.removeprefix("aks-llm:")
+    return next(n for n, f in StackConfig.model_fields.items() if f.alias == alias)
+
+
+def test_a_declaration_without_a_default_adds_no_value_and_one_with_a_default_does() -> None:
+    project = {
+        "name": "aks-llm",
+        "config": {
+            "aks-llm:location": {"type": "string"},
+            "aks-llm:prefix": {"type": "string", "default": "llm"},
+        },
+    }
+    bare = stack_settings(project, {"config": {"aks-llm:tags": {"a": "b"}}}, stack="x", source="x")
+    assert bare.config == {"aks-llm:prefix": "llm", "aks-llm:tags": '{"a": "b"}'}
+    full = stack_settings(project, {"config": {"aks-llm:location": "eastus"}}, stack="x", source="x")
+    assert full.config == {"aks-llm:prefix": "llm", "aks-llm:location": "eastus"}
+
+
+def _old_files(stack: str) -> tuple[Any, Any]:
+    """Pulumi.yaml and the stack file as they were before the generated declarations and modeline."""
+    current = (ROOT / "Pulumi.yaml").read_text(encoding="utf-8")
+    project = current.partition("\nconfig:\n")[0] + "\n" + OLD_PROJECT_CONFIG
+    stack_text = (ROOT / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8").removeprefix(MODELINE + "\n")
+    return load_yaml(project.encode(), source="Pulumi.yaml"), load_yaml(stack_text.encode(), source=stack)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_stack_settings_are_those_of_the_old_project_file_and_stack_file(stack: str) -> None:
+    current = load_yaml((ROOT / "Pulumi.yaml").read_bytes(), source="Pulumi.yaml")
+    before = stack_settings(*_old_files(stack), stack=stack, source="s")
+    assert stack_settings(current, _stack_doc(stack), stack=stack, source="s") == before
+
+
+def test_the_dev_plan_is_identical_to_the_plan_with_the_old_project_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The --json plan of dev (AKS_LLM_PLAN_DATE=2026-12-01) with the generated declarations and the
+    modeline equals the plan with the old Pulumi.yaml and stack file."""
+    monkeypatch.setenv(PLAN_DATE_ENV, TEST_PLAN_DATE)
+    settings, run = planned("dev")
+    old = stack_settings(*_old_files("dev"), stack="dev", source=settings.source)
+    old_run = run_program(
+        ROOT / "__main__.py", project=old.project, stack="dev", config=old.config, secret_keys=old.secret_keys
+    )
+    assert plan_json(plan_document(old, old_run)) == plan_json(plan_document(settings, run))
