@@ -5,7 +5,7 @@ import sys
 import pulumi
 
 from config.errors import EXIT_CODE, ConfigError
-from config.loader import PROJECT, load_stack_config
+from stack.loader import PROJECT, load_stack_config
 
 try:
     stack_config = load_stack_config(pulumi.get_stack())

@@ -22,11 +22,11 @@ from components.roles import SERVICE_BUS_DATA_RECEIVER, SERVICE_BUS_DATA_SENDER
 from components.service_bus import AsyncQueue, AsyncQueueArgs
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
 from config.catalog import load_catalog
-from config.gpu_software import kaito_gfd_values
-from config.helm_values import http_readiness_timeout_seconds
-from config.naming import Names
 from config.schema import StackConfig
-from config.tags import k8s_labels
+from facts.naming import Names
+from facts.tags import k8s_labels
+from renderers.helm_values import http_readiness_timeout_seconds
+from sizing.gpu_software import kaito_gfd_values
 from sizing.queue_worker import WORKER_NAME, WORKER_SERVICE_ACCOUNT
 
 

@@ -18,8 +18,8 @@ from components.container_insights import container_insights
 from components.kubeconfig import with_azure_cli_login
 from components.roles import AKS_RBAC_CLUSTER_ADMIN, assignment_name, role_definition_id
 from components.version_update import KubernetesVersionUpdate
-from config.naming import Names
 from config.schema import ClusterConfig
+from facts.naming import Names
 
 SYSTEM_POOL_TAINT = "CriticalAddonsOnly=true:NoSchedule"
 _UPGRADE_CHANNELS = {

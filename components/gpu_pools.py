@@ -13,8 +13,10 @@ from pulumi_kubernetes.core.v1 import ConfigMap, Namespace
 from pulumi_kubernetes.helm.v3 import Release, ReleaseArgs, RepositoryOptsArgs
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 
-from config.agent_pools import PRIORITY_EXPANDER_CONFIG_MAP, AgentPoolSpec
-from config.gpu_software import (
+from facts.namespaces import DEVICE_PLUGIN_NAMESPACE, GPU_OPERATOR_NAMESPACE
+from facts.tags import k8s_labels
+from sizing.agent_pools import PRIORITY_EXPANDER_CONFIG_MAP, AgentPoolSpec
+from sizing.gpu_software import (
     DEVICE_PLUGIN_CHART,
     DEVICE_PLUGIN_REPO,
     DEVICE_PLUGIN_VERSION,
@@ -24,8 +26,6 @@ from config.gpu_software import (
     NVIDIA_HELM_REPO,
     SHARING_CONFIG_MAP,
 )
-from config.namespaces import DEVICE_PLUGIN_NAMESPACE, GPU_OPERATOR_NAMESPACE
-from config.tags import k8s_labels
 
 # Fields AKS fixes when a node pool is created: a change replaces the pool instead of sending an update
 # AKS refuses (or accepts without touching the existing nodes). Each with its source, or "assumption".

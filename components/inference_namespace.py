@@ -34,7 +34,7 @@ from components.roles import KEY_VAULT_SECRETS_USER
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
 from config import versions
 from config.schema import InferenceConfig
-from config.tags import k8s_labels
+from facts.tags import k8s_labels
 
 HF_TOKEN_K8S_SECRET = "hf-token"  # Kubernetes Secret for KAITO's modelAccessSecret and vLLM pods
 HF_TOKEN_KEY = "HF_TOKEN"  # the key KAITO (and huggingface_hub) expects

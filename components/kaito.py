@@ -20,16 +20,16 @@ from components.inference_namespace import labels
 from components.roles import AKS_CONTRIBUTOR
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
 from config import versions
-from config.helm_values import (
+from config.schema import KaitoConfig
+from facts.kaito_versions import MANAGED_KAITO_VERSION
+from facts.namespaces import GPU_PROVISIONER_NAMESPACE, KAITO_NAMESPACE
+from renderers.helm_values import (
     GPU_PROVISIONER_ENV,
     GPU_PROVISIONER_SERVICE_ACCOUNT,
     SYSTEM_POOL_TOLERATION,
     gpu_provisioner_values,
     workspace_values,
 )
-from config.kaito_versions import MANAGED_KAITO_VERSION
-from config.namespaces import GPU_PROVISIONER_NAMESPACE, KAITO_NAMESPACE
-from config.schema import KaitoConfig
 
 __all__ = ["SYSTEM_POOL_TOLERATION", "Kaito", "KaitoArgs", "kaito_summary", "workspace_values"]
 

@@ -16,7 +16,7 @@ Template cannot be set at the same time"), and ``GenerateStatefulSetManifest``
 (``pkg/workspace/manifests/manifests.go:135``) sets neither a lifecycle hook nor
 ``terminationGracePeriodSeconds`` on the preset pod, so it gets Kubernetes' 30 s default. The vLLM
 KAITO runs then cuts its running generations on a scale-down, rollout or drain (as vLLM v0.11.0 does
-on SIGTERM, ``config.drain``); only ``runtime: vllm`` gets the graceful drain. The InferenceSet's
+on SIGTERM, ``sizing.drain``); only ``runtime: vllm`` gets the graceful drain. The InferenceSet's
 pods are removed one at a time (its scale-down policy), which limits how many generations are cut.
 """
 
@@ -32,7 +32,7 @@ from pulumi_kubernetes.core.v1 import ConfigMap
 from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
 
 from components.model_common import ModelContext, caller_service, model_labels, network_policy, scaled_object
-from config.kaito_versions import CHART_KAITO_VERSION, KaitoCapabilities, kaito_capabilities
+from facts.kaito_versions import CHART_KAITO_VERSION, KaitoCapabilities, kaito_capabilities
 from sizing.autoscaling import cron_trigger, prometheus_trigger
 from sizing.deployments import ModelPlan
 from sizing.workloads import (
@@ -102,7 +102,7 @@ def workspace_fields(
     """(resource, inference, annotations) of a Workspace at KAITO release ``caps``.
 
     A release without an estimator (0.6.0) sizes by ``resource.count`` (default 1; the nodes the
-    preset's GPU requirements need, ``config.kaito_versions.preset_nodes``), takes a registered preset
+    preset's GPU requirements need, ``facts.kaito_versions.preset_nodes``), takes a registered preset
     only, and wants ``modelAccessSecret`` exactly for presets that download at run time
     (``api/v1beta1/workspace_validation.go`` @v0.6.0 lines 471-476: set otherwise, it is refused).
     """

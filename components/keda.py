@@ -15,9 +15,9 @@ from components.inference_namespace import labels
 from components.roles import MONITORING_DATA_READER, SERVICE_BUS_DATA_OWNER
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
 from config import versions
-from config.helm_values import HTTP_ADDON_RELEASE, http_addon_values
-from config.namespaces import HTTP_ADDON_NAMESPACE
 from config.schema import KedaHttpAddonConfig
+from facts.namespaces import HTTP_ADDON_NAMESPACE
+from renderers.helm_values import HTTP_ADDON_RELEASE, http_addon_values
 
 # The AKS add-on runs KEDA in kube-system under this ServiceAccount (not keda/keda-operator as with
 # the upstream chart): the federated credential's subject must name it.

@@ -11,8 +11,8 @@ import pulumi
 import pulumi_azure_native.containerservice as cs
 import pulumi_azure_native.keyvault as keyvault
 
-from config.naming import Names
 from config.schema import KeyVaultConfig
+from facts.naming import Names
 
 HF_TOKEN_SECRET = "hf-token"  # Key Vault secret name (letters, digits, hyphens)
 

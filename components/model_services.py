@@ -18,11 +18,11 @@ from components.kaito_model import KaitoModel, KaitoModelArgs
 from components.model_common import METRICS_NAMESPACE, ModelContext, model_labels
 from components.queue_worker import QueueWorker, QueueWorkerArgs
 from components.vllm_model import MODEL_CACHE_STORAGE_CLASS, VllmModel
-from config.gpu_software import kaito_node_labels
-from config.kaito_versions import kaito_capabilities, kaito_version_of
 from config.schema import StackConfig
+from facts.kaito_versions import kaito_capabilities, kaito_version_of
 from sizing.autoscaling import AMA_METRICS_CONFIG_MAP, AMA_METRICS_KEY, prometheus_config, wake_up_sources
 from sizing.deployments import ModelPlan
+from sizing.gpu_software import kaito_node_labels
 from sizing.queue_worker import WorkerPlan, worker_plan
 from sizing.workloads import kaito_kind, replica_floor, served_model_name, service_url
 
@@ -43,7 +43,7 @@ class ModelServicesArgs:
 
 def kaito_version(config: StackConfig) -> str:
     """The KAITO release the models run under (version label, CRD and capabilities): the chart
-    version in helm mode, the managed add-on's KAITO (``config.kaito_versions``) otherwise."""
+    version in helm mode, the managed add-on's KAITO (``facts.kaito_versions``) otherwise."""
     kaito = config.addons.kaito
     return kaito_version_of(kaito.mode, kaito.chart_version, config.cluster.kubernetes_version)
 
@@ -171,4 +171,4 @@ class ModelServices(pulumi.ComponentResource):
                 f"http://{addon.interceptor_service}.{addon.namespace}.svc.cluster.local:{addon.interceptor_port}"
             )
             summary["coldStartHost"] = f"{cfg.name}.{refs.namespace}.svc.cluster.local"
-        return summary  # a model at zero with nothing to wake it is refused (config/rules_models.py)
+        return summary  # a model at zero with nothing to wake it is refused (rules/models.py)

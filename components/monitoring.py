@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_azure_native.monitor as monitor
 
-from config.naming import Names
+from facts.naming import Names
 
 PROMETHEUS_STREAM = monitor.KnownPrometheusForwarderDataSourceStreams.MICROSOFT_PROMETHEUS_METRICS
 DESTINATION = "MonitoringAccount1"

@@ -16,7 +16,7 @@ import pulumi
 from pulumi_kubernetes.apiextensions import CustomResource
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 
-from config.nap import NodeClassSpec, NodePoolSpec
+from sizing.nap import NodeClassSpec, NodePoolSpec
 
 
 @dataclass(frozen=True)

@@ -13,17 +13,17 @@ from components.cluster import AksCluster, AksClusterArgs, ClusterFeatures
 from components.gpu_pools import GpuPools, GpuPoolsArgs
 from components.model_services import ModelServices, ModelServicesArgs
 from components.node_provisioning import NodeProvisioning, NodeProvisioningArgs
-from config.agent_pools import agent_pool_specs, priority_expander_priorities
-from config.aks_versions import lookup, support_status
 from config.catalog import load_catalog
-from config.gpu_software import device_plugin_values, mig_parted_config, operator_values, sharing_config
-from config.naming import Names
-from config.nap import cluster_features, nap_summary, node_class_specs, nodepool_specs
 from config.plan_date import plan_date
 from config.schema import StackConfig
-from config.tags import stack_tags
 from cost import estimate_cost
+from facts.aks_versions import lookup, support_status
+from facts.naming import Names
+from facts.tags import stack_tags
+from sizing.agent_pools import agent_pool_specs, priority_expander_priorities
 from sizing.deployments import device_memory_notes, plan_models
+from sizing.gpu_software import device_plugin_values, mig_parted_config, operator_values, sharing_config
+from sizing.nap import cluster_features, nap_summary, node_class_specs, nodepool_specs
 from sizing.quota import quota_rows
 
 

@@ -47,7 +47,7 @@ from pulumi_kubernetes.networking.v1 import (
 
 from components.inference_refs import QueueRefs
 from components.model_common import DNS_NAMESPACE, SKIP_AWAIT
-from config.tags import k8s_labels
+from facts.tags import k8s_labels
 from sizing.deployments import ModelPlan
 from sizing.queue_worker import (
     WORKER_LABELS,

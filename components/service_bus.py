@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_azure_native.servicebus as servicebus
 
-from config.naming import Names
 from config.schema import AsyncQueueConfig
+from facts.naming import Names
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from config.catalog import Catalog, GpuSku
-from config.schema import GpuPoolConfig, ModelConfig, NodePoolConfig, StackConfig
+from config.prices import PriceBook
+from config.schema import GpuPoolConfig, NodePoolConfig, StackConfig
 from cost import breakeven
 from cost.nodepools import NodePoolCapacity, nodepool_capacities
-from cost.prices import PriceBook
-from cost.schedule import (
+from sizing.deployments import ModelPlan
+from sizing.schedule import (
     HOURS_PER_MONTH,
     WEEK_MINUTES,
     Interval,
@@ -35,7 +36,7 @@ from cost.schedule import (
     utc_offset_minutes,
     weekly_intervals,
 )
-from sizing.deployments import ModelPlan
+from sizing.workloads import floor_replicas
 
 ON_DEMAND, SPOT = "onDemand", "spot"
 DAYS_PER_MONTH = HOURS_PER_MONTH / 24
@@ -169,17 +170,6 @@ def _r(value: float | None, digits: int = 4) -> float | None:
 
 def _basis(priced: bool) -> str:
     return "on-demand price" if priced else "unpriced"
-
-
-def floor_replicas(model: ModelConfig) -> int:
-    """Replicas outside business hours: 0 with ``scaleToZero``, else ``replicas.min``.
-
-    A KAITO Workspace keeps its GPU node while it exists, so a KAITO model counts at least one replica
-    unless ``replicas.min`` is 0 with ``scaleToZero`` (an InferenceSet that KEDA scales to zero).
-    """
-    if model.runtime == "kaito":
-        return 0 if model.scale_to_zero and model.replicas.min == 0 else max(1, model.replicas.min)
-    return 0 if model.scale_to_zero else model.replicas.min
 
 
 def slots_per_node(pool: GpuPoolConfig, catalog: Catalog) -> int:

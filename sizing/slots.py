@@ -2,16 +2,16 @@
 
 A slot is one unit of the GPU resource a replica requests: a whole GPU (``nvidia.com/gpu``), a MIG
 slice (``nvidia.com/mig-<profile>``) or a time-sliced share. A pool offers ``slots_per_node`` of them
-per node, ``config.scheduling.gpus_per_node`` (the figure the device plugin advertises), times its
+per node, ``sizing.scheduling.gpus_per_node`` (the figure the device plugin advertises), times its
 nodes at maximum: ``onDemand.max`` and ``spot.max`` of an agent pool, or the nodes of its sizing SKU a
-Karpenter NodePool's ``limits`` allow (``config.nap.max_nodes``: GPUs, CPU and memory each cap them).
+Karpenter NodePool's ``limits`` allow (``sizing.nap.max_nodes``: GPUs, CPU and memory each cap them).
 
 A model asks for ``slots_per_replica`` per replica: its tensor-parallel GPUs, or one MIG slice. At its
 maximum it needs ``replicas_max`` of them plus, for a Deployment (vLLM), one replica of rollout surge
 (``maxSurge: 1``): a rollout at the maximum runs one extra pod until the old one has gone. Its floor
 (``minReplicaCount``, or the schedule's pre-warm when higher) must fit on on-demand slots if the model
 serves requests: spot capacity counts toward the maximum, never toward a serving floor (a spot eviction
-gives ~30 s, ``config.drain``), so a floor that only fits with spot would vanish on an eviction.
+gives ~30 s, ``sizing.drain``), so a floor that only fits with spot would vanish on an eviction.
 
 KAITO models are left out unless KAITO runs on the pool's own nodes (helm install with
 ``nodeProvisioner: none``): otherwise KAITO provisions its own nodes outside the pool.
@@ -25,10 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from config.catalog import Catalog, GpuSku
-from config.nap import limits_of, max_nodes, nap_pools, sizing_sku
-from config.scheduling import capacities, gpus_per_node
 from config.schema import GpuPoolConfig, NodePoolConfig, StackConfig
 from sizing.deployments import ModelPlan
+from sizing.nap import limits_of, max_nodes, nap_pools, sizing_sku
+from sizing.scheduling import capacities, gpus_per_node
 from sizing.workloads import replica_floor
 
 ROLLOUT_SURGE_REPLICAS = 1  # the vLLM Deployment's RollingUpdate maxSurge (components/vllm_model.py)

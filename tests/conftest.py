@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,14 @@ from tools.plan import run_stack
 from tools.stack_config import StackSettings
 
 ROOT = Path(__file__).resolve().parent.parent
+# The program's packages: the layers of the import-linter contract (pyproject.toml), top first.
+PROGRAM_PACKAGES: tuple[str, ...] = tuple(
+    next(
+        c["layers"]
+        for c in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+        if c["type"] == "layers"
+    )
+)
 # Tests plan as of a fixed date (AKS version end of life, budget start): they must not move with the
 # calendar. A test that needs another date sets the variable itself (monkeypatch.setenv).
 TEST_PLAN_DATE = "2026-12-01"

@@ -12,7 +12,7 @@ from pulumi.runtime import settings as psettings
 from pulumi.runtime.stack import wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
 
-from config.loader import parse_stack_config
+from stack.loader import parse_stack_config
 from tests.conftest import ROOT, by_type, one
 from tools.mocks import PlatformMocks, RecordingMonitor, run_program
 from tools.plan import plan_document
@@ -51,7 +51,7 @@ def test_platform_exposes_typed_inference_refs() -> None:
         "location": "swedencentral",
         "cluster": json.dumps({"apiServer": {"privateCluster": True}}),
         "addons": json.dumps({"asyncQueue": {"enabled": True}, "keda": {"httpAddon": {"enabled": True}}}),
-        # the queue feeds a batch model (config/rules_queue.py)
+        # the queue feeds a batch model (rules/queue.py)
         "gpuPools": json.dumps(
             [
                 {

@@ -36,7 +36,7 @@ def test_rendered_workload_manifests_pass_checkov(tmp_path: Path) -> None:
         "dev": kubernetes_manifests(planned("dev")[1].resources),
         "prod": kubernetes_manifests(planned("prod")[1].resources),
         "nap": kubernetes_manifests(planned("nap")[1].resources),  # NodePools, AKSNodeClasses, KAITO
-        "full": kubernetes_manifests(full().resources),  # models, the HF token sync, HTTP add-on, queue worker
+        "full": kubernetes_manifests(full().resources),  # models, HF token sync, HTTP add-on, queue worker
     }
     for name, docs in sets.items():
         assert docs, name

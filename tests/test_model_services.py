@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from config.catalog import load_catalog
-from config.scheduling import pool_scheduling
 from config.schema import KaitoConfig, StackConfig
+from sizing.scheduling import pool_scheduling
 from sizing.workloads import VLLM_DIGEST, VLLM_VERSION
 from tests.conftest import ROOT, by_type, planned, run_with
 from tests.k8s_schemas import iter_docs, manifest_errors, requires_crds

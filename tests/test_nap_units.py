@@ -7,8 +7,11 @@ from typing import Any
 import pytest
 
 from config.catalog import load_catalog
-from config.gpu_software import device_plugin_values, operator_values
-from config.nap import (
+from config.schema import NapLimitsConfig, NodePoolConfig, StackConfig
+from cost.nodepools import nodepool_capacities
+from rules.cost import stack_vm_sizes
+from sizing.gpu_software import device_plugin_values, operator_values
+from sizing.nap import (
     allowed_skus,
     consolidation_policy,
     kaito_node_rows,
@@ -20,9 +23,6 @@ from config.nap import (
     sku_series,
     weight,
 )
-from config.rules_cost import stack_vm_sizes
-from config.schema import NapLimitsConfig, NodePoolConfig, StackConfig
-from cost.nodepools import nodepool_capacities
 from sizing.quota import nodepool_needs
 
 CAT = load_catalog()
@@ -131,7 +131,7 @@ def test_specs_only_in_nap_mode_one_per_capacity_type() -> None:
 
 
 def test_nodepool_scheduling_pins_pool_and_sku_and_tolerates_spot_only_when_possible() -> None:
-    from config.scheduling import nodepool_scheduling
+    from sizing.scheduling import nodepool_scheduling
 
     a100 = CAT.sku("Standard_NC24ads_A100_v4")
     od_only = nodepool_scheduling(pool(), a100)

@@ -11,7 +11,7 @@ import pulumi_policy
 import pytest
 
 import aks_llm_policies as pack
-import config.scheduling as scheduling
+import sizing.scheduling as scheduling
 from aks_llm_policies import capacity
 from tests.conftest import ROOT
 from tests.policy_fixtures import (

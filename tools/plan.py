@@ -100,7 +100,7 @@ def plan_document(settings: StackSettings, run: ProgramRun) -> dict[str, Any]:
 
 def stack_config(settings: StackSettings) -> StackConfig:
     """The validated config of the stack the program just ran (the program validated it already)."""
-    from config.loader import PROJECT, parse_stack_config
+    from stack.loader import PROJECT, parse_stack_config
 
     prefix = PROJECT + ":"
     values = {k[len(prefix) :]: v for k, v in settings.config.items() if k.startswith(prefix)}

@@ -2,7 +2,7 @@
 ``agentPoolProfiles``) and Karpenter ``NodePool``s (Node Auto Provisioning), with the labels, taints
 and capacity types their nodes get.
 
-The label and taint names mirror ``config/scheduling.py`` of the program (a test keeps them equal);
+The label and taint names mirror ``sizing/scheduling.py`` of the program (a test keeps them equal);
 the pack does not import the program, so it can run from its own virtualenv.
 """
 

@@ -15,23 +15,23 @@ from typing import Any
 
 from config import versions
 from config.catalog import Catalog
-from config.gpu_software import (
-    DEVICE_PLUGIN_CHART,
-    GPU_OPERATOR_CHART,
-    device_plugin_values,
-    kaito_gfd_values,
-    operator_values,
-)
-from config.namespaces import (
+from config.schema import KaitoConfig, KedaHttpAddonConfig, StackConfig
+from facts.namespaces import (
     DEVICE_PLUGIN_NAMESPACE,
     GPU_OPERATOR_NAMESPACE,
     GPU_PROVISIONER_NAMESPACE,
     HTTP_ADDON_NAMESPACE,
     KAITO_NAMESPACE,
 )
-from config.schema import KaitoConfig, KedaHttpAddonConfig, StackConfig
 from sizing.autoscaling import wake_up_sources
 from sizing.deployments import plan_models
+from sizing.gpu_software import (
+    DEVICE_PLUGIN_CHART,
+    GPU_OPERATOR_CHART,
+    device_plugin_values,
+    kaito_gfd_values,
+    operator_values,
+)
 from sizing.workloads import http_cold_start_wait_seconds
 
 SYSTEM_POOL_TOLERATION = [{"key": "CriticalAddonsOnly", "operator": "Exists"}]

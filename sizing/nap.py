@@ -13,7 +13,7 @@ to catalog GPU SKUs.
 
 Sizing SKU: a NodePool may allow several SKUs; the program sizes every model on it for one of them,
 the allowed SKU with the least GPU memory (then the fewest vCPUs, then the name): the conservative
-choice, and the cheapest. Models are pinned to it (``config.scheduling.nodepool_scheduling``), so
+choice, and the cheapest. Models are pinned to it (``sizing.scheduling.nodepool_scheduling``), so
 what runs is what was sized; a model that needs more GPU memory needs a NodePool whose smallest SKU
 holds it.
 """
@@ -25,9 +25,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from config import drain
 from config.catalog import Catalog, GpuSku
-from config.scheduling import (
+from config.schema import NapLimitsConfig, NodePoolConfig, StackConfig
+from facts.tags import k8s_labels
+from sizing import drain
+from sizing.scheduling import (
     LABEL_NAP_SKU,
     Capacity,
     Taint,
@@ -35,8 +37,6 @@ from config.scheduling import (
     nap_node_labels,
     node_taints,
 )
-from config.schema import NapLimitsConfig, NodePoolConfig, StackConfig
-from config.tags import k8s_labels
 
 NODEPOOL_API_VERSION = "karpenter.sh/v1"
 NODECLASS_GROUP = "karpenter.azure.com"

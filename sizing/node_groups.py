@@ -2,8 +2,8 @@
 
 Node groups: the system pool, every GPU agent pool (on-demand and spot), every NAP NodePool
 capacity, and the nodes KAITO provisions per KAITO model, with the taints and labels the program
-gives them (``config.scheduling``, ``config.agent_pools``, ``config.nap``) and allocatable resources
-from ``config.placement.allocatable``.
+gives them (``sizing.scheduling``, ``sizing.agent_pools``, ``sizing.nap``) and allocatable resources
+from ``sizing.placement.allocatable``.
 
 AKS on managed-driver pools (checked for AKS 1.34-1.36): ``gpuProfile.driver: Install`` installs the
 NVIDIA driver only; the device plugin and the DCGM exporter come from AKS only on the opt-in "fully
@@ -21,14 +21,14 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from config.agent_pools import agent_pool_specs
 from config.catalog import Catalog, GpuSku
-from config.gpu_software import kaito_node_labels
-from config.nap import nodepool_specs
-from config.placement import NodeGroup, NodeTaint, Workload, allocatable, quantity
-from config.scheduling import gpu_resource_name, gpus_per_node
 from config.schema import StackConfig
+from sizing.agent_pools import agent_pool_specs
 from sizing.deployments import plan_models
+from sizing.gpu_software import kaito_node_labels
+from sizing.nap import nodepool_specs
+from sizing.placement import NodeGroup, NodeTaint, Workload, allocatable, quantity
+from sizing.scheduling import gpu_resource_name, gpus_per_node
 from sizing.workloads import kaito_instance_type, kaito_label_selector
 
 SYSTEM_TAINT = NodeTaint("CriticalAddonsOnly", "true")  # components/cluster.py SYSTEM_POOL_TAINT

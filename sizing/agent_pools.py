@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from config import drain
 from config.catalog import Catalog, GpuSku
-from config.scheduling import (
+from config.schema import GpuPoolConfig, StackConfig
+from sizing import drain
+from sizing.scheduling import (
     Capacity,
     capacities,
     gpu_resource_name,
@@ -21,7 +22,6 @@ from config.scheduling import (
     node_labels,
     node_taints,
 )
-from config.schema import GpuPoolConfig, StackConfig
 
 SPOT_SUFFIX = "sp"
 

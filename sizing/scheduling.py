@@ -1,7 +1,7 @@
 """Where GPU workloads land: the taints and labels of every GPU agent pool and NAP NodePool, and the
 matching node selectors, tolerations and GPU resource names for workloads (pure, no Pulumi).
 
-The agent pools (``config.agent_pools``), the NodePools (``config.nap``) and every workload that runs
+The agent pools (``sizing.agent_pools``), the NodePools (``sizing.nap``) and every workload that runs
 on them read this one module, so a pool's taints and labels and a workload's tolerations and
 selectors can never drift apart.
 """

@@ -21,8 +21,9 @@ import yaml
 
 from config import versions
 from config.catalog import Catalog
-from config.nap import nap_pools
-from config.scheduling import (
+from config.schema import StackConfig
+from sizing.nap import nap_pools
+from sizing.scheduling import (
     GPU_RESOURCE,
     GPU_TAINT,
     LABEL_DRIVER,
@@ -31,7 +32,6 @@ from config.scheduling import (
     mig_config_name,
     mig_profile,
 )
-from config.schema import StackConfig
 
 # NVIDIA GPU Operator. v26.7.0 is the release tag named by the ClusterPolicy CRD snapshot this
 # project validates against (NVIDIA/gpu-operator, nvidia.com_clusterpolicies.yaml; chart
