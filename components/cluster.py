@@ -20,8 +20,8 @@ from components.roles import AKS_RBAC_CLUSTER_ADMIN, assignment_name, role_defin
 from components.version_update import KubernetesVersionUpdate
 from config.schema import ClusterConfig
 from facts.naming import Names
+from facts.platform import SYSTEM_POOL_TAINT
 
-SYSTEM_POOL_TAINT = "CriticalAddonsOnly=true:NoSchedule"
 _UPGRADE_CHANNELS = {
     "stable": cs.UpgradeChannel.STABLE,
     "patch": cs.UpgradeChannel.PATCH,
@@ -93,7 +93,7 @@ def _system_pool(settings: ClusterConfig) -> cs.ManagedClusterAgentPoolProfileAr
         count=pool.count,
         enable_auto_scaling=False,
         availability_zones=[str(z) for z in pool.zones],
-        node_taints=[SYSTEM_POOL_TAINT],
+        node_taints=[SYSTEM_POOL_TAINT.aks()],
         os_type=cs.OSType.LINUX,
         os_sku=cs.OSSKU.AZURE_LINUX,
         os_disk_size_gb=pool.os_disk_size_gb,

@@ -70,10 +70,6 @@ class GpuPoolsArgs:
     priority_expander: str | None = None  # the priorities of the cluster-autoscaler priority expander
 
 
-def _labels(name: str) -> dict[str, str]:
-    return k8s_labels(name, "gpu-software")
-
-
 class GpuPools(pulumi.ComponentResource):
     """GPU agent pools (tainted, labelled, autoscaled, optionally spot or MIG) and their NVIDIA software."""
 
@@ -156,7 +152,7 @@ class GpuPools(pulumi.ComponentResource):
 
     def _namespace(self, name: str, k8s: pulumi.ResourceOptions) -> Namespace:
         # Both install privileged host agents (driver, toolkit, device plugin): Pod Security "privileged".
-        labels = {**_labels(name), "pod-security.kubernetes.io/enforce": "privileged"}
+        labels = {**k8s_labels(name, "gpu-software"), "pod-security.kubernetes.io/enforce": "privileged"}
         return Namespace(name, metadata=ObjectMetaArgs(name=name, labels=labels), opts=k8s)
 
     def _gpu_operator(self, args: GpuPoolsArgs, values: dict[str, Any]) -> Release:
@@ -168,7 +164,9 @@ class GpuPools(pulumi.ComponentResource):
                 ConfigMap(
                     "mig-parted-config",
                     metadata=ObjectMetaArgs(
-                        name=MIG_CONFIG_MAP, namespace=namespace.metadata.name, labels=_labels("mig-manager")
+                        name=MIG_CONFIG_MAP,
+                        namespace=namespace.metadata.name,
+                        labels=k8s_labels("mig-manager", "gpu-software"),
                     ),
                     data={"config.yaml": args.mig_parted_config},
                     opts=k8s,
@@ -181,7 +179,7 @@ class GpuPools(pulumi.ComponentResource):
                     metadata=ObjectMetaArgs(
                         name=SHARING_CONFIG_MAP,
                         namespace=namespace.metadata.name,
-                        labels=_labels("device-plugin"),
+                        labels=k8s_labels("device-plugin", "gpu-software"),
                     ),
                     data=dict(args.sharing_config),
                     opts=k8s,

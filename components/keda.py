@@ -11,12 +11,12 @@ from pulumi_kubernetes.core.v1 import Namespace
 from pulumi_kubernetes.helm.v3 import Release, RepositoryOptsArgs
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 
-from components.inference_namespace import labels
 from components.roles import MONITORING_DATA_READER, SERVICE_BUS_DATA_OWNER
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
 from config import versions
 from config.schema import KedaHttpAddonConfig
 from facts.namespaces import HTTP_ADDON_NAMESPACE
+from facts.tags import k8s_labels
 from renderers.helm_values import HTTP_ADDON_RELEASE, http_addon_values
 
 # The AKS add-on runs KEDA in kube-system under this ServiceAccount (not keda/keda-operator as with
@@ -100,7 +100,7 @@ class KedaAutoscaling(pulumi.ComponentResource):
             api_version="keda.sh/v1alpha1",
             kind="TriggerAuthentication",
             metadata=ObjectMetaArgs(
-                name=name, namespace=args.inference_namespace, labels=labels("autoscaling", name)
+                name=name, namespace=args.inference_namespace, labels=k8s_labels(name, "autoscaling")
             ),
             # identityId pins KEDA's own identity (the one federated to kube-system/keda-operator).
             spec={"podIdentity": {"provider": "azure-workload", "identityId": self.identity.client_id}},
@@ -114,7 +114,7 @@ class KedaAutoscaling(pulumi.ComponentResource):
         namespace = Namespace(
             "http-addon-namespace",
             metadata=ObjectMetaArgs(
-                name=HTTP_ADDON_NAMESPACE, labels=labels("autoscaling", "keda-http-add-on")
+                name=HTTP_ADDON_NAMESPACE, labels=k8s_labels("keda-http-add-on", "autoscaling")
             ),
             opts=k8s,
         )

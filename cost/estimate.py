@@ -36,6 +36,8 @@ from sizing.schedule import (
     utc_offset_minutes,
     weekly_intervals,
 )
+from sizing.scheduling import gpus_per_node
+from sizing.slots import fill
 from sizing.workloads import floor_replicas
 
 ON_DEMAND, SPOT = "onDemand", "spot"
@@ -173,26 +175,8 @@ def _basis(priced: bool) -> str:
 
 
 def slots_per_node(pool: GpuPoolConfig, catalog: Catalog) -> int:
-    """What a node of the pool offers vLLM replicas: MIG slices, time-sliced shares or GPUs."""
-    sku = catalog.skus[pool.vm_size]
-    mig = sku.mig_profile(pool.mig) if pool.mig else None
-    if mig is not None:
-        per_gpu = mig.instances_per_gpu
-    elif pool.time_slicing is not None:
-        per_gpu = pool.time_slicing.replicas
-    else:
-        per_gpu = 1
-    return per_gpu * sku.gpu_count
-
-
-def fill(pool: GpuPoolConfig, needed: int) -> tuple[int, int, int]:
-    """(on-demand nodes, spot nodes, nodes missing) when models need ``needed`` nodes of the pool."""
-    od_min, od_max = (pool.on_demand.min, pool.on_demand.max) if pool.on_demand else (0, 0)
-    sp_min, sp_max = (pool.spot.min, pool.spot.max) if pool.spot else (0, 0)
-    extra = max(0, needed - od_min - sp_min)
-    od_extra = min(extra, od_max - od_min)
-    sp_extra = min(extra - od_extra, sp_max - sp_min)
-    return od_min + od_extra, sp_min + sp_extra, extra - od_extra - sp_extra
+    """What a node of the pool offers vLLM replicas: the plan's ``sizing.scheduling.gpus_per_node``."""
+    return gpus_per_node(pool, catalog.skus[pool.vm_size])
 
 
 class _Estimator:

@@ -23,6 +23,7 @@ from facts.namespaces import (
     HTTP_ADDON_NAMESPACE,
     KAITO_NAMESPACE,
 )
+from facts.platform import system_pool_selector, system_pool_toleration
 from sizing.autoscaling import wake_up_sources
 from sizing.deployments import plan_models
 from sizing.gpu_software import (
@@ -34,7 +35,7 @@ from sizing.gpu_software import (
 )
 from sizing.workloads import http_cold_start_wait_seconds
 
-SYSTEM_POOL_TOLERATION = [{"key": "CriticalAddonsOnly", "operator": "Exists"}]
+SYSTEM_POOL_TOLERATION = [system_pool_toleration()]
 _CHART_PROVISIONER = {"gpu-provisioner": "azure-gpu-provisioner", "karpenter": "karpenter"}
 
 GPU_PROVISIONER_SERVICE_ACCOUNT = "gpu-provisioner"  # fixed in the chart's Deployment
@@ -116,8 +117,8 @@ GPU_PROVISIONER_ENV = (
 # node here is tainted, so both are set for operator, scaler and interceptor (templates/*/deployment.yaml
 # read `.Values.<component>.tolerations|nodeSelector|affinity`).
 SYSTEM_POOL_PLACEMENT = {
-    "nodeSelector": {"kubernetes.azure.com/mode": "system"},
-    "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"}],
+    "nodeSelector": system_pool_selector(),
+    "tolerations": [system_pool_toleration()],
 }
 HTTP_ADDON_REPLICAS = 3  # the chart's default for the interceptor (replicas.min) and the scaler
 INTERCEPTORS_PER_SYSTEM_NODE = 3  # 3 x 250m of a 4-vCPU system node at the interceptor's maximum

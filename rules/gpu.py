@@ -10,9 +10,10 @@ from collections.abc import Iterable
 from config.catalog import Catalog, closest_names
 from config.errors import Problem
 from config.schema import StackConfig
+from facts.platform import LABEL_OPERATOR_OPERANDS
 from sizing.agent_pools import agent_pool_specs
 from sizing.quota import SPOT_FAMILY, families_in_use, quota_rows
-from sizing.scheduling import LABEL_OPERATOR_OPERANDS, driver_conflict
+from sizing.scheduling import driver_conflict
 
 
 def serving_spot_floor(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:

@@ -12,8 +12,9 @@ from collections.abc import Iterable
 from config.catalog import Catalog, closest_names
 from config.errors import Problem
 from config.schema import StackConfig
+from facts.platform import LABEL_OPERATOR_OPERANDS
 from sizing.nap import GPU_MODE, catalog_series, limits_of, max_nodes, nap_pools, nodepool_specs, sizing_sku
-from sizing.scheduling import LABEL_OPERATOR_OPERANDS, capacities, driver_conflict
+from sizing.scheduling import capacities, driver_conflict
 
 NODE_POOLS = "nodeProvisioning.nodePools"
 

@@ -12,9 +12,9 @@ from typing import Any, Literal
 
 from config.catalog import Catalog, GpuSku
 from config.schema import GpuPoolConfig, StackConfig
+from facts.platform import Capacity
 from sizing import drain
 from sizing.scheduling import (
-    Capacity,
     capacities,
     gpu_resource_name,
     gpus_per_node,

@@ -14,6 +14,7 @@ from typing import Any
 from config.catalog import Catalog, GpuSku, MigProfile
 from config.schema import GpuPoolConfig, ModelConfig, NodePoolConfig, StackConfig
 from facts.kaito_versions import UnknownKaitoVersion, kaito_capabilities, kaito_version_of, preset_nodes
+from facts.platform import Capacity
 from sizing.memory import ModelArch
 from sizing.model_sizing import (
     SizingResult,
@@ -23,7 +24,7 @@ from sizing.model_sizing import (
     size_model,
 )
 from sizing.nap import nap_pools, sizing_sku
-from sizing.scheduling import Capacity, PoolScheduling, nodepool_scheduling, pool_scheduling
+from sizing.scheduling import PoolScheduling, nodepool_scheduling, pool_scheduling
 
 _QUANTIZED_WEIGHTS = {"fp8": "fp8", "awq": "awq", "gptq": "gptq"}
 

@@ -27,16 +27,10 @@ from typing import Any
 
 from config.catalog import Catalog, GpuSku
 from config.schema import NapLimitsConfig, NodePoolConfig, StackConfig
+from facts.platform import GPU_RESOURCE, LABEL_NAP_SKU, Capacity, Taint
 from facts.tags import k8s_labels
 from sizing import drain
-from sizing.scheduling import (
-    LABEL_NAP_SKU,
-    Capacity,
-    Taint,
-    capacities,
-    nap_node_labels,
-    node_taints,
-)
+from sizing.scheduling import capacities, nap_node_labels, node_taints
 
 NODEPOOL_API_VERSION = "karpenter.sh/v1"
 NODECLASS_GROUP = "karpenter.azure.com"
@@ -49,7 +43,7 @@ ARCHITECTURE = "amd64"  # every catalog GPU SKU is x64
 SUFFIX = {"on-demand": "-od", "spot": "-spot"}
 PREFERRED_WEIGHT = 100  # Karpenter tries NodePools in descending weight (1..100)
 FALLBACK_WEIGHT = 50
-GPU_LIMIT = "nvidia.com/gpu"
+GPU_LIMIT = GPU_RESOURCE  # what a NodePool limits
 # gpu.mode of the AKSNodeClass: Driver = AKS installs the NVIDIA driver, None = the GPU Operator does.
 GPU_MODE = {"managed": "Driver", "operator": "None"}
 CONSOLIDATION_DEFAULT = {"serving": "WhenEmpty", "batch": "WhenEmptyOrUnderutilized"}
@@ -144,10 +138,6 @@ def limits_manifest(limits: NapLimitsConfig) -> dict[str, str]:
     return out
 
 
-def _object_labels(name: str) -> dict[str, str]:
-    return k8s_labels(name, "gpu-capacity")
-
-
 def _taint(t: Taint) -> dict[str, str]:
     return {"key": t.key, "value": t.value, "effect": t.effect}
 
@@ -171,7 +161,7 @@ class NodeClassSpec:
         return {
             "apiVersion": NODECLASS_API_VERSION,
             "kind": NODECLASS_KIND,
-            "metadata": {"name": self.name, "labels": _object_labels(self.name)},
+            "metadata": {"name": self.name, "labels": k8s_labels(self.name, "gpu-capacity")},
             "spec": {
                 "imageFamily": self.pool.image_family,
                 "osDiskSizeGB": self.pool.os_disk_size_gb,
@@ -239,7 +229,7 @@ class NodePoolSpec:
         return {
             "apiVersion": NODEPOOL_API_VERSION,
             "kind": "NodePool",
-            "metadata": {"name": self.name, "labels": _object_labels(self.name)},
+            "metadata": {"name": self.name, "labels": k8s_labels(self.name, "gpu-capacity")},
             "spec": {
                 "weight": self.weight,
                 "limits": limits_manifest(self.limits),

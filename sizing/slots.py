@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from config.catalog import Catalog, GpuSku
 from config.schema import GpuPoolConfig, NodePoolConfig, StackConfig
+from facts.platform import Capacity
 from sizing.deployments import ModelPlan
 from sizing.nap import limits_of, max_nodes, nap_pools, sizing_sku
 from sizing.scheduling import capacities, gpus_per_node
@@ -96,16 +97,34 @@ class SlotDemand:
         )
 
 
+def node_bounds(pool: GpuPoolConfig) -> dict[Capacity, tuple[int, int]]:
+    """(min, max) nodes of the pool's on-demand and spot agent pools; (0, 0) for one it does not have."""
+    return {
+        "on-demand": (pool.on_demand.min, pool.on_demand.max) if pool.on_demand else (0, 0),
+        "spot": (pool.spot.min, pool.spot.max) if pool.spot else (0, 0),
+    }
+
+
+def fill(pool: GpuPoolConfig, needed: int) -> tuple[int, int, int]:
+    """(on-demand nodes, spot nodes, nodes missing) when models need ``needed`` nodes of the pool.
+
+    Each agent pool keeps its minimum; what is needed beyond goes on-demand first, then spot (the cost
+    estimate's split: on-demand nodes are what the floor of a serving model must fit on).
+    """
+    (od_min, od_max), (sp_min, sp_max) = node_bounds(pool)["on-demand"], node_bounds(pool)["spot"]
+    extra = max(0, needed - od_min - sp_min)
+    od_extra = min(extra, od_max - od_min)
+    sp_extra = min(extra - od_extra, sp_max - sp_min)
+    return od_min + od_extra, sp_min + sp_extra, extra - od_extra - sp_extra
+
+
 def pool_slots(pool: GpuPoolConfig | NodePoolConfig, sku: GpuSku) -> PoolSlots:
     """The slots of ``pool`` at its maximum; ``sku`` is its vmSize (agent pools) or sizing SKU (NodePools)."""
     if isinstance(pool, NodePoolConfig):
         nodes = {c: max_nodes(limits_of(pool, c), sku) for c in capacities(pool)}
         per_node = sku.gpu_count
     else:
-        nodes = {
-            "on-demand": pool.on_demand.max if pool.on_demand else 0,
-            "spot": pool.spot.max if pool.spot else 0,
-        }
+        nodes = {capacity: high for capacity, (_, high) in node_bounds(pool).items()}
         per_node = gpus_per_node(pool, sku)
     return PoolSlots(pool.name, per_node, nodes.get("on-demand", 0), nodes.get("spot", 0))
 

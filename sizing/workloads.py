@@ -15,9 +15,10 @@ import yaml
 
 from config import versions
 from config.schema import ModelConfig
+from facts.platform import LABEL_OPERATOR_OPERANDS
 from sizing import drain
 from sizing.deployments import ModelPlan
-from sizing.scheduling import LABEL_OPERATOR_OPERANDS, PoolScheduling
+from sizing.scheduling import PoolScheduling
 
 # --- images, ports, names ------------------------------------------------------------------------
 

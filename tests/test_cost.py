@@ -16,7 +16,7 @@ from cost.breakeven import (
     capacity_requests_per_day,
     self_hosted_cost_per_request,
 )
-from cost.estimate import CostEstimate, fill, slots_per_node
+from cost.estimate import CostEstimate, slots_per_node
 from sizing.deployments import plan_models
 from sizing.schedule import (
     business_hours_per_month,
@@ -24,6 +24,7 @@ from sizing.schedule import (
     utc_offset_minutes,
     weekly_intervals,
 )
+from sizing.slots import fill
 from sizing.workloads import floor_replicas
 from tests.test_config import stack_values
 

@@ -8,14 +8,8 @@ import pytest
 
 from config.catalog import load_catalog
 from config.schema import GpuPoolConfig
-from sizing.scheduling import (
-    GPU_TAINT,
-    SPOT_TAINT,
-    PoolScheduling,
-    node_labels,
-    node_taints,
-    pool_scheduling,
-)
+from facts.platform import GPU_TAINT, SPOT_TAINT
+from sizing.scheduling import PoolScheduling, node_labels, node_taints, pool_scheduling
 from tests.conftest import by_type, planned
 
 GPU_TOL = {"key": "sku", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"}
