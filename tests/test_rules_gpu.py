@@ -1,5 +1,5 @@
-"""GPU pool rules: refusals through the real program (exit 2, nothing declared, one message); the spot
-floor property over the pure loader and plan."""
+"""GPU pool rules over the pure loader and rules (messages, the spot-floor property); one refusal through
+the real program (exit 2, nothing declared, the same message)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from config.catalog import load_catalog
 from config.errors import ConfigError
 from sizing.agent_pools import agent_pool_specs
 from stack.loader import parse_stack_config
-from tests.conftest import by_type, run_with
+from tests.conftest import by_type, rules_refusal, run_with
 
 HEAD = """config:
   aks-llm:location: swedencentral
@@ -25,12 +25,24 @@ HEAD = """config:
 
 
 def refused(tmp_path: Path, capsys: pytest.CaptureFixture[str], pools: str, extra: str = "") -> str:
-    run = run_with(tmp_path, HEAD + pools + extra)
+    """The rules' refusal: the pure loader and rules, no program run (the program's side:
+    ``test_the_program_exits_2_with_the_rules_message``)."""
+    err = rules_refusal(tmp_path, HEAD + pools + extra)
+    assert "Nothing was created" in err
+    return err
+
+
+def test_the_program_exits_2_with_the_rules_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One refusal through the real program: exit 2, nothing registered, exactly the rules' message."""
+    text = HEAD + "    - {name: gpu, vmSize: Standard_NC24ads_A100_v4, purpose: serving, spot: {max: 4}}\n"
+    run = run_with(tmp_path, text)
     err = capsys.readouterr().err
     assert run.exit_code == 2, err
     assert run.resources == []
-    assert "Nothing was created" in err
-    return err
+    assert rules_refusal(tmp_path, text) in err
+    assert "aks-llm:gpuPools[0].onDemand: serving pool gpu would run on spot VMs alone" in err
 
 
 def accepted(tmp_path: Path, pools: str, extra: str = "") -> None:
