@@ -84,7 +84,7 @@ class KaitoModelArgs:
     context: ModelContext
     byo_nodes: bool  # the helm install's nodeProvisioner: none (KAITO on the pool's own nodes)
     version: str  # the KAITO release, for the version label
-    # What that release can do (config.kaito_versions); None: KAITO 0.12.0 behaviour.
+    # What that release can do (facts.kaito_versions); None: KAITO 0.12.0 behaviour.
     capabilities: KaitoCapabilities | None = None
     # Labels KAITO puts on the nodes it provisions besides its selector (helm mode: the driver label
     # that brings the program's device plugin there, the GPU Operator's opt-out).

@@ -233,7 +233,7 @@ class VllmModel(pulumi.ComponentResource):
             ),
             volume_mounts=mounts,
             # Out of rotation, then wait for running requests (bounded): vLLM v0.11.0 cuts them on
-            # SIGTERM (config.drain); terminationGracePeriodSeconds below covers hook + shutdown.
+            # SIGTERM (sizing.drain); terminationGracePeriodSeconds below covers hook + shutdown.
             lifecycle=LifecycleArgs(
                 pre_stop=LifecycleHandlerArgs(exec_=ExecActionArgs(command=prestop_command(plan)))
             ),

@@ -101,7 +101,7 @@ def models_fit(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
         if plan.sizing.fits:
             continue
         slice_note = f", MIG {plan.mig.name}" if plan.mig else ""
-        if plan.on_nodepool:  # sized on the NodePool's smallest allowed SKU (config.nap.sizing_sku)
+        if plan.on_nodepool:  # sized on the NodePool's smallest allowed SKU (sizing.nap.sizing_sku)
             slice_note += ", the NodePool's sizing SKU: its allowed SKU with the least GPU memory"
         if plan.sizing.pipeline_parallel > 1:
             slice_note += f", even over KAITO's {plan.sizing.pipeline_parallel} nodes per replica"

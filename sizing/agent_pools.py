@@ -46,7 +46,7 @@ class AgentPoolSpec:
     max_surge: str | None  # None on spot pools: AKS refuses max surge there
     spot_max_price: float | None
     # upgradeSettings.drainTimeoutInMinutes (on-demand pools, next to max surge): raised above AKS's
-    # 30 min default when the pool's vLLM replicas need longer to drain one after another (config.drain).
+    # 30 min default when the pool's vLLM replicas need longer to drain one after another (sizing.drain).
     drain_timeout_minutes: int | None = None
 
     @property

@@ -181,7 +181,7 @@ class NodePoolSpec:
     skus: tuple[GpuSku, ...]  # allowed, in sizing order
     sizing_sku: GpuSku
     # spec.template.spec.terminationGracePeriod: at least every vLLM replica's grace period on it
-    # (config.drain), so Karpenter never deletes a draining replica before its preStop drain is over.
+    # (sizing.drain), so Karpenter never deletes a draining replica before its preStop drain is over.
     termination_grace_seconds: int = drain.NODEPOOL_TERMINATION_GRACE_DEFAULT_SECONDS
 
     @property

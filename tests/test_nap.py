@@ -147,7 +147,7 @@ def test_serving_nodepool_is_on_demand_a100_with_limits_and_empty_only_consolida
                     "requirements": _requirements([A100], "on-demand"),
                     "taints": [GPU_TAINT],
                     "expireAfter": "720h",
-                    # >= every vLLM replica's grace period on it (config.drain): the 10m default
+                    # >= every vLLM replica's grace period on it (sizing.drain): the 10m default
                     "terminationGracePeriod": "10m",
                 },
             },

@@ -30,7 +30,7 @@ from tools.stack_config import StackFileError, StackSettings, load_stack_setting
 from tools.tables import column_table
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE_ENV = "AKS_LLM_CONFIG_SOURCE"  # read by config.loader to name the file in error messages
+SOURCE_ENV = "AKS_LLM_CONFIG_SOURCE"  # read by stack.loader to name the file in error messages
 # Resource options written per resource into the --json plan (and compared by --diff).
 RESOURCE_OPTIONS = (
     "dependsOn",
