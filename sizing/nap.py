@@ -21,9 +21,9 @@ holds it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from config.catalog import Catalog, GpuSku
 from config.schema import NapLimitsConfig, NodePoolConfig, StackConfig
@@ -31,6 +31,9 @@ from facts.platform import GPU_RESOURCE, LABEL_NAP_SKU, Capacity, Taint
 from facts.tags import k8s_labels
 from sizing import drain
 from sizing.scheduling import capacities, nap_node_labels, node_taints
+
+if TYPE_CHECKING:  # sizing.deployments reads this module (a model on a NodePool)
+    from sizing.deployments import ModelPlan
 
 NODEPOOL_API_VERSION = "karpenter.sh/v1"
 NODECLASS_GROUP = "karpenter.azure.com"
@@ -296,22 +299,22 @@ def node_class_specs(config: StackConfig, catalog: Catalog) -> list[NodeClassSpe
     return [NodeClassSpec(i, pool) for i, pool in seen.items()]
 
 
-def kaito_node_rows(sizing_rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """GPU nodes KAITO provisions itself at each KAITO model's maximum (from the sizing rows).
+def kaito_node_rows(plans: Iterable[ModelPlan]) -> list[dict[str, Any]]:
+    """GPU nodes KAITO provisions itself at each KAITO model's maximum (from the typed model plans).
 
     KAITO's NodeClaims carry ``karpenter.sh/do-not-disrupt`` and its own ``kaito`` nodepool label:
     no NodePool of this stack counts them against its limits or consolidates them.
     """
     out = []
-    for row in sizing_rows:
-        if row.get("runtime") != "kaito":
+    for plan in plans:
+        if plan.config.runtime != "kaito":
             continue
-        per_replica = row.get("kaitoNodesPerReplica")
-        replicas = int(row.get("replicasMax") or 0)
+        per_replica = plan.sizing.kaito_nodes_per_replica
+        replicas = plan.replicas_max
         out.append(
             {
-                "model": row["name"],
-                "sku": row["sku"],
+                "model": plan.config.name,
+                "sku": plan.sku.name,
                 "nodesPerReplica": per_replica,
                 "replicasMax": replicas,
                 "maxNodes": None if per_replica is None else per_replica * replicas,
@@ -337,10 +340,10 @@ def cluster_features(config: StackConfig) -> dict[str, bool]:
     }
 
 
-def nap_summary(config: StackConfig, catalog: Catalog, sizing_rows: list[dict[str, Any]]) -> dict[str, Any]:
+def nap_summary(config: StackConfig, catalog: Catalog, plans: Sequence[ModelPlan]) -> dict[str, Any]:
     """The ``nodeProvisioning`` output: mode, NodePools, KAITO's own nodes and what governs what."""
     nap = config.node_provisioning
-    kaito = kaito_node_rows(sizing_rows)
+    kaito = kaito_node_rows(plans)
     notes: list[str] = []
     if nap.mode == "nap":
         notes.append(

@@ -46,6 +46,8 @@ def test_a_real_token_appears_nowhere(
 
 def test_platform_exposes_typed_inference_refs() -> None:
     from components.platform import Platform, PlatformArgs
+    from config.catalog import load_catalog
+    from sizing.stack_plan import plan_stack
 
     raw = {
         "location": "swedencentral",
@@ -71,7 +73,8 @@ def test_platform_exposes_typed_inference_refs() -> None:
     psettings.set_root_resource(None)  # type: ignore[arg-type]
     mocks = PlatformMocks()
     pmocks.set_mocks(mocks, project="aks-llm", stack="refs", preview=True, monitor=RecordingMonitor(mocks))
-    platform = Platform("platform", PlatformArgs(project="aks-llm", stack="refs", config=cfg))
+    plan = plan_stack(cfg, load_catalog())
+    platform = Platform("platform", PlatformArgs(project="aks-llm", stack="refs", plan=plan))
     refs = platform.inference
     assert (refs.namespace, refs.service_account) == ("inference", "inference")
     assert (refs.hf_token_secret, refs.hf_token_key, refs.secret_provider_class) == (

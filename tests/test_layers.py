@@ -31,3 +31,18 @@ def test_the_layers_contract_holds() -> None:
     done = subprocess.run([str(lint)], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stdout[-3000:]
     assert "0 broken" in done.stdout
+
+
+def test_platform_composes_from_the_typed_plan() -> None:
+    """Platform takes the pure stack plan (built before any resource) and never loads the catalog or
+    plans models itself: the catalog is loaded once, by __main__.py."""
+    from dataclasses import fields
+
+    from components.platform import PlatformArgs
+    from sizing.stack_plan import StackPlan
+
+    assert {f.name: f.type for f in fields(PlatformArgs)}["plan"] in (StackPlan, "StackPlan")
+    source = (ROOT / "components" / "platform.py").read_text()
+    for pure in ("load_catalog", "plan_models", "agent_pool_specs(", "nodepool_specs(", "nap_summary("):
+        assert pure not in source, pure
+    assert "plan_stack(" in (ROOT / "__main__.py").read_text()
