@@ -10,6 +10,7 @@ from typing import Any
 import pulumi
 import pulumi_azure_native.authorization as authorization
 
+from components.azure_place import AzurePlace
 from components.cluster import AksCluster
 from components.container_registry import ContainerRegistry, ContainerRegistryArgs, kubelet_object_id
 from components.inference_namespace import InferenceNamespace, InferenceNamespaceArgs
@@ -59,11 +60,7 @@ class PlatformAddons(pulumi.ComponentResource):
         cfg, names, tags, cluster = args.config, args.names, dict(args.tags), args.cluster
         child = pulumi.ResourceOptions(parent=self)
         client = authorization.get_client_config_output()
-        common: dict[str, Any] = {
-            "resource_group_name": cluster.resource_group_name,
-            "location": cfg.location,
-            "tags": tags,
-        }
+        place = AzurePlace(resource_group_name=cluster.resource_group_name, location=cfg.location, tags=tags)
         home = IdentityHome(
             resource_group_name=cluster.resource_group_name,
             location=cfg.location,
@@ -75,11 +72,15 @@ class PlatformAddons(pulumi.ComponentResource):
         )
 
         prometheus = ManagedPrometheus(
-            "prometheus", ManagedPrometheusArgs(names=names, cluster_id=cluster.cluster.id, **common), child
+            "prometheus",
+            ManagedPrometheusArgs(names=names, cluster_id=cluster.cluster.id, place=place),
+            child,
         )
         queue = (
             AsyncQueue(
-                "async-queue", AsyncQueueArgs(names=names, settings=cfg.addons.async_queue, **common), child
+                "async-queue",
+                AsyncQueueArgs(names=names, settings=cfg.addons.async_queue, place=place),
+                child,
             )
             if cfg.addons.async_queue.enabled
             else None
@@ -94,7 +95,7 @@ class PlatformAddons(pulumi.ComponentResource):
                 settings=cfg.addons.key_vault,
                 cluster_egress_ips=cluster_egress_ips(cluster.cluster),
                 hf_token=token,
-                **common,
+                place=place,
             ),
             child,
         )
@@ -172,7 +173,7 @@ class PlatformAddons(pulumi.ComponentResource):
                     kubelet_object_id=cluster.cluster.identity_profile.apply(kubelet_object_id),
                     deployer_object_id=client.object_id,
                     deployer_principal_type=cfg.cluster.deployer_principal_type,
-                    **common,
+                    place=place,
                 ),
                 child,
             )
