@@ -84,6 +84,7 @@ class KaitoModelArgs:
     context: ModelContext
     byo_nodes: bool  # the helm install's nodeProvisioner: none (KAITO on the pool's own nodes)
     version: str  # the KAITO release, for the version label
+    kube: pulumi.ResourceOptions  # the Kubernetes provider of the model's objects
     # What that release can do (facts.kaito_versions); None: KAITO 0.12.0 behaviour.
     capabilities: KaitoCapabilities | None = None
     # Labels KAITO puts on the nodes it provisions besides its selector (helm mode: the driver label
@@ -129,14 +130,13 @@ class KaitoModel(pulumi.ComponentResource):
         self,
         name: str,
         args: KaitoModelArgs,
-        kube: pulumi.ResourceOptions,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("aksllm:models:KaitoModel", name, None, opts)
         ctx, byo_nodes, version = args.context, args.byo_nodes, args.version
         plan, refs = ctx.plan, ctx.inference
         model = plan.config.name
-        child = pulumi.ResourceOptions.merge(kube, pulumi.ResourceOptions(parent=self))
+        child = pulumi.ResourceOptions.merge(args.kube, pulumi.ResourceOptions(parent=self))
         labels = model_labels(model, "inference-server", version)
         self.kind = kaito_kind(plan)
 

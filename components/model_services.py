@@ -17,7 +17,7 @@ from components.inference_refs import InferenceRuntimeRefs
 from components.kaito_model import KaitoModel, KaitoModelArgs
 from components.model_common import METRICS_NAMESPACE, ModelContext, model_labels
 from components.queue_worker import QueueWorker, QueueWorkerArgs
-from components.vllm_model import MODEL_CACHE_STORAGE_CLASS, VllmModel
+from components.vllm_model import MODEL_CACHE_STORAGE_CLASS, VllmModel, VllmModelArgs
 from config.schema import StackConfig
 from facts.kaito_versions import kaito_capabilities, kaito_version_of
 from sizing.autoscaling import AMA_METRICS_CONFIG_MAP, AMA_METRICS_KEY, prometheus_config, wake_up_sources
@@ -105,14 +105,20 @@ class ModelServices(pulumi.ComponentResource):
             model = plan.config.name
             child = pulumi.ResourceOptions(parent=self)
             if plan.config.runtime == "vllm":
-                VllmModel(model, ctx, kube, child)
+                VllmModel(model, VllmModelArgs(context=ctx, kube=kube), child)
                 kind = "Deployment"
             else:
                 version = kaito_version(cfg)
                 KaitoModel(
                     model,
-                    KaitoModelArgs(ctx, byo, version, kaito_capabilities(version), kaito_node_labels(cfg)),
-                    kube,
+                    KaitoModelArgs(
+                        context=ctx,
+                        byo_nodes=byo,
+                        version=version,
+                        kube=kube,
+                        capabilities=kaito_capabilities(version),
+                        node_labels=kaito_node_labels(cfg),
+                    ),
                     child,
                 )
                 kind = kaito_kind(plan)
