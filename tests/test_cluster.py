@@ -148,3 +148,15 @@ def test_system_pool_surges_by_its_configured_max_surge(tmp_path: Path) -> None:
     assert run.exit_code == 0
     system = next(p for p in cluster_inputs(run)["agentPoolProfiles"] if p["mode"] == "System")
     assert system["upgradeSettings"] == {"maxSurge": "50%"}
+
+
+def test_every_kubernetes_object_goes_through_the_clusters_provider(
+    stack_run: tuple[str, ProgramRun],
+) -> None:
+    """Never the ambient kubeconfig: each Kubernetes resource names the cluster's one provider (the plan's
+    JSON leaves providers out, so this is what guards moving how the provider reaches the components)."""
+    _, run = stack_run
+    (provider,) = by_type(run, "pulumi:providers:kubernetes")
+    objects = [r for r in run.resources if r.type.startswith("kubernetes:")]
+    assert objects
+    assert {r.options.get("provider", "").rsplit("::", 1)[0] for r in objects} == {provider.urn}
