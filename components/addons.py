@@ -68,7 +68,6 @@ class PlatformAddons(pulumi.ComponentResource):
             oidc_issuer_url=cluster.oidc_issuer_url,
             subscription_id=client.subscription_id,
             tenant_id=client.tenant_id,
-            kube_provider=cluster.kube_provider,
         )
 
         prometheus = ManagedPrometheus(

@@ -60,7 +60,6 @@ class GpuPoolsArgs:
     resource_group_name: pulumi.Input[str]
     cluster_name: pulumi.Input[str]
     tags: Mapping[str, str]
-    kube_provider: pulumi.ProviderResource
     operator_values: Mapping[str, Any] | None = None
     mig_parted_config: str | None = None
     sharing_config: Mapping[str, str] | None = None
@@ -99,7 +98,7 @@ class GpuPools(pulumi.ComponentResource):
                 labels=k8s_labels("cluster-autoscaler-priority-expander", "autoscaling"),
             ),
             data={"priorities": priorities},
-            opts=pulumi.ResourceOptions(parent=self, provider=args.kube_provider),
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _agent_pool(
@@ -156,7 +155,7 @@ class GpuPools(pulumi.ComponentResource):
         return Namespace(name, metadata=ObjectMetaArgs(name=name, labels=labels), opts=k8s)
 
     def _gpu_operator(self, args: GpuPoolsArgs, values: dict[str, Any]) -> Release:
-        k8s = pulumi.ResourceOptions(parent=self, provider=args.kube_provider)
+        k8s = pulumi.ResourceOptions(parent=self)
         namespace = self._namespace(GPU_OPERATOR_NAMESPACE, k8s)
         config_maps: list[pulumi.Resource] = []
         if args.mig_parted_config is not None:
@@ -195,13 +194,11 @@ class GpuPools(pulumi.ComponentResource):
                 namespace=namespace.metadata.name,
                 values=values,
             ),
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=args.kube_provider, depends_on=[namespace, *config_maps]
-            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *config_maps]),
         )
 
     def _device_plugin(self, args: GpuPoolsArgs, values: dict[str, Any]) -> Release:
-        k8s = pulumi.ResourceOptions(parent=self, provider=args.kube_provider)
+        k8s = pulumi.ResourceOptions(parent=self)
         namespace = self._namespace(DEVICE_PLUGIN_NAMESPACE, k8s)
         return Release(
             "nvidia-device-plugin",
@@ -213,5 +210,5 @@ class GpuPools(pulumi.ComponentResource):
                 namespace=namespace.metadata.name,
                 values=values,
             ),
-            opts=pulumi.ResourceOptions(parent=self, provider=args.kube_provider, depends_on=[namespace]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
         )

@@ -95,7 +95,7 @@ class InferenceNamespace(pulumi.ComponentResource):
     def __init__(self, name: str, args: InferenceNamespaceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aksllm:platform:InferenceNamespace", name, None, opts)
         settings = args.settings
-        k8s = pulumi.ResourceOptions(parent=self, provider=args.home.kube_provider)
+        k8s = pulumi.ResourceOptions(parent=self)
         self.name = settings.namespace
         self.service_account_name = settings.service_account
         self.namespace = Namespace(

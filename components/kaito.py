@@ -97,7 +97,7 @@ class Kaito(pulumi.ComponentResource):
 
     def _helm(self, args: KaitoArgs) -> None:
         settings = args.settings
-        k8s = pulumi.ResourceOptions(parent=self, provider=args.home.kube_provider)
+        k8s = pulumi.ResourceOptions(parent=self)
         namespace = Namespace(
             "kaito-namespace",
             metadata=ObjectMetaArgs(name=KAITO_NAMESPACE, labels=k8s_labels(KAITO_NAMESPACE, "kaito")),

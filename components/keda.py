@@ -84,9 +84,7 @@ class KedaAutoscaling(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        k8s = pulumi.ResourceOptions(
-            parent=self, provider=args.home.kube_provider, depends_on=[args.inference_namespace_resource]
-        )
+        k8s = pulumi.ResourceOptions(parent=self, depends_on=[args.inference_namespace_resource])
         self.prometheus_trigger_auth = self._trigger_auth(PROMETHEUS_TRIGGER_AUTH, args, k8s)
         self.service_bus_trigger_auth = (
             self._trigger_auth(SERVICE_BUS_TRIGGER_AUTH, args, k8s) if args.queue_id is not None else None
@@ -110,7 +108,7 @@ class KedaAutoscaling(pulumi.ComponentResource):
 
     def _http_addon(self, args: KedaArgs) -> HttpAddonRefs:
         settings = args.http_addon
-        k8s = pulumi.ResourceOptions(parent=self, provider=args.home.kube_provider)
+        k8s = pulumi.ResourceOptions(parent=self)
         namespace = Namespace(
             "http-addon-namespace",
             metadata=ObjectMetaArgs(

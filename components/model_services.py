@@ -60,9 +60,7 @@ class ModelServices(pulumi.ComponentResource):
     ) -> None:
         super().__init__("aksllm:models:ModelServices", name, None, opts)
         cfg, refs = args.config, args.inference
-        kube = pulumi.ResourceOptions(
-            parent=self, provider=refs.kube_provider, depends_on=[refs.namespace_resource]
-        )
+        kube = pulumi.ResourceOptions(parent=self, depends_on=[refs.namespace_resource])
         self.outputs, self.notes = {}, []
         if not args.plans:
             self.register_outputs({})
@@ -75,7 +73,7 @@ class ModelServices(pulumi.ComponentResource):
                 labels=model_labels("model-metrics", "monitoring", "v1"),
             ),
             data={AMA_METRICS_KEY: prometheus_config(refs.namespace)},
-            opts=pulumi.ResourceOptions(parent=self, provider=refs.kube_provider),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         if any(p.config.runtime == "vllm" for p in args.plans):
             StorageClass(
@@ -89,7 +87,7 @@ class ModelServices(pulumi.ComponentResource):
                 reclaim_policy="Delete",
                 volume_binding_mode="Immediate",
                 allow_volume_expansion=True,
-                opts=pulumi.ResourceOptions(parent=self, provider=refs.kube_provider),
+                opts=pulumi.ResourceOptions(parent=self),
             )
         kaito = cfg.addons.kaito
         byo = kaito.mode == "helm" and kaito.node_provisioner == "none"

@@ -51,10 +51,13 @@ class Platform(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # The cluster's Kubernetes provider reaches every Kubernetes object through the components'
+        # ``providers`` option (children inherit it by package), never through their Args.
+        kube: list[pulumi.ProviderResource] = [self.cluster.kube_provider]
         self.addons = PlatformAddons(
             "addons",
             PlatformAddonsArgs(names=names, tags=tags, config=cfg, cluster=self.cluster),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, providers=kube),
         )
         self.inference = self.addons.inference
         self.model_plans = plan.model_plans
@@ -67,7 +70,6 @@ class Platform(pulumi.ComponentResource):
                     resource_group_name=self.cluster.resource_group_name,
                     cluster_name=self.cluster.cluster_name,
                     tags=tags,
-                    kube_provider=self.cluster.kube_provider,
                     operator_values=plan.operator_values,
                     mig_parted_config=plan.mig_parted_config,
                     sharing_config=plan.sharing_config,
@@ -75,7 +77,7 @@ class Platform(pulumi.ComponentResource):
                     after=self.cluster.last_write,
                     priority_expander=plan.priority_expander,
                 ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster], providers=kube),
             )
             # NAP stacks have no agent pools, but their NodePools need the same NVIDIA software.
             if plan.runs_gpu_software
@@ -89,9 +91,8 @@ class Platform(pulumi.ComponentResource):
                     node_classes=plan.node_class_specs,
                     node_pools=self.nodepool_specs,
                     tags=tags,
-                    kube_provider=self.cluster.kube_provider,
                 ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster], providers=kube),
             )
             if self.nodepool_specs
             else None
@@ -127,7 +128,7 @@ class Platform(pulumi.ComponentResource):
         self.models = ModelServices(
             "models",
             ModelServicesArgs(plans=self.model_plans, config=cfg, inference=self.inference),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, providers=kube),
         )
         self.outputs["models"] = self.models.outputs
         if self.models.worker is not None:
