@@ -31,16 +31,6 @@ from sizing.gpu_software import kaito_gfd_values
 from sizing.queue_worker import WORKER_NAME, WORKER_SERVICE_ACCOUNT
 
 
-def addon_features(config: StackConfig) -> dict[str, bool]:
-    """The ``ClusterFeatures`` switches these add-ons need on the ManagedCluster."""
-    return {
-        "kaito_addon": config.addons.kaito.mode == "managed",
-        "keda_addon": True,
-        "key_vault_csi": True,
-        "managed_prometheus": True,
-    }
-
-
 @dataclass(frozen=True)
 class PlatformAddonsArgs:
     names: Names

@@ -21,6 +21,7 @@ from components.version_update import KubernetesVersionUpdate
 from config.schema import ClusterConfig
 from facts.naming import Names
 from facts.platform import SYSTEM_POOL_TAINT
+from sizing.stack_plan import ClusterFeatures
 
 _UPGRADE_CHANNELS = {
     "stable": cs.UpgradeChannel.STABLE,
@@ -58,18 +59,6 @@ _EXPANDERS = {
     "priority": cs.Expander.PRIORITY,
     "random": cs.Expander.RANDOM,
 }
-
-
-@dataclass(frozen=True)
-class ClusterFeatures:
-    """Cluster-level switches that later components need on the ManagedCluster itself."""
-
-    kaito_addon: bool = False
-    keda_addon: bool = False
-    key_vault_csi: bool = False
-    managed_prometheus: bool = False
-    node_auto_provisioning: bool = False
-    keep_default_nap_pools: bool = True
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from typing import Any
 
 import pulumi
 
-from components.addons import PlatformAddons, PlatformAddonsArgs, addon_features
+from components.addons import PlatformAddons, PlatformAddonsArgs
 from components.budget import StackBudget, StackBudgetArgs, first_of_month
-from components.cluster import AksCluster, AksClusterArgs, ClusterFeatures
+from components.cluster import AksCluster, AksClusterArgs
 from components.gpu_pools import GpuPools, GpuPoolsArgs
 from components.model_services import ModelServices, ModelServicesArgs
 from components.node_provisioning import NodeProvisioning, NodeProvisioningArgs
@@ -17,7 +17,6 @@ from config.plan_date import plan_date
 from cost import estimate_cost
 from facts.naming import Names
 from facts.tags import stack_tags
-from sizing.nap import cluster_features
 from sizing.stack_plan import StackPlan
 
 
@@ -47,7 +46,7 @@ class Platform(pulumi.ComponentResource):
                 location=cfg.location,
                 tags=tags,
                 settings=cfg.cluster,
-                features=ClusterFeatures(**addon_features(cfg), **cluster_features(cfg)),
+                features=plan.cluster_features,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -331,15 +331,6 @@ KAITO_NOTE = (
 )
 
 
-def cluster_features(config: StackConfig) -> dict[str, bool]:
-    """The ``ClusterFeatures`` switches of NAP mode (``nodeProvisioningProfile`` on the cluster)."""
-    nap = config.node_provisioning
-    return {
-        "node_auto_provisioning": nap.mode == "nap",
-        "keep_default_nap_pools": nap.keep_default_node_pools,
-    }
-
-
 def nap_summary(config: StackConfig, catalog: Catalog, plans: Sequence[ModelPlan]) -> dict[str, Any]:
     """The ``nodeProvisioning`` output: mode, NodePools, KAITO's own nodes and what governs what."""
     nap = config.node_provisioning

@@ -46,6 +46,32 @@ def kubernetes_version_summary(cfg: StackConfig) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class ClusterFeatures:
+    """Cluster-level switches that later components need on the ManagedCluster itself."""
+
+    kaito_addon: bool = False
+    keda_addon: bool = False
+    key_vault_csi: bool = False
+    managed_prometheus: bool = False
+    node_auto_provisioning: bool = False
+    keep_default_nap_pools: bool = True
+
+
+def cluster_features(config: StackConfig) -> ClusterFeatures:
+    """The switches the add-ons (managed KAITO, KEDA, the Key Vault CSI driver, managed Prometheus)
+    and NAP mode (``nodeProvisioningProfile``) need on the ManagedCluster."""
+    nap = config.node_provisioning
+    return ClusterFeatures(
+        kaito_addon=config.addons.kaito.mode == "managed",
+        keda_addon=True,
+        key_vault_csi=True,
+        managed_prometheus=True,
+        node_auto_provisioning=nap.mode == "nap",
+        keep_default_nap_pools=nap.keep_default_node_pools,
+    )
+
+
+@dataclass(frozen=True)
 class StackPlan:
     """What one stack becomes, before any resource: typed, pure, computed once."""
 
@@ -64,6 +90,7 @@ class StackPlan:
     kubernetes_version: dict[str, Any]
     early_notes: list[str]  # the version's warning and the device-memory notes, before the add-ons'
     node_provisioning: dict[str, Any]  # the NAP summary, from the typed plans
+    cluster_features: ClusterFeatures
 
     @property
     def runs_gpu_software(self) -> bool:
@@ -98,4 +125,5 @@ def plan_stack(config: StackConfig, catalog: Catalog) -> StackPlan:
         kubernetes_version=version,
         early_notes=[*version_notes, *device_memory_notes(model_plans)],
         node_provisioning=nap_summary(config, catalog, model_plans),
+        cluster_features=cluster_features(config),
     )
