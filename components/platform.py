@@ -51,7 +51,9 @@ class Platform(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         # The cluster's Kubernetes provider reaches every Kubernetes object through the components'
-        # ``providers`` option (children inherit it by package), never through their Args.
+        # ``providers`` option (children inherit it by package), never through their Args: pulumi 3.272.0
+        # sdk/python/lib/pulumi/resource.py, Resource.__init__ (l. 1107-1111: a child takes its parent's
+        # provider map) and _get_providers (l. 1155-1200: no explicit provider -> the map's, by package).
         kube: list[pulumi.ProviderResource] = [self.cluster.kube_provider]
         self.addons = PlatformAddons(
             "addons",
