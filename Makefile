@@ -29,11 +29,12 @@ plan: $(VENV)/.installed  ## offline plan of $(STACK) under Pulumi mocks
 test: setup  ## the test suite
 	$(BIN)/python -m pytest
 
-lint: $(VENV)/.installed  ## ruff, mypy, zizmor (the workflows' supply chain, offline), generated docs current
+lint: $(VENV)/.installed  ## ruff, mypy, import-linter (one direction), zizmor (offline), generated docs current
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 	$(BIN)/mypy policy/__main__.py  # the policy pack's entry point (its own __main__)
+	$(BIN)/lint-imports  # the layers contract in pyproject.toml
 	$(BIN)/zizmor --offline --min-severity=high .github/workflows
 	$(BIN)/python -m tools.gen_docs --check
 

@@ -5,7 +5,7 @@ import sys
 import pulumi
 
 from config.errors import EXIT_CODE, ConfigError
-from config.loader import PROJECT, load_stack_config
+from stack.loader import PROJECT, load_stack_config
 
 try:
     stack_config = load_stack_config(pulumi.get_stack())
@@ -14,7 +14,11 @@ except ConfigError as error:
     sys.exit(EXIT_CODE)
 
 from components.platform import Platform, PlatformArgs
+from config.catalog import load_catalog
+from sizing.stack_plan import plan_stack
 
-platform = Platform("platform", PlatformArgs(project=PROJECT, stack=pulumi.get_stack(), config=stack_config))
+# The typed pure plan first (the catalog loaded once); Platform then only composes resources from it.
+plan = plan_stack(stack_config, load_catalog())
+platform = Platform("platform", PlatformArgs(project=PROJECT, stack=pulumi.get_stack(), plan=plan))
 for key, value in platform.outputs.items():
     pulumi.export(key, value)

@@ -10,6 +10,7 @@ from typing import Any
 import pulumi
 import pulumi_azure_native.authorization as authorization
 
+from components.azure_place import AzurePlace
 from components.cluster import AksCluster
 from components.container_registry import ContainerRegistry, ContainerRegistryArgs, kubelet_object_id
 from components.inference_namespace import InferenceNamespace, InferenceNamespaceArgs
@@ -22,22 +23,12 @@ from components.roles import SERVICE_BUS_DATA_RECEIVER, SERVICE_BUS_DATA_SENDER
 from components.service_bus import AsyncQueue, AsyncQueueArgs
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
 from config.catalog import load_catalog
-from config.gpu_software import kaito_gfd_values
-from config.helm_values import http_readiness_timeout_seconds
-from config.naming import Names
 from config.schema import StackConfig
-from config.tags import k8s_labels
+from facts.naming import Names
+from facts.tags import k8s_labels
+from renderers.helm_values import http_readiness_timeout_seconds
+from sizing.gpu_software import kaito_gfd_values
 from sizing.queue_worker import WORKER_NAME, WORKER_SERVICE_ACCOUNT
-
-
-def addon_features(config: StackConfig) -> dict[str, bool]:
-    """The ``ClusterFeatures`` switches these add-ons need on the ManagedCluster."""
-    return {
-        "kaito_addon": config.addons.kaito.mode == "managed",
-        "keda_addon": True,
-        "key_vault_csi": True,
-        "managed_prometheus": True,
-    }
 
 
 @dataclass(frozen=True)
@@ -59,11 +50,7 @@ class PlatformAddons(pulumi.ComponentResource):
         cfg, names, tags, cluster = args.config, args.names, dict(args.tags), args.cluster
         child = pulumi.ResourceOptions(parent=self)
         client = authorization.get_client_config_output()
-        common: dict[str, Any] = {
-            "resource_group_name": cluster.resource_group_name,
-            "location": cfg.location,
-            "tags": tags,
-        }
+        place = AzurePlace(resource_group_name=cluster.resource_group_name, location=cfg.location, tags=tags)
         home = IdentityHome(
             resource_group_name=cluster.resource_group_name,
             location=cfg.location,
@@ -71,15 +58,18 @@ class PlatformAddons(pulumi.ComponentResource):
             oidc_issuer_url=cluster.oidc_issuer_url,
             subscription_id=client.subscription_id,
             tenant_id=client.tenant_id,
-            kube_provider=cluster.kube_provider,
         )
 
         prometheus = ManagedPrometheus(
-            "prometheus", ManagedPrometheusArgs(names=names, cluster_id=cluster.cluster.id, **common), child
+            "prometheus",
+            ManagedPrometheusArgs(names=names, cluster_id=cluster.cluster.id, place=place),
+            child,
         )
         queue = (
             AsyncQueue(
-                "async-queue", AsyncQueueArgs(names=names, settings=cfg.addons.async_queue, **common), child
+                "async-queue",
+                AsyncQueueArgs(names=names, settings=cfg.addons.async_queue, place=place),
+                child,
             )
             if cfg.addons.async_queue.enabled
             else None
@@ -94,7 +84,7 @@ class PlatformAddons(pulumi.ComponentResource):
                 settings=cfg.addons.key_vault,
                 cluster_egress_ips=cluster_egress_ips(cluster.cluster),
                 hf_token=token,
-                **common,
+                place=place,
             ),
             child,
         )
@@ -172,7 +162,7 @@ class PlatformAddons(pulumi.ComponentResource):
                     kubelet_object_id=cluster.cluster.identity_profile.apply(kubelet_object_id),
                     deployer_object_id=client.object_id,
                     deployer_principal_type=cfg.cluster.deployer_principal_type,
-                    **common,
+                    place=place,
                 ),
                 child,
             )

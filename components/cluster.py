@@ -18,10 +18,11 @@ from components.container_insights import container_insights
 from components.kubeconfig import with_azure_cli_login
 from components.roles import AKS_RBAC_CLUSTER_ADMIN, assignment_name, role_definition_id
 from components.version_update import KubernetesVersionUpdate
-from config.naming import Names
 from config.schema import ClusterConfig
+from facts.naming import Names
+from facts.platform import SYSTEM_POOL_TAINT
+from sizing.stack_plan import ClusterFeatures
 
-SYSTEM_POOL_TAINT = "CriticalAddonsOnly=true:NoSchedule"
 _UPGRADE_CHANNELS = {
     "stable": cs.UpgradeChannel.STABLE,
     "patch": cs.UpgradeChannel.PATCH,
@@ -61,18 +62,6 @@ _EXPANDERS = {
 
 
 @dataclass(frozen=True)
-class ClusterFeatures:
-    """Cluster-level switches that later components need on the ManagedCluster itself."""
-
-    kaito_addon: bool = False
-    keda_addon: bool = False
-    key_vault_csi: bool = False
-    managed_prometheus: bool = False
-    node_auto_provisioning: bool = False
-    keep_default_nap_pools: bool = True
-
-
-@dataclass(frozen=True)
 class AksClusterArgs:
     """Everything the cluster component needs, already validated."""
 
@@ -93,7 +82,7 @@ def _system_pool(settings: ClusterConfig) -> cs.ManagedClusterAgentPoolProfileAr
         count=pool.count,
         enable_auto_scaling=False,
         availability_zones=[str(z) for z in pool.zones],
-        node_taints=[SYSTEM_POOL_TAINT],
+        node_taints=[SYSTEM_POOL_TAINT.aks()],
         os_type=cs.OSType.LINUX,
         os_sku=cs.OSSKU.AZURE_LINUX,
         os_disk_size_gb=pool.os_disk_size_gb,

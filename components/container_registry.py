@@ -3,7 +3,6 @@ pull from it: Entra ID only (admin user off, anonymous pull off), AcrPull for th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,15 +10,14 @@ import pulumi
 import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.containerregistry as containerregistry
 
+from components.azure_place import AzurePlace
 from components.roles import ACR_PULL, ACR_PUSH, assignment_name, role_definition_id
 
 
 @dataclass(frozen=True)
 class ContainerRegistryArgs:
     registry_name: str
-    resource_group_name: pulumi.Input[str]
-    location: str
-    tags: Mapping[str, str]
+    place: AzurePlace
     subscription_id: pulumi.Input[str]
     kubelet_object_id: pulumi.Input[str]  # the cluster's kubelet identity (identityProfile.kubeletidentity)
     # Whoever runs `pulumi up` (the CI's OIDC identity) also runs the worker-image workflow: AcrPush.
@@ -51,12 +49,12 @@ class ContainerRegistry(pulumi.ComponentResource):
         self.registry = containerregistry.Registry(
             "registry",
             registry_name=args.registry_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            resource_group_name=args.place.resource_group_name,
+            location=args.place.location,
             sku=containerregistry.SkuArgs(name=containerregistry.SkuName.BASIC),
             admin_user_enabled=False,
             anonymous_pull_enabled=False,
-            tags=dict(args.tags),
+            tags=dict(args.place.tags),
             opts=child,
         )
         scope = self.registry.id

@@ -13,8 +13,10 @@ from pulumi_kubernetes.core.v1 import ConfigMap, Namespace
 from pulumi_kubernetes.helm.v3 import Release, ReleaseArgs, RepositoryOptsArgs
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 
-from config.agent_pools import PRIORITY_EXPANDER_CONFIG_MAP, AgentPoolSpec
-from config.gpu_software import (
+from facts.namespaces import DEVICE_PLUGIN_NAMESPACE, GPU_OPERATOR_NAMESPACE
+from facts.tags import k8s_labels
+from sizing.agent_pools import PRIORITY_EXPANDER_CONFIG_MAP, AgentPoolSpec
+from sizing.gpu_software import (
     DEVICE_PLUGIN_CHART,
     DEVICE_PLUGIN_REPO,
     DEVICE_PLUGIN_VERSION,
@@ -24,8 +26,6 @@ from config.gpu_software import (
     NVIDIA_HELM_REPO,
     SHARING_CONFIG_MAP,
 )
-from config.namespaces import DEVICE_PLUGIN_NAMESPACE, GPU_OPERATOR_NAMESPACE
-from config.tags import k8s_labels
 
 # Fields AKS fixes when a node pool is created: a change replaces the pool instead of sending an update
 # AKS refuses (or accepts without touching the existing nodes). Each with its source, or "assumption".
@@ -60,7 +60,6 @@ class GpuPoolsArgs:
     resource_group_name: pulumi.Input[str]
     cluster_name: pulumi.Input[str]
     tags: Mapping[str, str]
-    kube_provider: pulumi.ProviderResource
     operator_values: Mapping[str, Any] | None = None
     mig_parted_config: str | None = None
     sharing_config: Mapping[str, str] | None = None
@@ -68,10 +67,6 @@ class GpuPoolsArgs:
     # The cluster's last write: the pools follow it one after another (AKS refuses overlapping writes).
     after: pulumi.Resource | None = None
     priority_expander: str | None = None  # the priorities of the cluster-autoscaler priority expander
-
-
-def _labels(name: str) -> dict[str, str]:
-    return k8s_labels(name, "gpu-software")
 
 
 class GpuPools(pulumi.ComponentResource):
@@ -103,7 +98,7 @@ class GpuPools(pulumi.ComponentResource):
                 labels=k8s_labels("cluster-autoscaler-priority-expander", "autoscaling"),
             ),
             data={"priorities": priorities},
-            opts=pulumi.ResourceOptions(parent=self, provider=args.kube_provider),
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _agent_pool(
@@ -156,11 +151,11 @@ class GpuPools(pulumi.ComponentResource):
 
     def _namespace(self, name: str, k8s: pulumi.ResourceOptions) -> Namespace:
         # Both install privileged host agents (driver, toolkit, device plugin): Pod Security "privileged".
-        labels = {**_labels(name), "pod-security.kubernetes.io/enforce": "privileged"}
+        labels = {**k8s_labels(name, "gpu-software"), "pod-security.kubernetes.io/enforce": "privileged"}
         return Namespace(name, metadata=ObjectMetaArgs(name=name, labels=labels), opts=k8s)
 
     def _gpu_operator(self, args: GpuPoolsArgs, values: dict[str, Any]) -> Release:
-        k8s = pulumi.ResourceOptions(parent=self, provider=args.kube_provider)
+        k8s = pulumi.ResourceOptions(parent=self)
         namespace = self._namespace(GPU_OPERATOR_NAMESPACE, k8s)
         config_maps: list[pulumi.Resource] = []
         if args.mig_parted_config is not None:
@@ -168,7 +163,9 @@ class GpuPools(pulumi.ComponentResource):
                 ConfigMap(
                     "mig-parted-config",
                     metadata=ObjectMetaArgs(
-                        name=MIG_CONFIG_MAP, namespace=namespace.metadata.name, labels=_labels("mig-manager")
+                        name=MIG_CONFIG_MAP,
+                        namespace=namespace.metadata.name,
+                        labels=k8s_labels("mig-manager", "gpu-software"),
                     ),
                     data={"config.yaml": args.mig_parted_config},
                     opts=k8s,
@@ -181,7 +178,7 @@ class GpuPools(pulumi.ComponentResource):
                     metadata=ObjectMetaArgs(
                         name=SHARING_CONFIG_MAP,
                         namespace=namespace.metadata.name,
-                        labels=_labels("device-plugin"),
+                        labels=k8s_labels("device-plugin", "gpu-software"),
                     ),
                     data=dict(args.sharing_config),
                     opts=k8s,
@@ -197,13 +194,11 @@ class GpuPools(pulumi.ComponentResource):
                 namespace=namespace.metadata.name,
                 values=values,
             ),
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=args.kube_provider, depends_on=[namespace, *config_maps]
-            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *config_maps]),
         )
 
     def _device_plugin(self, args: GpuPoolsArgs, values: dict[str, Any]) -> Release:
-        k8s = pulumi.ResourceOptions(parent=self, provider=args.kube_provider)
+        k8s = pulumi.ResourceOptions(parent=self)
         namespace = self._namespace(DEVICE_PLUGIN_NAMESPACE, k8s)
         return Release(
             "nvidia-device-plugin",
@@ -215,5 +210,5 @@ class GpuPools(pulumi.ComponentResource):
                 namespace=namespace.metadata.name,
                 values=values,
             ),
-            opts=pulumi.ResourceOptions(parent=self, provider=args.kube_provider, depends_on=[namespace]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
         )

@@ -34,7 +34,8 @@ from components.roles import KEY_VAULT_SECRETS_USER
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
 from config import versions
 from config.schema import InferenceConfig
-from config.tags import k8s_labels
+from facts.platform import system_pool_toleration
+from facts.tags import k8s_labels
 
 HF_TOKEN_K8S_SECRET = "hf-token"  # Kubernetes Secret for KAITO's modelAccessSecret and vLLM pods
 HF_TOKEN_KEY = "HF_TOKEN"  # the key KAITO (and huggingface_hub) expects
@@ -44,11 +45,6 @@ SECRETS_MOUNT = "/mnt/secrets-store"
 # `docker buildx imagetools inspect docker.io/library/busybox:1.37.0` before changing it).
 SYNC_IMAGE = versions.image("hf-token-sync").reference
 CSI_DRIVER = "secrets-store.csi.k8s.io"
-
-
-def labels(component: str, name: str) -> dict[str, str]:
-    """The app.kubernetes.io labels every object of the platform carries."""
-    return k8s_labels(name, component)
 
 
 def hf_token_volume(secret_provider_class: str = SECRET_PROVIDER_CLASS) -> tuple[VolumeArgs, VolumeMountArgs]:
@@ -99,7 +95,7 @@ class InferenceNamespace(pulumi.ComponentResource):
     def __init__(self, name: str, args: InferenceNamespaceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aksllm:platform:InferenceNamespace", name, None, opts)
         settings = args.settings
-        k8s = pulumi.ResourceOptions(parent=self, provider=args.home.kube_provider)
+        k8s = pulumi.ResourceOptions(parent=self)
         self.name = settings.namespace
         self.service_account_name = settings.service_account
         self.namespace = Namespace(
@@ -107,7 +103,7 @@ class InferenceNamespace(pulumi.ComponentResource):
             metadata=ObjectMetaArgs(
                 name=settings.namespace,
                 labels={
-                    **labels("inference", settings.namespace),
+                    **k8s_labels(settings.namespace, "inference"),
                     # KAITO's and vLLM's pods meet "baseline"; warn about what "restricted" would refuse.
                     "pod-security.kubernetes.io/enforce": "baseline",
                     "pod-security.kubernetes.io/warn": "restricted",
@@ -127,7 +123,7 @@ class InferenceNamespace(pulumi.ComponentResource):
                     RoleGrant(KEY_VAULT_SECRETS_USER, args.vault_id, "read the HF token from this vault"),
                     *args.extra_grants,
                 ],
-                labels=labels("inference", settings.service_account),
+                labels=k8s_labels(settings.service_account, "inference"),
                 depends_on=[self.namespace],
             ),
             opts=pulumi.ResourceOptions(parent=self),
@@ -155,7 +151,7 @@ class InferenceNamespace(pulumi.ComponentResource):
             metadata=ObjectMetaArgs(
                 name=SECRET_PROVIDER_CLASS,
                 namespace=settings.namespace,
-                labels=labels("secrets", SECRET_PROVIDER_CLASS),
+                labels=k8s_labels(SECRET_PROVIDER_CLASS, "secrets"),
             ),
             spec={
                 "provider": "azure",
@@ -164,7 +160,7 @@ class InferenceNamespace(pulumi.ComponentResource):
                     {
                         "secretName": HF_TOKEN_K8S_SECRET,
                         "type": "Opaque",
-                        "labels": labels("secrets", HF_TOKEN_K8S_SECRET),
+                        "labels": k8s_labels(HF_TOKEN_K8S_SECRET, "secrets"),
                         "data": [{"objectName": secret_name, "key": HF_TOKEN_KEY}],
                     }
                 ],
@@ -180,7 +176,7 @@ class InferenceNamespace(pulumi.ComponentResource):
         deletes it with the last such pod. KAITO's pods read the Secret but cannot mount our volume,
         and vLLM may scale to zero; one tiny pod on the system pool keeps the Secret in place."""
         name = "hf-token-sync"
-        pod_labels = labels("secrets", name)
+        pod_labels = k8s_labels(name, "secrets")
         volume, mount = hf_token_volume()
         check = ProbeArgs(
             exec_=ExecActionArgs(command=["test", "-s", f"{SECRETS_MOUNT}/{HF_TOKEN_SECRET}"]),
@@ -205,7 +201,7 @@ class InferenceNamespace(pulumi.ComponentResource):
                             seccomp_profile=SeccompProfileArgs(type="RuntimeDefault"),
                         ),
                         node_selector={"kubernetes.io/os": "linux"},
-                        tolerations=[TolerationArgs(key="CriticalAddonsOnly", operator="Exists")],
+                        tolerations=[TolerationArgs(**system_pool_toleration())],
                         containers=[
                             ContainerArgs(
                                 name="sync",

@@ -16,20 +16,20 @@ from pulumi_kubernetes.core.v1 import Namespace
 from pulumi_kubernetes.helm.v3 import Release, RepositoryOptsArgs
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 
-from components.inference_namespace import labels
 from components.roles import AKS_CONTRIBUTOR
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
 from config import versions
-from config.helm_values import (
+from config.schema import KaitoConfig
+from facts.kaito_versions import MANAGED_KAITO_VERSION
+from facts.namespaces import GPU_PROVISIONER_NAMESPACE, KAITO_NAMESPACE
+from facts.tags import k8s_labels
+from renderers.helm_values import (
     GPU_PROVISIONER_ENV,
     GPU_PROVISIONER_SERVICE_ACCOUNT,
     SYSTEM_POOL_TOLERATION,
     gpu_provisioner_values,
     workspace_values,
 )
-from config.kaito_versions import MANAGED_KAITO_VERSION
-from config.namespaces import GPU_PROVISIONER_NAMESPACE, KAITO_NAMESPACE
-from config.schema import KaitoConfig
 
 __all__ = ["SYSTEM_POOL_TOLERATION", "Kaito", "KaitoArgs", "kaito_summary", "workspace_values"]
 
@@ -97,10 +97,10 @@ class Kaito(pulumi.ComponentResource):
 
     def _helm(self, args: KaitoArgs) -> None:
         settings = args.settings
-        k8s = pulumi.ResourceOptions(parent=self, provider=args.home.kube_provider)
+        k8s = pulumi.ResourceOptions(parent=self)
         namespace = Namespace(
             "kaito-namespace",
-            metadata=ObjectMetaArgs(name=KAITO_NAMESPACE, labels=labels("kaito", KAITO_NAMESPACE)),
+            metadata=ObjectMetaArgs(name=KAITO_NAMESPACE, labels=k8s_labels(KAITO_NAMESPACE, "kaito")),
             opts=k8s,
         )
         Release(
@@ -121,7 +121,7 @@ class Kaito(pulumi.ComponentResource):
         namespace = Namespace(
             "gpu-provisioner-namespace",
             metadata=ObjectMetaArgs(
-                name=GPU_PROVISIONER_NAMESPACE, labels=labels("kaito", GPU_PROVISIONER_NAMESPACE)
+                name=GPU_PROVISIONER_NAMESPACE, labels=k8s_labels(GPU_PROVISIONER_NAMESPACE, "kaito")
             ),
             opts=k8s,
         )
@@ -135,7 +135,7 @@ class Kaito(pulumi.ComponentResource):
                 grants=[
                     RoleGrant(AKS_CONTRIBUTOR, args.cluster_id, "gpu-provisioner creates GPU agent pools")
                 ],
-                labels=labels("kaito", GPU_PROVISIONER_SERVICE_ACCOUNT),
+                labels=k8s_labels(GPU_PROVISIONER_SERVICE_ACCOUNT, "kaito"),
                 automount_api_token=True,  # a controller: it watches NodeClaims and creates Nodes
                 depends_on=[namespace],
             ),

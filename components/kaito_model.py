@@ -16,7 +16,7 @@ Template cannot be set at the same time"), and ``GenerateStatefulSetManifest``
 (``pkg/workspace/manifests/manifests.go:135``) sets neither a lifecycle hook nor
 ``terminationGracePeriodSeconds`` on the preset pod, so it gets Kubernetes' 30 s default. The vLLM
 KAITO runs then cuts its running generations on a scale-down, rollout or drain (as vLLM v0.11.0 does
-on SIGTERM, ``config.drain``); only ``runtime: vllm`` gets the graceful drain. The InferenceSet's
+on SIGTERM, ``sizing.drain``); only ``runtime: vllm`` gets the graceful drain. The InferenceSet's
 pods are removed one at a time (its scale-down policy), which limits how many generations are cut.
 """
 
@@ -32,7 +32,7 @@ from pulumi_kubernetes.core.v1 import ConfigMap
 from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
 
 from components.model_common import ModelContext, caller_service, model_labels, network_policy, scaled_object
-from config.kaito_versions import CHART_KAITO_VERSION, KaitoCapabilities, kaito_capabilities
+from facts.kaito_versions import CHART_KAITO_VERSION, KaitoCapabilities, kaito_capabilities
 from sizing.autoscaling import cron_trigger, prometheus_trigger
 from sizing.deployments import ModelPlan
 from sizing.workloads import (
@@ -84,7 +84,8 @@ class KaitoModelArgs:
     context: ModelContext
     byo_nodes: bool  # the helm install's nodeProvisioner: none (KAITO on the pool's own nodes)
     version: str  # the KAITO release, for the version label
-    # What that release can do (config.kaito_versions); None: KAITO 0.12.0 behaviour.
+    kube: pulumi.ResourceOptions  # the Kubernetes provider of the model's objects
+    # What that release can do (facts.kaito_versions); None: KAITO 0.12.0 behaviour.
     capabilities: KaitoCapabilities | None = None
     # Labels KAITO puts on the nodes it provisions besides its selector (helm mode: the driver label
     # that brings the program's device plugin there, the GPU Operator's opt-out).
@@ -102,7 +103,7 @@ def workspace_fields(
     """(resource, inference, annotations) of a Workspace at KAITO release ``caps``.
 
     A release without an estimator (0.6.0) sizes by ``resource.count`` (default 1; the nodes the
-    preset's GPU requirements need, ``config.kaito_versions.preset_nodes``), takes a registered preset
+    preset's GPU requirements need, ``facts.kaito_versions.preset_nodes``), takes a registered preset
     only, and wants ``modelAccessSecret`` exactly for presets that download at run time
     (``api/v1beta1/workspace_validation.go`` @v0.6.0 lines 471-476: set otherwise, it is refused).
     """
@@ -129,14 +130,13 @@ class KaitoModel(pulumi.ComponentResource):
         self,
         name: str,
         args: KaitoModelArgs,
-        kube: pulumi.ResourceOptions,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("aksllm:models:KaitoModel", name, None, opts)
         ctx, byo_nodes, version = args.context, args.byo_nodes, args.version
         plan, refs = ctx.plan, ctx.inference
         model = plan.config.name
-        child = pulumi.ResourceOptions.merge(kube, pulumi.ResourceOptions(parent=self))
+        child = pulumi.ResourceOptions.merge(args.kube, pulumi.ResourceOptions(parent=self))
         labels = model_labels(model, "inference-server", version)
         self.kind = kaito_kind(plan)
 

@@ -11,13 +11,13 @@ from pulumi_kubernetes.core.v1 import Namespace
 from pulumi_kubernetes.helm.v3 import Release, RepositoryOptsArgs
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 
-from components.inference_namespace import labels
 from components.roles import MONITORING_DATA_READER, SERVICE_BUS_DATA_OWNER
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
 from config import versions
-from config.helm_values import HTTP_ADDON_RELEASE, http_addon_values
-from config.namespaces import HTTP_ADDON_NAMESPACE
 from config.schema import KedaHttpAddonConfig
+from facts.namespaces import HTTP_ADDON_NAMESPACE
+from facts.tags import k8s_labels
+from renderers.helm_values import HTTP_ADDON_RELEASE, http_addon_values
 
 # The AKS add-on runs KEDA in kube-system under this ServiceAccount (not keda/keda-operator as with
 # the upstream chart): the federated credential's subject must name it.
@@ -84,9 +84,7 @@ class KedaAutoscaling(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        k8s = pulumi.ResourceOptions(
-            parent=self, provider=args.home.kube_provider, depends_on=[args.inference_namespace_resource]
-        )
+        k8s = pulumi.ResourceOptions(parent=self, depends_on=[args.inference_namespace_resource])
         self.prometheus_trigger_auth = self._trigger_auth(PROMETHEUS_TRIGGER_AUTH, args, k8s)
         self.service_bus_trigger_auth = (
             self._trigger_auth(SERVICE_BUS_TRIGGER_AUTH, args, k8s) if args.queue_id is not None else None
@@ -100,7 +98,7 @@ class KedaAutoscaling(pulumi.ComponentResource):
             api_version="keda.sh/v1alpha1",
             kind="TriggerAuthentication",
             metadata=ObjectMetaArgs(
-                name=name, namespace=args.inference_namespace, labels=labels("autoscaling", name)
+                name=name, namespace=args.inference_namespace, labels=k8s_labels(name, "autoscaling")
             ),
             # identityId pins KEDA's own identity (the one federated to kube-system/keda-operator).
             spec={"podIdentity": {"provider": "azure-workload", "identityId": self.identity.client_id}},
@@ -110,11 +108,11 @@ class KedaAutoscaling(pulumi.ComponentResource):
 
     def _http_addon(self, args: KedaArgs) -> HttpAddonRefs:
         settings = args.http_addon
-        k8s = pulumi.ResourceOptions(parent=self, provider=args.home.kube_provider)
+        k8s = pulumi.ResourceOptions(parent=self)
         namespace = Namespace(
             "http-addon-namespace",
             metadata=ObjectMetaArgs(
-                name=HTTP_ADDON_NAMESPACE, labels=labels("autoscaling", "keda-http-add-on")
+                name=HTTP_ADDON_NAMESPACE, labels=k8s_labels("keda-http-add-on", "autoscaling")
             ),
             opts=k8s,
         )

@@ -4,15 +4,16 @@ and the Hugging Face token as a secret (only when one is configured)."""
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_azure_native.containerservice as cs
 import pulumi_azure_native.keyvault as keyvault
 
-from config.naming import Names
+from components.azure_place import AzurePlace
 from config.schema import KeyVaultConfig
+from facts.naming import Names
 
 HF_TOKEN_SECRET = "hf-token"  # Key Vault secret name (letters, digits, hyphens)
 
@@ -68,9 +69,7 @@ def cluster_egress_ips(cluster: cs.ManagedCluster) -> pulumi.Output[list[str]]:
 @dataclass(frozen=True)
 class KeyVaultArgs:
     names: Names
-    location: str
-    tags: Mapping[str, str]
-    resource_group_name: pulumi.Input[str]
+    place: AzurePlace
     tenant_id: pulumi.Input[str]
     settings: KeyVaultConfig
     cluster_egress_ips: pulumi.Input[Sequence[str]] = ()
@@ -88,7 +87,7 @@ class KeyVault(pulumi.ComponentResource):
     def __init__(self, name: str, args: KeyVaultArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aksllm:platform:KeyVault", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        settings, tags = args.settings, dict(args.tags)
+        settings, tags = args.settings, dict(args.place.tags)
         egress: pulumi.Input[Sequence[str]] = args.cluster_egress_ips if settings.allow_cluster_egress else []
         rules = pulumi.Output.all(ip_rules(settings.allowed_ip_ranges), egress).apply(
             lambda pair: [keyvault.IPRuleArgs(value=v) for v in ip_rules([*pair[0], *pair[1]])]
@@ -96,8 +95,8 @@ class KeyVault(pulumi.ComponentResource):
         self.vault = keyvault.Vault(
             "vault",
             vault_name=args.names.key_vault(),
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            resource_group_name=args.place.resource_group_name,
+            location=args.place.location,
             properties=keyvault.VaultPropertiesArgs(
                 tenant_id=args.tenant_id,
                 sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=keyvault.SkuName.STANDARD),
@@ -126,7 +125,7 @@ class KeyVault(pulumi.ComponentResource):
                 "hf-token",
                 secret_name=HF_TOKEN_SECRET,
                 vault_name=self.vault.name,
-                resource_group_name=args.resource_group_name,
+                resource_group_name=args.place.resource_group_name,
                 properties=keyvault.SecretPropertiesArgs(
                     value=pulumi.Output.secret(args.hf_token), content_type="text/plain"
                 ),

@@ -23,7 +23,7 @@ from pulumi_kubernetes.networking.v1 import (
 
 from components.inference_refs import InferenceRuntimeRefs
 from config.schema import KedaHttpAddonConfig
-from config.tags import k8s_labels
+from facts.tags import k8s_labels
 from sizing.autoscaling import HTTP_ADDON_SCALED_OBJECT_SUFFIX, scaled_object_spec
 from sizing.deployments import ModelPlan
 from sizing.queue_worker import WorkerPlan, model_queue_triggers

@@ -17,12 +17,12 @@ from components.inference_refs import InferenceRuntimeRefs
 from components.kaito_model import KaitoModel, KaitoModelArgs
 from components.model_common import METRICS_NAMESPACE, ModelContext, model_labels
 from components.queue_worker import QueueWorker, QueueWorkerArgs
-from components.vllm_model import MODEL_CACHE_STORAGE_CLASS, VllmModel
-from config.gpu_software import kaito_node_labels
-from config.kaito_versions import kaito_capabilities, kaito_version_of
+from components.vllm_model import MODEL_CACHE_STORAGE_CLASS, VllmModel, VllmModelArgs
 from config.schema import StackConfig
+from facts.kaito_versions import kaito_capabilities, kaito_version_of
 from sizing.autoscaling import AMA_METRICS_CONFIG_MAP, AMA_METRICS_KEY, prometheus_config, wake_up_sources
 from sizing.deployments import ModelPlan
+from sizing.gpu_software import kaito_node_labels
 from sizing.queue_worker import WorkerPlan, worker_plan
 from sizing.workloads import kaito_kind, replica_floor, served_model_name, service_url
 
@@ -43,7 +43,7 @@ class ModelServicesArgs:
 
 def kaito_version(config: StackConfig) -> str:
     """The KAITO release the models run under (version label, CRD and capabilities): the chart
-    version in helm mode, the managed add-on's KAITO (``config.kaito_versions``) otherwise."""
+    version in helm mode, the managed add-on's KAITO (``facts.kaito_versions``) otherwise."""
     kaito = config.addons.kaito
     return kaito_version_of(kaito.mode, kaito.chart_version, config.cluster.kubernetes_version)
 
@@ -60,9 +60,7 @@ class ModelServices(pulumi.ComponentResource):
     ) -> None:
         super().__init__("aksllm:models:ModelServices", name, None, opts)
         cfg, refs = args.config, args.inference
-        kube = pulumi.ResourceOptions(
-            parent=self, provider=refs.kube_provider, depends_on=[refs.namespace_resource]
-        )
+        kube = pulumi.ResourceOptions(parent=self, depends_on=[refs.namespace_resource])
         self.outputs, self.notes = {}, []
         if not args.plans:
             self.register_outputs({})
@@ -75,7 +73,7 @@ class ModelServices(pulumi.ComponentResource):
                 labels=model_labels("model-metrics", "monitoring", "v1"),
             ),
             data={AMA_METRICS_KEY: prometheus_config(refs.namespace)},
-            opts=pulumi.ResourceOptions(parent=self, provider=refs.kube_provider),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         if any(p.config.runtime == "vllm" for p in args.plans):
             StorageClass(
@@ -89,7 +87,7 @@ class ModelServices(pulumi.ComponentResource):
                 reclaim_policy="Delete",
                 volume_binding_mode="Immediate",
                 allow_volume_expansion=True,
-                opts=pulumi.ResourceOptions(parent=self, provider=refs.kube_provider),
+                opts=pulumi.ResourceOptions(parent=self),
             )
         kaito = cfg.addons.kaito
         byo = kaito.mode == "helm" and kaito.node_provisioner == "none"
@@ -105,14 +103,20 @@ class ModelServices(pulumi.ComponentResource):
             model = plan.config.name
             child = pulumi.ResourceOptions(parent=self)
             if plan.config.runtime == "vllm":
-                VllmModel(model, ctx, kube, child)
+                VllmModel(model, VllmModelArgs(context=ctx, kube=kube), child)
                 kind = "Deployment"
             else:
                 version = kaito_version(cfg)
                 KaitoModel(
                     model,
-                    KaitoModelArgs(ctx, byo, version, kaito_capabilities(version), kaito_node_labels(cfg)),
-                    kube,
+                    KaitoModelArgs(
+                        context=ctx,
+                        byo_nodes=byo,
+                        version=version,
+                        kube=kube,
+                        capabilities=kaito_capabilities(version),
+                        node_labels=kaito_node_labels(cfg),
+                    ),
                     child,
                 )
                 kind = kaito_kind(plan)
@@ -171,4 +175,4 @@ class ModelServices(pulumi.ComponentResource):
                 f"http://{addon.interceptor_service}.{addon.namespace}.svc.cluster.local:{addon.interceptor_port}"
             )
             summary["coldStartHost"] = f"{cfg.name}.{refs.namespace}.svc.cluster.local"
-        return summary  # a model at zero with nothing to wake it is refused (config/rules_models.py)
+        return summary  # a model at zero with nothing to wake it is refused (rules/models.py)

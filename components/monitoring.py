@@ -9,13 +9,13 @@ through ``ClusterFeatures.managed_prometheus``) deploys the collector (ama-metri
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_azure_native.monitor as monitor
 
-from config.naming import Names
+from components.azure_place import AzurePlace
+from facts.naming import Names
 
 PROMETHEUS_STREAM = monitor.KnownPrometheusForwarderDataSourceStreams.MICROSOFT_PROMETHEUS_METRICS
 DESTINATION = "MonitoringAccount1"
@@ -24,9 +24,7 @@ DESTINATION = "MonitoringAccount1"
 @dataclass(frozen=True)
 class ManagedPrometheusArgs:
     names: Names
-    location: str
-    tags: Mapping[str, str]
-    resource_group_name: pulumi.Input[str]
+    place: AzurePlace
     cluster_id: pulumi.Input[str]
 
 
@@ -39,20 +37,20 @@ class ManagedPrometheus(pulumi.ComponentResource):
     def __init__(self, name: str, args: ManagedPrometheusArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aksllm:platform:ManagedPrometheus", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        tags, names = dict(args.tags), args.names
+        tags, names = dict(args.place.tags), args.names
         self.workspace = monitor.AzureMonitorWorkspace(
             "workspace",
             azure_monitor_workspace_name=names.monitor_workspace(),
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            resource_group_name=args.place.resource_group_name,
+            location=args.place.location,
             tags=tags,
             opts=child,
         )
         endpoint = monitor.DataCollectionEndpoint(
             "prometheus-dce",
             data_collection_endpoint_name=names.prometheus_endpoint(),
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            resource_group_name=args.place.resource_group_name,
+            location=args.place.location,
             kind=monitor.KnownDataCollectionEndpointResourceKind.LINUX,
             description="Managed Prometheus endpoint of the AKS cluster",
             tags=tags,
@@ -61,8 +59,8 @@ class ManagedPrometheus(pulumi.ComponentResource):
         rule = monitor.DataCollectionRule(
             "prometheus-dcr",
             data_collection_rule_name=names.prometheus_rule(),
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            resource_group_name=args.place.resource_group_name,
+            location=args.place.location,
             kind=monitor.KnownDataCollectionRuleResourceKind.LINUX,
             description="Prometheus metrics of the AKS cluster to the Azure Monitor workspace",
             data_collection_endpoint_id=endpoint.id,

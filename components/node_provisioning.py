@@ -16,7 +16,7 @@ import pulumi
 from pulumi_kubernetes.apiextensions import CustomResource
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 
-from config.nap import NodeClassSpec, NodePoolSpec
+from sizing.nap import NodeClassSpec, NodePoolSpec
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,6 @@ class NodeProvisioningArgs:
     node_classes: Sequence[NodeClassSpec]
     node_pools: Sequence[NodePoolSpec]
     tags: Mapping[str, str]
-    kube_provider: pulumi.ProviderResource
 
 
 def _custom_resource(name: str, manifest: Mapping[str, Any], opts: pulumi.ResourceOptions) -> CustomResource:
@@ -48,7 +47,7 @@ class NodeProvisioning(pulumi.ComponentResource):
         self, name: str, args: NodeProvisioningArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("aksllm:platform:NodeProvisioning", name, None, opts)
-        k8s = pulumi.ResourceOptions(parent=self, provider=args.kube_provider)
+        k8s = pulumi.ResourceOptions(parent=self)
         self.node_classes = {
             spec.name: _custom_resource(f"nodeclass-{spec.name}", spec.manifest(dict(args.tags)), k8s)
             for spec in args.node_classes

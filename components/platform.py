@@ -7,56 +7,27 @@ from typing import Any
 
 import pulumi
 
-from components.addons import PlatformAddons, PlatformAddonsArgs, addon_features
+from components.addons import PlatformAddons, PlatformAddonsArgs
 from components.budget import StackBudget, StackBudgetArgs, first_of_month
-from components.cluster import AksCluster, AksClusterArgs, ClusterFeatures
+from components.cluster import AksCluster, AksClusterArgs
 from components.gpu_pools import GpuPools, GpuPoolsArgs
 from components.model_services import ModelServices, ModelServicesArgs
 from components.node_provisioning import NodeProvisioning, NodeProvisioningArgs
-from config.agent_pools import agent_pool_specs, priority_expander_priorities
-from config.aks_versions import lookup, support_status
-from config.catalog import load_catalog
-from config.gpu_software import device_plugin_values, mig_parted_config, operator_values, sharing_config
-from config.naming import Names
-from config.nap import cluster_features, nap_summary, node_class_specs, nodepool_specs
 from config.plan_date import plan_date
-from config.schema import StackConfig
-from config.tags import stack_tags
 from cost import estimate_cost
-from sizing.deployments import device_memory_notes, plan_models
-from sizing.quota import quota_rows
-
-
-def kubernetes_version_summary(cfg: StackConfig) -> dict[str, Any]:
-    """The cluster's version with its end of life on the plan's date (printed by the plan)."""
-    c = cfg.cluster
-    status = support_status(c.kubernetes_version, tier=c.tier, support_plan=c.support_plan, on=plan_date())
-    entry = lookup(c.kubernetes_version)
-    addons = dict(entry.addons) if entry else {}
-    return {
-        "version": c.kubernetes_version,
-        "minor": status.minor,
-        "tier": c.tier,
-        "supportPlan": c.support_plan,
-        "endOfLife": status.end_of_life.isoformat() if status.end_of_life else None,
-        "planDate": plan_date().isoformat(),
-        "status": status.kind,
-        "note": status.message,
-        # What AKS ships on this minor (config/catalog/aks-versions.yaml); "assumed" says why, if so.
-        "managedAddons": {
-            name: {"version": v.version, **({"assumed": v.assumed} if v.assumed else {})}
-            for name, v in sorted(addons.items())
-        },
-    }
+from facts.naming import Names
+from facts.tags import stack_tags
+from sizing.stack_plan import StackPlan
 
 
 @dataclass(frozen=True)
 class PlatformArgs:
-    """A validated stack config and where it runs."""
+    """Where the stack runs and its typed pure plan (``sizing.stack_plan.plan_stack``), built before any
+    resource."""
 
     project: str
     stack: str
-    config: StackConfig
+    plan: StackPlan
 
 
 class Platform(pulumi.ComponentResource):
@@ -64,7 +35,8 @@ class Platform(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aksllm:platform:Platform", name, None, opts)
-        cfg = args.config
+        plan = args.plan
+        cfg = plan.config
         names = Names(prefix=cfg.prefix, stack=args.stack, location=cfg.location)
         tags = stack_tags(args.project, args.stack, cfg.tags)
         self.cluster = AksCluster(
@@ -74,20 +46,23 @@ class Platform(pulumi.ComponentResource):
                 location=cfg.location,
                 tags=tags,
                 settings=cfg.cluster,
-                features=ClusterFeatures(**addon_features(cfg), **cluster_features(cfg)),
+                features=plan.cluster_features,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # The cluster's Kubernetes provider reaches every Kubernetes object through the components'
+        # ``providers`` option (children inherit it by package), never through their Args: pulumi 3.272.0
+        # sdk/python/lib/pulumi/resource.py, Resource.__init__ (l. 1107-1111: a child takes its parent's
+        # provider map) and _get_providers (l. 1155-1200: no explicit provider -> the map's, by package).
+        kube: list[pulumi.ProviderResource] = [self.cluster.kube_provider]
         self.addons = PlatformAddons(
             "addons",
             PlatformAddonsArgs(names=names, tags=tags, config=cfg, cluster=self.cluster),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, providers=kube),
         )
         self.inference = self.addons.inference
-        self.model_plans = plan_models(cfg, load_catalog())
-        catalog = load_catalog()
-        self.agent_pool_specs = agent_pool_specs(cfg, catalog)
-        nvidia_operator, nvidia_plugin = operator_values(cfg, catalog), device_plugin_values(cfg)
+        self.model_plans = plan.model_plans
+        self.agent_pool_specs = plan.agent_pool_specs
         self.gpu_pools = (
             GpuPools(
                 "gpu-pools",
@@ -96,33 +71,29 @@ class Platform(pulumi.ComponentResource):
                     resource_group_name=self.cluster.resource_group_name,
                     cluster_name=self.cluster.cluster_name,
                     tags=tags,
-                    kube_provider=self.cluster.kube_provider,
-                    operator_values=nvidia_operator,
-                    mig_parted_config=mig_parted_config(cfg, catalog),
-                    sharing_config=sharing_config(cfg),
-                    device_plugin_values=nvidia_plugin,
+                    operator_values=plan.operator_values,
+                    mig_parted_config=plan.mig_parted_config,
+                    sharing_config=plan.sharing_config,
+                    device_plugin_values=plan.device_plugin_values,
                     after=self.cluster.last_write,
-                    priority_expander=priority_expander_priorities(self.agent_pool_specs)
-                    if cfg.cluster.autoscaler.expander == "priority" and cfg.node_provisioning.mode != "nap"
-                    else None,
+                    priority_expander=plan.priority_expander,
                 ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster], providers=kube),
             )
             # NAP stacks have no agent pools, but their NodePools need the same NVIDIA software.
-            if self.agent_pool_specs or nvidia_operator is not None or nvidia_plugin is not None
+            if plan.runs_gpu_software
             else None
         )
-        self.nodepool_specs = nodepool_specs(cfg, catalog)
+        self.nodepool_specs = plan.nodepool_specs
         self.node_provisioning = (
             NodeProvisioning(
                 "node-provisioning",
                 NodeProvisioningArgs(
-                    node_classes=node_class_specs(cfg, catalog),
+                    node_classes=plan.node_class_specs,
                     node_pools=self.nodepool_specs,
                     tags=tags,
-                    kube_provider=self.cluster.kube_provider,
                 ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster], providers=kube),
             )
             if self.nodepool_specs
             else None
@@ -133,20 +104,14 @@ class Platform(pulumi.ComponentResource):
             "clusterName": self.cluster.cluster_name,
             "oidcIssuerUrl": self.cluster.oidc_issuer_url,
             "gpuPools": [spec.row() for spec in self.agent_pool_specs],
-            "quota": [row.row() for row in quota_rows(cfg, catalog)],
+            "quota": plan.quota,
             **self.addons.outputs,
         }
-        self.outputs["kubernetesVersion"] = kubernetes_version_summary(cfg)
-        version_notes = (
-            [self.outputs["kubernetesVersion"]["note"]]
-            if self.outputs["kubernetesVersion"]["status"] == "warn"
-            else []
-        )
-        early_notes = [*version_notes, *device_memory_notes(self.model_plans)]
-        if early_notes:
-            self.outputs["notes"] = [*self.outputs.get("notes", []), *early_notes]
-        self.outputs["nodeProvisioning"] = nap_summary(cfg, catalog, self.outputs["sizing"])
-        self.cost = estimate_cost(cfg, load_catalog(), self.model_plans)
+        self.outputs["kubernetesVersion"] = plan.kubernetes_version
+        if plan.early_notes:
+            self.outputs["notes"] = [*self.outputs.get("notes", []), *plan.early_notes]
+        self.outputs["nodeProvisioning"] = plan.node_provisioning
+        self.cost = estimate_cost(cfg, plan.catalog, self.model_plans)
         self.outputs["cost"] = self.cost.to_dict()
         if cfg.budget is not None:
             self.budget = StackBudget(
@@ -164,7 +129,7 @@ class Platform(pulumi.ComponentResource):
         self.models = ModelServices(
             "models",
             ModelServicesArgs(plans=self.model_plans, config=cfg, inference=self.inference),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, providers=kube),
         )
         self.outputs["models"] = self.models.outputs
         if self.models.worker is not None:

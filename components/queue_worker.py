@@ -47,7 +47,8 @@ from pulumi_kubernetes.networking.v1 import (
 
 from components.inference_refs import QueueRefs
 from components.model_common import DNS_NAMESPACE, SKIP_AWAIT
-from config.tags import k8s_labels
+from facts.platform import SYSTEM_POOL_TAINT, system_pool_selector, system_pool_toleration
+from facts.tags import k8s_labels
 from sizing.deployments import ModelPlan
 from sizing.queue_worker import (
     WORKER_LABELS,
@@ -68,8 +69,7 @@ from sizing.workloads import (
 )
 
 HEALTH_FILE = "/tmp/healthy"
-SYSTEM_POOL_SELECTOR = {"kubernetes.azure.com/mode": "system"}  # AKS labels system-pool nodes so
-SYSTEM_POOL_TOLERATION = TolerationArgs(key="CriticalAddonsOnly", operator="Exists", effect="NoSchedule")
+SYSTEM_POOL_TOLERATION = TolerationArgs(**system_pool_toleration(), effect=SYSTEM_POOL_TAINT.effect)
 # The workload identity webhook mutates only pods with this label (AKS workload identity docs).
 WORKLOAD_IDENTITY_LABEL = {"azure.workload.identity/use": "true"}
 SERVICE_BUS_PORTS = (
@@ -167,7 +167,7 @@ class QueueWorker(pulumi.ComponentResource):
                             fs_group=WORKER_UID,
                             seccomp_profile=SeccompProfileArgs(type="RuntimeDefault"),
                         ),
-                        node_selector=dict(SYSTEM_POOL_SELECTOR),
+                        node_selector=system_pool_selector(),
                         tolerations=[SYSTEM_POOL_TOLERATION],
                         containers=[container],
                         volumes=[

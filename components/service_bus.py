@@ -3,22 +3,20 @@ reply queue the worker writes results to."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_azure_native.servicebus as servicebus
 
-from config.naming import Names
+from components.azure_place import AzurePlace
 from config.schema import AsyncQueueConfig
+from facts.naming import Names
 
 
 @dataclass(frozen=True)
 class AsyncQueueArgs:
     names: Names
-    location: str
-    tags: Mapping[str, str]
-    resource_group_name: pulumi.Input[str]
+    place: AzurePlace
     settings: AsyncQueueConfig
 
 
@@ -39,19 +37,19 @@ class AsyncQueue(pulumi.ComponentResource):
         self.namespace = servicebus.Namespace(
             "namespace",
             namespace_name=args.names.service_bus(),
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            resource_group_name=args.place.resource_group_name,
+            location=args.place.location,
             sku=servicebus.SBSkuArgs(name=servicebus.SkuName.STANDARD, tier=servicebus.SkuTier.STANDARD),
             disable_local_auth=True,
             minimum_tls_version=servicebus.TlsVersion.TLS_VERSION_1_2,
-            tags=dict(args.tags),
+            tags=dict(args.place.tags),
             opts=child,
         )
         self.queue = servicebus.Queue(
             "queue",
             queue_name=settings.queue_name,
             namespace_name=self.namespace.name,
-            resource_group_name=args.resource_group_name,
+            resource_group_name=args.place.resource_group_name,
             # Workers renew the lock while a long generation runs; 5 minutes is Service Bus's maximum.
             lock_duration=f"PT{settings.lock_duration_seconds}S",
             max_delivery_count=settings.max_delivery_count,
@@ -65,7 +63,7 @@ class AsyncQueue(pulumi.ComponentResource):
             "reply-queue",
             queue_name=settings.reply_queue,
             namespace_name=self.namespace.name,
-            resource_group_name=args.resource_group_name,
+            resource_group_name=args.place.resource_group_name,
             lock_duration="PT1M",
             default_message_time_to_live=f"PT{settings.message_ttl_hours}H",
             dead_lettering_on_message_expiration=True,

@@ -8,6 +8,8 @@ HTTP add-on's HTTPScaledObject for serving models when the add-on is on).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 from pulumi_kubernetes.apps.v1 import (
     Deployment,
@@ -84,20 +86,21 @@ from sizing.workloads import (
 MODEL_CACHE_STORAGE_CLASS = "aks-llm-model-cache"
 
 
+@dataclass(frozen=True)
+class VllmModelArgs:
+    context: ModelContext
+    kube: pulumi.ResourceOptions  # the Kubernetes provider of the model's objects
+
+
 class VllmModel(pulumi.ComponentResource):
     """One vLLM model: everything from the Deployment to its ScaledObject."""
 
-    def __init__(
-        self,
-        name: str,
-        ctx: ModelContext,
-        kube: pulumi.ResourceOptions,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    def __init__(self, name: str, args: VllmModelArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aksllm:models:VllmModel", name, None, opts)
+        ctx = args.context
         plan, refs = ctx.plan, ctx.inference
         model = plan.config.name
-        child = pulumi.ResourceOptions.merge(kube, pulumi.ResourceOptions(parent=self))
+        child = pulumi.ResourceOptions.merge(args.kube, pulumi.ResourceOptions(parent=self))
         labels = model_labels(model, "inference-server", VLLM_VERSION)
         selector = {MODEL_LABEL: model}
         pod_labels = {**labels, **selector, RUNTIME_LABEL: "vllm"}
@@ -233,7 +236,7 @@ class VllmModel(pulumi.ComponentResource):
             ),
             volume_mounts=mounts,
             # Out of rotation, then wait for running requests (bounded): vLLM v0.11.0 cuts them on
-            # SIGTERM (config.drain); terminationGracePeriodSeconds below covers hook + shutdown.
+            # SIGTERM (sizing.drain); terminationGracePeriodSeconds below covers hook + shutdown.
             lifecycle=LifecycleArgs(
                 pre_stop=LifecycleHandlerArgs(exec_=ExecActionArgs(command=prestop_command(plan)))
             ),

@@ -38,7 +38,8 @@ class RoleGrant:
 @dataclass(frozen=True)
 class IdentityHome:
     """What every workload identity of a stack shares: where the identities live, the cluster whose
-    OIDC issuer they trust, the subscription and tenant of their roles, and the Kubernetes provider."""
+    OIDC issuer they trust, the subscription and tenant of their roles (the Kubernetes provider comes
+    through the components' ``providers`` option)."""
 
     resource_group_name: pulumi.Input[str]
     location: str
@@ -46,7 +47,6 @@ class IdentityHome:
     oidc_issuer_url: pulumi.Input[str]
     subscription_id: pulumi.Input[str]
     tenant_id: pulumi.Input[str]
-    kube_provider: pulumi.ProviderResource
 
 
 @dataclass(frozen=True)
@@ -124,9 +124,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
             CLIENT_ID_ANNOTATION: self.client_id,
             TENANT_ID_ANNOTATION: args.home.tenant_id,
         }
-        k8s = pulumi.ResourceOptions(
-            parent=self, provider=args.home.kube_provider, depends_on=list(args.depends_on)
-        )
+        k8s = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
         if args.service_account_mode == "annotate":
             # The ServiceAccount is created and owned by an AKS add-on (e.g. kube-system/keda-operator):
             # we must not create, replace or delete it. A server-side-apply patch owns only the fields

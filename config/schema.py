@@ -2,7 +2,7 @@
 
 Keys are camelCase in the stack files (``aks-llm:cluster``, ``aks-llm:gpuPools`` ...). Every model is
 strict and forbids unknown keys, so a typo is an error, never a silently ignored setting.
-Rules that need the catalog (SKU names, sizing, quota) live in ``config.rules``.
+Rules that need the catalog (SKU names, sizing, quota) live in ``rules.check``.
 """
 
 from __future__ import annotations

@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from config.catalog import Catalog, GpuSku
-from config.schema import GpuPoolConfig, ModelConfig, NodePoolConfig, StackConfig
+from config.prices import PriceBook
+from config.schema import GpuPoolConfig, NodePoolConfig, StackConfig
 from cost import breakeven
 from cost.nodepools import NodePoolCapacity, nodepool_capacities
-from cost.prices import PriceBook
-from cost.schedule import (
+from sizing.deployments import ModelPlan
+from sizing.schedule import (
     HOURS_PER_MONTH,
     WEEK_MINUTES,
     Interval,
@@ -35,7 +36,9 @@ from cost.schedule import (
     utc_offset_minutes,
     weekly_intervals,
 )
-from sizing.deployments import ModelPlan
+from sizing.scheduling import gpus_per_node
+from sizing.slots import fill
+from sizing.workloads import floor_replicas
 
 ON_DEMAND, SPOT = "onDemand", "spot"
 DAYS_PER_MONTH = HOURS_PER_MONTH / 24
@@ -171,38 +174,9 @@ def _basis(priced: bool) -> str:
     return "on-demand price" if priced else "unpriced"
 
 
-def floor_replicas(model: ModelConfig) -> int:
-    """Replicas outside business hours: 0 with ``scaleToZero``, else ``replicas.min``.
-
-    A KAITO Workspace keeps its GPU node while it exists, so a KAITO model counts at least one replica
-    unless ``replicas.min`` is 0 with ``scaleToZero`` (an InferenceSet that KEDA scales to zero).
-    """
-    if model.runtime == "kaito":
-        return 0 if model.scale_to_zero and model.replicas.min == 0 else max(1, model.replicas.min)
-    return 0 if model.scale_to_zero else model.replicas.min
-
-
 def slots_per_node(pool: GpuPoolConfig, catalog: Catalog) -> int:
-    """What a node of the pool offers vLLM replicas: MIG slices, time-sliced shares or GPUs."""
-    sku = catalog.skus[pool.vm_size]
-    mig = sku.mig_profile(pool.mig) if pool.mig else None
-    if mig is not None:
-        per_gpu = mig.instances_per_gpu
-    elif pool.time_slicing is not None:
-        per_gpu = pool.time_slicing.replicas
-    else:
-        per_gpu = 1
-    return per_gpu * sku.gpu_count
-
-
-def fill(pool: GpuPoolConfig, needed: int) -> tuple[int, int, int]:
-    """(on-demand nodes, spot nodes, nodes missing) when models need ``needed`` nodes of the pool."""
-    od_min, od_max = (pool.on_demand.min, pool.on_demand.max) if pool.on_demand else (0, 0)
-    sp_min, sp_max = (pool.spot.min, pool.spot.max) if pool.spot else (0, 0)
-    extra = max(0, needed - od_min - sp_min)
-    od_extra = min(extra, od_max - od_min)
-    sp_extra = min(extra - od_extra, sp_max - sp_min)
-    return od_min + od_extra, sp_min + sp_extra, extra - od_extra - sp_extra
+    """What a node of the pool offers vLLM replicas: the plan's ``sizing.scheduling.gpus_per_node``."""
+    return gpus_per_node(pool, catalog.skus[pool.vm_size])
 
 
 class _Estimator:

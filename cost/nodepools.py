@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from config.catalog import Catalog, GpuSku
-from config.nap import allowed_skus, limits_of, max_nodes, nap_pools, preferred_capacity
-from config.scheduling import capacities
 from config.schema import NodePoolConfig, StackConfig
+from sizing.nap import allowed_skus, limits_of, max_nodes, nap_pools, preferred_capacity
+from sizing.scheduling import capacities
 
 ON_DEMAND, SPOT = "onDemand", "spot"
 COST_CAPACITY = {"on-demand": ON_DEMAND, "spot": SPOT}

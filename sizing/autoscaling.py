@@ -21,8 +21,8 @@ from typing import Any
 import yaml
 
 from config.schema import ScheduleConfig
-from cost.schedule import parse_days
 from sizing.deployments import ModelPlan
+from sizing.schedule import parse_days
 from sizing.workloads import KAITO_PORT, cooldown_seconds, replica_floor
 
 # The load signal. vLLM's gauges (vllm/v1/metrics/loggers.py, v0.11.0: `vllm:num_requests_running`,

@@ -12,10 +12,9 @@ from functools import partial
 from typing import Any
 
 from config.catalog import Catalog, GpuSku, MigProfile
-from config.kaito_versions import UnknownKaitoVersion, kaito_capabilities, kaito_version_of, preset_nodes
-from config.nap import nap_pools, sizing_sku
-from config.scheduling import Capacity, PoolScheduling, nodepool_scheduling, pool_scheduling
 from config.schema import GpuPoolConfig, ModelConfig, NodePoolConfig, StackConfig
+from facts.kaito_versions import UnknownKaitoVersion, kaito_capabilities, kaito_version_of, preset_nodes
+from facts.platform import Capacity
 from sizing.memory import ModelArch
 from sizing.model_sizing import (
     SizingResult,
@@ -24,6 +23,8 @@ from sizing.model_sizing import (
     serving_dtype,
     size_model,
 )
+from sizing.nap import nap_pools, sizing_sku
+from sizing.scheduling import PoolScheduling, nodepool_scheduling, pool_scheduling
 
 _QUANTIZED_WEIGHTS = {"fp8": "fp8", "awq": "awq", "gptq": "gptq"}
 
@@ -143,7 +144,7 @@ def _placement(
 ) -> tuple[GpuPoolConfig | NodePoolConfig, GpuSku, MigProfile | None] | None:
     """The model's pool, the SKU it is sized for and its MIG slice; None when they do not resolve.
 
-    On a NAP NodePool the SKU is the NodePool's sizing SKU (``config.nap.sizing_sku``) and there is
+    On a NAP NodePool the SKU is the NodePool's sizing SKU (``sizing.nap.sizing_sku``) and there is
     no MIG; on a GPU pool it is the pool's ``vmSize``.
     """
     nodepool = next((p for p in nap_pools(config) if p.name == model.pool), None)

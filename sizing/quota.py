@@ -22,11 +22,11 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from config.agent_pools import agent_pool_specs
 from config.catalog import Catalog
-from config.nap import NodePoolSpec, nodepool_specs
 from config.schema import StackConfig
+from sizing.agent_pools import agent_pool_specs
 from sizing.deployments import ModelPlan, plan_models
+from sizing.nap import NodePoolSpec, nodepool_specs
 
 SPOT_FAMILY = "lowPriorityCores"  # Azure's usage name of the regional spot/low-priority quota
 

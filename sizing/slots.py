@@ -2,16 +2,16 @@
 
 A slot is one unit of the GPU resource a replica requests: a whole GPU (``nvidia.com/gpu``), a MIG
 slice (``nvidia.com/mig-<profile>``) or a time-sliced share. A pool offers ``slots_per_node`` of them
-per node, ``config.scheduling.gpus_per_node`` (the figure the device plugin advertises), times its
+per node, ``sizing.scheduling.gpus_per_node`` (the figure the device plugin advertises), times its
 nodes at maximum: ``onDemand.max`` and ``spot.max`` of an agent pool, or the nodes of its sizing SKU a
-Karpenter NodePool's ``limits`` allow (``config.nap.max_nodes``: GPUs, CPU and memory each cap them).
+Karpenter NodePool's ``limits`` allow (``sizing.nap.max_nodes``: GPUs, CPU and memory each cap them).
 
 A model asks for ``slots_per_replica`` per replica: its tensor-parallel GPUs, or one MIG slice. At its
 maximum it needs ``replicas_max`` of them plus, for a Deployment (vLLM), one replica of rollout surge
 (``maxSurge: 1``): a rollout at the maximum runs one extra pod until the old one has gone. Its floor
 (``minReplicaCount``, or the schedule's pre-warm when higher) must fit on on-demand slots if the model
 serves requests: spot capacity counts toward the maximum, never toward a serving floor (a spot eviction
-gives ~30 s, ``config.drain``), so a floor that only fits with spot would vanish on an eviction.
+gives ~30 s, ``sizing.drain``), so a floor that only fits with spot would vanish on an eviction.
 
 KAITO models are left out unless KAITO runs on the pool's own nodes (helm install with
 ``nodeProvisioner: none``): otherwise KAITO provisions its own nodes outside the pool.
@@ -25,10 +25,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from config.catalog import Catalog, GpuSku
-from config.nap import limits_of, max_nodes, nap_pools, sizing_sku
-from config.scheduling import capacities, gpus_per_node
 from config.schema import GpuPoolConfig, NodePoolConfig, StackConfig
+from facts.platform import Capacity
 from sizing.deployments import ModelPlan
+from sizing.nap import limits_of, max_nodes, nap_pools, sizing_sku
+from sizing.scheduling import capacities, gpus_per_node
 from sizing.workloads import replica_floor
 
 ROLLOUT_SURGE_REPLICAS = 1  # the vLLM Deployment's RollingUpdate maxSurge (components/vllm_model.py)
@@ -96,16 +97,34 @@ class SlotDemand:
         )
 
 
+def node_bounds(pool: GpuPoolConfig) -> dict[Capacity, tuple[int, int]]:
+    """(min, max) nodes of the pool's on-demand and spot agent pools; (0, 0) for one it does not have."""
+    return {
+        "on-demand": (pool.on_demand.min, pool.on_demand.max) if pool.on_demand else (0, 0),
+        "spot": (pool.spot.min, pool.spot.max) if pool.spot else (0, 0),
+    }
+
+
+def fill(pool: GpuPoolConfig, needed: int) -> tuple[int, int, int]:
+    """(on-demand nodes, spot nodes, nodes missing) when models need ``needed`` nodes of the pool.
+
+    Each agent pool keeps its minimum; what is needed beyond goes on-demand first, then spot (the cost
+    estimate's split: on-demand nodes are what the floor of a serving model must fit on).
+    """
+    (od_min, od_max), (sp_min, sp_max) = node_bounds(pool)["on-demand"], node_bounds(pool)["spot"]
+    extra = max(0, needed - od_min - sp_min)
+    od_extra = min(extra, od_max - od_min)
+    sp_extra = min(extra - od_extra, sp_max - sp_min)
+    return od_min + od_extra, sp_min + sp_extra, extra - od_extra - sp_extra
+
+
 def pool_slots(pool: GpuPoolConfig | NodePoolConfig, sku: GpuSku) -> PoolSlots:
     """The slots of ``pool`` at its maximum; ``sku`` is its vmSize (agent pools) or sizing SKU (NodePools)."""
     if isinstance(pool, NodePoolConfig):
         nodes = {c: max_nodes(limits_of(pool, c), sku) for c in capacities(pool)}
         per_node = sku.gpu_count
     else:
-        nodes = {
-            "on-demand": pool.on_demand.max if pool.on_demand else 0,
-            "spot": pool.spot.max if pool.spot else 0,
-        }
+        nodes = {capacity: high for capacity, (_, high) in node_bounds(pool).items()}
         per_node = gpus_per_node(pool, sku)
     return PoolSlots(pool.name, per_node, nodes.get("on-demand", 0), nodes.get("spot", 0))
 

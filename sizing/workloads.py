@@ -13,10 +13,12 @@ from typing import Literal
 
 import yaml
 
-from config import drain, versions
-from config.scheduling import LABEL_OPERATOR_OPERANDS, PoolScheduling
-from cost.estimate import floor_replicas
+from config import versions
+from config.schema import ModelConfig
+from facts.platform import LABEL_OPERATOR_OPERANDS
+from sizing import drain
 from sizing.deployments import ModelPlan
+from sizing.scheduling import PoolScheduling
 
 # --- images, ports, names ------------------------------------------------------------------------
 
@@ -103,10 +105,22 @@ def kaito_instance_type(plan: ModelPlan) -> str:
 # --- replicas -----------------------------------------------------------------------------------------
 
 
+def floor_replicas(model: ModelConfig) -> int:
+    """Replicas outside business hours: 0 with ``scaleToZero``, else ``replicas.min``.
+
+    A KAITO Workspace keeps its GPU node while it exists, so a KAITO model counts at least one replica
+    unless ``replicas.min`` is 0 with ``scaleToZero`` (an InferenceSet that KEDA scales to zero).
+    """
+    if model.runtime == "kaito":
+        return 0 if model.scale_to_zero and model.replicas.min == 0 else max(1, model.replicas.min)
+    return 0 if model.scale_to_zero else model.replicas.min
+
+
 def replica_floor(plan: ModelPlan) -> int:
     """Replicas when idle outside business hours: 0 with ``scaleToZero``, else ``replicas.min``.
 
-    The cost estimate's ``floor_replicas``: what is billed is what KEDA's minReplicaCount keeps.
+    ``floor_replicas`` of its config (the cost estimate's too): what is billed is what KEDA's
+    minReplicaCount keeps.
     """
     return floor_replicas(plan.config)
 
@@ -144,7 +158,7 @@ def cooldown_seconds(plan: ModelPlan) -> int:
 
 def drain_seconds(plan: ModelPlan) -> int:
     """terminationGracePeriodSeconds: the preStop drain (settle, running requests to 0, bounded by the
-    longest generation) plus vLLM's exit on SIGTERM (``config.drain``)."""
+    longest generation) plus vLLM's exit on SIGTERM (``sizing.drain``)."""
     return drain.termination_grace_seconds(plan.config)
 
 
@@ -176,7 +190,7 @@ METRICS_URL = f"http://127.0.0.1:{VLLM_PORT}/metrics"
 
 
 def prestop_command(plan: ModelPlan) -> list[str]:
-    """The vLLM container's ``preStop`` exec command (see ``config.drain`` for the timing)."""
+    """The vLLM container's ``preStop`` exec command (see ``sizing.drain`` for the timing)."""
     return [
         "python3",
         "-c",

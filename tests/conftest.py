@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from config.errors import ConfigError
 from config.plan_date import PLAN_DATE_ENV
+from config.schema import StackConfig
+from stack.loader import PROJECT, parse_stack_config
 from tools.mocks import ProgramRun, Recorded
 from tools.plan import run_stack
-from tools.stack_config import StackSettings
+from tools.stack_config import StackSettings, load_stack_settings
 
 ROOT = Path(__file__).resolve().parent.parent
+# The program's packages: the layers of the import-linter contract (pyproject.toml), top first.
+PROGRAM_PACKAGES: tuple[str, ...] = tuple(
+    next(
+        c["layers"]
+        for c in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+        if c["type"] == "layers"
+    )
+)
 # Tests plan as of a fixed date (AKS version end of life, budget start): they must not move with the
 # calendar. A test that needs another date sets the variable itself (monkeypatch.setenv).
 TEST_PLAN_DATE = "2026-12-01"
@@ -34,6 +46,34 @@ def run_with(tmp_path: Path, stack_yaml: str, stack: str = "test") -> ProgramRun
     path = tmp_path / f"Pulumi.{stack}.yaml"
     path.write_text(stack_yaml)
     return run_stack(ROOT, stack, path)[1]
+
+
+def parse_with(tmp_path: Path, stack_yaml: str, stack: str = "test") -> StackConfig:
+    """The pure loader and rules over an ad-hoc stack file, read as the program reads it (no program run).
+
+    Raises the ``ConfigError`` the program would print before exiting 2 (same source, same keys)."""
+    path = tmp_path / f"Pulumi.{stack}.yaml"
+    path.write_text(stack_yaml)
+    settings = load_stack_settings(ROOT, stack, path)
+    prefix = f"{PROJECT}:"
+    values: dict[str, object] = {
+        k[len(prefix) :]: v for k, v in settings.config.items() if k.startswith(prefix)
+    }
+    return parse_stack_config(
+        values,
+        source=settings.source,
+        secret_keys=[k[len(prefix) :] for k in settings.secret_keys if k.startswith(prefix)],
+        other_keys=[k for k in settings.config if not k.startswith(prefix)],
+    )
+
+
+def rules_refusal(tmp_path: Path, stack_yaml: str) -> str:
+    """What the rules say of a stack file they must refuse (``parse_with``'s rendered ConfigError)."""
+    try:
+        parse_with(tmp_path, stack_yaml)
+    except ConfigError as error:
+        return error.render()
+    raise AssertionError("accepted, but should be refused")
 
 
 def by_type(run: ProgramRun, type_: str) -> list[Recorded]:

@@ -10,9 +10,9 @@ import json
 from typing import Any
 
 from config.catalog import load_catalog
-from config.loader import parse_stack_config
-from config.scheduling import PoolScheduling, pool_scheduling
 from config.schema import StackConfig
+from sizing.scheduling import PoolScheduling, pool_scheduling
+from stack.loader import parse_stack_config
 from tests.conftest import ROOT, planned
 from tests.policy_support import Res, Secret, declare, from_recorded, res
 from tools.mocks import run_program
@@ -28,7 +28,7 @@ INFERENCE_SET = "kubernetes:kaito.sh/v1beta1:InferenceSet"
 RICH_ADDONS = {
     "kaito": {"mode": "helm", "nodeProvisioner": "gpu-provisioner"},
     "keda": {"httpAddon": {"enabled": True}},
-    # no asyncQueue: prod has no batch model for a queue worker to call (config/rules_queue.py)
+    # no asyncQueue: prod has no batch model for a queue worker to call (rules/queue.py)
 }
 
 
@@ -202,7 +202,7 @@ def nodepool(
     consolidate_after: str = "10m",
     stack: str = "prod",
 ) -> Res:
-    """A Karpenter NodePool as Node Auto Provisioning declares it (``config/nap.py``'s manifest)."""
+    """A Karpenter NodePool as Node Auto Provisioning declares it (``sizing/nap.py``'s manifest)."""
     default_taints = [{"key": "sku", "value": "gpu", "effect": "NoSchedule"}]
     if "spot" in capacity:
         default_taints.append(

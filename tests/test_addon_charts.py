@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 import yaml
 
-from config.gpu_software import (
+from config.schema import KaitoConfig, KedaHttpAddonConfig, StackConfig
+from renderers.helm_values import http_addon_values, workspace_values
+from sizing.gpu_software import (
     device_plugin_values,
     kaito_gfd_values,
     kaito_node_labels,
     kaito_provisions_nodes,
 )
-from config.helm_values import http_addon_values, workspace_values
-from config.schema import KaitoConfig, KedaHttpAddonConfig, StackConfig
 from tests.conftest import ROOT
 
 CHARTS = ROOT.parent / "shared" / "charts"

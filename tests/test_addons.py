@@ -384,7 +384,7 @@ def test_key_vault_firewall_from_config(tmp_path: Path) -> None:
         BASE + "  aks-llm:addons:\n    keyVault: {publicNetworkAccess: false, allowClusterEgress: false}\n",
     )
     # Without a private endpoint (the program creates none) a closed vault is unreachable: refused
-    # before any resource (config/rules_azure.py key_vault_reachable).
+    # before any resource (rules/azure.py key_vault_reachable).
     assert closed.exit_code == 2 and not closed.resources
 
 

@@ -14,8 +14,8 @@ from components.kaito import kaito_summary, workspace_values
 from components.key_vault import ip_rules
 from components.roles import KEY_VAULT_SECRETS_USER, MONITORING_DATA_READER, assignment_name
 from config.errors import ConfigError, Problem
-from config.loader import parse_stack_config
 from config.schema import KaitoConfig, StackConfig
+from stack.loader import parse_stack_config
 from tests.conftest import run_with
 from tools.report import addons_section
 

@@ -12,7 +12,7 @@ from pulumi.runtime import settings as psettings
 from pulumi.runtime.stack import wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
 
-from config.loader import parse_stack_config
+from stack.loader import parse_stack_config
 from tests.conftest import ROOT, by_type, one
 from tools.mocks import PlatformMocks, RecordingMonitor, run_program
 from tools.plan import plan_document
@@ -46,12 +46,14 @@ def test_a_real_token_appears_nowhere(
 
 def test_platform_exposes_typed_inference_refs() -> None:
     from components.platform import Platform, PlatformArgs
+    from config.catalog import load_catalog
+    from sizing.stack_plan import plan_stack
 
     raw = {
         "location": "swedencentral",
         "cluster": json.dumps({"apiServer": {"privateCluster": True}}),
         "addons": json.dumps({"asyncQueue": {"enabled": True}, "keda": {"httpAddon": {"enabled": True}}}),
-        # the queue feeds a batch model (config/rules_queue.py)
+        # the queue feeds a batch model (rules/queue.py)
         "gpuPools": json.dumps(
             [
                 {
@@ -71,7 +73,8 @@ def test_platform_exposes_typed_inference_refs() -> None:
     psettings.set_root_resource(None)  # type: ignore[arg-type]
     mocks = PlatformMocks()
     pmocks.set_mocks(mocks, project="aks-llm", stack="refs", preview=True, monitor=RecordingMonitor(mocks))
-    platform = Platform("platform", PlatformArgs(project="aks-llm", stack="refs", config=cfg))
+    plan = plan_stack(cfg, load_catalog())
+    platform = Platform("platform", PlatformArgs(project="aks-llm", stack="refs", plan=plan))
     refs = platform.inference
     assert (refs.namespace, refs.service_account) == ("inference", "inference")
     assert (refs.hf_token_secret, refs.hf_token_key, refs.secret_provider_class) == (

@@ -17,14 +17,14 @@ import pytest
 from components.cluster import CLUSTER_IGNORE_CHANGES, scan_interval_seconds
 from components.gpu_pools import CREATE_ONLY_FIELDS, REPLACE_ON_CHANGES
 from components.version_update import TYPE_TOKEN, _AzAksUpgrade, needs_upgrade
-from config.agent_pools import PRIORITY_EXPANDER_CONFIG_MAP
-from config.aks_versions import addon_version, creatable_minors, load_aks_calendar, support_status
 from config.catalog import load_catalog
 from config.errors import ConfigError, Problem
-from config.loader import parse_stack_config
 from config.plan_date import PLAN_DATE_ENV, plan_date
 from config.schema import StackConfig
+from facts.aks_versions import addon_version, creatable_minors, load_aks_calendar, support_status
+from sizing.agent_pools import PRIORITY_EXPANDER_CONFIG_MAP
 from sizing.quota import quota_rows
+from stack.loader import parse_stack_config
 from tests.conftest import TEST_PLAN_DATE, by_type, one, planned, run_with
 from tools.diff import diff_plans, render_markdown
 from tools.plan import main as plan_main

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import by_type, one, planned
+from tests.conftest import by_type, one, planned, run_with
 from tools.mocks import ProgramRun
 
 MC = "azure-native:containerservice:ManagedCluster"
@@ -129,3 +130,33 @@ def test_outputs_name_the_cluster(stack: str) -> None:
     outputs = planned(stack)[1].outputs
     assert outputs["clusterName"] == f"aks-llm-{stack}"
     assert outputs["oidcIssuerUrl"].startswith("https://")
+
+
+def test_system_pool_surges_by_its_configured_max_surge(tmp_path: Path) -> None:
+    """The system pool's upgradeSettings.maxSurge is the stack's (schema default 33%), never a constant."""
+    for stack in ("dev", "prod"):
+        pools = cluster_inputs(planned(stack)[1])["agentPoolProfiles"]
+        system = next(p for p in pools if p["mode"] == "System")
+        assert system["upgradeSettings"] == {"maxSurge": "33%"}
+    run = run_with(
+        tmp_path,
+        "config:\n  aks-llm:location: swedencentral\n"
+        "  aks-llm:cluster: {apiServer: {privateCluster: true}, systemPool: {count: 2, maxSurge: 50%}}\n"
+        "  aks-llm:gpuPools:\n"
+        "    - {name: gpu, vmSize: Standard_NC24ads_A100_v4, purpose: batch, onDemand: {max: 1}}\n",
+    )
+    assert run.exit_code == 0
+    system = next(p for p in cluster_inputs(run)["agentPoolProfiles"] if p["mode"] == "System")
+    assert system["upgradeSettings"] == {"maxSurge": "50%"}
+
+
+def test_every_kubernetes_object_goes_through_the_clusters_provider(
+    stack_run: tuple[str, ProgramRun],
+) -> None:
+    """Never the ambient kubeconfig: each Kubernetes resource names the cluster's one provider (the plan's
+    JSON leaves providers out, so this is what guards moving how the provider reaches the components)."""
+    _, run = stack_run
+    (provider,) = by_type(run, "pulumi:providers:kubernetes")
+    objects = [r for r in run.resources if r.type.startswith("kubernetes:")]
+    assert objects
+    assert {r.options.get("provider", "").rsplit("::", 1)[0] for r in objects} == {provider.urn}

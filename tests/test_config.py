@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from config.errors import ConfigError, join_path
-from config.loader import parse_stack_config
 from config.schema import StackConfig
+from stack.loader import parse_stack_config
 from tests.conftest import ROOT, run_with
 
 SOURCE = "Pulumi.test.yaml"

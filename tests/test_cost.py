@@ -16,14 +16,16 @@ from cost.breakeven import (
     capacity_requests_per_day,
     self_hosted_cost_per_request,
 )
-from cost.estimate import CostEstimate, fill, floor_replicas, slots_per_node
-from cost.schedule import (
+from cost.estimate import CostEstimate, slots_per_node
+from sizing.deployments import plan_models
+from sizing.schedule import (
     business_hours_per_month,
     parse_days,
     utc_offset_minutes,
     weekly_intervals,
 )
-from sizing.deployments import plan_models
+from sizing.slots import fill
+from sizing.workloads import floor_replicas
 from tests.test_config import stack_values
 
 CATALOG = load_catalog()

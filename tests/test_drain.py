@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from config import drain
 from config.schema import ModelConfig
+from sizing import drain
 from tests.conftest import one, planned, run_with
 from tools.plan import kubernetes_manifests
 

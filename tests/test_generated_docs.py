@@ -16,10 +16,10 @@ import jsonschema
 import pytest
 from pydantic import BaseModel, SecretStr
 
-from config.loader import parse_stack_config
 from config.plan_date import PLAN_DATE_ENV
 from config.schema import StackConfig
 from config.strict_yaml import load_yaml
+from stack.loader import parse_stack_config
 from tests.conftest import ROOT, TEST_PLAN_DATE, planned
 from tools import gen_docs
 from tools.mocks import run_program

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from config.gpu_software import cluster_policy_sections
+from sizing.gpu_software import cluster_policy_sections
 from tests.conftest import by_type, one, planned, run_with
 from tests.k8s_schemas import crd_schemas, manifest_errors, requires_crds
 from tools.mocks import ProgramRun
@@ -256,14 +256,14 @@ def test_the_driver_rule_refuses_a_managed_pool_that_lost_its_operator_opt_out(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """If the labels ever drifted, the program would refuse to declare anything."""
-    from config.scheduling import node_labels
+    from sizing.scheduling import node_labels
 
     def drifted(*args: Any) -> dict[str, str]:
         out = node_labels(*args)
         out.pop("nvidia.com/gpu.deploy.operands", None)
         return out
 
-    monkeypatch.setattr("config.agent_pools.node_labels", drifted)
+    monkeypatch.setattr("sizing.agent_pools.node_labels", drifted)
     run = run_with(tmp_path, MIXED)
     assert run.exit_code == 2 and run.resources == []
     err = capsys.readouterr().err
@@ -392,12 +392,12 @@ def test_no_gpu_pools_declare_no_gpu_component(tmp_path: Path) -> None:
 def test_the_driver_rule_refuses_an_operator_pool_labelled_like_a_managed_one(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from config.scheduling import node_labels
+    from sizing.scheduling import node_labels
 
     def drifted(*args: Any) -> dict[str, str]:
         return {**node_labels(*args), "nvidia.com/gpu.deploy.operands": "false"}
 
-    monkeypatch.setattr("config.agent_pools.node_labels", drifted)
+    monkeypatch.setattr("sizing.agent_pools.node_labels", drifted)
     run = run_with(tmp_path, MIXED)
     assert run.exit_code == 2 and run.resources == []
     err = capsys.readouterr().err

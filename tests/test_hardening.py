@@ -20,11 +20,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from config.errors import MAX_PROBLEMS, ConfigError, Problem
-from config.loader import parse_stack_config
-from config.namespaces import PROGRAM_NAMESPACES, RESERVED_NAMESPACES
 from config.regions import AZURE_REGIONS
 from config.schema import MAX_USER_TAGS, StackConfig
 from config.strict_yaml import MAX_DEPTH, MAX_EXPANDED_NODES, load_yaml
+from facts.namespaces import PROGRAM_NAMESPACES, RESERVED_NAMESPACES
+from stack.loader import parse_stack_config
 from tests.conftest import ROOT
 from tools.diff import diff_plans, malformed
 from tools.plan import PlanError, plan_json
@@ -556,7 +556,7 @@ def test_max_surge_is_refused_on_a_spot_only_pool(surge: str, on_demand: bool) -
 
 def test_every_namespace_the_program_creates_is_listed_in_one_place() -> None:
     """The plans of the committed stacks (dev: managed driver, prod: GPU Operator and KEDA HTTP add-on,
-    nap: KAITO chart) declare no Namespace outside config/namespaces.py but the inference one."""
+    nap: KAITO chart) declare no Namespace outside facts/namespaces.py but the inference one."""
     from tests.conftest import planned
 
     seen: set[str] = set()

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 import tools.plan as plan
-from config.placement import SchedulingResult
+from sizing.placement import SchedulingResult
 from tools.mocks import ProgramRun, Recorded
 from tools.plan import MANIFEST_INDEX, main
 from tools.scheduling_check import SchedulingReport

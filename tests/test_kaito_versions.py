@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 import yaml
 
-from config.kaito_versions import (
+from facts.kaito_versions import (
     CHART_KAITO_VERSION,
     MANAGED_KAITO_VERSION,
     kaito_capabilities,
@@ -47,7 +47,7 @@ def test_managed_add_on_runs_kaito_0_6_0_from_kubernetes_1_34() -> None:
 
 
 def test_the_chart_capabilities_were_read_at_the_pinned_release() -> None:
-    """Moving the KAITO chart pin must come with re-reading its capabilities (config/kaito_versions.py)."""
+    """Moving the KAITO chart pin must come with re-reading its capabilities (facts/kaito_versions.py)."""
     assert CHART_KAITO_VERSION == "0.12.0"
 
 

@@ -1,5 +1,5 @@
-"""Every model refusal through the real program: exit 2, nothing registered, the numbers in the
-message, and what would be accepted."""
+"""Every model refusal: the numbers in the message and what would be accepted, from the pure loader and
+rules; one refusal (and the accepted cases) through the real program: exit 2, nothing registered."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_with
+from tests.conftest import rules_refusal, run_with
 
 HEAD = """config:
   aks-llm:location: swedencentral
@@ -23,12 +23,24 @@ def stack(pool: str, model: str, extra: str = "") -> str:
 
 
 def refused(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str) -> str:
+    """The rules' refusal of ``text``: the pure loader and rules, no program run (the program's side:
+    ``test_the_program_exits_2_with_the_rules_message``)."""
+    err = rules_refusal(tmp_path, text)
+    assert "Traceback" not in err
+    return err
+
+
+def test_the_program_exits_2_with_the_rules_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One refusal through the real program: exit 2, nothing registered, exactly the rules' message."""
+    text = stack(T4, f"{{name: p, model: phi-4-mini-instruct, pool: t4, quantization: fp8, {FIXED}}}")
     run = run_with(tmp_path, text)
     err = capsys.readouterr().err
     assert run.exit_code == 2, err
     assert run.resources == []
-    assert "Traceback" not in err
-    return err
+    assert rules_refusal(tmp_path, text) in err
+    assert "vLLM's FP8 kernels need compute capability 8.0 or newer" in err
 
 
 T4 = "{name: t4, vmSize: Standard_NC4as_T4_v3, purpose: batch, onDemand: {min: 0, max: 1}}"

@@ -12,10 +12,10 @@ import pytest
 import yaml
 
 from config.catalog import load_catalog
-from config.scheduling import pool_scheduling
 from config.schema import KaitoConfig, StackConfig
+from sizing.scheduling import pool_scheduling
 from sizing.workloads import VLLM_DIGEST, VLLM_VERSION
-from tests.conftest import ROOT, by_type, planned, run_with
+from tests.conftest import ROOT, by_type, planned, rules_refusal, run_with
 from tests.k8s_schemas import iter_docs, manifest_errors, requires_crds
 from tools.mocks import ProgramRun
 from tools.plan import kubernetes_manifests, main, run_stack
@@ -520,9 +520,7 @@ LONELY = """config:
 def test_a_model_nothing_can_wake_from_zero_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run = run_with(tmp_path, LONELY)
-    assert run.exit_code == 2 and run.resources == []
-    err = capsys.readouterr().err
+    err = rules_refusal(tmp_path, LONELY)  # the pure rules; the program's exit 2: test_model_rules
     assert (
         "aks-llm:models[0].scaleToZero: model lonely (vllm, serving) scales to zero and nothing can wake it"
         in err
@@ -532,9 +530,8 @@ def test_a_model_nothing_can_wake_from_zero_is_refused(
     # the HTTP add-on wakes the vLLM model; only a schedule (or a floor) can wake a KAITO model
     addon = "  aks-llm:addons: {kaito: {mode: helm}, keda: {httpAddon: {enabled: true}}}\n"
     http = LONELY.replace("  aks-llm:models:", addon + "  aks-llm:models:")
-    run = run_with(tmp_path, http)
-    err = capsys.readouterr().err
-    assert run.exit_code == 2 and "lonely" not in err and "models[1].scaleToZero" in err
+    err = rules_refusal(tmp_path, http)
+    assert "lonely" not in err and "models[1].scaleToZero" in err
     woken = http.replace(
         "replicas: {min: 0, max: 1}}",
         'replicas: {min: 0, max: 1}, schedule: {start: "08:00", end: "18:00", minReplicas: 1}}',

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from config.catalog import load_catalog
-from config.loader import parse_stack_config
-from config.nap import nodepool_specs
-from config.scheduling import nodepool_scheduling
 from config.schema import StackConfig
 from sizing.deployments import plan_models
+from sizing.nap import nodepool_specs
+from sizing.scheduling import nodepool_scheduling
+from stack.loader import parse_stack_config
 from tests.conftest import by_type, one, planned, run_with
 from tests.k8s_schemas import manifest_errors, requires_crds
 from tools.mocks import ProgramRun
@@ -147,7 +147,7 @@ def test_serving_nodepool_is_on_demand_a100_with_limits_and_empty_only_consolida
                     "requirements": _requirements([A100], "on-demand"),
                     "taints": [GPU_TAINT],
                     "expireAfter": "720h",
-                    # >= every vLLM replica's grace period on it (config.drain): the 10m default
+                    # >= every vLLM replica's grace period on it (sizing.drain): the 10m default
                     "terminationGracePeriod": "10m",
                 },
             },
@@ -334,7 +334,7 @@ def test_pool_stacks_report_kaito_nodes_apart_too(capsys: pytest.CaptureFixture[
 
 
 def test_models_on_gpu_pools_keep_the_pool_scheduling() -> None:
-    from config.scheduling import pool_scheduling
+    from sizing.scheduling import pool_scheduling
 
     (plan,) = plan_models(stack_config("dev"), load_catalog())
     assert not plan.on_nodepool

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_with
+from tests.conftest import rules_refusal, run_with
 
 HEAD = """config:
   aks-llm:location: swedencentral
@@ -20,11 +20,19 @@ def nap(pools: str, extra: str = "", mode: str = "nap") -> str:
 
 
 def refused(tmp_path: Path, capsys: pytest.CaptureFixture[str], stack: str) -> str:
+    """The rules' refusal of ``stack``: the pure loader and rules, no program run (the program's side:
+    ``refused_by_the_program``, in the first test)."""
+    err = rules_refusal(tmp_path, stack)
+    assert "Nothing was created" in err and "Traceback" not in err
+    return err
+
+
+def refused_by_the_program(tmp_path: Path, capsys: pytest.CaptureFixture[str], stack: str) -> str:
     run = run_with(tmp_path, stack)
     err = capsys.readouterr().err
     assert run.exit_code == 2, err
     assert run.resources == []
-    assert "Nothing was created" in err and "Traceback" not in err
+    assert rules_refusal(tmp_path, stack) in err
     return err
 
 
@@ -35,7 +43,7 @@ def test_nap_mode_refuses_autoscaled_gpu_pools_and_says_why(
         "  aks-llm:gpuPools:\n"
         "    - {name: t4, vmSize: Standard_NC4as_T4_v3, purpose: batch, onDemand: {max: 1}}\n"
     )
-    err = refused(tmp_path, capsys, nap(A100_POOL, pools))
+    err = refused_by_the_program(tmp_path, capsys, nap(A100_POOL, pools))  # the one program run
     assert (
         "aks-llm:gpuPools: nodeProvisioning.mode is nap, and AKS refuses node pools with the cluster " in err
     )

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from config.catalog import load_catalog
-from config.gpu_software import device_plugin_values, operator_values
-from config.nap import (
+from config.schema import NapLimitsConfig, NodePoolConfig, StackConfig
+from cost.nodepools import nodepool_capacities
+from rules.cost import stack_vm_sizes
+from sizing.gpu_software import device_plugin_values, operator_values
+from sizing.nap import (
     allowed_skus,
     consolidation_policy,
     kaito_node_rows,
@@ -20,9 +24,6 @@ from config.nap import (
     sku_series,
     weight,
 )
-from config.rules_cost import stack_vm_sizes
-from config.schema import NapLimitsConfig, NodePoolConfig, StackConfig
-from cost.nodepools import nodepool_capacities
 from sizing.quota import nodepool_needs
 
 CAT = load_catalog()
@@ -131,7 +132,7 @@ def test_specs_only_in_nap_mode_one_per_capacity_type() -> None:
 
 
 def test_nodepool_scheduling_pins_pool_and_sku_and_tolerates_spot_only_when_possible() -> None:
-    from config.scheduling import nodepool_scheduling
+    from sizing.scheduling import nodepool_scheduling
 
     a100 = CAT.sku("Standard_NC24ads_A100_v4")
     od_only = nodepool_scheduling(pool(), a100)
@@ -174,12 +175,17 @@ def test_cost_fill_takes_the_preferred_capacity_first() -> None:
 
 
 def test_kaito_rows_count_nodes_per_replica_times_max_replicas() -> None:
-    rows: list[dict[str, Any]] = [
-        {"name": "a", "runtime": "kaito", "sku": "S", "kaitoNodesPerReplica": 3, "replicasMax": 2},
-        {"name": "b", "runtime": "vllm", "sku": "S", "kaitoNodesPerReplica": None, "replicasMax": 4},
-        {"name": "c", "runtime": "kaito", "sku": "S", "kaitoNodesPerReplica": None, "replicasMax": 1},
-    ]
-    assert [(r["model"], r["maxNodes"]) for r in kaito_node_rows(rows)] == [("a", 6), ("c", None)]
+    def plan(name: str, runtime: str, per_replica: int | None, replicas_max: int) -> Any:
+        """The fields of a ModelPlan the rows read (a typed plan, not an output dict)."""
+        return SimpleNamespace(
+            config=SimpleNamespace(name=name, runtime=runtime),
+            sku=SimpleNamespace(name="S"),
+            sizing=SimpleNamespace(kaito_nodes_per_replica=per_replica),
+            replicas_max=replicas_max,
+        )
+
+    plans = [plan("a", "kaito", 3, 2), plan("b", "vllm", None, 4), plan("c", "kaito", None, 1)]
+    assert [(r["model"], r["maxNodes"]) for r in kaito_node_rows(plans)] == [("a", 6), ("c", None)]
 
 
 def test_nvidia_software_serves_nodepools_only_in_nap_mode() -> None:

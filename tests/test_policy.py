@@ -11,7 +11,7 @@ import pulumi_policy
 import pytest
 
 import aks_llm_policies as pack
-import config.scheduling as scheduling
+import facts.platform as scheduling
 from aks_llm_policies import capacity
 from tests.conftest import ROOT
 from tests.policy_fixtures import (

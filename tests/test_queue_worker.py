@@ -201,11 +201,11 @@ def test_the_pulumi_program_never_imports_the_workers_sdks() -> None:
     """azure-servicebus and azure-identity are the worker's (worker/requirements.txt), not the program's."""
     import re as _re
 
-    from tests.conftest import ROOT
+    from tests.conftest import PROGRAM_PACKAGES, ROOT
 
     offenders = [
         str(path.relative_to(ROOT))
-        for folder in ("components", "config", "sizing", "cost", "tools", "policy")
+        for folder in (*PROGRAM_PACKAGES, "policy")
         for path in (ROOT / folder).rglob("*.py")
         if _re.search(r"^\s*(from|import) azure\.(servicebus|identity)", path.read_text(), _re.M)
     ]

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from config.catalog import load_catalog
-from config.loader import parse_stack_config
 from sizing.quota import quota_rows, surge_nodes
+from stack.loader import parse_stack_config
 from tests.conftest import planned, run_with
 from tools.plan import main
 

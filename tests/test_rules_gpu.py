@@ -1,15 +1,21 @@
-"""GPU pool rules: every refusal through the real program (exit 2, nothing declared, one message)."""
+"""GPU pool rules over the pure loader and rules (messages, the spot-floor property); one refusal through
+the real program (exit 2, nothing declared, the same message)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import by_type, run_with
+from config.catalog import load_catalog
+from config.errors import ConfigError
+from sizing.agent_pools import agent_pool_specs
+from stack.loader import parse_stack_config
+from tests.conftest import by_type, rules_refusal, run_with
 
 HEAD = """config:
   aks-llm:location: swedencentral
@@ -19,12 +25,24 @@ HEAD = """config:
 
 
 def refused(tmp_path: Path, capsys: pytest.CaptureFixture[str], pools: str, extra: str = "") -> str:
-    run = run_with(tmp_path, HEAD + pools + extra)
+    """The rules' refusal: the pure loader and rules, no program run (the program's side:
+    ``test_the_program_exits_2_with_the_rules_message``)."""
+    err = rules_refusal(tmp_path, HEAD + pools + extra)
+    assert "Nothing was created" in err
+    return err
+
+
+def test_the_program_exits_2_with_the_rules_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One refusal through the real program: exit 2, nothing registered, exactly the rules' message."""
+    text = HEAD + "    - {name: gpu, vmSize: Standard_NC24ads_A100_v4, purpose: serving, spot: {max: 4}}\n"
+    run = run_with(tmp_path, text)
     err = capsys.readouterr().err
     assert run.exit_code == 2, err
     assert run.resources == []
-    assert "Nothing was created" in err
-    return err
+    assert rules_refusal(tmp_path, text) in err
+    assert "aks-llm:gpuPools[0].onDemand: serving pool gpu would run on spot VMs alone" in err
 
 
 def accepted(tmp_path: Path, pools: str, extra: str = "") -> None:
@@ -177,36 +195,45 @@ capacity = st.one_of(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None)
 @given(
     purpose=st.sampled_from(["serving", "batch"]),
     on_demand=capacity,
     spot=capacity,
 )
-def test_the_program_accepts_exactly_the_pools_that_keep_serving_off_spot_alone(
-    tmp_path_factory: pytest.TempPathFactory,
+def test_the_rules_accept_exactly_the_pools_that_keep_serving_off_spot_alone(
     purpose: str,
     on_demand: tuple[int, int] | None,
     spot: tuple[int, int] | None,
 ) -> None:
+    """Over the pure loader and plan (the program's exit 2 and its AgentPools: the tests above and
+    test_gpu_pools): refused iff a serving pool has spot without an on-demand floor; else one agent
+    pool per capacity with the configured bounds."""
     if on_demand is None and spot is None:
         return  # the schema requires some capacity (tested in test_config)
-    fields = [f"name: gpu, vmSize: Standard_NC24ads_A100_v4, purpose: {purpose}"]
+    pool: dict[str, object] = {"name": "gpu", "vmSize": "Standard_NC24ads_A100_v4", "purpose": purpose}
     if on_demand:
-        fields.append(f"onDemand: {{min: {on_demand[0]}, max: {on_demand[1]}}}")
+        pool["onDemand"] = {"min": on_demand[0], "max": on_demand[1]}
     if spot:
-        fields.append(f"spot: {{min: {spot[0]}, max: {spot[1]}}}")
-    run = run_with(tmp_path_factory.mktemp("p"), HEAD + "    - {" + ", ".join(fields) + "}\n")
-    ok = not (purpose == "serving" and spot is not None and (on_demand is None or on_demand[0] < 1))
-    assert run.exit_code == (0 if ok else 2)
-    pools = {
-        r.inputs["agentPoolName"]: (r.inputs["minCount"], r.inputs["maxCount"])
-        for r in by_type(run, "azure-native:containerservice:AgentPool")
+        pool["spot"] = {"min": spot[0], "max": spot[1]}
+    raw = {
+        "location": "swedencentral",
+        "cluster": json.dumps({"apiServer": {"privateCluster": True}}),
+        "gpuPools": json.dumps([pool]),
     }
+    ok = not (purpose == "serving" and spot is not None and (on_demand is None or on_demand[0] < 1))
+    try:
+        config = parse_stack_config(raw, source="Pulumi.test.yaml")
+    except ConfigError as error:
+        assert not ok, error.render()
+        assert [p.path for p in error.problems] in (["gpuPools[0].onDemand"], ["gpuPools[0].onDemand.min"])
+        return
+    assert ok
+    pools = {spec.name: (spec.min_count, spec.max_count) for spec in agent_pool_specs(config, load_catalog())}
     expected = {}
-    if ok and on_demand:
+    if on_demand:
         expected["gpu"] = on_demand
-    if ok and spot:
+    if spot:
         expected["gpusp"] = spot
     assert pools == expected
 

@@ -7,15 +7,9 @@ from typing import Any
 import pytest
 
 from config.catalog import load_catalog
-from config.scheduling import (
-    GPU_TAINT,
-    SPOT_TAINT,
-    PoolScheduling,
-    node_labels,
-    node_taints,
-    pool_scheduling,
-)
 from config.schema import GpuPoolConfig
+from facts.platform import GPU_TAINT, SPOT_TAINT
+from sizing.scheduling import PoolScheduling, node_labels, node_taints, pool_scheduling
 from tests.conftest import by_type, planned
 
 GPU_TOL = {"key": "sku", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"}
@@ -104,7 +98,7 @@ def test_labels_name_accelerator_sku_capacity_purpose_and_driver() -> None:
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_agent_pools_carry_the_taints_and_labels_of_the_scheduling_module(stack: str) -> None:
     settings, run = planned(stack)
-    from config.loader import parse_stack_config
+    from stack.loader import parse_stack_config
 
     cfg = parse_stack_config(
         {k.split(":", 1)[1]: v for k, v in settings.config.items() if k.startswith("aks-llm:")},

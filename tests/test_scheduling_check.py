@@ -18,10 +18,10 @@ import pytest
 import yaml
 
 from config.catalog import load_catalog
-from config.helm_values import ReleaseSpec, release_specs
-from config.loader import parse_stack_config
-from config.node_groups import AKS_MANAGED_GPU_STACK, node_groups, workloads_of
-from config.placement import (
+from config.schema import StackConfig
+from renderers.helm_values import ReleaseSpec, release_specs
+from sizing.node_groups import AKS_MANAGED_GPU_STACK, node_groups, workloads_of
+from sizing.placement import (
     GIB,
     MB,
     MIB,
@@ -37,8 +37,8 @@ from config.placement import (
     schedule,
     tolerates,
 )
-from config.schema import StackConfig
-from tests.conftest import ROOT, planned
+from stack.loader import parse_stack_config
+from tests.conftest import PROGRAM_PACKAGES, ROOT, planned
 from tools import charts
 from tools.plan import kubernetes_manifests
 from tools.scheduling_check import check_scheduling
@@ -216,7 +216,7 @@ def test_aks_managed_gpu_stack_is_a_device_plugin_of_its_own() -> None:
 
 def test_the_program_never_imports_the_helm_engine() -> None:
     """helm-python-sdk is a planning/CI dependency: nothing `pulumi up` runs may import it."""
-    files = [ROOT / "__main__.py", *(ROOT / d for d in ("components", "config", "sizing", "cost"))]
+    files = [ROOT / "__main__.py", *(ROOT / d for d in PROGRAM_PACKAGES if d != "tools")]
     sources = [f for d in files for f in ([d] if d.is_file() else d.rglob("*.py"))]
     for path in sources:
         for node in ast.walk(ast.parse(path.read_text())):
@@ -463,7 +463,7 @@ def _match_placeholders(recorded: Any, planned: Any) -> bool:
 
 @pytest.mark.parametrize("stack", ["dev", "prod", "nap"])
 def test_the_renderer_gets_exactly_the_values_the_program_passes(stack: str) -> None:
-    """One set of pure functions (config/helm_values.py) for the components and the renderer."""
+    """One set of pure functions (renderers/helm_values.py) for the components and the renderer."""
     _, run = planned(stack)
     recorded = {
         r.inputs["name"]: r.inputs for r in run.resources if r.type == "kubernetes:helm.sh/v3:Release"

@@ -7,6 +7,7 @@ import re
 import yaml
 
 from config import versions
+from tests.conftest import PROGRAM_PACKAGES
 
 RENOVATE = re.compile(
     r"# renovate: datasource=(?P<datasource>\S+) depName=(?P<dep>\S+)( registryUrl=(?P<url>\S+))?\n"
@@ -36,7 +37,7 @@ def test_no_version_is_stated_outside_the_versions_file() -> None:
     pins = [f'"{e["version"]}"' for e in data["charts"].values()] + [
         e["digest"] for e in data["images"].values()
     ]
-    for folder in ("config", "components", "sizing", "cost", "tools"):
+    for folder in PROGRAM_PACKAGES:
         for path in (root / folder).rglob("*.py"):
             text = path.read_text(encoding="utf-8")
             for pin in pins:

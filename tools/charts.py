@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from config.helm_values import ReleaseSpec
+from renderers.helm_values import ReleaseSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 CHARTS_ENV = "AKS_LLM_CHARTS_DIR"

@@ -26,8 +26,8 @@ import annotated_types
 from pydantic import AfterValidator, BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
-from config.loader import PROJECT, SECRET_KEYS
 from config.schema import StackConfig
+from stack.loader import PROJECT, SECRET_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = Path("docs/config-reference.md")

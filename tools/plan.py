@@ -30,7 +30,7 @@ from tools.stack_config import StackFileError, StackSettings, load_stack_setting
 from tools.tables import column_table
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE_ENV = "AKS_LLM_CONFIG_SOURCE"  # read by config.loader to name the file in error messages
+SOURCE_ENV = "AKS_LLM_CONFIG_SOURCE"  # read by stack.loader to name the file in error messages
 # Resource options written per resource into the --json plan (and compared by --diff).
 RESOURCE_OPTIONS = (
     "dependsOn",
@@ -100,7 +100,7 @@ def plan_document(settings: StackSettings, run: ProgramRun) -> dict[str, Any]:
 
 def stack_config(settings: StackSettings) -> StackConfig:
     """The validated config of the stack the program just ran (the program validated it already)."""
-    from config.loader import PROJECT, parse_stack_config
+    from stack.loader import PROJECT, parse_stack_config
 
     prefix = PROJECT + ":"
     values = {k[len(prefix) :]: v for k, v in settings.config.items() if k.startswith(prefix)}

@@ -3,8 +3,8 @@
 Workloads: the program's own Kubernetes objects (as the mocks recorded them), every pod template the
 charts of its Helm releases render (``tools.charts``, a real Helm engine), the DaemonSets the GPU
 Operator creates at run time from the rendered ClusterPolicy, and the pods KAITO creates for the
-program's Workspaces/InferenceSets. Node groups: ``config.node_groups``. Evaluation:
-``config.placement``. Runs in ``python -m tools.plan`` and the tests, not inside ``pulumi preview``.
+program's Workspaces/InferenceSets. Node groups: ``sizing.node_groups``. Evaluation:
+``sizing.placement``. Runs in ``python -m tools.plan`` and the tests, not inside ``pulumi preview``.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from typing import Any
 
 from config.catalog import Catalog
 from config.errors import Problem
-from config.helm_values import ReleaseSpec, release_specs
-from config.node_groups import kaito_workloads, node_groups, workloads_of
-from config.placement import SchedulingResult, Workload, operand_workloads, schedule
 from config.schema import StackConfig
+from renderers.helm_values import ReleaseSpec, release_specs
+from sizing.node_groups import kaito_workloads, node_groups, workloads_of
+from sizing.placement import SchedulingResult, Workload, operand_workloads, schedule
 
 ACCEPTED = {
     "taint": "tolerate the node group's taints (or pin the pod elsewhere) through the chart's values",

@@ -2,15 +2,18 @@
 ``agentPoolProfiles``) and Karpenter ``NodePool``s (Node Auto Provisioning), with the labels, taints
 and capacity types their nodes get.
 
-The label and taint names mirror ``config/scheduling.py`` of the program (a test keeps them equal);
-the pack does not import the program, so it can run from its own virtualenv.
+The label and taint names and the GPU resource come from ``platform_facts.json``, generated from the
+program's ``facts/platform.py`` (``python -m tools.policy_facts``; a test fails when it is stale): the
+pack does not import the program, so it can run from its own virtualenv.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .values import JSON, UNKNOWN, dig, items, mapping, number, text
@@ -19,17 +22,19 @@ AGENT_POOL = "azure-native:containerservice:AgentPool"
 MANAGED_CLUSTER = "azure-native:containerservice:ManagedCluster"
 NODEPOOL = "kubernetes:karpenter.sh/v1:NodePool"
 
-LABEL_ACCELERATOR = "accelerator"
-LABEL_POOL = "aks-llm/gpu-pool"
-LABEL_CAPACITY = "aks-llm/capacity-type"
-LABEL_PURPOSE = "aks-llm/purpose"
+FACTS_FILE = Path(__file__).with_name("platform_facts.json")
+FACTS: dict[str, Any] = json.loads(FACTS_FILE.read_text(encoding="utf-8"))
+LABEL_ACCELERATOR: str = FACTS["labels"]["accelerator"]
+LABEL_POOL: str = FACTS["labels"]["pool"]
+LABEL_CAPACITY: str = FACTS["labels"]["capacity"]
+LABEL_PURPOSE: str = FACTS["labels"]["purpose"]
 KARPENTER_CAPACITY = "karpenter.sh/capacity-type"
 KARPENTER_NODEPOOL = "karpenter.sh/nodepool"
-NAP_SKU = "karpenter.azure.com/sku-name"
+NAP_SKU: str = FACTS["labels"]["napSku"]
 NAP_GPU_COUNT = "karpenter.azure.com/sku-gpu-count"
 NAP_GPU_NAME = "karpenter.azure.com/sku-gpu-name"
 INSTANCE_TYPE = "node.kubernetes.io/instance-type"
-GPU_LIMIT = "nvidia.com/gpu"
+GPU_LIMIT: str = FACTS["gpuResource"]
 # Node labels a pod may select on that no declaration fixes (zones, host names): a selector on them
 # neither proves nor disproves that it lands on a given pool.
 UNDECLARED_LABELS = frozenset(
@@ -73,8 +78,14 @@ class Taint:
         return None
 
 
-GPU_TAINT = Taint("sku", "gpu", "NoSchedule")  # also what KAITO's GPU nodes carry
-SPOT_TAINT = Taint("kubernetes.azure.com/scalesetpriority", "spot", "NoSchedule")  # AKS adds it on spot
+def _taint(name: str) -> Taint:
+    taint = Taint.parse(FACTS["taints"][name])
+    assert taint is not None, f"platform_facts.json: taint {name} is not key=value:Effect"
+    return taint
+
+
+GPU_TAINT = _taint("gpu")  # also what KAITO's GPU nodes carry
+SPOT_TAINT = _taint("spot")  # AKS adds it on spot
 
 
 @dataclass
@@ -154,7 +165,7 @@ def agent_pool_group(name: str, props: JSON, urn: str, kind: str = "agent pool")
     if vm_size:
         implied[INSTANCE_TYPE] = vm_size
     if spot:
-        implied["kubernetes.azure.com/scalesetpriority"] = "spot"
+        implied[SPOT_TAINT.key] = SPOT_TAINT.value  # AKS labels spot nodes as it taints them
     autoscaling = props.get("enableAutoScaling")
     if autoscaling is UNKNOWN:
         floor = None

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .capacity import UNDECLARED_LABELS, NodeGroup, Taint
+from .capacity import FACTS, UNDECLARED_LABELS, NodeGroup, Taint
 from .values import JSON, dig, items, mapping, number, text
 
 KAITO_WORKSPACE = "kubernetes:kaito.sh/v1beta1:Workspace"
@@ -30,8 +30,8 @@ POD_TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
     KAITO_INFERENCE_SET: ("spec", "template", "inference", "template"),
 }
 CONTAINER_LISTS = ("initContainers", "containers")
-GPU_RESOURCE = "nvidia.com/gpu"
-MIG_PREFIX = "nvidia.com/mig-"
+GPU_RESOURCE: str = FACTS["gpuResource"]
+MIG_PREFIX: str = FACTS["migResourcePrefix"]
 
 
 @dataclass(frozen=True)

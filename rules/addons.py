@@ -1,6 +1,6 @@
 """Rules for the add-ons, the Key Vault firewall and the inference namespace.
 
-Each rule is ``(StackConfig, Catalog) -> Iterable[Problem]`` like those in ``config.rules``.
+Each rule is ``(StackConfig, Catalog) -> Iterable[Problem]`` like those in ``rules.check``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pydantic import BaseModel
 
 from config.catalog import Catalog
 from config.errors import Problem
-from config.namespaces import RESERVED_NAMESPACES
 from config.schema import StackConfig
+from facts.namespaces import RESERVED_NAMESPACES
 from sizing.autoscaling import wake_up_sources
 from sizing.deployments import plan_models
 from sizing.workloads import NODE_PROVISIONING_SECONDS, predicted_cold_start_seconds, startup_budget_seconds
@@ -123,7 +123,7 @@ def inference_namespace(config: StackConfig, _catalog: Catalog) -> Iterable[Prob
             "inference.namespace",
             name,
             f"this namespace belongs to Kubernetes, AKS or a platform add-on ({RESERVED_NAMESPACES[name]}; "
-            "config/namespaces.py): the program would declare it twice or mix the model services into it",
+            "facts/namespaces.py): the program would declare it twice or mix the model services into it",
             "a namespace of your own, e.g. inference (not " + ", ".join(sorted(RESERVED_NAMESPACES)) + ")",
         )
 

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from config import versions
-from config.aks_versions import addon_version
+from facts.aks_versions import addon_version
 
 # The AKS AI toolchain operator add-on "currently supports KAITO version 0.6.0"
 # (MicrosoftDocs/azure-aks-docs articles/aks/ai-toolchain-operator.md line 31, @fb060abe6): the

@@ -15,26 +15,27 @@ from typing import Any
 
 from config import versions
 from config.catalog import Catalog
-from config.gpu_software import (
-    DEVICE_PLUGIN_CHART,
-    GPU_OPERATOR_CHART,
-    device_plugin_values,
-    kaito_gfd_values,
-    operator_values,
-)
-from config.namespaces import (
+from config.schema import KaitoConfig, KedaHttpAddonConfig, StackConfig
+from facts.namespaces import (
     DEVICE_PLUGIN_NAMESPACE,
     GPU_OPERATOR_NAMESPACE,
     GPU_PROVISIONER_NAMESPACE,
     HTTP_ADDON_NAMESPACE,
     KAITO_NAMESPACE,
 )
-from config.schema import KaitoConfig, KedaHttpAddonConfig, StackConfig
+from facts.platform import system_pool_selector, system_pool_toleration
 from sizing.autoscaling import wake_up_sources
 from sizing.deployments import plan_models
+from sizing.gpu_software import (
+    DEVICE_PLUGIN_CHART,
+    GPU_OPERATOR_CHART,
+    device_plugin_values,
+    kaito_gfd_values,
+    operator_values,
+)
 from sizing.workloads import http_cold_start_wait_seconds
 
-SYSTEM_POOL_TOLERATION = [{"key": "CriticalAddonsOnly", "operator": "Exists"}]
+SYSTEM_POOL_TOLERATION = [system_pool_toleration()]
 _CHART_PROVISIONER = {"gpu-provisioner": "azure-gpu-provisioner", "karpenter": "karpenter"}
 
 GPU_PROVISIONER_SERVICE_ACCOUNT = "gpu-provisioner"  # fixed in the chart's Deployment
@@ -116,8 +117,8 @@ GPU_PROVISIONER_ENV = (
 # node here is tainted, so both are set for operator, scaler and interceptor (templates/*/deployment.yaml
 # read `.Values.<component>.tolerations|nodeSelector|affinity`).
 SYSTEM_POOL_PLACEMENT = {
-    "nodeSelector": {"kubernetes.azure.com/mode": "system"},
-    "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"}],
+    "nodeSelector": system_pool_selector(),
+    "tolerations": [system_pool_toleration()],
 }
 HTTP_ADDON_REPLICAS = 3  # the chart's default for the interceptor (replicas.min) and the scaler
 INTERCEPTORS_PER_SYSTEM_NODE = 3  # 3 x 250m of a 4-vCPU system node at the interceptor's maximum

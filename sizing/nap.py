@@ -13,7 +13,7 @@ to catalog GPU SKUs.
 
 Sizing SKU: a NodePool may allow several SKUs; the program sizes every model on it for one of them,
 the allowed SKU with the least GPU memory (then the fewest vCPUs, then the name): the conservative
-choice, and the cheapest. Models are pinned to it (``config.scheduling.nodepool_scheduling``), so
+choice, and the cheapest. Models are pinned to it (``sizing.scheduling.nodepool_scheduling``), so
 what runs is what was sized; a model that needs more GPU memory needs a NodePool whose smallest SKU
 holds it.
 """
@@ -21,22 +21,19 @@ holds it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from config import drain
 from config.catalog import Catalog, GpuSku
-from config.scheduling import (
-    LABEL_NAP_SKU,
-    Capacity,
-    Taint,
-    capacities,
-    nap_node_labels,
-    node_taints,
-)
 from config.schema import NapLimitsConfig, NodePoolConfig, StackConfig
-from config.tags import k8s_labels
+from facts.platform import GPU_RESOURCE, LABEL_NAP_SKU, Capacity, Taint
+from facts.tags import k8s_labels
+from sizing import drain
+from sizing.scheduling import capacities, nap_node_labels, node_taints
+
+if TYPE_CHECKING:  # sizing.deployments reads this module (a model on a NodePool)
+    from sizing.deployments import ModelPlan
 
 NODEPOOL_API_VERSION = "karpenter.sh/v1"
 NODECLASS_GROUP = "karpenter.azure.com"
@@ -49,7 +46,7 @@ ARCHITECTURE = "amd64"  # every catalog GPU SKU is x64
 SUFFIX = {"on-demand": "-od", "spot": "-spot"}
 PREFERRED_WEIGHT = 100  # Karpenter tries NodePools in descending weight (1..100)
 FALLBACK_WEIGHT = 50
-GPU_LIMIT = "nvidia.com/gpu"
+GPU_LIMIT = GPU_RESOURCE  # what a NodePool limits
 # gpu.mode of the AKSNodeClass: Driver = AKS installs the NVIDIA driver, None = the GPU Operator does.
 GPU_MODE = {"managed": "Driver", "operator": "None"}
 CONSOLIDATION_DEFAULT = {"serving": "WhenEmpty", "batch": "WhenEmptyOrUnderutilized"}
@@ -144,10 +141,6 @@ def limits_manifest(limits: NapLimitsConfig) -> dict[str, str]:
     return out
 
 
-def _object_labels(name: str) -> dict[str, str]:
-    return k8s_labels(name, "gpu-capacity")
-
-
 def _taint(t: Taint) -> dict[str, str]:
     return {"key": t.key, "value": t.value, "effect": t.effect}
 
@@ -171,7 +164,7 @@ class NodeClassSpec:
         return {
             "apiVersion": NODECLASS_API_VERSION,
             "kind": NODECLASS_KIND,
-            "metadata": {"name": self.name, "labels": _object_labels(self.name)},
+            "metadata": {"name": self.name, "labels": k8s_labels(self.name, "gpu-capacity")},
             "spec": {
                 "imageFamily": self.pool.image_family,
                 "osDiskSizeGB": self.pool.os_disk_size_gb,
@@ -191,7 +184,7 @@ class NodePoolSpec:
     skus: tuple[GpuSku, ...]  # allowed, in sizing order
     sizing_sku: GpuSku
     # spec.template.spec.terminationGracePeriod: at least every vLLM replica's grace period on it
-    # (config.drain), so Karpenter never deletes a draining replica before its preStop drain is over.
+    # (sizing.drain), so Karpenter never deletes a draining replica before its preStop drain is over.
     termination_grace_seconds: int = drain.NODEPOOL_TERMINATION_GRACE_DEFAULT_SECONDS
 
     @property
@@ -239,7 +232,7 @@ class NodePoolSpec:
         return {
             "apiVersion": NODEPOOL_API_VERSION,
             "kind": "NodePool",
-            "metadata": {"name": self.name, "labels": _object_labels(self.name)},
+            "metadata": {"name": self.name, "labels": k8s_labels(self.name, "gpu-capacity")},
             "spec": {
                 "weight": self.weight,
                 "limits": limits_manifest(self.limits),
@@ -306,22 +299,22 @@ def node_class_specs(config: StackConfig, catalog: Catalog) -> list[NodeClassSpe
     return [NodeClassSpec(i, pool) for i, pool in seen.items()]
 
 
-def kaito_node_rows(sizing_rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """GPU nodes KAITO provisions itself at each KAITO model's maximum (from the sizing rows).
+def kaito_node_rows(plans: Iterable[ModelPlan]) -> list[dict[str, Any]]:
+    """GPU nodes KAITO provisions itself at each KAITO model's maximum (from the typed model plans).
 
     KAITO's NodeClaims carry ``karpenter.sh/do-not-disrupt`` and its own ``kaito`` nodepool label:
     no NodePool of this stack counts them against its limits or consolidates them.
     """
     out = []
-    for row in sizing_rows:
-        if row.get("runtime") != "kaito":
+    for plan in plans:
+        if plan.config.runtime != "kaito":
             continue
-        per_replica = row.get("kaitoNodesPerReplica")
-        replicas = int(row.get("replicasMax") or 0)
+        per_replica = plan.sizing.kaito_nodes_per_replica
+        replicas = plan.replicas_max
         out.append(
             {
-                "model": row["name"],
-                "sku": row["sku"],
+                "model": plan.config.name,
+                "sku": plan.sku.name,
                 "nodesPerReplica": per_replica,
                 "replicasMax": replicas,
                 "maxNodes": None if per_replica is None else per_replica * replicas,
@@ -338,19 +331,10 @@ KAITO_NOTE = (
 )
 
 
-def cluster_features(config: StackConfig) -> dict[str, bool]:
-    """The ``ClusterFeatures`` switches of NAP mode (``nodeProvisioningProfile`` on the cluster)."""
-    nap = config.node_provisioning
-    return {
-        "node_auto_provisioning": nap.mode == "nap",
-        "keep_default_nap_pools": nap.keep_default_node_pools,
-    }
-
-
-def nap_summary(config: StackConfig, catalog: Catalog, sizing_rows: list[dict[str, Any]]) -> dict[str, Any]:
+def nap_summary(config: StackConfig, catalog: Catalog, plans: Sequence[ModelPlan]) -> dict[str, Any]:
     """The ``nodeProvisioning`` output: mode, NodePools, KAITO's own nodes and what governs what."""
     nap = config.node_provisioning
-    kaito = kaito_node_rows(sizing_rows)
+    kaito = kaito_node_rows(plans)
     notes: list[str] = []
     if nap.mode == "nap":
         notes.append(

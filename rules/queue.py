@@ -1,5 +1,5 @@
 """Rules for the async queue and its worker. Each rule is ``(StackConfig, Catalog) -> Iterable[Problem]``
-like those in ``config.rules``."""
+like those in ``rules.check``."""
 
 from __future__ import annotations
 

@@ -4,8 +4,8 @@ price) and only the remedies that would work on the pool's own GPU (pure, no Pul
 from __future__ import annotations
 
 from config.catalog import Catalog
+from config.prices import PriceBook
 from config.schema import StackConfig
-from cost.prices import PriceBook
 from sizing.deployments import ModelPlan, skus_where_it_fits
 from sizing.model_sizing import size_model
 

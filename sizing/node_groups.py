@@ -2,8 +2,8 @@
 
 Node groups: the system pool, every GPU agent pool (on-demand and spot), every NAP NodePool
 capacity, and the nodes KAITO provisions per KAITO model, with the taints and labels the program
-gives them (``config.scheduling``, ``config.agent_pools``, ``config.nap``) and allocatable resources
-from ``config.placement.allocatable``.
+gives them (``sizing.scheduling``, ``sizing.agent_pools``, ``sizing.nap``) and allocatable resources
+from ``sizing.placement.allocatable``.
 
 AKS on managed-driver pools (checked for AKS 1.34-1.36): ``gpuProfile.driver: Install`` installs the
 NVIDIA driver only; the device plugin and the DCGM exporter come from AKS only on the opt-in "fully
@@ -21,17 +21,18 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from config.agent_pools import agent_pool_specs
 from config.catalog import Catalog, GpuSku
-from config.gpu_software import kaito_node_labels
-from config.nap import nodepool_specs
-from config.placement import NodeGroup, NodeTaint, Workload, allocatable, quantity
-from config.scheduling import gpu_resource_name, gpus_per_node
 from config.schema import StackConfig
+from facts.platform import GPU_RESOURCE, LABEL_NAP_SKU, SYSTEM_POOL_SELECTOR, SYSTEM_POOL_TAINT
+from sizing.agent_pools import agent_pool_specs
 from sizing.deployments import plan_models
+from sizing.gpu_software import kaito_node_labels
+from sizing.nap import nodepool_specs
+from sizing.placement import NodeGroup, NodeTaint, Workload, allocatable, quantity
+from sizing.scheduling import gpu_resource_name, gpus_per_node
 from sizing.workloads import kaito_instance_type, kaito_label_selector
 
-SYSTEM_TAINT = NodeTaint("CriticalAddonsOnly", "true")  # components/cluster.py SYSTEM_POOL_TAINT
+SYSTEM_TAINT = NodeTaint(SYSTEM_POOL_TAINT.key, SYSTEM_POOL_TAINT.value, SYSTEM_POOL_TAINT.effect)
 # Labels every AKS Linux node carries: the kubelet's well-known os/arch (amd64: every SKU in the
 # catalog) and AKS's kubernetes.azure.com/cluster (the node resource group; its value never matters
 # to a selector here, only that it exists).
@@ -40,7 +41,7 @@ NODE_LABELS = {
     "kubernetes.io/arch": "amd64",
     "kubernetes.azure.com/cluster": "<node resource group>",
 }
-SYSTEM_LABELS = {**NODE_LABELS, "kubernetes.azure.com/mode": "system"}
+SYSTEM_LABELS = {**NODE_LABELS, **SYSTEM_POOL_SELECTOR}
 AKS_DRIVER = "AKS GPU driver (gpuProfile.driver Install)"
 AKS_MANAGED_GPU_STACK = {  # gpuProfile.nvidia.managementMode: Managed (aks-managed-gpu-nodes.md)
     "driver": AKS_DRIVER,
@@ -103,10 +104,10 @@ def node_groups(config: StackConfig, catalog: Catalog) -> list[NodeGroup]:
                     **base,
                     **np.labels,
                     "karpenter.sh/nodepool": np.name,
-                    "karpenter.azure.com/sku-name": sku.name,
+                    LABEL_NAP_SKU: sku.name,
                 },
                 taints=tuple(NodeTaint(t.key, t.value, t.effect) for t in np.taints),
-                allocatable=_gpu_alloc(sku, "nvidia.com/gpu", sku.gpu_count),
+                allocatable=_gpu_alloc(sku, GPU_RESOURCE, sku.gpu_count),
                 gpu=True,
                 host_functions={"driver": AKS_DRIVER} if np.pool.driver == "managed" else {},
                 mig_capable=bool(sku.mig_profiles),
@@ -133,7 +134,7 @@ def node_groups(config: StackConfig, catalog: Catalog) -> list[NodeGroup]:
                     "node.kubernetes.io/instance-type": kaito_instance_type(plan),
                 },
                 taints=(NodeTaint("sku", "gpu"),),
-                allocatable=_gpu_alloc(plan.sku, "nvidia.com/gpu", plan.sku.gpu_count),
+                allocatable=_gpu_alloc(plan.sku, GPU_RESOURCE, plan.sku.gpu_count),
                 gpu=True,
                 host_functions=host,
                 mig_capable=bool(plan.sku.mig_profiles),
@@ -256,7 +257,7 @@ def kaito_workloads(objects: Sequence[Mapping[str, Any]], catalog: Catalog) -> l
                 node_selector={str(k): str(v) for k, v in selector.items()},
                 tolerations=({"key": "sku", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"},),
                 required_terms=(),
-                requests={"nvidia.com/gpu": sku.gpu_count if sku else 1, "pods": 1},
+                requests={GPU_RESOURCE: sku.gpu_count if sku else 1, "pods": 1},
             )
         )
     return out

@@ -1,9 +1,9 @@
-"""Rules that depend on the KAITO release the stack runs (``config.kaito_versions``): a release the
+"""Rules that depend on the KAITO release the stack runs (``facts.kaito_versions``): a release the
 program does not model, and what the managed add-on's KAITO 0.6.0 cannot do (scale a model).
 
-Each rule is ``(StackConfig, Catalog) -> Iterable[Problem]``, registered in ``config.rules.RULES``.
+Each rule is ``(StackConfig, Catalog) -> Iterable[Problem]``, registered in ``rules.check.RULES``.
 SKU and preset refusals of a release without an estimator come from the sizing (``kaito_reason``,
-reported by ``config.rules.models_fit``).
+reported by ``rules.check.models_fit``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from collections.abc import Iterable
 
 from config.catalog import Catalog
 from config.errors import Problem
-from config.kaito_versions import (
+from config.schema import StackConfig
+from facts.kaito_versions import (
     CHART_KAITO_VERSION,
     MANAGED_KAITO_VERSION,
     KaitoCapabilities,
@@ -20,7 +21,6 @@ from config.kaito_versions import (
     kaito_capabilities,
     kaito_version_of,
 )
-from config.schema import StackConfig
 from sizing.deployments import plan_models
 from sizing.workloads import kaito_kind
 
@@ -56,7 +56,7 @@ def kaito_release_known(config: StackConfig, _catalog: Catalog) -> Iterable[Prob
             kaito.mode,
             f"the managed add-on on Kubernetes {version} runs KAITO "
             f"{kaito_version_of(kaito.mode, kaito.chart_version, version)}, a release whose CRDs, SKUs and "
-            "presets the program does not model (config/kaito_versions.py)",
+            "presets the program does not model (facts/kaito_versions.py)",
             f"mode: helm (KAITO {CHART_KAITO_VERSION}), or a cluster version whose add-on runs KAITO "
             f"{MANAGED_KAITO_VERSION} (1.34 or later)",
         )
@@ -65,7 +65,7 @@ def kaito_release_known(config: StackConfig, _catalog: Catalog) -> Iterable[Prob
         "addons.kaito.chartVersion",
         kaito.chart_version,
         "the program plans KAITO models only for the KAITO releases whose CRDs, SKUs and presets it "
-        "models (config/kaito_versions.py)",
+        "models (facts/kaito_versions.py)",
         f"{CHART_KAITO_VERSION} (the chart pinned in versions.yaml)",
     )
 

@@ -1,7 +1,7 @@
 """Rules of model services: KAITO's SKUs and features, gated models, replicas and schedules,
 quantization. Each rule is ``(StackConfig, Catalog) -> Iterable[Problem]``, registered in
-``config.rules.RULES``. Sizing refusals (weights + one sequence, max-num-seqs, MIG slices) are
-``config.rules.models_fit``.
+``rules.check.RULES``. Sizing refusals (weights + one sequence, max-num-seqs, MIG slices) are
+``rules.check.models_fit``.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config.catalog import Catalog
 from config.errors import Problem
-from config.rules_kaito import uses_catalog_skus
 from config.schema import GpuPoolConfig, ModelConfig, StackConfig
+from rules.kaito import uses_catalog_skus
 from sizing.autoscaling import wake_up_sources
 from sizing.deployments import plan_models
 from sizing.queue_worker import queue_target

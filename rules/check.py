@@ -10,25 +10,25 @@ from collections.abc import Callable, Iterable
 
 from config.catalog import Catalog, closest_names, load_catalog
 from config.errors import Problem
-from config.nap import nap_pools
-from config.rules_addons import (
+from config.schema import StackConfig
+from rules.addons import (
     addon_keys_that_do_nothing,
     http_addon_cold_start,
     inference_namespace,
     kaito_provisioner_matches_nodes,
     key_vault_firewall,
 )
-from config.rules_azure import AZURE_RULES
-from config.rules_cost import cost_comparison_models, price_override_skus
-from config.rules_fit import fit_advice
-from config.rules_gpu import GPU_RULES
-from config.rules_kaito import KAITO_RULES
-from config.rules_models import MODEL_RULES
-from config.rules_nap import NAP_RULES
-from config.rules_queue import QUEUE_RULES
-from config.rules_runtime import RUNTIME_RULES
-from config.schema import StackConfig
+from rules.azure import AZURE_RULES
+from rules.cost import cost_comparison_models, price_override_skus
+from rules.fit import fit_advice
+from rules.gpu import GPU_RULES
+from rules.kaito import KAITO_RULES
+from rules.models import MODEL_RULES
+from rules.nap import NAP_RULES
+from rules.queue import QUEUE_RULES
+from rules.runtime import RUNTIME_RULES
 from sizing.deployments import plan_models
+from sizing.nap import nap_pools
 
 Rule = Callable[[StackConfig, Catalog], Iterable[Problem]]
 
@@ -101,7 +101,7 @@ def models_fit(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
         if plan.sizing.fits:
             continue
         slice_note = f", MIG {plan.mig.name}" if plan.mig else ""
-        if plan.on_nodepool:  # sized on the NodePool's smallest allowed SKU (config.nap.sizing_sku)
+        if plan.on_nodepool:  # sized on the NodePool's smallest allowed SKU (sizing.nap.sizing_sku)
             slice_note += ", the NodePool's sizing SKU: its allowed SKU with the least GPU memory"
         if plan.sizing.pipeline_parallel > 1:
             slice_note += f", even over KAITO's {plan.sizing.pipeline_parallel} nodes per replica"

@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from config import drain
 from config.catalog import Catalog, GpuSku
-from config.scheduling import (
-    Capacity,
+from config.schema import GpuPoolConfig, StackConfig
+from facts.platform import Capacity
+from sizing import drain
+from sizing.scheduling import (
     capacities,
     gpu_resource_name,
     gpus_per_node,
@@ -21,7 +22,6 @@ from config.scheduling import (
     node_labels,
     node_taints,
 )
-from config.schema import GpuPoolConfig, StackConfig
 
 SPOT_SUFFIX = "sp"
 
@@ -46,7 +46,7 @@ class AgentPoolSpec:
     max_surge: str | None  # None on spot pools: AKS refuses max surge there
     spot_max_price: float | None
     # upgradeSettings.drainTimeoutInMinutes (on-demand pools, next to max surge): raised above AKS's
-    # 30 min default when the pool's vLLM replicas need longer to drain one after another (config.drain).
+    # 30 min default when the pool's vLLM replicas need longer to drain one after another (sizing.drain).
     drain_timeout_minutes: int | None = None
 
     @property

@@ -1,18 +1,18 @@
 """Rules of the model runtime on its nodes: no vLLM on time-sliced GPUs, replicas within the pool's GPU
 slots, and drains within every cap. Each rule is ``(StackConfig, Catalog) -> Iterable[Problem]``,
-registered in ``config.rules.RULES``.
+registered in ``rules.check.RULES``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from config import drain
 from config.catalog import Catalog
 from config.errors import Problem
-from config.nap import nap_pools
 from config.schema import StackConfig
+from sizing import drain
 from sizing.deployments import plan_models
+from sizing.nap import nap_pools
 from sizing.slots import runs_on_pool, slot_shortfalls
 
 
@@ -82,7 +82,7 @@ def replicas_fit_pool_slots(config: StackConfig, catalog: Catalog) -> Iterable[P
 
 
 def drains_fit_the_caps(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
-    """Every vLLM replica's grace period (preStop drain + shutdown, ``config.drain``) fits the cluster
+    """Every vLLM replica's grace period (preStop drain + shutdown, ``sizing.drain``) fits the cluster
     autoscaler's ``maxGracefulTerminationSec`` (pools mode) and an explicit NodePool
     ``terminationGracePeriod`` (NAP mode); the upgrade drain timeout is raised to fit by the program."""
     cap = config.cluster.autoscaler.max_graceful_termination_sec

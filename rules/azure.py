@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from config.aks_versions import LTS_PLAN, LTS_TIER, creatable_minors, support_status
 from config.catalog import Catalog, closest_names
 from config.errors import Problem
 from config.plan_date import plan_date
 from config.schema import StackConfig
+from facts.aks_versions import LTS_PLAN, LTS_TIER, creatable_minors, support_status
 
 BUDGET_MAX_MONTHS_AHEAD = 12
 

@@ -19,7 +19,9 @@ from typing import Any, Literal
 
 import yaml
 
-CALENDAR_FILE = Path(__file__).parent / "catalog" / "aks-versions.yaml"
+from config.catalog import CATALOG_DIR
+
+CALENDAR_FILE = CATALOG_DIR / "aks-versions.yaml"
 WARN_DAYS = 90  # warn when end of life is this close (issue 11)
 LTS_PLAN = "AKSLongTermSupport"
 LTS_TIER = "Premium"

@@ -1,8 +1,8 @@
 """Rules of Node Auto Provisioning: the exclusivity with autoscaled pools, catalog SKUs, limits,
 spot on serving NodePools, one OS for the GPU Operator and one GPU driver per node.
 
-Each rule is ``(StackConfig, Catalog) -> Iterable[Problem]``, registered in ``config.rules.RULES``.
-Quota is checked by ``config.rules_gpu.quota_fits``, whose rows include the NodePools.
+Each rule is ``(StackConfig, Catalog) -> Iterable[Problem]``, registered in ``rules.check.RULES``.
+Quota is checked by ``rules.gpu.quota_fits``, whose rows include the NodePools.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from collections.abc import Iterable
 
 from config.catalog import Catalog, closest_names
 from config.errors import Problem
-from config.nap import GPU_MODE, catalog_series, limits_of, max_nodes, nap_pools, nodepool_specs, sizing_sku
-from config.scheduling import LABEL_OPERATOR_OPERANDS, capacities, driver_conflict
 from config.schema import StackConfig
+from facts.platform import LABEL_OPERATOR_OPERANDS
+from sizing.nap import GPU_MODE, catalog_series, limits_of, max_nodes, nap_pools, nodepool_specs, sizing_sku
+from sizing.scheduling import capacities, driver_conflict
 
 NODE_POOLS = "nodeProvisioning.nodePools"
 

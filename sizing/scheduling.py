@@ -1,7 +1,7 @@
 """Where GPU workloads land: the taints and labels of every GPU agent pool and NAP NodePool, and the
 matching node selectors, tolerations and GPU resource names for workloads (pure, no Pulumi).
 
-The agent pools (``config.agent_pools``), the NodePools (``config.nap``) and every workload that runs
+The agent pools (``sizing.agent_pools``), the NodePools (``sizing.nap``) and every workload that runs
 on them read this one module, so a pool's taints and labels and a workload's tolerations and
 selectors can never drift apart.
 """
@@ -9,49 +9,27 @@ selectors can never drift apart.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 from config.catalog import GpuSku, MigProfile
 from config.schema import GpuPoolConfig, NodePoolConfig
-
-Capacity = Literal["on-demand", "spot"]
-
-LABEL_ACCELERATOR = "accelerator"
-LABEL_POOL = "aks-llm/gpu-pool"  # the logical pool: shared by its on-demand and spot agent pools
-LABEL_SKU = "aks-llm/gpu-sku"
-LABEL_CAPACITY = "aks-llm/capacity-type"
-LABEL_PURPOSE = "aks-llm/purpose"
-LABEL_DRIVER = "aks-llm/gpu-driver"
-# NVIDIA GPU Operator per-node switches (controllers/state_manager.go of NVIDIA/gpu-operator):
-# "false" removes every nvidia.com/gpu.deploy.* label, so no operand (driver, toolkit, device
-# plugin, GFD, DCGM, validator, MIG manager) is scheduled on the node.
-LABEL_OPERATOR_OPERANDS = "nvidia.com/gpu.deploy.operands"
-LABEL_MIG_CONFIG = "nvidia.com/mig.config"  # MIG manager: the mig-parted config to apply
-LABEL_DEVICE_PLUGIN_CONFIG = "nvidia.com/device-plugin.config"  # device plugin: the config to use
-
-GPU_RESOURCE = "nvidia.com/gpu"
-# Karpenter's well-known label on every node it provisions (karpenter-provider-azure
-# pkg/apis/v1beta1/labels.go): NAP workloads pin the SKU they were sized for with it.
-LABEL_NAP_SKU = "karpenter.azure.com/sku-name"
-
-
-@dataclass(frozen=True)
-class Taint:
-    """A node taint, in AKS's ``key=value:Effect`` form or as a pod toleration."""
-
-    key: str
-    value: str
-    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = "NoSchedule"
-
-    def aks(self) -> str:
-        return f"{self.key}={self.value}:{self.effect}"
-
-    def toleration(self) -> dict[str, str]:
-        return {"key": self.key, "operator": "Equal", "value": self.value, "effect": self.effect}
-
-
-GPU_TAINT = Taint("sku", "gpu")  # the taint KAITO's GPU nodes carry too (kaito.md)
-SPOT_TAINT = Taint("kubernetes.azure.com/scalesetpriority", "spot")  # AKS adds it to every spot pool
+from facts.platform import (
+    GPU_RESOURCE,
+    GPU_TAINT,
+    LABEL_ACCELERATOR,
+    LABEL_CAPACITY,
+    LABEL_DEVICE_PLUGIN_CONFIG,
+    LABEL_DRIVER,
+    LABEL_MIG_CONFIG,
+    LABEL_NAP_SKU,
+    LABEL_OPERATOR_OPERANDS,
+    LABEL_POOL,
+    LABEL_PURPOSE,
+    LABEL_SKU,
+    MIG_RESOURCE_PREFIX,
+    SPOT_TAINT,
+    Capacity,
+    Taint,
+)
 
 
 @dataclass(frozen=True)
@@ -88,7 +66,7 @@ def capacities(pool: GpuPoolConfig | NodePoolConfig) -> list[Capacity]:
 def gpu_resource_name(pool: GpuPoolConfig, sku: GpuSku) -> str:
     """``nvidia.com/mig-<profile>`` on a MIG pool (mixed strategy), else ``nvidia.com/gpu``."""
     profile = mig_profile(pool, sku)
-    return f"nvidia.com/mig-{profile.name}" if profile else GPU_RESOURCE
+    return f"{MIG_RESOURCE_PREFIX}{profile.name}" if profile else GPU_RESOURCE
 
 
 def gpus_per_node(pool: GpuPoolConfig, sku: GpuSku) -> int:

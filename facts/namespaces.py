@@ -1,6 +1,6 @@
 """Every Kubernetes namespace the program creates or deploys into, in one place.
 
-The components import their namespace from here, and ``config.rules_addons.inference_namespace``
+The components import their namespace from here, and ``rules.addons.inference_namespace``
 refuses an inference namespace equal to any of them (the program would declare a second Namespace
 object of that name, or put the model services beside an add-on). ``tests/test_hardening.py``
 checks that every Namespace a full plan declares is listed here.

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 from config.catalog import Catalog, closest_names
 from config.errors import Problem
-from config.nap import allowed_skus, nap_pools
 from config.schema import StackConfig
+from sizing.nap import allowed_skus, nap_pools
 
 
 def stack_vm_sizes(config: StackConfig, catalog: Catalog | None = None) -> list[str]:

@@ -21,17 +21,18 @@ import yaml
 
 from config import versions
 from config.catalog import Catalog
-from config.nap import nap_pools
-from config.scheduling import (
+from config.schema import StackConfig
+from facts.platform import (
     GPU_RESOURCE,
     GPU_TAINT,
     LABEL_DRIVER,
     LABEL_OPERATOR_OPERANDS,
     SPOT_TAINT,
-    mig_config_name,
-    mig_profile,
+    system_pool_selector,
+    system_pool_toleration,
 )
-from config.schema import StackConfig
+from sizing.nap import nap_pools
+from sizing.scheduling import mig_config_name, mig_profile
 
 # NVIDIA GPU Operator. v26.7.0 is the release tag named by the ClusterPolicy CRD snapshot this
 # project validates against (NVIDIA/gpu-operator, nvidia.com_clusterpolicies.yaml; chart
@@ -50,10 +51,10 @@ DEVICE_PLUGIN_VERSION = versions.chart("nvidia-device-plugin").version
 DEVICE_PLUGIN_REPO = versions.chart("nvidia-device-plugin").repository
 
 MIG_STRATEGY = "mixed"  # pods request nvidia.com/mig-<profile>; whole GPUs stay nvidia.com/gpu
-SYSTEM_NODE_SELECTOR = {"kubernetes.azure.com/mode": "system"}
+SYSTEM_NODE_SELECTOR = system_pool_selector()
 # The system pool is tainted CriticalAddonsOnly=true:NoSchedule and is the only CPU pool: the
 # operator's controller and NFD's master/GC run there (GPU pools may be scaled to zero).
-SYSTEM_TOLERATIONS = [{"key": "CriticalAddonsOnly", "operator": "Exists"}]
+SYSTEM_TOLERATIONS = [system_pool_toleration()]
 # Chart default for GPU operands, kept when the list is replaced (Helm replaces lists).
 NVIDIA_GPU_TOLERATION = {"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}
 

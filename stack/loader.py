@@ -17,8 +17,8 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from config.catalog import closest_names
 from config.errors import REDACTED, ConfigError, Problem, join_path, looks_secret
-from config.rules import check_rules
 from config.schema import StackConfig
+from rules.check import check_rules
 
 PROJECT = "aks-llm"
 SOURCE_ENV = "AKS_LLM_CONFIG_SOURCE"

@@ -1,0 +1,129 @@
+"""The typed, pure plan of one stack, built before any resource (no Pulumi).
+
+``plan_stack(config, catalog)`` is everything the components need that follows from the stack config
+and the catalog: the model plans, the GPU agent pools, the NAP NodePools and node classes, the NVIDIA
+software values, the quota rows and the summaries the plan prints. ``components.platform.Platform``
+composes resources from it and computes nothing itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from config.catalog import Catalog
+from config.plan_date import plan_date
+from config.schema import StackConfig
+from facts.aks_versions import lookup, support_status
+from sizing.agent_pools import AgentPoolSpec, agent_pool_specs, priority_expander_priorities
+from sizing.deployments import ModelPlan, device_memory_notes, plan_models
+from sizing.gpu_software import device_plugin_values, mig_parted_config, operator_values, sharing_config
+from sizing.nap import NodeClassSpec, NodePoolSpec, nap_summary, node_class_specs, nodepool_specs
+from sizing.quota import quota_rows
+
+
+def kubernetes_version_summary(cfg: StackConfig) -> dict[str, Any]:
+    """The cluster's version with its end of life on the plan's date (printed by the plan)."""
+    c = cfg.cluster
+    status = support_status(c.kubernetes_version, tier=c.tier, support_plan=c.support_plan, on=plan_date())
+    entry = lookup(c.kubernetes_version)
+    addons = dict(entry.addons) if entry else {}
+    return {
+        "version": c.kubernetes_version,
+        "minor": status.minor,
+        "tier": c.tier,
+        "supportPlan": c.support_plan,
+        "endOfLife": status.end_of_life.isoformat() if status.end_of_life else None,
+        "planDate": plan_date().isoformat(),
+        "status": status.kind,
+        "note": status.message,
+        # What AKS ships on this minor (config/catalog/aks-versions.yaml); "assumed" says why, if so.
+        "managedAddons": {
+            name: {"version": v.version, **({"assumed": v.assumed} if v.assumed else {})}
+            for name, v in sorted(addons.items())
+        },
+    }
+
+
+@dataclass(frozen=True)
+class ClusterFeatures:
+    """Cluster-level switches that later components need on the ManagedCluster itself."""
+
+    kaito_addon: bool = False
+    keda_addon: bool = False
+    key_vault_csi: bool = False
+    managed_prometheus: bool = False
+    node_auto_provisioning: bool = False
+    keep_default_nap_pools: bool = True
+
+
+def cluster_features(config: StackConfig) -> ClusterFeatures:
+    """The switches the add-ons (managed KAITO, KEDA, the Key Vault CSI driver, managed Prometheus)
+    and NAP mode (``nodeProvisioningProfile``) need on the ManagedCluster."""
+    nap = config.node_provisioning
+    return ClusterFeatures(
+        kaito_addon=config.addons.kaito.mode == "managed",
+        keda_addon=True,
+        key_vault_csi=True,
+        managed_prometheus=True,
+        node_auto_provisioning=nap.mode == "nap",
+        keep_default_nap_pools=nap.keep_default_node_pools,
+    )
+
+
+@dataclass(frozen=True)
+class StackPlan:
+    """What one stack becomes, before any resource: typed, pure, computed once."""
+
+    config: StackConfig
+    catalog: Catalog
+    model_plans: list[ModelPlan]
+    agent_pool_specs: list[AgentPoolSpec]
+    nodepool_specs: list[NodePoolSpec]
+    node_class_specs: list[NodeClassSpec]
+    operator_values: dict[str, Any] | None
+    device_plugin_values: dict[str, Any] | None
+    mig_parted_config: str | None
+    sharing_config: dict[str, str] | None
+    priority_expander: str | None  # the cluster autoscaler's priorities (expander: priority, pools mode)
+    quota: list[dict[str, Any]]
+    kubernetes_version: dict[str, Any]
+    early_notes: list[str]  # the version's warning and the device-memory notes, before the add-ons'
+    node_provisioning: dict[str, Any]  # the NAP summary, from the typed plans
+    cluster_features: ClusterFeatures
+
+    @property
+    def runs_gpu_software(self) -> bool:
+        """GpuPools is declared: agent pools, or NVIDIA software for NAP's NodePools."""
+        return (
+            bool(self.agent_pool_specs)
+            or self.operator_values is not None
+            or self.device_plugin_values is not None
+        )
+
+
+def plan_stack(config: StackConfig, catalog: Catalog) -> StackPlan:
+    """The stack's plan from its validated config and the catalog (loaded once by the caller)."""
+    model_plans = plan_models(config, catalog)
+    specs = agent_pool_specs(config, catalog)
+    version = kubernetes_version_summary(config)
+    version_notes = [version["note"]] if version["status"] == "warn" else []
+    priority = config.cluster.autoscaler.expander == "priority" and config.node_provisioning.mode != "nap"
+    return StackPlan(
+        config=config,
+        catalog=catalog,
+        model_plans=model_plans,
+        agent_pool_specs=specs,
+        nodepool_specs=nodepool_specs(config, catalog),
+        node_class_specs=node_class_specs(config, catalog),
+        operator_values=operator_values(config, catalog),
+        device_plugin_values=device_plugin_values(config),
+        mig_parted_config=mig_parted_config(config, catalog),
+        sharing_config=sharing_config(config),
+        priority_expander=priority_expander_priorities(specs) if priority else None,
+        quota=[row.row() for row in quota_rows(config, catalog)],
+        kubernetes_version=version,
+        early_notes=[*version_notes, *device_memory_notes(model_plans)],
+        node_provisioning=nap_summary(config, catalog, model_plans),
+        cluster_features=cluster_features(config),
+    )
