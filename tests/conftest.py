@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from config.errors import ConfigError
+from config.errors import ConfigError, Problem
 from config.plan_date import PLAN_DATE_ENV
 from config.schema import StackConfig
 from stack.loader import PROJECT, parse_stack_config
@@ -93,3 +94,24 @@ def stack_run(request: pytest.FixtureRequest) -> tuple[str, ProgramRun]:
 
 Finder = Callable[[ProgramRun, str], list[Recorded]]
 JSON = dict[str, Any]
+
+
+# A minimal valid stack's values (namespace stripped), for tests of the pure loader and rules.
+BASE_VALUES: dict[str, Any] = {
+    "location": "swedencentral",
+    "cluster": {"apiServer": {"privateCluster": True}},
+}
+
+
+def parse_values(extra: dict[str, Any]) -> StackConfig:
+    """The pure loader and rules over ``BASE_VALUES`` updated with ``extra`` (values as the CLI sends)."""
+    values = {**BASE_VALUES, **extra}
+    raw = {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
+    return parse_stack_config(raw, source="Pulumi.test.yaml")
+
+
+def value_problems(extra: dict[str, Any]) -> list[Problem]:
+    """The problems ``parse_values(extra)`` is refused with."""
+    with pytest.raises(ConfigError) as info:
+        parse_values(extra)
+    return list(info.value.problems)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,25 +12,11 @@ from components.inference_namespace import hf_token_volume, secret_provider_para
 from components.kaito import kaito_summary, workspace_values
 from components.key_vault import ip_rules
 from components.roles import KEY_VAULT_SECRETS_USER, MONITORING_DATA_READER, assignment_name
-from config.errors import ConfigError, Problem
-from config.schema import KaitoConfig, StackConfig
-from stack.loader import parse_stack_config
+from config.schema import KaitoConfig
+from tests.conftest import parse_values as parse
 from tests.conftest import run_with
+from tests.conftest import value_problems as problems
 from tools.report import addons_section
-
-BASE: dict[str, Any] = {"location": "swedencentral", "cluster": {"apiServer": {"privateCluster": True}}}
-
-
-def parse(extra: dict[str, Any]) -> StackConfig:
-    values = {**BASE, **extra}
-    raw = {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
-    return parse_stack_config(raw, source="Pulumi.test.yaml")
-
-
-def problems(extra: dict[str, Any]) -> list[Problem]:
-    with pytest.raises(ConfigError) as info:
-        parse(extra)
-    return list(info.value.problems)
 
 
 def test_defaults_are_the_managed_secure_choice() -> None:

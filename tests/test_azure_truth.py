@@ -20,12 +20,12 @@ from components.version_update import TYPE_TOKEN, _AzAksUpgrade, needs_upgrade
 from config.catalog import load_catalog
 from config.errors import ConfigError, Problem
 from config.plan_date import PLAN_DATE_ENV, plan_date
-from config.schema import StackConfig
 from facts.aks_versions import addon_version, creatable_minors, load_aks_calendar, support_status
 from sizing.agent_pools import PRIORITY_EXPANDER_CONFIG_MAP
 from sizing.quota import quota_rows
-from stack.loader import parse_stack_config
 from tests.conftest import TEST_PLAN_DATE, by_type, one, planned, run_with
+from tests.conftest import parse_values as parse
+from tests.conftest import value_problems as problems
 from tools.diff import diff_plans, render_markdown
 from tools.plan import main as plan_main
 from tools.plan import plan_document
@@ -33,20 +33,7 @@ from tools.plan import plan_document
 MC = "azure-native:containerservice:ManagedCluster"
 AP = "azure-native:containerservice:AgentPool"
 MAINT = "azure-native:containerservice:MaintenanceConfiguration"
-BASE: dict[str, Any] = {"location": "swedencentral", "cluster": {"apiServer": {"privateCluster": True}}}
 DEC_1 = date(2026, 12, 1)
-
-
-def parse(extra: dict[str, Any]) -> StackConfig:
-    values = {**BASE, **extra}
-    raw = {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
-    return parse_stack_config(raw, source="Pulumi.test.yaml")
-
-
-def problems(extra: dict[str, Any]) -> list[Problem]:
-    with pytest.raises(ConfigError) as info:
-        parse(extra)
-    return list(info.value.problems)
 
 
 def cluster(**fields: Any) -> dict[str, Any]:

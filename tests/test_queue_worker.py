@@ -10,8 +10,8 @@ import pytest
 
 from config.errors import ConfigError
 from sizing.queue_worker import MIN_DELIVERIES
+from tests.conftest import parse_values as parse
 from tests.k8s_schemas import iter_docs, manifest_errors, requires_crds
-from tests.test_addons_config import parse
 from tests.test_model_services import full, objects, pod_spec
 from tools.plan import kubernetes_manifests
 
