@@ -165,6 +165,12 @@ def closest_names(value: str, candidates: Iterable[str], n: int = 3) -> list[str
     return [by_lower[m] for m in matches]
 
 
+def did_you_mean(value: str, candidates: Iterable[str], *, best_only: bool = False) -> str:
+    """ "did you mean A, B? " (only the best match with ``best_only``) to lead an ``accepted`` text, or ""."""
+    near = closest_names(value, candidates, n=1 if best_only else 3)
+    return f"did you mean {', '.join(near)}? " if near else ""
+
+
 def _unknown(kind: str, value: str, known: Iterable[str]) -> str:
     hint = closest_names(value, known)
     return f"unknown {kind} {value!r}" + (f"; did you mean {', '.join(hint)}?" if hint else "")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from config.catalog import Catalog, closest_names, load_catalog
+from config.catalog import Catalog, closest_names, did_you_mean, load_catalog
 from config.errors import Problem
 from config.schema import StackConfig
 from rules.addons import (
@@ -43,8 +43,7 @@ def gpu_pool_skus(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
         path = f"gpuPools[{i}].vmSize"
         sku = catalog.skus.get(pool.vm_size)
         if sku is None:
-            near = closest_names(pool.vm_size, catalog.skus)
-            hint = f"did you mean {', '.join(near)}? " if near else ""
+            hint = did_you_mean(pool.vm_size, catalog.skus)
             yield Problem(
                 path, pool.vm_size, "not a GPU SKU in the catalog", hint + "one of " + _sku_choices(catalog)
             )
@@ -63,8 +62,7 @@ def model_references(config: StackConfig, catalog: Catalog) -> Iterable[Problem]
     pools = [p.name for p in config.gpu_pools] + [p.name for p in nap_pools(config)]
     for i, model in enumerate(config.models):
         if model.model is not None and model.model not in catalog.models:
-            near = closest_names(model.model, catalog.models)
-            hint = f"did you mean {', '.join(near)}? " if near else ""
+            hint = did_you_mean(model.model, catalog.models)
             yield Problem(
                 f"models[{i}].model",
                 model.model,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from config.catalog import Catalog, closest_names
+from config.catalog import Catalog, did_you_mean
 from config.errors import Problem
 from config.schema import StackConfig
 from sizing.nap import allowed_skus, nap_pools
@@ -25,8 +25,7 @@ def price_override_skus(config: StackConfig, catalog: Catalog) -> Iterable[Probl
     for sku in config.prices.skus:
         if sku in known:
             continue
-        near = closest_names(sku, known)
-        hint = f"did you mean {', '.join(near)}? " if near else ""
+        hint = did_you_mean(sku, known)
         yield Problem(
             f"prices.skus.{sku}",
             sku,
@@ -43,8 +42,7 @@ def cost_comparison_models(config: StackConfig, catalog: Catalog) -> Iterable[Pr
     names = [m.name for m in config.models]
     for name in cmp.model_throughput:
         if name not in names:
-            near = closest_names(name, names)
-            hint = f"did you mean {near[0]}? " if near else ""
+            hint = did_you_mean(name, names, best_only=True)
             yield Problem(
                 f"costComparison.modelThroughput.{name}",
                 name,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from config.catalog import Catalog, closest_names
+from config.catalog import Catalog, did_you_mean
 from config.errors import Problem
 from config.schema import StackConfig
 from facts.platform import LABEL_OPERATOR_OPERANDS
@@ -56,8 +56,7 @@ def mig_profiles(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
             for p in sku.mig_profiles
         ]
         if profile is None:
-            near = closest_names(pool.mig, [p.name for p in sku.mig_profiles])
-            hint = f"did you mean {near[0]}? " if near else ""
+            hint = did_you_mean(pool.mig, [p.name for p in sku.mig_profiles], best_only=True)
             yield Problem(
                 path,
                 pool.mig,
@@ -159,8 +158,7 @@ def quota_families(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
     used = families_in_use(config, catalog)
     for family in config.quota.families:
         if family not in known:
-            near = closest_names(family, known)
-            hint = f"did you mean {near[0]}? " if near else ""
+            hint = did_you_mean(family, known, best_only=True)
             yield Problem(
                 f"quota.families.{family}",
                 family,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from config.catalog import Catalog, closest_names
+from config.catalog import Catalog, did_you_mean
 from config.errors import Problem
 from config.schema import StackConfig
 from facts.platform import LABEL_OPERATOR_OPERANDS
@@ -64,8 +64,7 @@ def nodepool_skus(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
             sku = catalog.skus.get(name)
             path = f"{NODE_POOLS}[{i}].skus[{j}]"
             if sku is None:
-                near = closest_names(name, catalog.skus)
-                hint = f"did you mean {', '.join(near)}? " if near else ""
+                hint = did_you_mean(name, catalog.skus)
                 yield Problem(
                     path,
                     name,
@@ -80,8 +79,7 @@ def nodepool_skus(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
         for j, family in enumerate(pool.sku_families):
             if family in series:
                 continue
-            near = closest_names(family, series)
-            hint = f"did you mean {', '.join(near)}? " if near else ""
+            hint = did_you_mean(family, series)
             yield Problem(
                 f"{NODE_POOLS}[{i}].skuFamilies[{j}]",
                 family,
