@@ -52,9 +52,7 @@ class PlatformAddons(pulumi.ComponentResource):
         client = authorization.get_client_config_output()
         place = AzurePlace(resource_group_name=cluster.resource_group_name, location=cfg.location, tags=tags)
         home = IdentityHome(
-            resource_group_name=cluster.resource_group_name,
-            location=cfg.location,
-            tags=tags,
+            place=place,
             oidc_issuer_url=cluster.oidc_issuer_url,
             subscription_id=client.subscription_id,
             tenant_id=client.tenant_id,

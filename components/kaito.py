@@ -146,10 +146,10 @@ class Kaito(pulumi.ComponentResource):
                 GPU_PROVISIONER_ENV,
                 [
                     args.home.subscription_id,
-                    args.home.location,
+                    args.home.place.location,
                     args.cluster_name,
                     args.node_resource_group,
-                    args.home.resource_group_name,
+                    args.home.place.resource_group_name,
                 ],
                 strict=True,
             )

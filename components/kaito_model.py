@@ -31,8 +31,9 @@ from pulumi_kubernetes.apiextensions import CustomResource
 from pulumi_kubernetes.core.v1 import ConfigMap
 from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
 
-from components.model_common import ModelContext, caller_service, model_labels, network_policy, scaled_object
+from components.model_common import ModelContext, caller_service, network_policy, scaled_object
 from facts.kaito_versions import CHART_KAITO_VERSION, KaitoCapabilities, kaito_capabilities
+from facts.tags import k8s_labels
 from sizing.autoscaling import cron_trigger, prometheus_trigger
 from sizing.deployments import ModelPlan
 from sizing.workloads import (
@@ -137,7 +138,7 @@ class KaitoModel(pulumi.ComponentResource):
         plan, refs = ctx.plan, ctx.inference
         model = plan.config.name
         child = pulumi.ResourceOptions.merge(args.kube, pulumi.ResourceOptions(parent=self))
-        labels = model_labels(model, "inference-server", version)
+        labels = k8s_labels(model, "inference-server", instance=model, version=version)
         self.kind = kaito_kind(plan)
 
         config_map = ConfigMap(

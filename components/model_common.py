@@ -23,7 +23,6 @@ from pulumi_kubernetes.networking.v1 import (
 
 from components.inference_refs import InferenceRuntimeRefs
 from config.schema import KedaHttpAddonConfig
-from facts.tags import k8s_labels
 from sizing.autoscaling import HTTP_ADDON_SCALED_OBJECT_SUFFIX, scaled_object_spec
 from sizing.deployments import ModelPlan
 from sizing.queue_worker import WorkerPlan, model_queue_triggers
@@ -34,11 +33,6 @@ from sizing.workloads import SERVICE_PORT, cooldown_seconds, http_cold_start_wai
 SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
 METRICS_NAMESPACE = "kube-system"  # where ama-metrics (Azure Managed Prometheus' collector) runs
 DNS_NAMESPACE = "kube-system"
-
-
-def model_labels(name: str, component: str, version: str) -> dict[str, str]:
-    """The app.kubernetes.io labels of every object of one model."""
-    return k8s_labels(name, component, instance=name, version=version)
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,12 @@ from pulumi_kubernetes.storage.v1 import StorageClass
 
 from components.inference_refs import InferenceRuntimeRefs
 from components.kaito_model import KaitoModel, KaitoModelArgs
-from components.model_common import METRICS_NAMESPACE, ModelContext, model_labels
+from components.model_common import METRICS_NAMESPACE, ModelContext
 from components.queue_worker import QueueWorker, QueueWorkerArgs
 from components.vllm_model import MODEL_CACHE_STORAGE_CLASS, VllmModel, VllmModelArgs
 from config.schema import StackConfig
 from facts.kaito_versions import kaito_capabilities, kaito_version_of
+from facts.tags import k8s_labels
 from sizing.autoscaling import AMA_METRICS_CONFIG_MAP, AMA_METRICS_KEY, prometheus_config, wake_up_sources
 from sizing.deployments import ModelPlan
 from sizing.gpu_software import kaito_node_labels
@@ -70,7 +71,7 @@ class ModelServices(pulumi.ComponentResource):
             metadata=ObjectMetaArgs(
                 name=AMA_METRICS_CONFIG_MAP,
                 namespace=METRICS_NAMESPACE,
-                labels=model_labels("model-metrics", "monitoring", "v1"),
+                labels=k8s_labels("model-metrics", "monitoring", instance="model-metrics", version="v1"),
             ),
             data={AMA_METRICS_KEY: prometheus_config(refs.namespace)},
             opts=pulumi.ResourceOptions(parent=self),
@@ -79,7 +80,8 @@ class ModelServices(pulumi.ComponentResource):
             StorageClass(
                 "model-cache",
                 metadata=ObjectMetaArgs(
-                    name=MODEL_CACHE_STORAGE_CLASS, labels=model_labels("model-cache", "storage", "v1")
+                    name=MODEL_CACHE_STORAGE_CLASS,
+                    labels=k8s_labels("model-cache", "storage", instance="model-cache", version="v1"),
                 ),
                 provisioner="file.csi.azure.com",
                 parameters=NFS_PARAMETERS,

@@ -52,10 +52,10 @@ from components.model_common import (
     ModelContext,
     caller_service,
     http_scaled_object,
-    model_labels,
     network_policy,
     scaled_object,
 )
+from facts.tags import k8s_labels
 from sizing.autoscaling import (
     cron_trigger,
     http_trigger,
@@ -101,7 +101,7 @@ class VllmModel(pulumi.ComponentResource):
         plan, refs = ctx.plan, ctx.inference
         model = plan.config.name
         child = pulumi.ResourceOptions.merge(args.kube, pulumi.ResourceOptions(parent=self))
-        labels = model_labels(model, "inference-server", VLLM_VERSION)
+        labels = k8s_labels(model, "inference-server", instance=model, version=VLLM_VERSION)
         selector = {MODEL_LABEL: model}
         pod_labels = {**labels, **selector, RUNTIME_LABEL: "vllm"}
         resources = pod_resources(plan)

@@ -14,6 +14,7 @@ import pulumi_azure_native.managedidentity as managedidentity
 from pulumi_kubernetes.core.v1 import ServiceAccount, ServiceAccountPatch
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgs, ObjectMetaPatchArgs
 
+from components.azure_place import AzurePlace
 from components.roles import BuiltInRole, assignment_name, role_definition_id
 
 AUDIENCE = "api://AzureADTokenExchange"
@@ -37,13 +38,11 @@ class RoleGrant:
 
 @dataclass(frozen=True)
 class IdentityHome:
-    """What every workload identity of a stack shares: where the identities live, the cluster whose
-    OIDC issuer they trust, the subscription and tenant of their roles (the Kubernetes provider comes
-    through the components' ``providers`` option)."""
+    """What every workload identity of a stack shares: where the identities live (the stack's
+    ``AzurePlace``), the cluster whose OIDC issuer they trust, the subscription and tenant of their roles
+    (the Kubernetes provider comes through the components' ``providers`` option)."""
 
-    resource_group_name: pulumi.Input[str]
-    location: str
-    tags: Mapping[str, str]
+    place: AzurePlace
     oidc_issuer_url: pulumi.Input[str]
     subscription_id: pulumi.Input[str]
     tenant_id: pulumi.Input[str]
@@ -82,9 +81,9 @@ class WorkloadIdentity(pulumi.ComponentResource):
         self.identity = managedidentity.UserAssignedIdentity(
             f"{name}-uami",
             resource_name_=args.identity_name,
-            resource_group_name=args.home.resource_group_name,
-            location=args.home.location,
-            tags=dict(args.home.tags),
+            resource_group_name=args.home.place.resource_group_name,
+            location=args.home.place.location,
+            tags=dict(args.home.place.tags),
             opts=child,
         )
         self.client_id = self.identity.client_id
@@ -94,7 +93,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
             f"{name}-federated",
             federated_identity_credential_resource_name=f"{args.namespace}-{args.service_account}",
             resource_name_=self.identity.name,
-            resource_group_name=args.home.resource_group_name,
+            resource_group_name=args.home.place.resource_group_name,
             issuer=args.home.oidc_issuer_url,
             subject=self.subject,
             audiences=[AUDIENCE],
