@@ -24,7 +24,7 @@ from config.catalog import Catalog, GpuSku
 from config.prices import PriceBook
 from config.schema import GpuPoolConfig, NodePoolConfig, StackConfig
 from cost import breakeven
-from cost.nodepools import NodePoolCapacity, nodepool_capacities
+from cost.nodepools import ON_DEMAND, SPOT, NodePoolCapacity, nodepool_capacities
 from sizing.deployments import ModelPlan
 from sizing.schedule import (
     HOURS_PER_MONTH,
@@ -40,7 +40,6 @@ from sizing.scheduling import gpus_per_node
 from sizing.slots import fill
 from sizing.workloads import floor_replicas
 
-ON_DEMAND, SPOT = "onDemand", "spot"
 DAYS_PER_MONTH = HOURS_PER_MONTH / 24
 NOT_INCLUDED = (
     "not included: the AKS Standard tier fee, OS disks, Log Analytics ingestion, load balancer, "

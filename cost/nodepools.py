@@ -12,39 +12,44 @@ from dataclasses import dataclass
 
 from config.catalog import Catalog, GpuSku
 from config.schema import NodePoolConfig, StackConfig
-from sizing.nap import allowed_skus, limits_of, max_nodes, nap_pools, preferred_capacity
-from sizing.scheduling import capacities
+from sizing.nap import allowed_skus, capacity_order, nap_pools, nodes_at_limits
+from sizing.slots import fill_nodepool
 
-ON_DEMAND, SPOT = "onDemand", "spot"
+ON_DEMAND, SPOT = "onDemand", "spot"  # the estimate's capacity keys (cost.estimate reads them here)
 COST_CAPACITY = {"on-demand": ON_DEMAND, "spot": SPOT}
 
 
 @dataclass(frozen=True)
 class NodePoolCapacity:
-    """One logical NodePool for the cost estimate."""
+    """One logical NodePool for the cost estimate; its split between capacity types is the plan's
+    (``sizing.slots.fill_nodepool``), only renamed to the estimate's capacity keys."""
 
     pool: NodePoolConfig
     sku: GpuSku  # the sizing SKU: every model on the NodePool is pinned to it
     allowed: tuple[GpuSku, ...]  # every SKU the NodePool allows (sizing order)
-    maxima: dict[str, int]  # cost capacity (onDemand | spot) -> nodes of ``sku`` under its limits
-    order: tuple[str, ...]  # cost capacities, preferred first
 
     @property
     def name(self) -> str:
         return self.pool.name
 
+    @property
+    def maxima(self) -> dict[str, int]:
+        """Cost capacity (onDemand | spot) -> nodes of ``sku`` under its limits."""
+        return self.at_limits(self.sku)
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        """Cost capacities, preferred first."""
+        return tuple(COST_CAPACITY[c] for c in capacity_order(self.pool))
+
     def fill(self, needed: int) -> tuple[dict[str, int], int]:
         """(nodes per cost capacity, nodes missing) when models need ``needed`` nodes of ``sku``."""
-        out = {cap: 0 for cap in self.maxima}
-        left = needed
-        for cap in self.order:
-            out[cap] = min(left, self.maxima[cap])
-            left -= out[cap]
-        return out, left
+        nodes, missing = fill_nodepool(self.pool, self.sku, needed)
+        return {COST_CAPACITY[c]: n for c, n in nodes.items()}, missing
 
     def at_limits(self, sku: GpuSku) -> dict[str, int]:
         """Nodes of ``sku`` per cost capacity that the limits allow."""
-        return {COST_CAPACITY[c]: max_nodes(limits_of(self.pool, c), sku) for c in capacities(self.pool)}
+        return {COST_CAPACITY[c]: n for c, n in nodes_at_limits(self.pool, sku).items()}
 
 
 def nodepool_capacities(config: StackConfig, catalog: Catalog) -> list[NodePoolCapacity]:
@@ -52,13 +57,6 @@ def nodepool_capacities(config: StackConfig, catalog: Catalog) -> list[NodePoolC
     out = []
     for pool in nap_pools(config):
         allowed = allowed_skus(pool, catalog)
-        if not allowed:
-            continue
-        sku = allowed[0]
-        caps = capacities(pool)
-        preferred = preferred_capacity(pool)
-        ordered = [preferred, *(c for c in caps if c != preferred)]
-        maxima = {COST_CAPACITY[c]: max_nodes(limits_of(pool, c), sku) for c in caps}
-        order = tuple(COST_CAPACITY[c] for c in ordered)
-        out.append(NodePoolCapacity(pool, sku, tuple(allowed), maxima, order))
+        if allowed:
+            out.append(NodePoolCapacity(pool, allowed[0], tuple(allowed)))
     return out

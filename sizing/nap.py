@@ -106,6 +106,12 @@ def preferred_capacity(pool: NodePoolConfig) -> Capacity:
     return wanted if wanted in offered else offered[0]
 
 
+def capacity_order(pool: NodePoolConfig) -> list[Capacity]:
+    """The NodePool's capacity types in the order Karpenter tries them (by weight): preferred first."""
+    preferred = preferred_capacity(pool)
+    return [preferred, *(c for c in capacities(pool) if c != preferred)]
+
+
 def weight(pool: NodePoolConfig, capacity: Capacity) -> int:
     """Karpenter's NodePool weight: the preferred capacity type is tried first."""
     return PREFERRED_WEIGHT if capacity == preferred_capacity(pool) else FALLBACK_WEIGHT
@@ -129,6 +135,11 @@ def max_nodes(limits: NapLimitsConfig, sku: GpuSku) -> int:
     if limits.memory_gib is not None:
         caps.append(limits.memory_gib // sku.memory_gib)
     return min(caps)
+
+
+def nodes_at_limits(pool: NodePoolConfig, sku: GpuSku) -> dict[Capacity, int]:
+    """Nodes of ``sku`` per capacity type (on-demand first) that the NodePool's limits allow."""
+    return {capacity: max_nodes(limits_of(pool, capacity), sku) for capacity in capacities(pool)}
 
 
 def limits_manifest(limits: NapLimitsConfig) -> dict[str, str]:

@@ -28,8 +28,8 @@ from config.catalog import Catalog, GpuSku
 from config.schema import GpuPoolConfig, NodePoolConfig, StackConfig
 from facts.platform import Capacity
 from sizing.deployments import ModelPlan
-from sizing.nap import limits_of, max_nodes, nap_pools, sizing_sku
-from sizing.scheduling import capacities, gpus_per_node
+from sizing.nap import capacity_order, nap_pools, nodes_at_limits, sizing_sku
+from sizing.scheduling import gpus_per_node
 from sizing.workloads import replica_floor
 
 ROLLOUT_SURGE_REPLICAS = 1  # the vLLM Deployment's RollingUpdate maxSurge (components/vllm_model.py)
@@ -118,10 +118,23 @@ def fill(pool: GpuPoolConfig, needed: int) -> tuple[int, int, int]:
     return od_min + od_extra, sp_min + sp_extra, extra - od_extra - sp_extra
 
 
+def fill_nodepool(pool: NodePoolConfig, sku: GpuSku, needed: int) -> tuple[dict[Capacity, int], int]:
+    """(nodes per capacity type, nodes missing) when models need ``needed`` nodes of ``sku`` on a NAP
+    NodePool: Karpenter fills the preferred capacity type up to its limits, then the other (the cost
+    estimate's split for NodePools, as ``fill`` is for agent pools)."""
+    maxima = nodes_at_limits(pool, sku)
+    out = dict.fromkeys(maxima, 0)
+    left = needed
+    for capacity in capacity_order(pool):
+        out[capacity] = min(left, maxima[capacity])
+        left -= out[capacity]
+    return out, left
+
+
 def pool_slots(pool: GpuPoolConfig | NodePoolConfig, sku: GpuSku) -> PoolSlots:
     """The slots of ``pool`` at its maximum; ``sku`` is its vmSize (agent pools) or sizing SKU (NodePools)."""
     if isinstance(pool, NodePoolConfig):
-        nodes = {c: max_nodes(limits_of(pool, c), sku) for c in capacities(pool)}
+        nodes = nodes_at_limits(pool, sku)
         per_node = sku.gpu_count
     else:
         nodes = {capacity: high for capacity, (_, high) in node_bounds(pool).items()}

@@ -9,7 +9,7 @@ import pytest
 
 from config.catalog import load_catalog
 from config.schema import NapLimitsConfig, NodePoolConfig, StackConfig
-from cost.nodepools import nodepool_capacities
+from cost.nodepools import COST_CAPACITY, nodepool_capacities
 from rules.cost import stack_vm_sizes
 from sizing.gpu_software import device_plugin_values, operator_values
 from sizing.nap import (
@@ -18,6 +18,7 @@ from sizing.nap import (
     kaito_node_rows,
     limits_manifest,
     max_nodes,
+    nodes_at_limits,
     nodepool_specs,
     preferred_capacity,
     sizing_sku,
@@ -25,6 +26,7 @@ from sizing.nap import (
     weight,
 )
 from sizing.quota import nodepool_needs
+from sizing.slots import fill_nodepool
 
 CAT = load_catalog()
 GPU_TOL = {"key": "sku", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"}
@@ -172,6 +174,18 @@ def test_cost_fill_takes_the_preferred_capacity_first() -> None:
     assert caps["gpu"].fill(2) == ({"onDemand": 0, "spot": 2}, 0)
     assert caps["gpu"].fill(4) == ({"onDemand": 1, "spot": 2}, 1)
     assert caps["srv"].fill(2) == ({"onDemand": 1, "spot": 1}, 0)
+
+
+def test_the_plan_owns_the_nodepool_split_and_cost_only_renames_it() -> None:
+    batch = pool(purpose="batch", onDemand={"limits": {"gpus": 1}}, spot={"limits": {"gpus": 2}})
+    (cap,) = nodepool_capacities(stack(batch), CAT)
+    # The plan's split (sizing.slots.fill_nodepool) in Karpenter's capacity types...
+    assert fill_nodepool(batch, cap.sku, 4) == ({"on-demand": 1, "spot": 2}, 1)
+    assert nodes_at_limits(batch, cap.sku) == {"on-demand": 1, "spot": 2}
+    # ...is the estimate's, under its own keys, for every demand.
+    for needed in range(5):
+        nodes, missing = fill_nodepool(batch, cap.sku, needed)
+        assert cap.fill(needed) == ({COST_CAPACITY[c]: n for c, n in nodes.items()}, missing)
 
 
 def test_kaito_rows_count_nodes_per_replica_times_max_replicas() -> None:
