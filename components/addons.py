@@ -11,6 +11,7 @@ import pulumi
 import pulumi_azure_native.authorization as authorization
 
 from components.azure_place import AzurePlace
+from components.child_names import Component
 from components.cluster import AksCluster
 from components.container_registry import ContainerRegistry, ContainerRegistryArgs, kubelet_object_id
 from components.inference_namespace import InferenceNamespace, InferenceNamespaceArgs
@@ -39,16 +40,15 @@ class PlatformAddonsArgs:
     cluster: AksCluster
 
 
-class PlatformAddons(pulumi.ComponentResource):
+class PlatformAddons(Component):
     """Every add-on of one stack; ``inference`` is what model services build on."""
 
     inference: InferenceRuntimeRefs
     outputs: dict[str, Any]
 
     def __init__(self, name: str, args: PlatformAddonsArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("aksllm:platform:Addons", name, None, opts)
+        super().__init__("aksllm:platform:Addons", name, opts)
         cfg, names, tags, cluster = args.config, args.names, dict(args.tags), args.cluster
-        child = pulumi.ResourceOptions(parent=self)
         client = authorization.get_client_config_output()
         place = AzurePlace(resource_group_name=cluster.resource_group_name, location=cfg.location, tags=tags)
         home = IdentityHome(
@@ -59,15 +59,15 @@ class PlatformAddons(pulumi.ComponentResource):
         )
 
         prometheus = ManagedPrometheus(
-            "prometheus",
+            self.child_name("prometheus"),
             ManagedPrometheusArgs(names=names, cluster_id=cluster.cluster.id, place=place),
-            child,
+            self.child_opts(was="prometheus"),
         )
         queue = (
             AsyncQueue(
-                "async-queue",
+                self.child_name("async-queue"),
                 AsyncQueueArgs(names=names, settings=cfg.addons.async_queue, place=place),
-                child,
+                self.child_opts(was="async-queue"),
             )
             if cfg.addons.async_queue.enabled
             else None
@@ -75,7 +75,7 @@ class PlatformAddons(pulumi.ComponentResource):
         # The token only ever travels as a secret Output: masked in state, plan and logs.
         token = pulumi.Output.secret(cfg.hf_token.get_secret_value()) if cfg.hf_token is not None else None
         vault = KeyVault(
-            "key-vault",
+            self.child_name("key-vault"),
             KeyVaultArgs(
                 names=names,
                 tenant_id=client.tenant_id,
@@ -84,10 +84,10 @@ class PlatformAddons(pulumi.ComponentResource):
                 hf_token=token,
                 place=place,
             ),
-            child,
+            self.child_opts(was="key-vault"),
         )
         namespace = InferenceNamespace(
-            "inference",
+            self.child_name("inference"),
             InferenceNamespaceArgs(
                 settings=cfg.inference,
                 identity_name=names.identity("inference"),
@@ -96,10 +96,10 @@ class PlatformAddons(pulumi.ComponentResource):
                 hf_token_secret_name=vault.hf_token_secret_name,
                 home=home,
             ),
-            child,
+            self.child_opts(was="inference"),
         )
         keda = KedaAutoscaling(
-            "keda",
+            self.child_name("keda"),
             KedaArgs(
                 identity_name=names.identity("keda"),
                 inference_namespace=namespace.name,
@@ -111,10 +111,10 @@ class PlatformAddons(pulumi.ComponentResource):
                 system_nodes=cfg.cluster.system_pool.count,
                 readiness_timeout_seconds=http_readiness_timeout_seconds(cfg, load_catalog()),
             ),
-            child,
+            self.child_opts(was="keda"),
         )
         kaito = Kaito(
-            "kaito",
+            self.child_name("kaito"),
             KaitoArgs(
                 settings=cfg.addons.kaito,
                 identity_name=names.identity("gpu-provisioner"),
@@ -124,7 +124,7 @@ class PlatformAddons(pulumi.ComponentResource):
                 home=home,
                 gfd_values=kaito_gfd_values(cfg),
             ),
-            child,
+            self.child_opts(was="kaito"),
         )
 
         # The queue worker: its own identity, with exactly the rights it uses, each on one queue (the
@@ -133,7 +133,7 @@ class PlatformAddons(pulumi.ComponentResource):
         registry: ContainerRegistry | None = None
         if queue is not None:
             worker = WorkloadIdentity(
-                "queue-worker-identity",
+                self.child_name("queue-worker-identity"),
                 WorkloadIdentityArgs(
                     identity_name=names.identity(WORKER_NAME),
                     home=home,
@@ -150,10 +150,10 @@ class PlatformAddons(pulumi.ComponentResource):
                     labels=k8s_labels(WORKER_NAME, "queue-worker", instance=WORKER_NAME, version="v1"),
                     depends_on=[namespace.namespace],
                 ),
-                child,
+                self.child_opts(was="queue-worker-identity"),
             )
             registry = ContainerRegistry(
-                "container-registry",
+                self.child_name("container-registry"),
                 ContainerRegistryArgs(
                     registry_name=names.container_registry(),
                     subscription_id=client.subscription_id,
@@ -162,7 +162,7 @@ class PlatformAddons(pulumi.ComponentResource):
                     deployer_principal_type=cfg.cluster.deployer_principal_type,
                     place=place,
                 ),
-                child,
+                self.child_opts(was="container-registry"),
             )
 
         self.inference = InferenceRuntimeRefs(

@@ -8,6 +8,7 @@ from datetime import date
 import pulumi
 import pulumi_azure_native.consumption as consumption
 
+from components.child_names import Component
 from config.schema import BudgetConfig
 
 
@@ -32,7 +33,7 @@ class StackBudgetArgs:
     start_date_pinned: bool  # True: from config; False: this month, kept once created
 
 
-class StackBudget(pulumi.ComponentResource):
+class StackBudget(Component):
     """Budget with Actual and Forecasted alerts at the configured percentages of the amount.
 
     Azure cannot change a budget's start date. A start date from config is therefore a replacement
@@ -41,7 +42,7 @@ class StackBudget(pulumi.ComponentResource):
     """
 
     def __init__(self, name: str, args: StackBudgetArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aksllm:platform:Budget", name, None, opts)
+        super().__init__("aksllm:platform:Budget", name, opts)
         s = args.settings
         notifications: dict[str, pulumi.Input[consumption.NotificationArgs]] = {}
         for kind, enum, values in (
@@ -57,14 +58,14 @@ class StackBudget(pulumi.ComponentResource):
                     contact_emails=list(s.contact_emails),
                 )
         resource_opts = (
-            pulumi.ResourceOptions(
-                parent=self, replace_on_changes=["timePeriod.startDate"], delete_before_replace=True
+            self.child_opts(
+                was="budget", replace_on_changes=["timePeriod.startDate"], delete_before_replace=True
             )
             if args.start_date_pinned
-            else pulumi.ResourceOptions(parent=self, ignore_changes=["timePeriod.startDate"])
+            else self.child_opts(was="budget", ignore_changes=["timePeriod.startDate"])
         )
         self.budget = consumption.Budget(
-            "budget",
+            self.child_name("budget"),
             budget_name=args.budget_name,
             scope=args.scope,
             amount=s.monthly_amount,

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_azure_native.monitor as monitor
 
+from components.child_names import Component
+
 STREAM = "Microsoft-ContainerInsights-Group-Default"
 DESTINATION = "ciworkspace"
 ASSOCIATION = "ContainerInsightsExtension"
@@ -26,12 +28,11 @@ def container_insights(
     resource_group_name: pulumi.Input[str],
     workspace_id: pulumi.Input[str],
     cluster_id: pulumi.Input[str],
-    parent: pulumi.Resource,
+    parent: Component,
 ) -> monitor.DataCollectionRuleAssociation:
     """Declare the Container Insights rule and its association (children of ``parent``)."""
-    child = pulumi.ResourceOptions(parent=parent)
     rule = monitor.DataCollectionRule(
-        "container-insights-dcr",
+        parent.child_name("container-insights-dcr"),
         data_collection_rule_name=rule_name,
         resource_group_name=resource_group_name,
         location=location,
@@ -60,13 +61,13 @@ def container_insights(
         ),
         data_flows=[monitor.DataFlowArgs(streams=[STREAM], destinations=[DESTINATION])],
         tags=dict(tags),
-        opts=child,
+        opts=parent.child_opts(was="container-insights-dcr"),
     )
     return monitor.DataCollectionRuleAssociation(
-        "container-insights-dcra",
+        parent.child_name("container-insights-dcra"),
         association_name=ASSOCIATION,
         resource_uri=cluster_id,
         data_collection_rule_id=rule.id,
         description="Sends Container Insights data through the MSCI rule",
-        opts=child,
+        opts=parent.child_opts(was="container-insights-dcra"),
     )

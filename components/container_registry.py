@@ -11,6 +11,7 @@ import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.containerregistry as containerregistry
 
 from components.azure_place import AzurePlace
+from components.child_names import Component
 from components.roles import ACR_PULL, ACR_PUSH, assignment_name, role_definition_id
 
 
@@ -36,7 +37,7 @@ def kubelet_object_id(identity_profile: Any) -> str:
     return str(value or "")
 
 
-class ContainerRegistry(pulumi.ComponentResource):
+class ContainerRegistry(Component):
     """Azure Container Registry (Basic: one small image; admin user and anonymous pull off) with
     AcrPull for the nodes; the worker-image workflow pushes to it (OIDC, AcrPush on this registry)."""
 
@@ -44,10 +45,9 @@ class ContainerRegistry(pulumi.ComponentResource):
     registry_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: ContainerRegistryArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("aksllm:platform:ContainerRegistry", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("aksllm:platform:ContainerRegistry", name, opts)
         self.registry = containerregistry.Registry(
-            "registry",
+            self.child_name("registry"),
             registry_name=args.registry_name,
             resource_group_name=args.place.resource_group_name,
             location=args.place.location,
@@ -55,22 +55,22 @@ class ContainerRegistry(pulumi.ComponentResource):
             admin_user_enabled=False,
             anonymous_pull_enabled=False,
             tags=dict(args.place.tags),
-            opts=child,
+            opts=self.child_opts(was="registry"),
         )
         scope = self.registry.id
         self.acr_pull = authorization.RoleAssignment(
-            "kubelet-acr-pull",
+            self.child_name("kubelet-acr-pull"),
             role_assignment_name=scope.apply(lambda s: assignment_name(s, ACR_PULL, "kubelet")),
             scope=scope,
             role_definition_id=role_definition_id(args.subscription_id, ACR_PULL),
             principal_id=args.kubelet_object_id,
             principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
             description=f"{ACR_PULL.name}: the cluster's nodes pull the queue worker's image",
-            opts=child,
+            opts=self.child_opts(was="kubelet-acr-pull"),
         )
         deployer = pulumi.Output.from_input(args.deployer_object_id)
         self.acr_push = authorization.RoleAssignment(
-            "deployer-acr-push",
+            self.child_name("deployer-acr-push"),
             role_assignment_name=pulumi.Output.all(scope, deployer).apply(
                 lambda v: assignment_name(v[0], ACR_PUSH, f"deployer-{v[1]}")
             ),
@@ -79,7 +79,7 @@ class ContainerRegistry(pulumi.ComponentResource):
             principal_id=deployer,
             principal_type=authorization.PrincipalType(args.deployer_principal_type),
             description=f"{ACR_PUSH.name}: the deployer's workflow pushes the queue worker's image",
-            opts=child,
+            opts=self.child_opts(was="deployer-acr-push"),
         )
         self.login_server = pulumi.Output.concat(args.registry_name, ".azurecr.io")
         self.registry_id = self.registry.id

@@ -13,6 +13,7 @@ from pulumi_kubernetes.core.v1 import ConfigMap, Namespace
 from pulumi_kubernetes.helm.v3 import Release, ReleaseArgs, RepositoryOptsArgs
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 
+from components.child_names import Component
 from facts.namespaces import DEVICE_PLUGIN_NAMESPACE, GPU_OPERATOR_NAMESPACE
 from facts.tags import k8s_labels
 from sizing.agent_pools import PRIORITY_EXPANDER_CONFIG_MAP, AgentPoolSpec
@@ -69,11 +70,11 @@ class GpuPoolsArgs:
     priority_expander: str | None = None  # the priorities of the cluster-autoscaler priority expander
 
 
-class GpuPools(pulumi.ComponentResource):
+class GpuPools(Component):
     """GPU agent pools (tainted, labelled, autoscaled, optionally spot or MIG) and their NVIDIA software."""
 
     def __init__(self, name: str, args: GpuPoolsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aksllm:platform:GpuPools", name, None, opts)
+        super().__init__("aksllm:platform:GpuPools", name, opts)
         self.agent_pools: dict[str, cs.AgentPool] = {}
         previous = args.after
         for spec in args.specs:
@@ -91,14 +92,14 @@ class GpuPools(pulumi.ComponentResource):
         """The ConfigMap the AKS cluster autoscaler reads with ``expander: priority``: name and namespace
         fixed by the autoscaler (kubernetes/autoscaler cluster-autoscaler/expander/priority/readme.md)."""
         return ConfigMap(
-            "cluster-autoscaler-priority-expander",
+            self.child_name("cluster-autoscaler-priority-expander"),
             metadata=ObjectMetaArgs(
                 name=PRIORITY_EXPANDER_CONFIG_MAP,
                 namespace="kube-system",
                 labels=k8s_labels("cluster-autoscaler-priority-expander", "autoscaling"),
             ),
             data={"priorities": priorities},
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child_opts(was="cluster-autoscaler-priority-expander"),
         )
 
     def _agent_pool(
@@ -106,7 +107,7 @@ class GpuPools(pulumi.ComponentResource):
     ) -> cs.AgentPool:
         spot = spec.capacity == "spot"
         return cs.AgentPool(
-            spec.name,
+            self.child_name(spec.name),
             agent_pool_name=spec.name,
             resource_group_name=args.resource_group_name,
             resource_name_=args.cluster_name,
@@ -140,8 +141,8 @@ class GpuPools(pulumi.ComponentResource):
             if spec.max_surge
             else None,
             tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(
-                parent=self,
+            opts=self.child_opts(
+                was=spec.name,
                 ignore_changes=["count"],
                 replace_on_changes=REPLACE_ON_CHANGES,
                 delete_before_replace=DELETE_BEFORE_REPLACE,
@@ -149,43 +150,46 @@ class GpuPools(pulumi.ComponentResource):
             ),
         )
 
-    def _namespace(self, name: str, k8s: pulumi.ResourceOptions) -> Namespace:
+    def _namespace(self, name: str) -> Namespace:
         # Both install privileged host agents (driver, toolkit, device plugin): Pod Security "privileged".
         labels = {**k8s_labels(name, "gpu-software"), "pod-security.kubernetes.io/enforce": "privileged"}
-        return Namespace(name, metadata=ObjectMetaArgs(name=name, labels=labels), opts=k8s)
+        return Namespace(
+            self.child_name(name),
+            metadata=ObjectMetaArgs(name=name, labels=labels),
+            opts=self.child_opts(was=name),
+        )
 
     def _gpu_operator(self, args: GpuPoolsArgs, values: dict[str, Any]) -> Release:
-        k8s = pulumi.ResourceOptions(parent=self)
-        namespace = self._namespace(GPU_OPERATOR_NAMESPACE, k8s)
+        namespace = self._namespace(GPU_OPERATOR_NAMESPACE)
         config_maps: list[pulumi.Resource] = []
         if args.mig_parted_config is not None:
             config_maps.append(
                 ConfigMap(
-                    "mig-parted-config",
+                    self.child_name("mig-parted-config"),
                     metadata=ObjectMetaArgs(
                         name=MIG_CONFIG_MAP,
                         namespace=namespace.metadata.name,
                         labels=k8s_labels("mig-manager", "gpu-software"),
                     ),
                     data={"config.yaml": args.mig_parted_config},
-                    opts=k8s,
+                    opts=self.child_opts(was="mig-parted-config"),
                 )
             )
         if args.sharing_config is not None:
             config_maps.append(
                 ConfigMap(
-                    "device-plugin-config",
+                    self.child_name("device-plugin-config"),
                     metadata=ObjectMetaArgs(
                         name=SHARING_CONFIG_MAP,
                         namespace=namespace.metadata.name,
                         labels=k8s_labels("device-plugin", "gpu-software"),
                     ),
                     data=dict(args.sharing_config),
-                    opts=k8s,
+                    opts=self.child_opts(was="device-plugin-config"),
                 )
             )
         return Release(
-            "gpu-operator",
+            self.child_name("gpu-operator"),
             ReleaseArgs(
                 name="gpu-operator",
                 chart=GPU_OPERATOR_CHART,
@@ -194,14 +198,13 @@ class GpuPools(pulumi.ComponentResource):
                 namespace=namespace.metadata.name,
                 values=values,
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *config_maps]),
+            opts=self.child_opts(was="gpu-operator", depends_on=[namespace, *config_maps]),
         )
 
     def _device_plugin(self, args: GpuPoolsArgs, values: dict[str, Any]) -> Release:
-        k8s = pulumi.ResourceOptions(parent=self)
-        namespace = self._namespace(DEVICE_PLUGIN_NAMESPACE, k8s)
+        namespace = self._namespace(DEVICE_PLUGIN_NAMESPACE)
         return Release(
-            "nvidia-device-plugin",
+            self.child_name("nvidia-device-plugin"),
             ReleaseArgs(
                 name="nvidia-device-plugin",
                 chart=DEVICE_PLUGIN_CHART,
@@ -210,5 +213,5 @@ class GpuPools(pulumi.ComponentResource):
                 namespace=namespace.metadata.name,
                 values=values,
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+            opts=self.child_opts(was="nvidia-device-plugin", depends_on=[namespace]),
         )

@@ -29,6 +29,7 @@ from pulumi_kubernetes.core.v1 import (
 from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
 from pulumi_kubernetes.networking.v1 import NetworkPolicy, NetworkPolicySpecArgs
 
+from components.child_names import Component
 from components.key_vault import HF_TOKEN_SECRET
 from components.roles import KEY_VAULT_SECRETS_USER
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
@@ -89,17 +90,16 @@ class InferenceNamespaceArgs:
     extra_grants: Sequence[RoleGrant] = ()
 
 
-class InferenceNamespace(pulumi.ComponentResource):
+class InferenceNamespace(Component):
     """Namespace + inference ServiceAccount/identity + SecretProviderClass and its keep-alive pod."""
 
     def __init__(self, name: str, args: InferenceNamespaceArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("aksllm:platform:InferenceNamespace", name, None, opts)
+        super().__init__("aksllm:platform:InferenceNamespace", name, opts)
         settings = args.settings
-        k8s = pulumi.ResourceOptions(parent=self)
         self.name = settings.namespace
         self.service_account_name = settings.service_account
         self.namespace = Namespace(
-            "namespace",
+            self.child_name("namespace"),
             metadata=ObjectMetaArgs(
                 name=settings.namespace,
                 labels={
@@ -110,10 +110,10 @@ class InferenceNamespace(pulumi.ComponentResource):
                     "pod-security.kubernetes.io/audit": "restricted",
                 },
             ),
-            opts=k8s,
+            opts=self.child_opts(was="namespace"),
         )
         self.identity = WorkloadIdentity(
-            "inference-identity",
+            self.child_name("identity"),
             WorkloadIdentityArgs(
                 identity_name=args.identity_name,
                 home=args.home,
@@ -126,26 +126,21 @@ class InferenceNamespace(pulumi.ComponentResource):
                 labels=k8s_labels(settings.service_account, "inference"),
                 depends_on=[self.namespace],
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child_opts(was="inference-identity"),
         )
         self.hf_token_secret: str | None = None
         self.secret_provider_class: str | None = None
         if args.hf_token_secret_name is not None:
-            self._sync_token(args, args.hf_token_secret_name, k8s)
+            self._sync_token(args, args.hf_token_secret_name)
         self.register_outputs({"namespace": self.name, "clientId": self.identity.client_id})
 
-    def _sync_token(
-        self, args: InferenceNamespaceArgs, secret_name: str, k8s: pulumi.ResourceOptions
-    ) -> None:
+    def _sync_token(self, args: InferenceNamespaceArgs, secret_name: str) -> None:
         settings = args.settings
-        after_namespace = pulumi.ResourceOptions.merge(
-            k8s, pulumi.ResourceOptions(depends_on=[self.namespace])
-        )
         parameters = pulumi.Output.all(self.identity.client_id, args.vault_name, args.home.tenant_id).apply(
             lambda v: secret_provider_parameters(v[0], v[1], v[2], secret_name)
         )
         CustomResource(
-            "secret-provider-class",
+            self.child_name("secret-provider-class"),
             api_version="secrets-store.csi.x-k8s.io/v1",
             kind="SecretProviderClass",
             metadata=ObjectMetaArgs(
@@ -165,13 +160,13 @@ class InferenceNamespace(pulumi.ComponentResource):
                     }
                 ],
             },
-            opts=after_namespace,
+            opts=self.child_opts(was="secret-provider-class", depends_on=[self.namespace]),
         )
-        self._keep_alive_pod(settings, after_namespace)
+        self._keep_alive_pod(settings)
         self.hf_token_secret = HF_TOKEN_K8S_SECRET
         self.secret_provider_class = SECRET_PROVIDER_CLASS
 
-    def _keep_alive_pod(self, settings: InferenceConfig, opts: pulumi.ResourceOptions) -> None:
+    def _keep_alive_pod(self, settings: InferenceConfig) -> None:
         """The CSI driver syncs (and rotates) the Secret only while some pod mounts the volume, and
         deletes it with the last such pod. KAITO's pods read the Secret but cannot mount our volume,
         and vLLM may scale to zero; one tiny pod on the system pool keeps the Secret in place."""
@@ -184,7 +179,7 @@ class InferenceNamespace(pulumi.ComponentResource):
             failure_threshold=3,
         )
         Deployment(
-            name,
+            self.child_name(name),
             metadata=ObjectMetaArgs(name=name, namespace=settings.namespace, labels=pod_labels),
             spec=DeploymentSpecArgs(
                 replicas=1,
@@ -230,15 +225,15 @@ class InferenceNamespace(pulumi.ComponentResource):
                     ),
                 ),
             ),
-            opts=opts,
+            opts=self.child_opts(was=name, depends_on=[self.namespace]),
         )
         # The pod only holds the CSI mount (the driver on the node talks to Key Vault): no traffic at all.
         NetworkPolicy(
-            f"{name}-network-policy",
+            self.child_name(f"{name}-network-policy"),
             metadata=ObjectMetaArgs(name=name, namespace=settings.namespace, labels=pod_labels),
             spec=NetworkPolicySpecArgs(
                 pod_selector=LabelSelectorArgs(match_labels={"app.kubernetes.io/name": name}),
                 policy_types=["Ingress", "Egress"],
             ),
-            opts=opts,
+            opts=self.child_opts(was=f"{name}-network-policy", depends_on=[self.namespace]),
         )

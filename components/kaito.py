@@ -16,6 +16,7 @@ from pulumi_kubernetes.core.v1 import Namespace
 from pulumi_kubernetes.helm.v3 import Release, RepositoryOptsArgs
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 
+from components.child_names import Component
 from components.roles import AKS_CONTRIBUTOR
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
 from config import versions
@@ -80,14 +81,14 @@ class KaitoArgs:
     gfd_values: dict[str, Any] | None = None  # the GFD subchart's values (nodeProvisioner: none)
 
 
-class Kaito(pulumi.ComponentResource):
+class Kaito(Component):
     """Nothing but a summary in managed mode; the charts (and gpu-provisioner identity) in helm mode."""
 
     summary: dict[str, str]
     gpu_provisioner: WorkloadIdentity | None
 
     def __init__(self, name: str, args: KaitoArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("aksllm:platform:Kaito", name, None, opts)
+        super().__init__("aksllm:platform:Kaito", name, opts)
         settings = args.settings
         self.summary = kaito_summary(settings)
         self.gpu_provisioner = None
@@ -97,14 +98,13 @@ class Kaito(pulumi.ComponentResource):
 
     def _helm(self, args: KaitoArgs) -> None:
         settings = args.settings
-        k8s = pulumi.ResourceOptions(parent=self)
         namespace = Namespace(
-            "kaito-namespace",
+            self.child_name("namespace"),
             metadata=ObjectMetaArgs(name=KAITO_NAMESPACE, labels=k8s_labels(KAITO_NAMESPACE, "kaito")),
-            opts=k8s,
+            opts=self.child_opts(was="kaito-namespace"),
         )
         Release(
-            "kaito-workspace",
+            self.child_name("workspace"),
             name="kaito-workspace",
             chart="workspace",
             version=settings.chart_version,
@@ -112,21 +112,21 @@ class Kaito(pulumi.ComponentResource):
             namespace=KAITO_NAMESPACE,
             values=workspace_values(settings, args.cluster_name, args.gfd_values),
             atomic=True,
-            opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace])),
+            opts=self.child_opts(was="kaito-workspace", depends_on=[namespace]),
         )
         if settings.node_provisioner == "gpu-provisioner":
-            self._gpu_provisioner(args, k8s)
+            self._gpu_provisioner(args)
 
-    def _gpu_provisioner(self, args: KaitoArgs, k8s: pulumi.ResourceOptions) -> None:
+    def _gpu_provisioner(self, args: KaitoArgs) -> None:
         namespace = Namespace(
-            "gpu-provisioner-namespace",
+            self.child_name("gpu-provisioner-namespace"),
             metadata=ObjectMetaArgs(
                 name=GPU_PROVISIONER_NAMESPACE, labels=k8s_labels(GPU_PROVISIONER_NAMESPACE, "kaito")
             ),
-            opts=k8s,
+            opts=self.child_opts(was="gpu-provisioner-namespace"),
         )
         self.gpu_provisioner = WorkloadIdentity(
-            "gpu-provisioner-identity",
+            self.child_name("gpu-provisioner-identity"),
             WorkloadIdentityArgs(
                 identity_name=args.identity_name,
                 home=args.home,
@@ -139,7 +139,7 @@ class Kaito(pulumi.ComponentResource):
                 automount_api_token=True,  # a controller: it watches NodeClaims and creates Nodes
                 depends_on=[namespace],
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child_opts(was="gpu-provisioner-identity"),
         )
         env = dict(
             zip(
@@ -155,7 +155,7 @@ class Kaito(pulumi.ComponentResource):
             )
         )
         Release(
-            "gpu-provisioner",
+            self.child_name("gpu-provisioner"),
             name="gpu-provisioner",
             chart="gpu-provisioner",
             version=args.settings.gpu_provisioner_chart_version,
@@ -165,7 +165,5 @@ class Kaito(pulumi.ComponentResource):
                 self.gpu_provisioner.client_id, args.home.tenant_id, args.cluster_name, env
             ),
             atomic=True,
-            opts=pulumi.ResourceOptions.merge(
-                k8s, pulumi.ResourceOptions(depends_on=[namespace, self.gpu_provisioner])
-            ),
+            opts=self.child_opts(was="gpu-provisioner", depends_on=[namespace, self.gpu_provisioner]),
         )

@@ -31,6 +31,7 @@ from pulumi_kubernetes.apiextensions import CustomResource
 from pulumi_kubernetes.core.v1 import ConfigMap
 from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
 
+from components.child_names import Component, renamed
 from components.model_common import ModelContext, caller_service, network_policy, scaled_object
 from facts.kaito_versions import CHART_KAITO_VERSION, KaitoCapabilities, kaito_capabilities
 from facts.tags import k8s_labels
@@ -124,7 +125,7 @@ def workspace_fields(
     return resource, inference, dict(KAITO_ANNOTATIONS) if caps.disable_benchmark_annotation else {}
 
 
-class KaitoModel(pulumi.ComponentResource):
+class KaitoModel(Component):
     """One KAITO model: ConfigMap, InferenceSet (+ KEDA ScaledObject) or Workspace, Service, policy."""
 
     def __init__(
@@ -133,7 +134,7 @@ class KaitoModel(pulumi.ComponentResource):
         args: KaitoModelArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("aksllm:models:KaitoModel", name, None, opts)
+        super().__init__("aksllm:models:KaitoModel", name, opts)
         ctx, byo_nodes, version = args.context, args.byo_nodes, args.version
         plan, refs = ctx.plan, ctx.inference
         model = plan.config.name
@@ -142,12 +143,12 @@ class KaitoModel(pulumi.ComponentResource):
         self.kind = kaito_kind(plan)
 
         config_map = ConfigMap(
-            f"{ctx.plan.config.name}-inference-config",
+            self.child_name("inference-config"),
             metadata=ObjectMetaArgs(
                 name=f"{model}-inference-config", namespace=refs.namespace, labels=labels
             ),
             data={"inference_config.yaml": kaito_inference_config(plan)},
-            opts=child,
+            opts=renamed(f"{model}-inference-config", child),
         )
         caps = args.capabilities or kaito_capabilities(CHART_KAITO_VERSION)
         base_labels = workload_scheduling(plan).node_selector if byo_nodes else kaito_label_selector(plan)
@@ -161,18 +162,18 @@ class KaitoModel(pulumi.ComponentResource):
             workload = f"{model}{KAITO_WORKSPACE_SUFFIX}"
             pods = {KAITO_WORKSPACE_POD_LABEL: workload}
             self.workload: pulumi.Resource = KaitoWorkspace(
-                f"{ctx.plan.config.name}-workspace",
+                self.child_name("workspace"),
                 ObjectMetaArgs(
                     name=workload, namespace=refs.namespace, labels=labels, annotations=annotations
                 ),
                 resource,
                 inference,
-                after_config,
+                renamed(f"{model}-workspace", after_config),
             )
         else:
             pods = {KAITO_INFERENCESET_POD_LABEL: model}
             self.workload = CustomResource(
-                f"{ctx.plan.config.name}-inference-set",
+                self.child_name("inference-set"),
                 api_version=KAITO_API,
                 kind="InferenceSet",
                 metadata=ObjectMetaArgs(
@@ -186,8 +187,11 @@ class KaitoModel(pulumi.ComponentResource):
                     "template": {"resource": resource, "inference": inference},
                 },
                 # KEDA owns the replica count after creation.
-                opts=pulumi.ResourceOptions.merge(
-                    after_config, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])
+                opts=renamed(
+                    f"{model}-inference-set",
+                    pulumi.ResourceOptions.merge(
+                        after_config, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])
+                    ),
                 ),
             )
             triggers = [
@@ -200,6 +204,7 @@ class KaitoModel(pulumi.ComponentResource):
             # The InferenceSet (scale subresource), never the StatefulSet KAITO creates per replica.
             target = {"apiVersion": KAITO_API, "kind": "InferenceSet", "name": model}
             scaled_object(
+                self,
                 ctx,
                 target,
                 triggers,
@@ -211,8 +216,9 @@ class KaitoModel(pulumi.ComponentResource):
         # The leader pod (index 0) of each replica serves; in multi-node replicas the others run Ray. A
         # one-node Workspace of KAITO 0.6.0 is a Deployment: its pods carry no pod-index label.
         serving = {**pods, POD_INDEX_LABEL: "0"} if caps.statefulset_pods or multi_node else pods
-        self.service = caller_service(ctx, serving, KAITO_PORT, labels, child)
+        self.service = caller_service(self, ctx, serving, KAITO_PORT, labels, child)
         network_policy(
+            self,
             ctx,
             LabelSelectorArgs(match_labels=pods),
             KAITO_PORT,

@@ -11,6 +11,7 @@ from pulumi_kubernetes.core.v1 import Namespace
 from pulumi_kubernetes.helm.v3 import Release, RepositoryOptsArgs
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 
+from components.child_names import Component
 from components.roles import MONITORING_DATA_READER, SERVICE_BUS_DATA_OWNER
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
 from config import versions
@@ -52,7 +53,7 @@ class KedaArgs:
     readiness_timeout_seconds: int | None = None
 
 
-class KedaAutoscaling(pulumi.ComponentResource):
+class KedaAutoscaling(Component):
     """KEDA's identity (Prometheus reader; queue reader when the queue is on) and trigger auths."""
 
     prometheus_trigger_auth: str
@@ -60,7 +61,7 @@ class KedaAutoscaling(pulumi.ComponentResource):
     http_addon: HttpAddonRefs | None
 
     def __init__(self, name: str, args: KedaArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("aksllm:platform:KedaAutoscaling", name, None, opts)
+        super().__init__("aksllm:platform:KedaAutoscaling", name, opts)
         grants = [
             RoleGrant(MONITORING_DATA_READER, args.monitor_workspace_id, "KEDA Prometheus scaler queries"),
         ]
@@ -73,7 +74,7 @@ class KedaAutoscaling(pulumi.ComponentResource):
                 )
             )
         self.identity = WorkloadIdentity(
-            "keda-identity",
+            self.child_name("identity"),
             WorkloadIdentityArgs(
                 identity_name=args.identity_name,
                 home=args.home,
@@ -82,19 +83,20 @@ class KedaAutoscaling(pulumi.ComponentResource):
                 grants=grants,
                 service_account_mode="annotate",
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child_opts(was="keda-identity"),
         )
-        k8s = pulumi.ResourceOptions(parent=self, depends_on=[args.inference_namespace_resource])
-        self.prometheus_trigger_auth = self._trigger_auth(PROMETHEUS_TRIGGER_AUTH, args, k8s)
+        self.prometheus_trigger_auth = self._trigger_auth("prometheus", PROMETHEUS_TRIGGER_AUTH, args)
         self.service_bus_trigger_auth = (
-            self._trigger_auth(SERVICE_BUS_TRIGGER_AUTH, args, k8s) if args.queue_id is not None else None
+            self._trigger_auth("servicebus", SERVICE_BUS_TRIGGER_AUTH, args)
+            if args.queue_id is not None
+            else None
         )
         self.http_addon = self._http_addon(args) if args.http_addon.enabled else None
         self.register_outputs({"clientId": self.identity.client_id})
 
-    def _trigger_auth(self, name: str, args: KedaArgs, opts: pulumi.ResourceOptions) -> str:
+    def _trigger_auth(self, suffix: str, name: str, args: KedaArgs) -> str:
         CustomResource(
-            name,
+            self.child_name(suffix),
             api_version="keda.sh/v1alpha1",
             kind="TriggerAuthentication",
             metadata=ObjectMetaArgs(
@@ -102,22 +104,21 @@ class KedaAutoscaling(pulumi.ComponentResource):
             ),
             # identityId pins KEDA's own identity (the one federated to kube-system/keda-operator).
             spec={"podIdentity": {"provider": "azure-workload", "identityId": self.identity.client_id}},
-            opts=opts,
+            opts=self.child_opts(was=name, depends_on=[args.inference_namespace_resource]),
         )
         return name
 
     def _http_addon(self, args: KedaArgs) -> HttpAddonRefs:
         settings = args.http_addon
-        k8s = pulumi.ResourceOptions(parent=self)
         namespace = Namespace(
-            "http-addon-namespace",
+            self.child_name("http-addon-namespace"),
             metadata=ObjectMetaArgs(
                 name=HTTP_ADDON_NAMESPACE, labels=k8s_labels("keda-http-add-on", "autoscaling")
             ),
-            opts=k8s,
+            opts=self.child_opts(was="http-addon-namespace"),
         )
         Release(
-            "http-addon",
+            self.child_name("http-addon"),
             name=HTTP_ADDON_RELEASE,
             chart="keda-add-ons-http",
             version=settings.chart_version,
@@ -125,7 +126,7 @@ class KedaAutoscaling(pulumi.ComponentResource):
             namespace=HTTP_ADDON_NAMESPACE,
             values=http_addon_values(settings, args.system_nodes, args.readiness_timeout_seconds),
             atomic=True,
-            opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace])),
+            opts=self.child_opts(was="http-addon", depends_on=[namespace]),
         )
         return HttpAddonRefs(
             namespace=HTTP_ADDON_NAMESPACE,

@@ -12,6 +12,7 @@ import pulumi_azure_native.containerservice as cs
 import pulumi_azure_native.keyvault as keyvault
 
 from components.azure_place import AzurePlace
+from components.child_names import Component
 from config.schema import KeyVaultConfig
 from facts.naming import Names
 
@@ -77,7 +78,7 @@ class KeyVaultArgs:
     hf_token: pulumi.Output[str] | None = None
 
 
-class KeyVault(pulumi.ComponentResource):
+class KeyVault(Component):
     """Key Vault with RBAC, purge protection and default-deny firewall; the HF token secret."""
 
     vault_name: pulumi.Output[str]
@@ -85,15 +86,14 @@ class KeyVault(pulumi.ComponentResource):
     hf_token_secret_name: str | None
 
     def __init__(self, name: str, args: KeyVaultArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("aksllm:platform:KeyVault", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("aksllm:platform:KeyVault", name, opts)
         settings, tags = args.settings, dict(args.place.tags)
         egress: pulumi.Input[Sequence[str]] = args.cluster_egress_ips if settings.allow_cluster_egress else []
         rules = pulumi.Output.all(ip_rules(settings.allowed_ip_ranges), egress).apply(
             lambda pair: [keyvault.IPRuleArgs(value=v) for v in ip_rules([*pair[0], *pair[1]])]
         )
         self.vault = keyvault.Vault(
-            "vault",
+            self.child_name("vault"),
             vault_name=args.names.key_vault(),
             resource_group_name=args.place.resource_group_name,
             location=args.place.location,
@@ -115,14 +115,14 @@ class KeyVault(pulumi.ComponentResource):
                 ),
             ),
             tags=tags,
-            opts=child,
+            opts=self.child_opts(was="vault"),
         )
         self.vault_name = self.vault.name
         self.vault_id = self.vault.id
         self.hf_token_secret_name = None
         if args.hf_token is not None:
             keyvault.Secret(
-                "hf-token",
+                self.child_name("hf-token"),
                 secret_name=HF_TOKEN_SECRET,
                 vault_name=self.vault.name,
                 resource_group_name=args.place.resource_group_name,
@@ -130,7 +130,7 @@ class KeyVault(pulumi.ComponentResource):
                     value=pulumi.Output.secret(args.hf_token), content_type="text/plain"
                 ),
                 tags=tags,
-                opts=child,
+                opts=self.child_opts(was="hf-token"),
             )
             self.hf_token_secret_name = HF_TOKEN_SECRET
         self.register_outputs({"vaultName": self.vault_name, "vaultId": self.vault_id})

@@ -21,6 +21,7 @@ from pulumi_kubernetes.networking.v1 import (
     NetworkPolicySpecArgs,
 )
 
+from components.child_names import Component, renamed
 from components.inference_refs import InferenceRuntimeRefs
 from config.schema import KedaHttpAddonConfig
 from sizing.autoscaling import HTTP_ADDON_SCALED_OBJECT_SUFFIX, scaled_object_spec
@@ -47,6 +48,7 @@ class ModelContext:
 
 
 def caller_service(
+    owner: Component,
     ctx: ModelContext,
     selector: Mapping[str, str],
     target_port: int | str,
@@ -56,7 +58,7 @@ def caller_service(
     """``<model>.<namespace>``: port 80 to the model's serving port, whatever the runtime."""
     name = ctx.plan.config.name
     return Service(
-        f"{ctx.plan.config.name}-service",
+        owner.child_name("service"),
         metadata=ObjectMetaArgs(
             name=name, namespace=ctx.inference.namespace, labels=dict(labels), annotations=SKIP_AWAIT
         ),
@@ -65,7 +67,7 @@ def caller_service(
             selector=dict(selector),
             ports=[ServicePortArgs(name="http", port=SERVICE_PORT, target_port=target_port, protocol="TCP")],
         ),
-        opts=opts,
+        opts=renamed(f"{ctx.plan.config.name}-service", opts),
     )
 
 
@@ -85,6 +87,7 @@ def ingress_namespaces(ctx: ModelContext, http_fronted: bool) -> list[str]:
 
 
 def network_policy(
+    owner: Component,
     ctx: ModelContext,
     pod_selector: LabelSelectorArgs,
     port: int,
@@ -121,7 +124,7 @@ def network_policy(
             NetworkPolicyIngressRuleArgs(from_=[NetworkPolicyPeerArgs(pod_selector=replica_peers)])
         )
     return NetworkPolicy(
-        f"{ctx.plan.config.name}-network-policy",
+        owner.child_name("network-policy"),
         metadata=ObjectMetaArgs(
             name=ctx.plan.config.name, namespace=ctx.inference.namespace, labels=dict(labels)
         ),
@@ -131,11 +134,12 @@ def network_policy(
             ingress=ingress,
             egress=egress,
         ),
-        opts=opts,
+        opts=renamed(f"{ctx.plan.config.name}-network-policy", opts),
     )
 
 
 def scaled_object(
+    owner: Component,
     ctx: ModelContext,
     target: dict[str, str],
     triggers: list[dict[str, Any]],
@@ -149,19 +153,19 @@ def scaled_object(
     if worker is not None and queue is not None and worker.model == ctx.plan.config.name:
         triggers = [*triggers, *model_queue_triggers(worker, queue.namespace, queue.trigger_auth)]
     return CustomResource(
-        f"{ctx.plan.config.name}-scaled-object",
+        owner.child_name("scaled-object"),
         api_version="keda.sh/v1alpha1",
         kind="ScaledObject",
         metadata=ObjectMetaArgs(
             name=ctx.plan.config.name, namespace=ctx.inference.namespace, labels=dict(labels)
         ),
         spec=scaled_object_spec(ctx.plan, target, triggers),
-        opts=opts,
+        opts=renamed(f"{ctx.plan.config.name}-scaled-object", opts),
     )
 
 
 def http_scaled_object(
-    ctx: ModelContext, labels: Mapping[str, str], opts: pulumi.ResourceOptions
+    owner: Component, ctx: ModelContext, labels: Mapping[str, str], opts: pulumi.ResourceOptions
 ) -> CustomResource:
     """The KEDA HTTP add-on's routing for a vLLM model: its interceptor holds a request while the
     Deployment scales from zero. KEDA allows one ScaledObject per target, so the add-on's own is
@@ -178,7 +182,7 @@ def http_scaled_object(
     name = plan.config.name
     wait = http_cold_start_wait_seconds(plan, ctx.http_addon.cold_start_timeout_seconds)
     return CustomResource(
-        f"{ctx.plan.config.name}-http-scaled-object",
+        owner.child_name("http-scaled-object"),
         api_version="http.keda.sh/v1alpha1",
         kind="HTTPScaledObject",
         metadata=ObjectMetaArgs(
@@ -207,5 +211,5 @@ def http_scaled_object(
                 "responseHeader": f"{ctx.http_addon.response_header_timeout_seconds}s",
             },
         },
-        opts=opts,
+        opts=renamed(f"{ctx.plan.config.name}-http-scaled-object", opts),
     )

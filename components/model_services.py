@@ -13,6 +13,7 @@ from pulumi_kubernetes.core.v1 import ConfigMap
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 from pulumi_kubernetes.storage.v1 import StorageClass
 
+from components.child_names import Component
 from components.inference_refs import InferenceRuntimeRefs
 from components.kaito_model import KaitoModel, KaitoModelArgs
 from components.model_common import METRICS_NAMESPACE, ModelContext
@@ -49,7 +50,7 @@ def kaito_version(config: StackConfig) -> str:
     return kaito_version_of(kaito.mode, kaito.chart_version, config.cluster.kubernetes_version)
 
 
-class ModelServices(pulumi.ComponentResource):
+class ModelServices(Component):
     """All model services; ``outputs`` maps each model name to how callers reach it."""
 
     outputs: dict[str, dict[str, Any]]
@@ -59,7 +60,7 @@ class ModelServices(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ModelServicesArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("aksllm:models:ModelServices", name, None, opts)
+        super().__init__("aksllm:models:ModelServices", name, opts)
         cfg, refs = args.config, args.inference
         kube = pulumi.ResourceOptions(parent=self, depends_on=[refs.namespace_resource])
         self.outputs, self.notes = {}, []
@@ -67,18 +68,18 @@ class ModelServices(pulumi.ComponentResource):
             self.register_outputs({})
             return
         ConfigMap(
-            "model-metrics-scrape",
+            self.child_name("metrics-scrape"),
             metadata=ObjectMetaArgs(
                 name=AMA_METRICS_CONFIG_MAP,
                 namespace=METRICS_NAMESPACE,
                 labels=k8s_labels("model-metrics", "monitoring", instance="model-metrics", version="v1"),
             ),
             data={AMA_METRICS_KEY: prometheus_config(refs.namespace)},
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child_opts(was="model-metrics-scrape"),
         )
         if any(p.config.runtime == "vllm" for p in args.plans):
             StorageClass(
-                "model-cache",
+                self.child_name("model-cache"),
                 metadata=ObjectMetaArgs(
                     name=MODEL_CACHE_STORAGE_CLASS,
                     labels=k8s_labels("model-cache", "storage", instance="model-cache", version="v1"),
@@ -89,7 +90,7 @@ class ModelServices(pulumi.ComponentResource):
                 reclaim_policy="Delete",
                 volume_binding_mode="Immediate",
                 allow_volume_expansion=True,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child_opts(was="model-cache"),
             )
         kaito = cfg.addons.kaito
         byo = kaito.mode == "helm" and kaito.node_provisioner == "none"
@@ -103,14 +104,14 @@ class ModelServices(pulumi.ComponentResource):
                 queue_worker=self.worker,
             )
             model = plan.config.name
-            child = pulumi.ResourceOptions(parent=self)
+            child = self.child_opts(was=model)
             if plan.config.runtime == "vllm":
-                VllmModel(model, VllmModelArgs(context=ctx, kube=kube), child)
+                VllmModel(self.child_name(model), VllmModelArgs(context=ctx, kube=kube), child)
                 kind = "Deployment"
             else:
                 version = kaito_version(cfg)
                 KaitoModel(
-                    model,
+                    self.child_name(model),
                     KaitoModelArgs(
                         context=ctx,
                         byo_nodes=byo,
@@ -148,11 +149,11 @@ class ModelServices(pulumi.ComponentResource):
             return
         model = next(p for p in args.plans if p.config.name == worker.model)
         QueueWorker(
-            "queue-worker",
+            self.child_name("queue-worker"),
             QueueWorkerArgs(
                 worker=worker, model=model, queue=queue, namespace=args.inference.namespace, kube=kube
             ),
-            pulumi.ResourceOptions(parent=self),
+            self.child_opts(was="queue-worker"),
         )
 
     def _summary(self, plan: ModelPlan, refs: InferenceRuntimeRefs, kind: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import pulumi
 import pulumi_azure_native.monitor as monitor
 
 from components.azure_place import AzurePlace
+from components.child_names import Component
 from facts.naming import Names
 
 PROMETHEUS_STREAM = monitor.KnownPrometheusForwarderDataSourceStreams.MICROSOFT_PROMETHEUS_METRICS
@@ -28,36 +29,35 @@ class ManagedPrometheusArgs:
     cluster_id: pulumi.Input[str]
 
 
-class ManagedPrometheus(pulumi.ComponentResource):
+class ManagedPrometheus(Component):
     """Azure Monitor workspace + DCE + DCR + associations to the cluster."""
 
     workspace_id: pulumi.Output[str]
     query_endpoint: pulumi.Output[str]
 
     def __init__(self, name: str, args: ManagedPrometheusArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("aksllm:platform:ManagedPrometheus", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("aksllm:platform:ManagedPrometheus", name, opts)
         tags, names = dict(args.place.tags), args.names
         self.workspace = monitor.AzureMonitorWorkspace(
-            "workspace",
+            self.child_name("workspace"),
             azure_monitor_workspace_name=names.monitor_workspace(),
             resource_group_name=args.place.resource_group_name,
             location=args.place.location,
             tags=tags,
-            opts=child,
+            opts=self.child_opts(was="workspace"),
         )
         endpoint = monitor.DataCollectionEndpoint(
-            "prometheus-dce",
+            self.child_name("dce"),
             data_collection_endpoint_name=names.prometheus_endpoint(),
             resource_group_name=args.place.resource_group_name,
             location=args.place.location,
             kind=monitor.KnownDataCollectionEndpointResourceKind.LINUX,
             description="Managed Prometheus endpoint of the AKS cluster",
             tags=tags,
-            opts=child,
+            opts=self.child_opts(was="prometheus-dce"),
         )
         rule = monitor.DataCollectionRule(
-            "prometheus-dcr",
+            self.child_name("dcr"),
             data_collection_rule_name=names.prometheus_rule(),
             resource_group_name=args.place.resource_group_name,
             location=args.place.location,
@@ -80,23 +80,23 @@ class ManagedPrometheus(pulumi.ComponentResource):
             ),
             data_flows=[monitor.DataFlowArgs(streams=[PROMETHEUS_STREAM], destinations=[DESTINATION])],
             tags=tags,
-            opts=child,
+            opts=self.child_opts(was="prometheus-dcr"),
         )
         monitor.DataCollectionRuleAssociation(
-            "prometheus-dcra",
+            self.child_name("dcra"),
             association_name="ContainerInsightsMetricsExtension",
             resource_uri=args.cluster_id,
             data_collection_rule_id=rule.id,
             description="Sends the cluster's Prometheus metrics through the MSProm rule",
-            opts=child,
+            opts=self.child_opts(was="prometheus-dcra"),
         )
         monitor.DataCollectionRuleAssociation(
-            "prometheus-dcea",
+            self.child_name("dcea"),
             # The fixed name AKS's metrics add-on looks up for its configuration endpoint.
             association_name="configurationAccessEndpoint",
             resource_uri=args.cluster_id,
             data_collection_endpoint_id=endpoint.id,
-            opts=child,
+            opts=self.child_opts(was="prometheus-dcea"),
         )
         self.workspace_id = self.workspace.id
         self.query_endpoint = self.workspace.metrics.apply(lambda m: m.prometheus_query_endpoint if m else "")

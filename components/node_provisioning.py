@@ -16,6 +16,7 @@ import pulumi
 from pulumi_kubernetes.apiextensions import CustomResource
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 
+from components.child_names import Component
 from sizing.nap import NodeClassSpec, NodePoolSpec
 
 
@@ -40,25 +41,26 @@ def _custom_resource(name: str, manifest: Mapping[str, Any], opts: pulumi.Resour
     )
 
 
-class NodeProvisioning(pulumi.ComponentResource):
+class NodeProvisioning(Component):
     """Karpenter AKSNodeClasses and NodePools (cluster-scoped custom resources) for GPU capacity."""
 
     def __init__(
         self, name: str, args: NodeProvisioningArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("aksllm:platform:NodeProvisioning", name, None, opts)
-        k8s = pulumi.ResourceOptions(parent=self)
+        super().__init__("aksllm:platform:NodeProvisioning", name, opts)
         self.node_classes = {
-            spec.name: _custom_resource(f"nodeclass-{spec.name}", spec.manifest(dict(args.tags)), k8s)
+            spec.name: _custom_resource(
+                self.child_name(f"nodeclass-{spec.name}"),
+                spec.manifest(dict(args.tags)),
+                self.child_opts(was=f"nodeclass-{spec.name}"),
+            )
             for spec in args.node_classes
         }
         self.node_pools = {
             spec.name: _custom_resource(
-                f"nodepool-{spec.name}",
+                self.child_name(f"nodepool-{spec.name}"),
                 spec.manifest(),
-                pulumi.ResourceOptions.merge(
-                    k8s, pulumi.ResourceOptions(depends_on=[self.node_classes[spec.pool.name]])
-                ),
+                self.child_opts(was=f"nodepool-{spec.name}", depends_on=[self.node_classes[spec.pool.name]]),
             )
             for spec in args.node_pools
         }

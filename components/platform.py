@@ -9,6 +9,7 @@ import pulumi
 
 from components.addons import PlatformAddons, PlatformAddonsArgs
 from components.budget import StackBudget, StackBudgetArgs, first_of_month
+from components.child_names import Component
 from components.cluster import AksCluster, AksClusterArgs
 from components.gpu_pools import GpuPools, GpuPoolsArgs
 from components.model_services import ModelServices, ModelServicesArgs
@@ -30,17 +31,17 @@ class PlatformArgs:
     plan: StackPlan
 
 
-class Platform(pulumi.ComponentResource):
+class Platform(Component):
     """Cluster, GPU capacity, add-ons, identities and model services of one stack."""
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aksllm:platform:Platform", name, None, opts)
+        super().__init__("aksllm:platform:Platform", name, opts)
         plan = args.plan
         cfg = plan.config
         names = Names(prefix=cfg.prefix, stack=args.stack, location=cfg.location)
         tags = stack_tags(args.project, args.stack, cfg.tags)
         self.cluster = AksCluster(
-            "cluster",
+            self.child_name("cluster"),
             AksClusterArgs(
                 names=names,
                 location=cfg.location,
@@ -48,7 +49,7 @@ class Platform(pulumi.ComponentResource):
                 settings=cfg.cluster,
                 features=plan.cluster_features,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child_opts(was="cluster"),
         )
         # The cluster's Kubernetes provider reaches every Kubernetes object through the components'
         # ``providers`` option (children inherit it by package), never through their Args: pulumi 3.272.0
@@ -56,16 +57,16 @@ class Platform(pulumi.ComponentResource):
         # provider map) and _get_providers (l. 1155-1200: no explicit provider -> the map's, by package).
         kube: list[pulumi.ProviderResource] = [self.cluster.kube_provider]
         self.addons = PlatformAddons(
-            "addons",
+            self.child_name("addons"),
             PlatformAddonsArgs(names=names, tags=tags, config=cfg, cluster=self.cluster),
-            opts=pulumi.ResourceOptions(parent=self, providers=kube),
+            opts=self.child_opts(was="addons", providers=kube),
         )
         self.inference = self.addons.inference
         self.model_plans = plan.model_plans
         self.agent_pool_specs = plan.agent_pool_specs
         self.gpu_pools = (
             GpuPools(
-                "gpu-pools",
+                self.child_name("gpu-pools"),
                 GpuPoolsArgs(
                     specs=self.agent_pool_specs,
                     resource_group_name=self.cluster.resource_group_name,
@@ -78,7 +79,7 @@ class Platform(pulumi.ComponentResource):
                     after=self.cluster.last_write,
                     priority_expander=plan.priority_expander,
                 ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster], providers=kube),
+                opts=self.child_opts(was="gpu-pools", depends_on=[self.cluster], providers=kube),
             )
             # NAP stacks have no agent pools, but their NodePools need the same NVIDIA software.
             if plan.runs_gpu_software
@@ -87,13 +88,13 @@ class Platform(pulumi.ComponentResource):
         self.nodepool_specs = plan.nodepool_specs
         self.node_provisioning = (
             NodeProvisioning(
-                "node-provisioning",
+                self.child_name("node-provisioning"),
                 NodeProvisioningArgs(
                     node_classes=plan.node_class_specs,
                     node_pools=self.nodepool_specs,
                     tags=tags,
                 ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster], providers=kube),
+                opts=self.child_opts(was="node-provisioning", depends_on=[self.cluster], providers=kube),
             )
             if self.nodepool_specs
             else None
@@ -115,7 +116,7 @@ class Platform(pulumi.ComponentResource):
         self.outputs["cost"] = self.cost.to_dict()
         if cfg.budget is not None:
             self.budget = StackBudget(
-                "budget",
+                self.child_name("budget"),
                 StackBudgetArgs(
                     budget_name=names.budget(),
                     scope=self.cluster.resource_group.id,
@@ -123,13 +124,13 @@ class Platform(pulumi.ComponentResource):
                     start_date=cfg.budget.start_date or first_of_month(plan_date()),
                     start_date_pinned=cfg.budget.start_date is not None,
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child_opts(was="budget"),
             )
             self.outputs["budgetName"] = names.budget()
         self.models = ModelServices(
-            "models",
+            self.child_name("models"),
             ModelServicesArgs(plans=self.model_plans, config=cfg, inference=self.inference),
-            opts=pulumi.ResourceOptions(parent=self, providers=kube),
+            opts=self.child_opts(was="models", providers=kube),
         )
         self.outputs["models"] = self.models.outputs
         if self.models.worker is not None:

@@ -45,6 +45,7 @@ from pulumi_kubernetes.networking.v1 import (
     NetworkPolicySpecArgs,
 )
 
+from components.child_names import Component, renamed
 from components.inference_refs import QueueRefs
 from components.model_common import DNS_NAMESPACE, SKIP_AWAIT
 from facts.platform import SYSTEM_POOL_TAINT, system_pool_selector, system_pool_toleration
@@ -97,11 +98,11 @@ def model_pods(model: ModelPlan) -> tuple[dict[str, str], int]:
     return {KAITO_WORKSPACE_POD_LABEL: name + KAITO_WORKSPACE_SUFFIX}, KAITO_PORT
 
 
-class QueueWorker(pulumi.ComponentResource):
+class QueueWorker(Component):
     """The worker that drains the async queue into one model (only when its image is set)."""
 
     def __init__(self, name: str, args: QueueWorkerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aksllm:models:QueueWorker", name, None, opts)
+        super().__init__("aksllm:models:QueueWorker", name, opts)
         plan, queue = args.worker, args.queue
         assert plan.image is not None and queue.worker_service_account is not None
         child = pulumi.ResourceOptions.merge(args.kube, pulumi.ResourceOptions(parent=self))
@@ -147,7 +148,7 @@ class QueueWorker(pulumi.ComponentResource):
             volume_mounts=[VolumeMountArgs(name="tmp", mount_path="/tmp")],
         )
         self.deployment = Deployment(
-            "queue-worker-deployment",
+            self.child_name("deployment"),
             metadata=ObjectMetaArgs(
                 name=WORKER_NAME, namespace=args.namespace, labels=labels, annotations=SKIP_AWAIT
             ),
@@ -176,22 +177,26 @@ class QueueWorker(pulumi.ComponentResource):
                     ),
                 ),
             ),
-            opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])
+            opts=renamed(
+                f"{self.was}-deployment",
+                pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])),
             ),
         )
         CustomResource(
-            "queue-worker-scaled-object",
+            self.child_name("scaled-object"),
             api_version="keda.sh/v1alpha1",
             kind="ScaledObject",
             metadata=ObjectMetaArgs(name=WORKER_NAME, namespace=args.namespace, labels=labels),
             spec=worker_scaled_object_spec(plan, queue.namespace, queue.trigger_auth),
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.deployment])),
+            opts=renamed(
+                f"{self.was}-scaled-object",
+                pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.deployment])),
+            ),
         )
         pods, port = model_pods(args.model)
         dns = [NetworkPolicyPortArgs(port=53, protocol=p) for p in ("UDP", "TCP")]
         NetworkPolicy(
-            "queue-worker-network-policy",
+            self.child_name("network-policy"),
             metadata=ObjectMetaArgs(name=WORKER_NAME, namespace=args.namespace, labels=labels),
             spec=NetworkPolicySpecArgs(
                 pod_selector=LabelSelectorArgs(match_labels=selector),
@@ -218,6 +223,6 @@ class QueueWorker(pulumi.ComponentResource):
                     ),
                 ],
             ),
-            opts=child,
+            opts=renamed(f"{self.was}-network-policy", child),
         )
         self.register_outputs({"deployment": WORKER_NAME})

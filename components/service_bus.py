@@ -9,6 +9,7 @@ import pulumi
 import pulumi_azure_native.servicebus as servicebus
 
 from components.azure_place import AzurePlace
+from components.child_names import Component
 from config.schema import AsyncQueueConfig
 from facts.naming import Names
 
@@ -20,7 +21,7 @@ class AsyncQueueArgs:
     settings: AsyncQueueConfig
 
 
-class AsyncQueue(pulumi.ComponentResource):
+class AsyncQueue(Component):
     """Service Bus Standard namespace with local (SAS) auth disabled, TLS 1.2+, the batch queue and
     its reply queue."""
 
@@ -31,11 +32,10 @@ class AsyncQueue(pulumi.ComponentResource):
     reply_queue_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: AsyncQueueArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("aksllm:platform:AsyncQueue", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("aksllm:platform:AsyncQueue", name, opts)
         settings = args.settings
         self.namespace = servicebus.Namespace(
-            "namespace",
+            self.child_name("namespace"),
             namespace_name=args.names.service_bus(),
             resource_group_name=args.place.resource_group_name,
             location=args.place.location,
@@ -43,10 +43,10 @@ class AsyncQueue(pulumi.ComponentResource):
             disable_local_auth=True,
             minimum_tls_version=servicebus.TlsVersion.TLS_VERSION_1_2,
             tags=dict(args.place.tags),
-            opts=child,
+            opts=self.child_opts(was="namespace"),
         )
         self.queue = servicebus.Queue(
-            "queue",
+            self.child_name("queue"),
             queue_name=settings.queue_name,
             namespace_name=self.namespace.name,
             resource_group_name=args.place.resource_group_name,
@@ -55,19 +55,19 @@ class AsyncQueue(pulumi.ComponentResource):
             max_delivery_count=settings.max_delivery_count,
             default_message_time_to_live=f"PT{settings.message_ttl_hours}H",
             dead_lettering_on_message_expiration=True,
-            opts=child,
+            opts=self.child_opts(was="queue"),
         )
         # Results, one message per completed request (correlationId = the request's messageId), kept
         # as long as requests are; producers read them with Azure Service Bus Data Receiver here.
         self.reply_queue = servicebus.Queue(
-            "reply-queue",
+            self.child_name("reply-queue"),
             queue_name=settings.reply_queue,
             namespace_name=self.namespace.name,
             resource_group_name=args.place.resource_group_name,
             lock_duration="PT1M",
             default_message_time_to_live=f"PT{settings.message_ttl_hours}H",
             dead_lettering_on_message_expiration=True,
-            opts=child,
+            opts=self.child_opts(was="reply-queue"),
         )
         self.namespace_name = self.namespace.name
         self.queue_name = settings.queue_name

@@ -45,6 +45,7 @@ from pulumi_kubernetes.core.v1 import (
 from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
 from pulumi_kubernetes.policy.v1 import PodDisruptionBudget, PodDisruptionBudgetSpecArgs
 
+from components.child_names import Component, renamed
 from components.inference_namespace import SECRETS_MOUNT
 from components.key_vault import HF_TOKEN_SECRET
 from components.model_common import (
@@ -92,11 +93,11 @@ class VllmModelArgs:
     kube: pulumi.ResourceOptions  # the Kubernetes provider of the model's objects
 
 
-class VllmModel(pulumi.ComponentResource):
+class VllmModel(Component):
     """One vLLM model: everything from the Deployment to its ScaledObject."""
 
     def __init__(self, name: str, args: VllmModelArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aksllm:models:VllmModel", name, None, opts)
+        super().__init__("aksllm:models:VllmModel", name, opts)
         ctx = args.context
         plan, refs = ctx.plan, ctx.inference
         model = plan.config.name
@@ -107,7 +108,7 @@ class VllmModel(pulumi.ComponentResource):
         resources = pod_resources(plan)
 
         cache = PersistentVolumeClaim(
-            f"{ctx.plan.config.name}-model-cache",
+            self.child_name("model-cache"),
             metadata=ObjectMetaArgs(
                 name=f"{model}-model-cache", namespace=refs.namespace, labels=labels, annotations=SKIP_AWAIT
             ),
@@ -116,22 +117,25 @@ class VllmModel(pulumi.ComponentResource):
                 storage_class_name=MODEL_CACHE_STORAGE_CLASS,
                 resources=VolumeResourceRequirementsArgs(requests={"storage": f"{resources.cache_gib}Gi"}),
             ),
-            opts=child,
+            opts=renamed(f"{model}-model-cache", child),
         )
         self.deployment = Deployment(
-            f"{ctx.plan.config.name}-deployment",
+            self.child_name("deployment"),
             metadata=ObjectMetaArgs(
                 name=model, namespace=refs.namespace, labels=labels, annotations=SKIP_AWAIT
             ),
             spec=self._deployment_spec(ctx, pod_labels, selector),
             # KEDA owns the replica count after creation.
-            opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(ignore_changes=["spec.replicas"], depends_on=[cache])
+            opts=renamed(
+                f"{model}-deployment",
+                pulumi.ResourceOptions.merge(
+                    child, pulumi.ResourceOptions(ignore_changes=["spec.replicas"], depends_on=[cache])
+                ),
             ),
         )
-        self.service = caller_service(ctx, selector, "http", labels, child)
+        self.service = caller_service(self, ctx, selector, "http", labels, child)
         PodDisruptionBudget(
-            f"{ctx.plan.config.name}-pdb",
+            self.child_name("pdb"),
             metadata=ObjectMetaArgs(name=model, namespace=refs.namespace, labels=labels),
             spec=PodDisruptionBudgetSpecArgs(
                 max_unavailable=1,
@@ -139,11 +143,12 @@ class VllmModel(pulumi.ComponentResource):
                 # A replica that never became ready (e.g. stuck downloading) must not block a drain.
                 unhealthy_pod_eviction_policy="AlwaysAllow",
             ),
-            opts=child,
+            opts=renamed(f"{model}-pdb", child),
         )
         wake_up = wake_up_sources(plan, http_addon=refs.http_addon is not None, queue=refs.queue is not None)
         http_fronted = "http" in wake_up
         network_policy(
+            self,
             ctx,
             LabelSelectorArgs(match_labels=selector),
             VLLM_PORT,
@@ -162,10 +167,10 @@ class VllmModel(pulumi.ComponentResource):
             child, pulumi.ResourceOptions(depends_on=[self.deployment])
         )
         if http_fronted and refs.http_addon is not None:
-            http_scaled_object(ctx, labels, after_deployment)
+            http_scaled_object(self, ctx, labels, after_deployment)
             triggers.append(http_trigger(plan, refs.http_addon.external_scaler_address))
         target = {"apiVersion": "apps/v1", "kind": "Deployment", "name": model}
-        scaled_object(ctx, target, triggers, labels, after_deployment)
+        scaled_object(self, ctx, target, triggers, labels, after_deployment)
         self.register_outputs({"deployment": model})
 
     def _deployment_spec(

@@ -15,6 +15,7 @@ from pulumi_kubernetes.core.v1 import ServiceAccount, ServiceAccountPatch
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgs, ObjectMetaPatchArgs
 
 from components.azure_place import AzurePlace
+from components.child_names import Component
 from components.roles import BuiltInRole, assignment_name, role_definition_id
 
 AUDIENCE = "api://AzureADTokenExchange"
@@ -66,38 +67,34 @@ class WorkloadIdentityArgs:
     depends_on: Sequence[pulumi.Resource] = ()
 
 
-class WorkloadIdentity(pulumi.ComponentResource):
+class WorkloadIdentity(Component):
     """A Kubernetes ServiceAccount that authenticates to Azure as a user-assigned identity."""
 
     client_id: pulumi.Output[str]
     principal_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: WorkloadIdentityArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("aksllm:platform:WorkloadIdentity", name, None, opts)
-        # Child names carry the component's name: a URN holds only the parent's type, so two
-        # WorkloadIdentity components with children called "identity" would collide.
-        self._prefix = name
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("aksllm:platform:WorkloadIdentity", name, opts)
         self.identity = managedidentity.UserAssignedIdentity(
-            f"{name}-uami",
+            self.child_name("uami"),
             resource_name_=args.identity_name,
             resource_group_name=args.home.place.resource_group_name,
             location=args.home.place.location,
             tags=dict(args.home.place.tags),
-            opts=child,
+            opts=self.child_opts(was=f"{self.was}-uami"),
         )
         self.client_id = self.identity.client_id
         self.principal_id = self.identity.principal_id
         self.subject = subject(args.namespace, args.service_account)
         self.federated_credential = managedidentity.FederatedIdentityCredential(
-            f"{name}-federated",
+            self.child_name("federated"),
             federated_identity_credential_resource_name=f"{args.namespace}-{args.service_account}",
             resource_name_=self.identity.name,
             resource_group_name=args.home.place.resource_group_name,
             issuer=args.home.oidc_issuer_url,
             subject=self.subject,
             audiences=[AUDIENCE],
-            opts=child,
+            opts=self.child_opts(was=f"{self.was}-federated"),
         )
         self.role_assignments = [self._grant(i, grant, args) for i, grant in enumerate(args.grants)]
         self.service_account = self._service_account(args)
@@ -107,15 +104,16 @@ class WorkloadIdentity(pulumi.ComponentResource):
         self, index: int, grant: RoleGrant, args: WorkloadIdentityArgs
     ) -> authorization.RoleAssignment:
         scope = pulumi.Output.from_input(grant.scope)
+        suffix = f"role-{index}-{grant.role.guid[:8]}"
         return authorization.RoleAssignment(
-            f"{self._prefix}-role-{index}-{grant.role.guid[:8]}",
+            self.child_name(suffix),
             role_assignment_name=scope.apply(lambda s: assignment_name(s, grant.role, args.identity_name)),
             scope=scope,
             role_definition_id=role_definition_id(args.home.subscription_id, grant.role),
             principal_id=self.principal_id,
             principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
             description=f"{grant.role.name}: {grant.description}",
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child_opts(was=f"{self.was}-{suffix}"),
         )
 
     def _service_account(self, args: WorkloadIdentityArgs) -> pulumi.CustomResource:
@@ -123,21 +121,20 @@ class WorkloadIdentity(pulumi.ComponentResource):
             CLIENT_ID_ANNOTATION: self.client_id,
             TENANT_ID_ANNOTATION: args.home.tenant_id,
         }
-        k8s = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
         if args.service_account_mode == "annotate":
             # The ServiceAccount is created and owned by an AKS add-on (e.g. kube-system/keda-operator):
             # we must not create, replace or delete it. A server-side-apply patch owns only the fields
             # it sets (the annotations) under Pulumi's field manager; deleting this resource gives
             # those fields up and leaves the ServiceAccount itself in place.
             return ServiceAccountPatch(
-                f"{self._prefix}-sa-patch",
+                self.child_name("sa-patch"),
                 metadata=ObjectMetaPatchArgs(
                     name=args.service_account, namespace=args.namespace, annotations=annotations
                 ),
-                opts=k8s,
+                opts=self.child_opts(was=f"{self.was}-sa-patch", depends_on=list(args.depends_on)),
             )
         return ServiceAccount(
-            f"{self._prefix}-sa",
+            self.child_name("sa"),
             metadata=ObjectMetaArgs(
                 name=args.service_account,
                 namespace=args.namespace,
@@ -146,5 +143,5 @@ class WorkloadIdentity(pulumi.ComponentResource):
             ),
             # The workload identity webhook projects its own (Azure) token whatever this says.
             automount_service_account_token=args.automount_api_token,
-            opts=k8s,
+            opts=self.child_opts(was=f"{self.was}-sa", depends_on=list(args.depends_on)),
         )

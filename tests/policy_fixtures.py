@@ -182,12 +182,19 @@ def workload(kind: str, template: dict[str, Any], name: str = "worker") -> Res:
     return res(type_, name, {"apiVersion": "x", "kind": kind, "metadata": meta, "spec": spec})
 
 
+def pool_name(r: Res) -> str:
+    """An agent pool's own name (``agentPoolName``; the resource's logical name is the component's)."""
+    return str(r.inputs.get("agentPoolName", r.name))
+
+
 def agent_pool(stack_resources: list[Res], name: str) -> Res:
-    return next(r for r in stack_resources if r.type == AGENT_POOL and r.name == name)
+    return next(r for r in stack_resources if r.type == AGENT_POOL and pool_name(r) == name)
 
 
 def without(resources: list[Res], *, type_: str, name: str | None = None) -> list[Res]:
-    return [r for r in resources if not (r.type == type_ and (name is None or r.name == name))]
+    """``resources`` less those of ``type_`` (named ``name``: an agent pool's own name, else the logical
+    name)."""
+    return [r for r in resources if not (r.type == type_ and (name is None or pool_name(r) == name))]
 
 
 def nodepool(

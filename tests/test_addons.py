@@ -177,8 +177,8 @@ def test_role_scopes_are_exactly_one_resource_each(stack_run: tuple[str, Program
     if stack == "prod":  # KAITO's chart with the self-hosted gpu-provisioner: the cluster only
         expected[(principal(stack, "gpu-provisioner"), AKS_CONTRIBUTOR.guid)] = cluster
     if "asyncQueue" in run.outputs:  # dev and nap drain a queue; prod has no batch model
-        queue = resource_id(run, "azure-native:servicebus:Queue", "queue")
-        replies = resource_id(run, "azure-native:servicebus:Queue", "reply-queue")
+        queue = resource_id(run, "azure-native:servicebus:Queue", "platform-addons-async-queue-queue")
+        replies = resource_id(run, "azure-native:servicebus:Queue", "platform-addons-async-queue-reply-queue")
         registry = resource_id(run, "azure-native:containerregistry:Registry")
         expected |= {
             # the worker: receive on the request queue, send on the reply queue, nothing else
@@ -237,7 +237,7 @@ def test_no_role_is_ever_granted_on_a_subscription_or_resource_group(stack: str)
 
 def test_service_accounts_carry_their_identity_client_id(stack_run: tuple[str, ProgramRun]) -> None:
     stack, run = stack_run
-    sa = one(run, "kubernetes:core/v1:ServiceAccount", "inference-identity-sa").inputs
+    sa = one(run, "kubernetes:core/v1:ServiceAccount", "platform-addons-inference-identity-sa").inputs
     assert sa["metadata"]["namespace"] == "inference" and sa["metadata"]["name"] == "inference"
     annotations = sa["metadata"]["annotations"]
     assert (
@@ -256,7 +256,9 @@ def test_service_accounts_carry_their_identity_client_id(stack_run: tuple[str, P
         "keda": f"client-id-of-{identity_name(stack, 'keda')}",
     }
     if "asyncQueue" in run.outputs:
-        worker = one(run, "kubernetes:core/v1:ServiceAccount", "queue-worker-identity-sa").inputs
+        worker = one(
+            run, "kubernetes:core/v1:ServiceAccount", "platform-addons-queue-worker-identity-sa"
+        ).inputs
         assert (worker["metadata"]["namespace"], worker["metadata"]["name"]) == ("inference", "queue-worker")
         assert worker["metadata"]["annotations"]["azure.workload.identity/client-id"] == (
             f"client-id-of-{identity_name(stack, 'queue-worker')}"
@@ -300,7 +302,7 @@ def test_managed_prometheus_is_wired_to_the_cluster(stack_run: tuple[str, Progra
     stack, run = stack_run
     workspace = resource_id(run, "azure-native:monitor:AzureMonitorWorkspace")
     endpoint = resource_id(run, "azure-native:monitor:DataCollectionEndpoint")
-    rule_res = one(run, "azure-native:monitor:DataCollectionRule", "prometheus-dcr").inputs
+    rule_res = one(run, "azure-native:monitor:DataCollectionRule", "platform-addons-prometheus-dcr").inputs
     assert rule_res["destinations"]["monitoringAccounts"][0]["accountResourceId"] == workspace
     assert rule_res["dataSources"]["prometheusForwarder"][0]["streams"] == ["Microsoft-PrometheusMetrics"]
     assert rule_res["dataFlows"] == [
@@ -330,7 +332,9 @@ def test_container_insights_sends_logs_to_log_analytics_through_its_rule(
     """useAADAuth on the omsagent add-on needs the MSCI rule and its association, or nothing is sent."""
     stack, run = stack_run
     logs = resource_id(run, "azure-native:operationalinsights:Workspace")
-    rule = one(run, "azure-native:monitor:DataCollectionRule", "container-insights-dcr").inputs
+    rule = one(
+        run, "azure-native:monitor:DataCollectionRule", "platform-cluster-container-insights-dcr"
+    ).inputs
     assert rule["dataCollectionRuleName"] == f"MSCI-swedencentral-aks-llm-{stack}"
     (extension,) = rule["dataSources"]["extensions"]
     assert (extension["extensionName"], extension["streams"]) == (
@@ -415,7 +419,7 @@ def test_token_becomes_a_key_vault_secret_synced_to_hf_token() -> None:
         }
     ]
     # The CSI driver syncs only while a pod mounts the volume: a keep-alive pod does.
-    sync = one(run, "kubernetes:apps/v1:Deployment", "hf-token-sync").inputs
+    sync = one(run, "kubernetes:apps/v1:Deployment", "platform-addons-inference-hf-token-sync").inputs
     pod = sync["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == "inference"
     assert pod["volumes"][0]["csi"] == {
@@ -519,10 +523,10 @@ def test_async_queue_is_entra_only(stack: str) -> None:
     assert namespace["minimumTlsVersion"] == "1.2"
     assert namespace["sku"] == {"name": "Standard", "tier": "Standard"}
     assert namespace["tags"]["stack"] == stack
-    queue = one(run, "azure-native:servicebus:Queue", "queue").inputs
+    queue = one(run, "azure-native:servicebus:Queue", "platform-addons-async-queue-queue").inputs
     assert queue["queueName"] == "batch-inference"
     assert queue["lockDuration"] == "PT300S" and queue["deadLetteringOnMessageExpiration"] is True
-    replies = one(run, "azure-native:servicebus:Queue", "reply-queue").inputs
+    replies = one(run, "azure-native:servicebus:Queue", "platform-addons-async-queue-reply-queue").inputs
     assert replies["queueName"] == "batch-inference-results"
     registry = one(run, "azure-native:containerregistry:Registry").inputs
     # Entra ID only: no admin user (a shared password), no anonymous pull
@@ -533,7 +537,7 @@ def test_async_queue_is_entra_only(stack: str) -> None:
         "replyQueue": "batch-inference-results",
         "registry": f"{registry['registryName']}.azurecr.io",
     }
-    custom = one(_full(), "azure-native:servicebus:Queue", "queue").inputs
+    custom = one(_full(), "azure-native:servicebus:Queue", "platform-addons-async-queue-queue").inputs
     assert (custom["queueName"], custom["lockDuration"], custom["maxDeliveryCount"]) == (
         "nightly",
         "PT120S",

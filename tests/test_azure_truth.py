@@ -154,7 +154,7 @@ def test_cluster_ignores_its_version_and_a_separate_update_applies_changes() -> 
     mc = one(run, MC)
     assert set(mc.options["ignoreChanges"]) == set(CLUSTER_IGNORE_CHANGES)
     assert {"kubernetesVersion", "agentPoolProfiles[*].orchestratorVersion"} <= set(CLUSTER_IGNORE_CHANGES)
-    (update,) = [r for r in by_type(run, TYPE_TOKEN) if r.name == "kubernetes-version"]
+    (update,) = [r for r in by_type(run, TYPE_TOKEN) if r.name == "platform-cluster-kubernetes-version"]
     assert update.inputs["kubernetesVersion"] == "1.36"
     assert update.inputs["clusterName"] == mc.inputs["resourceName"]
     # after the cluster (implied by its clusterName input, so in dependencies rather than dependsOn)
@@ -213,25 +213,28 @@ def test_create_only_fields_replace_the_pool_and_each_has_a_source() -> None:
         r["options"]["deleteBeforeReplace"] is True and r["options"]["ignoreChanges"] == ["count"]
         for r in pools
     )
-    # every option key the engine acts on is in the document, SDK type aliases left out
+    # every option key the engine acts on is in the document, SDK type aliases left out: the one alias
+    # is the program's own, to the name the cluster had before the child-name convention
     mc = next(r for r in doc["resources"] if r["type"] == MC)
-    assert set(mc["options"]) == {"ignoreChanges"} | (
+    assert set(mc["options"]) == {"ignoreChanges", "aliases"} | (
         {"dependsOn"} if "dependsOn" in mc["options"] else set()
     )
+    assert mc["options"]["aliases"] == [mc["urn"].rsplit("::", 1)[0] + "::aks"]
 
 
 def test_diff_reports_a_create_only_change_as_replace() -> None:
     base = plan_document(*planned("prod"))
     head = copy.deepcopy(base)
-    pool = next(r for r in head["resources"] if r["type"] == AP and r["name"] == "a100sp")
+    pool = next(r for r in head["resources"] if r["type"] == AP and r["name"] == "platform-gpu-pools-a100sp")
     pool["inputs"]["osDiskSizeGB"] = 512
     pool["inputs"]["maxCount"] = 9  # an in-place update alongside
-    other = next(r for r in head["resources"] if r["type"] == AP and r["name"] == "a100")
+    other = next(r for r in head["resources"] if r["type"] == AP and r["name"] == "platform-gpu-pools-a100")
     other["inputs"]["maxCount"] = 5
     diff = diff_plans(base, head)
     changes = {c.name: c for c in diff.changed}
-    assert changes["a100sp"].replace and changes["a100sp"].replace_fields == ["osDiskSizeGB"]
-    assert not changes["a100"].replace
+    od, spot = changes["platform-gpu-pools-a100"], changes["platform-gpu-pools-a100sp"]
+    assert spot.replace and spot.replace_fields == ["osDiskSizeGB"]
+    assert not od.replace
     md = render_markdown(diff)
     assert "1 to change, 1 to replace" in md
     assert "**replace** (delete first, then create): `osDiskSizeGB`" in md
@@ -242,12 +245,12 @@ def test_diff_reports_a_create_only_change_as_replace() -> None:
 
 def test_cluster_writes_are_chained_one_after_another() -> None:
     run = planned("prod")[1]
-    update = next(r for r in by_type(run, TYPE_TOKEN) if r.name == "kubernetes-version")
+    update = next(r for r in by_type(run, TYPE_TOKEN) if r.name == "platform-cluster-kubernetes-version")
     auto, node_os = (
-        one(run, MAINT, "aksManagedAutoUpgradeSchedule"),
-        one(run, MAINT, "aksManagedNodeOSUpgradeSchedule"),
+        one(run, MAINT, "platform-cluster-aksManagedAutoUpgradeSchedule"),
+        one(run, MAINT, "platform-cluster-aksManagedNodeOSUpgradeSchedule"),
     )
-    od, sp = one(run, AP, "a100"), one(run, AP, "a100sp")
+    od, sp = one(run, AP, "platform-gpu-pools-a100"), one(run, AP, "platform-gpu-pools-a100sp")
     chain = [update, auto, node_os, od, sp]
     for before, after in itertools.pairwise(chain):
         assert before.urn in after.options["dependsOn"], (before.name, after.name)
@@ -278,7 +281,9 @@ def problems_or_none(extra: dict[str, Any]) -> list[Problem]:
 def test_priority_expander_grows_on_demand_before_spot() -> None:
     run = planned("prod")[1]
     assert one(run, MC).inputs["autoScalerProfile"]["expander"] == "priority"
-    cm = one(run, "kubernetes:core/v1:ConfigMap", "cluster-autoscaler-priority-expander").inputs
+    cm = one(
+        run, "kubernetes:core/v1:ConfigMap", "platform-gpu-pools-cluster-autoscaler-priority-expander"
+    ).inputs
     assert (cm["metadata"]["name"], cm["metadata"]["namespace"]) == (
         PRIORITY_EXPANDER_CONFIG_MAP,
         "kube-system",
@@ -289,7 +294,9 @@ def test_priority_expander_grows_on_demand_before_spot() -> None:
     assert priorities == {20: ["^aks-a100-.*"], 10: ["^aks-a100sp-.*"], 1: [".*"]}
     assert cs.Expander.PRIORITY.value == "priority"
     # NAP clusters run no cluster autoscaler: no ConfigMap
-    assert not [r for r in planned("nap")[1].resources if r.name == "cluster-autoscaler-priority-expander"]
+    assert not [
+        r for r in planned("nap")[1].resources if r.name.endswith("cluster-autoscaler-priority-expander")
+    ]
 
 
 # --- budget, Key Vault, system pool ---------------------------------------------------------------

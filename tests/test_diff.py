@@ -86,6 +86,51 @@ def test_base_without_cost_and_identical_plans() -> None:
     assert "the base plan has no cost section" in md
 
 
+def test_a_resource_renamed_through_an_alias_is_matched_not_removed_and_added() -> None:
+    renamed = {**_res("platform-rg", a=2), "options": {"aliases": ["urn:x::rg"]}}
+    moved = {**_res("platform-logs", a=1), "options": {"aliases": ["urn:x::logs"]}}
+    base = _doc([_res("rg", a=1), _res("logs", a=1), _res("drop")])
+    diff = diff_plans(base, _doc([renamed, moved]))
+    assert not diff.added and [r["name"] for r in diff.removed] == ["drop"]
+    assert diff.renamed == [("t:m:R", "rg", "platform-rg"), ("t:m:R", "logs", "platform-logs")]
+    assert [(c.name, [i.path for i in c.changes]) for c in diff.changed] == [("platform-rg", ["a"])]
+    assert diff.unchanged == 1
+    md = render_markdown(diff)
+    assert "**0 to add, 1 to change, 1 to remove**, 1 unchanged, 2 renamed in place (aliases)" in md
+    assert "| `t:m:R` | `rg` | `platform-rg` |" in md
+    # an alias to a URN the head plan itself still has is no rename (both stay)
+    both = _doc([_res("rg", a=1), renamed])
+    again = diff_plans(_doc([_res("rg", a=1)]), both)
+    assert [r["name"] for r in again.added] == ["platform-rg"] and not again.renamed
+
+
+def test_the_child_name_convention_renames_every_committed_resource_in_place(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The plan of a stack as it was before the f"{name}-..." convention, against today's: every old URN
+    is reached through an alias, with identical inputs (the base is today's plan with each resource
+    put back at its alias, which is what the previous release planned)."""
+    head_json = tmp_path / "head.json"
+    assert main(["--stack", "prod", "--json", str(head_json)]) == 0
+    head = json.loads(head_json.read_text())
+    old_urn = {
+        r["urn"]: next(iter(r.get("options", {}).get("aliases", [])), r["urn"]) for r in head["resources"]
+    }
+    base = {
+        **head,
+        "resources": [
+            {**r, "urn": old_urn[r["urn"]], "name": old_urn[r["urn"]].rsplit("::", 1)[1], "options": {}}
+            for r in head["resources"]
+        ],
+    }
+    diff = diff_plans(base, head)
+    assert not (diff.added or diff.removed or diff.changed)
+    kept = {(r["type"], r["name"]) for r in head["resources"] if old_urn[r["urn"]] == r["urn"]}
+    assert kept == {("aksllm:platform:Platform", "platform"), ("pulumi:providers:kubernetes", "k8s")}
+    assert len(diff.renamed) == len(head["resources"]) - len(kept)
+    capsys.readouterr()
+
+
 def test_long_change_lists_are_cut() -> None:
     base = _doc([_res("r", **{f"k{i:02d}": i for i in range(20)})])
     head = _doc([_res("r", **{f"k{i:02d}": i + 1 for i in range(20)})])
@@ -139,14 +184,16 @@ def test_diff_of_two_real_plans(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "+ aksllm:platform:Platform" not in md  # only the Markdown
     # the budget and its component, and phi4mini's VllmModel with its six Kubernetes objects
     assert "Compared with `base.json`: **9 to add, 2 to change, 0 to remove**" in md
-    assert "| `kubernetes:apps/v1:Deployment` | `phi4mini-deployment` | `phi4mini` |" in md
-    assert "| `azure-native:consumption:Budget` | `budget` | `budget` |" in md
-    assert "| `aksllm:platform:Budget` | `budget` | `platform` |" in md
+    deployment = "| `kubernetes:apps/v1:Deployment` | `platform-models-phi4mini-deployment` |"
+    assert f"{deployment} `platform-models-phi4mini` |" in md
+    assert "| `azure-native:consumption:Budget` | `platform-budget-budget` | `platform-budget` |" in md
+    assert "| `aksllm:platform:Budget` | `platform-budget` | `platform` |" in md
+    cluster = "| `azure-native:containerservice:ManagedCluster` `platform-cluster-aks` |"
+    assert f"{cluster} `agentPoolProfiles[0].count`: `3` → `4` |" in md
     assert (
-        "| `azure-native:containerservice:ManagedCluster` `aks` | `agentPoolProfiles[0].count`: `3` → `4` |"
+        "| `azure-native:containerservice:AgentPool` `platform-gpu-pools-a100` | `maxCount`: `3` → `5` |"
         in md
     )
-    assert "| `azure-native:containerservice:AgentPool` `a100` | `maxCount`: `3` → `5` |" in md
     # cost: one more system node all month; phi4mini's business-hours slice fits on the pool's
     # standing spot node (a MIG pool keeps one node per capacity type), so no A100 node is added
     base_cost = json.loads(base_json.read_text())["cost"]

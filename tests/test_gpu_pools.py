@@ -39,13 +39,16 @@ HEAD = """config:
 def pools_of(run: ProgramRun) -> dict[str, dict[str, Any]]:
     """AgentPool inputs by agent pool name, without the inputs every resource of the stack shares."""
     return {
-        r.name: {k: v for k, v in r.inputs.items() if k not in {"tags", "resourceGroupName", "resourceName"}}
+        r.inputs["agentPoolName"]: {
+            k: v for k, v in r.inputs.items() if k not in {"tags", "resourceGroupName", "resourceName"}
+        }
         for r in by_type(run, AP)
     }
 
 
 def releases(run: ProgramRun) -> dict[str, dict[str, Any]]:
-    return {r.name: r.inputs for r in by_type(run, RELEASE)}
+    """Helm release inputs by release name."""
+    return {r.inputs["name"]: r.inputs for r in by_type(run, RELEASE)}
 
 
 def common(vm_size: str, **extra: Any) -> dict[str, Any]:
@@ -154,8 +157,8 @@ def test_agent_pools_keep_autoscaled_count_and_replace_on_driver_or_mig_change(
         assert pool.options["ignoreChanges"] == ["count"]
         assert {"gpuProfile", "gpuInstanceProfile"} <= set(pool.options["replaceOnChanges"])
         assert pool.options["deleteBeforeReplace"] is True
-        assert any(d.endswith("ManagedCluster::aks") for d in pool.options["dependencies"])
-        assert pool.parent.endswith("aksllm:platform:GpuPools::gpu-pools")
+        assert any(d.endswith("ManagedCluster::platform-cluster-aks") for d in pool.options["dependencies"])
+        assert pool.parent.endswith("aksllm:platform:GpuPools::platform-gpu-pools")
         assert pool.inputs["tags"]["project"] == "aks-llm"
 
 
@@ -185,17 +188,19 @@ def test_prod_installs_the_pinned_gpu_operator_tolerating_gpu_and_spot_taints() 
         "config": {"name": "aks-llm-mig-parted-config", "default": "all-disabled"},
     }
     assert "config" not in v["devicePlugin"]  # no time-slicing in prod
-    ns = one(run, "kubernetes:core/v1:Namespace", "gpu-operator").inputs
+    ns = one(run, "kubernetes:core/v1:Namespace", "platform-gpu-pools-gpu-operator").inputs
     assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
-    cm = one(run, "kubernetes:core/v1:ConfigMap", "mig-parted-config").inputs
+    cm = one(run, "kubernetes:core/v1:ConfigMap", "platform-gpu-pools-mig-parted-config").inputs
     assert cm["metadata"]["name"] == "aks-llm-mig-parted-config"
     parted = yaml.safe_load(cm["data"]["config.yaml"])
     assert parted["mig-configs"]["all-3g.40gb"] == [
         {"devices": "all", "mig-enabled": True, "mig-devices": {"3g.40gb": 2}}
     ]
     assert parted["mig-configs"]["all-disabled"] == [{"devices": "all", "mig-enabled": False}]
-    rel_rec = one(run, RELEASE, "gpu-operator")
-    assert any(d.endswith("ConfigMap::mig-parted-config") for d in rel_rec.options["dependencies"])
+    rel_rec = one(run, RELEASE, "platform-gpu-pools-gpu-operator")
+    assert any(
+        d.endswith("ConfigMap::platform-gpu-pools-mig-parted-config") for d in rel_rec.options["dependencies"]
+    )
 
 
 def test_dev_installs_only_nvidias_device_plugin_pinned_to_managed_nodes() -> None:
@@ -310,7 +315,7 @@ TIME_SLICED = (
 def test_time_slicing_renders_the_device_plugin_config_and_selects_it_per_pool(tmp_path: Path) -> None:
     run = run_with(tmp_path, TIME_SLICED)
     assert run.exit_code == 0
-    cm = one(run, "kubernetes:core/v1:ConfigMap", "device-plugin-config").inputs
+    cm = one(run, "kubernetes:core/v1:ConfigMap", "platform-gpu-pools-device-plugin-config").inputs
     assert cm["metadata"] | {"labels": None} == {
         "name": "aks-llm-device-plugin-config",
         "namespace": "gpu-operator",

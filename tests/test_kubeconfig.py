@@ -47,7 +47,7 @@ def test_the_deployer_is_cluster_admin_before_any_kubernetes_object() -> None:
     from tests.conftest import one, planned
 
     run = planned("prod")[1]
-    admin = one(run, "azure-native:authorization:RoleAssignment", "deployer-cluster-admin")
+    admin = one(run, "azure-native:authorization:RoleAssignment", "platform-cluster-deployer-cluster-admin")
     assert admin.inputs["roleDefinitionId"].endswith("b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b")
     assert admin.inputs["scope"].endswith("/ManagedCluster/aks-llm-prod")
     provider = one(run, "pulumi:providers:kubernetes")

@@ -579,8 +579,9 @@ def test_model_objects_wait_for_the_namespace_and_their_cache() -> None:
     deps = {
         r.name: {d.rsplit("::", 1)[-1] for d in r.options.get("dependencies", [])}
         for r in run.resources
-        if r.type.startswith("kubernetes:") and r.name.startswith("phi4mini-")
+        if r.type.startswith("kubernetes:") and r.name.startswith("platform-models-phi4mini-")
     }
-    assert deps and all("namespace" in d for d in deps.values()), deps
-    assert "phi4mini-model-cache" in deps["phi4mini-deployment"]
-    assert "phi4mini-deployment" in deps["phi4mini-scaled-object"]
+    assert deps and all("platform-addons-inference-namespace" in d for d in deps.values()), deps
+    model = "platform-models-phi4mini"
+    assert f"{model}-model-cache" in deps[f"{model}-deployment"]
+    assert f"{model}-deployment" in deps[f"{model}-scaled-object"]

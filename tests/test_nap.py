@@ -197,7 +197,10 @@ def test_custom_resources_use_the_cluster_provider_under_the_node_provisioning_c
         assert r.options["provider"].startswith(provider + "::")
     for r in by_type(run, NODEPOOL):  # a NodePool waits for the AKSNodeClass it references
         ref = r.inputs["spec"]["template"]["spec"]["nodeClassRef"]["name"]
-        assert any(d.endswith(f"AKSNodeClass::nodeclass-{ref}") for d in r.options["dependencies"])
+        assert any(
+            d.endswith(f"AKSNodeClass::platform-node-provisioning-nodeclass-{ref}")
+            for d in r.options["dependencies"]
+        )
 
 
 @requires_crds
@@ -223,7 +226,7 @@ def test_every_nodepool_and_nodeclass_validates_including_the_crd_label_rules(tm
 
 def test_nodepool_nodes_get_the_nvidia_software_of_their_driver() -> None:
     run = planned("nap")[1]
-    releases = {r.name: r.inputs for r in by_type(run, RELEASE)}
+    releases = {r.inputs["name"]: r.inputs for r in by_type(run, RELEASE)}
     # batch: operator, serve: managed; and KAITO's chart (its own device plugin off)
     assert set(releases) == {"gpu-operator", "nvidia-device-plugin", "kaito-workspace"}
     plugin_selector = releases["nvidia-device-plugin"]["values"]["nodeSelector"]
@@ -241,7 +244,7 @@ def test_a_nap_stack_with_only_managed_nodepools_installs_only_the_device_plugin
     pools = "      - {name: gpu, skus: [Standard_NC24ads_A100_v4], onDemand: {limits: {gpus: 1}}}\n"
     run = run_with(tmp_path, nap_stack(pools))
     assert run.exit_code == 0
-    assert [r.name for r in by_type(run, RELEASE)] == ["nvidia-device-plugin"]
+    assert [r.inputs["name"] for r in by_type(run, RELEASE)] == ["nvidia-device-plugin"]
 
 
 # --- models on NodePools -------------------------------------------------------------------------

@@ -30,7 +30,7 @@ def test_plan_prints_tree_counts_and_sizing(capsys: pytest.CaptureFixture[str]) 
     assert main(["--stack", "prod"]) == 0
     out = capsys.readouterr().out
     assert "+ aksllm:platform:Platform  platform" in out
-    assert "    + azure-native:containerservice:ManagedCluster  aks" in out
+    assert "    + azure-native:containerservice:ManagedCluster  platform-cluster-aks" in out
     assert "resources to create:" in out
     assert "Sizing per model:" in out and "qwen2.5-7b-instruct" in out and "phi-4" in out
     assert "Where pods run:" in out and "operand nvidia-driver-daemonset" in out

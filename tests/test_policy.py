@@ -19,6 +19,7 @@ from tests.policy_fixtures import (
     committed,
     kaito_workspace,
     nodepool,
+    pool_name,
     rich_prod,
     vllm_deployment,
 )
@@ -137,7 +138,7 @@ def test_unknown_values_neither_fail_nor_pass_silently_as_errors() -> None:
     spec = deployment.inputs["spec"]["template"]["spec"]
     spec["containers"][0]["image"] = "[unknown]"
     spec["containers"][0]["resources"] = "[unknown]"
-    pool = next(r for r in committed("prod") if r.type == AGENT_POOL and r.name == "a100")
+    pool = next(r for r in committed("prod") if r.type == AGENT_POOL and pool_name(r) == "a100")
     pool.inputs["nodeTaints"] = "[unknown]"
     pool.inputs["resourceName"] = "[unknown]"
     others = [r for r in committed("prod") if r.urn != pool.urn]
@@ -147,14 +148,14 @@ def test_unknown_values_neither_fail_nor_pass_silently_as_errors() -> None:
 
 
 def test_unknown_autoscaling_is_not_read_as_a_fixed_pool() -> None:
-    pool = next(r for r in committed("dev") if r.type == AGENT_POOL and r.name == "t4")
+    pool = next(r for r in committed("dev") if r.type == AGENT_POOL and pool_name(r) == "t4")
     pool.inputs.update(enableAutoScaling="[unknown]", count=1)
     assert messages(pack.dev_gpu_pools_scale_to_zero, [pool]) == []
 
 
 def test_stack_policies_read_outputs_too() -> None:
     """Stack policies see outputs, where an agent pool's name is ``name``, not ``agentPoolName``."""
-    resources = [r for r in committed("prod") if not (r.type == AGENT_POOL and r.name == "a100")]
+    resources = [r for r in committed("prod") if not (r.type == AGENT_POOL and pool_name(r) == "a100")]
     spot = next(r for r in resources if r.type == AGENT_POOL)
     spot.inputs["name"] = spot.inputs.pop("agentPoolName")
     found = messages(pack.serving_not_spot_only, resources)
@@ -172,7 +173,7 @@ def test_the_sdk_servicer_reports_what_validate_reports() -> None:
     )
     info = servicer.GetAnalyzerInfo(empty_pb2.Empty(), None)  # type: ignore[no-untyped-call]
     assert {p.name: proto.EnforcementLevel.Name(p.enforcementLevel).lower() for p in info.policies} == NAMES
-    pool = next(r for r in committed("prod") if r.type == AGENT_POOL and r.name == "a100")
+    pool = next(r for r in committed("prod") if r.type == AGENT_POOL and pool_name(r) == "a100")
     pool.inputs["nodeTaints"] = []
     props = struct_pb2.Struct()
     props.update(pool.inputs)

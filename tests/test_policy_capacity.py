@@ -16,6 +16,7 @@ from tests.policy_fixtures import (
     agent_pool,
     committed,
     nodepool,
+    pool_name,
     vllm_deployment,
     without,
 )
@@ -83,7 +84,7 @@ def test_gpu_nodepool_without_taint_is_refused() -> None:
 def test_serving_pool_with_spot_only_is_refused() -> None:
     resources = without(committed("prod"), type_=AGENT_POOL, name="a100")
     found = violations(serving_not_spot_only, resources)
-    pool = [v for v in found if v[0].endswith("AgentPool::a100sp")]
+    pool = [v for v in found if v[0].endswith("AgentPool::platform-gpu-pools-a100sp")]
     assert len(pool) == 1, found
     assert "serving pool a100 has spot capacity (a100sp) and it has no on-demand agent pool" in pool[0][1]
     # the serving Deployment on that pool is then left on spot alone too
@@ -100,7 +101,7 @@ def test_serving_pool_whose_on_demand_floor_is_zero_is_refused() -> None:
 
 def test_batch_pools_may_be_spot_only() -> None:
     resources = without(committed("dev"), type_=AGENT_POOL, name="t4")
-    assert [r.name for r in resources if r.type == AGENT_POOL] == ["t4sp"]
+    assert [pool_name(r) for r in resources if r.type == AGENT_POOL] == ["t4sp"]
     assert messages(serving_not_spot_only, resources) == []
 
 
@@ -188,7 +189,7 @@ def test_budget_that_alerts_nobody_is_reported(change: dict[str, object], expect
     for notification in budget.inputs["notifications"].values():
         notification.update(change)
     (found,) = violations(budget_alert_exists, resources)
-    assert found[0] == budget.urn and f"budget budget {expected}" in found[1]
+    assert found[0] == budget.urn and f"budget budget-llm-prod {expected}" in found[1]
 
 
 def test_budget_of_zero_is_reported() -> None:

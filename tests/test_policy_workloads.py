@@ -239,7 +239,7 @@ def test_init_containers_and_kaito_templates_are_checked() -> None:
 
 
 def test_unpinned_helm_charts_and_chart_image_tags_are_refused() -> None:
-    release = next(r for r in rich_prod() if r.type == RELEASE and r.name == "gpu-operator")
+    release = next(r for r in rich_prod() if r.type == RELEASE and r.inputs["name"] == "gpu-operator")
     assert messages(images_pinned, [release]) == []
     del release.inputs["version"]
     values = release.inputs["values"]

@@ -117,7 +117,11 @@ def test_managed_mig_needs_a_profile_aks_can_create(
     # The GPU Operator's MIG manager can create it.
     run = run_with(tmp_path, HEAD + pool + "}, driver: operator}\n")
     assert run.exit_code == 0
-    (cm,) = [r for r in by_type(run, "kubernetes:core/v1:ConfigMap") if r.name == "mig-parted-config"]
+    (cm,) = [
+        r
+        for r in by_type(run, "kubernetes:core/v1:ConfigMap")
+        if r.name == "platform-gpu-pools-mig-parted-config"
+    ]
     parted = yaml.safe_load(cm.inputs["data"]["config.yaml"])
     assert parted["mig-configs"]["all-1g.20gb"][0]["mig-devices"] == {"1g.20gb": 4}
 

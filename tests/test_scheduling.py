@@ -109,7 +109,8 @@ def test_agent_pools_carry_the_taints_and_labels_of_the_scheduling_module(stack:
     assert agent_pools
     for ap in agent_pools:
         spot = ap.inputs["scaleSetPriority"] == "Spot"
-        p = pools[ap.name.removesuffix("sp") if spot else ap.name]
+        name = ap.inputs["agentPoolName"]
+        p = pools[name.removesuffix("sp") if spot else name]
         s = pool_scheduling(p, load_catalog().sku(p.vm_size), "spot" if spot else "on-demand")
         assert ap.inputs["nodeLabels"] == s.labels
         taints = [f"{t['key']}={t['value']}:{t['effect']}" for t in s.tolerations]

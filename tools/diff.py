@@ -1,8 +1,9 @@
 """Compare two offline plan documents (the ``--json`` format) and summarise the change in Markdown.
 
-Pure: resources are matched by URN; a changed resource lists its changed input paths (dotted, with
-``[i]`` for list items); the cost change compares the ``cost`` sections (hourly idle floor and max,
-monthly estimate, and every capacity row whose nodes or monthly figure moved).
+Pure: resources are matched by URN, or through an alias the head plan's resource carries (a rename the
+engine follows: reported as renamed, never as removed and added); a changed resource lists its changed
+input paths (dotted, with ``[i]`` for list items); the cost change compares the ``cost`` sections (hourly
+idle floor and max, monthly estimate, and every capacity row whose nodes or monthly figure moved).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MAX_PATHS = 12  # changed inputs listed per resource before "... and N more"
+MAX_RENAMED = 20  # renamed resources listed before "... and N more"
 _VALUE_WIDTH = 40
 
 
@@ -96,6 +98,7 @@ class PlanDiff:
     removed: list[dict[str, Any]] = field(default_factory=list)
     changed: list[ResourceChange] = field(default_factory=list)
     unchanged: int = 0
+    renamed: list[tuple[str, str, str]] = field(default_factory=list)  # (type, old name, new name)
     cost: list[CostLine] = field(default_factory=list)
     capacity: list[tuple[str, str, str]] = field(default_factory=list)  # (row, before, after)
     cost_notes: list[str] = field(default_factory=list)
@@ -166,11 +169,16 @@ def diff_plans(base: dict[str, Any], head: dict[str, Any]) -> PlanDiff:
     before = {r["urn"]: r for r in base.get("resources", [])}
     after = {r["urn"]: r for r in head.get("resources", [])}
     result = PlanDiff(stack=str(head.get("stack", "")), base_stack=str(base.get("stack", "")))
+    matched: set[str] = set()
     for urn, res in after.items():
-        if urn not in before:
+        old_urn = urn if urn in before else _aliased_base(res, before, after)
+        if old_urn is None:
             result.added.append(res)
             continue
-        changes = input_changes(before[urn].get("inputs", {}), res.get("inputs", {}))
+        matched.add(old_urn)
+        if old_urn != urn:
+            result.renamed.append((res["type"], before[old_urn]["name"], res["name"]))
+        changes = input_changes(before[old_urn].get("inputs", {}), res.get("inputs", {}))
         if changes:
             options = res.get("options") or {}
             result.changed.append(
@@ -185,9 +193,18 @@ def diff_plans(base: dict[str, Any], head: dict[str, Any]) -> PlanDiff:
             )
         else:
             result.unchanged += 1
-    result.removed = [res for urn, res in before.items() if urn not in after]
+    result.removed = [res for urn, res in before.items() if urn not in matched]
     _cost_change(result, _cost_of(base), _cost_of(head))
     return result
+
+
+def _aliased_base(res: dict[str, Any], before: dict[str, Any], after: dict[str, Any]) -> str | None:
+    """The base URN one of ``res``'s aliases names (a resource the engine renames in place), if any."""
+    aliases = (res.get("options") or {}).get("aliases") or []
+    for alias in aliases if isinstance(aliases, list) else []:
+        if isinstance(alias, str) and alias in before and alias not in after:
+            return alias
+    return None
 
 
 def _cost_of(doc: dict[str, Any]) -> dict[str, Any] | None:
@@ -293,7 +310,8 @@ def render_markdown(diff: PlanDiff, base_label: str = "the base plan") -> str:
     counts = f"**{len(diff.added)} to add, {len(diff.changed) - replaced} to change, "
     counts += f"{replaced} to replace, " if replaced else ""
     counts += f"{len(diff.removed)} to remove**"
-    lines += [f"Compared with {base_label}: {counts}, {diff.unchanged} unchanged.", ""]
+    renamed = f", {len(diff.renamed)} renamed in place (aliases)" if diff.renamed else ""
+    lines += [f"Compared with {base_label}: {counts}, {diff.unchanged} unchanged{renamed}.", ""]
     if diff.added:
         lines += ["#### Added", "", "| type | name | parent |", "|---|---|---|"]
         lines += [
@@ -319,6 +337,19 @@ def render_markdown(diff: PlanDiff, base_label: str = "the base plan") -> str:
             f"| {_code(r['type'])} | {_code(r['name'])} | {_code(_parent_name(r.get('parent', '')))} |"
             for r in diff.removed
         ]
+        lines.append("")
+    if diff.renamed:
+        lines += [
+            "#### Renamed (the engine follows each alias: updated in place, nothing is replaced)",
+            "",
+            "| type | was | now |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {_code(t)} | {_code(old)} | {_code(new)} |" for t, old, new in diff.renamed[:MAX_RENAMED]
+        ]
+        if len(diff.renamed) > MAX_RENAMED:
+            lines.append(f"| … and {len(diff.renamed) - MAX_RENAMED} more | | |")
         lines.append("")
     if diff.empty:
         lines += ["No resource changes.", ""]

@@ -161,21 +161,26 @@ class PlatformMocks(pmocks.Mocks):
         return {}, []
 
 
-def _aliases(request: Any) -> list[str]:
-    """Aliases the program set: URNs, or ``name``/``type``/``parent`` specs rendered as text. The
-    SDKs' own type aliases (a bare older type token, e.g. ``azure-native:containerservice/v20240901:
-    AgentPool`` for every API version) are left out: they name no change the program made."""
+def _aliases(request: Any, urn: str) -> list[str]:
+    """Aliases the program set: URNs, or ``name``/``type``/``parent`` specs rendered as text; a spec
+    with only a name (a rename under the same parent, ``components.child_names``) as the URN the engine
+    derives from it (this URN with the old name). The SDKs' own type aliases (a bare older type token,
+    e.g. ``azure-native:containerservice/v20240901:AgentPool`` for every API version) are left out: they
+    name no change the program made."""
     out = [str(u) for u in request.aliasURNs]
     for alias in request.aliases:
         spec = json_format.MessageToDict(alias)
         body = spec.get("spec", spec)
         if "urn" not in spec and set(body) <= {"type", "parentUrn", "noParent"} and not body.get("parentUrn"):
             continue
+        if "urn" not in spec and {k for k, v in body.items() if v} == {"name"}:
+            out.append(f"{urn.rsplit('::', 1)[0]}::{body['name']}")
+            continue
         out.append(spec.get("urn") or json.dumps(body, sort_keys=True))
     return out
 
 
-def _options(request: Any) -> dict[str, Any]:
+def _options(request: Any, urn: str) -> dict[str, Any]:
     """The resource options the engine would act on (only those set), from the RegisterResourceRequest.
 
     ``dependencies`` holds every dependency the engine gets (explicit and those implied by inputs);
@@ -189,7 +194,7 @@ def _options(request: Any) -> dict[str, Any]:
         "dependencies": sorted(request.dependencies),  # sorted: the engine's order is not stable
         "dependsOn": sorted(d for d in request.dependencies if d not in implied),
         "protect": bool(request.protect),
-        "aliases": _aliases(request),
+        "aliases": _aliases(request, urn),
         "provider": str(request.provider),  # "<provider urn>::<id>" for an explicit provider
     }
     return {k: v for k, v in options.items() if v}
@@ -214,7 +219,7 @@ class RecordingMonitor(pmocks.MockMonitor):
                     parent=request.parent,
                     custom=bool(request.custom),
                     inputs=normalise(raw),
-                    options=_options(request),
+                    options=_options(request, response.urn),
                 )
             )
         return response

@@ -27,7 +27,7 @@ from .capacity import (
     groups_of,
     node_groups,
 )
-from .values import UNKNOWN, display, items, mapping, number, plain, stack_of
+from .values import UNKNOWN, display, items, mapping, number, plain, stack_of, text
 from .workloads import pod_templates, schedulable_groups
 
 BUDGET = "azure-native:consumption:Budget"
@@ -252,7 +252,11 @@ def _budget_problem(name: str, props: Any) -> str | None:
 
 def validate_budget_alert(args: StackValidationArgs, report: ReportViolation) -> None:
     budgets = [(name, props, urn) for type_, name, props, urn in stack_resources(args) if type_ == BUDGET]
-    problems = [(urn, _budget_problem(name, mapping(props))) for name, props, urn in budgets]
+    # Named as Azure names it (budgetName), not by the program's logical name for it.
+    problems = [
+        (urn, _budget_problem(text(mapping(props).get("budgetName")) or name, mapping(props)))
+        for name, props, urn in budgets
+    ]
     if any(problem is None for _, problem in problems):
         return
     for urn, problem in problems:
