@@ -33,6 +33,7 @@ from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
 
 from components.model_common import ModelContext, caller_service, model_labels, network_policy, scaled_object
 from facts.kaito_versions import CHART_KAITO_VERSION, KaitoCapabilities, kaito_capabilities
+from renderers.kaito import kaito_inference_config
 from sizing.autoscaling import cron_trigger, prometheus_trigger
 from sizing.deployments import ModelPlan
 from sizing.workloads import (
@@ -41,7 +42,6 @@ from sizing.workloads import (
     KAITO_WORKSPACE_POD_LABEL,
     KAITO_WORKSPACE_SUFFIX,
     POD_INDEX_LABEL,
-    kaito_inference_config,
     kaito_instance_type,
     kaito_kind,
     kaito_label_selector,

@@ -8,6 +8,7 @@ import pytest
 
 from config.catalog import load_catalog
 from config.schema import ScheduleConfig, StackConfig
+from renderers.vllm import vllm_args
 from sizing.autoscaling import cron_window, load_target, scaled_object_spec, wake_up_sources
 from sizing.deployments import ModelPlan, plan_models
 from sizing.workloads import (
@@ -19,7 +20,6 @@ from sizing.workloads import (
     replica_floor,
     served_model_name,
     startup_budget_seconds,
-    vllm_args,
     workload_scheduling,
 )
 
