@@ -33,8 +33,8 @@ from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
 
 from components.model_common import ModelContext, caller_service, model_labels, network_policy, scaled_object
 from facts.kaito_versions import CHART_KAITO_VERSION, KaitoCapabilities, kaito_capabilities
+from renderers.autoscaling import cron_trigger, prometheus_trigger
 from renderers.kaito import kaito_inference_config
-from sizing.autoscaling import cron_trigger, prometheus_trigger
 from sizing.deployments import ModelPlan
 from sizing.workloads import (
     KAITO_INFERENCESET_POD_LABEL,

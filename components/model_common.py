@@ -24,7 +24,8 @@ from pulumi_kubernetes.networking.v1 import (
 from components.inference_refs import InferenceRuntimeRefs
 from config.schema import KedaHttpAddonConfig
 from facts.tags import k8s_labels
-from sizing.autoscaling import HTTP_ADDON_SCALED_OBJECT_SUFFIX, scaled_object_spec
+from renderers.autoscaling import scaled_object_spec
+from sizing.autoscaling import HTTP_ADDON_SCALED_OBJECT_SUFFIX
 from sizing.deployments import ModelPlan
 from sizing.queue_worker import WorkerPlan, model_queue_triggers
 from sizing.workloads import SERVICE_PORT, cooldown_seconds, http_cold_start_wait_seconds, replica_floor

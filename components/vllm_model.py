@@ -56,13 +56,9 @@ from components.model_common import (
     network_policy,
     scaled_object,
 )
+from renderers.autoscaling import cron_trigger, http_trigger, prometheus_trigger
 from renderers.vllm import VLLM_GID, VLLM_UID, WRITABLE_MOUNTS, prestop_command, vllm_args, vllm_environment
-from sizing.autoscaling import (
-    cron_trigger,
-    http_trigger,
-    prometheus_trigger,
-    wake_up_sources,
-)
+from sizing.autoscaling import wake_up_sources
 from sizing.workloads import (
     MODEL_LABEL,
     NODE_PROVISIONING_SECONDS,
