@@ -5,7 +5,7 @@
   of max-num-seqs (``AverageValue``), from Azure Managed Prometheus through the workload-identity
   TriggerAuthentication (``sizing/autoscaling.py`` says why this signal and not the queue alone);
 - ``cron`` pre-warming ``schedule.minReplicas`` in business hours;
-- the async queue's triggers for the model its worker calls (``sizing/queue_worker.py``; added by
+- the async queue's triggers for the model its worker calls (``renderers/queue_worker.py``; added by
   ``components/model_common.scaled_object``);
 - ``external-push`` to the KEDA HTTP add-on's scaler, for serving vLLM models when it is on.
 """
