@@ -35,7 +35,8 @@ from components.child_names import Component, renamed
 from components.model_common import ModelContext, caller_service, network_policy, scaled_object
 from facts.kaito_versions import CHART_KAITO_VERSION, KaitoCapabilities, kaito_capabilities
 from facts.tags import k8s_labels
-from sizing.autoscaling import cron_trigger, prometheus_trigger
+from renderers.autoscaling import cron_trigger, prometheus_trigger
+from renderers.kaito import kaito_inference_config
 from sizing.deployments import ModelPlan
 from sizing.workloads import (
     KAITO_INFERENCESET_POD_LABEL,
@@ -43,7 +44,6 @@ from sizing.workloads import (
     KAITO_WORKSPACE_POD_LABEL,
     KAITO_WORKSPACE_SUFFIX,
     POD_INDEX_LABEL,
-    kaito_inference_config,
     kaito_instance_type,
     kaito_kind,
     kaito_label_selector,

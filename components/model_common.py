@@ -24,9 +24,11 @@ from pulumi_kubernetes.networking.v1 import (
 from components.child_names import Component, renamed
 from components.inference_refs import InferenceRuntimeRefs
 from config.schema import KedaHttpAddonConfig
-from sizing.autoscaling import HTTP_ADDON_SCALED_OBJECT_SUFFIX, scaled_object_spec
+from renderers.autoscaling import scaled_object_spec
+from renderers.queue_worker import model_queue_triggers
+from sizing.autoscaling import HTTP_ADDON_SCALED_OBJECT_SUFFIX
 from sizing.deployments import ModelPlan
-from sizing.queue_worker import WorkerPlan, model_queue_triggers
+from sizing.queue_worker import WorkerPlan
 from sizing.workloads import SERVICE_PORT, cooldown_seconds, http_cold_start_wait_seconds, replica_floor
 
 # Pulumi's await logic would block `pulumi up` until a Service has endpoints or a Deployment is ready:
@@ -147,7 +149,7 @@ def scaled_object(
     opts: pulumi.ResourceOptions,
 ) -> CustomResource:
     """The model's KEDA ScaledObject (named like the model). The model the queue worker calls also
-    gets the queue's triggers here, for either runtime (sizing/queue_worker.py): only once the worker
+    gets the queue's triggers here, for either runtime (renderers/queue_worker.py): only once the worker
     is deployed, since nothing else consumes the queue."""
     worker, queue = ctx.queue_worker, ctx.inference.queue
     if worker is not None and queue is not None and worker.model == ctx.plan.config.name:

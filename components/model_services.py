@@ -22,7 +22,8 @@ from components.vllm_model import MODEL_CACHE_STORAGE_CLASS, VllmModel, VllmMode
 from config.schema import StackConfig
 from facts.kaito_versions import kaito_capabilities, kaito_version_of
 from facts.tags import k8s_labels
-from sizing.autoscaling import AMA_METRICS_CONFIG_MAP, AMA_METRICS_KEY, prometheus_config, wake_up_sources
+from renderers.scrape import AMA_METRICS_CONFIG_MAP, AMA_METRICS_KEY, prometheus_config
+from sizing.autoscaling import wake_up_sources
 from sizing.deployments import ModelPlan
 from sizing.gpu_software import kaito_node_labels
 from sizing.queue_worker import WorkerPlan, worker_plan

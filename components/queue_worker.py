@@ -50,15 +50,9 @@ from components.inference_refs import QueueRefs
 from components.model_common import DNS_NAMESPACE, SKIP_AWAIT
 from facts.platform import SYSTEM_POOL_TAINT, system_pool_selector, system_pool_toleration
 from facts.tags import k8s_labels
+from renderers.queue_worker import worker_env, worker_scaled_object_spec
 from sizing.deployments import ModelPlan
-from sizing.queue_worker import (
-    WORKER_LABELS,
-    WORKER_NAME,
-    WORKER_UID,
-    WorkerPlan,
-    worker_env,
-    worker_scaled_object_spec,
-)
+from sizing.queue_worker import WORKER_LABELS, WORKER_NAME, WORKER_UID, WorkerPlan
 from sizing.workloads import (
     KAITO_INFERENCESET_POD_LABEL,
     KAITO_PORT,

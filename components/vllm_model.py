@@ -57,30 +57,21 @@ from components.model_common import (
     scaled_object,
 )
 from facts.tags import k8s_labels
-from sizing.autoscaling import (
-    cron_trigger,
-    http_trigger,
-    prometheus_trigger,
-    wake_up_sources,
-)
+from renderers.autoscaling import cron_trigger, http_trigger, prometheus_trigger
+from renderers.vllm import VLLM_GID, VLLM_UID, WRITABLE_MOUNTS, prestop_command, vllm_args, vllm_environment
+from sizing.autoscaling import wake_up_sources
 from sizing.workloads import (
     MODEL_LABEL,
     NODE_PROVISIONING_SECONDS,
     PROBE_PERIOD_SECONDS,
     RUNTIME_LABEL,
-    VLLM_GID,
     VLLM_IMAGE,
     VLLM_PORT,
-    VLLM_UID,
     VLLM_VERSION,
-    WRITABLE_MOUNTS,
     drain_seconds,
     pod_resources,
-    prestop_command,
     replica_floor,
     startup_budget_seconds,
-    vllm_args,
-    vllm_environment,
     workload_scheduling,
 )
 
@@ -198,7 +189,7 @@ class VllmModel(Component):
         ]
         mounts = [VolumeMountArgs(name=name, mount_path=path) for name, path in WRITABLE_MOUNTS.items()]
         # USER/LOGNAME and every cache directory on a writable mount: the UID has no passwd entry and the
-        # root filesystem is read-only (sizing.workloads.vllm_environment, tested under that UID).
+        # root filesystem is read-only (renderers.vllm.vllm_environment, tested under that UID).
         env = [EnvVarArgs(name=k, value=v) for k, v in vllm_environment().items()]
         token = refs.hf_token_volume() if plan.gated else None
         if token is not None:

@@ -642,7 +642,7 @@ class ScheduleConfig(Strict):
         # v3.0.1 (pkg/scalers/cron_scaler.go:39-46), whose getRange refuses a range whose start is
         # past its end (parser.go:311 at v3.0.1: "beginning of range (%d) beyond end of range (%d)"),
         # and cronMetadata.Validate refuses start == end (cron_scaler.go:48-50: "start and end can not
-        # have exactly same time input"). sizing.autoscaling.cron_window would move an end at the
+        # have exactly same time input"). renderers.autoscaling.cron_window would move an end at the
         # start time to the next days (a 24 h window KEDA accepts), so equal times are refused here:
         # whether an empty or a full-day window is meant is the user's to say.
         for part in self.days.split(","):

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
+from renderers.autoscaling import load_query
 from sizing.autoscaling import (
     hpa_desired_replicas,
     keda_active,
-    load_query,
     load_target,
     simulate_hpa,
 )

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from sizing.workloads import CACHE_DIR_VARIABLES
+from renderers.vllm import CACHE_DIR_VARIABLES
 from tests.conftest import planned
 from tools.plan import kubernetes_manifests
 

@@ -1,4 +1,4 @@
-"""The pure figures behind the model manifests (sizing.workloads, sizing.autoscaling)."""
+"""The pure figures behind the model manifests (sizing.workloads, sizing.autoscaling, renderers)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import pytest
 
 from config.catalog import load_catalog
 from config.schema import ScheduleConfig, StackConfig
-from sizing.autoscaling import cron_window, load_target, scaled_object_spec, wake_up_sources
+from renderers.autoscaling import cron_window, scaled_object_spec
+from renderers.vllm import vllm_args
+from sizing.autoscaling import load_target, wake_up_sources
 from sizing.deployments import ModelPlan, plan_models
 from sizing.workloads import (
     cooldown_seconds,
@@ -19,7 +21,6 @@ from sizing.workloads import (
     replica_floor,
     served_model_name,
     startup_budget_seconds,
-    vllm_args,
     workload_scheduling,
 )
 

@@ -1,0 +1,86 @@
+"""The scrape jobs that get the models' metrics into Azure Managed Prometheus (pure, no Pulumi).
+
+``components/model_services.py`` puts ``prometheus_config`` in the ama-metrics ConfigMap; the series
+carry ``aks_llm_model``, which the KEDA load query (``renderers/autoscaling.py``) selects on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from sizing.workloads import KAITO_PORT
+
+# The metrics add-on (ama-metrics) reads custom scrape jobs from the ConfigMap
+# `ama-metrics-prometheus-config` (key `prometheus-config`) in kube-system and applies them cluster-wide
+# (Microsoft Learn, "Customize scraping of Prometheus metrics in Azure Monitor managed service for
+# Prometheus", prometheus-metrics-scrape-configuration). It is one object per cluster: add further jobs
+# to ``scrape_jobs`` rather than declaring a second ConfigMap.
+AMA_METRICS_CONFIG_MAP = "ama-metrics-prometheus-config"
+AMA_METRICS_KEY = "prometheus-config"
+SCRAPE_INTERVAL = "15s"
+
+
+def _pod_job(name: str, namespace: str, keep_labels: list[str], keep_regex: str) -> dict[str, Any]:
+    return {
+        "job_name": name,
+        "scrape_interval": SCRAPE_INTERVAL,
+        "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": [namespace]}}],
+        "relabel_configs": [
+            {"source_labels": keep_labels, "regex": keep_regex, "action": "keep"},
+            {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
+            {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+        ],
+    }
+
+
+def scrape_jobs(namespace: str) -> list[dict[str, Any]]:
+    """Two pod jobs in the inference namespace, each labelling series with the model's stack name
+    (``aks_llm_model``) so one query shape serves both runtimes.
+
+    vLLM pods: label ``aks-llm/model``, container port ``http`` (8000). KAITO pods: label
+    ``kaito.sh/workspace``, container port number 5000 (KAITO declares it without a name,
+    pkg/workspace/inference/preset_inferences.go), leader pod (index 0) only; the model is the
+    InferenceSet's name (``inferenceset.kaito.sh/created-by``) or the Workspace name less ``-ws``.
+    """
+    vllm = _pod_job(
+        "aks-llm-vllm",
+        namespace,
+        ["__meta_kubernetes_pod_label_aks_llm_model", "__meta_kubernetes_pod_container_port_name"],
+        ".+;http",
+    )
+    vllm["relabel_configs"].append(
+        {"source_labels": ["__meta_kubernetes_pod_label_aks_llm_model"], "target_label": "aks_llm_model"}
+    )
+    kaito = _pod_job(
+        "aks-llm-kaito",
+        namespace,
+        [
+            "__meta_kubernetes_pod_label_kaito_sh_workspace",
+            "__meta_kubernetes_pod_container_port_number",
+            "__meta_kubernetes_pod_label_apps_kubernetes_io_pod_index",
+        ],
+        # the leader (pod index 0) of a StatefulSet replica, or a Deployment pod (no index: KAITO 0.6.0)
+        f".+;{KAITO_PORT};(0|)",
+    )
+    kaito["relabel_configs"] += [
+        {
+            "source_labels": ["__meta_kubernetes_pod_label_kaito_sh_workspace"],
+            "regex": "(.+)-ws",
+            "replacement": "$1",
+            "target_label": "aks_llm_model",
+        },
+        {
+            "source_labels": ["__meta_kubernetes_pod_label_inferenceset_kaito_sh_created_by"],
+            "regex": "(.+)",
+            "replacement": "$1",
+            "target_label": "aks_llm_model",
+        },
+    ]
+    return [vllm, kaito]
+
+
+def prometheus_config(namespace: str) -> str:
+    """The ``prometheus-config`` text of the ama-metrics ConfigMap."""
+    return yaml.safe_dump({"scrape_configs": scrape_jobs(namespace)}, sort_keys=False)
