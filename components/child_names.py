@@ -5,9 +5,9 @@ A URN holds the parent's type but not its name (``urn:pulumi:<stack>::<project>:
 a child named after its parent cannot. Every child also carries an alias to the name it had before the
 convention (``was``), so a stack deployed before keeps every resource: the engine finds the old URN
 through the alias and updates nothing (pulumi 3.272.0 sdk/python/lib/pulumi/runtime/resource.py,
-``create_alias_spec``: an alias with only a name keeps the current parent, and the URN's type chain is
-unchanged, so the alias is exactly the old URN). The aliases can go once every stack has run
-``pulumi up`` with them (tests/test_child_names.py lists the URNs they keep).
+``create_alias_spec`` l. 320-384: an alias with only a name keeps the current parent, l. 347-350, and the
+URN's type chain is unchanged, so the alias is exactly the old URN). The aliases can go once every stack
+has run ``pulumi up`` with them (tests/test_child_names.py lists the URNs they keep).
 """
 
 from __future__ import annotations
