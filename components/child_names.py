@@ -6,8 +6,11 @@ a child named after its parent cannot. Every child also carries an alias to the 
 convention (``was``), so a stack deployed before keeps every resource: the engine finds the old URN
 through the alias and updates nothing (pulumi 3.272.0 sdk/python/lib/pulumi/runtime/resource.py,
 ``create_alias_spec`` l. 320-384: an alias with only a name keeps the current parent, l. 347-350, and the
-URN's type chain is unchanged, so the alias is exactly the old URN). The aliases can go once every stack
-has run ``pulumi up`` with them (tests/test_child_names.py lists the URNs they keep).
+URN's type chain is unchanged, so the alias is exactly the old URN). Renaming a component and its children
+at once this way is Pulumi's own tested scenario (pulumi/pulumi tests/integration/aliases/python/
+rename_component_and_child/step2/__main__.py: the component aliased by name, each child by name under the
+renamed parent). The aliases can go once every stack has run ``pulumi up`` with them
+(tests/test_child_names.py lists the URNs they keep).
 """
 
 from __future__ import annotations
