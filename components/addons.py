@@ -27,8 +27,8 @@ from config.catalog import load_catalog
 from config.schema import StackConfig
 from facts.naming import Names
 from facts.tags import k8s_labels
+from renderers.gpu_software import kaito_gfd_values
 from renderers.helm_values import http_readiness_timeout_seconds
-from sizing.gpu_software import kaito_gfd_values
 from sizing.queue_worker import WORKER_NAME, WORKER_SERVICE_ACCOUNT
 
 

@@ -22,7 +22,7 @@ from components.version_update import KubernetesVersionUpdate
 from config.schema import ClusterConfig
 from facts.naming import Names
 from facts.platform import SYSTEM_POOL_TAINT
-from sizing.stack_plan import ClusterFeatures
+from stack.plan import ClusterFeatures
 
 _UPGRADE_CHANNELS = {
     "stable": cs.UpgradeChannel.STABLE,

@@ -16,8 +16,7 @@ from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 from components.child_names import Component
 from facts.namespaces import DEVICE_PLUGIN_NAMESPACE, GPU_OPERATOR_NAMESPACE
 from facts.tags import k8s_labels
-from sizing.agent_pools import PRIORITY_EXPANDER_CONFIG_MAP, AgentPoolSpec
-from sizing.gpu_software import (
+from renderers.gpu_software import (
     DEVICE_PLUGIN_CHART,
     DEVICE_PLUGIN_REPO,
     DEVICE_PLUGIN_VERSION,
@@ -27,6 +26,7 @@ from sizing.gpu_software import (
     NVIDIA_HELM_REPO,
     SHARING_CONFIG_MAP,
 )
+from sizing.agent_pools import PRIORITY_EXPANDER_CONFIG_MAP, AgentPoolSpec
 
 # Fields AKS fixes when a node pool is created: a change replaces the pool instead of sending an update
 # AKS refuses (or accepts without touching the existing nodes). Each with its source, or "assumption".

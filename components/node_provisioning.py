@@ -17,6 +17,7 @@ from pulumi_kubernetes.apiextensions import CustomResource
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 
 from components.child_names import Component
+from renderers.nap import nodeclass_manifest, nodepool_manifest
 from sizing.nap import NodeClassSpec, NodePoolSpec
 
 
@@ -51,7 +52,7 @@ class NodeProvisioning(Component):
         self.node_classes = {
             spec.name: _custom_resource(
                 self.child_name(f"nodeclass-{spec.name}"),
-                spec.manifest(dict(args.tags)),
+                nodeclass_manifest(spec, dict(args.tags)),
                 self.child_opts(was=f"nodeclass-{spec.name}"),
             )
             for spec in args.node_classes
@@ -59,7 +60,7 @@ class NodeProvisioning(Component):
         self.node_pools = {
             spec.name: _custom_resource(
                 self.child_name(f"nodepool-{spec.name}"),
-                spec.manifest(),
+                nodepool_manifest(spec),
                 self.child_opts(was=f"nodepool-{spec.name}", depends_on=[self.node_classes[spec.pool.name]]),
             )
             for spec in args.node_pools

@@ -18,12 +18,12 @@ from config.plan_date import plan_date
 from cost import estimate_cost
 from facts.naming import Names
 from facts.tags import stack_tags
-from sizing.stack_plan import StackPlan
+from stack.plan import StackPlan
 
 
 @dataclass(frozen=True)
 class PlatformArgs:
-    """Where the stack runs and its typed pure plan (``sizing.stack_plan.plan_stack``), built before any
+    """Where the stack runs and its typed pure plan (``stack.plan.plan_stack``), built before any
     resource."""
 
     project: str

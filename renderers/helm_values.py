@@ -24,15 +24,15 @@ from facts.namespaces import (
     KAITO_NAMESPACE,
 )
 from facts.platform import system_pool_selector, system_pool_toleration
-from sizing.autoscaling import wake_up_sources
-from sizing.deployments import plan_models
-from sizing.gpu_software import (
+from renderers.gpu_software import (
     DEVICE_PLUGIN_CHART,
     GPU_OPERATOR_CHART,
     device_plugin_values,
     kaito_gfd_values,
     operator_values,
 )
+from sizing.autoscaling import wake_up_sources
+from sizing.deployments import plan_models
 from sizing.workloads import http_cold_start_wait_seconds
 
 SYSTEM_POOL_TOLERATION = [system_pool_toleration()]
@@ -64,9 +64,10 @@ def workspace_values(
     ``nvidiaDevicePlugin.enabled: false``: the chart's DaemonSet (templates/nvidia-device-plugin-ds.yaml)
     lands on every Azure Linux node and tolerates the GPU taints, with no affinity value to narrow it,
     so it would be a second device plugin next to the GPU Operator's or the program's own; the
-    program's device plugin serves the nodes KAITO provisions instead (``gpu_software.kaito_node_labels``).
+    program's device plugin serves the nodes KAITO provisions instead
+    (``sizing.gpu_software.kaito_node_labels``).
     ``gfd``: values of the gpu-feature-discovery subchart, installed with disableNodeAutoProvisioning
-    (``gpu_software.kaito_gfd_values``).
+    (``renderers.gpu_software.kaito_gfd_values``).
     """
     values: dict[str, Any] = {
         "clusterName": cluster_name,

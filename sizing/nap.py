@@ -3,8 +3,8 @@ becomes (pure, no Pulumi).
 
 One logical NodePool (``nodeProvisioning.nodePools[i]``) becomes one ``AKSNodeClass`` named like it
 and one Karpenter ``NodePool`` per capacity type, ``<name>-od`` and/or ``<name>-spot``. The
-component declares exactly these manifests, the rules check them, quota and cost size them and the
-plan prints them, so what is checked is what is created.
+component declares exactly these objects (rendered by ``renderers/nap.py``), the rules check them,
+quota and cost size them and the plan prints them, so what is checked is what is created.
 
 SKUs: ``skus`` and ``skuFamilies`` resolve against the catalog into an explicit
 ``karpenter.azure.com/sku-name`` requirement. Karpenter's own ``sku-family`` label is only the
@@ -27,22 +27,13 @@ from typing import TYPE_CHECKING, Any
 
 from config.catalog import Catalog, GpuSku
 from config.schema import NapLimitsConfig, NodePoolConfig, StackConfig
-from facts.platform import GPU_RESOURCE, LABEL_NAP_SKU, Capacity, Taint
-from facts.tags import k8s_labels
+from facts.platform import GPU_RESOURCE, Capacity, Taint
 from sizing import drain
 from sizing.scheduling import capacities, nap_node_labels, node_taints
 
 if TYPE_CHECKING:  # sizing.deployments reads this module (a model on a NodePool)
     from sizing.deployments import ModelPlan
 
-NODEPOOL_API_VERSION = "karpenter.sh/v1"
-NODECLASS_GROUP = "karpenter.azure.com"
-NODECLASS_API_VERSION = f"{NODECLASS_GROUP}/v1beta1"
-NODECLASS_KIND = "AKSNodeClass"
-LABEL_CAPACITY_TYPE = "karpenter.sh/capacity-type"  # values on-demand | spot, like ours
-LABEL_ARCH = "kubernetes.io/arch"
-LABEL_OS = "kubernetes.io/os"
-ARCHITECTURE = "amd64"  # every catalog GPU SKU is x64
 SUFFIX = {"on-demand": "-od", "spot": "-spot"}
 PREFERRED_WEIGHT = 100  # Karpenter tries NodePools in descending weight (1..100)
 FALLBACK_WEIGHT = 50
@@ -143,17 +134,16 @@ def nodes_at_limits(pool: NodePoolConfig, sku: GpuSku) -> dict[Capacity, int]:
 
 
 def limits_manifest(limits: NapLimitsConfig) -> dict[str, str]:
-    """``spec.limits`` as strings (the API server turns numbers into strings: no diff on refresh)."""
+    """``spec.limits`` as strings (the API server turns numbers into strings: no diff on refresh).
+
+    The plan's NodePool row (``NodePoolSpec.row``) shows the limits in this form too, so it stays here,
+    beside the row; ``renderers/nap.py`` puts it in the NodePool manifest."""
     out = {GPU_LIMIT: str(limits.gpus)}
     if limits.cpu is not None:
         out["cpu"] = str(limits.cpu)
     if limits.memory_gib is not None:
         out["memory"] = f"{limits.memory_gib}Gi"
     return out
-
-
-def _taint(t: Taint) -> dict[str, str]:
-    return {"key": t.key, "value": t.value, "effect": t.effect}
 
 
 @dataclass(frozen=True)
@@ -170,19 +160,6 @@ class NodeClassSpec:
     @property
     def gpu_mode(self) -> str:
         return GPU_MODE[self.pool.driver]
-
-    def manifest(self, tags: dict[str, str]) -> dict[str, Any]:
-        return {
-            "apiVersion": NODECLASS_API_VERSION,
-            "kind": NODECLASS_KIND,
-            "metadata": {"name": self.name, "labels": k8s_labels(self.name, "gpu-capacity")},
-            "spec": {
-                "imageFamily": self.pool.image_family,
-                "osDiskSizeGB": self.pool.os_disk_size_gb,
-                "gpu": {"mode": self.gpu_mode},
-                "tags": dict(tags),
-            },
-        }
 
 
 @dataclass(frozen=True)
@@ -220,50 +197,6 @@ class NodePoolSpec:
 
     def max_nodes(self, sku: GpuSku | None = None) -> int:
         return max_nodes(self.limits, sku or self.sizing_sku)
-
-    def requirements(self) -> list[dict[str, Any]]:
-        return [
-            {"key": LABEL_NAP_SKU, "operator": "In", "values": [s.name for s in self.skus]},
-            {"key": LABEL_CAPACITY_TYPE, "operator": "In", "values": [self.capacity]},
-            {"key": LABEL_ARCH, "operator": "In", "values": [ARCHITECTURE]},
-            {"key": LABEL_OS, "operator": "In", "values": ["linux"]},
-        ]
-
-    def disruption(self) -> dict[str, Any]:
-        d = self.pool.disruption
-        budgets = [b.model_dump(by_alias=True, exclude_none=True) for b in d.budgets]
-        return {
-            "consolidationPolicy": consolidation_policy(self.pool),
-            "consolidateAfter": d.consolidate_after,
-            "budgets": budgets,
-        }
-
-    def manifest(self) -> dict[str, Any]:
-        """The NodePool object as the API server receives it."""
-        return {
-            "apiVersion": NODEPOOL_API_VERSION,
-            "kind": "NodePool",
-            "metadata": {"name": self.name, "labels": k8s_labels(self.name, "gpu-capacity")},
-            "spec": {
-                "weight": self.weight,
-                "limits": limits_manifest(self.limits),
-                "disruption": self.disruption(),
-                "template": {
-                    "metadata": {"labels": self.labels},
-                    "spec": {
-                        "nodeClassRef": {
-                            "group": NODECLASS_GROUP,
-                            "kind": NODECLASS_KIND,
-                            "name": self.pool.name,
-                        },
-                        "requirements": self.requirements(),
-                        "taints": [_taint(t) for t in self.taints],
-                        "expireAfter": self.pool.disruption.expire_after,
-                        "terminationGracePeriod": drain.karpenter_duration(self.termination_grace_seconds),
-                    },
-                },
-            },
-        }
 
     def row(self) -> dict[str, Any]:
         """The NodePool table row of the plan (camelCase, JSON-ready)."""

@@ -209,7 +209,7 @@ def nodepool(
     consolidate_after: str = "10m",
     stack: str = "prod",
 ) -> Res:
-    """A Karpenter NodePool as Node Auto Provisioning declares it (``sizing/nap.py``'s manifest)."""
+    """A Karpenter NodePool as Node Auto Provisioning declares it (``renderers/nap.py``'s manifest)."""
     default_taints = [{"key": "sku", "value": "gpu", "effect": "NoSchedule"}]
     if "spot" in capacity:
         default_taints.append(

@@ -13,13 +13,9 @@ import pytest
 import yaml
 
 from config.schema import KaitoConfig, KedaHttpAddonConfig, StackConfig
+from renderers.gpu_software import device_plugin_values, kaito_gfd_values
 from renderers.helm_values import http_addon_values, workspace_values
-from sizing.gpu_software import (
-    device_plugin_values,
-    kaito_gfd_values,
-    kaito_node_labels,
-    kaito_provisions_nodes,
-)
+from sizing.gpu_software import kaito_node_labels, kaito_provisions_nodes
 from tests.conftest import ROOT
 
 CHARTS = ROOT.parent / "shared" / "charts"

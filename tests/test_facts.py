@@ -73,7 +73,7 @@ def test_the_policy_pack_reads_the_programs_facts() -> None:
     ("module", "name"),
     [
         ("renderers.helm_values", "SYSTEM_POOL_TOLERATION"),
-        ("sizing.gpu_software", "SYSTEM_TOLERATIONS"),
+        ("renderers.gpu_software", "SYSTEM_TOLERATIONS"),
     ],
 )
 def test_the_system_pool_taint_is_tolerated_as_it_is_set(module: str, name: str | None) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from sizing.gpu_software import cluster_policy_sections
+from renderers.gpu_software import cluster_policy_sections
 from tests.conftest import by_type, one, planned, run_with
 from tests.k8s_schemas import crd_schemas, manifest_errors, requires_crds
 from tools.mocks import ProgramRun

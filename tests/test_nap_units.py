@@ -10,8 +10,8 @@ import pytest
 from config.catalog import load_catalog
 from config.schema import NapLimitsConfig, NodePoolConfig, StackConfig
 from cost.nodepools import COST_CAPACITY, nodepool_capacities
+from renderers.gpu_software import device_plugin_values, operator_values
 from rules.cost import stack_vm_sizes
-from sizing.gpu_software import device_plugin_values, operator_values
 from sizing.nap import (
     allowed_skus,
     consolidation_policy,

@@ -15,9 +15,9 @@ from config.catalog import Catalog
 from config.plan_date import plan_date
 from config.schema import StackConfig
 from facts.aks_versions import lookup, support_status
+from renderers.gpu_software import device_plugin_values, mig_parted_config, operator_values, sharing_config
 from sizing.agent_pools import AgentPoolSpec, agent_pool_specs, priority_expander_priorities
 from sizing.deployments import ModelPlan, device_memory_notes, plan_models
-from sizing.gpu_software import device_plugin_values, mig_parted_config, operator_values, sharing_config
 from sizing.nap import NodeClassSpec, NodePoolSpec, nap_summary, node_class_specs, nodepool_specs
 from sizing.quota import quota_rows
 
