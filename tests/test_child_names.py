@@ -4,7 +4,9 @@
 alias to the name it had before. ``tests/data/urns-before-child-names/<stack>.txt`` lists the URNs the
 committed stacks had before the convention (the last release's plans, made with the plan date pinned):
 each must still be a URN of the plan or the alias of exactly one of its resources, or ``pulumi up`` would
-delete it and create it again under the new name.
+delete it and create it again under the new name. A committed stack changed on purpose (a model removed)
+removes its URNs from the list in the same change; once every deployed stack has run ``pulumi up`` with the
+aliases, the aliases, this list and the second test can go together.
 """
 
 from __future__ import annotations
