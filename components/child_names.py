@@ -28,11 +28,6 @@ def _previous_name(name: str, opts: pulumi.ResourceOptions | None) -> str:
     return name
 
 
-def renamed(was: str, opts: pulumi.ResourceOptions | None = None) -> pulumi.ResourceOptions:
-    """``opts`` plus an alias to the name ``was`` the resource had before."""
-    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(name=was)]))
-
-
 class Component(pulumi.ComponentResource):
     """A ComponentResource whose children are named ``f"{name}-<suffix>"`` (``child_name``) and carry an
     alias to their previous name (``child_opts``); ``was`` is this component's own previous name."""
@@ -52,7 +47,11 @@ class Component(pulumi.ComponentResource):
         """``f"{name}-{suffix}"``: the name of one child of this component."""
         return f"{self.child_prefix}-{suffix}"
 
-    def child_opts(self, was: str, **options: Any) -> pulumi.ResourceOptions:
-        """Options of a child: parented to this component, with an alias to ``was``, its previous name
-        (``options``: further ResourceOptions fields, e.g. ``depends_on``)."""
-        return renamed(was, pulumi.ResourceOptions(parent=self, **options))
+    def child_opts(
+        self, was: str, base: pulumi.ResourceOptions | None = None, **options: Any
+    ) -> pulumi.ResourceOptions:
+        """Options of a child: ``base`` (e.g. what every Kubernetes object of a model shares) and
+        ``options`` (further ResourceOptions fields, e.g. ``depends_on``), parented to this component, with
+        an alias to ``was``, the child's previous name."""
+        own = pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name=was)], **options)
+        return pulumi.ResourceOptions.merge(base, own)

@@ -31,7 +31,7 @@ from pulumi_kubernetes.apiextensions import CustomResource
 from pulumi_kubernetes.core.v1 import ConfigMap
 from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
 
-from components.child_names import Component, renamed
+from components.child_names import Component
 from components.model_common import ModelContext, caller_service, network_policy, scaled_object
 from facts.kaito_versions import CHART_KAITO_VERSION, KaitoCapabilities, kaito_capabilities
 from facts.tags import k8s_labels
@@ -138,7 +138,6 @@ class KaitoModel(Component):
         ctx, byo_nodes, version = args.context, args.byo_nodes, args.version
         plan, refs = ctx.plan, ctx.inference
         model = plan.config.name
-        child = pulumi.ResourceOptions.merge(args.kube, pulumi.ResourceOptions(parent=self))
         labels = k8s_labels(model, "inference-server", instance=model, version=version)
         self.kind = kaito_kind(plan)
 
@@ -148,7 +147,7 @@ class KaitoModel(Component):
                 name=f"{model}-inference-config", namespace=refs.namespace, labels=labels
             ),
             data={"inference_config.yaml": kaito_inference_config(plan)},
-            opts=renamed(f"{model}-inference-config", child),
+            opts=self.child_opts(was=f"{self.was}-inference-config", base=args.kube),
         )
         caps = args.capabilities or kaito_capabilities(CHART_KAITO_VERSION)
         base_labels = workload_scheduling(plan).node_selector if byo_nodes else kaito_label_selector(plan)
@@ -156,7 +155,9 @@ class KaitoModel(Component):
         resource, inference, annotations = workspace_fields(
             plan, caps, node_labels, byo_nodes=byo_nodes, hf_token_secret=refs.hf_token_secret
         )
-        after_config = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[config_map]))
+        after_config = pulumi.ResourceOptions.merge(
+            args.kube, pulumi.ResourceOptions(depends_on=[config_map])
+        )
 
         if self.kind == "Workspace":
             workload = f"{model}{KAITO_WORKSPACE_SUFFIX}"
@@ -168,7 +169,7 @@ class KaitoModel(Component):
                 ),
                 resource,
                 inference,
-                renamed(f"{model}-workspace", after_config),
+                self.child_opts(was=f"{self.was}-workspace", base=after_config),
             )
         else:
             pods = {KAITO_INFERENCESET_POD_LABEL: model}
@@ -187,11 +188,8 @@ class KaitoModel(Component):
                     "template": {"resource": resource, "inference": inference},
                 },
                 # KEDA owns the replica count after creation.
-                opts=renamed(
-                    f"{model}-inference-set",
-                    pulumi.ResourceOptions.merge(
-                        after_config, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])
-                    ),
+                opts=self.child_opts(
+                    was=f"{self.was}-inference-set", base=after_config, ignore_changes=["spec.replicas"]
                 ),
             )
             triggers = [
@@ -209,21 +207,21 @@ class KaitoModel(Component):
                 target,
                 triggers,
                 labels,
-                pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.workload])),
+                pulumi.ResourceOptions.merge(args.kube, pulumi.ResourceOptions(depends_on=[self.workload])),
             )
         # A replica on several nodes: its pods talk Ray and pipeline-parallel traffic on many ports.
         multi_node = kaito_nodes_per_replica(plan) > 1
         # The leader pod (index 0) of each replica serves; in multi-node replicas the others run Ray. A
         # one-node Workspace of KAITO 0.6.0 is a Deployment: its pods carry no pod-index label.
         serving = {**pods, POD_INDEX_LABEL: "0"} if caps.statefulset_pods or multi_node else pods
-        self.service = caller_service(self, ctx, serving, KAITO_PORT, labels, child)
+        self.service = caller_service(self, ctx, serving, KAITO_PORT, labels, args.kube)
         network_policy(
             self,
             ctx,
             LabelSelectorArgs(match_labels=pods),
             KAITO_PORT,
             labels,
-            child,
+            args.kube,
             peers_in_namespace=True,
             replica_peers=LabelSelectorArgs(match_labels=pods) if multi_node else None,
         )

@@ -21,7 +21,7 @@ from pulumi_kubernetes.networking.v1 import (
     NetworkPolicySpecArgs,
 )
 
-from components.child_names import Component, renamed
+from components.child_names import Component
 from components.inference_refs import InferenceRuntimeRefs
 from config.schema import KedaHttpAddonConfig
 from renderers.autoscaling import scaled_object_spec
@@ -69,7 +69,7 @@ def caller_service(
             selector=dict(selector),
             ports=[ServicePortArgs(name="http", port=SERVICE_PORT, target_port=target_port, protocol="TCP")],
         ),
-        opts=renamed(f"{ctx.plan.config.name}-service", opts),
+        opts=owner.child_opts(was=f"{owner.was}-service", base=opts),
     )
 
 
@@ -136,7 +136,7 @@ def network_policy(
             ingress=ingress,
             egress=egress,
         ),
-        opts=renamed(f"{ctx.plan.config.name}-network-policy", opts),
+        opts=owner.child_opts(was=f"{owner.was}-network-policy", base=opts),
     )
 
 
@@ -162,7 +162,7 @@ def scaled_object(
             name=ctx.plan.config.name, namespace=ctx.inference.namespace, labels=dict(labels)
         ),
         spec=scaled_object_spec(ctx.plan, target, triggers),
-        opts=renamed(f"{ctx.plan.config.name}-scaled-object", opts),
+        opts=owner.child_opts(was=f"{owner.was}-scaled-object", base=opts),
     )
 
 
@@ -213,5 +213,5 @@ def http_scaled_object(
                 "responseHeader": f"{ctx.http_addon.response_header_timeout_seconds}s",
             },
         },
-        opts=renamed(f"{ctx.plan.config.name}-http-scaled-object", opts),
+        opts=owner.child_opts(was=f"{owner.was}-http-scaled-object", base=opts),
     )

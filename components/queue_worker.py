@@ -45,7 +45,7 @@ from pulumi_kubernetes.networking.v1 import (
     NetworkPolicySpecArgs,
 )
 
-from components.child_names import Component, renamed
+from components.child_names import Component
 from components.inference_refs import QueueRefs
 from components.model_common import DNS_NAMESPACE, SKIP_AWAIT
 from facts.platform import SYSTEM_POOL_TAINT, system_pool_selector, system_pool_toleration
@@ -99,7 +99,6 @@ class QueueWorker(Component):
         super().__init__("aksllm:models:QueueWorker", name, opts)
         plan, queue = args.worker, args.queue
         assert plan.image is not None and queue.worker_service_account is not None
-        child = pulumi.ResourceOptions.merge(args.kube, pulumi.ResourceOptions(parent=self))
         version = plan.image.rsplit("@sha256:", 1)[1][:12]
         labels = {
             **k8s_labels(WORKER_NAME, "queue-worker", instance=WORKER_NAME, version=version),
@@ -171,9 +170,8 @@ class QueueWorker(Component):
                     ),
                 ),
             ),
-            opts=renamed(
-                f"{self.was}-deployment",
-                pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])),
+            opts=self.child_opts(
+                was=f"{self.was}-deployment", base=args.kube, ignore_changes=["spec.replicas"]
             ),
         )
         CustomResource(
@@ -182,9 +180,8 @@ class QueueWorker(Component):
             kind="ScaledObject",
             metadata=ObjectMetaArgs(name=WORKER_NAME, namespace=args.namespace, labels=labels),
             spec=worker_scaled_object_spec(plan, queue.namespace, queue.trigger_auth),
-            opts=renamed(
-                f"{self.was}-scaled-object",
-                pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.deployment])),
+            opts=self.child_opts(
+                was=f"{self.was}-scaled-object", base=args.kube, depends_on=[self.deployment]
             ),
         )
         pods, port = model_pods(args.model)
@@ -217,6 +214,6 @@ class QueueWorker(Component):
                     ),
                 ],
             ),
-            opts=renamed(f"{self.was}-network-policy", child),
+            opts=self.child_opts(was=f"{self.was}-network-policy", base=args.kube),
         )
         self.register_outputs({"deployment": WORKER_NAME})

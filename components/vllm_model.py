@@ -45,7 +45,7 @@ from pulumi_kubernetes.core.v1 import (
 from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
 from pulumi_kubernetes.policy.v1 import PodDisruptionBudget, PodDisruptionBudgetSpecArgs
 
-from components.child_names import Component, renamed
+from components.child_names import Component
 from components.inference_namespace import SECRETS_MOUNT
 from components.key_vault import HF_TOKEN_SECRET
 from components.model_common import (
@@ -92,7 +92,6 @@ class VllmModel(Component):
         ctx = args.context
         plan, refs = ctx.plan, ctx.inference
         model = plan.config.name
-        child = pulumi.ResourceOptions.merge(args.kube, pulumi.ResourceOptions(parent=self))
         labels = k8s_labels(model, "inference-server", instance=model, version=VLLM_VERSION)
         selector = {MODEL_LABEL: model}
         pod_labels = {**labels, **selector, RUNTIME_LABEL: "vllm"}
@@ -108,7 +107,7 @@ class VllmModel(Component):
                 storage_class_name=MODEL_CACHE_STORAGE_CLASS,
                 resources=VolumeResourceRequirementsArgs(requests={"storage": f"{resources.cache_gib}Gi"}),
             ),
-            opts=renamed(f"{model}-model-cache", child),
+            opts=self.child_opts(was=f"{self.was}-model-cache", base=args.kube),
         )
         self.deployment = Deployment(
             self.child_name("deployment"),
@@ -117,14 +116,14 @@ class VllmModel(Component):
             ),
             spec=self._deployment_spec(ctx, pod_labels, selector),
             # KEDA owns the replica count after creation.
-            opts=renamed(
-                f"{model}-deployment",
-                pulumi.ResourceOptions.merge(
-                    child, pulumi.ResourceOptions(ignore_changes=["spec.replicas"], depends_on=[cache])
-                ),
+            opts=self.child_opts(
+                was=f"{self.was}-deployment",
+                base=args.kube,
+                ignore_changes=["spec.replicas"],
+                depends_on=[cache],
             ),
         )
-        self.service = caller_service(self, ctx, selector, "http", labels, child)
+        self.service = caller_service(self, ctx, selector, "http", labels, args.kube)
         PodDisruptionBudget(
             self.child_name("pdb"),
             metadata=ObjectMetaArgs(name=model, namespace=refs.namespace, labels=labels),
@@ -134,7 +133,7 @@ class VllmModel(Component):
                 # A replica that never became ready (e.g. stuck downloading) must not block a drain.
                 unhealthy_pod_eviction_policy="AlwaysAllow",
             ),
-            opts=renamed(f"{model}-pdb", child),
+            opts=self.child_opts(was=f"{self.was}-pdb", base=args.kube),
         )
         wake_up = wake_up_sources(plan, http_addon=refs.http_addon is not None, queue=refs.queue is not None)
         http_fronted = "http" in wake_up
@@ -144,7 +143,7 @@ class VllmModel(Component):
             LabelSelectorArgs(match_labels=selector),
             VLLM_PORT,
             labels,
-            child,
+            args.kube,
             http_fronted=http_fronted,
         )
         triggers = [
@@ -155,7 +154,7 @@ class VllmModel(Component):
         if plan.config.schedule is not None:
             triggers.append(cron_trigger(plan.config.schedule))
         after_deployment = pulumi.ResourceOptions.merge(
-            child, pulumi.ResourceOptions(depends_on=[self.deployment])
+            args.kube, pulumi.ResourceOptions(depends_on=[self.deployment])
         )
         if http_fronted and refs.http_addon is not None:
             http_scaled_object(self, ctx, labels, after_deployment)
