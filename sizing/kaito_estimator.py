@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-GIB = 2**30
+from sizing.memory import GIB
+
 GPU_MEMORY_UTILIZATION = 0.84
 WEIGHT_EXPANSION_FACTOR = 1.02  # vLLM's loaded weights are ~102 % of the safetensors size
 BASE_OVERHEAD_GIB = 2.3

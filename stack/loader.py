@@ -18,12 +18,12 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from config.catalog import closest_names
 from config.errors import REDACTED, ConfigError, Problem, join_path, looks_secret
 from config.schema import StackConfig
+from config.strict_yaml import MAX_DEPTH  # lists and mappings inside one config value, as the file loader
 from rules.check import check_rules
 
 PROJECT = "aks-llm"
 SOURCE_ENV = "AKS_LLM_CONFIG_SOURCE"
 SECRET_KEYS = frozenset({"hfToken"})
-MAX_DEPTH = 64  # lists and mappings inside one config value (the stack file loader bounds it too)
 
 
 def config_source(stack: str) -> str:

@@ -25,13 +25,13 @@ import yaml
 from config.errors import EXIT_CODE, ConfigError, clip, scrub
 from config.plan_date import PLAN_DATE_ENV, parse_plan_date
 from config.schema import StackConfig
+from stack.loader import SOURCE_ENV  # names the stack file in error messages
 from tools.mocks import ProgramRun, Recorded, run_program
 from tools.scheduling_check import SchedulingReport, check_scheduling, render_table
 from tools.stack_config import StackFileError, StackSettings, load_stack_settings
 from tools.tables import column_table
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE_ENV = "AKS_LLM_CONFIG_SOURCE"  # read by stack.loader to name the file in error messages
 # Resource options written per resource into the --json plan (and compared by --diff).
 RESOURCE_OPTIONS = (
     "dependsOn",
