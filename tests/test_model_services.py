@@ -233,10 +233,10 @@ def test_prometheus_trigger_reads_managed_prometheus_through_workload_identity(
         trigger = triggers(run, name)["prometheus"]
         assert trigger["metadata"]["serverAddress"] == endpoint
         assert trigger["authenticationRef"] == {"name": "keda-prometheus"}
-        # running + waiting over the model's pods, one series, averaged per replica; any request active
+        # running + waiting over the model's pods (recorded by the rule group: tests/test_load_rule.py),
+        # one series, averaged per replica; any request active
         assert trigger["metadata"]["query"] == (
-            'sum({__name__=~"vllm:num_requests_running|vllm:num_requests_waiting",'
-            f'namespace="inference",aks_llm_model="{name}"}})'
+            f'sum(aks_llm_model:vllm_requests_running_waiting:sum{{namespace="inference",aks_llm_model="{name}"}})'
         )
         assert (trigger["metricType"], trigger["metadata"]["activationThreshold"]) == ("AverageValue", "0")
     # qwen7b: 90 % of a 148-sequence batch per replica (3g.40gb at 36.35 GiB) -> 133
