@@ -43,7 +43,10 @@ HPA_MAX_PERIOD_SECONDS, HPA_MAX_WINDOW_SECONDS = 1800, 3600
 # recording rule on the workspace sums them per model (prometheus-rule-groups.md: "store their result as
 # a new set of time series ... ingested back to your Azure Monitor workspace"), and the trigger reads
 # the one recorded metric by its name. The rule-groups page says nothing of `__name__` regexes in rule
-# expressions, and its examples select each series by its metric name: the rule does the same.
+# expressions, and its examples select each series by its metric name: the rule does the same. So do
+# Microsoft's own recommended recording rules for AKS (read at Azure/prometheus-collector@00351e12
+# AddonBicepTemplate/FullAzureMonitorMetricsProfile.bicep, kubernetesRecordingRuleGroup): several metric
+# names per expression, `a or (b + c)`, `sum by (cluster, ...)`, clusterName, interval PT1M.
 LOAD_RECORD = "aks_llm_model:vllm_requests_running_waiting:sum"
 # The labels the rule keeps (its `sum by`): what the trigger may select on. `namespace` and the model
 # label come from the scrape jobs (renderers/scrape.py); `cluster` is the label the metrics add-on puts
