@@ -43,7 +43,8 @@ def anchors(text: str) -> set[str]:
 
 
 def test_the_anchor_rules_are_githubs() -> None:
-    text = "# Rules\n## [`rules/gpu.py`](../rules/gpu.py)\n## `aks-llm:gpuPools`\n## First `pulumi up`, in this order\n"
+    text = "# Rules\n## [`rules/gpu.py`](../rules/gpu.py)\n## `aks-llm:gpuPools`\n"
+    text += "## First `pulumi up`, in this order\n"
     text += "```\n# not a heading\n```\n## Rules\n"
     assert anchors(text) == {
         "rules",
