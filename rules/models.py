@@ -58,7 +58,10 @@ def _gated(model: ModelConfig, catalog: Catalog) -> tuple[str, str] | None:
 
 def gated_models_have_a_token(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
     """A gated Hugging Face model downloads only with a token (KAITO's modelAccessSecret, vLLM's
-    HF_TOKEN_PATH): refuse it when no ``hfToken`` is configured."""
+    HF_TOKEN_PATH): refuse it when no ``hfToken`` is configured.
+
+    Keys: models[].model, models[].custom.gated
+    """
     if config.hf_token is not None:
         return
     for i, model in enumerate(config.models):
