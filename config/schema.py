@@ -901,7 +901,7 @@ class AsyncQueueWorkerConfig(Strict):
     """The queue worker (worker/ in this repository): its image and how many messages it holds."""
 
     # <registry>.azurecr.io/aks-llm-worker@sha256:...: the digest the worker-image workflow records.
-    # Unset: the worker is left out (first `pulumi up` creates the registry; see README).
+    # Unset: the worker is left out (first `pulumi up` creates the registry; see docs/async-queue.md).
     image: WorkerImage | None = None
     """Worker image in the stack's container registry pinned by digest
     (`<registry>.azurecr.io/aks-llm-worker@sha256:...`). Unset: the worker is left out (the first

@@ -58,7 +58,10 @@ def _gated(model: ModelConfig, catalog: Catalog) -> tuple[str, str] | None:
 
 def gated_models_have_a_token(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
     """A gated Hugging Face model downloads only with a token (KAITO's modelAccessSecret, vLLM's
-    HF_TOKEN_PATH): refuse it when no ``hfToken`` is configured."""
+    HF_TOKEN_PATH): refuse it when no ``hfToken`` is configured.
+
+    Keys: models[].model, models[].custom.gated
+    """
     if config.hf_token is not None:
         return
     for i, model in enumerate(config.models):
@@ -242,7 +245,7 @@ def something_wakes_it(config: StackConfig, catalog: Catalog) -> Iterable[Proble
             cfg.scale_to_zero,
             why,
             f"{kinds} to wake it, or scaleToZero: false with replicas.min >= 1 (e.g. until the worker "
-            "image exists: README, Async queue)"
+            "image exists: docs/async-queue.md)"
             if cfg.name == target
             else f"{kinds} to wake it, or scaleToZero: false with replicas.min >= 1",
         )

@@ -2,7 +2,7 @@
 and how long it waits for a cold model. Its environment and the KEDA triggers of the worker and of its
 model are rendered from this plan in ``renderers/queue_worker.py``.
 
-How the queue path runs (README, "Async queue"):
+How the queue path runs (docs/async-queue.md):
 
 1. A producer sends a message to the request queue.
 2. The worker's ScaledObject (``azure-servicebus`` on the queue, minReplicaCount 0) wakes the worker.
@@ -121,7 +121,7 @@ class WorkerPlan:
         """The plan's view of the worker (stack output ``queueWorker``)."""
         return {
             "model": self.model,
-            "image": self.image or "not set: the worker is left out (README, Async queue)",
+            "image": self.image or "not set: the worker is left out (docs/async-queue.md)",
             "deployed": self.deployed,
             "queue": self.queue,
             "replyQueue": self.reply_queue,

@@ -575,7 +575,7 @@ def test_a_batch_model_the_queue_cannot_wake_before_its_worker_exists_is_refused
     )
     assert "addons.asyncQueue.worker.image is unset, so no worker is deployed" in err
     assert "the async queue's worker (addons.asyncQueue with worker.image set)" in err
-    assert "(e.g. until the worker image exists: README, Async queue)" in err
+    assert "(e.g. until the worker image exists: docs/async-queue.md)" in err
     assert err.count("aks-llm:models[0]") == 1  # one message for the one root cause
     # the worker's image, a schedule or a floor each make it servable
     image = "crllm0000.azurecr.io/aks-llm-worker@sha256:" + "1" * 64
