@@ -688,7 +688,7 @@ class ModelConfig(Strict):
     """Business hours in which replicas are pre-warmed (a KEDA cron trigger); unset: none."""
     scale_to_zero: bool = True
     """Scale to 0 replicas when idle (`replicas.min` must be 0; false: at least 1). Something must wake it:
-    a schedule, the KEDA HTTP add-on or the async queue."""
+    a schedule, the KEDA HTTP add-on (serving vLLM) or the async queue's worker (`worker.image` set)."""
 
     @model_validator(mode="after")
     def _one_source(self) -> ModelConfig:
