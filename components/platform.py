@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,8 @@ class Platform(Component):
         cfg = plan.config
         names = Names(prefix=cfg.prefix, stack=args.stack, location=cfg.location)
         tags = stack_tags(args.project, args.stack, cfg.tags)
+        version = cfg.cluster.kubernetes_version
+        upgrade = [s.row(names.resource_group(), names.cluster(), version) for s in plan.upgrade_steps]
         self.cluster = AksCluster(
             self.child_name("cluster"),
             AksClusterArgs(
@@ -48,6 +51,7 @@ class Platform(Component):
                 tags=tags,
                 settings=cfg.cluster,
                 features=plan.cluster_features,
+                upgrade_steps=upgrade,
             ),
             opts=self.child_opts(was="cluster"),
         )
@@ -109,6 +113,14 @@ class Platform(Component):
             **self.addons.outputs,
         }
         self.outputs["kubernetesVersion"] = plan.kubernetes_version
+        # What a change of cluster.kubernetesVersion runs, in order (components.version_update).
+        self.outputs["upgradePath"] = [
+            {
+                "step": s.label,
+                "command": shlex.join(s.command(names.resource_group(), names.cluster(), version)),
+            }
+            for s in plan.upgrade_steps
+        ]
         if plan.early_notes:
             self.outputs["notes"] = [*self.outputs.get("notes", []), *plan.early_notes]
         self.outputs["nodeProvisioning"] = plan.node_provisioning

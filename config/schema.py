@@ -17,6 +17,7 @@ from pydantic.alias_generators import to_camel
 from config import versions
 from config.catalog import closest_names
 from config.regions import AZURE_REGIONS
+from config.timezones import iana_zones
 
 WeekDay = Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 Purpose = Literal["serving", "batch"]
@@ -622,10 +623,22 @@ class ReplicasConfig(Strict):
     `min`."""
 
 
+def _iana_zone(value: str) -> str:
+    """Accepted: an IANA time zone of the pinned tzdata package (e.g. `Europe/Stockholm`, `Etc/UTC`)."""
+    if value not in iana_zones():
+        hint = closest_names(value, sorted(iana_zones()))
+        also = f"; did you mean {', '.join(hint)}?" if hint else ""
+        raise ValueError(
+            f"not an IANA time zone: KEDA's cron trigger (the business-hours pre-warm) could not run{also} "
+            "(an IANA name such as Europe/Stockholm, America/New_York or Etc/UTC)"
+        )
+    return value
+
+
 class ScheduleConfig(Strict):
     """Business hours: replicas are pre-warmed inside them (KEDA cron trigger)."""
 
-    timezone: str = "Etc/UTC"
+    timezone: Annotated[str, AfterValidator(_iana_zone)] = "Etc/UTC"
     """IANA time zone of `start` and `end` (e.g. `Europe/Stockholm`)."""
     start: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = "08:00"
     """Time business hours start (`HH:MM`)."""

@@ -427,6 +427,9 @@ def _main(argv: Sequence[str] | None = None) -> int:
     version_line = _version_line(run.outputs.get("kubernetesVersion"))
     if version_line:
         print(version_line)
+    upgrade = upgrade_path_lines(run.outputs.get("upgradePath"))
+    if upgrade:
+        print(upgrade)
     print(render_tree(run.resources))
     print()
     print(render_counts(run.resources))
@@ -478,6 +481,16 @@ def _version_line(summary: Any) -> str:
         f"AKS end of life {summary.get('endOfLife') or 'unknown'} (plan date {summary.get('planDate')})"
     )
     return line + (f"\n{flag}{summary.get('note')}" if flag else "")
+
+
+def upgrade_path_lines(steps: Any) -> str:
+    """The commands a change of ``cluster.kubernetesVersion`` runs, in order (control plane alone, then
+    each pool, spot pools last: ``sizing.upgrade_path``)."""
+    if not isinstance(steps, list) or not steps:
+        return ""
+    lines = ["Upgrade path (runs when cluster.kubernetesVersion changes; each step only if still below it):"]
+    lines += [f"  {i}. {s['step']}: {s['command']}" for i, s in enumerate(steps, 1)]
+    return "\n".join(lines)
 
 
 def _extra_sections(doc: dict[str, Any]) -> list[str]:

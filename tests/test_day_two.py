@@ -1,0 +1,143 @@
+"""Issue 19, day two on Azure: the version update AKS accepts with spot pools, the system pool's size
+and tags. (Refresh, budget, names, node image and time zones have tests of their own below/elsewhere.)"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from components.cluster import CLUSTER_IGNORE_CHANGES
+from components.version_update import TYPE_TOKEN, _AzAksUpgrade
+from config.catalog import load_catalog
+from sizing.agent_pools import agent_pool_specs
+from sizing.upgrade_path import upgrade_steps
+from tests.conftest import by_type, one, parse_values, planned
+from tools.diff import _field_matches
+from tools.plan import main as plan_main
+
+MC = "azure-native:containerservice:ManagedCluster"
+
+
+# --- 1. the version update: control plane alone, then each pool, spot last -----------------------
+
+
+def _commands(stack: str) -> list[list[str]]:
+    (update,) = [r for r in by_type(planned(stack)[1], TYPE_TOKEN) if r.name.endswith("kubernetes-version")]
+    return [step["command"] for step in update.inputs["steps"]]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_control_plane_upgrades_alone_then_each_pool_spot_last(stack: str) -> None:
+    commands = _commands(stack)
+    first, pools = commands[0], commands[1:]
+    # never one `az aks upgrade` of everything: AKS refuses that while a spot pool exists
+    assert first[:3] == ["az", "aks", "upgrade"] and "--control-plane-only" in first
+    assert all(c[:4] == ["az", "aks", "nodepool", "upgrade"] for c in pools)
+    names = [c[c.index("-n") + 1] for c in pools]
+    spot = [n for n in names if n.endswith("sp")]
+    assert spot and names[0] == "system" and names[-len(spot) :] == spot  # on-demand before spot
+    for command, name in zip(pools, names, strict=True):
+        assert command[command.index("--kubernetes-version") + 1] == "1.36"
+        if name in spot:  # AKS gives spot pools no surge nodes and no drain
+            assert "--max-surge" not in command and "--drain-timeout" not in command
+
+
+def test_on_demand_pools_upgrade_with_the_surge_and_drain_the_program_sets() -> None:
+    config = parse_values(
+        {
+            "gpuPools": [
+                {
+                    "name": "a100",
+                    "vmSize": "Standard_NC24ads_A100_v4",
+                    "maxSurge": "1",
+                    "onDemand": {"min": 1, "max": 2},
+                    "spot": {"min": 0, "max": 2},
+                }
+            ],
+        }
+    )
+    specs = agent_pool_specs(config, load_catalog())
+    steps = upgrade_steps(config, specs)
+    assert [s.label for s in steps] == [
+        "control plane",
+        "pool system (on-demand)",
+        "pool a100 (on-demand)",
+        "pool a100sp (spot)",
+    ]
+    on_demand = next(s for s in specs if s.capacity == "on-demand")
+    cmd = steps[2].command("rg", "aks", "1.37")
+    assert cmd[cmd.index("--max-surge") + 1] == "1" == on_demand.max_surge
+    assert cmd[cmd.index("--drain-timeout") + 1] == str(on_demand.drain_timeout_minutes)
+    assert steps[3].command("rg", "aks", "1.37") == [
+        "az", "aks", "nodepool", "upgrade", "-g", "rg", "--cluster-name", "aks", "-n", "a100sp",
+        "--kubernetes-version", "1.37", "--yes",
+    ]  # fmt: skip
+
+
+def test_the_provider_runs_each_step_only_while_its_target_is_below(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rerun after a half-done upgrade continues where it stopped; a pool AKS already moved is left."""
+    versions = {None: "1.37.2", "system": "1.37.2", "a100": "1.36.5", "a100sp": "1.36.5", "gone": None}
+    ran: list[list[str]] = []
+
+    class Done:
+        def __init__(self, stdout: str, returncode: int = 0) -> None:
+            self.stdout, self.returncode = stdout, returncode
+
+    def fake_run(cmd: list[str], **_: Any) -> Done:
+        if cmd[-3:-2] == ["-o"] or cmd[-2:] == ["-o", "json"]:
+            pool = cmd[cmd.index("-n") + 1] if "nodepool" in cmd else None
+            current = versions[pool]
+            if current is None:
+                return Done("", 3)
+            key = "currentOrchestratorVersion" if pool else "currentKubernetesVersion"
+            return Done(json.dumps({key: current}))
+        ran.append(cmd)
+        return Done("")
+
+    monkeypatch.setattr("components.version_update.subprocess.run", fake_run)
+    steps = [
+        {"target": "controlPlane", "pool": None, "command": ["az", "aks", "upgrade", "cp"]},
+        *(
+            {"target": "pool", "pool": p, "command": ["upgrade", p]}
+            for p in ("system", "a100", "gone", "a100sp")
+        ),
+    ]
+    props = {"resourceGroupName": "rg", "clusterName": "aks", "kubernetesVersion": "1.37", "steps": steps}
+    _AzAksUpgrade().update("id", {}, props)
+    assert ran == [["upgrade", "a100"], ["upgrade", "a100sp"]]
+
+
+def test_the_plan_prints_the_upgrade_path(capsys: pytest.CaptureFixture[str]) -> None:
+    assert plan_main(["--stack", "dev"]) == 0
+    out = capsys.readouterr().out
+    assert "Upgrade path (runs when cluster.kubernetesVersion changes" in out
+    assert "  1. control plane: az aks upgrade -g rg-llm-dev-swedencentral -n aks-llm-dev" in out
+    assert "--control-plane-only --yes" in out
+    assert "  4. pool t4sp (spot): az aks nodepool upgrade" in out
+
+
+# --- 5. the system pool: its count reaches AKS, its VMs are tagged -------------------------------
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "nap"])
+def test_the_system_pool_count_is_sent_and_its_profile_tagged(stack: str) -> None:
+    mc = one(planned(stack)[1], MC)
+    ignored = mc.options["ignoreChanges"]
+    assert set(ignored) == set(CLUSTER_IGNORE_CHANGES)
+    (system,) = mc.inputs["agentPoolProfiles"]
+    assert system["name"] == "system" and system["enableAutoScaling"] is False
+    # a changed systemPool.count is a change the engine sends
+    assert not any(_field_matches("agentPoolProfiles[0].count", p) for p in ignored)
+    assert system["tags"] == mc.inputs["tags"] and system["tags"]
+
+
+def test_only_an_autoscaled_inline_profile_has_its_count_ignored() -> None:
+    import pulumi_azure_native.containerservice as cs
+
+    from components.cluster import cluster_ignore_changes
+
+    fixed = cs.ManagedClusterAgentPoolProfileArgs(name="system", enable_auto_scaling=False, count=3)
+    scaled = cs.ManagedClusterAgentPoolProfileArgs(name="burst", enable_auto_scaling=True, min_count=0)
+    assert cluster_ignore_changes([fixed, scaled]) == [*CLUSTER_IGNORE_CHANGES, "agentPoolProfiles[1].count"]
