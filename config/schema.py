@@ -996,6 +996,15 @@ def _region(value: str) -> str:
     return value
 
 
+class NamingConfig(Strict):
+    """How the globally unique names (Key Vault, container registry, Service Bus) end."""
+
+    suffix: Annotated[str, Field(pattern=r"^[a-z0-9]{4,8}$")] | None = None
+    """Pins their suffix (4-8 lowercase letters/digits). Unset: a random 6-character suffix created on
+    the stack's first `pulumi up` and kept in its state. A stack created before the random suffix keeps
+    its names by setting this to the 4 characters its Key Vault name ends in (see docs/day-two.md)."""
+
+
 class StackConfig(Strict):
     """The project's config namespace of one stack."""
 
@@ -1023,6 +1032,8 @@ class StackConfig(Strict):
     """A per-token API to compare self-hosting with (unset: no break-even)."""
     budget: BudgetConfig | None = None
     """Monthly Consumption budget with e-mail alerts (unset: none)."""
+    naming: NamingConfig = Field(default_factory=NamingConfig)
+    """The suffix of the globally unique names (unset: random, kept in state)."""
     addons: AddonsConfig = Field(default_factory=AddonsConfig)
     """Cluster add-ons and the services around them."""
     inference: InferenceConfig = Field(default_factory=InferenceConfig)

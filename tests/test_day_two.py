@@ -4,6 +4,7 @@ and tags. (Refresh, budget, names, node image and time zones have tests of their
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,8 @@ from sizing.upgrade_path import upgrade_steps
 from tests.conftest import by_type, one, parse_values, planned
 from tools.diff import _field_matches
 from tools.plan import main as plan_main
+
+ROOT = Path(__file__).resolve().parent.parent
 
 MC = "azure-native:containerservice:ManagedCluster"
 
@@ -141,3 +144,52 @@ def test_only_an_autoscaled_inline_profile_has_its_count_ignored() -> None:
     fixed = cs.ManagedClusterAgentPoolProfileArgs(name="system", enable_auto_scaling=False, count=3)
     scaled = cs.ManagedClusterAgentPoolProfileArgs(name="burst", enable_auto_scaling=True, min_count=0)
     assert cluster_ignore_changes([fixed, scaled]) == [*CLUSTER_IGNORE_CHANGES, "agentPoolProfiles[1].count"]
+
+
+# --- 4. globally unique names: a suffix unique to the deployment ----------------------------------
+
+VAULT = "azure-native:keyvault:Vault"
+REGISTRY = "azure-native:containerregistry:Registry"
+BUS = "azure-native:servicebus:Namespace"
+RANDOM = "random:index/randomString:RandomString"
+
+
+def test_global_names_end_in_the_deployments_suffix_not_a_hash_of_the_defaults() -> None:
+    from facts.naming import UNIQUE_SUFFIX_LENGTH, Names
+
+    names = Names(prefix="llm", stack="dev", location="swedencentral")
+    a, b = "k3x9q2", "p0z7m1"
+    assert names.key_vault(a) == "kv-llm-dev-k3x9q2" != names.key_vault(b)
+    assert names.container_registry(a) == "crllmdevk3x9q2"
+    assert names.service_bus(a) == "sb-llm-dev-k3x9q2"
+    # the old names: a hash of prefix/stack/region, the same for everyone keeping the defaults
+    assert names.key_vault(names.suffix) == "kv-llm-dev-" + names.suffix
+    long = Names(prefix="abcdefghij", stack="a-very-long-stack-name", location="swedencentral")
+    vault = long.key_vault(a)
+    assert len(vault) <= 24 and vault.endswith("-" + a) and len(a) == UNIQUE_SUFFIX_LENGTH
+    registry = long.container_registry(a)
+    assert len(registry) <= 50 and registry.endswith(a) and registry.isalnum()
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "nap"])
+def test_the_offline_plan_names_them_with_a_fixed_stand_in(stack: str) -> None:
+    """Under mocks the random suffix has no value: the mocks answer 000000, so plans are deterministic."""
+    run = planned(stack)[1]
+    rnd = one(run, RANDOM)
+    assert rnd.inputs == {"length": 6, "lower": True, "upper": False, "numeric": True, "special": False}
+    assert one(run, VAULT).inputs["vaultName"] == f"kv-llm-{stack}-000000"
+    # the registry and Service Bus come with the async queue (prod has none)
+    assert [r.inputs["registryName"] for r in by_type(run, REGISTRY)] in ([], [f"crllm{stack}000000"])
+    assert [r.inputs["namespaceName"] for r in by_type(run, BUS)] in ([], [f"sb-llm-{stack}-000000"])
+
+
+def test_a_pinned_suffix_keeps_an_existing_stacks_names(tmp_path: Path) -> None:
+    from tests.conftest import run_with
+
+    text = (ROOT / "Pulumi.dev.yaml").read_text() + "  aks-llm:naming: {suffix: a1b2}\n"
+    run = run_with(tmp_path, text, stack="dev")
+    assert run.exit_code == 0
+    assert not by_type(run, RANDOM)
+    assert one(run, VAULT).inputs["vaultName"] == "kv-llm-dev-a1b2"
+    assert one(run, REGISTRY).inputs["registryName"] == "crllmdeva1b2"
+    assert one(run, BUS).inputs["namespaceName"] == "sb-llm-dev-a1b2"
