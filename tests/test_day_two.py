@@ -3,6 +3,7 @@ and tags. (Refresh, budget, names, node image and time zones have tests of their
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -193,3 +194,85 @@ def test_a_pinned_suffix_keeps_an_existing_stacks_names(tmp_path: Path) -> None:
     assert one(run, VAULT).inputs["vaultName"] == "kv-llm-dev-a1b2"
     assert one(run, REGISTRY).inputs["registryName"] == "crllmdeva1b2"
     assert one(run, BUS).inputs["namespaceName"] == "sb-llm-dev-a1b2"
+
+
+# --- 2. no downgrade after an upgrade: the deployment refreshes before it updates ------------------
+#
+# Pulumi's mocks run the program, not the engine: they never merge stored inputs into an update. So
+# the engine's rule for ignoreChanges is modelled here as documented (pulumi/docs
+# content/docs/iac/concepts/options/ignorechanges.md, "How ignoreChanges works": after creation an
+# ignored property's value comes from the stack state; `pulumi refresh` / `pulumi up --refresh` pulls
+# the provider's live values into the state), applied to the program's real ManagedCluster inputs.
+# azure-native's Read copies an output that changed in Azure into the stored inputs
+# (pulumi-azure-native provider/pkg/provider/provider.go, Read: "if properties changed, we assume
+# they aren't default values anymore, and we need to copy them to new inputs").
+
+
+def _paths(doc: Any, pattern: str) -> list[tuple[Any, str | int]]:
+    """(container, key) pairs a Pulumi property path (``a[*].b``, ``a[0].b``, ``a``) names in ``doc``."""
+    parts = [p for p in pattern.replace("[", ".[").split(".") if p]
+    found: list[tuple[Any, str | int]] = []
+
+    def walk(node: Any, rest: list[str]) -> None:
+        head, tail = rest[0], rest[1:]
+        if head.startswith("["):
+            keys: list[str | int] = list(range(len(node))) if head == "[*]" else [int(head[1:-1])]
+            keys = [k for k in keys if isinstance(node, list) and int(k) < len(node)]
+        else:
+            keys = [head] if isinstance(node, dict) and head in node else []
+        for key in keys:
+            if tail:
+                walk(node[key], tail)
+            else:
+                found.append((node, key))
+
+    walk(doc, parts)
+    return found
+
+
+def engine_sends(program: dict[str, Any], state: dict[str, Any], ignore: list[str]) -> dict[str, Any]:
+    """The body of the update: the program's inputs, each ignored property taken from the state."""
+    body = copy.deepcopy(program)
+    for pattern in ignore:
+        for (stored, key), (sent, _) in zip(_paths(state, pattern), _paths(body, pattern), strict=False):
+            sent[key] = stored[key]
+    return body
+
+
+def refresh(state: dict[str, Any], live_version: str) -> dict[str, Any]:
+    """The stored inputs after `pulumi refresh`: the versions Azure now reports."""
+    after = copy.deepcopy(state)
+    after["kubernetesVersion"] = live_version
+    for profile in after.get("agentPoolProfiles", []):
+        profile["orchestratorVersion"] = live_version
+    return after
+
+
+def _older(sent: str, live: str) -> bool:
+    return tuple(map(int, sent.split("."))) < tuple(map(int, live.split(".")))[: len(sent.split("."))]
+
+
+def test_after_a_simulated_upgrade_the_deployment_sends_no_older_version() -> None:
+    import yaml
+
+    mc = one(planned("prod")[1], MC)
+    program, ignore = mc.inputs, mc.options["ignoreChanges"]
+    assert program["kubernetesVersion"] == "1.36" and "kubernetesVersion" in ignore
+    state = copy.deepcopy(program)  # stored at creation
+    live = "1.37.2"  # the auto-upgrade channel (or the version update) moved the cluster on
+    later = {**program, "tags": {**program["tags"], "owner": "someone-else"}}  # any later change: full PUT
+    # without a refresh the stored input goes out again: the downgrade AKS refuses (the defect)
+    assert _older(engine_sends(later, state, ignore)["kubernetesVersion"], live)
+    # after the refresh every version the update sends is the live one
+    sent = engine_sends(later, refresh(state, live), ignore)
+    assert not _older(sent["kubernetesVersion"], live)
+    assert all(not _older(p.get("orchestratorVersion", live), live) for p in sent["agentPoolProfiles"])
+    # and every deployment refreshes first
+    deploy = yaml.safe_load((ROOT / ".github" / "workflows" / "deploy.yml").read_text())
+    ups = [
+        step["with"]
+        for job in deploy["jobs"].values()
+        for step in job["steps"]
+        if str(step.get("uses", "")).startswith("pulumi/actions@") and step["with"]["command"] == "up"
+    ]
+    assert len(ups) == 3 and all(up.get("refresh") is True for up in ups)
