@@ -167,7 +167,7 @@ class AksCluster(Component):
             resource_group_name=rg_name,
             location=args.location,
             dns_prefix=names.dns_prefix(),
-            node_resource_group=f"{names.resource_group()}-nodes",
+            node_resource_group=names.node_resource_group(),
             kubernetes_version=settings.kubernetes_version,
             sku=cs.ManagedClusterSKUArgs(name=cs.ManagedClusterSKUName.BASE, tier=_TIERS[settings.tier]),
             support_plan=_SUPPORT_PLANS[settings.support_plan],

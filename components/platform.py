@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_azure_native.authorization as authorization
 
 from components.addons import PlatformAddons, PlatformAddonsArgs
 from components.budget import StackBudget, StackBudgetArgs, first_of_month
@@ -124,14 +125,17 @@ class Platform(Component):
         if plan.early_notes:
             self.outputs["notes"] = [*self.outputs.get("notes", []), *plan.early_notes]
         self.outputs["nodeProvisioning"] = plan.node_provisioning
-        self.cost = estimate_cost(cfg, plan.catalog, self.model_plans)
+        self.cost = estimate_cost(cfg, plan.catalog, self.model_plans, names.budget_resource_groups())
         self.outputs["cost"] = self.cost.to_dict()
         if cfg.budget is not None:
             self.budget = StackBudget(
                 self.child_name("budget"),
                 StackBudgetArgs(
                     budget_name=names.budget(),
-                    scope=self.cluster.resource_group.id,
+                    scope=authorization.get_client_config_output().subscription_id.apply(
+                        lambda sub: f"/subscriptions/{sub}"
+                    ),
+                    resource_groups=names.budget_resource_groups(),
                     settings=cfg.budget,
                     start_date=cfg.budget.start_date or first_of_month(plan_date()),
                     start_date_pinned=cfg.budget.start_date is not None,

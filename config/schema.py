@@ -783,7 +783,8 @@ class CostComparisonConfig(Strict):
 
 
 class BudgetConfig(Strict):
-    """A monthly Consumption budget on the stack's resource group with e-mail alerts.
+    """A monthly Consumption budget on the stack's two resource groups (the cluster's and the node
+    resource group, where the GPU VMs bill) with e-mail alerts.
 
     ``thresholds`` alert on actual cost, ``forecastThresholds`` on Azure's forecast, in percent of
     ``monthlyAmount`` (the subscription's billing currency). ``startDate`` (the first day of a month)

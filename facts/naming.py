@@ -55,6 +55,15 @@ class Names:
     def resource_group(self) -> str:
         return _fit(f"rg-{self.base}-{self.location}", "resource_group")
 
+    def node_resource_group(self) -> str:
+        """Where AKS puts the nodes' VM scale sets, disks, load balancer and public IPs (AKS FAQ)."""
+        return _fit(f"{self.resource_group()}-nodes", "resource_group")
+
+    def budget_resource_groups(self) -> list[str]:
+        """The groups the budget watches: the cluster's own and the node resource group, where the
+        GPU VMs bill (the cost estimate states the same scope)."""
+        return [self.resource_group(), self.node_resource_group()]
+
     def cluster(self) -> str:
         return _fit(f"aks-{self.base}", "cluster")
 
@@ -84,8 +93,9 @@ class Names:
         return _fit(name, "container_registry", keep_tail=len(unique))
 
     def budget(self) -> str:
-        """Consumption budget: letters, digits, hyphens and underscores, at most 63."""
-        return _fit(f"budget-{self.base}", "budget")
+        """Consumption budget: letters, digits, hyphens and underscores, at most 63; unique in the
+        subscription (its scope), so with the region as the resource group has it."""
+        return _fit(f"budget-{self.base}-{self.location}", "budget")
 
     def prometheus_endpoint(self) -> str:
         """Managed Prometheus data collection endpoint (the portal names it MSProm-<region>-<cluster>)."""

@@ -276,3 +276,50 @@ def test_after_a_simulated_upgrade_the_deployment_sends_no_older_version() -> No
         if str(step.get("uses", "")).startswith("pulumi/actions@") and step["with"]["command"] == "up"
     ]
     assert len(ups) == 3 and all(up.get("refresh") is True for up in ups)
+
+
+# --- 3. the budget sees the GPU spend, and the plan warns when the estimate exceeds it -------------
+
+
+def test_the_budget_watches_the_node_resource_group_the_estimate_prices() -> None:
+    from cost.budget import ESTIMATED
+
+    run = planned("prod")[1]
+    budget = one(run, "azure-native:consumption:Budget").inputs
+    nodes = one(run, MC).inputs["nodeResourceGroup"]
+    assert budget["scope"].startswith("/subscriptions/") and "/resourceGroups/" not in budget["scope"]
+    assert nodes in budget["filter"]["dimensions"]["values"]
+    section = run.outputs["cost"]["budget"]
+    assert section["resourceGroups"] == budget["filter"]["dimensions"]["values"]
+    assert "node resource group" in section["estimated"] == ESTIMATED
+    assert section["exceeds"] is False and section["percent"] == 90.8  # committed prod: 91 %
+    assert any(
+        f"on resource groups {section['resourceGroups'][0]} and {nodes}" in n
+        for n in run.outputs["cost"]["notes"]
+    )
+
+
+def _over_budget(tmp_path: Path) -> Path:
+    text = (ROOT / "Pulumi.prod.yaml").read_text().replace("monthlyAmount: 8000", "monthlyAmount: 3000")
+    path = tmp_path / "over.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_the_plan_and_the_pr_diff_warn_when_the_estimate_exceeds_the_budget(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = tmp_path / "base.json"
+    assert plan_main(["--stack", "prod", "--json", str(base)]) == 0
+    out = capsys.readouterr().out
+    assert "exceeds the budget" not in out
+    assert plan_main(["--stack", "prod", "--config-file", str(_over_budget(tmp_path))]) == 0
+    out = capsys.readouterr().out
+    warning = "WARNING: the monthly estimate 7,261.52 USD exceeds the budget 3,000.00 (242 %)"
+    head = out.split("+ aksllm:platform:Platform")[0]
+    assert warning in head  # at the top, next to the version
+    assert out.count(warning) == 2  # and in the cost section
+    argv = ["--stack", "prod", "--config-file", str(_over_budget(tmp_path)), "--diff", str(base)]
+    assert plan_main(argv) == 0
+    md = capsys.readouterr().out
+    assert "> **Warning: over budget.** the monthly estimate 7,261.52 USD exceeds the budget 3,000.00" in md

@@ -25,6 +25,7 @@ import yaml
 from config.errors import EXIT_CODE, ConfigError, clip, scrub
 from config.plan_date import PLAN_DATE_ENV, parse_plan_date
 from config.schema import StackConfig
+from cost.budget import budget_warning
 from stack.loader import SOURCE_ENV  # names the stack file in error messages
 from tools.mocks import ProgramRun, Recorded, run_program
 from tools.scheduling_check import SchedulingReport, check_scheduling, render_table
@@ -430,6 +431,9 @@ def _main(argv: Sequence[str] | None = None) -> int:
     upgrade = upgrade_path_lines(run.outputs.get("upgradePath"))
     if upgrade:
         print(upgrade)
+    over = budget_warning((run.outputs.get("cost") or {}).get("budget"))
+    if over:
+        print(f"  WARNING: {over}")
     print(render_tree(run.resources))
     print()
     print(render_counts(run.resources))
