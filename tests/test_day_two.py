@@ -323,3 +323,66 @@ def test_the_plan_and_the_pr_diff_warn_when_the_estimate_exceeds_the_budget(
     assert plan_main(argv) == 0
     md = capsys.readouterr().out
     assert "> **Warning: over budget.** the monthly estimate 7,261.52 USD exceeds the budget 3,000.00" in md
+
+
+# --- 6. the NodePools' node image follows the Kubernetes version ---------------------------------
+
+
+def _nap(tmp_path: Path, version: str, channel: str = "stable") -> str:
+    text = (ROOT / "Pulumi.nap.yaml").read_text()
+    text = text.replace(
+        'kubernetesVersion: "1.36"', f'kubernetesVersion: "{version}"\n    upgradeChannel: {channel}'
+    )
+    assert f'kubernetesVersion: "{version}"' in text
+    return text
+
+
+def test_every_image_family_of_the_schema_has_a_support_range() -> None:
+    from typing import get_args
+
+    from config.schema import ImageFamily
+    from facts.aks_versions import load_image_families
+
+    families = load_image_families()
+    assert set(get_args(ImageFamily)) == set(families)
+    assert families["Ubuntu2204"].supports("1.36") and not families["Ubuntu2204"].supports("1.37")
+    assert families["Ubuntu"].supports("1.99")
+
+
+@pytest.mark.parametrize(
+    ("version", "channel", "date", "why"),
+    [
+        ("1.37", "stable", "2026-12-01", "runs Kubernetes 1.37 (cluster.kubernetesVersion)"),
+        # the calendar: 1.36 ends on 2027-06-30, so within 90 days the cluster is on 1.37
+        (
+            "1.36",
+            "none",
+            "2027-04-15",
+            "runs Kubernetes 1.37 (1.36 reaches its AKS end of life on 2027-06-30, within 90 days of "
+            "2027-04-15)",
+        ),
+        # the rapid channel follows the newest GA minor (1.37, GA 2026-10)
+        ("1.36", "rapid", "2026-12-01", "upgradeChannel rapid moves the cluster to 1.37 (GA 2026-10)"),
+    ],
+)
+def test_an_image_family_the_version_leaves_behind_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: str, channel: str, date: str, why: str
+) -> None:
+    from config.plan_date import PLAN_DATE_ENV
+    from tests.conftest import rules_refusal
+
+    monkeypatch.setenv(PLAN_DATE_ENV, date)
+    err = rules_refusal(tmp_path, _nap(tmp_path, version, channel))
+    assert (
+        "aks-llm:nodeProvisioning.nodePools[0].imageFamily: AKS supports node image Ubuntu2204 (1.25-1.36)"
+        in err
+    )
+    assert why in err and "(got 'Ubuntu2204')" in err
+    assert "accepted: imageFamily: Ubuntu (follows the Kubernetes version) or AzureLinux (follows the" in err
+    assert "Ubuntu2404 (1.32-1.38)" in err
+
+
+def test_the_committed_nap_stack_keeps_its_image_on_stable(tmp_path: Path) -> None:
+    from tests.conftest import parse_with
+
+    assert parse_with(tmp_path, _nap(tmp_path, "1.36", "stable")).node_provisioning.mode == "nap"
