@@ -113,9 +113,10 @@ def test_the_provider_runs_each_step_only_while_its_target_is_below(monkeypatch:
     assert ran == [["upgrade", "a100"], ["upgrade", "a100sp"]]
 
 
-def test_the_plan_prints_the_upgrade_path(capsys: pytest.CaptureFixture[str]) -> None:
-    assert plan_main(["--stack", "dev"]) == 0
-    out = capsys.readouterr().out
+def test_the_plan_prints_the_upgrade_path() -> None:
+    from tools.plan import upgrade_path_lines
+
+    out = upgrade_path_lines(planned("dev")[1].outputs["upgradePath"])  # printed under the version line
     assert "Upgrade path (runs when cluster.kubernetesVersion changes" in out
     assert "  1. control plane: az aks upgrade -g rg-llm-dev-swedencentral -n aks-llm-dev" in out
     assert "--control-plane-only --yes" in out
@@ -309,19 +310,21 @@ def _over_budget(tmp_path: Path) -> Path:
 def test_the_plan_and_the_pr_diff_warn_when_the_estimate_exceeds_the_budget(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    base = tmp_path / "base.json"
-    assert plan_main(["--stack", "prod", "--json", str(base)]) == 0
-    out = capsys.readouterr().out
-    assert "exceeds the budget" not in out
-    assert plan_main(["--stack", "prod", "--config-file", str(_over_budget(tmp_path))]) == 0
+    from tools.diff import diff_plans, render_markdown
+    from tools.plan import plan_document
+
+    base = plan_document(*planned("prod"))
+    assert base["cost"]["budget"]["exceeds"] is False
+    assert "over budget" not in render_markdown(diff_plans(base, base))
+    head_json = tmp_path / "head.json"
+    argv = ["--stack", "prod", "--config-file", str(_over_budget(tmp_path)), "--json", str(head_json)]
+    assert plan_main(argv) == 0
     out = capsys.readouterr().out
     warning = "WARNING: the monthly estimate 7,261.52 USD exceeds the budget 3,000.00 (242 %)"
-    head = out.split("+ aksllm:platform:Platform")[0]
-    assert warning in head  # at the top, next to the version
+    top = out.split("+ aksllm:platform:Platform")[0]
+    assert warning in top  # at the top, next to the version
     assert out.count(warning) == 2  # and in the cost section
-    argv = ["--stack", "prod", "--config-file", str(_over_budget(tmp_path)), "--diff", str(base)]
-    assert plan_main(argv) == 0
-    md = capsys.readouterr().out
+    md = render_markdown(diff_plans(base, json.loads(head_json.read_text())))
     assert "> **Warning: over budget.** the monthly estimate 7,261.52 USD exceeds the budget 3,000.00" in md
 
 
