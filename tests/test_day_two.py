@@ -268,6 +268,12 @@ def test_after_a_simulated_upgrade_the_deployment_sends_no_older_version() -> No
     sent = engine_sends(later, refresh(state, live), ignore)
     assert not _older(sent["kubernetesVersion"], live)
     assert all(not _older(p.get("orchestratorVersion", live), live) for p in sent["agentPoolProfiles"])
+    # the GPU agent pools (own resources, no orchestratorVersion in the program): the refreshed, live one
+    for pool in by_type(planned("prod")[1], "azure-native:containerservice:AgentPool"):
+        refreshed = {**pool.inputs, "orchestratorVersion": live}
+        assert (
+            engine_sends(pool.inputs, refreshed, pool.options["ignoreChanges"])["orchestratorVersion"] == live
+        )
     # and every deployment refreshes first
     deploy = yaml.safe_load((ROOT / ".github" / "workflows" / "deploy.yml").read_text())
     ups = [
