@@ -209,34 +209,40 @@ def test_a_pinned_suffix_keeps_an_existing_stacks_names(tmp_path: Path) -> None:
 # they aren't default values anymore, and we need to copy them to new inputs").
 
 
-def _paths(doc: Any, pattern: str) -> list[tuple[Any, str | int]]:
-    """(container, key) pairs a Pulumi property path (``a[*].b``, ``a[0].b``, ``a``) names in ``doc``."""
+def _paths(doc: Any, pattern: str) -> list[list[str | int]]:
+    """The concrete key paths a Pulumi property path (``a[*].b``, ``a[0].b``, ``a``) names in ``doc``."""
     parts = [p for p in pattern.replace("[", ".[").split(".") if p]
-    found: list[tuple[Any, str | int]] = []
+    found: list[list[str | int]] = []
 
-    def walk(node: Any, rest: list[str]) -> None:
+    def walk(node: Any, rest: list[str], at: list[str | int]) -> None:
         head, tail = rest[0], rest[1:]
+        keys: list[str | int]
         if head.startswith("["):
-            keys: list[str | int] = list(range(len(node))) if head == "[*]" else [int(head[1:-1])]
-            keys = [k for k in keys if isinstance(node, list) and int(k) < len(node)]
+            size = len(node) if isinstance(node, list) else 0
+            keys = list(range(size)) if head == "[*]" else [i for i in [int(head[1:-1])] if i < size]
         else:
             keys = [head] if isinstance(node, dict) and head in node else []
         for key in keys:
             if tail:
-                walk(node[key], tail)
+                walk(node[key], tail, [*at, key])
             else:
-                found.append((node, key))
+                found.append([*at, key])
 
-    walk(doc, parts)
+    walk(doc, parts, [])
     return found
 
 
 def engine_sends(program: dict[str, Any], state: dict[str, Any], ignore: list[str]) -> dict[str, Any]:
-    """The body of the update: the program's inputs, each ignored property taken from the state."""
+    """The body of the update: the program's inputs, each ignored property that the state holds taken
+    from the state (also where the program leaves it out)."""
     body = copy.deepcopy(program)
     for pattern in ignore:
-        for (stored, key), (sent, _) in zip(_paths(state, pattern), _paths(body, pattern), strict=False):
-            sent[key] = stored[key]
+        for path in _paths(state, pattern):
+            stored: Any = state
+            parent: Any = body
+            for key in path[:-1]:
+                stored, parent = stored[key], parent[key]
+            parent[path[-1]] = stored[path[-1]]
     return body
 
 
