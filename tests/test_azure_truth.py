@@ -215,7 +215,8 @@ def test_create_only_fields_replace_the_pool_and_each_has_a_source() -> None:
     pools = [r for r in doc["resources"] if r["type"] == AP]
     assert pools and all(r["options"]["replaceOnChanges"] == REPLACE_ON_CHANGES for r in pools)
     assert all(
-        r["options"]["deleteBeforeReplace"] is True and r["options"]["ignoreChanges"] == ["count", "orchestratorVersion"]
+        r["options"]["deleteBeforeReplace"] is True
+        and r["options"]["ignoreChanges"] == ["count", "orchestratorVersion"]
         for r in pools
     )
     # every option key the engine acts on is in the document, SDK type aliases left out: the one alias
