@@ -150,6 +150,7 @@ class PriceTable:
     verified: bool
     entries: Mapping[str, PriceEntry]
     system_pool_note: str
+    origin: str = "catalog"  # "catalog" (the committed table) or the local override file's path
 
 
 @dataclass(frozen=True)

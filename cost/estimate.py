@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from config.catalog import Catalog, GpuSku
-from config.prices import PriceBook
+from config.prices import local_book
 from config.schema import GpuPoolConfig, NodePoolConfig, StackConfig
 from cost import breakeven
 from cost.nodepools import ON_DEMAND, SPOT, NodePoolCapacity, nodepool_capacities
@@ -181,7 +181,7 @@ def slots_per_node(pool: GpuPoolConfig, catalog: Catalog) -> int:
 class _Estimator:
     def __init__(self, config: StackConfig, catalog: Catalog, plans: list[ModelPlan]) -> None:
         self.config, self.catalog, self.plans = config, catalog, plans
-        self.book = PriceBook(catalog.prices, config.prices)
+        self.book = local_book(catalog.prices, config.prices)
         self.notes: list[str] = []
         self.model_node_hours: dict[str, float] = defaultdict(float)
         self.pools = [p for p in config.gpu_pools if p.vm_size in catalog.skus]
@@ -531,11 +531,28 @@ class _Estimator:
                     f"{pool.name}: spot.maxPrice {pool.spot.max_price} is below the spot price {quote.spot}: "
                     "Azure may not allocate or may evict these nodes"
                 )
-        if any(r.price_source == "catalog" for r in rows) and self.config.location != self.book.table.region:
+        table = self.book.table
+        from_table = [r for r in rows if r.price_source == "catalog"]
+        if from_table and self.config.location != table.region:
+            kind = "catalog prices" if table.origin == "catalog" else f"prices in {table.origin}"
             self.notes.append(
-                f"catalog prices are for {self.book.table.region}; this stack runs in "
-                f"{self.config.location}: set prices.skus for your region and rates"
+                f"{kind} are for {table.region}; this stack runs in {self.config.location}: run "
+                f"python -m tools.prices refresh --region {self.config.location} (Azure Retail Prices API), "
+                "or set prices.skus for your region and rates"
             )
+        if table.origin != "catalog":
+            stale = sorted(
+                {
+                    r.sku
+                    for r in from_table
+                    if r.sku in table.entries and table.entries[r.sku].source.startswith("catalog (")
+                }
+            )
+            if stale:
+                self.notes.append(
+                    f"no {table.region} price for {', '.join(stale)} in {table.origin}: the catalog's "
+                    "(another region and date, unverified) is used"
+                )
         budget = self.config.budget
         if budget is not None:
             share = monthly_total / budget.monthly_amount * 100

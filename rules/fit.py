@@ -4,7 +4,7 @@ price) and only the remedies that would work on the pool's own GPU (pure, no Pul
 from __future__ import annotations
 
 from config.catalog import Catalog
-from config.prices import PriceBook
+from config.prices import local_book
 from config.schema import StackConfig
 from sizing.deployments import ModelPlan, skus_where_it_fits
 from sizing.model_sizing import size_model
@@ -52,10 +52,10 @@ def working_remedies(plan: ModelPlan) -> list[str]:
 
 def skus_with_prices(plan: ModelPlan, config: StackConfig, catalog: Catalog) -> list[str]:
     """The catalog SKUs where it fits, cheapest on-demand price first (unpriced last), with USD/h."""
-    book = PriceBook(catalog.prices, config.prices)
+    book = local_book(catalog.prices, config.prices)
     quotes = [book.quote(name) for name in skus_where_it_fits(plan, catalog)]
     quotes.sort(key=lambda q: (q.on_demand is None, q.on_demand or 0.0, q.sku))
-    currency = catalog.prices.currency
+    currency = book.table.currency
     return [
         f"{q.sku} ({q.on_demand:g} {currency}/h)" if q.on_demand is not None else f"{q.sku} (unpriced)"
         for q in quotes
