@@ -761,8 +761,8 @@ class CostComparisonConfig(Strict):
     api_price_per_million_output_tokens: Annotated[float, Field(ge=0, le=MAX_USD_PER_MILLION_TOKENS)]
     """The API's price per million completion tokens, in USD."""
     throughput_tokens_per_second: Annotated[float, Field(gt=0, le=MAX_TOKENS_PER_SECOND)] | None = None
-    """Tokens per second one replica serves, for every model without a `modelThroughput` entry; every model
-    needs a throughput."""
+    """Tokens per second one replica serves, for every model without a `modelThroughput` entry (unset: the
+    roofline's estimate, marked `estimated (roofline)`, see docs/advisor.md)."""
     model_throughput: dict[str, Annotated[float, Field(gt=0, le=MAX_TOKENS_PER_SECOND)]] = Field(
         default_factory=dict
     )

@@ -25,6 +25,7 @@ from config.prices import local_book
 from config.schema import GpuPoolConfig, NodePoolConfig, StackConfig
 from cost import breakeven
 from cost.nodepools import ON_DEMAND, SPOT, NodePoolCapacity, nodepool_capacities
+from sizing.advisor import replica_estimate
 from sizing.deployments import ModelPlan
 from sizing.schedule import (
     HOURS_PER_MONTH,
@@ -41,6 +42,7 @@ from sizing.slots import fill
 from sizing.workloads import floor_replicas
 
 DAYS_PER_MONTH = HOURS_PER_MONTH / 24
+ROOFLINE = "estimated (roofline)"  # a break-even throughput the stack did not give (sizing.roofline)
 NOT_INCLUDED = (
     "not included: the AKS Standard tier fee, OS disks, Log Analytics ingestion, load balancer, "
     "public IPs and egress"
@@ -419,6 +421,16 @@ class _Estimator:
         for ld, m, share in zip(self.loads, models, shares, strict=True):
             name = m["name"]
             tps = cmp.model_throughput.get(name, cmp.throughput_tokens_per_second)
+            basis = "config"
+            if tps is None:
+                est = replica_estimate(ld.plan, self.catalog)
+                if est is not None:
+                    tps, basis = round(est.tokens_per_s, 1), ROOFLINE
+                    self.notes.append(
+                        f"{name}: throughput {ROOFLINE}, {tps:,.0f} tok/s per replica ({est.batch} "
+                        f"sequences on {ld.plan.sizing.parallelism} of {ld.plan.sku.name}; +-50 %, "
+                        f"docs/advisor.md): set costComparison.modelThroughput.{name} to a measured figure"
+                    )
             if tps is None or m["replicaPricePerHour"] is None:
                 continue
             w = ld.plan.config.workload
@@ -440,6 +452,7 @@ class _Estimator:
                     "api": cmp.api_name,
                     "tokensPerRequest": tokens,
                     "throughputTokensPerSecond": tps,
+                    "throughputBasis": basis,
                     "apiCostPerRequest": round(api, 6),
                     "selfHostedCostPerRequest": round(own, 6),
                     "fixedDailyOverhead": round(fixed, 2),

@@ -23,10 +23,10 @@ from typing import Any
 from config.catalog import Catalog, GpuSku, MigProfile, ModelSpec
 from config.prices import PriceBook
 from config.schema import ModelConfig
-from sizing.deployments import model_arch
+from sizing.deployments import ModelPlan, model_arch
 from sizing.memory import ModelArch
 from sizing.model_sizing import TP_CHOICES, default_max_model_len, size_model
-from sizing.roofline import Estimate, Hardware, ModelShape, best_batch, replicas_for
+from sizing.roofline import Estimate, Hardware, ModelShape, best_batch, estimate, replicas_for
 
 HOURS_TO_SECONDS = 3600.0
 
@@ -345,3 +345,18 @@ def stack_snippet(
     entry["scaleToZero"] = False
     entry["replicas"] = {"min": 1, "max": replicas}
     return {"gpuPools": [pool], "models": [entry]}
+
+
+def replica_estimate(plan: ModelPlan, catalog: Catalog) -> Estimate | None:
+    """The roofline estimate of one fully used replica of a planned model (its ``maxNumSeqs`` running),
+    None when it does not fit; the plan's break-even uses it when the stack gives no throughput."""
+    size = plan.sizing
+    if not size.fits or size.max_num_seqs < 1:
+        return None
+    model = AdvisorModel.from_config(plan.config, catalog)
+    shape = ModelShape.of(plan.arch, size.weights_dtype, model.active_parameters, model.hidden_size)
+    w = plan.config.workload
+    hw = Hardware.of(plan.sku, plan.mig)
+    return estimate(
+        shape, hw, size.gpus_per_replica, size.max_num_seqs, w.p95_prompt_tokens, w.p95_completion_tokens
+    )

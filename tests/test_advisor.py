@@ -11,11 +11,14 @@ import pytest
 from config.catalog import load_catalog
 from config.prices import PriceBook
 from config.schema import PricesConfig
-from sizing.advisor import AdvisorModel, AdvisorWorkload, Row, advise, stack_snippet
+from cost.estimate import estimate_cost
+from sizing.advisor import AdvisorModel, AdvisorWorkload, Row, advise, replica_estimate, stack_snippet
+from sizing.deployments import plan_models
 from sizing.memory import GIB
 from tests.conftest import BASE_VALUES
-from tests.test_config import parse
+from tests.test_config import parse, stack_values
 from tools import advise as cli
+from tools.cost_report import render_cost
 
 CAT = load_catalog()
 BOOK = PriceBook(CAT.prices, PricesConfig())  # the committed table (eastus, 2026-08-21)
@@ -218,3 +221,24 @@ def test_cli_refuses_with_one_line(argv: list[str], message: str, capsys: pytest
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
+
+
+def test_break_even_without_a_throughput_uses_the_roofline() -> None:
+    values = stack_values("prod")
+    values["costComparison"] = {"apiPricePerMillionInputTokens": 2.5, "apiPricePerMillionOutputTokens": 10}
+    config = parse(values)
+    plans = plan_models(config, CAT)
+    cost = estimate_cost(config, CAT, plans).to_dict()
+    rows = {b["name"]: b for b in cost["breakEven"]}
+    for plan in plans:
+        est = replica_estimate(plan, CAT)
+        assert est is not None and est.batch == plan.sizing.max_num_seqs
+        row = rows[plan.config.name]
+        assert row["throughputBasis"] == "estimated (roofline)"
+        assert row["throughputTokensPerSecond"] == round(est.tokens_per_s, 1)
+        assert any(
+            n.startswith(f"{plan.config.name}: throughput estimated (roofline)") for n in cost["notes"]
+        )
+    assert "estimated (roofline)" in render_cost(cost)
+    given = estimate_cost(parse(stack_values("prod")), CAT, plans).to_dict()["breakEven"]
+    assert {b["throughputBasis"] for b in given} == {"config"}
