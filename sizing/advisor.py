@@ -289,6 +289,7 @@ def rank_key(row: Row) -> tuple[Any, ...]:
         not (row.fits and row.meets_targets),
         row.on_demand_per_hour if row.on_demand_per_hour is not None else inf,
         row.on_demand_per_million_tokens if row.on_demand_per_million_tokens is not None else inf,
+        row.nodes if row.nodes is not None else math.inf,  # decides among unpriced rows
         row.tp * row.nodes_per_replica,
         row.mig is not None,  # a tie goes to whole GPUs (no MIG set-up)
         row.runtime != "vllm",

@@ -244,25 +244,6 @@ def plan_models(config: StackConfig, catalog: Catalog) -> list[ModelPlan]:
     return [p for p in plans if p is not None]
 
 
-def skus_where_it_fits(plan: ModelPlan, catalog: Catalog) -> list[str]:
-    """Catalog SKUs (whole GPUs, not retired) on which the same model and workload would fit."""
-    workload = plan.config.workload
-    return [
-        name
-        for name, sku in sorted(catalog.skus.items())
-        if not sku.retired
-        and size_model(
-            plan.arch,
-            sku,
-            model_name=plan.model_id,
-            weights_dtype=plan.weights_dtype,
-            max_model_len=plan.max_model_len,
-            gpu_memory_utilization=workload.gpu_memory_utilization,
-            max_num_seqs=workload.max_num_seqs,
-        ).fits
-    ]
-
-
 def device_memory_notes(plans: list[ModelPlan]) -> list[str]:
     """A plan note for each model sized on device memory no public figure confirms (gpu-memory.yaml
     basis ``unverified``, e.g. the H200 today)."""
