@@ -99,8 +99,8 @@ def models_fit(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
         if plan.sizing.fits:
             continue
         slice_note = f", MIG {plan.mig.name}" if plan.mig else ""
-        if plan.on_nodepool:  # sized on the NodePool's smallest allowed SKU (sizing.nap.sizing_sku)
-            slice_note += ", the NodePool's sizing SKU: its allowed SKU with the least GPU memory"
+        if plan.on_nodepool:  # no allowed SKU holds it: sized on the smallest (sizing.nap.sizing_sku)
+            slice_note += ", the NodePool's sizing SKU: no allowed SKU holds it, sized on the smallest"
         if plan.sizing.pipeline_parallel > 1:
             slice_note += f", even over KAITO's {plan.sizing.pipeline_parallel} nodes per replica"
         yield Problem(

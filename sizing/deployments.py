@@ -149,7 +149,7 @@ def _placement(
     """
     nodepool = next((p for p in nap_pools(config) if p.name == model.pool), None)
     if nodepool is not None:
-        sku = sizing_sku(nodepool, catalog)
+        sku = sizing_sku(nodepool, catalog, config)
         return None if sku is None else (nodepool, sku, None)
     pool = next((p for p in config.gpu_pools if p.name == model.pool), None)
     if pool is None or pool.vm_size not in catalog.skus:

@@ -10,11 +10,12 @@ import pytest
 
 from config.catalog import load_catalog
 from config.prices import PriceBook
-from config.schema import PricesConfig
+from config.schema import PricesConfig, StackConfig
 from cost.estimate import estimate_cost
 from sizing.advisor import AdvisorModel, AdvisorWorkload, Row, advise, replica_estimate, stack_snippet
 from sizing.deployments import plan_models
 from sizing.memory import GIB
+from sizing.nap import sizing_sku
 from tests.conftest import BASE_VALUES
 from tests.test_config import parse, stack_values
 from tools import advise as cli
@@ -242,3 +243,30 @@ def test_break_even_without_a_throughput_uses_the_roofline() -> None:
     assert "estimated (roofline)" in render_cost(cost)
     given = estimate_cost(parse(stack_values("prod")), CAT, plans).to_dict()["breakEven"]
     assert {b["throughputBasis"] for b in given} == {"config"}
+
+
+def test_nap_sizes_on_the_cheapest_allowed_sku_that_holds_the_models() -> None:
+    values = stack_values("nap")
+    pool = {"name": "t4", "purpose": "batch", "skuFamilies": ["NCas_T4_v3"], "spot": {"limits": {"gpus": 4}}}
+    values["nodeProvisioning"] = {**values["nodeProvisioning"], "nodePools": [pool]}
+    model = {"name": "m", "model": "phi-4", "pool": "t4", "purpose": "batch"}
+    values["models"] = [{**model, "scaleToZero": False, "replicas": {"min": 1, "max": 1}}]
+    values.pop("costComparison", None)
+    values.pop("quota", None)
+    config = StackConfig.model_validate(values)
+    # phi-4's 27.3 GiB of weights: no single T4 (14.1 GiB) holds them; of the NCas_T4_v3 family only
+    # NC64as (4 x T4, tp 4, 4.352 USD/h) does, and the 4-GPU spot limit holds one node of it. The old
+    # choice (least GPU memory: NC4as) refused the model.
+    (plan,) = plan_models(config, CAT)
+    assert (plan.sku.name, plan.sizing.fits, plan.sizing.gpus_per_replica) == (
+        "Standard_NC64as_T4_v3",
+        True,
+        4,
+    )
+    assert sizing_sku(config.node_provisioning.node_pools[0], CAT) is not None
+    assert sizing_sku(config.node_provisioning.node_pools[0], CAT).name == "Standard_NC4as_T4_v3"  # type: ignore[union-attr]
+    # a 1-GPU limit keeps NC64as out: nothing launchable holds it, the smallest is kept (and refused)
+    small = {**pool, "spot": {"limits": {"gpus": 1}}}
+    values["nodeProvisioning"] = {**values["nodeProvisioning"], "nodePools": [small]}
+    (plan,) = plan_models(StackConfig.model_validate(values), CAT)
+    assert (plan.sku.name, plan.sizing.fits) == ("Standard_NC4as_T4_v3", False)
