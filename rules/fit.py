@@ -56,13 +56,7 @@ def skus_with_prices(plan: ModelPlan, config: StackConfig, catalog: Catalog) -> 
     """The catalog SKUs where the model and its workload fit, in the advisor's order (cheapest for the
     peak first, unpriced last; ``sizing.advisor``), each with its best placement and price."""
     book = local_book(catalog.prices, config.prices)
-    w = plan.config.workload
-    work = AdvisorWorkload(
-        w.p95_prompt_tokens,
-        w.p95_completion_tokens,
-        w.peak_concurrent_requests,
-        gpu_memory_utilization=w.gpu_memory_utilization,
-    )
+    work = AdvisorWorkload.of(plan.config.workload)
     rows = advise(AdvisorModel.from_config(plan.config, catalog), work, catalog, book, (plan.config.runtime,))
     currency = book.table.currency
     out: dict[str, str] = {}

@@ -22,7 +22,7 @@ from typing import Any
 
 from config.catalog import Catalog, GpuSku, MigProfile, ModelSpec
 from config.prices import PriceBook
-from config.schema import ModelConfig
+from config.schema import ModelConfig, WorkloadConfig
 from sizing.deployments import ModelPlan, model_arch
 from sizing.memory import ModelArch
 from sizing.model_sizing import TP_CHOICES, default_max_model_len, size_model
@@ -41,12 +41,39 @@ class AdvisorWorkload:
     ttft_ms: float | None = None
     tpot_ms: float | None = None
     gpu_memory_utilization: float = 0.90
+    requests_per_second: float | None = None  # a peak rate instead of ``concurrency``
 
     def __post_init__(self) -> None:
         if min(self.prompt_tokens, self.completion_tokens, self.concurrency) < 1:
             raise ValueError("prompt tokens, completion tokens and concurrency must be >= 1")
-        if any(t is not None and t <= 0 for t in (self.ttft_ms, self.tpot_ms)):
-            raise ValueError("TTFT and TPOT targets must be > 0 ms")
+        if any(t is not None and t <= 0 for t in (self.ttft_ms, self.tpot_ms, self.requests_per_second)):
+            raise ValueError("TTFT and TPOT targets and the request rate must be > 0")
+
+    @classmethod
+    def of(cls, w: WorkloadConfig) -> AdvisorWorkload:
+        """A stack model's ``workload``."""
+        return cls(
+            w.p95_prompt_tokens,
+            w.p95_completion_tokens,
+            w.peak_concurrent_requests,
+            w.ttft_ms,
+            w.tpot_ms,
+            w.gpu_memory_utilization,
+            w.peak_requests_per_second,
+        )
+
+    def replicas(self, est: Estimate) -> int:
+        """Replicas for the peak at ``est``'s batch: the concurrency, or the rate over what one
+        replica completes a second."""
+        if self.requests_per_second is not None:
+            return max(1, math.ceil(self.requests_per_second / est.requests_per_s))
+        return replicas_for(self.concurrency, est.batch)
+
+    def tokens_at_peak(self, est: Estimate) -> float:
+        """Prompt + completion tokens a second the peak asks for."""
+        if self.requests_per_second is not None:
+            return self.requests_per_second * (self.prompt_tokens + self.completion_tokens)
+        return self.concurrency * est.tokens_per_s / est.batch
 
 
 @dataclass(frozen=True)
@@ -200,7 +227,7 @@ def _row(
             shape,
             Hardware.of(sku, mig),
             tp,
-            min(size.max_num_seqs, w.concurrency),
+            size.max_num_seqs if w.requests_per_second else min(size.max_num_seqs, w.concurrency),
             w.prompt_tokens,
             w.completion_tokens,
             ttft_s=None if w.ttft_ms is None else w.ttft_ms / 1000,
@@ -211,9 +238,9 @@ def _row(
     replicas = nodes = None
     tokens_at_peak = None
     if estimate is not None:
-        replicas = replicas_for(w.concurrency, estimate.batch)
+        replicas = w.replicas(estimate)
         nodes = math.ceil(replicas / per_node) * pp
-        tokens_at_peak = w.concurrency * estimate.tokens_per_s / estimate.batch
+        tokens_at_peak = w.tokens_at_peak(estimate)
     on_demand = _priced(quote.on_demand, nodes or 0) if nodes else None
     spot = _priced(quote.spot, nodes or 0) if nodes else None
     if sku.retired:
@@ -331,9 +358,14 @@ def stack_snippet(
     work: dict[str, Any] = {
         "p95PromptTokens": workload.prompt_tokens,
         "p95CompletionTokens": workload.completion_tokens,
-        "peakConcurrentRequests": workload.concurrency,
     }
-    if row.batch is not None and row.runtime == "vllm":
+    if workload.requests_per_second is not None:
+        work["peakRequestsPerSecond"] = workload.requests_per_second
+    else:
+        work["peakConcurrentRequests"] = workload.concurrency
+    targets = {"ttftMs": workload.ttft_ms, "tpotMs": workload.tpot_ms}
+    work |= {k: v for k, v in targets.items() if v is not None}  # the plan derives the batch from them
+    if row.batch is not None and row.runtime == "vllm" and not any(targets.values()):
         work["maxNumSeqs"] = row.batch
     name = re.sub(r"[^a-z0-9-]+", "-", model.id.lower().split("/")[-1])[:40].strip("-")
     entry: dict[str, Any] = {"name": name or "model"}

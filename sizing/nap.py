@@ -99,13 +99,7 @@ def _peak_cost(pool: NodePoolConfig, sku: GpuSku, config: StackConfig, catalog: 
     for model in config.models:
         if model.pool != pool.name or (model.model is not None and model.model not in catalog.models):
             continue
-        w = model.workload
-        work = AdvisorWorkload(
-            w.p95_prompt_tokens,
-            w.p95_completion_tokens,
-            w.peak_concurrent_requests,
-            gpu_memory_utilization=w.gpu_memory_utilization,
-        )
+        work = AdvisorWorkload.of(model.workload)
         rows = placements(AdvisorModel.from_config(model, catalog), sku, work, book, (model.runtime,))
         costs = [r.on_demand_per_hour for r in rows if r.fits and r.meets_targets and r.mig is None]
         if not costs:

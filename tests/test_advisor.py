@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
 from config.catalog import load_catalog
+from config.errors import ConfigError
 from config.prices import PriceBook
 from config.schema import PricesConfig, StackConfig
 from cost.estimate import estimate_cost
 from sizing.advisor import AdvisorModel, AdvisorWorkload, Row, advise, replica_estimate, stack_snippet
 from sizing.deployments import plan_models
-from sizing.memory import GIB
+from sizing.memory import GIB, ModelArch
 from sizing.nap import sizing_sku
+from sizing.roofline import Hardware, ModelShape, best_batch
 from tests.conftest import BASE_VALUES
 from tests.test_config import parse, stack_values
 from tools import advise as cli
@@ -182,7 +185,10 @@ def test_cli_custom_and_stack(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--model", "llama-9"], "--prompt-tokens, --completion-tokens, --concurrency needed"),
+        (
+            ["--model", "llama-9"],
+            "--prompt-tokens, --completion-tokens, one of --concurrency or --requests-per-second needed",
+        ),
         (
             [
                 "--model",
@@ -270,3 +276,47 @@ def test_nap_sizes_on_the_cheapest_allowed_sku_that_holds_the_models() -> None:
     values["nodeProvisioning"] = {**values["nodeProvisioning"], "nodePools": [small]}
     (plan,) = plan_models(StackConfig.model_validate(values), CAT)
     assert (plan.sku.name, plan.sizing.fits) == ("Standard_NC4as_T4_v3", False)
+
+
+def _target_stack(workload: Mapping[str, object], pool_max: int = 20) -> dict[str, object]:
+    pool = {"name": "a10", "vmSize": "Standard_NV36ads_A10_v5", "onDemand": {"min": 0, "max": pool_max}}
+    model = {"name": "q", "model": "qwen2.5-7b-instruct", "pool": "a10", "workload": workload}
+    return {
+        **BASE_VALUES,
+        "gpuPools": [pool],
+        "models": [{**model, "scaleToZero": False, "replicas": {"min": 1}}],
+    }
+
+
+def test_stack_targets_cap_the_batch_and_a_rate_derives_the_replicas() -> None:
+    work = {"p95PromptTokens": 1024, "p95CompletionTokens": 512, "tpotMs": 60, "peakRequestsPerSecond": 2.0}
+    config = parse(_target_stack(work))
+    (plan,) = plan_models(config, CAT)
+    # on the A10 memory holds 35 sequences (test above); TPOT <= 60 ms holds fewer: the roofline's batch
+    spec = CAT.model("qwen2.5-7b-instruct")
+    shape = ModelShape.of(ModelArch.from_spec(spec), "bf16", spec.active_parameters, spec.hidden_size)
+    hw = Hardware.of(CAT.sku("Standard_NV36ads_A10_v5"))
+    best = best_batch(shape, hw, 1, 35, 1024, 512, tpot_s=0.060)
+    assert best is not None and 1 < best.batch < 35
+    assert plan.targets_met and plan.sizing.max_num_seqs == best.batch  # vLLM --max-num-seqs
+    assert plan.replicas_max == math.ceil(2.0 / best.requests_per_s)
+    assert plan.replicas_max > 1
+
+
+def test_stack_targets_no_gpu_of_the_pool_meets_are_refused() -> None:
+    # a decode step on the A10 reads 15.2 GB of weights at 600 GB/s x 0.6: about 42 ms, above 20 ms
+    with pytest.raises(ConfigError) as info:
+        parse(_target_stack({"tpotMs": 20}))
+    (problem,) = info.value.problems
+    assert problem.path == "models[0].workload"
+    assert problem.message.startswith(
+        "misses its latency targets on pool a10 (Standard_NV36ads_A10_v5): even at one sequence per replica "
+        "the roofline estimates TPOT "
+    )
+    assert problem.accepted.startswith("a SKU that meets them, cheapest for the peak first: ")
+    assert (
+        "Standard_NV36ads_A10_v5" not in problem.accepted
+        and "Standard_NC24ads_A100_v4 (tp 1" in problem.accepted
+    )
+    with pytest.raises(ConfigError, match="peakRequestsPerSecond and peakConcurrentRequests both given"):
+        parse(_target_stack({"peakRequestsPerSecond": 1.0, "peakConcurrentRequests": 4}))

@@ -15,6 +15,7 @@ snippet of the winner; ``--json`` writes every row. A refused argument ends in o
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
@@ -66,7 +67,11 @@ def render(
     )
     lines = [
         f"{model.id}: p95 {w.prompt_tokens:,} prompt + {w.completion_tokens:,} completion tokens, "
-        f"{w.concurrency:,} concurrent at the peak"
+        + (
+            f"{w.requests_per_second:g} requests/s at the peak"
+            if w.requests_per_second
+            else f"{w.concurrency:,} concurrent at the peak"
+        )
         + (f"; targets {targets}" if targets else "; no latency targets"),
         f"{book.describe()}",
         "Throughput and latency: roofline estimate (sizing/roofline.py, expect +-50 %); cost = whole nodes "
@@ -169,15 +174,7 @@ def _stack_models(stack: str) -> list[tuple[AdvisorModel, AdvisorWorkload]]:
     for m in config.models:
         if m.model is not None and m.model not in catalog.models:
             continue  # the plan refuses it with its own message
-        w = m.workload
-        work = AdvisorWorkload(
-            w.p95_prompt_tokens,
-            w.p95_completion_tokens,
-            w.peak_concurrent_requests,
-            None,
-            None,
-            w.gpu_memory_utilization,
-        )
+        work = AdvisorWorkload.of(m.workload)
         out.append((AdvisorModel.from_config(m, catalog), work))
     return out
 
@@ -207,6 +204,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--prompt-tokens", type=int, help="p95 prompt length in tokens")
     p.add_argument("--completion-tokens", type=int, help="p95 completion length in tokens")
     p.add_argument("--concurrency", type=int, help="concurrent requests at the peak")
+    p.add_argument("--requests-per-second", type=float, help="peak request rate (instead of --concurrency)")
     p.add_argument("--ttft-ms", type=float, help="time-to-first-token target, ms")
     p.add_argument("--tpot-ms", type=float, help="time-per-output-token target, ms")
     p.add_argument("--region", help="Azure region the prices should be for (default: the price table's)")
@@ -222,28 +220,27 @@ def run(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     if args.region is not None and args.region not in AZURE_REGIONS:
         raise AdviseError(f"--region {args.region!r} is not an Azure region name (e.g. swedencentral)")
     if args.stack is not None:
-        if any(v is not None for v in (args.prompt_tokens, args.completion_tokens, args.concurrency)):
+        loads = (args.prompt_tokens, args.completion_tokens, args.concurrency, args.requests_per_second)
+        if any(v is not None for v in loads):
             raise AdviseError(
-                "--stack takes each model's workload from the stack: drop the token/concurrency options"
+                "--stack takes each model's workload from the stack: drop the token/concurrency/rate options"
             )
         jobs = _stack_models(args.stack)
         if not jobs:
             raise AdviseError(f"Pulumi.{args.stack}.yaml has no catalog or custom model to advise on")
-        if args.ttft_ms or args.tpot_ms:
-            jobs = [
-                (m, AdvisorWorkload(**{**w.__dict__, "ttft_ms": args.ttft_ms, "tpot_ms": args.tpot_ms}))
-                for m, w in jobs
-            ]
+        given = {k: v for k, v in (("ttft_ms", args.ttft_ms), ("tpot_ms", args.tpot_ms)) if v is not None}
+        jobs = [(m, dataclasses.replace(w, **given)) for m, w in jobs]
     else:
         missing = [
             o
             for o, v in (
                 ("--prompt-tokens", args.prompt_tokens),
                 ("--completion-tokens", args.completion_tokens),
-                ("--concurrency", args.concurrency),
             )
             if v is None
         ]
+        if (args.concurrency is None) == (args.requests_per_second is None):
+            missing.append("one of --concurrency or --requests-per-second")
         if missing:
             raise AdviseError(f"{', '.join(missing)} needed with --model/--custom")
         if args.model is not None:
@@ -255,7 +252,12 @@ def run(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
             model = _custom(args.custom)
         try:
             work = AdvisorWorkload(
-                args.prompt_tokens, args.completion_tokens, args.concurrency, args.ttft_ms, args.tpot_ms
+                args.prompt_tokens,
+                args.completion_tokens,
+                1 if args.concurrency is None else args.concurrency,
+                args.ttft_ms,
+                args.tpot_ms,
+                requests_per_second=args.requests_per_second,
             )
         except ValueError as exc:
             raise AdviseError(str(exc)) from exc
