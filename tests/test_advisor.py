@@ -320,3 +320,14 @@ def test_stack_targets_no_gpu_of_the_pool_meets_are_refused() -> None:
     )
     with pytest.raises(ConfigError, match="peakRequestsPerSecond and peakConcurrentRequests both given"):
         parse(_target_stack({"peakRequestsPerSecond": 1.0, "peakConcurrentRequests": 4}))
+
+
+def test_a_schedule_above_the_rate_derived_maximum_names_the_rate() -> None:
+    work = {"p95PromptTokens": 1024, "p95CompletionTokens": 512, "tpotMs": 60, "peakRequestsPerSecond": 2.0}
+    values = _target_stack(work)
+    models = values["models"]
+    assert isinstance(models, list) and isinstance(models[0], dict)
+    models[0]["schedule"] = {"minReplicas": 50}
+    with pytest.raises(ConfigError) as info:
+        parse(values)
+    assert any("derived: ceil(peakRequestsPerSecond 2 / " in p.message for p in info.value.problems)
