@@ -182,6 +182,9 @@ def test_cli_custom_and_stack(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert capsys.readouterr().out.count("Cheapest:") >= 1
 
 
+LOAD = ["--prompt-tokens", "1", "--completion-tokens", "1", "--concurrency", "1"]
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
@@ -189,37 +192,14 @@ def test_cli_custom_and_stack(tmp_path: Path, capsys: pytest.CaptureFixture[str]
             ["--model", "llama-9"],
             "--prompt-tokens, --completion-tokens, one of --concurrency or --requests-per-second needed",
         ),
-        (
-            [
-                "--model",
-                "llama-3.1-8b",
-                "--prompt-tokens",
-                "1",
-                "--completion-tokens",
-                "1",
-                "--concurrency",
-                "1",
-            ],
-            "unknown model 'llama-3.1-8b'; did you mean",
-        ),
+        (["--model", "llama-3.1-8b", *LOAD], "unknown model 'llama-3.1-8b'; did you mean"),
         (
             ["--model", "phi-4", "--prompt-tokens", "1", "--completion-tokens", "1", "--concurrency", "0"],
             "must be >= 1",
         ),
         (["--stack", "dev", "--concurrency", "3"], "--stack takes each model's workload from the stack"),
         (
-            [
-                "--model",
-                "phi-4",
-                "--prompt-tokens",
-                "1",
-                "--completion-tokens",
-                "1",
-                "--concurrency",
-                "1",
-                "--region",
-                "mars",
-            ],
+            ["--model", "phi-4", *LOAD, "--region", "mars"],
             "--region 'mars' is not an Azure region",
         ),
     ],
