@@ -49,7 +49,7 @@ REPLACE_ON_CHANGES = sorted(CREATE_ONLY_FIELDS)
 # characters and pool names take up to 10 + "sp"; it would rename (replace) every existing pool once,
 # and both pools would need GPU quota at the same time, which the quota check sizes for one. The gap
 # this leaves on a serving pool is made visible instead: `--diff` reports **replace** with the fields,
-# and the README describes the gap-free migration (a second pool under a new name, then move models).
+# and docs/gpu-pools.md describes the gap-free migration (a second pool under a new name, then move models).
 DELETE_BEFORE_REPLACE = True
 
 

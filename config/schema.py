@@ -712,7 +712,7 @@ class ModelConfig(Strict):
     """Business hours in which replicas are pre-warmed (a KEDA cron trigger); unset: none."""
     scale_to_zero: bool = True
     """Scale to 0 replicas when idle (`replicas.min` must be 0; false: at least 1). Something must wake it:
-    a schedule, the KEDA HTTP add-on or the async queue."""
+    a schedule, the KEDA HTTP add-on (serving vLLM) or the async queue's worker (`worker.image` set)."""
 
     @model_validator(mode="after")
     def _one_source(self) -> ModelConfig:
@@ -925,7 +925,7 @@ class AsyncQueueWorkerConfig(Strict):
     """The queue worker (worker/ in this repository): its image and how many messages it holds."""
 
     # <registry>.azurecr.io/aks-llm-worker@sha256:...: the digest the worker-image workflow records.
-    # Unset: the worker is left out (first `pulumi up` creates the registry; see README).
+    # Unset: the worker is left out (first `pulumi up` creates the registry; see docs/async-queue.md).
     image: WorkerImage | None = None
     """Worker image in the stack's container registry pinned by digest
     (`<registry>.azurecr.io/aks-llm-worker@sha256:...`). Unset: the worker is left out (the first

@@ -20,6 +20,9 @@ _LIMITS = {
     "budget": 63,
     "data_collection_endpoint": 44,
     "data_collection_rule": 64,
+    # Microsoft.AlertsManagement/prometheusRuleGroups: the REST API (2023-03-01) gives the pattern
+    # ^[^:@/#{}%&+*<>?]+$ and no length; kept to the cluster's 63.
+    "prometheus_rule_group": 63,
 }
 
 
@@ -87,6 +90,10 @@ class Names:
 
     def prometheus_rule(self) -> str:
         return _fit(f"MSProm-{self.location}-{self.cluster()}", "data_collection_rule")
+
+    def prometheus_rule_group(self) -> str:
+        """The stack's Prometheus rule group (recording rules, later alert rules) on its workspace."""
+        return _fit(f"prom-rules-{self.base}", "prometheus_rule_group")
 
 
 def _clean(text: str) -> str:

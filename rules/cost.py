@@ -1,4 +1,4 @@
-"""Rules of the cost settings: price overrides name real VM sizes, break-even inputs are complete."""
+"""Rules of the cost settings: price overrides name real VM sizes, throughputs name declared models."""
 
 from __future__ import annotations
 

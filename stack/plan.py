@@ -16,6 +16,7 @@ from config.plan_date import plan_date
 from config.schema import StackConfig
 from facts.aks_versions import lookup, support_status
 from renderers.gpu_software import device_plugin_values, mig_parted_config, operator_values, sharing_config
+from rules.azure import documentation_ranges_warning
 from sizing.agent_pools import AgentPoolSpec, agent_pool_specs, priority_expander_priorities
 from sizing.deployments import ModelPlan, device_memory_notes, plan_models
 from sizing.nap import NodeClassSpec, NodePoolSpec, nap_summary, node_class_specs, nodepool_specs
@@ -108,6 +109,8 @@ def plan_stack(config: StackConfig, catalog: Catalog) -> StackPlan:
     specs = agent_pool_specs(config, catalog)
     version = kubernetes_version_summary(config)
     version_notes = [version["note"]] if version["status"] == "warn" else []
+    access = documentation_ranges_warning(config)  # refused by `pulumi up` (stack.loader)
+    access_notes = [f"WARNING: {access}"] if access else []
     priority = config.cluster.autoscaler.expander == "priority" and config.node_provisioning.mode != "nap"
     return StackPlan(
         config=config,
@@ -123,7 +126,7 @@ def plan_stack(config: StackConfig, catalog: Catalog) -> StackPlan:
         priority_expander=priority_expander_priorities(specs) if priority else None,
         quota=[row.row() for row in quota_rows(config, catalog)],
         kubernetes_version=version,
-        early_notes=[*version_notes, *device_memory_notes(model_plans)],
+        early_notes=[*access_notes, *version_notes, *device_memory_notes(model_plans)],
         node_provisioning=nap_summary(config, catalog, model_plans),
         cluster_features=cluster_features(config),
     )
