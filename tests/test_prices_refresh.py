@@ -53,6 +53,7 @@ def test_linux_payg_and_spot_follow_next_page_link() -> None:
     # 3.95 (2025-01), a newer spot 0.95 (2026-06), a DevTest meter: the latest Linux meter of each wins
     assert (price.on_demand, price.spot) == (4.05, 0.95)
     assert asked == [query_url("swedencentral", A100, "USD"), PAGE2]
+    assert PAGE2.startswith("https://prices.azure.com:443/")  # as Microsoft's documented example pages
 
 
 def test_refresh_writes_the_file_the_plan_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,7 +118,11 @@ def _page(body: Any) -> prices.Fetch:
     [
         (_page(b"<html>busy</html>"), "the answer is not JSON"),
         (_page({"value": []}), "has no Items list"),
-        (_page({"Items": [], "NextPageLink": "https://example.com/next"}), "does not point at"),
+        (_page({"Items": [], "NextPageLink": "https://example.com/api/retail/prices"}), "does not point at"),
+        (
+            _page({"Items": [], "NextPageLink": "http://prices.azure.com/api/retail/prices"}),
+            "does not point at",
+        ),
         (_page({"Items": [], "NextPageLink": API + "?$skip=1000"}), "more than 50 pages"),
     ],
 )

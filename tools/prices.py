@@ -14,10 +14,14 @@ https://learn.microsoft.com/en-us/rest/api/cost-management/retail-prices/azure-r
 object with ``BillingCurrency``, ``Items`` (each with ``armSkuName``, ``armRegionName``,
 ``retailPrice``, ``unitOfMeasure``, ``type`` (Consumption / Reservation / DevTestConsumption),
 ``skuName``, ``meterName``, ``productName``, ``effectiveStartDate``, ``currencyCode``...), ``Count`` and
-``NextPageLink`` (null on the last page); OData ``$filter`` on those fields (values case-sensitive from
-api-version 2023-01-01-preview), ``currencyCode='EUR'`` for another currency. Spot meters are the
-Consumption items whose ``skuName`` ends in " Spot"; "Low Priority" meters and the "Windows"
-products are skipped.
+``NextPageLink`` (null on the last page; the documented example pages as
+``https://prices.azure.com:443/api/retail/prices?$skip=100``); OData ``$filter`` on those fields (values
+case-sensitive from api-version 2023-01-01-preview), ``currencyCode='EUR'`` for another currency. Spot
+meters are the Consumption items whose skuName/meterName say "Spot" (the documentation's example
+filters ``priceType eq 'Consumption' and contains(meterName, 'Spot')``); "Low Priority" meters and the
+"Windows" products are skipped. Read at the page above through public copies of its example (the
+response shape as jia-von/dusky-grouse docs/planning.md quotes it, the NP20s example as
+bmoxon/azpricing np20scusex.py reproduces it); not run against the live API from here (no network).
 """
 
 from __future__ import annotations
@@ -84,6 +88,21 @@ def query_url(region: str, sku: str, currency: str) -> str:
     return f"{API}?{urllib.parse.urlencode(query, quote_via=urllib.parse.quote)}"
 
 
+def _is_api(link: object) -> bool:
+    """Whether ``link`` is the API's own URL (the documented example pages as
+    ``https://prices.azure.com:443/api/retail/prices?$skip=100``: the explicit port is accepted)."""
+    if not isinstance(link, str):
+        return False
+    parts = urllib.parse.urlsplit(link)
+    api = urllib.parse.urlsplit(API)
+    return (parts.scheme, parts.hostname, parts.port or 443, parts.path) == (
+        api.scheme,
+        api.hostname,
+        443,
+        api.path,
+    )
+
+
 def items(url: str, fetch: Fetch) -> Iterator[dict[str, Any]]:
     """Every item of a query, page by page along ``NextPageLink``."""
     for _ in range(MAX_PAGES):
@@ -100,7 +119,7 @@ def items(url: str, fetch: Fetch) -> Iterator[dict[str, Any]]:
         next_link = page.get("NextPageLink")
         if not next_link:
             return
-        if not isinstance(next_link, str) or not next_link.startswith(API):
+        if not _is_api(next_link):
             raise PricesError(f"{url}: NextPageLink {next_link!r} does not point at {API}")
         url = next_link
     raise PricesError(f"more than {MAX_PAGES} pages for {url}: stopped (a paging loop?)")
@@ -138,7 +157,7 @@ def sku_price(sku: str, region: str, currency: str, fetch: Fetch) -> SkuPrice:
     for item in items(query_url(region, sku, currency), fetch):
         if not _linux_hourly(item, sku, region, currency):
             continue
-        spot = str(item.get("skuName", "")).endswith(" Spot")
+        spot = "Spot" in f"{item.get('skuName', '')} {item.get('meterName', '')}"
         current = best.get(spot)
         if current is None or str(item.get("effectiveStartDate", "")) > str(
             current.get("effectiveStartDate", "")
