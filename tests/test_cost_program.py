@@ -69,11 +69,6 @@ def test_price_override_reaches_the_printed_plan(tmp_path: Path, capsys: pytest.
             "aks-llm:prices.skus.Standard_NC24ads_A100_v3: not a VM size this stack uses",
         ),
         (
-            "  aks-llm:costComparison: {apiPricePerMillionInputTokens: 1,"
-            " apiPricePerMillionOutputTokens: 2}\n",
-            "aks-llm:costComparison.throughputTokensPerSecond: no throughput for model(s) qwen",
-        ),
-        (
             "  aks-llm:costComparison: {apiPricePerMillionInputTokens: 1, apiPricePerMillionOutputTokens: 2,"
             " throughputTokensPerSecond: 100, modelThroughput: {qwne: 10}}\n",
             "aks-llm:costComparison.modelThroughput.qwne: no model of that name (got 'qwne')",
