@@ -163,7 +163,9 @@ def test_budget_start_date_from_config_and_no_budget_without_config(tmp_path: Pa
 
 def test_budget_is_compared_with_the_estimate() -> None:
     notes = planned("dev")[1].outputs["cost"]["notes"]
-    assert any(n.startswith("budget 600.00 a month") and "the estimate 519.03 USD is 86 %" in n for n in notes)
+    assert any(
+        n.startswith("budget 600.00 a month") and "the estimate 519.03 USD is 86 %" in n for n in notes
+    )
 
 
 class _OptionsMonitor(pmocks.MockMonitor):
