@@ -62,13 +62,13 @@ from renderers.vllm import VLLM_GID, VLLM_UID, WRITABLE_MOUNTS, prestop_command,
 from sizing.autoscaling import wake_up_sources
 from sizing.workloads import (
     MODEL_LABEL,
-    NODE_PROVISIONING_SECONDS,
     PROBE_PERIOD_SECONDS,
     RUNTIME_LABEL,
     VLLM_IMAGE,
     VLLM_PORT,
     VLLM_VERSION,
     drain_seconds,
+    node_seconds,
     pod_resources,
     replica_floor,
     startup_budget_seconds,
@@ -243,7 +243,7 @@ class VllmModel(Component):
                 type="RollingUpdate",
                 rolling_update=RollingUpdateDeploymentArgs(max_surge=1, max_unavailable=0),
             ),
-            progress_deadline_seconds=budget + NODE_PROVISIONING_SECONDS,
+            progress_deadline_seconds=budget + node_seconds(plan),
             template=PodTemplateSpecArgs(
                 metadata=ObjectMetaArgs(labels=pod_labels),
                 spec=PodSpecArgs(
