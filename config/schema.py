@@ -363,8 +363,9 @@ class GpuPoolConfig(Strict):
     os_disk_size_gb: Annotated[int, Field(ge=64, le=2048)] = 256
     """OS disk size of each node, in GB."""
     scale_down_mode: Literal["Delete", "Deallocate"] = "Delete"
-    """What scale-down does to on-demand nodes: `Delete` or `Deallocate` (stopped, faster to restart);
-    `Deallocate` needs `onDemand` capacity (AKS deletes spot nodes)."""
+    """What scale-down does to the pool's nodes: `Delete` or `Deallocate` (stopped, faster to restart:
+    the OS disk and its cached images are kept and billed; the temporary NVMe is wiped). Spot pools
+    accept it too (AKS since Scale-down Mode's GA); evicted spot VMs are still deleted."""
     max_surge: Surge = "10%"  # on-demand nodes only: AKS refuses max surge on spot pools
     """Extra on-demand nodes during an upgrade: a percentage (`10%`) or a node count (`1`). Refused when
     set on a spot-only pool: AKS refuses max surge on spot pools."""
