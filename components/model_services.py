@@ -173,6 +173,7 @@ class ModelServices(Component):
             "scaleToZero": cfg.scale_to_zero,
             "wakeUp": wake_up if floor == 0 else [],
             "coldStart": cold_start(plan).row() | {"text": cold_start(plan).text()},
+            "weightsSource": plan.weights.reason,
         }
         if "http" in wake_up and refs.http_addon is not None:
             addon = refs.http_addon

@@ -56,8 +56,11 @@ from components.model_common import (
     network_policy,
     scaled_object,
 )
+from components.model_weights import seed_job
 from facts.tags import k8s_labels
+from facts.vllm_runai import ACCOUNT_ENV, WORKLOAD_IDENTITY_LABEL
 from renderers.autoscaling import cron_trigger, http_trigger, prometheus_trigger
+from renderers.model_weights import stream_args
 from renderers.vllm import VLLM_GID, VLLM_UID, WRITABLE_MOUNTS, prestop_command, vllm_args, vllm_environment
 from sizing.autoscaling import wake_up_sources
 from sizing.workloads import (
@@ -95,6 +98,8 @@ class VllmModel(Component):
         labels = k8s_labels(model, "inference-server", instance=model, version=VLLM_VERSION)
         selector = {MODEL_LABEL: model}
         pod_labels = {**labels, **selector, RUNTIME_LABEL: "vllm"}
+        if plan.weights.streamed:
+            pod_labels[WORKLOAD_IDENTITY_LABEL] = "true"  # the streamer authenticates as the identity
         resources = pod_resources(plan)
 
         cache = PersistentVolumeClaim(
@@ -109,6 +114,21 @@ class VllmModel(Component):
             ),
             opts=self.child_opts(was=f"{self.was}-model-cache", base=args.kube),
         )
+        weights = refs.weights
+        if weights is not None and plan.config.revision is not None:
+            seed_job(
+                self,
+                plan,
+                namespace=refs.namespace,
+                account_name=weights.account_name,
+                container=weights.container,
+                cache_claim=f"{model}-model-cache",
+                hf_token_secret=refs.hf_token_secret if plan.gated else None,
+                hf_token_key=refs.hf_token_key,
+                opts=pulumi.ResourceOptions.merge(
+                    args.kube, pulumi.ResourceOptions(parent=self, depends_on=[cache])
+                ),
+            )
         self.deployment = Deployment(
             self.child_name("deployment"),
             metadata=ObjectMetaArgs(
@@ -190,6 +210,8 @@ class VllmModel(Component):
         # USER/LOGNAME and every cache directory on a writable mount: the UID has no passwd entry and the
         # root filesystem is read-only (renderers.vllm.vllm_environment, tested under that UID).
         env = [EnvVarArgs(name=k, value=v) for k, v in vllm_environment().items()]
+        if plan.weights.streamed and refs.weights is not None:
+            env.append(EnvVarArgs(name=ACCOUNT_ENV, value=refs.weights.account_name))
         token = refs.hf_token_volume() if plan.gated else None
         if token is not None:
             # The token as a file from the CSI volume (huggingface_hub reads HF_TOKEN_PATH), never as an
@@ -204,7 +226,7 @@ class VllmModel(Component):
             image=VLLM_IMAGE,
             image_pull_policy="Always",  # pinned by digest: "Always" only re-checks the manifest
             command=["vllm", "serve"],
-            args=vllm_args(plan),
+            args=stream_args(plan, vllm_args(plan), resources.cpu_milli, resources.memory_gib),
             ports=[ContainerPortArgs(name="http", container_port=VLLM_PORT, protocol="TCP")],
             env=env,
             resources=ResourceRequirementsArgs(requests=resources.requests(), limits=resources.requests()),

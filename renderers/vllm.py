@@ -36,7 +36,7 @@ def vllm_args(plan: ModelPlan) -> list[str]:
     ]
     if plan.config.quantization != "auto":
         args += ["--quantization", plan.config.quantization]
-    return args
+    return args  # weights streamed from Blob: renderers.model_weights.stream_args rewrites --model
 
 
 # --- the preStop drain --------------------------------------------------------------------------------

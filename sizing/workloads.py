@@ -182,9 +182,12 @@ def model_cache_gib(weights_gib: float) -> int:
 
 
 def weights_path(plan: ModelPlan) -> WeightsPath:
-    """Where a new replica reads its weights: vLLM from the model's Azure Files NFS share (filled by
-    the first replica from the hub), KAITO's preset pods from the hub."""
-    return "hub" if plan.config.runtime == "kaito" else "files-nfs"
+    """Where a new replica reads its weights: streamed from Blob where the model is seeded there and
+    vLLM reads ``az://`` (``sizing.model_weights``), else vLLM from the model's Azure Files NFS share
+    (filled by the first replica from the hub); KAITO's preset pods from the hub."""
+    if plan.config.runtime == "kaito":
+        return "hub"
+    return "blob-stream" if plan.weights.streamed else "files-nfs"
 
 
 def deallocated_pool(plan: ModelPlan) -> bool:

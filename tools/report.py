@@ -46,6 +46,8 @@ def models_section(outputs: dict[str, Any]) -> str:
         )
         if m.get("coldStart"):
             lines.append(f"    cold start from zero nodes: {m['coldStart']['text']}")
+        if m.get("weightsSource"):
+            lines.append(f"    weights: {m['weightsSource']}")
         if m.get("coldStartUrl"):
             lines.append(
                 f"    from zero: {m['coldStartUrl']} with Host: {m['coldStartHost']} (KEDA HTTP add-on)"
