@@ -132,7 +132,10 @@ def test_the_child_name_convention_renames_every_committed_resource_in_place(
         ("azure-native:storage:StorageAccount", "platform-addons-model-weights-account"),
         ("azure-native:storage:BlobContainer", "platform-addons-model-weights-container"),
         ("kubernetes:batch/v1:Job", "platform-models-qwen7b-seed-qwen7b"),
-        ("kubernetes:networking.k8s.io/v1:NetworkPolicy", "platform-models-qwen7b-seed-qwen7b-network-policy"),  # noqa: E501
+        (
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+            "platform-models-qwen7b-seed-qwen7b-network-policy",
+        ),
     }
     assert kept == {("aksllm:platform:Platform", "platform"), ("pulumi:providers:kubernetes", "k8s"), *new}
     assert len(diff.renamed) == len(head["resources"]) - len(kept)
