@@ -132,16 +132,16 @@ def _problem_from(error: Mapping[str, Any]) -> Problem:
 
 
 def _depth(value: object, limit: int = MAX_DEPTH) -> bool:
-    """True when ``value`` nests at most ``limit`` lists/mappings deep (iterative)."""
-    stack = [(value, 0)]
+    """True when ``value`` nests at most ``limit`` lists/mappings (scalars add no level; iterative)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
     while stack:
-        current, depth = stack.pop()
-        if depth > limit:
+        current, level = stack.pop()
+        if not isinstance(current, dict | list):
+            continue
+        if level > limit:
             return False
-        if isinstance(current, dict):
-            stack.extend((v, depth + 1) for v in current.values())
-        elif isinstance(current, list):
-            stack.extend((v, depth + 1) for v in current)
+        children = current.values() if isinstance(current, dict) else current
+        stack.extend((v, level + 1) for v in children)
     return True
 
 
