@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from config.catalog import Catalog
 from config.prices import PriceBook
-from config.schema import StackConfig
+from config.schema import GpuPoolConfig, StackConfig
 from sizing.deployments import ModelPlan, skus_where_it_fits
 from sizing.model_sizing import size_model
 
@@ -50,10 +50,27 @@ def working_remedies(plan: ModelPlan) -> list[str]:
     return out
 
 
+def larger_mig_profiles(plan: ModelPlan) -> list[str]:
+    """The MIG profiles of the pool's own GPU, larger than its slice, on which the model fits (with the
+    managed driver only those AKS can create); empty when the model has no slice."""
+    if plan.mig is None:
+        return []
+    managed = isinstance(plan.pool, GpuPoolConfig) and plan.pool.driver == "managed"
+    return [
+        p.name
+        for p in sorted(plan.sku.mig_profiles, key=lambda p: p.memory_gib)
+        if p.memory_gib > plan.mig.memory_gib
+        and (p.aks_gpu_instance_profile is not None or not managed)
+        and _resize(plan, mig_profile=p, max_num_seqs=None)
+    ]
+
+
 def skus_with_prices(plan: ModelPlan, config: StackConfig, catalog: Catalog) -> list[str]:
-    """The catalog SKUs where it fits, cheapest on-demand price first (unpriced last), with USD/h."""
+    """The catalog SKUs where it fits, cheapest on-demand price first (unpriced last), with USD/h. A model
+    on a MIG slice is not sent to its pool's own SKU: a larger slice or the whole GPU is said instead."""
     book = PriceBook(catalog.prices, config.prices)
-    quotes = [book.quote(name) for name in skus_where_it_fits(plan, catalog)]
+    names = [n for n in skus_where_it_fits(plan, catalog) if plan.mig is None or n != plan.sku.name]
+    quotes = [book.quote(name) for name in names]
     quotes.sort(key=lambda q: (q.on_demand is None, q.on_demand or 0.0, q.sku))
     currency = catalog.prices.currency
     return [
@@ -65,6 +82,11 @@ def skus_with_prices(plan: ModelPlan, config: StackConfig, catalog: Catalog) -> 
 def fit_advice(plan: ModelPlan, config: StackConfig, catalog: Catalog) -> str:
     """The ``accepted`` text of a does-not-fit problem."""
     remedies = working_remedies(plan)
+    profiles = larger_mig_profiles(plan)
+    if profiles:
+        remedies.insert(0, "a larger MIG profile where it fits: " + ", ".join(profiles))
+    elif plan.mig is not None and _resize(plan, mig_profile=None, max_num_seqs=None):
+        remedies.insert(0, "the whole GPU (remove mig)")
     where = skus_with_prices(plan, config, catalog)
     parts = []
     if remedies:

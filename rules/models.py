@@ -15,7 +15,7 @@ from config.schema import GpuPoolConfig, ModelConfig, StackConfig
 from rules.kaito import uses_catalog_skus
 from sizing.autoscaling import wake_up_sources
 from sizing.deployments import plan_models
-from sizing.queue_worker import queue_target
+from sizing.queue_worker import batch_models, queue_target
 from sizing.workloads import kaito_kind, replica_floor
 
 TOKEN_HINT = (
@@ -217,8 +217,12 @@ def something_wakes_it(config: StackConfig, catalog: Catalog) -> Iterable[Proble
     # The queue wakes only the model its worker calls (sizing/queue_worker.py); before the worker's
     # image exists that model waits at zero with its messages (a plan note says so).
     http, target = config.addons.keda.http_addon.enabled, queue_target(config)
+    # An enabled queue whose model is not one of the batch models (a typo, a serving model, two batch
+    # models and none named) is reported once, on addons.asyncQueue (rules.queue): the batch models it
+    # would wake are not reported as unwakeable too.
+    unresolved = config.addons.async_queue.enabled and target not in batch_models(config)
     for plan in plan_models(config, catalog):
-        queue = plan.config.name == target
+        queue = plan.config.name == target or (unresolved and plan.config.purpose == "batch")
         if replica_floor(plan) > 0 or wake_up_sources(plan, http_addon=http, queue=queue):
             continue
         cfg = plan.config

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from config.errors import EXIT_CODE, ConfigError, clip, scrub
-from config.plan_date import PLAN_DATE_ENV, parse_plan_date
+from config.plan_date import PLAN_DATE_ENV, PlanDateError, parse_plan_date, plan_date
 from config.schema import StackConfig
 from stack.loader import SOURCE_ENV  # names the stack file in error messages
 from tools.mocks import ProgramRun, Recorded, run_program
@@ -387,12 +387,14 @@ def _main(argv: Sequence[str] | None = None) -> int:
         help=f"plan as of this date (version end of life, budget start); default ${PLAN_DATE_ENV} or today",
     )
     args = parser.parse_args(argv)
-    if args.date:
-        try:
-            parse_plan_date(args.date)
-        except ValueError as exc:
-            raise PlanError(f"--date: {exc}") from None
-        os.environ[PLAN_DATE_ENV] = args.date
+    try:
+        if args.date:
+            parse_plan_date(args.date, given_as="--date")
+            os.environ[PLAN_DATE_ENV] = args.date
+        else:
+            plan_date()  # a bad AKS_LLM_PLAN_DATE is refused here, before the program runs
+    except PlanDateError as exc:
+        raise PlanError(str(exc)) from None
     base_doc = None
     if args.diff:
         from tools.diff import malformed
