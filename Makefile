@@ -4,7 +4,7 @@ VENV := venv
 BIN := $(VENV)/bin
 STACK ?= dev
 
-.PHONY: setup plan test lint check clean bench docs
+.PHONY: setup plan test lint check clean bench docs charts
 
 CHECKOV_VENV := venv-checkov
 CHECKOV_VERSION := 3.3.30
@@ -25,6 +25,12 @@ $(CHECKOV_VENV)/.installed: checkov-constraints.txt
 
 plan: $(VENV)/.installed  ## offline plan of $(STACK) under Pulumi mocks
 	$(BIN)/python -m tools.plan --stack $(STACK)
+
+# The plan renders the pinned Helm charts (versions.yaml). On a machine that cannot reach their
+# repositories, prepare the cache first: `make charts` pulls them, `make charts FROM=DIR` copies
+# DIR/<chart>-<version> folders (e.g. a copy of ../shared/charts).
+charts: $(VENV)/.installed  ## every pinned chart into .cache/helm/charts (pull, or copy with FROM=DIR)
+	$(BIN)/python -m tools.charts $(if $(FROM),--from $(FROM))
 
 test: setup  ## the test suite
 	$(BIN)/python -m pytest

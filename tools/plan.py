@@ -417,6 +417,11 @@ def _main(argv: Sequence[str] | None = None) -> int:
     if run.exit_code:
         return run.exit_code
     scheduling = scheduling_report(settings, run)
+    if scheduling.missing_charts:
+        from tools.charts import EXIT_ENVIRONMENT, ChartsMissing
+
+        print(ChartsMissing(list(scheduling.missing_charts)).render(), file=sys.stderr)
+        return EXIT_ENVIRONMENT
     if scheduling.problems:
         print(ConfigError(settings.source, "", scheduling.problems).render(), file=sys.stderr)
         return EXIT_CODE
