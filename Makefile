@@ -11,17 +11,23 @@ CHECKOV_VERSION := 3.3.30
 
 setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 
+# The first run on a fresh machine installs for minutes: each step says what it does, and pip lists each
+# package as it goes (no --quiet).
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+	@echo "==> setup: the program's venv $(VENV) from the pinned requirements (first time: minutes on a fresh machine, under a minute with a warm pip cache)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar on -r requirements-dev.txt
 	touch $@
+	@echo "==> setup: $(VENV) ready"
 
 # Checkov (the manifests' security checks in the tests) pins libraries that conflict with Pulumi's:
-# it gets its own venv (about 20 s to install).
+# it gets its own venv (measured into a fresh venv on 2 shared cores: CHECKOV_ESTIMATE).
 $(CHECKOV_VENV)/.installed: checkov-constraints.txt
+	@echo "==> setup: Checkov $(CHECKOV_VERSION) in its own venv $(CHECKOV_VENV) (CHECKOV_ESTIMATE)"
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c checkov-constraints.txt checkov==$(CHECKOV_VERSION)
+	$(CHECKOV_VENV)/bin/python -m pip install --disable-pip-version-check --progress-bar on -c checkov-constraints.txt checkov==$(CHECKOV_VERSION)
 	touch $@
+	@echo "==> setup: $(CHECKOV_VENV) ready"
 
 plan: $(VENV)/.installed  ## offline plan of $(STACK) under Pulumi mocks
 	$(BIN)/python -m tools.plan --stack $(STACK)

@@ -33,6 +33,10 @@ PATTERN_TEXT: dict[str, str] = {
         "e.g. <registry>.azurecr.io/aks-llm-worker@sha256:<64 hex digits>"
     ),
     r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$": "a Hugging Face repository id owner/name, e.g. microsoft/phi-4",
+    r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$": (
+        "a GUID, e.g. 7b3c0a52-1f4e-4d2a-9c6b-0e5d8f7a6b21"
+    ),
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$": "a calendar date YYYY-MM-DD, e.g. 2026-11-01",
     r"^[a-z][a-z0-9]{2,30}$": "an Azure region name such as swedencentral (lowercase, no spaces)",
     r"^[a-z][a-z0-9]{1,9}$": "a prefix of 2-10 lowercase letters and digits starting with a letter, e.g. llm",
 }

@@ -53,6 +53,9 @@ def _cidr(value: str) -> str:
     return value
 
 
+# The editor's hint in the JSON schema (the validators decide: a GUID's layout, a real date)
+GUID_SCHEMA: dict[str, object] = {"pattern": "^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"}
+DATE_SCHEMA: dict[str, object] = {"pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", re.ASCII)
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 
@@ -346,7 +349,9 @@ class ClusterConfig(Strict):
         default_factory=lambda: ApiServerConfig.model_validate({"privateCluster": True})
     )
     """Who can reach the API server. Default: a private cluster."""
-    admin_group_object_ids: list[Annotated[str, AfterValidator(_guid)]] = Field(default_factory=list)
+    admin_group_object_ids: list[
+        Annotated[str, AfterValidator(_guid), Field(json_schema_extra=GUID_SCHEMA)]
+    ] = Field(default_factory=list)
     """Entra ID group object IDs (GUIDs) that get cluster-admin."""
     # The identity running `pulumi up` gets "AKS RBAC Cluster Admin" on this cluster only: with local
     # accounts disabled it could not create the program's Kubernetes objects otherwise.
@@ -813,7 +818,7 @@ class PriceOverride(Strict):
 class PricesConfig(Strict):
     """Overrides of the catalog's dated price table (e.g. your negotiated rates)."""
 
-    as_of: Annotated[str, AfterValidator(_iso_date)] | None = None
+    as_of: Annotated[str, AfterValidator(_iso_date), Field(json_schema_extra=DATE_SCHEMA)] | None = None
     """Date of the overriding prices (`YYYY-MM-DD`)."""
     source: str | None = None
     """Where the prices come from (e.g. your agreement)."""
