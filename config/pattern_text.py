@@ -37,6 +37,7 @@ PATTERN_TEXT: dict[str, str] = {
         "a GUID, e.g. 7b3c0a52-1f4e-4d2a-9c6b-0e5d8f7a6b21"
     ),
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$": "a calendar date YYYY-MM-DD, e.g. 2026-11-01",
+    r"^[a-z0-9]{4,8}$": "4-8 lowercase letters and digits, e.g. x7k2",
     r"^[a-z][a-z0-9]{2,30}$": "an Azure region name such as swedencentral (lowercase, no spaces)",
     r"^[a-z][a-z0-9]{1,9}$": "a prefix of 2-10 lowercase letters and digits starting with a letter, e.g. llm",
 }

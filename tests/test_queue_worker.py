@@ -129,11 +129,18 @@ def test_two_batch_models_need_the_queue_to_name_one() -> None:
     stack = {"gpuPools": [T4], "models": [fixed, batch("b")], "addons": {"asyncQueue": {"enabled": True}}}
     with pytest.raises(ConfigError) as info:
         parse(stack)
-    # One root cause, said once: which batch model the worker calls. Whether b can wake from zero depends
-    # on that answer, so it is not reported as unwakeable as well (issue 20: no cascades).
+    problems = {p.path: p for p in info.value.problems}
+    assert "a, b" in problems["addons.asyncQueue.model"].accepted
+    # without a worker image nothing can wake b whichever model is named: an independent problem
+    assert "nothing can wake it" in problems["models[1].scaleToZero"].message
+    # with the worker deployed, whether b wakes depends on the model named: one root cause, said once
+    # (issue 20: no cascades)
+    with_worker = {**stack, "addons": {"asyncQueue": {"enabled": True, "worker": {"image": IMAGE}}}}
+    with pytest.raises(ConfigError) as info:
+        parse(with_worker)
     (problem,) = info.value.problems
     assert problem.path == "addons.asyncQueue.model" and "a, b" in problem.accepted
-    named = {**stack, "addons": {"asyncQueue": {"enabled": True, "model": "b"}}}
+    named = {**stack, "addons": {"asyncQueue": {"enabled": True, "model": "b", "worker": {"image": IMAGE}}}}
     assert parse(named).addons.async_queue.model == "b"
 
 
@@ -162,7 +169,7 @@ def test_the_queue_refuses_a_serving_model_and_an_unknown_one() -> None:
 
 
 def test_max_delivery_count_covers_evictions_and_cold_starts() -> None:
-    stack = {"gpuPools": [T4], "models": [batch("a")]}
+    stack = {"gpuPools": [T4], "models": [{**batch("a"), "replicas": {"min": 1}, "scaleToZero": False}]}
     with pytest.raises(ConfigError) as info:
         parse({**stack, "addons": {"asyncQueue": {"enabled": True, "maxDeliveryCount": MIN_DELIVERIES - 1}}})
     (problem,) = info.value.problems
