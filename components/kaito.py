@@ -86,12 +86,19 @@ class Kaito(Component):
 
     summary: dict[str, str]
     gpu_provisioner: WorkloadIdentity | None
+    # Helm mode: the atomic workspace release (KAITO's CRDs, its controller and its validating webhook,
+    # failurePolicy Fail at chart 0.12.0 templates/webhooks.yaml). Every Workspace and InferenceSet
+    # depends on it: created before the webhook has a ready pod, the API server refuses them ("failed
+    # calling webhook") and pulumi-kubernetes does not retry that (pitfalls 29). Managed mode: None,
+    # the cluster with the add-on enabled serves them (the models reach it through the provider).
+    release: Release | None
 
     def __init__(self, name: str, args: KaitoArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aksllm:platform:Kaito", name, opts)
         settings = args.settings
         self.summary = kaito_summary(settings)
         self.gpu_provisioner = None
+        self.release = None
         if settings.mode == "helm":
             self._helm(args)
         self.register_outputs({"kaito": self.summary})
@@ -103,7 +110,7 @@ class Kaito(Component):
             metadata=ObjectMetaArgs(name=KAITO_NAMESPACE, labels=k8s_labels(KAITO_NAMESPACE, "kaito")),
             opts=self.child_opts(was="kaito-namespace"),
         )
-        Release(
+        self.release = Release(
             self.child_name("workspace"),
             name="kaito-workspace",
             chart="workspace",

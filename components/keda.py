@@ -37,6 +37,9 @@ class HttpAddonRefs:
     interceptor_service: str
     interceptor_port: int
     external_scaler_address: str
+    # The (atomic) release that installs the HTTPScaledObject CRD and the add-on's operator: every
+    # HTTPScaledObject depends on it, so none is sent before the CRD exists and the operator is ready.
+    release: pulumi.Resource | None = None
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,7 @@ class KedaAutoscaling(Component):
             ),
             opts=self.child_opts(was="http-addon-namespace"),
         )
-        Release(
+        release = Release(
             self.child_name("http-addon"),
             name=HTTP_ADDON_RELEASE,
             chart="keda-add-ons-http",
@@ -133,4 +136,5 @@ class KedaAutoscaling(Component):
             interceptor_service=f"{HTTP_ADDON_RELEASE}-interceptor-proxy",
             interceptor_port=8080,
             external_scaler_address=f"{HTTP_ADDON_RELEASE}-external-scaler.{HTTP_ADDON_NAMESPACE}:9090",
+            release=release,
         )
