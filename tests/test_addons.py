@@ -481,7 +481,8 @@ def test_helm_kaito_brings_the_pinned_chart_and_a_cluster_scoped_provisioner() -
     assert run.outputs["kaito"]["mode"] == "helm" and run.outputs["kaito"]["version"] == "v0.12.0"
 
 
-@pytest.mark.parametrize(("provisioner", "chart_value"), [("karpenter", "karpenter"), ("none", None)])
+# (karpenter is refused: facts/kaito_nap.py, tests/test_nap_kaito.py)
+@pytest.mark.parametrize(("provisioner", "chart_value"), [("none", None)])
 def test_helm_kaito_without_gpu_provisioner_creates_no_identity(
     tmp_path: Path, provisioner: str, chart_value: str | None
 ) -> None:
