@@ -26,7 +26,7 @@ def test_every_rendered_manifest_validates(stack: str) -> None:
 
 @requires_crds
 def test_a_patch_with_an_unknown_field_is_caught() -> None:
-    patch = {
+    patch: dict[str, Any] = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": "keda-operator", "namespace": "kube-system"},
