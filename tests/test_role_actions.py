@@ -162,3 +162,13 @@ def test_azure_wildcards_and_exclusions() -> None:
         role, Call("Microsoft.ContainerService/managedClusters/apps/deployments/write", True, "", "")
     )
     assert not allows(role, Call("Microsoft.ContainerService/managedClusters/namespaces/write", True, "", ""))
+
+
+def test_the_first_up_page_lists_every_identity_and_role() -> None:
+    from tests.conftest import ROOT
+
+    page = (ROOT / "docs" / "first-up.md").read_text()
+    for grants in IDENTITIES:
+        assert f"| {grants.identity} |" in page
+        for name in grants.roles:
+            assert name in page, name
