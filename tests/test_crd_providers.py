@@ -12,7 +12,9 @@ and the Kubernetes provider it is created through) reaches a resource that serve
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable, Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +172,12 @@ HTTP_VARIANT = """config:
 """
 
 
+@cache
+def http_variant() -> ProgramRun:
+    """The plan of ``HTTP_VARIANT`` (once per session)."""
+    return run_with(Path(tempfile.mkdtemp(prefix="crd-providers-")), HTTP_VARIANT)
+
+
 @needs_charts
 @pytest.mark.parametrize("stack", ["dev", "prod", "nap"])
 def test_every_custom_resource_of_a_committed_stack_waits_for_what_serves_its_kind(stack: str) -> None:
@@ -182,7 +190,7 @@ def test_every_custom_resource_of_a_committed_stack_waits_for_what_serves_its_ki
 
 @needs_charts
 def test_http_scaled_objects_and_kaito_workloads_wait_for_their_releases(tmp_path: Path) -> None:
-    run = run_with(tmp_path, HTTP_VARIANT)
+    run = http_variant()
     assert run.exit_code == 0
     assert {"HTTPScaledObject", "InferenceSet", "ScaledObject"} <= custom_kinds(run)
     assert unserved(run, parse_with(tmp_path, HTTP_VARIANT)) == []
@@ -191,7 +199,7 @@ def test_http_scaled_objects_and_kaito_workloads_wait_for_their_releases(tmp_pat
 @needs_charts
 def test_the_check_catches_a_custom_resource_that_does_not_wait(tmp_path: Path) -> None:
     """The InferenceSet without its dependency on the KAITO release: what main had (issue 18 item 2)."""
-    run = run_with(tmp_path, HTTP_VARIANT)
+    run = http_variant()
     config = parse_with(tmp_path, HTTP_VARIANT)
     release = next(r.urn for r in run.resources if r.type == RELEASE and r.inputs["chart"] == "workspace")
     cut = [

@@ -3,6 +3,8 @@ NodePools and AKSNodeClasses, the NVIDIA software on their nodes, quota, cost an
 
 from __future__ import annotations
 
+import tempfile
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -305,7 +307,13 @@ def kaito_nap_text() -> str:
     return text
 
 
-def test_quota_rows_count_each_nodepool_at_its_limits_on_its_worst_sku(tmp_path: Path) -> None:
+@cache
+def kaito_nap_run() -> ProgramRun:
+    """The plan of ``kaito_nap_text()`` (once per session)."""
+    return run_with(Path(tempfile.mkdtemp(prefix="napk-")), kaito_nap_text())
+
+
+def test_quota_rows_count_each_nodepool_at_its_limits_on_its_worst_sku() -> None:
     rows = {r["family"]: r for r in planned("nap")[1].outputs["quota"]}
     a100 = rows["standardNCADSA100v4Family"]
     # 4 GPUs = 4 x NC24ads (24 vCPUs)
@@ -317,13 +325,13 @@ def test_quota_rows_count_each_nodepool_at_its_limits_on_its_worst_sku(tmp_path:
     spot = rows["lowPriorityCores"]
     assert (spot["kind"], spot["needVcpus"], spot["ok"]) == ("spot", 32, True)  # the cpu limit: 32
     # A KAITO model's node is counted beside the NodePools' limits
-    run = run_with(tmp_path, kaito_nap_text())
+    run = kaito_nap_run()
     a100 = {r["family"]: r for r in run.outputs["quota"]}["standardNCADSA100v4Family"]
     assert (a100["needVcpus"], a100["quotaVcpus"], a100["ok"]) == (48 + 24, 72, True)
     assert a100["pools"].endswith("; kaito phi4: 1 x 24 vCPUs")
 
 
-def test_cost_rows_price_each_nodepool_capacity_at_its_sizing_sku(tmp_path: Path) -> None:
+def test_cost_rows_price_each_nodepool_capacity_at_its_sizing_sku() -> None:
     cost = planned("nap")[1].outputs["cost"]
     rows = {(r["name"], r["kind"], r["capacity"]): r for r in cost["rows"]}
     serve = rows[("serve", "nodepool", "onDemand")]
@@ -335,10 +343,7 @@ def test_cost_rows_price_each_nodepool_capacity_at_its_sizing_sku(tmp_path: Path
     assert rows[("batch", "nodepool", "onDemand")]["maxNodes"] == 1
     assert not any(kind == "kaito" for _, kind, _ in rows)
     assert any("NodePool batch: priced at its sizing SKU" in n for n in cost["notes"])
-    kaito = {
-        (r["name"], r["kind"], r["capacity"]): r
-        for r in run_with(tmp_path, kaito_nap_text()).outputs["cost"]["rows"]
-    }
+    kaito = {(r["name"], r["kind"], r["capacity"]): r for r in kaito_nap_run().outputs["cost"]["rows"]}
     assert kaito[("phi4", "kaito", "onDemand")]["maxNodes"] == 1  # KAITO's node, counted apart
 
 
@@ -355,7 +360,7 @@ def test_plan_prints_the_nodepools_and_kaito_nodes_apart(
         assert name in out
     assert "do not govern them" in out and "karpenter.sh/do-not-disrupt" in out
     assert "GPU nodes KAITO provisions itself (not governed by the NodePools' limits): up to 1" in out
-    nap = run_with(tmp_path, kaito_nap_text()).outputs["nodeProvisioning"]
+    nap = kaito_nap_run().outputs["nodeProvisioning"]
     assert nap["kaitoNodes"] == [
         {"model": "phi4", "sku": A100, "nodesPerReplica": 1, "replicasMax": 1, "maxNodes": 1}
     ]
