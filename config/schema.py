@@ -17,6 +17,7 @@ from pydantic.alias_generators import to_camel
 from config import versions
 from config.catalog import closest_names
 from config.regions import AZURE_REGIONS
+from config.timezones import iana_zones
 
 WeekDay = Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 Purpose = Literal["serving", "batch"]
@@ -622,10 +623,22 @@ class ReplicasConfig(Strict):
     `min`."""
 
 
+def _iana_zone(value: str) -> str:
+    """Accepted: an IANA time zone of the pinned tzdata package (e.g. `Europe/Stockholm`, `Etc/UTC`)."""
+    if value not in iana_zones():
+        hint = closest_names(value, sorted(iana_zones()))
+        also = f"; did you mean {', '.join(hint)}?" if hint else ""
+        raise ValueError(
+            f"not an IANA time zone: KEDA's cron trigger (the business-hours pre-warm) could not run{also} "
+            "(an IANA name such as Europe/Stockholm, America/New_York or Etc/UTC)"
+        )
+    return value
+
+
 class ScheduleConfig(Strict):
     """Business hours: replicas are pre-warmed inside them (KEDA cron trigger)."""
 
-    timezone: str = "Etc/UTC"
+    timezone: Annotated[str, AfterValidator(_iana_zone)] = "Etc/UTC"
     """IANA time zone of `start` and `end` (e.g. `Europe/Stockholm`)."""
     start: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = "08:00"
     """Time business hours start (`HH:MM`)."""
@@ -688,7 +701,7 @@ class ModelConfig(Strict):
     """Business hours in which replicas are pre-warmed (a KEDA cron trigger); unset: none."""
     scale_to_zero: bool = True
     """Scale to 0 replicas when idle (`replicas.min` must be 0; false: at least 1). Something must wake it:
-    a schedule, the KEDA HTTP add-on or the async queue."""
+    a schedule, the KEDA HTTP add-on (serving vLLM) or the async queue's worker (`worker.image` set)."""
 
     @model_validator(mode="after")
     def _one_source(self) -> ModelConfig:
@@ -770,7 +783,8 @@ class CostComparisonConfig(Strict):
 
 
 class BudgetConfig(Strict):
-    """A monthly Consumption budget on the stack's resource group with e-mail alerts.
+    """A monthly Consumption budget on the stack's two resource groups (the cluster's and the node
+    resource group, where the GPU VMs bill) with e-mail alerts.
 
     ``thresholds`` alert on actual cost, ``forecastThresholds`` on Azure's forecast, in percent of
     ``monthlyAmount`` (the subscription's billing currency). ``startDate`` (the first day of a month)
@@ -902,7 +916,7 @@ class AsyncQueueWorkerConfig(Strict):
     """The queue worker (worker/ in this repository): its image and how many messages it holds."""
 
     # <registry>.azurecr.io/aks-llm-worker@sha256:...: the digest the worker-image workflow records.
-    # Unset: the worker is left out (first `pulumi up` creates the registry; see README).
+    # Unset: the worker is left out (first `pulumi up` creates the registry; see docs/async-queue.md).
     image: WorkerImage | None = None
     """Worker image in the stack's container registry pinned by digest
     (`<registry>.azurecr.io/aks-llm-worker@sha256:...`). Unset: the worker is left out (the first
@@ -984,6 +998,15 @@ def _region(value: str) -> str:
     return value
 
 
+class NamingConfig(Strict):
+    """How the globally unique names (Key Vault, container registry, Service Bus) end."""
+
+    suffix: Annotated[str, Field(pattern=r"^[a-z0-9]{4,8}$")] | None = None
+    """Pins their suffix (4-8 lowercase letters/digits). Unset: a random 6-character suffix created on
+    the stack's first `pulumi up` and kept in its state. A stack created before the random suffix keeps
+    its names by setting this to the 4 characters its Key Vault name ends in (see docs/day-two.md)."""
+
+
 class StackConfig(Strict):
     """The project's config namespace of one stack."""
 
@@ -1011,6 +1034,8 @@ class StackConfig(Strict):
     """A per-token API to compare self-hosting with (unset: no break-even)."""
     budget: BudgetConfig | None = None
     """Monthly Consumption budget with e-mail alerts (unset: none)."""
+    naming: NamingConfig = Field(default_factory=NamingConfig)
+    """The suffix of the globally unique names (unset: random, kept in state)."""
     addons: AddonsConfig = Field(default_factory=AddonsConfig)
     """Cluster add-ons and the services around them."""
     inference: InferenceConfig = Field(default_factory=InferenceConfig)

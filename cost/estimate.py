@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from config.catalog import Catalog, GpuSku
 from config.prices import PriceBook
 from config.schema import GpuPoolConfig, NodePoolConfig, StackConfig
 from cost import breakeven
+from cost.budget import NOT_ESTIMATED, budget_note, budget_section
 from cost.nodepools import ON_DEMAND, SPOT, NodePoolCapacity, nodepool_capacities
 from sizing.deployments import ModelPlan
 from sizing.schedule import (
@@ -41,10 +43,7 @@ from sizing.slots import fill
 from sizing.workloads import floor_replicas
 
 DAYS_PER_MONTH = HOURS_PER_MONTH / 24
-NOT_INCLUDED = (
-    "not included: the AKS Standard tier fee, OS disks, Log Analytics ingestion, load balancer, "
-    "public IPs and egress"
-)
+NOT_INCLUDED = "not included: " + NOT_ESTIMATED  # the budget sees these too (cost.budget)
 
 
 @dataclass(frozen=True)
@@ -126,6 +125,7 @@ class CostEstimate:
     models: list[dict[str, Any]]
     break_even: list[dict[str, Any]]
     notes: list[str] = field(default_factory=list)
+    budget: dict[str, Any] | None = None  # cost.budget.budget_section
 
     def _sum(self, attr: str, capacity: str | None = None) -> float:
         values: list[float | None] = [getattr(r, attr) for r in self.rows if capacity in (None, r.capacity)]
@@ -162,6 +162,7 @@ class CostEstimate:
             "models": self.models,
             "breakEven": self.break_even,
             "notes": self.notes,
+            **({"budget": self.budget} if self.budget is not None else {}),
         }
 
 
@@ -187,6 +188,7 @@ class _Estimator:
         self.pools = [p for p in config.gpu_pools if p.vm_size in catalog.skus]
         self.nodepools = nodepool_capacities(config, catalog)
         self.loads = [self._load(plan) for plan in plans]
+        self.budget: dict[str, Any] | None = None
 
     # --- demand ------------------------------------------------------------------------------
 
@@ -536,25 +538,23 @@ class _Estimator:
                 f"catalog prices are for {self.book.table.region}; this stack runs in "
                 f"{self.config.location}: set prices.skus for your region and rates"
             )
-        budget = self.config.budget
-        if budget is not None:
-            share = monthly_total / budget.monthly_amount * 100
-            self.notes.append(
-                f"budget {budget.monthly_amount:,.2f} a month (billing currency); the estimate "
-                f"{monthly_total:,.2f} {self.book.table.currency} is {share:.0f} % of it if billed in "
-                f"{self.book.table.currency}"
-            )
+        if self.budget is not None:
+            self.notes.append(budget_note(self.budget))
         if self.config.cost_comparison is None and self.loads:
             self.notes.append("add costComparison to the stack config for the break-even against an API")
         self.notes.append(NOT_INCLUDED)
 
 
-def estimate_cost(config: StackConfig, catalog: Catalog, plans: list[ModelPlan]) -> CostEstimate:
-    """The cost section of a stack (see the module docstring for the assumptions)."""
+def estimate_cost(
+    config: StackConfig, catalog: Catalog, plans: list[ModelPlan], budget_groups: Sequence[str] = ()
+) -> CostEstimate:
+    """The cost section of a stack (see the module docstring for the assumptions); ``budget_groups``
+    are the resource groups the budget watches (``facts.naming.Names.budget_resource_groups``)."""
     est = _Estimator(config, catalog, plans)
     rows = est.rows()
     models = est.model_rows(rows)
     monthly_total = sum(r.monthly for r in rows if r.monthly is not None)
+    est.budget = budget_section(config.budget, monthly_total, est.book.table.currency, budget_groups)
     break_even = est.break_even(models, monthly_total)
     est.explain(rows, monthly_total)
     return CostEstimate(
@@ -564,4 +564,5 @@ def estimate_cost(config: StackConfig, catalog: Catalog, plans: list[ModelPlan])
         models=models,
         break_even=break_even,
         notes=est.notes,
+        budget=est.budget,
     )

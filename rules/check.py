@@ -132,7 +132,10 @@ RULES += KAITO_RULES
 
 def unique_names(config: StackConfig) -> Iterable[Problem]:
     """GPU pools, NodePools and models are referred to by name: each name once (pools and NodePools
-    share one name space, since a model's ``pool`` may name either)."""
+    share one name space, since a model's ``pool`` may name either).
+
+    Keys: gpuPools[].name, nodeProvisioning.nodePools[].name, models[].name
+    """
     groups = (
         [("gpuPools", i, p.name) for i, p in enumerate(config.gpu_pools)]
         + [

@@ -257,3 +257,19 @@ def test_schedule_needs_an_iana_time_zone(tmp_path: Path, capsys: pytest.Capture
     model = "{name: p, model: phi-4-mini-instruct, pool: a10, schedule: {timezone: CET+1, minReplicas: 1}}"
     err = refused(tmp_path, capsys, stack(A10, model))
     assert "aks-llm:models[0].schedule.timezone: not an IANA time zone" in err and "(got 'CET+1')" in err
+
+
+@pytest.mark.parametrize("zone", ["localtime", "Factory", "posixrules", "Europe/Stockholmm"])
+def test_schedule_zones_come_from_the_tzdata_package(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], zone: str
+) -> None:
+    """``localtime`` (a system database's link to the machine's own zone) and ``Factory`` (no place)
+    pass ``zoneinfo`` on a machine with /usr/share/zoneinfo; the pinned tzdata list refuses them on
+    every machine, and a near miss gets the nearest real names."""
+    model = (
+        f"{{name: p, model: phi-4-mini-instruct, pool: a10, schedule: {{timezone: {zone}, minReplicas: 1}}}}"
+    )
+    err = refused(tmp_path, capsys, stack(A10, model))
+    assert "schedule.timezone: not an IANA time zone" in err and f"(got {zone!r})" in err
+    if zone == "Europe/Stockholmm":
+        assert "did you mean Europe/Stockholm" in err
