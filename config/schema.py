@@ -695,6 +695,16 @@ class WorkloadConfig(Strict):
     """95th percentile of completion length, in tokens."""
     peak_concurrent_requests: Annotated[int, Field(ge=1, le=100_000)] = 8
     """Peak of concurrent requests; sizes the replicas' maximum when `replicas.max` is unset."""
+    peak_requests_per_second: Annotated[float, Field(gt=0, le=100_000)] | None = None
+    """Peak request rate, instead of `peakConcurrentRequests`: the replicas' maximum is what it takes to
+    complete that many requests a second, each replica at the batch that meets the latency targets
+    (roofline estimate, docs/advisor.md)."""
+    ttft_ms: Annotated[float, Field(gt=0, le=600_000)] | None = None
+    """Time-to-first-token target in ms for a p95 prompt (roofline estimate, no queueing): a replica runs
+    at most the batch that meets it (`--max-num-seqs`); refused when the pool's GPU cannot meet it."""
+    tpot_ms: Annotated[float, Field(gt=0, le=60_000)] | None = None
+    """Time-per-output-token target in ms (roofline estimate, prefill stalls included): a replica runs at
+    most the batch that meets it (`--max-num-seqs`); refused when the pool's GPU cannot meet it."""
     max_model_len: Annotated[int, Field(ge=256, le=10_485_760)] | None = None
     """vLLM `--max-model-len` in tokens (unset: derived). Not below p95PromptTokens + p95CompletionTokens:
     vLLM would refuse the p95 request."""
@@ -702,6 +712,20 @@ class WorkloadConfig(Strict):
     """vLLM `--max-num-seqs`, sequences one replica batches at once (unset: derived by the sizing)."""
     gpu_memory_utilization: Annotated[float, Field(gt=0.3, le=0.98)] = 0.90
     """vLLM `--gpu-memory-utilization`: the fraction of GPU memory vLLM may use."""
+
+    @property
+    def has_targets(self) -> bool:
+        """Latency targets or a request rate: the roofline estimate sizes the batch and the replicas."""
+        return any(v is not None for v in (self.ttft_ms, self.tpot_ms, self.peak_requests_per_second))
+
+    @model_validator(mode="after")
+    def _one_peak(self) -> WorkloadConfig:
+        if self.peak_requests_per_second is not None and "peak_concurrent_requests" in self.model_fields_set:
+            raise ValueError(
+                "peakRequestsPerSecond and peakConcurrentRequests both given: give the peak one way (the "
+                "replicas come from the rate and the targets, or from the concurrency)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _request_fits(self) -> WorkloadConfig:
@@ -882,8 +906,8 @@ class CostComparisonConfig(Strict):
     throughput_tokens_per_second: (
         Annotated[float, Field(ge=MIN_TOKENS_PER_SECOND, le=MAX_TOKENS_PER_SECOND)] | None
     ) = None
-    """Tokens per second one replica serves, for every model without a `modelThroughput` entry; every model
-    needs a throughput."""
+    """Tokens per second one replica serves, for every model without a `modelThroughput` entry (unset: the
+    roofline's estimate, marked `estimated (roofline)`, see docs/advisor.md)."""
     model_throughput: dict[
         str, Annotated[float, Field(ge=MIN_TOKENS_PER_SECOND, le=MAX_TOKENS_PER_SECOND)]
     ] = Field(default_factory=dict)
@@ -963,8 +987,9 @@ class KaitoConfig(Strict):
     feature_gates: KaitoFeatureGates = Field(default_factory=KaitoFeatureGates)
     """Feature gates of the chart (`mode: helm` only)."""
     node_provisioner: Literal["gpu-provisioner", "karpenter", "none"] = "gpu-provisioner"
-    """Where KAITO's nodes come from (`mode: helm` only): `gpu-provisioner` (self-hosted), `karpenter`
-    (AKS's NAP) or `none` (bring-your-own nodes). `gpu-provisioner` is refused in NAP mode."""
+    """Where KAITO's nodes come from (`mode: helm` only): `gpu-provisioner` (self-hosted) or `none`
+    (bring-your-own nodes). `gpu-provisioner` is refused in NAP mode; `karpenter` is refused: KAITO
+    0.12.0 asks Karpenter for static capacity, an alpha gate AKS's managed NAP does not expose."""
     gpu_provisioner_chart_version: SemVer = versions.chart("gpu-provisioner").version
     """Version of the gpu-provisioner chart (`nodeProvisioner: gpu-provisioner` only; default: the pin in
     versions.yaml)."""

@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from config.catalog import Catalog, GpuSku
-from config.prices import PriceBook
+from config.prices import local_book
 from config.schema import GpuPoolConfig, NodePoolConfig, StackConfig
 from cost import breakeven
 from cost.budget import NOT_ESTIMATED, budget_note, budget_section
 from cost.nodepools import ON_DEMAND, SPOT, NodePoolCapacity, nodepool_capacities
+from sizing.advisor import replica_estimate
 from sizing.deployments import ModelPlan
 from sizing.schedule import (
     HOURS_PER_MONTH,
@@ -43,6 +44,7 @@ from sizing.slots import fill
 from sizing.workloads import floor_replicas
 
 DAYS_PER_MONTH = HOURS_PER_MONTH / 24
+ROOFLINE = "estimated (roofline)"  # a break-even throughput the stack did not give (sizing.roofline)
 NOT_INCLUDED = "not included: " + NOT_ESTIMATED  # the budget sees these too (cost.budget)
 
 
@@ -182,7 +184,7 @@ def slots_per_node(pool: GpuPoolConfig, catalog: Catalog) -> int:
 class _Estimator:
     def __init__(self, config: StackConfig, catalog: Catalog, plans: list[ModelPlan]) -> None:
         self.config, self.catalog, self.plans = config, catalog, plans
-        self.book = PriceBook(catalog.prices, config.prices)
+        self.book = local_book(catalog.prices, config.prices)
         self.notes: list[str] = []
         self.model_node_hours: dict[str, float] = defaultdict(float)
         self.pools = [p for p in config.gpu_pools if p.vm_size in catalog.skus]
@@ -421,6 +423,16 @@ class _Estimator:
         for ld, m, share in zip(self.loads, models, shares, strict=True):
             name = m["name"]
             tps = cmp.model_throughput.get(name, cmp.throughput_tokens_per_second)
+            basis = "config"
+            if tps is None:
+                est = replica_estimate(ld.plan, self.catalog)
+                if est is not None:
+                    tps, basis = round(est.tokens_per_s, 1), ROOFLINE
+                    self.notes.append(
+                        f"{name}: throughput {ROOFLINE}, {tps:,.0f} tok/s per replica ({est.batch} "
+                        f"sequences on {ld.plan.sizing.parallelism} of {ld.plan.sku.name}; +-50 %, "
+                        f"docs/advisor.md): set costComparison.modelThroughput.{name} to a measured figure"
+                    )
             if tps is None or m["replicaPricePerHour"] is None:
                 continue
             w = ld.plan.config.workload
@@ -442,6 +454,7 @@ class _Estimator:
                     "api": cmp.api_name,
                     "tokensPerRequest": tokens,
                     "throughputTokensPerSecond": tps,
+                    "throughputBasis": basis,
                     "apiCostPerRequest": round(api, 6),
                     "selfHostedCostPerRequest": round(own, 6),
                     "fixedDailyOverhead": round(fixed, 2),
@@ -533,11 +546,28 @@ class _Estimator:
                     f"{pool.name}: spot.maxPrice {pool.spot.max_price} is below the spot price {quote.spot}: "
                     "Azure may not allocate or may evict these nodes"
                 )
-        if any(r.price_source == "catalog" for r in rows) and self.config.location != self.book.table.region:
+        table = self.book.table
+        from_table = [r for r in rows if r.price_source == "catalog"]
+        if from_table and self.config.location != table.region:
+            kind = "catalog prices" if table.origin == "catalog" else f"prices in {table.origin}"
             self.notes.append(
-                f"catalog prices are for {self.book.table.region}; this stack runs in "
-                f"{self.config.location}: set prices.skus for your region and rates"
+                f"{kind} are for {table.region}; this stack runs in {self.config.location}: run "
+                f"python -m tools.prices refresh --region {self.config.location} (Azure Retail Prices API), "
+                "or set prices.skus for your region and rates"
             )
+        if table.origin != "catalog":
+            stale = sorted(
+                {
+                    r.sku
+                    for r in from_table
+                    if r.sku in table.entries and table.entries[r.sku].source.startswith("catalog (")
+                }
+            )
+            if stale:
+                self.notes.append(
+                    f"no {table.region} price for {', '.join(stale)} in {table.origin}: the catalog's "
+                    "(another region and date, unverified) is used"
+                )
         if self.budget is not None:
             self.notes.append(budget_note(self.budget))
         if self.config.cost_comparison is None and self.loads:

@@ -110,6 +110,9 @@ def replica_settings(config: StackConfig, catalog: Catalog) -> Iterable[Problem]
             continue
         if cfg.replicas.max is not None:
             why = "replicas.max"
+        elif cfg.workload.peak_requests_per_second is not None and plan.target_estimate is not None:
+            rate, each = cfg.workload.peak_requests_per_second, plan.target_estimate.requests_per_s
+            why = f"derived: ceil(peakRequestsPerSecond {rate:g} / {each:.2f} requests/s a replica completes)"
         else:
             peak, seqs = cfg.workload.peak_concurrent_requests, max(1, plan.sizing.max_num_seqs)
             why = f"derived: ceil(peakConcurrentRequests {peak} / max-num-seqs {seqs})"

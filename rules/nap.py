@@ -110,7 +110,7 @@ def nodepool_skus(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
 def nodepool_limits(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
     """Each capacity's limits hold at least one node of the NodePool's sizing SKU."""
     for i, pool in enumerate(nap_pools(config)):
-        sku = sizing_sku(pool, catalog)
+        sku = sizing_sku(pool, catalog, config)
         if sku is None:
             continue
         for capacity in capacities(pool):

@@ -91,7 +91,8 @@ def render_cost(cost: dict[str, Any]) -> str:
             [
                 b["name"],
                 f"{b['tokensPerRequest']:,}",
-                f"{b['throughputTokensPerSecond']:g}",
+                f"{b['throughputTokensPerSecond']:g}"
+                + (f" {b['throughputBasis']}" if b.get("throughputBasis", "config") != "config" else ""),
                 money(b["apiCostPerRequest"], 6),
                 money(b["selfHostedCostPerRequest"], 6),
                 money(b["fixedDailyOverhead"]),
