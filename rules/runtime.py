@@ -50,8 +50,10 @@ def no_vllm_on_time_sliced_gpus(config: StackConfig, catalog: Catalog) -> Iterab
 
 def replicas_fit_pool_slots(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
     """A pool holds its models at their maximum (rollout surge included), and a serving model's floor on
-    on-demand nodes (``sizing.slots``)."""
-    for short in slot_shortfalls(plan_models(config, catalog), config, catalog):
+    on-demand nodes (``sizing.slots``). A model that does not fit its GPU is left out: its replica count
+    means nothing, and ``models_fit`` reports it."""
+    placed = [plan for plan in plan_models(config, catalog) if plan.placed]
+    for short in slot_shortfalls(placed, config, catalog):
         pool, demands = short.pool, short.demands
         first = demands[0]
         if short.kind == "max":

@@ -62,6 +62,13 @@ class ModelPlan:
         return self.sizing.max_model_len
 
     @property
+    def placed(self) -> bool:
+        """Whether the model fits its GPU (for KAITO: where KAITO's estimator places it). Figures derived
+        from a model that does not fit (replicas from a max-num-seqs of 0 ...) mean nothing: rules about
+        them skip it, ``rules.check.models_fit`` reports the root cause once."""
+        return self.sizing.fits and not (self.config.runtime == "kaito" and self.sizing.kaito_reason)
+
+    @property
     def on_nodepool(self) -> bool:
         """Whether the model runs on a NAP NodePool (pinned to ``sku``) rather than a GPU pool."""
         return isinstance(self.pool, NodePoolConfig)
