@@ -13,11 +13,18 @@ from sizing.workloads import VLLM_PORT
 # --- runtime arguments --------------------------------------------------------------------------------
 
 
+# The container's command: it replaces the image's ENTRYPOINT (``["vllm", "serve"]`` in vLLM's
+# docker/Dockerfile, vllm-openai stage), so the pod runs the same program whatever the image says.
+VLLM_COMMAND = ("vllm", "serve")
+
+
 def vllm_args(plan: ModelPlan) -> list[str]:
-    """``vllm serve`` arguments carrying every derived figure."""
+    """``vllm serve`` arguments carrying every derived figure: the model first, as the positional
+    ``model_tag``. vLLM v0.11.0's parser refuses ``serve --model <id>`` (``FlexibleArgumentParser
+    .parse_args``, vllm/utils/__init__.py:1861 in the wheel); later releases only warn and serve their
+    default model instead. Run by the contract tier (docs/contract-tier.md) on vLLM's own parser."""
     s = plan.sizing
     args = [
-        "--model",
         plan.hf_id,
         "--served-model-name",
         plan.config.name,

@@ -174,3 +174,10 @@ def test_scale_down_stays_within_the_hpa_limits_for_very_long_generations() -> N
     assert spec["cooldownPeriod"] == 4020  # 2 x 20,000 / 10 s = 4,000 s in 30 s steps (KEDA: no limit)
     down = spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]["scaleDown"]
     assert down["stabilizationWindowSeconds"] == 3600 and down["policies"][0]["periodSeconds"] == 1800
+
+
+def test_awq_and_gptq_checkpoints_run_in_float16_even_where_the_gpu_has_bf16() -> None:
+    # vLLM's AWQConfig/GPTQConfig accept torch.half activations only (the contract tier checks it).
+    assert plan({"model": "qwen2.5-7b-instruct-awq", "quantization": "awq"}).dtype == "float16"
+    assert plan({"model": "qwen2.5-7b-instruct-gptq-int4"}).dtype == "float16"
+    assert plan({"model": "qwen2.5-7b-instruct"}).dtype == "bfloat16"  # the A100 has bf16
