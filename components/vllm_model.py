@@ -238,7 +238,7 @@ class VllmModel(Component):
                 seccomp_profile=SeccompProfileArgs(type="RuntimeDefault"),
             ),
             volume_mounts=mounts,
-            # Out of rotation, then wait for running requests (bounded): vLLM v0.11.0 cuts them on
+            # Out of rotation, then wait for running requests (bounded): vLLM v0.31.0 aborts them on
             # SIGTERM (sizing.drain); terminationGracePeriodSeconds below covers hook + shutdown.
             lifecycle=LifecycleArgs(
                 pre_stop=LifecycleHandlerArgs(exec_=ExecActionArgs(command=prestop_command(plan)))

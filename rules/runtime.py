@@ -20,9 +20,9 @@ def no_vllm_on_time_sliced_gpus(config: StackConfig, catalog: Catalog) -> Iterab
     """vLLM (standalone, or KAITO's on bring-your-own nodes) never shares a GPU by time-slicing.
 
     Each replica claims ``--gpu-memory-utilization`` of the whole GPU's memory (0.90 by default), and
-    vLLM v0.11.0 refuses to start when free memory is below that claim
-    (``vllm/v1/worker/gpu_worker.py:183-194``, "Free memory on device ... is less than desired GPU
-    memory utilization"): a second replica on a time-shared GPU fails, and replicas that start together
+    vLLM v0.31.0 refuses to start when free memory is below that claim (``request_memory``,
+    ``vllm/v1/worker/utils.py:539-558``, "Free memory on device ... is less than desired GPU memory
+    utilization"): a second replica on a time-shared GPU fails, and replicas that start together
     race in vLLM's memory profiling (one process's allocation counts against the other). Time-slicing
     isolates neither memory nor compute, so no utilization split starts reliably; MIG does isolate.
     """

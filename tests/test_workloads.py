@@ -134,7 +134,7 @@ def test_replica_floor_follows_the_cost_estimates_floor() -> None:
 def test_vllm_args_carry_quantization_and_the_load_target_scales_with_the_batch() -> None:
     p = plan({"model": "qwen2.5-7b-instruct", "quantization": "fp8"})
     args = vllm_args(p)
-    assert args[args.index("--quantization") + 1] == "fp8"
+    assert args[args.index("--quantization") + 1] == "fp8_per_tensor"  # vLLM v0.31.0 name of online FP8
     assert "--quantization" not in vllm_args(plan({"model": "qwen2.5-7b-instruct"}))
     assert load_target(p) == int(p.sizing.max_num_seqs * 0.9)  # 90 % of one replica's batch
     one = plan({"model": "qwen2.5-7b-instruct", "workload": {"maxNumSeqs": 1}})

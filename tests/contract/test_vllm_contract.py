@@ -27,14 +27,10 @@ contract_input = cache(render_input)  # plans every stack: once per session
 
 # Refusals that come from vLLM's CPU platform, not from what the program renders: (text of the error,
 # why it does not happen on the CUDA platform the program runs on). Reviewed; everything else fails.
-CPU_ONLY_REFUSALS = {
-    "Prefix caching is not supported with sliding window": (
-        "the CPU platform falls back to the V0 engine for any sliding-window model (engine/arg_utils.py:"
-        "1530-1534 in the v0.11.0 wheel: `current_platform.is_cpu() and model_config.get_sliding_window()`"
-        " -> _raise_or_fallback), and V0 refuses prefix caching with a sliding window (config/cache.py:"
-        "192-195: only when `not envs.VLLM_USE_V1`); on CUDA the V1 engine runs it"
-    ),
-}
+# Empty at v0.31.0. (At v0.11.0 it held one: the CPU platform fell back to the V0 engine for any
+# sliding-window model, engine/arg_utils.py:1530-1534, and V0 refused prefix caching with a sliding
+# window, config/cache.py:192-195; v0.31.0 has no V0 engine.)
+CPU_ONLY_REFUSALS: dict[str, str] = {}
 
 
 def tier_venv() -> Path:
@@ -88,18 +84,19 @@ def test_every_container_parses_and_builds_its_engine_config(tier: dict[str, Any
         failures.append(f"{where}: {c['error']}\n{c['stderr'][-600:]}")
     assert not failures, "\n".join(failures)
     assert len(cpu_only) < len(tier["containers"]), "every container stopped at a CPU-only refusal"
+    assert len(tier["containers"]) >= 13  # dev 1, prod 1, nap 2, variants 9
 
 
 def test_the_engine_serves_what_the_program_sized(tier: dict[str, Any]) -> None:
     """The engine config carries the rendered figures: the positional model (not vLLM's default), the
-    served name, the lengths, the batch, the memory fraction and the tensor parallelism."""
-    doc = contract_input()
-    rendered = {(c["stack"], c["deployment"]): c["args"] for c in doc["containers"]}
+    served name, the lengths, the batch, the memory fraction and the tensor parallelism. (From v0.11.1
+    on `serve --model <id>` parses with a warning: the model must still be the first argument.)"""
     checked = 0
     for c in tier["containers"]:
         if not c["ok"]:
             continue
-        args = rendered[(c["stack"], c["deployment"])]
+        args = c["args"]
+        assert not args[0].startswith("-"), f"{c['stack']}/{c['deployment']}: the model is not positional"
         flags = dict(zip(args[1::2], args[2::2], strict=True))
         f = c["facts"]
         assert f["model_tag"] == args[0] and f["served_model_name"] == flags["--served-model-name"]
@@ -121,3 +118,10 @@ def test_every_vllm_variable_exists_and_every_other_has_its_reader(tier: dict[st
 def test_every_metric_the_program_names_is_registered(tier: dict[str, Any]) -> None:
     wanted = contract_input()["metrics"]
     assert wanted and set(wanted) <= set(tier["metrics"]), sorted(set(wanted) - set(tier["metrics"]))
+
+
+def test_the_sizing_facts_vllm_budgets_from(tier: dict[str, Any]) -> None:
+    """What the sizing assumes of this release: the program always renders --gpu-memory-utilization (its
+    own default 0.90, below vLLM's 0.92 default of config/cache.py:103 at v0.31.0) and a KV block of 16
+    tokens on CUDA (CacheConfig.DEFAULT_BLOCK_SIZE, config/cache.py:71; the CPU platform uses 128)."""
+    assert tier["defaults"] == {"gpu_memory_utilization": 0.92, "default_block_size": 16}

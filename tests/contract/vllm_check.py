@@ -66,11 +66,8 @@ def select_cpu_platform() -> str:
 def serve_parser() -> tuple[Any, dict[str, Any]]:
     """The ``vllm`` CLI parser with the serve subcommand, as vllm/entrypoints/cli/main.py builds it."""
     import vllm.entrypoints.cli.serve as serve
+    from vllm.utils.argparse_utils import FlexibleArgumentParser
 
-    try:
-        from vllm.utils.argparse_utils import FlexibleArgumentParser  # 0.12 and later
-    except ImportError:
-        from vllm.utils import FlexibleArgumentParser  # 0.11
     parser = FlexibleArgumentParser(description="vLLM CLI")
     subparsers = parser.add_subparsers(required=False, dest="subparser")
     cmds = {}
@@ -109,28 +106,29 @@ def engine_config(parser: Any, cmds: dict[str, Any], argv: list[str]) -> tuple[A
     return config, facts
 
 
-def cuda_quantization(
-    config: Any, explicit: str | None, hf_quant: dict[str, Any] | None, capability: str
-) -> None:
-    """What vLLM checks of the quantization method on CUDA, which the CPU platform skips or replaces
-    (it turns AWQ/GPTQ into ``ipex``): the GPU's compute capability against the method's minimum and the
-    model dtype against its activation dtypes (``VllmConfig._get_quantization_config``,
-    vllm/config/__init__.py:258-271 in the v0.11.0 wheel). The method: the ``--quantization`` flag, else
-    the checkpoint's ``quant_method`` (CUDA may pick a Marlin kernel for it, which accepts more)."""
-    from vllm.model_executor.layers.quantization import get_quantization_config
+def cuda_quantization(config: Any, method: str | None, capability: str) -> None:
+    """What vLLM checks of the quantization method on CUDA, which the CPU platform skips or replaces:
+    ``VllmConfig._get_quantization_config`` (vllm/config/vllm.py:911-945 in the v0.31.0 wheel) builds
+    the method's config with ``get_quant_config`` and refuses a GPU below its minimum compute capability
+    and a model dtype outside its activation dtypes. Here with the pool's compute capability and the
+    method the flag names, else the checkpoint's ``quant_method`` (CUDA may pick a Marlin kernel for it,
+    which accepts more)."""
+    import copy
 
-    method = explicit or (hf_quant or {}).get("quant_method")
+    from vllm.model_executor.model_loader.weight_utils import get_quant_config
+
     if method is None:
         return
-    cls = get_quantization_config(method)
-    quant = cls.from_config(hf_quant) if hf_quant else cls()
+    model_config = copy.copy(config.model_config)
+    model_config.quantization = method
+    quant = get_quant_config(model_config, config.load_config)
     major, minor = capability.split(".")
     if int(major) * 10 + int(minor) < quant.get_min_capability():
         raise ValueError(
             f"The quantization method {method} is not supported for the current GPU. Minimum capability: "
             f"{quant.get_min_capability()}. Current capability: {capability}."
         )
-    dtype = config.model_config.dtype
+    dtype = model_config.dtype
     if dtype not in quant.get_supported_act_dtypes():
         raise ValueError(f"{dtype} is not supported for quantization method {method} on CUDA")
 
@@ -140,16 +138,22 @@ def check_containers(doc: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
     results, first_config = [], None
     for c in doc["containers"]:
         command = c["command"] or []
-        result: dict[str, Any] = {"stack": c["stack"], "deployment": c["deployment"], "command": command}
+        result: dict[str, Any] = {
+            "stack": c["stack"],
+            "deployment": c["deployment"],
+            "command": command,
+            "args": c["args"],
+        }
         log = io.StringIO()
         try:
             if command[:1] != ["vllm"]:
                 raise ValueError(f"command {command} does not run the vllm CLI")
             with contextlib.redirect_stderr(log):
                 config, facts = engine_config(parser, cmds, [*command[1:], *c["args"]])
-            hf_quant = doc["configs"].get(facts["model_tag"] or "", {}).get("quantization_config")
-            flag = c["args"][c["args"].index("--quantization") + 1] if "--quantization" in c["args"] else None
-            cuda_quantization(config, flag, hf_quant, c["compute_capability"])
+            hf_quant = doc["configs"].get(facts["model_tag"] or "", {}).get("quantization_config") or {}
+            args = c["args"]
+            flag = args[args.index("--quantization") + 1] if "--quantization" in args else None
+            cuda_quantization(config, flag or hf_quant.get("quant_method"), c["compute_capability"])
             result.update(ok=True, facts=facts)
             first_config = first_config or config
         except BaseException as error:  # SystemExit from argparse included
@@ -216,6 +220,17 @@ def registered_metrics(config: Any) -> list[str]:
     return sorted(n for n in names if n.startswith("vllm:"))
 
 
+def cache_defaults() -> dict[str, Any]:
+    """vLLM's own defaults the sizing compares with: gpu-memory-utilization and the CUDA KV block size."""
+    from vllm.config.cache import CacheConfig
+
+    utilization = CacheConfig.__dataclass_fields__["gpu_memory_utilization"].default
+    return {
+        "gpu_memory_utilization": getattr(utilization, "default", utilization),
+        "default_block_size": CacheConfig.DEFAULT_BLOCK_SIZE,
+    }
+
+
 def main(argv: list[str]) -> int:
     doc = json.loads(Path(argv[0]).read_text())
     hf_home = Path(tempfile.mkdtemp(prefix="vllm-contract-hf-"))
@@ -240,6 +255,7 @@ def main(argv: list[str]) -> int:
         "containers": containers,
         "env": check_env(doc["env"]),
         "metrics": registered_metrics(config) if config is not None else None,
+        "defaults": cache_defaults(),
     }
     Path(argv[1]).write_text(json.dumps(report, indent=1, default=str))
     return 0
