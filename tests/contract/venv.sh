@@ -12,7 +12,7 @@ version="$1"
 venv="$2"
 here="$(cd "$(dirname "$0")" && pwd)"
 lock="$here/requirements-vllm-$version.txt"
-need_gib=8  # measured: the wheel download (0.4 GiB) + the install (2.3 GiB) + pip's cache and build room
+need_gib="${AKS_LLM_CONTRACT_NEED_GIB:-8}"  # measured: the wheel download (0.4 GiB) + the install (2.3 GiB) + pip's cache and build room
 
 if [ ! -f "$lock" ]; then
   echo "contract tier: no pinned requirements for vLLM $version ($lock)" >&2
