@@ -157,7 +157,7 @@ def test_system_sku(cat: Catalog) -> None:
 
 
 def test_models(cat: Catalog) -> None:
-    assert len(cat.models) == 23
+    assert len(cat.models) == 25
     assert {
         "qwen2.5-7b-instruct",
         "llama-3.2-3b-instruct",
@@ -261,21 +261,20 @@ def test_hf_config_json_is_the_figures_plus_the_held_keys(cat: Catalog) -> None:
     assert all(m.hf_config_source and "architectures" in m.hf_config for m in described)
 
 
-def qwen3_parameters(layers: int, hidden: int, intermediate: int, tied: bool) -> int:
-    """Qwen3's parameter count from its config.json figures: q/o (32 x 128 = 4096 wide), k/v (8 x 128),
+def qwen3_parameters(layers: int, hidden: int, heads: int, intermediate: int, tied: bool) -> int:
+    """Qwen3's parameter count from its config.json figures: q/o (heads x 128 wide), k/v (8 x 128),
     q/k norms, the gated MLP, two RMS norms per layer, the final norm, embeddings (and lm_head)."""
-    attention = 2 * hidden * 4096 + 2 * hidden * 1024 + 2 * 128
+    attention = 2 * hidden * heads * 128 + 2 * hidden * 8 * 128 + 2 * 128
     per_layer = attention + 3 * hidden * intermediate + 2 * hidden
     embeddings = 151_936 * hidden * (1 if tied else 2)
     return layers * per_layer + hidden + embeddings
 
 
 def test_qwen3_parameter_counts_follow_from_their_figures(cat: Catalog) -> None:
-    for mid in ("qwen3-4b", "qwen3-8b"):
+    cards = {"qwen3-4b": 4.0, "qwen3-8b": 8.2, "qwen3-14b": 14.8, "qwen3-32b": 32.8}  # the model cards
+    for mid, billions in cards.items():
         m = cat.model(mid)
         assert m.intermediate_size and m.hidden_size and m.tie_word_embeddings is not None
-        assert m.parameters == qwen3_parameters(
-            m.layers, m.hidden_size, m.intermediate_size, m.tie_word_embeddings
-        )
-    assert round(cat.model("qwen3-8b").parameters / 1e9, 1) == 8.2  # the card's 8.2B
-    assert round(cat.model("qwen3-4b").parameters / 1e9, 1) == 4.0
+        figures = (m.layers, m.hidden_size, m.attention_heads, m.intermediate_size, m.tie_word_embeddings)
+        assert m.parameters == qwen3_parameters(*figures), mid
+        assert round(m.parameters / 1e9, 1) == billions, mid

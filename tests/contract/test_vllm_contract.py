@@ -84,7 +84,7 @@ def test_every_container_parses_and_builds_its_engine_config(tier: dict[str, Any
         failures.append(f"{where}: {c['error']}\n{c['stderr'][-600:]}")
     assert not failures, "\n".join(failures)
     assert len(cpu_only) < len(tier["containers"]), "every container stopped at a CPU-only refusal"
-    assert len(tier["containers"]) >= 13  # dev 1, prod 1, nap 2, variants 9
+    assert len(tier["containers"]) >= 15  # dev 1, prod 1, nap 2, variants 11
 
 
 def test_the_engine_serves_what_the_program_sized(tier: dict[str, Any]) -> None:
