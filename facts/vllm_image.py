@@ -51,11 +51,13 @@ IMAGES = {
     ),
 }
 
-# The oldest driver each CUDA major.minor runs on (NVIDIA CUDA Toolkit release notes, "CUDA Toolkit and
-# Corresponding Driver Versions": CUDA 13.0 GA >= 580.65.06, CUDA 12.9 >= 575.51.03; read, not fetched).
-MIN_DRIVER = {"13.0": "580.65.06", "12.9": "575.51.03"}
+# The oldest driver each CUDA major.minor runs on: CUDA 13.0 needs 580.65.06 or newer (NVIDIA CUDA Toolkit
+# release notes, table "CUDA Toolkit and Corresponding Driver Versions", as quoted in issue 22; not fetched
+# here; 580.65.06 is R580's first release, endoflife-date/endoflife.date#8037). Add a row with its source
+# before pinning an image built for another CUDA.
+MIN_DRIVER = {"13.0": "580.65.06"}
 MIN_DRIVER_SOURCE = (
-    "NVIDIA CUDA Toolkit release notes, table 'CUDA Toolkit and Corresponding Driver Versions'"
+    "NVIDIA CUDA Toolkit release notes, table 'CUDA Toolkit and Corresponding Driver Versions' (via issue 22)"
 )
 
 
