@@ -4,7 +4,7 @@ VENV := venv
 BIN := $(VENV)/bin
 STACK ?= dev
 
-.PHONY: setup plan test lint check clean bench docs charts
+.PHONY: setup plan test lint check clean bench docs charts contract
 
 CHECKOV_VENV := venv-checkov
 CHECKOV_VERSION := 3.3.30
@@ -29,6 +29,17 @@ $(CHECKOV_VENV)/.installed: checkov-constraints.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --disable-pip-version-check --progress-bar on -c checkov-constraints.txt checkov==$(CHECKOV_VERSION)
 	touch $@
 	@echo "==> setup: $(CHECKOV_VENV) ready"
+
+# The contract tier (docs/contract-tier.md): vLLM's own parser and engine config, from the pinned
+# release's PyPI wheel, on every rendered vLLM container. Its venv lives outside the clone and is reused
+# by later runs on this machine; tests/contract/venv.sh skips it with a loud warning when disk is short.
+VLLM_VERSION := $(shell sed -n '/^  vllm:/,/version:/s/^ *version: "v\{0,1\}\([^"]*\)"/\1/p' versions.yaml)
+VLLM_VENV ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/aks-llm/venv-vllm-$(VLLM_VERSION)
+
+contract: $(VENV)/.installed  ## vLLM's own code on every rendered vLLM container (separate venv, cached)
+	@rc=0; tests/contract/venv.sh $(VLLM_VERSION) $(VLLM_VENV) || rc=$$?; \
+	if [ $$rc -eq 75 ]; then exit 0; elif [ $$rc -ne 0 ]; then exit $$rc; fi; \
+	AKS_LLM_VLLM_VENV=$(VLLM_VENV) AKS_LLM_CONTRACT_REQUIRED=1 $(BIN)/python -m pytest -m contract tests/contract
 
 plan: $(VENV)/.installed  ## offline plan of $(STACK) under Pulumi mocks
 	$(BIN)/python -m tools.plan --stack $(STACK)

@@ -170,14 +170,16 @@ def quantization_settings(config: StackConfig, catalog: Catalog) -> Iterable[Pro
         q, path = model.quantization, f"models[{i}].quantization"
         if model.runtime != "vllm" or q == "auto":
             continue
-        if q in ("awq", "gptq") and model.model is not None:
+        spec = catalog.models.get(model.model) if model.model is not None else None
+        if q in ("awq", "gptq") and spec is not None and spec.weights_dtype != q:
             yield Problem(
                 path,
                 q,
-                f"{q.upper()} needs a checkpoint quantized with it, and catalog model {model.model} is the "
-                "unquantized release",
-                f"describe the {q.upper()} checkpoint under custom: (its hfId and architecture), or "
-                "quantization: auto or fp8",
+                f"{q.upper()} needs a checkpoint quantized with it, and catalog model {model.model} is "
+                f"stored as {spec.weights_dtype}",
+                f"a catalog {q.upper()} checkpoint (e.g. qwen2.5-7b-instruct-"
+                f"{'awq' if q == 'awq' else 'gptq-int4'}), the checkpoint under custom: (its hfId and "
+                "architecture), or quantization: auto or fp8",
             )
         sku = skus.get(i)
         if q == "fp8" and sku is not None and not sku.bf16:

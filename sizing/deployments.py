@@ -54,8 +54,12 @@ class ModelPlan:
 
     @property
     def dtype(self) -> str:
-        """vLLM --dtype for this GPU."""
-        return serving_dtype(self.sku)
+        """vLLM --dtype: float16 for AWQ/GPTQ weights (vLLM's AWQConfig and GPTQConfig support only
+        torch.half activations, read in the v0.11.0 wheel at awq.py:56 and gptq.py:102, and an explicit
+        ``--quantization awq`` with bfloat16 is refused at start, vllm/config/vllm.py:932-938 at v0.31.0;
+        the contract tier runs that check),
+        else the GPU's (``serving_dtype``)."""
+        return "float16" if self.weights_dtype in ("awq", "gptq") else serving_dtype(self.sku)
 
     @property
     def max_model_len(self) -> int:
