@@ -14,10 +14,13 @@ None of these exporters can run here, so each set is "read at", never "verified"
   ``vllm:time_to_first_token_seconds``, ``vllm:generation_tokens``, ``vllm:prompt_tokens`` (counters;
   the client adds ``_total``). Every series carries ``model_name`` and ``engine``.
 - DCGM exporter (the GPU Operator v26.7.0 chart pins dcgm-exporter ``4.6.0-4.8.3-distroless``,
-  ../shared/charts/gpu-operator-v26.7.0/values.yaml:304): read at NVIDIA/dcgm-exporter@00d6d344
-  etc/default-counters.csv (the default collectors): line 23 ``DCGM_FI_DEV_GPU_UTIL`` (gauge, %),
-  line 29 ``DCGM_FI_DEV_XID_ERRORS`` (gauge, "Value of the last XID error encountered"), line 39
-  ``DCGM_FI_DEV_FB_USED`` (gauge, MiB); labels ``gpu``, ``UUID``, ``Hostname``, ``modelName``.
+  ../shared/charts/gpu-operator-v26.7.0/values.yaml:304; the operator's DaemonSet sets
+  DCGM_EXPORTER_COLLECTORS=/etc/dcgm-exporter/dcp-metrics-included.csv, read at
+  NVIDIA/gpu-operator@06faaf0c assets/state-dcgm-exporter/0800_daemonset.yaml:46-47): read at
+  NVIDIA/dcgm-exporter@084a245d etc/dcp-metrics-included.csv (the index does not say which tag):
+  line 23 ``DCGM_FI_DEV_GPU_UTIL`` (gauge, %), line 29 ``DCGM_FI_DEV_XID_ERRORS`` (gauge, "Value of
+  the last XID error encountered"), line 39 ``DCGM_FI_DEV_FB_USED`` (gauge, MiB); the same lines of
+  etc/default-counters.csv @00d6d344. Labels ``gpu``, ``UUID``, ``Hostname``, ``modelName``.
 - kube-state-metrics: read at kubernetes/kube-state-metrics@v2.20.0 internal/store/:
   pod.go:417 ``kube_pod_container_status_ready`` and :566 ``kube_pod_container_status_waiting_reason``
   (labels ``namespace``, ``pod``, ``uid`` (pod.go:41), ``container``, ``reason``); node.go:509

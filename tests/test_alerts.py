@@ -234,3 +234,38 @@ def test_alert_contacts_fall_back_to_the_budget_and_none_means_no_action_group()
     assert alert_contacts(parse_values({})) == []
     own = parse_values({"alerts": {"contactEmails": ["oncall@example.com"]}})
     assert alert_contacts(own) == ["oncall@example.com"]
+
+
+# --- metrics: what Managed Prometheus scrapes ----------------------------------------------------
+
+
+def _scrape_jobs(run: ProgramRun) -> list[dict[str, Any]]:
+    import yaml
+
+    from renderers.scrape import AMA_METRICS_CONFIG_MAP, AMA_METRICS_KEY
+    from tools.plan import kubernetes_manifests
+
+    manifests = kubernetes_manifests(by_type(run, "kubernetes:core/v1:ConfigMap"))
+    (config_map,) = [m for m in manifests if m["metadata"]["name"] == AMA_METRICS_CONFIG_MAP]
+    jobs: list[dict[str, Any]] = yaml.safe_load(config_map["data"][AMA_METRICS_KEY])["scrape_configs"]
+    return jobs
+
+
+def test_the_dcgm_exporter_is_scraped_where_the_gpu_operator_runs_it(
+    stack_run: tuple[str, ProgramRun], tmp_path: Any
+) -> None:
+    from facts.namespaces import GPU_OPERATOR_NAMESPACE
+    from sizing.gpu_software import operator_pools_present
+
+    stack, run = stack_run
+    jobs = {j["job_name"]: j for j in _scrape_jobs(run)}
+    assert {"aks-llm-vllm", "aks-llm-kaito"} <= set(jobs)  # vLLM and KAITO model pods, as before
+    if not operator_pools_present(_config(stack, tmp_path)):
+        assert "aks-llm-dcgm-exporter" not in jobs  # managed driver: no DCGM exporter to scrape
+        return
+    job = jobs["aks-llm-dcgm-exporter"]
+    assert job["kubernetes_sd_configs"] == [
+        {"role": "pod", "namespaces": {"names": [GPU_OPERATOR_NAMESPACE]}}
+    ]
+    keep = job["relabel_configs"][0]
+    assert keep["action"] == "keep" and keep["regex"] == "nvidia-dcgm-exporter;metrics"
