@@ -12,6 +12,8 @@ from typing import Any
 
 import promql_parser
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from config.errors import ConfigError
 from config.schema import StackConfig
@@ -269,3 +271,27 @@ def test_the_dcgm_exporter_is_scraped_where_the_gpu_operator_runs_it(
     ]
     keep = job["relabel_configs"][0]
     assert keep["action"] == "keep" and keep["regex"] == "nvidia-dcgm-exporter;metrics"
+
+
+_BOUNDS = {  # key -> (lowest accepted, highest accepted), from config/schema.py AlertsConfig
+    "kvCacheUsagePercent": (50, 100),
+    "kvCacheMinutes": (1, 1440),
+    "noReadyReplicaMinutes": (1, 1440),
+    "queueActiveMessages": (1, 10_000_000),
+}
+
+
+@settings(max_examples=40, deadline=None)
+@given(key=st.sampled_from(sorted(_BOUNDS)), value=st.integers(min_value=-10, max_value=20_000_000))
+def test_alert_settings_are_accepted_exactly_within_their_bounds(key: str, value: int) -> None:
+    low, high = _BOUNDS[key]
+    try:
+        config = parse_values({"alerts": {key: value}})
+    except ConfigError as error:
+        assert not low <= value <= high, error.render()
+        text = error.render()
+        assert "alerts" in text and key in text and "Traceback" not in text
+        return
+    assert low <= value <= high
+    rules = cluster_alert_rules(config.alerts)
+    assert all(r["for"].startswith("PT") for r in rules)
