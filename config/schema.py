@@ -992,7 +992,8 @@ class AlertsConfig(Strict):
     waiting_at_max_minutes: AlertMinutes = 5
     """Minutes requests wait while the model runs its maximum replicas before it alerts."""
     no_ready_replica_minutes: AlertMinutes = 10
-    """Minutes the autoscaler wants a replica (business hours: the schedule's floor) and none is ready."""
+    """Minutes the autoscaler wants a replica (business hours: the schedule's floor) and none is ready;
+    at least the model's predicted cold start."""
     crash_loop_minutes: AlertMinutes = 5
     """Minutes a container waits in `CrashLoopBackOff` before it alerts."""
     node_not_ready_minutes: AlertMinutes = 10

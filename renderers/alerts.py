@@ -20,6 +20,7 @@ metric and none matches on ``__name__``: valid under either reading (``tests/tes
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +43,7 @@ from facts.metrics import (
 )
 from renderers.scrape import MODEL_LABEL
 from sizing.deployments import ModelPlan
-from sizing.workloads import kaito_kind
+from sizing.workloads import kaito_kind, predicted_cold_start_seconds
 
 ALERT_INTERVAL = "PT1M"  # the alert group's evaluation interval
 XID_FOR = "PT1M"
@@ -108,6 +109,13 @@ def _ready_pods(namespace: str, model: str) -> str:
     return f"count(min by (pod) ({ready}) == 1)"
 
 
+def no_ready_minutes(plan: ModelPlan, cfg: AlertsConfig) -> int:
+    """How long no replica may be ready while one is wanted: the setting, or the model's predicted cold
+    start (a node from zero, the download and the engine start) when that is longer, so a model waking
+    for business hours does not alert while it starts as planned."""
+    return max(cfg.no_ready_replica_minutes, math.ceil(predicted_cold_start_seconds(plan) / 60))
+
+
 def model_alert_rules(plan: ModelPlan, namespace: str, cfg: AlertsConfig) -> list[dict[str, Any]]:
     """The per-model rules: requests waiting at max replicas, and no ready replica while one is wanted
     (in business hours the schedule's cron trigger holds the wanted count at ``minReplicas``; outside
@@ -137,7 +145,7 @@ def model_alert_rules(plan: ModelPlan, namespace: str, cfg: AlertsConfig) -> lis
         _rule(
             "no-ready-replica",
             f"{wanted} unless on () ({_ready_pods(namespace, model)} > 0)",
-            _minutes(cfg.no_ready_replica_minutes),
+            _minutes(no_ready_minutes(plan, cfg)),
             f"{model}: the autoscaler wants a replica and none is ready; run `make verify` and read the "
             "pods' events (image pull, GPU capacity, model download)",
             model,

@@ -295,3 +295,12 @@ def test_alert_settings_are_accepted_exactly_within_their_bounds(key: str, value
     assert low <= value <= high
     rules = cluster_alert_rules(config.alerts)
     assert all(r["for"].startswith("PT") for r in rules)
+
+
+def test_no_ready_replica_waits_at_least_the_models_planned_cold_start() -> None:
+    _, run = planned("dev")
+    (rule,) = [r for r in _group(run).inputs["rules"] if r["alert"] == "ModelNoReadyReplica_phi4mini"]
+    cold = run.outputs["queueWorker"]["modelWaitSeconds"]  # the same prediction, as dev outputs it
+    minutes = int(rule["for"][2:-1])
+    assert minutes * 60 >= cold > 10 * 60  # dev's T4 cold start is longer than the 10-minute default
+    assert minutes == -(-cold // 60)
