@@ -21,6 +21,7 @@ from components.kaito import Kaito, KaitoArgs
 from components.keda import KedaArgs, KedaAutoscaling
 from components.key_vault import KeyVault, KeyVaultArgs, cluster_egress_ips
 from components.monitoring import ManagedPrometheus, ManagedPrometheusArgs
+from components.name_suffix import unique_suffix
 from components.prometheus_rules import PrometheusRules, PrometheusRulesArgs
 from components.roles import SERVICE_BUS_DATA_RECEIVER, SERVICE_BUS_DATA_SENDER
 from components.service_bus import AsyncQueue, AsyncQueueArgs
@@ -65,6 +66,10 @@ class PlatformAddons(Component):
             tenant_id=client.tenant_id,
         )
 
+        # The suffix of the globally unique names: random once, kept in state (or naming.suffix).
+        unique = unique_suffix(
+            self.child_name("name-suffix"), cfg.naming.suffix, self.child_opts(was="name-suffix")
+        )
         prometheus = ManagedPrometheus(
             self.child_name("prometheus"),
             ManagedPrometheusArgs(names=names, cluster_id=cluster.cluster.id, place=place),
@@ -73,7 +78,7 @@ class PlatformAddons(Component):
         queue = (
             AsyncQueue(
                 self.child_name("async-queue"),
-                AsyncQueueArgs(names=names, settings=cfg.addons.async_queue, place=place),
+                AsyncQueueArgs(names=names, unique=unique, settings=cfg.addons.async_queue, place=place),
                 self.child_opts(was="async-queue"),
             )
             if cfg.addons.async_queue.enabled
@@ -117,6 +122,7 @@ class PlatformAddons(Component):
             self.child_name("key-vault"),
             KeyVaultArgs(
                 names=names,
+                unique=unique,
                 tenant_id=client.tenant_id,
                 settings=cfg.addons.key_vault,
                 cluster_egress_ips=cluster_egress_ips(cluster.cluster),
@@ -194,7 +200,7 @@ class PlatformAddons(Component):
             registry = ContainerRegistry(
                 self.child_name("container-registry"),
                 ContainerRegistryArgs(
-                    registry_name=names.container_registry(),
+                    registry_name=unique.apply(names.container_registry),
                     subscription_id=client.subscription_id,
                     kubelet_object_id=cluster.cluster.identity_profile.apply(kubelet_object_id),
                     deployer_object_id=client.object_id,
@@ -224,6 +230,7 @@ class PlatformAddons(Component):
             if queue is not None and keda.service_bus_trigger_auth is not None
             else None,
             http_addon=keda.http_addon,
+            kaito_release=kaito.release,
         )
         identities: dict[str, WorkloadIdentity] = {"inference": namespace.identity, "keda": keda.identity}
         if kaito.gpu_provisioner is not None:

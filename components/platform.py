@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_azure_native.authorization as authorization
 
 from components.addons import PlatformAddons, PlatformAddonsArgs
 from components.budget import StackBudget, StackBudgetArgs, first_of_month
@@ -40,6 +42,8 @@ class Platform(Component):
         cfg = plan.config
         names = Names(prefix=cfg.prefix, stack=args.stack, location=cfg.location)
         tags = stack_tags(args.project, args.stack, cfg.tags)
+        version = cfg.cluster.kubernetes_version
+        upgrade = [s.row(names.resource_group(), names.cluster(), version) for s in plan.upgrade_steps]
         self.cluster = AksCluster(
             self.child_name("cluster"),
             AksClusterArgs(
@@ -48,6 +52,7 @@ class Platform(Component):
                 tags=tags,
                 settings=cfg.cluster,
                 features=plan.cluster_features,
+                upgrade_steps=upgrade,
             ),
             opts=self.child_opts(was="cluster"),
         )
@@ -111,17 +116,28 @@ class Platform(Component):
             **self.addons.outputs,
         }
         self.outputs["kubernetesVersion"] = plan.kubernetes_version
+        # What a change of cluster.kubernetesVersion runs, in order (components.version_update).
+        self.outputs["upgradePath"] = [
+            {
+                "step": s.label,
+                "command": shlex.join(s.command(names.resource_group(), names.cluster(), version)),
+            }
+            for s in plan.upgrade_steps
+        ]
         if plan.early_notes:
             self.outputs["notes"] = [*self.outputs.get("notes", []), *plan.early_notes]
         self.outputs["nodeProvisioning"] = plan.node_provisioning
-        self.cost = estimate_cost(cfg, plan.catalog, self.model_plans)
+        self.cost = estimate_cost(cfg, plan.catalog, self.model_plans, names.budget_resource_groups())
         self.outputs["cost"] = self.cost.to_dict()
         if cfg.budget is not None:
             self.budget = StackBudget(
                 self.child_name("budget"),
                 StackBudgetArgs(
                     budget_name=names.budget(),
-                    scope=self.cluster.resource_group.id,
+                    scope=authorization.get_client_config_output().subscription_id.apply(
+                        lambda sub: f"/subscriptions/{sub}"
+                    ),
+                    resource_groups=names.budget_resource_groups(),
                     settings=cfg.budget,
                     start_date=cfg.budget.start_date or first_of_month(plan_date()),
                     start_date_pinned=cfg.budget.start_date is not None,

@@ -7,7 +7,6 @@ quantization. Each rule is ``(StackConfig, Catalog) -> Iterable[Problem]``, regi
 from __future__ import annotations
 
 from collections.abc import Iterable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config.catalog import Catalog
 from config.errors import Problem
@@ -111,6 +110,9 @@ def replica_settings(config: StackConfig, catalog: Catalog) -> Iterable[Problem]
             continue
         if cfg.replicas.max is not None:
             why = "replicas.max"
+        elif cfg.workload.peak_requests_per_second is not None and plan.target_estimate is not None:
+            rate, each = cfg.workload.peak_requests_per_second, plan.target_estimate.requests_per_s
+            why = f"derived: ceil(peakRequestsPerSecond {rate:g} / {each:.2f} requests/s a replica completes)"
         else:
             peak, seqs = cfg.workload.peak_concurrent_requests, max(1, plan.sizing.max_num_seqs)
             why = f"derived: ceil(peakConcurrentRequests {peak} / max-num-seqs {seqs})"
@@ -188,32 +190,6 @@ def quantization_settings(config: StackConfig, catalog: Catalog) -> Iterable[Pro
             )
 
 
-def _zone_exists(name: str) -> bool | None:
-    """Whether ``name`` is an IANA time zone; None when this machine has no zone database to tell."""
-    try:
-        ZoneInfo("Etc/UTC")
-    except ZoneInfoNotFoundError:
-        return None
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
-
-
-def schedule_timezones(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
-    """KEDA's cron trigger needs an IANA time zone (e.g. Europe/Stockholm)."""
-    for i, model in enumerate(config.models):
-        if model.schedule is None or _zone_exists(model.schedule.timezone) is not False:
-            continue
-        yield Problem(
-            f"models[{i}].schedule.timezone",
-            model.schedule.timezone,
-            "not an IANA time zone: KEDA's cron trigger (the business-hours pre-warm) could not run",
-            "an IANA name such as Europe/Stockholm, America/New_York or Etc/UTC",
-        )
-
-
 def something_wakes_it(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
     """A model that scales to zero has something that can wake it. At zero replicas it has no pods, so
     no series: its Prometheus trigger reads nothing (KEDA's Prometheus scaler is active only when the
@@ -257,6 +233,5 @@ MODEL_RULES = [
     replica_settings,
     kaito_settings,
     quantization_settings,
-    schedule_timezones,
     something_wakes_it,
 ]

@@ -21,6 +21,7 @@ from sizing.agent_pools import AgentPoolSpec, agent_pool_specs, priority_expande
 from sizing.deployments import ModelPlan, device_memory_notes, plan_models
 from sizing.nap import NodeClassSpec, NodePoolSpec, nap_summary, node_class_specs, nodepool_specs
 from sizing.quota import quota_rows
+from sizing.upgrade_path import UpgradeStep, upgrade_steps
 
 
 def kubernetes_version_summary(cfg: StackConfig) -> dict[str, Any]:
@@ -92,6 +93,7 @@ class StackPlan:
     early_notes: list[str]  # the version's warning and the device-memory notes, before the add-ons'
     node_provisioning: dict[str, Any]  # the NAP summary, from the typed plans
     cluster_features: ClusterFeatures
+    upgrade_steps: list[UpgradeStep]  # the order a Kubernetes version change follows
 
     @property
     def runs_gpu_software(self) -> bool:
@@ -129,4 +131,5 @@ def plan_stack(config: StackConfig, catalog: Catalog) -> StackPlan:
         early_notes=[*access_notes, *version_notes, *device_memory_notes(model_plans)],
         node_provisioning=nap_summary(config, catalog, model_plans),
         cluster_features=cluster_features(config),
+        upgrade_steps=upgrade_steps(config, specs),
     )

@@ -196,6 +196,7 @@ def test_deploy_dev_on_merge_then_prod_behind_an_environment() -> None:
             "command": "up",
             "stack-name": stack,
             "cloud-url": "${{ vars.PULUMI_BACKEND_URL }}",
+            "refresh": True,  # issue 19: the stored kubernetesVersion is the live one before the PUT
         }
         assert job["permissions"]["id-token"] == "write"
     assert doc["env"]["ARM_USE_OIDC"] == "true"
