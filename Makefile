@@ -4,7 +4,7 @@ VENV := venv
 BIN := $(VENV)/bin
 STACK ?= dev
 
-.PHONY: setup plan test lint check clean bench docs charts contract
+.PHONY: setup plan test lint check clean bench docs charts contract verify
 
 CHECKOV_VENV := venv-checkov
 CHECKOV_VERSION := 3.3.30
@@ -64,6 +64,9 @@ lint: $(VENV)/.installed  ## ruff, mypy, import-linter (one direction), zizmor (
 
 docs: $(VENV)/.installed  ## regenerate docs/config-reference.md, docs/rules.md, schema/stack-config.schema.json, Pulumi.yaml config:
 	$(BIN)/python -m tools.gen_docs
+
+verify: $(VENV)/.installed  ## after `pulumi up`: check the deployed $(STACK) (GPU nodes, models, endpoint, KEDA); VERIFY_ARGS="--load 8"
+	$(BIN)/python -m tools.verify --stack $(STACK) $(VERIFY_ARGS)
 
 bench: $(VENV)/.installed  ## wall time of each stack's offline plan (fresh processes; budget 3 s)
 	$(BIN)/python -m tools.bench
