@@ -60,8 +60,16 @@ from components.model_weights import seed_job
 from facts.tags import k8s_labels
 from facts.vllm_runai import ACCOUNT_ENV, WORKLOAD_IDENTITY_LABEL
 from renderers.autoscaling import cron_trigger, http_trigger, prometheus_trigger
-from renderers.model_weights import stream_args
-from renderers.vllm import VLLM_GID, VLLM_UID, WRITABLE_MOUNTS, prestop_command, vllm_args, vllm_environment
+from renderers.model_weights import HF_MODEL_ANNOTATION, stream_args
+from renderers.vllm import (
+    VLLM_COMMAND,
+    VLLM_GID,
+    VLLM_UID,
+    WRITABLE_MOUNTS,
+    prestop_command,
+    vllm_args,
+    vllm_environment,
+)
 from sizing.autoscaling import wake_up_sources
 from sizing.workloads import (
     MODEL_LABEL,
@@ -225,7 +233,7 @@ class VllmModel(Component):
             name="vllm",
             image=VLLM_IMAGE,
             image_pull_policy="Always",  # pinned by digest: "Always" only re-checks the manifest
-            command=["vllm", "serve"],
+            command=list(VLLM_COMMAND),
             args=stream_args(plan, vllm_args(plan), resources.cpu_milli, resources.memory_gib),
             ports=[ContainerPortArgs(name="http", container_port=VLLM_PORT, protocol="TCP")],
             env=env,
@@ -252,7 +260,7 @@ class VllmModel(Component):
                 seccomp_profile=SeccompProfileArgs(type="RuntimeDefault"),
             ),
             volume_mounts=mounts,
-            # Out of rotation, then wait for running requests (bounded): vLLM v0.11.0 cuts them on
+            # Out of rotation, then wait for running requests (bounded): vLLM v0.31.0 aborts them on
             # SIGTERM (sizing.drain); terminationGracePeriodSeconds below covers hook + shutdown.
             lifecycle=LifecycleArgs(
                 pre_stop=LifecycleHandlerArgs(exec_=ExecActionArgs(command=prestop_command(plan)))
@@ -267,7 +275,14 @@ class VllmModel(Component):
             ),
             progress_deadline_seconds=budget + node_seconds(plan),
             template=PodTemplateSpecArgs(
-                metadata=ObjectMetaArgs(labels=pod_labels),
+                # Streamed from Blob: which hub model and revision the az:// path holds (the contract tier
+                # checks the argv with it in place of the URI, which it cannot read).
+                metadata=ObjectMetaArgs(
+                    labels=pod_labels,
+                    annotations={HF_MODEL_ANNOTATION: f"{plan.hf_id}@{plan.config.revision}"}
+                    if plan.weights.streamed
+                    else None,
+                ),
                 spec=PodSpecArgs(
                     service_account_name=refs.service_account,
                     automount_service_account_token=False,

@@ -1,6 +1,6 @@
 """Weights in Blob: the vLLM arguments that stream them, and the seeding Job's steps (pure, no Pulumi).
 
-vLLM (``facts.vllm_runai``): ``--model az://<container>/<model>/<revision> --load-format runai_streamer``
+vLLM (``facts.vllm_runai``): ``vllm serve az://<container>/<model>/<revision> --load-format runai_streamer``
 with ``--model-loader-extra-config`` (the streamer's ``concurrency`` and CPU-buffer ``memory_limit``,
 docs.vllm.ai runai_model_streamer "Tunable parameters"), ``AZURE_STORAGE_ACCOUNT_NAME`` in the environment
 and the pod labelled for workload identity.
@@ -22,6 +22,7 @@ import json
 from facts import vllm_runai
 from sizing.deployments import ModelPlan
 
+HF_MODEL_ANNOTATION = "aks-llm/hf-model"  # <hub id>@<revision> on a pod that streams from az://
 SEED_DIR = "/seed"
 SKIP_FLAG = f"{SEED_DIR}/skip"
 MARKER = ".seeded"
@@ -47,12 +48,11 @@ def loader_config(cpu_milli: int, memory_gib: int) -> dict[str, int]:
 
 
 def stream_args(plan: ModelPlan, args: list[str], cpu_milli: int, memory_gib: int) -> list[str]:
-    """``args`` with ``--model`` pointed at Blob and the streamer's flags, where the model streams."""
+    """``args`` with the model pointed at Blob and the streamer's flags, where the model streams."""
     uri = az_uri(plan)
     if uri is None:
         return args
-    out = list(args)
-    out[out.index("--model") + 1] = uri
+    out = [uri, *args[1:]]  # the positional model (renderers.vllm.vllm_args puts it first)
     config = json.dumps(loader_config(cpu_milli, memory_gib), separators=(",", ":"), sort_keys=True)
     return [*out, "--load-format", vllm_runai.LOAD_FORMAT, "--model-loader-extra-config", config]
 

@@ -131,12 +131,14 @@ def test_the_seeding_job_checks_downloads_the_pinned_revision_and_uploads_it_las
     assert claims == ["phi4mini-model-cache"]  # resumable: the scratch survives a retried pod
 
 
-def test_at_vllm_0_11_the_deployment_reads_its_files_share() -> None:
-    _, run = planned("dev")
+def test_at_vllm_0_11_the_deployment_reads_its_files_share(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(model_weights, "vllm_version", lambda: "v0.11.0")
+    _, run = run_stack(ROOT, "dev")
     deployment = _manifests(run, "Deployment")["phi4mini"]
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert "--load-format" not in container["args"]
-    assert container["args"][container["args"].index("--model") + 1] == "microsoft/Phi-4-mini-instruct"
+    assert container["args"][0] == "microsoft/Phi-4-mini-instruct"
+    assert "aks-llm/hf-model" not in (deployment["spec"]["template"]["metadata"].get("annotations") or {})
     assert "AZURE_STORAGE_ACCOUNT_NAME" not in {e["name"] for e in container["env"]}
 
 
@@ -148,7 +150,9 @@ def test_at_vllm_0_18_the_deployment_streams_from_blob(monkeypatch: pytest.Monke
     assert pod["metadata"]["labels"]["azure.workload.identity/use"] == "true"
     container = pod["spec"]["containers"][0]
     args = container["args"]
-    assert args[args.index("--model") + 1] == f"az://model-weights/phi4mini/{PHI_REVISION}"
+    assert args[0] == f"az://model-weights/phi4mini/{PHI_REVISION}"  # vllm serve's positional model
+    annotations = pod["metadata"]["annotations"]
+    assert annotations["aks-llm/hf-model"] == f"microsoft/Phi-4-mini-instruct@{PHI_REVISION}"
     assert args[args.index("--load-format") + 1] == "runai_streamer"
     assert set(json.loads(args[args.index("--model-loader-extra-config") + 1])) == {
         "concurrency",
@@ -158,3 +162,16 @@ def test_at_vllm_0_18_the_deployment_streams_from_blob(monkeypatch: pytest.Monke
     (account,) = by_type(run, "azure-native:storage:StorageAccount")
     assert env["AZURE_STORAGE_ACCOUNT_NAME"] == account.inputs["accountName"]
     assert pod["spec"]["serviceAccountName"] != "weights-seeder"  # the inference identity: Reader only
+
+
+def test_the_committed_pin_streams_every_pinned_vllm_model() -> None:
+    # at the committed vLLM pin (>= 0.18.0), every vLLM model with a revision streams from Blob
+    for stack in ("dev", "prod", "nap"):
+        run = planned(stack)[1]
+        for name, deployment in _manifests(run, "Deployment").items():
+            containers = [
+                c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "vllm"
+            ]
+            for c in containers:
+                assert c["args"][0].startswith("az://model-weights/"), (stack, name)
+                assert "runai_streamer" in c["args"], (stack, name)
