@@ -191,7 +191,9 @@ def seed_job(
     small = ResourceRequirementsArgs(
         requests={"cpu": "250m", "memory": "512Mi"}, limits={"cpu": "1", "memory": "1Gi"}
     )
-    download_env = [EnvVarArgs(name=k, value=v) for k, v in vllm_environment().items()]
+    # The vLLM image's environment, with the hub's cache on the scratch share (the root is read-only).
+    seed_env = vllm_environment() | {"HF_HOME": f"{SEED_DIR}/.hf-home"}
+    download_env = [EnvVarArgs(name=k, value=v) for k, v in seed_env.items()]
     download_mounts = [scratch, tmp, VolumeMountArgs(name="home", mount_path=vllm_environment()["HOME"])]
     volumes = [
         VolumeArgs(

@@ -204,6 +204,8 @@ def cold_start(plan: ModelPlan) -> cs.ColdStart:
         path=weights_path(plan),
         share_gib=model_cache_gib(weights),
         deallocated=deallocated_pool(plan),
+        # vLLM keeps its compile caches on the model's share (renderers.vllm: VLLM_CACHE_ROOT etc.)
+        compile_cache=plan.config.runtime == "vllm",
     )
 
 

@@ -51,9 +51,10 @@ def test_a_deallocated_node_keeps_its_image_and_blob_streams_the_weights() -> No
         deallocated=True,
         compile_cache=True,
     )
-    # node 120-360, image 0; weights 62464 MiB / 3900-500 = 16.02-124.93; server (cached) 30-120
+    # node 120-360, image 0; weights 62464 MiB / 3900-500 = 16.02-124.93; server (persistent cache)
+    # 30-300: 166.02-784.93 s
     assert c.part("image").high_s == 0 and c.part("node").high_s == 360
-    assert (c.low_seconds, c.high_seconds) == (167, 605)
+    assert (c.low_seconds, c.high_seconds) == (167, 785)
 
 
 def test_local_nvme_on_a_new_node() -> None:
