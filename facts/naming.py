@@ -80,8 +80,10 @@ class Names:
         return _fit(f"id-{self.base}-{purpose}", "identity")
 
     def key_vault(self, unique: str) -> str:
-        """Globally unique, 3-24 alphanumerics and hyphens, starting with a letter."""
-        return _fit(f"kv-{self.base}-{unique}", "key_vault", keep_tail=len(unique) + 1)
+        """Globally unique, 3-24 alphanumerics and hyphens, starting with a letter, no consecutive
+        hyphens (a stack name such as ``eu_-dev`` or ``a..b`` would give some: they are merged)."""
+        name = re.sub(r"-{2,}", "-", f"kv-{self.base}-{unique}")
+        return _fit(name, "key_vault", keep_tail=len(unique) + 1)
 
     def monitor_workspace(self) -> str:
         return _fit(f"amw-{self.base}", "monitor_workspace")
