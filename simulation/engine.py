@@ -75,7 +75,7 @@ class ModelSim:
     cooldown: int
     down_window: int
     down_period: int
-    cron: list[tuple[int, int]] | None
+    cron_on: list[bool] | None  # per UTC minute of the week: inside the cron trigger's window
     cron_replicas: int
     http: bool
     http_wait: int
@@ -92,9 +92,10 @@ class ModelSim:
     changes: list[tuple[float, int]] = field(default_factory=list)
     totals: dict[str, float] = field(default_factory=dict)
 
-    @property
-    def name(self) -> str:
-        return self.plan.config.name
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        self.name = self.plan.config.name
 
     def ready(self, t: float) -> int:
         return sum(1 for p in self.pods if p.ready_at is not None and p.ready_at <= t)
@@ -182,7 +183,8 @@ def build(
         schedule = cfg.schedule
         cron = None
         if schedule is not None:
-            cron = weekly_intervals(schedule, utc_offset_minutes(schedule.timezone) or 0)
+            windows = weekly_intervals(schedule, utc_offset_minutes(schedule.timezone) or 0)
+            cron = [inside(m, windows) for m in range(WEEK_MINUTES)]
         wakes = wake_up_sources(
             mp, http_addon=config.addons.keda.http_addon.enabled, queue=queue_wakes(config) == cfg.name
         )
@@ -199,7 +201,7 @@ def build(
                 cooldown=int(spec["cooldownPeriod"]),
                 down_window=int(behavior["stabilizationWindowSeconds"]),
                 down_period=int(behavior["policies"][0]["periodSeconds"]),
-                cron=cron,
+                cron_on=cron,
                 cron_replicas=schedule.min_replicas if schedule else 0,
                 http="http" in wakes,
                 http_wait=http_cold_start_wait_seconds(
@@ -262,11 +264,14 @@ def simulate(
                 "warmStarts",
                 "worstWait",
                 "maxWaiting",
+                "longestStart",
+                "costDay",
+                "httpTimeouts",
             ),
             0.0,
         )
         s.totals["firstAtZero"] = -1.0
-        s.spec = max(s.floor, s.cron_replicas if s.cron and inside(start, s.cron) else 0)
+        s.spec = max(s.floor, s.cron_replicas if s.cron_on and s.cron_on[start] else 0)
     for g in groups:
         g.fill_minimum()
     for g in groups:  # the floor's pods start on ready nodes
@@ -292,6 +297,8 @@ def simulate(
         "nodes": {g.name: [] for g in groups},
     }
     system = _system_hourly(plan)
+    by_group = [(g, [s for s in sims if s.group is g]) for g in groups]
+    failed_minute = dict.fromkeys(names, 0.0)
     steps = days * DAY_MINUTES * 60 // STEP_SECONDS
     day_lo, day_hi = (
         (series_day * DAY_MINUTES * 60, (series_day + 1) * DAY_MINUTES * 60)
@@ -301,11 +308,9 @@ def simulate(
     for step in range(steps):
         t = float(step * STEP_SECONDS)
         minute = start + int(t // 60)
-        failed_now: dict[str, float] = {}
         for s in sims:
-            failed_now[s.name] = _control(s, t, minute)
-        for g in groups:
-            members = [s for s in sims if s.group is g]
+            failed_minute[s.name] += _control(s, t, minute)
+        for g, members in by_group:
             pending = 0
             for s in members:
                 for pod in s.pods:
@@ -316,6 +321,7 @@ def simulate(
                         pod.ready_at = t + s.warm_seconds
                         pod.cold = pod.node.born >= pod.created
                         s.totals["coldStarts" if pod.cold else "warmStarts"] += 1
+                        s.totals["longestStart"] = max(s.totals["longestStart"], pod.ready_at - pod.created)
             g.provision(t, pending)
             for n in g.nodes:
                 if n.used == 0 and n.empty_since is None and n.ready(t):
@@ -327,10 +333,12 @@ def simulate(
             for s in members:
                 share = used[s.name] / total_used if total_used else 1 / len(members)
                 s.totals["cost"] += hourly * share
+                if day_lo <= t < day_hi:
+                    s.totals["costDay"] += hourly * share
                 s.totals["gpuHours"] += (
                     sum(1 for p in s.pods if p.node is not None) * s.gpus_per_pod * STEP_SECONDS / 3600
                 )
-        if day_lo <= t < day_hi and step % SERIES_EVERY_STEPS == 0:
+        if day_lo <= t < day_hi and step % SERIES_EVERY_STEPS == SERIES_EVERY_STEPS - 1:
             series["minute"].append(int((t - day_lo) // 60))
             series["hourly"].append(round(system + sum(g.hourly() for g in groups), 4))
             for s in sims:
@@ -342,9 +350,11 @@ def simulate(
                 row["desiredReplicas"].append(s.spec)
                 row["readyReplicas"].append(ready)
                 row["waiting"].append(round(max(0.0, d - ready * s.plan.sizing.max_num_seqs), 3))
-                row["failed"].append(round(failed_now[s.name], 4))
+                row["failed"].append(round(failed_minute[s.name], 4))
             for g in groups:
                 series["nodes"][g.name].append(len(g.nodes))
+        if step % SERIES_EVERY_STEPS == SERIES_EVERY_STEPS - 1:
+            failed_minute = dict.fromkeys(names, 0.0)
     return Run(start, sims, groups, series, system)
 
 
@@ -375,7 +385,7 @@ def _control(s: ModelSim, t: float, minute: int) -> float:
     """KEDA and the HPA for one step; demand accounting. Returns the requests failed in the step."""
     d = s.demand.at(minute)
     ready = s.ready(t)
-    cron_on = s.cron is not None and inside(minute % WEEK_MINUTES, s.cron)
+    cron_on = s.cron_on is not None and s.cron_on[minute % WEEK_MINUTES]
     load = d if ready > 0 else 0.0  # no pods, no series: ignoreNullValues reads 0
     before = s.spec
     if int(t) % POLLING_SECONDS == 0:  # KEDA's poll
@@ -389,20 +399,22 @@ def _control(s: ModelSim, t: float, minute: int) -> float:
             s.history.clear()
     if s.spec > 0 and s.spec == before:  # the HPA (not on a target at zero)
         metrics = [(load, s.target)]
-        if s.cron is not None:
+        if s.cron_on is not None:
             metrics.append((float(s.cron_replicas if cron_on else 0), 1))
         if s.http:
             metrics.append((d, s.plan.sizing.max_num_seqs))
         rec = max(hpa_desired_replicas(s.spec, v, tgt) for v, tgt in metrics)
         rec = max(max(1, s.floor), min(s.max_replicas, rec))
+        while s.history and s.history[-1][1] <= rec:  # a monotonic deque: its head is the window's max
+            s.history.pop()
         s.history.append((t, rec))
-        while s.history and s.history[0][0] <= t - s.down_window:
+        while s.history[0][0] <= t - s.down_window:
             s.history.popleft()
         while s.ups and s.ups[0] <= t - SCALE_UP_PERIOD_SECONDS:
             s.ups.popleft()
         while s.downs and s.downs[0] <= t - s.down_period:
             s.downs.popleft()
-        stabilised = max(r for _, r in s.history)
+        stabilised = s.history[0][1]
         if rec > s.spec and not s.ups:
             s.spec += 1
             s.ups.append(t)
@@ -439,7 +451,7 @@ def _control(s: ModelSim, t: float, minute: int) -> float:
         wait = t - born
         if wait > s.http_wait:
             failed += n
-            tot["httpTimeouts"] = tot.get("httpTimeouts", 0.0) + n
+            tot["httpTimeouts"] += n
         else:
             tot["delayed"] += n
             tot["worstWait"] = max(tot["worstWait"], wait)

@@ -106,6 +106,8 @@ class NodeGroup:
     def scale_down(self, t: float, utc_minute: int) -> None:
         """Remove empty nodes above the minimum: the cluster autoscaler after the unneeded time (and
         not within delay-after-add of a scale-up), Karpenter after consolidateAfter within budgets."""
+        if not any(n.empty_since is not None and n.used == 0 for n in self.nodes):
+            return
         if self.provisioner == "kaito":
             self.nodes = [n for n in self.nodes if n.used > 0 or not n.ready(t)]
             return

@@ -33,17 +33,26 @@ def markdown(doc: dict[str, Any]) -> str:
         f"the simulated week as a month {doc['weekCostPerMonth']:,.2f} vs the static estimate "
         f"{doc['staticEstimatePerMonth']:,.2f} USD.",
         "",
-        "| model | floor | cold starts/wk | worst cold wait | requests delayed/wk | failed/wk | GPU-h/wk "
-        "| USD/month (sim) | USD/month (static) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| model | floor | cold / warm starts a week | longest replica start "
+        "| requests delayed / failed a week "
+        "| GPU-h a week | USD the day | USD a month of such days | USD a month (simulated week) "
+        "| USD a month (static estimate) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for m in doc["models"]:
         static = m["staticEstimatePerMonth"]
         lines.append(
-            f"| {m['name']} | {m['floor']} | {m['coldStarts']} | {m['worstColdStartWaitSeconds']} s | "
-            f"{m['requestsDelayedPerWeek']:,} | {m['requestsFailedPerWeek']:,} | {m['gpuHoursPerWeek']} | "
-            f"{m['costPerMonth']:,.2f} | {static if static is not None else 'n/a'} |"
+            f"| {m['name']} | {m['floor']} | {m['coldStarts']} / {m['warmStarts']} | "
+            f"{m['longestReplicaStartSeconds'] / 60:.0f} min | {m['requestsDelayedPerWeek']:,} / "
+            f"{m['requestsFailedPerWeek']:,} | {m['gpuHoursPerWeek']:,.0f} | {m['costOfTheDay']:,.2f} | "
+            f"{m['costOfAMonthOfSuchDays']:,.2f} | {m['costPerMonth']:,.2f} | "
+            f"{'n/a' if static is None else format(static, ',.2f')} |"
         )
+    lines += [
+        "",
+        "A model's simulated cost is its share of its pool's nodes (idle ones included); the static estimate "
+        "counts its replicas only.",
+    ]
     if doc["warmCapacity"]:
         lines += [
             "",
