@@ -347,3 +347,25 @@ def test_the_cli_refuses_a_bad_traffic_file_in_one_line(
 def test_the_plan_never_imports_matplotlib() -> None:
     code = "import sys, tools.plan, tools.simulate; sys.exit('matplotlib' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=False).returncode == 0
+
+
+def test_the_pr_preview_simulates_every_stack_comments_the_summary_and_links_the_picture() -> None:
+    from tests.test_workflows import load
+    from tools.stack_config import stack_names
+
+    job = load("preview.yml")["jobs"]["simulate"]
+    assert sorted(job["strategy"]["matrix"]["stack"]) == stack_names(ROOT)
+    assert job["permissions"] == {"contents": "read"} and "secrets." not in json.dumps(job)
+    steps = {s.get("id") or s.get("name"): s for s in job["steps"]}
+    run = steps["simulate"]["run"]
+    assert 'tools.simulate --stack "$STACK"' in run and "--plot" in run and "--markdown" in run
+    assert steps["plot"]["with"]["name"] == "simulation-plot-${{ matrix.stack }}"
+    link = steps["Link the picture from the summary"]
+    assert link["env"]["PLOT_URL"] == "${{ steps.plot.outputs.artifact-url }}" and "$PLOT_URL" in link["run"]
+    fail = steps["Fail on a finding the stack has not acknowledged"]
+    assert fail["if"] == "steps.simulate.outputs.rc != '0'" and fail["run"] == "exit 1"
+    comment = load("preview-comment.yml")
+    (script,) = [
+        s["with"]["script"] for s in comment["jobs"]["comment"]["steps"] if "script" in s.get("with", {})
+    ]
+    assert "simulation-comment-${stack}" in script
