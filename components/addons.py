@@ -208,6 +208,7 @@ class PlatformAddons(Component):
             if queue is not None and keda.service_bus_trigger_auth is not None
             else None,
             http_addon=keda.http_addon,
+            kaito_release=kaito.release,
         )
         identities: dict[str, WorkloadIdentity] = {"inference": namespace.identity, "keda": keda.identity}
         if kaito.gpu_provisioner is not None:

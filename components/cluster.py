@@ -17,6 +17,7 @@ from pulumi_kubernetes.provider import Provider as KubernetesProvider
 
 from components.child_names import Component
 from components.container_insights import container_insights
+from components.deployer_access import DeployerAccess
 from components.kubeconfig import with_azure_cli_login
 from components.roles import AKS_RBAC_CLUSTER_ADMIN, assignment_name, role_definition_id
 from components.version_update import KubernetesVersionUpdate
@@ -273,6 +274,15 @@ class AksCluster(Component):
             creds.kubeconfigs.apply(lambda kcs: with_azure_cli_login(base64.b64decode(kcs[0].value).decode()))
         )
         admin = [self._deployer_admin(settings)] if settings.grant_deployer_cluster_admin else []
+        # No Kubernetes object before the API server lets the deployer act (a new role assignment takes
+        # up to five minutes to arrive there): the provider below depends on this poll.
+        self.deployer_access = DeployerAccess(
+            self.child_name("deployer-access"),
+            kubeconfig=self.kubeconfig,
+            cluster_id=self.cluster.id,
+            principal_id=authorization.get_client_config_output().object_id,
+            opts=self.child_opts(was="deployer-access", depends_on=[self.cluster, *admin]),
+        )
         # The provider keeps its first name, the one child outside the f"{name}-..." convention: every
         # Kubernetes object's state names its provider, and an aliased provider rename has replaced every
         # object that used it (pulumi/pulumi#3979, #18395; fixed in the engine since, but a replaced
@@ -282,7 +292,7 @@ class AksCluster(Component):
             "k8s",
             kubeconfig=self.kubeconfig,
             delete_unreachable=False,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster, *admin]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster, *admin, self.deployer_access]),
         )
 
         self.resource_group_name = rg_name

@@ -879,8 +879,9 @@ class KaitoConfig(Strict):
     feature_gates: KaitoFeatureGates = Field(default_factory=KaitoFeatureGates)
     """Feature gates of the chart (`mode: helm` only)."""
     node_provisioner: Literal["gpu-provisioner", "karpenter", "none"] = "gpu-provisioner"
-    """Where KAITO's nodes come from (`mode: helm` only): `gpu-provisioner` (self-hosted), `karpenter`
-    (AKS's NAP) or `none` (bring-your-own nodes). `gpu-provisioner` is refused in NAP mode."""
+    """Where KAITO's nodes come from (`mode: helm` only): `gpu-provisioner` (self-hosted) or `none`
+    (bring-your-own nodes). `gpu-provisioner` is refused in NAP mode; `karpenter` is refused: KAITO
+    0.12.0 asks Karpenter for static capacity, an alpha gate AKS's managed NAP does not expose."""
     gpu_provisioner_chart_version: SemVer = versions.chart("gpu-provisioner").version
     """Version of the gpu-provisioner chart (`nodeProvisioner: gpu-provisioner` only; default: the pin in
     versions.yaml)."""

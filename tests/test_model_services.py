@@ -312,22 +312,22 @@ def test_network_policy_admits_callers_scraper_and_interceptor_only() -> None:
 
 
 def test_kaito_inference_set_is_scaled_by_keda_never_its_statefulset() -> None:
-    run = planned("nap")[1]  # KAITO chart 0.12.0: the InferenceSet exists there
+    run = planned("prod")[1]  # KAITO chart 0.12.0: the InferenceSet exists there
     inference_set = objects(run, "InferenceSet")["phi4"]
     assert inference_set["apiVersion"] == "kaito.sh/v1beta1"
     spec = inference_set["spec"]
     assert spec["template"]["resource"] == {"instanceType": "Standard_NC24ads_A100_v4"}
     assert spec["template"]["inference"] == {"preset": {"name": "phi-4"}, "config": "phi4-inference-config"}
-    assert spec["nodeCountLimit"] == 1  # 1 replica x 1 node: KAITO's nodes escape the NodePools' limits
-    assert spec["replicas"] == 0
+    assert spec["nodeCountLimit"] == 3  # 3 replicas x 1 node: KAITO's nodes escape the pools' limits
+    assert spec["replicas"] == 1
     scaled = objects(run, "ScaledObject")["phi4"]["spec"]
     assert scaled["scaleTargetRef"] == {
         "apiVersion": "kaito.sh/v1beta1",
         "kind": "InferenceSet",
         "name": "phi4",
     }
-    assert (scaled["minReplicaCount"], scaled["maxReplicaCount"]) == (0, 1)
-    assert triggers(run, "phi4")["cron"]["metadata"]["desiredReplicas"] == "1"
+    assert (scaled["minReplicaCount"], scaled["maxReplicaCount"]) == (1, 3)
+    assert triggers(run, "phi4")["cron"]["metadata"]["desiredReplicas"] == "2"
     assert "StatefulSet" not in str(objects(run, "ScaledObject"))
 
 
@@ -404,7 +404,7 @@ def test_fixed_kaito_model_is_a_workspace_with_top_level_fields() -> None:
 
 
 def test_kaito_service_selects_every_replicas_leader() -> None:
-    service = objects(planned("nap")[1], "Service")["phi4"]["spec"]
+    service = objects(planned("prod")[1], "Service")["phi4"]["spec"]
     assert service["selector"] == {
         "inferenceset.kaito.sh/created-by": "phi4",
         "apps.kubernetes.io/pod-index": "0",

@@ -157,7 +157,7 @@ def test_committed_nap_stack_at_two_replicas_would_not_fit_its_nodepool(
     assert before != nap
     run = run_with(tmp_path, before, "nap")
     assert run.exit_code == 2
-    assert "the models on pool serve need 3 GPU slots" in capsys.readouterr().err
+    assert "the models on pool serve need 5 GPU slots" in capsys.readouterr().err
 
 
 TIME_SLICED = """config:
