@@ -93,6 +93,8 @@ class ModelSim:
     totals: dict[str, float] = field(default_factory=dict)
 
     name: str = ""
+    cron_was_on: bool = False
+    window_opened: float | None = None  # when the cron window last opened, until the pre-warm is ready
 
     def __post_init__(self) -> None:
         self.name = self.plan.config.name
@@ -267,6 +269,7 @@ def simulate(
                 "longestStart",
                 "costDay",
                 "httpTimeouts",
+                "prewarmLag",
             ),
             0.0,
         )
@@ -387,6 +390,12 @@ def _control(s: ModelSim, t: float, minute: int) -> float:
     ready = s.ready(t)
     cron_on = s.cron_on is not None and s.cron_on[minute % WEEK_MINUTES]
     load = d if ready > 0 else 0.0  # no pods, no series: ignoreNullValues reads 0
+    if cron_on and not s.cron_was_on:
+        s.window_opened = t
+    s.cron_was_on = cron_on
+    if s.window_opened is not None and ready >= s.cron_replicas:
+        s.totals["prewarmLag"] = max(s.totals["prewarmLag"], t - s.window_opened)
+        s.window_opened = None
     before = s.spec
     if int(t) % POLLING_SECONDS == 0:  # KEDA's poll
         active = keda_active(load) or cron_on or (s.http and d > 0) or (s.queue and d > 0)

@@ -51,6 +51,8 @@ def model_summary(run: Run, static: dict[str, Any]) -> list[dict[str, Any]]:
                 "warmStartSeconds": s.warm_seconds,
                 "worstColdStartWaitSeconds": round(t["worstWait"]),
                 "longestReplicaStartSeconds": round(t["longestStart"]),
+                # from the schedule's start to its minReplicas ready (the cron trigger acts at the start)
+                "prewarmReadyAfterSeconds": round(t["prewarmLag"]) if s.cron_on is not None else None,
                 "costOfTheDay": round(t["costDay"], 2),
                 "costOfAMonthOfSuchDays": round(t["costDay"] * DAYS_PER_MONTH, 2),
                 "requestsPerWeek": round(t["arrived"]),
@@ -149,6 +151,8 @@ def report(plan: StackPlan, demands: dict[str, Demand], *, variants: bool = True
     models = model_summary(run, static)
     acks = {(a.model, a.finding): a.reason for a in plan.config.simulation.acknowledged}
     found = [{**f, "acknowledged": acks.get((f["model"], f["finding"]))} for f in findings(models)]
+    seen = {(f["model"], f["finding"]) for f in found}
+    stale = [{"model": m, "finding": f} for m, f in acks if (m, f) not in seen]
     _, zone, offset = week_start(plan)
     return {
         "stack": None,
@@ -166,4 +170,5 @@ def report(plan: StackPlan, demands: dict[str, Demand], *, variants: bool = True
         "models": models,
         "warmCapacity": warm_capacity(plan, demands, models) if variants else [],
         "findings": found,
+        "acknowledgedNotFound": stale,
     }

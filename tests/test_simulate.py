@@ -369,3 +369,13 @@ def test_the_pr_preview_simulates_every_stack_comments_the_summary_and_links_the
         s["with"]["script"] for s in comment["jobs"]["comment"]["steps"] if "script" in s.get("with", {})
     ]
     assert "simulation-comment-${stack}" in script
+
+
+def test_the_pre_warm_is_ready_a_cold_start_after_the_window_opens() -> None:
+    plan = _plan({"replicas": {"min": 0, "max": 1}, "scaleToZero": True, "schedule": STOCKHOLM})
+    (m,) = plan.config.models
+    run = simulate(plan, {"m": model_demand(m, None)}, days=1, series_day=0)
+    # the cron trigger activates at the window's first poll, the node and the replica follow: the
+    # prediction, rounded up to the 15 s step at which the node is seen ready
+    cold = predicted_cold_start_seconds(plan.model_plans[0])
+    assert cold <= run.sims[0].totals["prewarmLag"] < cold + 30

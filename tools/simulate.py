@@ -73,6 +73,17 @@ def markdown(doc: dict[str, Any]) -> str:
     for f in doc["findings"]:
         state = f"acknowledged: {f['acknowledged']}" if f["acknowledged"] else "**not acknowledged**"
         lines.append(f"- `{f['model']}` {f['finding']}: {f['detail']} ({state})")
+    for f in doc["acknowledgedNotFound"]:
+        lines.append(f"- `{f['model']}` {f['finding']}: acknowledged in the stack but not found (remove it?)")
+    late = [m for m in doc["models"] if m["prewarmReadyAfterSeconds"]]
+    if late:
+        lines += ["", "Business hours (the cron pre-warm acts when the window opens):", ""]
+        for m in late:
+            lines.append(
+                f"- `{m['name']}`: its schedule's replicas are ready "
+                f"{m['prewarmReadyAfterSeconds'] / 60:.0f} min after the window opens (start the schedule "
+                "that much earlier to have them at the start)"
+            )
     return "\n".join(lines) + "\n"
 
 
