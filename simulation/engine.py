@@ -17,7 +17,7 @@ from typing import Any
 from config.prices import local_book
 from config.schema import GpuPoolConfig, NodePoolConfig
 from cost.estimate import estimate_cost
-from renderers.autoscaling import POLLING_SECONDS, SCALE_UP_PERIOD_SECONDS, scaled_object_spec
+from renderers.autoscaling import POLLING_SECONDS, scaled_object_spec
 from simulation.nodes import STEP_SECONDS, NodeGroup, budget_rules
 from simulation.traffic import Demand, request_seconds
 from sizing.autoscaling import hpa_desired_replicas, keda_active, load_target, wake_up_sources
@@ -73,7 +73,11 @@ class ModelSim:
     slots: int  # per replica
     gpus_per_pod: float
     cooldown: int
+    up_window: int  # the ScaledObject's behaviour (advanced.horizontalPodAutoscalerConfig)
+    up_pods: int
+    up_period: int
     down_window: int
+    down_pods: int
     down_period: int
     cron_on: list[bool] | None  # per UTC minute of the week: inside the cron trigger's window
     cron_replicas: int
@@ -86,8 +90,9 @@ class ModelSim:
     pods: list[Pod] = field(default_factory=list)
     last_active: float = 0.0
     history: deque[tuple[float, int]] = field(default_factory=deque)
-    ups: deque[float] = field(default_factory=deque)
-    downs: deque[float] = field(default_factory=deque)
+    up_history: deque[tuple[float, int]] = field(default_factory=deque)
+    ups: deque[tuple[float, int]] = field(default_factory=deque)
+    downs: deque[tuple[float, int]] = field(default_factory=deque)
     cohorts: deque[tuple[float, float]] = field(default_factory=deque)
     changes: list[tuple[float, int]] = field(default_factory=list)
     totals: dict[str, float] = field(default_factory=dict)
@@ -180,7 +185,9 @@ def build(
             )
             slots, gpus = 1, float(nodes * mp.sku.gpu_count)
         spec = scaled_object_spec(mp, {}, [])
-        behavior = spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]["scaleDown"]
+        behavior = spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]
+        (up,), (down,) = behavior["scaleUp"]["policies"], behavior["scaleDown"]["policies"]
+        assert up["type"] == down["type"] == "Pods"  # the rendered policies; Percent is not replayed
         floor = replica_floor(mp) if floors is None or cfg.name not in floors else floors[cfg.name]
         schedule = cfg.schedule
         cron = None
@@ -201,8 +208,12 @@ def build(
                 slots=slots,
                 gpus_per_pod=gpus,
                 cooldown=int(spec["cooldownPeriod"]),
-                down_window=int(behavior["stabilizationWindowSeconds"]),
-                down_period=int(behavior["policies"][0]["periodSeconds"]),
+                up_window=int(behavior["scaleUp"]["stabilizationWindowSeconds"]),
+                up_pods=int(up["value"]),
+                up_period=int(up["periodSeconds"]),
+                down_window=int(behavior["scaleDown"]["stabilizationWindowSeconds"]),
+                down_pods=int(down["value"]),
+                down_period=int(down["periodSeconds"]),
                 cron_on=cron,
                 cron_replicas=schedule.min_replicas if schedule else 0,
                 http="http" in wakes,
@@ -372,6 +383,17 @@ def _place(group: NodeGroup, pod: Pod, slots: int) -> bool:
     return False
 
 
+def _windowed(history: deque[tuple[float, int]], t: float, rec: int, window: int, *, highest: bool) -> int:
+    """The highest (lowest) recommendation within (t - window, t], ``rec`` included: a monotonic deque
+    whose head is the answer."""
+    while history and (history[-1][1] <= rec if highest else history[-1][1] >= rec):
+        history.pop()
+    history.append((t, rec))
+    while history[0][0] <= t - window and len(history) > 1:
+        history.popleft()
+    return history[0][1]
+
+
 def _remove_pod(s: ModelSim, t: float) -> None:
     order = sorted(
         s.pods, key=lambda p: (p.node is not None, p.ready_at is not None and p.ready_at <= t, p.created)
@@ -406,6 +428,7 @@ def _control(s: ModelSim, t: float, minute: int) -> float:
         elif s.spec > 0 and s.floor == 0 and t - s.last_active > s.cooldown:
             s.spec = 0
             s.history.clear()
+            s.up_history.clear()
     if s.spec > 0 and s.spec == before:  # the HPA (not on a target at zero)
         metrics = [(load, s.target)]
         if s.cron_on is not None:
@@ -414,22 +437,25 @@ def _control(s: ModelSim, t: float, minute: int) -> float:
             metrics.append((d, s.plan.sizing.max_num_seqs))
         rec = max(hpa_desired_replicas(s.spec, v, tgt) for v, tgt in metrics)
         rec = max(max(1, s.floor), min(s.max_replicas, rec))
-        while s.history and s.history[-1][1] <= rec:  # a monotonic deque: its head is the window's max
-            s.history.pop()
-        s.history.append((t, rec))
-        while s.history[0][0] <= t - s.down_window:
-            s.history.popleft()
-        while s.ups and s.ups[0] <= t - SCALE_UP_PERIOD_SECONDS:
+        # stabilizeRecommendationWithBehaviors: up to the lowest recommendation of the scale-up window,
+        # down to the highest of the scale-down window (recommendations strictly newer than now - window)
+        up_rec = _windowed(s.up_history, t, rec, s.up_window, highest=False)
+        down_rec = _windowed(s.history, t, rec, s.down_window, highest=True)
+        # the Pods policies: at most `value` pods added (removed) within `periodSeconds`
+        while s.ups and s.ups[0][0] <= t - s.up_period:
             s.ups.popleft()
-        while s.downs and s.downs[0] <= t - s.down_period:
+        while s.downs and s.downs[0][0] <= t - s.down_period:
             s.downs.popleft()
-        stabilised = s.history[0][1]
-        if rec > s.spec and not s.ups:
-            s.spec += 1
-            s.ups.append(t)
-        elif stabilised < s.spec and not s.downs:
-            s.spec -= 1
-            s.downs.append(t)
+        if up_rec > s.spec:
+            step = min(up_rec - s.spec, s.up_pods - sum(n for _, n in s.ups))
+            if step > 0:
+                s.spec += step
+                s.ups.append((t, step))
+        elif down_rec < s.spec:
+            step = min(s.spec - down_rec, s.down_pods - sum(n for _, n in s.downs))
+            if step > 0:
+                s.spec -= step
+                s.downs.append((t, step))
     if s.spec != before:
         s.changes.append((t, 1 if s.spec > before else -1))
     while len(s.pods) < s.spec:

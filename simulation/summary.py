@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from cost.estimate import DAYS_PER_MONTH, estimate_cost
-from simulation.engine import DAYS, Run, simulate, week_start
+from simulation.engine import DAYS, Run, node_boot_seconds, simulate, week_start
 from simulation.traffic import Demand
 from sizing.schedule import HOURS_PER_WEEK
+from sizing.slots import runs_on_pool
 from sizing.workloads import replica_floor
 from stack.plan import StackPlan
 
@@ -171,4 +172,21 @@ def report(plan: StackPlan, demands: dict[str, Demand], *, variants: bool = True
         "warmCapacity": warm_capacity(plan, demands, models) if variants else [],
         "findings": found,
         "acknowledgedNotFound": stale,
+        "notes": provision_notes(plan),
     }
+
+
+def provision_notes(plan: StackPlan) -> list[str]:
+    """Where a predicted node boot exceeds the cluster autoscaler's maxNodeProvisionTime: the autoscaler
+    gives up on such a node (flags.go:127, "maximum time CA waits for node to be provisioned") and backs
+    the node group off, which the simulation does not replay (it lets the node arrive)."""
+    if plan.config.node_provisioning.mode == "nap":
+        return []
+    limit = int(plan.config.cluster.autoscaler.max_node_provision_time.rstrip("m")) * 60
+    return [
+        f"{mp.config.name}: a node boots in {node_boot_seconds(mp)} s (predicted), longer than "
+        f"maxNodeProvisionTime ({limit} s): the cluster autoscaler would give up on it; raise "
+        "cluster.autoscaler.maxNodeProvisionTime"
+        for mp in plan.model_plans
+        if runs_on_pool(mp, plan.config) and node_boot_seconds(mp) > limit
+    ]

@@ -379,3 +379,13 @@ def test_the_pre_warm_is_ready_a_cold_start_after_the_window_opens() -> None:
     # prediction, rounded up to the 15 s step at which the node is seen ready
     cold = predicted_cold_start_seconds(plan.model_plans[0])
     assert cold <= run.sims[0].totals["prewarmLag"] < cold + 30
+
+
+def test_a_node_boot_beyond_max_node_provision_time_is_noted() -> None:
+    from simulation.summary import provision_notes
+
+    slow = {"cluster": {"apiServer": {"privateCluster": True}, "autoscaler": {"maxNodeProvisionTime": "10m"}}}
+    plan = _plan({"replicas": {"min": 1, "max": 1}, "scaleToZero": False}, **slow)
+    (note,) = provision_notes(plan)
+    assert "maxNodeProvisionTime (600 s)" in note and "900 s" in note
+    assert provision_notes(_plan({"replicas": {"min": 1, "max": 1}, "scaleToZero": False})) == []

@@ -75,6 +75,7 @@ def markdown(doc: dict[str, Any]) -> str:
         lines.append(f"- `{f['model']}` {f['finding']}: {f['detail']} ({state})")
     for f in doc["acknowledgedNotFound"]:
         lines.append(f"- `{f['model']}` {f['finding']}: acknowledged in the stack but not found (remove it?)")
+    lines += [f"- note: {n}" for n in doc["notes"]]
     late = [m for m in doc["models"] if m["prewarmReadyAfterSeconds"]]
     if late:
         lines += ["", "Business hours (the cron pre-warm acts when the window opens):", ""]

@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display: write files only
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
 
 def plot(doc: dict[str, Any], out: Path) -> None:
@@ -30,6 +31,7 @@ def plot(doc: dict[str, Any], out: Path) -> None:
         twin.step(hours, s["desiredReplicas"], where="post", color="tab:orange", label="desired replicas")
         twin.step(hours, s["readyReplicas"], where="post", color="tab:red", label="ready replicas")
         twin.set_ylabel("replicas")
+        twin.yaxis.set_major_locator(MaxNLocator(integer=True))
         twin.set_ylim(bottom=0, top=max(1, *s["desiredReplicas"]) + 0.5)
         lines = ax.get_legend_handles_labels()
         more = twin.get_legend_handles_labels()
@@ -38,10 +40,13 @@ def plot(doc: dict[str, Any], out: Path) -> None:
     for pool, counts in series["nodes"].items():
         ax.step(hours, counts, where="post", label=pool)
     ax.set_ylabel("GPU nodes")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(bottom=0)
     ax.legend(loc="upper left", fontsize=7, ncol=4)
     ax = axes[-1]
     ax.plot(hours, series["hourly"], color="tab:purple")
     ax.set_ylabel("USD / h")
+    ax.set_ylim(bottom=0)
     ax.set_xlabel(f"hour of the day ({doc['timezone']}, UTC{shift:+g})")
     ax.set_xticks(range(0, 25, 2))
     fig.suptitle(
