@@ -33,6 +33,11 @@ _LIMITS = {
     # Microsoft.AlertsManagement/prometheusRuleGroups: the REST API (2023-03-01) gives the pattern
     # ^[^:@/#{}%&+*<>?]+$ and no length; kept to the cluster's 63.
     "prometheus_rule_group": 63,
+    # Microsoft.Insights/actionGroups: name 1-260; groupShortName at most 12 characters (REST API
+    # 2023-01-01, ActionGroup.groupShortName maxLength 12). Metric alerts: kept to 63 like the rest.
+    "action_group": 63,
+    "action_group_short": 12,
+    "metric_alert": 63,
 }
 
 
@@ -114,6 +119,22 @@ class Names:
     def prometheus_rule_group(self) -> str:
         """The stack's Prometheus rule group (recording rules, later alert rules) on its workspace."""
         return _fit(f"prom-rules-{self.base}", "prometheus_rule_group")
+
+    def prometheus_alert_group(self) -> str:
+        """The stack's Prometheus alert rule group (renderers/alerts.py) on its workspace."""
+        return _fit(f"prom-alerts-{self.base}", "prometheus_rule_group")
+
+    def action_group(self) -> str:
+        """The action group the stack's alerts and budget forecasts notify."""
+        return _fit(f"ag-{self.base}", "action_group")
+
+    def action_group_short(self) -> str:
+        """The action group's short name (shown in its e-mails and SMS)."""
+        return _fit(self.base, "action_group_short")
+
+    def metric_alert(self, key: str) -> str:
+        """An Azure Monitor metric alert of the stack (``key``: what it watches)."""
+        return _fit(f"alert-{self.base}-{key}", "metric_alert")
 
 
 def _clean(text: str) -> str:

@@ -43,7 +43,7 @@ def gpu_pool_skus(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
         path = f"gpuPools[{i}].vmSize"
         sku = catalog.skus.get(pool.vm_size)
         if sku is None:
-            hint = did_you_mean(pool.vm_size, catalog.skus)
+            hint = did_you_mean(pool.vm_size, [n for n, s in catalog.skus.items() if not s.retired])
             yield Problem(
                 path, pool.vm_size, "not a GPU SKU in the catalog", hint + "one of " + _sku_choices(catalog)
             )

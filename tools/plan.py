@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from config.errors import EXIT_CODE, ConfigError, clip, scrub
-from config.plan_date import PLAN_DATE_ENV, parse_plan_date
+from config.plan_date import PLAN_DATE_ENV, PlanDateError, parse_plan_date, plan_date
 from config.schema import StackConfig
 from cost.budget import budget_warning
 from stack.loader import SOURCE_ENV  # names the stack file in error messages
@@ -388,12 +388,14 @@ def _main(argv: Sequence[str] | None = None) -> int:
         help=f"plan as of this date (version end of life, budget start); default ${PLAN_DATE_ENV} or today",
     )
     args = parser.parse_args(argv)
-    if args.date:
-        try:
-            parse_plan_date(args.date)
-        except ValueError as exc:
-            raise PlanError(f"--date: {exc}") from None
-        os.environ[PLAN_DATE_ENV] = args.date
+    try:
+        if args.date:
+            parse_plan_date(args.date, given_as="--date")
+            os.environ[PLAN_DATE_ENV] = args.date
+        else:
+            plan_date()  # a bad AKS_LLM_PLAN_DATE is refused here, before the program runs
+    except PlanDateError as exc:
+        raise PlanError(str(exc)) from None
     base_doc = None
     if args.diff:
         from tools.diff import malformed
@@ -416,6 +418,11 @@ def _main(argv: Sequence[str] | None = None) -> int:
     if run.exit_code:
         return run.exit_code
     scheduling = scheduling_report(settings, run)
+    if scheduling.missing_charts:
+        from tools.charts import EXIT_ENVIRONMENT, ChartsMissing
+
+        print(ChartsMissing(list(scheduling.missing_charts)).render(), file=sys.stderr)
+        return EXIT_ENVIRONMENT
     if scheduling.problems:
         print(ConfigError(settings.source, "", scheduling.problems).render(), file=sys.stderr)
         return EXIT_CODE
