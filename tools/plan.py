@@ -467,6 +467,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
         if removed:
             print(f"Removed {len(removed)} manifests an earlier run wrote there: {', '.join(removed)}")
     print(f"\nPlanned in {time.perf_counter() - started:.2f} s (mocks; nothing was created)")
+    stack = settings.stack
+    print(f"Its traffic day: python -m tools.simulate --stack {stack} --json OUT.json (docs/simulate.md)")
     return 0
 
 
