@@ -1,8 +1,10 @@
 """Where a model's weights come from at start: Blob (streamed), or why not (pure).
 
 A vLLM model streams from ``az://<container>/<model>/<revision>`` when the stack keeps weights in Blob
-(``modelWeights``), the model pins a ``revision`` and the pinned vLLM release reads ``az://``
-(``facts.vllm_runai``); otherwise it reads its Azure Files share and the plan says why.
+(``modelWeights``), the model pins a ``revision``, the pinned vLLM release reads ``az://``
+(``facts.vllm_runai``) and its image ships the Run:ai streamer with the Azure backend (``facts.vllm_image``:
+``runai-model-streamer[s3,gcs,azure]`` in v0.31.0's Dockerfile); otherwise it reads its Azure Files share
+and the plan says why.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 
 from config import versions
 from config.schema import ModelConfig, ModelWeightsConfig
+from facts.vllm_image import IMAGES
 from facts.vllm_runai import RUNAI_AZ_MIN_VERSION, streams_from_azure_blob
 
 
@@ -61,6 +64,11 @@ def weights_source(
     if not streams_from_azure_blob(release):
         return WeightsSource(
             None, None, f"vLLM {release} cannot stream az:// (needs >= {need}): Files share, Blob seeded"
+        )
+    image = IMAGES.get(release.lstrip("v"))
+    if image is not None and not image.runai_streamer:
+        return WeightsSource(
+            None, None, f"the vLLM {release} image lacks the Run:ai streamer: Files share, Blob seeded"
         )
     return WeightsSource(
         f"{blob_name(model)}/{model.revision}",

@@ -175,3 +175,19 @@ def test_the_committed_pin_streams_every_pinned_vllm_model() -> None:
             for c in containers:
                 assert c["args"][0].startswith("az://model-weights/"), (stack, name)
                 assert "runai_streamer" in c["args"], (stack, name)
+
+
+def test_the_pinned_image_ships_the_streamer_and_one_without_it_falls_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dataclasses import replace
+
+    from config import versions
+    from facts import vllm_image
+
+    pinned = versions.image("vllm").version.lstrip("v")
+    assert vllm_image.IMAGES[pinned].runai_streamer  # runai-model-streamer[s3,gcs,azure] in its Dockerfile
+    bare = {pinned: replace(vllm_image.IMAGES[pinned], runai_streamer=False)}
+    monkeypatch.setattr(model_weights, "IMAGES", bare)
+    source = weights_source(model(revision=PHI_REVISION), ModelWeightsConfig(), f"v{pinned}")
+    assert not source.streamed and "lacks the Run:ai streamer" in source.reason
