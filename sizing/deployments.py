@@ -23,6 +23,7 @@ from sizing.model_sizing import (
     serving_dtype,
     size_model,
 )
+from sizing.model_weights import FILES_SHARE, WeightsSource, weights_source
 from sizing.nap import nap_pools, sizing_sku
 from sizing.roofline import Estimate, Hardware, ModelShape, best_batch, estimate
 from sizing.scheduling import PoolScheduling, nodepool_scheduling, pool_scheduling
@@ -51,6 +52,8 @@ class ModelPlan:
     # it), or at one sequence when even that misses them (``targets_met`` False: the rules refuse).
     target_estimate: Estimate | None = None
     targets_met: bool = True
+    # Where its weights come from at start (sizing.model_weights): Blob streamed, or the reason why not.
+    weights: WeightsSource = FILES_SHARE
 
     @property
     def dtype(self) -> str:
@@ -241,6 +244,7 @@ def plan_model(index: int, model: ModelConfig, config: StackConfig, catalog: Cat
         sizing=sizing,
         target_estimate=at_targets,
         targets_met=met,
+        weights=weights_source(model, config.model_weights),
     )
 
 
