@@ -48,6 +48,7 @@ class Platform(Component):
                 tags=tags,
                 settings=cfg.cluster,
                 features=plan.cluster_features,
+                network=plan.network,
             ),
             opts=self.child_opts(was="cluster"),
         )
@@ -78,6 +79,7 @@ class Platform(Component):
                     device_plugin_values=plan.device_plugin_values,
                     after=self.cluster.last_write,
                     priority_expander=plan.priority_expander,
+                    node_subnet_id=self.cluster.node_subnet_id,
                 ),
                 opts=self.child_opts(was="gpu-pools", depends_on=[self.cluster], providers=kube),
             )
@@ -112,6 +114,8 @@ class Platform(Component):
         if plan.early_notes:
             self.outputs["notes"] = [*self.outputs.get("notes", []), *plan.early_notes]
         self.outputs["nodeProvisioning"] = plan.node_provisioning
+        if plan.network is not None:
+            self.outputs["network"] = plan.network.summary()
         self.cost = estimate_cost(cfg, plan.catalog, self.model_plans)
         self.outputs["cost"] = self.cost.to_dict()
         if cfg.budget is not None:

@@ -19,6 +19,7 @@ from renderers.gpu_software import device_plugin_values, mig_parted_config, oper
 from sizing.agent_pools import AgentPoolSpec, agent_pool_specs, priority_expander_priorities
 from sizing.deployments import ModelPlan, device_memory_notes, plan_models
 from sizing.nap import NodeClassSpec, NodePoolSpec, nap_summary, node_class_specs, nodepool_specs
+from sizing.network import NetworkPlan, network_plan
 from sizing.quota import quota_rows
 
 
@@ -91,6 +92,7 @@ class StackPlan:
     early_notes: list[str]  # the version's warning and the device-memory notes, before the add-ons'
     node_provisioning: dict[str, Any]  # the NAP summary, from the typed plans
     cluster_features: ClusterFeatures
+    network: NetworkPlan | None = None  # the stack's own VNet (issue 23), None on AKS's managed VNet
 
     @property
     def runs_gpu_software(self) -> bool:
@@ -126,4 +128,5 @@ def plan_stack(config: StackConfig, catalog: Catalog) -> StackPlan:
         early_notes=[*version_notes, *device_memory_notes(model_plans)],
         node_provisioning=nap_summary(config, catalog, model_plans),
         cluster_features=cluster_features(config),
+        network=network_plan(config, catalog),
     )

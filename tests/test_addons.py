@@ -16,6 +16,7 @@ from components.roles import (
     AKS_RBAC_CLUSTER_ADMIN,
     KEY_VAULT_SECRETS_USER,
     MONITORING_DATA_READER,
+    NETWORK_CONTRIBUTOR,
     SERVICE_BUS_DATA_OWNER,
     SERVICE_BUS_DATA_RECEIVER,
     SERVICE_BUS_DATA_SENDER,
@@ -24,6 +25,7 @@ from components.roles import (
 from tests.conftest import ROOT, by_type, one, planned, run_with
 from tests.k8s_schemas import iter_docs, manifest_errors, requires_crds
 from tools.mocks import (
+    MOCK_CLUSTER_PRINCIPAL_ID,
     MOCK_KUBELET_OBJECT_ID,
     MOCK_OUTBOUND_IP,
     MOCK_SUBSCRIPTION,
@@ -176,6 +178,9 @@ def test_role_scopes_are_exactly_one_resource_each(stack_run: tuple[str, Program
     }
     if stack == "prod":  # KAITO's chart with the self-hosted gpu-provisioner: the cluster only
         expected[(principal(stack, "gpu-provisioner"), AKS_CONTRIBUTOR.guid)] = cluster
+        # prod's own VNet: the cluster's identity manages its subnets and internal load balancers
+        vnet = resource_id(run, "azure-native:network:VirtualNetwork")
+        expected[(MOCK_CLUSTER_PRINCIPAL_ID, NETWORK_CONTRIBUTOR.guid)] = vnet
     if "asyncQueue" in run.outputs:  # dev and nap drain a queue; prod has no batch model
         queue = resource_id(run, "azure-native:servicebus:Queue", "platform-addons-async-queue-queue")
         replies = resource_id(run, "azure-native:servicebus:Queue", "platform-addons-async-queue-reply-queue")
@@ -221,6 +226,7 @@ def test_no_role_is_ever_granted_on_a_subscription_or_resource_group(stack: str)
                 ACR_PULL,
                 ACR_PUSH,
                 AKS_RBAC_CLUSTER_ADMIN,
+                NETWORK_CONTRIBUTOR,
             )
             if inputs["roleDefinitionId"].endswith(role.guid)
         )
@@ -230,6 +236,8 @@ def test_no_role_is_ever_granted_on_a_subscription_or_resource_group(stack: str)
             if inputs["principalId"] == DEPLOYER
             else "kubelet"
             if inputs["principalId"] == MOCK_KUBELET_OBJECT_ID
+            else "cluster"
+            if inputs["principalId"] == MOCK_CLUSTER_PRINCIPAL_ID
             else identity_name(stack, purpose)
         )
         assert inputs["roleAssignmentName"] == assignment_name(scope, role, principal)
