@@ -877,8 +877,8 @@ class KeyVaultConfig(Strict):
     """The Key Vault holding the Hugging Face token (RBAC, purge protection, firewall default Deny)."""
 
     public_network_access: bool = True
-    """Keep the vault's public endpoint (behind its firewall). `false` is refused: the program creates no
-    private endpoint, so nothing could reach the vault."""
+    """Keep the vault's public endpoint (behind its firewall). `false`: public access off, reached by a
+    private endpoint in `virtualNetwork` (needs `virtualNetwork`)."""
     allowed_ip_ranges: list[Cidr] = Field(default_factory=list)
     """Public IPv4 ranges allowed through the vault's firewall (no private, IPv6 or all-address ranges)."""
     allow_cluster_egress: bool = True
@@ -1051,6 +1051,18 @@ class EgressConfig(Strict):
         return self
 
 
+class PrivateEndpointsConfig(Strict):
+    """Services reached by a private endpoint in the `privateEndpoints` subnet, their public access off.
+    The Key Vault's switch is `addons.keyVault.publicNetworkAccess`."""
+
+    service_bus: bool = False
+    """The async queue's Service Bus namespace: private endpoint, public access off. Needs the Premium
+    tier (Service Bus has private endpoints on Premium only), which costs far more than Standard."""
+    container_registry: bool = False
+    """The worker image's registry: private endpoint, public access off. Needs the Premium SKU; the
+    worker-image workflow must then push from inside the VNet (a self-hosted runner)."""
+
+
 class VirtualNetworkConfig(Strict):
     """The cluster's VNet: created by the program (with NSGs), or an existing one adopted by id."""
 
@@ -1066,6 +1078,8 @@ class VirtualNetworkConfig(Strict):
     the VNet, `cluster.network.podCidr` and `serviceCidr`."""
     egress: EgressConfig = Field(default_factory=EgressConfig)
     """Outbound path of the nodes."""
+    private_endpoints: PrivateEndpointsConfig = Field(default_factory=PrivateEndpointsConfig)
+    """Service Bus and the container registry behind private endpoints (the vault: `addons.keyVault`)."""
 
     def subnet_items(self) -> list[tuple[str, SubnetConfig]]:
         """The subnets in use, by their config key."""

@@ -165,4 +165,31 @@ def pod_cidr_holds_nodes(config: StackConfig, catalog: Catalog) -> Iterable[Prob
         )
 
 
-NETWORK_RULES = [subnets_placed, address_ranges_disjoint, subnets_large_enough, pod_cidr_holds_nodes]
+def private_endpoints_have_a_service(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+    """Service Bus and the registry exist only with the async queue: their private endpoints need it.
+
+    Keys: virtualNetwork.privateEndpoints.serviceBus, virtualNetwork.privateEndpoints.containerRegistry
+    """
+    vnet = config.virtual_network
+    if vnet is None or config.addons.async_queue.enabled:
+        return
+    for key, on in (
+        ("serviceBus", vnet.private_endpoints.service_bus),
+        ("containerRegistry", vnet.private_endpoints.container_registry),
+    ):
+        if on:
+            yield Problem(
+                f"virtualNetwork.privateEndpoints.{key}",
+                True,
+                "the async queue is not enabled, so there is no such service to reach privately",
+                f"addons.asyncQueue.enabled: true, or remove virtualNetwork.privateEndpoints.{key}",
+            )
+
+
+NETWORK_RULES = [
+    private_endpoints_have_a_service,
+    subnets_placed,
+    address_ranges_disjoint,
+    subnets_large_enough,
+    pod_cidr_holds_nodes,
+]

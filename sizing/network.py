@@ -24,7 +24,7 @@ OVERLAY_POD_BLOCK_PREFIX = 24  # one /24 of the pod CIDR per node (same file, li
 GATEWAY_FRONTEND_IPS = 1  # the gateway's internal load balancer: one frontend address
 # A private endpoint's NIC takes one address per DNS name it serves: the registry's two (the login
 # server and the regional data endpoint), one for a vault or a Service Bus namespace.
-PRIVATE_ENDPOINT_IPS = {"vault": 1, "namespace": 1, "registry": 2, "blob": 1}
+PRIVATE_ENDPOINT_IPS = {"vault": 1, "namespace": 1, "registry": 2}
 # The delegation API Server VNet Integration needs (api-server-vnet-integration.md line 109).
 API_SERVER_DELEGATION = "Microsoft.ContainerService/managedClusters"
 
@@ -95,6 +95,12 @@ def private_endpoint_targets(config: StackConfig) -> list[str]:
     targets = []
     if not config.addons.key_vault.public_network_access:
         targets.append("vault")
+    private = config.virtual_network.private_endpoints
+    if config.addons.async_queue.enabled:
+        if private.service_bus:
+            targets.append("namespace")
+        if private.container_registry:
+            targets.append("registry")
     return targets
 
 

@@ -377,8 +377,11 @@ def test_key_vault_is_rbac_purge_protected_and_denies_by_default(stack_run: tupl
     assert props["tenantId"] == "00000000-0000-0000-0000-000000000001"
     acls = props["networkAcls"]
     assert acls["defaultAction"] == "Deny" and acls["bypass"] == "AzureServices"
-    # Only the cluster's own egress IP: the Secrets Store CSI driver on the nodes must reach it.
-    assert acls["ipRules"] == [{"value": MOCK_OUTBOUND_IP}]
+    if stack == "prod":  # private (issue 23): public access off, no IP rule (tests/test_private_endpoints.py)
+        assert props["publicNetworkAccess"] == "Disabled" and acls["ipRules"] == []
+    else:  # only the cluster's own egress IP: the Secrets Store CSI driver on the nodes must reach it
+        assert props["publicNetworkAccess"] == "Enabled"
+        assert acls["ipRules"] == [{"value": MOCK_OUTBOUND_IP}]
     assert run.outputs["keyVaultName"] == vault["vaultName"]
     # No token configured in the committed stacks: no secret, nothing to sync.
     assert not by_type(run, "azure-native:keyvault:Secret")

@@ -1,0 +1,101 @@
+"""Private endpoints (issue 23 item 2): prod's private Key Vault, the opt-in private Service Bus and
+registry, and the refusals where no private endpoint can exist."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.conftest import ROOT, by_type, one, planned, run_with, value_problems
+from tools.mocks import ProgramRun
+
+PE = "azure-native:network:PrivateEndpoint"
+ZONE = "azure-native:privatedns:PrivateZone"
+
+
+def _endpoints(run: ProgramRun) -> dict[str, dict[str, Any]]:
+    """group id -> the endpoint's inputs."""
+    return {r.inputs["privateLinkServiceConnections"][0]["groupIds"][0]: r.inputs for r in by_type(run, PE)}
+
+
+def test_prod_reaches_its_vault_by_a_private_endpoint_only() -> None:
+    _, run = planned("prod")
+    vault = one(run, "azure-native:keyvault:Vault").inputs
+    assert vault["properties"]["publicNetworkAccess"] == "Disabled"
+    (endpoint,) = _endpoints(run).values()
+    connection = endpoint["privateLinkServiceConnections"][0]
+    assert connection["groupIds"] == ["vault"]
+    assert connection["privateLinkServiceId"].endswith("/Vault/" + vault["vaultName"])
+    assert endpoint["subnet"]["id"].endswith("/subnets/snet-private-endpoints")
+    zone = one(run, ZONE).inputs
+    assert zone["privateZoneName"] == "privatelink.vaultcore.azure.net" and zone["location"] == "Global"
+    link = one(run, "azure-native:privatedns:VirtualNetworkLink").inputs
+    assert link["virtualNetwork"]["id"].endswith("/VirtualNetwork/vnet-llm-prod")
+    assert link["registrationEnabled"] is False
+    group = one(run, "azure-native:network:PrivateDnsZoneGroup").inputs
+    assert group["privateEndpointName"] == endpoint["privateEndpointName"]
+    assert group["privateDnsZoneConfigs"][0]["privateDnsZoneId"].endswith("privatelink.vaultcore.azure.net")
+    pe_subnet = next(s for s in run.outputs["network"]["subnets"] if s["subnet"] == "snet-private-endpoints")
+    assert pe_subnet["needed"] == 1 and pe_subnet["neededBy"] == "vault"
+
+
+def test_dev_stays_public_with_its_reason_in_the_stack_file() -> None:
+    _, run = planned("dev")
+    assert not by_type(run, PE) and not by_type(run, ZONE)
+    assert one(run, "azure-native:keyvault:Vault").inputs["properties"]["publicNetworkAccess"] == "Enabled"
+    assert one(run, "azure-native:containerregistry:Registry").inputs["sku"]["name"] == "Basic"
+    assert one(run, "azure-native:servicebus:Namespace").inputs["sku"]["name"] == "Standard"
+    assert "Relaxed on purpose" in (ROOT / "Pulumi.dev.yaml").read_text()
+
+
+def test_a_private_queue_and_registry_go_premium_with_public_access_off(tmp_path: Path) -> None:
+    doc = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+    config = doc["config"]
+    config["aks-llm:addons"]["keyVault"]["publicNetworkAccess"] = False
+    config["aks-llm:virtualNetwork"] = {"privateEndpoints": {"serviceBus": True, "containerRegistry": True}}
+    run = run_with(tmp_path, yaml.safe_dump(doc), stack="dev")
+    assert run.exit_code == 0
+    namespace = one(run, "azure-native:servicebus:Namespace").inputs
+    assert namespace["sku"] == {"name": "Premium", "tier": "Premium", "capacity": 1}
+    assert namespace["publicNetworkAccess"] == "Disabled"
+    registry = one(run, "azure-native:containerregistry:Registry").inputs
+    assert registry["sku"]["name"] == "Premium" and registry["publicNetworkAccess"] == "Disabled"
+    endpoints = _endpoints(run)
+    assert set(endpoints) == {"vault", "namespace", "registry"}
+    ids = {g: e["privateLinkServiceConnections"][0]["privateLinkServiceId"] for g, e in endpoints.items()}
+    assert ids["namespace"].endswith(f"/Namespace/{namespace['namespaceName']}")
+    assert ids["registry"].endswith(f"/Registry/{registry['registryName']}")
+    zones = {r.inputs["privateZoneName"] for r in by_type(run, ZONE)}
+    assert zones == {
+        "privatelink.vaultcore.azure.net",
+        "privatelink.servicebus.windows.net",
+        "privatelink.azurecr.io",
+    }
+    assert len(by_type(run, "azure-native:privatedns:VirtualNetworkLink")) == 3
+    pe_subnet = next(s for s in run.outputs["network"]["subnets"] if s["subnet"] == "snet-private-endpoints")
+    assert pe_subnet["needed"] == 4  # the registry's endpoint takes two addresses (login and data)
+
+
+def test_a_private_vault_without_a_vnet_is_refused() -> None:
+    (p,) = value_problems({"addons": {"keyVault": {"publicNetworkAccess": False}}})
+    assert p.path == "addons.keyVault.publicNetworkAccess"
+    assert "without virtualNetwork" in p.message and "virtualNetwork" in p.accepted
+
+
+def test_a_private_vault_with_a_vnet_is_accepted() -> None:
+    from tests.conftest import parse_values
+
+    config = parse_values({"addons": {"keyVault": {"publicNetworkAccess": False}}, "virtualNetwork": {}})
+    assert config.virtual_network is not None
+
+
+def test_private_queue_endpoints_without_the_queue_are_refused() -> None:
+    problems = value_problems(
+        {"virtualNetwork": {"privateEndpoints": {"serviceBus": True, "containerRegistry": True}}}
+    )
+    assert {p.path for p in problems} == {
+        "virtualNetwork.privateEndpoints.serviceBus",
+        "virtualNetwork.privateEndpoints.containerRegistry",
+    }
