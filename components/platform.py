@@ -16,8 +16,10 @@ from components.model_services import ModelServices, ModelServicesArgs
 from components.node_provisioning import NodeProvisioning, NodeProvisioningArgs
 from config.plan_date import plan_date
 from cost import estimate_cost
+from cost.network import network_cost
 from facts.naming import Names
 from facts.tags import stack_tags
+from sizing.network import private_endpoint_targets
 from stack.plan import StackPlan
 
 
@@ -118,6 +120,9 @@ class Platform(Component):
             self.outputs["network"] = plan.network.summary()
         self.cost = estimate_cost(cfg, plan.catalog, self.model_plans)
         self.outputs["cost"] = self.cost.to_dict()
+        network = network_cost(plan.network, private_endpoint_targets(cfg))
+        if network is not None:
+            self.outputs["cost"]["network"] = network
         if cfg.budget is not None:
             self.budget = StackBudget(
                 self.child_name("budget"),

@@ -99,3 +99,13 @@ def test_private_queue_endpoints_without_the_queue_are_refused() -> None:
         "virtualNetwork.privateEndpoints.serviceBus",
         "virtualNetwork.privateEndpoints.containerRegistry",
     }
+
+
+def test_the_cost_section_adds_the_private_endpoints_and_keeps_them_out_of_the_totals() -> None:
+    _, run = planned("prod")
+    cost = run.outputs["cost"]
+    network = cost["network"]
+    assert network["privateEndpoints"] == 1 and network["privateEndpointsMonthly"] == 7.3
+    assert "unverified" in network["note"]
+    _, dev = planned("dev")
+    assert "network" not in dev.outputs["cost"]  # AKS's managed VNet: nothing of the stack's own
