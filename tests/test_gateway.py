@@ -1,9 +1,18 @@
 """The Gateway API objects in front of the models (issue 23 item 3, renderer only): they validate
-against the Gateway API v1.6.1 CRDs (../shared/crds, structural schema; the CRDs' CEL rules are not
-evaluated here), each model is selected by header or path prefix, and a model that wakes from zero
-goes through the KEDA HTTP add-on's interceptor."""
+against the Gateway API v1.6.1 CRDs (../shared/crds) and v1.5.1 (tests/data: what AKS installs on
+Kubernetes 1.36), structural schema only (the CRDs' CEL rules are not evaluated here); each model is
+selected by header or path prefix, and a model that wakes from zero goes through the KEDA HTTP
+add-on's interceptor."""
 
 from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
 
 from renderers.gateway import (
     INTERNAL_LB,
@@ -13,7 +22,23 @@ from renderers.gateway import (
     client_urls,
     gateway_objects,
 )
-from tests.k8s_schemas import manifest_errors, requires_crds
+from tests.k8s_schemas import manifest_errors, requires_crds, strictify
+
+# The bundle AKS's Managed Gateway API installs on Kubernetes 1.36 (tests/data/.../SOURCES.md).
+V1_5_1 = Path(__file__).parent / "data" / "gateway-api-v1.5.1"
+
+
+@functools.cache
+def _v1_5_1_schemas() -> dict[tuple[str, str], dict[str, Any]]:
+    schemas = {}
+    for path in sorted(V1_5_1.glob("*.yaml")):
+        crd = yaml.safe_load(path.read_text())
+        for version in crd["spec"]["versions"]:
+            if version["served"]:
+                api = f"{crd['spec']['group']}/{version['name']}"
+                schemas[(api, crd["spec"]["names"]["kind"])] = strictify(version["schema"]["openAPIV3Schema"])
+    return schemas
+
 
 SPEC = GatewaySpec(
     name="models",
@@ -33,6 +58,15 @@ def test_every_object_validates_against_the_gateway_api_crds() -> None:
     assert [d["kind"] for d in docs] == ["Gateway", "HTTPRoute", "HTTPRoute", "ReferenceGrant"]
     for doc in docs:
         assert manifest_errors(doc) == [], doc["kind"]
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_every_object_validates_against_the_v1_5_1_crds_aks_installs_on_1_36(index: int) -> None:
+    doc = gateway_objects(SPEC, [WARM, COLD])[index]
+    schema = _v1_5_1_schemas()[(doc["apiVersion"], doc["kind"])]
+    body = {k: v for k, v in doc.items() if k != "metadata"}
+    validator = jsonschema.Draft7Validator({**schema, "properties": {**schema["properties"], "metadata": {}}})
+    assert [e.message for e in validator.iter_errors(body)] == []
 
 
 def test_the_gateway_is_internal_in_its_subnet_and_terminates_tls() -> None:
