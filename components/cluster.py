@@ -205,8 +205,6 @@ class AksCluster(Component):
             api_server_access_profile=cs.ManagedClusterAPIServerAccessProfileArgs(
                 enable_private_cluster=settings.api_server.private_cluster,
                 authorized_ip_ranges=list(settings.api_server.authorized_ip_ranges) or None,
-                enable_vnet_integration=True if "apiServer" in subnet_ids else None,
-                subnet_id=subnet_ids.get("apiServer"),
             ),
             oidc_issuer_profile=cs.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
             security_profile=cs.ManagedClusterSecurityProfileArgs(

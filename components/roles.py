@@ -47,7 +47,7 @@ AKS_CONTRIBUTOR = BuiltInRole(
     "Azure Kubernetes Service Contributor Role", "ed7f3fbd-7b88-4dd4-9017-9adb7ce333f8"
 )
 # Join subnets, manage load balancers and route tables in one VNet: what an AKS cluster's identity needs
-# on a custom VNet (AKS docs system-assigned-managed-identity.md lines 113 and 182,
+# on a custom VNet (AKS docs system-assigned-managed-identity.md lines 109-120,
 # MicrosoftDocs/azure-aks-docs @ fb060abe: assigned to the system-assigned identity after creation).
 NETWORK_CONTRIBUTOR = BuiltInRole("Network Contributor", "4d97b98b-1d4f-4787-a291-c67834d212e7")
 

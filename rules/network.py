@@ -186,7 +186,26 @@ def private_endpoints_have_a_service(config: StackConfig, _catalog: Catalog) -> 
             )
 
 
+def api_server_subnet_needs_a_prior_grant(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+    """API Server VNet Integration needs the cluster identity's rights on the API server subnet when the
+    cluster is created ("lack of permissions at the API server subnet can cause a provisioning failure":
+    api-server-vnet-integration.md line 111); this cluster's identity is system-assigned, so it exists,
+    and can be granted Network Contributor, only after creation."""
+    vnet = config.virtual_network
+    if vnet is None or vnet.subnets.api_server is None:
+        return
+    yield Problem(
+        "virtualNetwork.subnets.apiServer",
+        vnet.subnets.api_server.address_prefix,
+        "API Server VNet Integration needs Network Contributor on this subnet before the cluster is "
+        "created, and the cluster's system-assigned identity only exists afterwards (a user-assigned "
+        "cluster identity, granted first, is not built yet)",
+        "no apiServer subnet: keep cluster.apiServer.privateCluster or authorizedIpRanges",
+    )
+
+
 NETWORK_RULES = [
+    api_server_subnet_needs_a_prior_grant,
     private_endpoints_have_a_service,
     subnets_placed,
     address_ranges_disjoint,

@@ -26,24 +26,19 @@ def test_prod_plans_its_own_vnet_with_an_nsg_on_every_subnet() -> None:
     _, run = planned("prod")
     vnet = one(run, "azure-native:network:VirtualNetwork")
     subnets = {s["name"]: s for s in vnet.inputs["subnets"]}
-    assert set(subnets) == {"snet-nodes", "snet-private-endpoints", "snet-apiserver", "snet-gateway"}
+    assert set(subnets) == {"snet-nodes", "snet-private-endpoints", "snet-gateway"}
     nsgs = {r.urn for r in by_type(run, "azure-native:network:NetworkSecurityGroup")}
-    assert len(nsgs) == 4
+    assert len(nsgs) == 3
     assert all(s["networkSecurityGroup"]["id"] for s in subnets.values())
     assert all(s["defaultOutboundAccess"] is False for s in subnets.values())
-    assert (
-        subnets["snet-apiserver"]["delegations"][0]["serviceName"]
-        == "Microsoft.ContainerService/managedClusters"
-    )
 
 
-def test_every_node_pool_and_the_api_server_use_the_created_subnets() -> None:
+def test_every_node_pool_uses_the_created_node_subnet() -> None:
     _, run = planned("prod")
     cluster = one(run, "azure-native:containerservice:ManagedCluster")
     system = cluster.inputs["agentPoolProfiles"][0]
     assert system["vnetSubnetID"].endswith("/subnets/snet-nodes")
-    api = cluster.inputs["apiServerAccessProfile"]
-    assert api["enableVnetIntegration"] is True and api["subnetId"].endswith("/subnets/snet-apiserver")
+    assert "enableVnetIntegration" not in cluster.inputs["apiServerAccessProfile"]
     assert cluster.inputs["networkProfile"]["outboundType"] == "loadBalancer"
     pools = by_type(run, "azure-native:containerservice:AgentPool")
     assert pools and all(p.inputs["vnetSubnetID"].endswith("/subnets/snet-nodes") for p in pools)
@@ -236,3 +231,8 @@ def test_node_subnet_accepted_exactly_when_every_node_fits(prefix: int, pool_max
     assert fits
     plan = network_plan(config, load_catalog())
     assert plan is not None and plan.subnets["nodes"].needed <= plan.subnets["nodes"].usable
+
+
+def test_api_server_vnet_integration_is_refused_until_the_cluster_identity_can_be_granted_first() -> None:
+    (p,) = value_problems({"virtualNetwork": {"subnets": {"apiServer": {"addressPrefix": "10.224.20.0/28"}}}})
+    assert p.path == "virtualNetwork.subnets.apiServer" and "before the cluster is created" in p.message
