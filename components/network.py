@@ -125,8 +125,11 @@ class ClusterNetwork(Component):
 
     def grant_cluster(self, principal_id: pulumi.Input[str], subscription_id: pulumi.Input[str]) -> None:
         """Network Contributor on the VNet for the cluster's identity: AKS joins the node subnet, places
-        internal load balancers in the gateway subnet and (NAP) launches nodes there. The Azure CLI makes
-        the same assignment after creating a cluster with a system-assigned identity in a custom VNet."""
+        internal load balancers in the gateway subnet and (NAP) launches nodes there. Assigned after the
+        cluster exists, as AKS documents for a system-assigned identity (system-assigned-managed-identity.md
+        lines 109-120 and its Terraform example at line 182; configure-kubenet.md line 138 says the CLI does
+        the same, and advises a user-assigned identity for ARM clients: only a real `pulumi up` shows
+        whether creation in the subnet succeeds without it)."""
         role = NETWORK_CONTRIBUTOR
         authorization.RoleAssignment(
             self.child_name("cluster-network-contributor"),
