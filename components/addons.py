@@ -3,13 +3,14 @@ inference namespace and its identity, KEDA and KAITO. ``Platform`` builds one of
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_azure_native.authorization as authorization
 
+from components.alerting import Alerting, AlertingArgs
 from components.azure_place import AzurePlace
 from components.child_names import Component
 from components.cluster import AksCluster
@@ -20,6 +21,8 @@ from components.kaito import Kaito, KaitoArgs
 from components.keda import KedaArgs, KedaAutoscaling
 from components.key_vault import KeyVault, KeyVaultArgs, cluster_egress_ips
 from components.monitoring import ManagedPrometheus, ManagedPrometheusArgs
+from components.name_suffix import unique_suffix
+from components.prometheus_rules import PrometheusRules, PrometheusRulesArgs
 from components.roles import SERVICE_BUS_DATA_RECEIVER, SERVICE_BUS_DATA_SENDER
 from components.service_bus import AsyncQueue, AsyncQueueArgs
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
@@ -27,8 +30,11 @@ from config.catalog import load_catalog
 from config.schema import StackConfig
 from facts.naming import Names
 from facts.tags import k8s_labels
+from renderers.alerts import ALERT_INTERVAL, alert_contacts, prometheus_alert_rules, queue_metric_alerts
+from renderers.autoscaling import RULE_INTERVAL, load_recording_rule
 from renderers.gpu_software import kaito_gfd_values
 from renderers.helm_values import http_readiness_timeout_seconds
+from sizing.deployments import ModelPlan
 from sizing.network import private_endpoint_targets
 from sizing.queue_worker import WORKER_NAME, WORKER_SERVICE_ACCOUNT
 
@@ -39,6 +45,7 @@ class PlatformAddonsArgs:
     tags: Mapping[str, str]
     config: StackConfig
     cluster: AksCluster
+    model_plans: Sequence[ModelPlan] = ()  # the alert rules' per-model rules
 
 
 class PlatformAddons(Component):
@@ -50,6 +57,7 @@ class PlatformAddons(Component):
     def __init__(self, name: str, args: PlatformAddonsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aksllm:platform:Addons", name, opts)
         cfg, names, tags, cluster = args.config, args.names, dict(args.tags), args.cluster
+        plans = args.model_plans
         client = authorization.get_client_config_output()
         place = AzurePlace(resource_group_name=cluster.resource_group_name, location=cfg.location, tags=tags)
         home = IdentityHome(
@@ -59,6 +67,10 @@ class PlatformAddons(Component):
             tenant_id=client.tenant_id,
         )
 
+        # The suffix of the globally unique names: random once, kept in state (or naming.suffix).
+        unique = unique_suffix(
+            self.child_name("name-suffix"), cfg.naming.suffix, self.child_opts(was="name-suffix")
+        )
         prometheus = ManagedPrometheus(
             self.child_name("prometheus"),
             ManagedPrometheusArgs(names=names, cluster_id=cluster.cluster.id, place=place),
@@ -69,12 +81,48 @@ class PlatformAddons(Component):
             AsyncQueue(
                 self.child_name("async-queue"),
                 AsyncQueueArgs(
-                    names=names, settings=cfg.addons.async_queue, place=place, private="namespace" in private
+                    names=names,
+                    unique=unique,
+                    settings=cfg.addons.async_queue,
+                    place=place,
+                    private="namespace" in private,
                 ),
                 self.child_opts(was="async-queue"),
             )
             if cfg.addons.async_queue.enabled
             else None
+        )
+        alerting = Alerting(
+            self.child_name("alerting"),
+            AlertingArgs(
+                names=names,
+                place=place,
+                contact_emails=alert_contacts(cfg) if cfg.alerts.enabled else [],
+                queue_namespace_id=queue.namespace.id if queue is not None else None,
+                queue_alerts=queue_metric_alerts(cfg),
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+        self.action_group_id = alerting.action_group_id
+        # The rule groups: each model's load recorded for the KEDA triggers, and the alert rules; new,
+        # so no alias.
+        rules = PrometheusRules(
+            self.child_name("prometheus-rules"),
+            PrometheusRulesArgs(
+                rule_group_name=names.prometheus_rule_group(),
+                place=place,
+                workspace_id=prometheus.workspace_id,
+                cluster_id=cluster.cluster.id,
+                cluster_name=cluster.cluster_name,
+                recording_rules=[load_recording_rule()],
+                interval=RULE_INTERVAL,
+                query_endpoint=prometheus.query_endpoint,
+                alert_group_name=names.prometheus_alert_group(),
+                alert_rules=prometheus_alert_rules(cfg, plans, cfg.inference.namespace),
+                alert_interval=ALERT_INTERVAL,
+                action_group_id=alerting.action_group_id,
+            ),
+            pulumi.ResourceOptions(parent=self),
         )
         # The token only ever travels as a secret Output: masked in state, plan and logs.
         token = pulumi.Output.secret(cfg.hf_token.get_secret_value()) if cfg.hf_token is not None else None
@@ -82,6 +130,7 @@ class PlatformAddons(Component):
             self.child_name("key-vault"),
             KeyVaultArgs(
                 names=names,
+                unique=unique,
                 tenant_id=client.tenant_id,
                 settings=cfg.addons.key_vault,
                 cluster_egress_ips=cluster_egress_ips(cluster.cluster),
@@ -159,7 +208,7 @@ class PlatformAddons(Component):
             registry = ContainerRegistry(
                 self.child_name("container-registry"),
                 ContainerRegistryArgs(
-                    registry_name=names.container_registry(),
+                    registry_name=unique.apply(names.container_registry),
                     subscription_id=client.subscription_id,
                     kubelet_object_id=cluster.cluster.identity_profile.apply(kubelet_object_id),
                     deployer_object_id=client.object_id,
@@ -190,7 +239,7 @@ class PlatformAddons(Component):
             service_account=namespace.service_account_name,
             kube_provider=cluster.kube_provider,
             namespace_resource=namespace.namespace,
-            prometheus_query_endpoint=prometheus.query_endpoint,
+            prometheus_query_endpoint=rules.load_query_endpoint,
             prometheus_trigger_auth=keda.prometheus_trigger_auth,
             hf_token_secret=namespace.hf_token_secret,
             secret_provider_class=namespace.secret_provider_class,
@@ -205,6 +254,7 @@ class PlatformAddons(Component):
             if queue is not None and keda.service_bus_trigger_auth is not None
             else None,
             http_addon=keda.http_addon,
+            kaito_release=kaito.release,
         )
         identities: dict[str, WorkloadIdentity] = {"inference": namespace.identity, "keda": keda.identity}
         if kaito.gpu_provisioner is not None:

@@ -1,7 +1,15 @@
-"""A monthly Consumption budget on the stack's resource group, alerting contacts by e-mail."""
+"""A monthly Consumption budget on the stack's spend, alerting contacts by e-mail (and, for the
+forecast notifications, the stack's action group: ``components/alerting.py``).
+
+Its scope is the subscription, filtered on the stack's two resource groups (dimension
+``ResourceGroupName``, operator ``In``): the cluster's group (the cluster, Log Analytics, Key Vault,
+Service Bus, registry, monitoring) and the node resource group, where AKS puts the node VMs, their
+disks, the load balancer and public IPs (AKS FAQ): the GPU spend the budget exists for. A budget on
+the cluster's group alone never sees it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -24,13 +32,16 @@ def notification_key(kind: str, threshold: int) -> str:
 
 @dataclass(frozen=True)
 class StackBudgetArgs:
-    """The budget's name, its scope (the resource group id) and the validated settings."""
+    """The budget's name, its scope (the subscription), the groups it filters on and the settings."""
 
     budget_name: str
-    scope: pulumi.Input[str]
+    scope: pulumi.Input[str]  # /subscriptions/<id>
+    resource_groups: Sequence[str]  # facts.naming.Names.budget_resource_groups()
     settings: BudgetConfig
     start_date: str  # YYYY-MM-01
     start_date_pinned: bool  # True: from config; False: this month, kept once created
+    # The stack's action group (components/alerting.py): the Forecasted notifications also go there.
+    forecast_action_group_id: pulumi.Input[str] | None = None
 
 
 class StackBudget(Component):
@@ -56,6 +67,10 @@ class StackBudget(Component):
                     threshold=threshold,
                     threshold_type=enum,
                     contact_emails=list(s.contact_emails),
+                    contact_groups=[args.forecast_action_group_id]
+                    if enum == consumption.ThresholdType.FORECASTED
+                    and args.forecast_action_group_id is not None
+                    else None,
                 )
         resource_opts = (
             self.child_opts(
@@ -73,6 +88,13 @@ class StackBudget(Component):
             time_grain=consumption.TimeGrainType.MONTHLY,
             time_period=consumption.BudgetTimePeriodArgs(start_date=f"{args.start_date}T00:00:00Z"),
             notifications=notifications,
+            filter=consumption.BudgetFilterArgs(
+                dimensions=consumption.BudgetComparisonExpressionArgs(
+                    name="ResourceGroupName",
+                    operator=consumption.BudgetOperatorType.IN_,
+                    values=list(args.resource_groups),
+                )
+            ),
             opts=resource_opts,
         )
-        self.register_outputs({"budgetName": args.budget_name})
+        self.register_outputs({"budgetName": args.budget_name, "resourceGroups": list(args.resource_groups)})

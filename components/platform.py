@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_azure_native.authorization as authorization
 
 from components.addons import PlatformAddons, PlatformAddonsArgs
 from components.budget import StackBudget, StackBudgetArgs, first_of_month
@@ -42,6 +44,8 @@ class Platform(Component):
         cfg = plan.config
         names = Names(prefix=cfg.prefix, stack=args.stack, location=cfg.location)
         tags = stack_tags(args.project, args.stack, cfg.tags)
+        version = cfg.cluster.kubernetes_version
+        upgrade = [s.row(names.resource_group(), names.cluster(), version) for s in plan.upgrade_steps]
         self.cluster = AksCluster(
             self.child_name("cluster"),
             AksClusterArgs(
@@ -50,6 +54,7 @@ class Platform(Component):
                 tags=tags,
                 settings=cfg.cluster,
                 features=plan.cluster_features,
+                upgrade_steps=upgrade,
                 network=plan.network,
             ),
             opts=self.child_opts(was="cluster"),
@@ -61,7 +66,9 @@ class Platform(Component):
         kube: list[pulumi.ProviderResource] = [self.cluster.kube_provider]
         self.addons = PlatformAddons(
             self.child_name("addons"),
-            PlatformAddonsArgs(names=names, tags=tags, config=cfg, cluster=self.cluster),
+            PlatformAddonsArgs(
+                names=names, tags=tags, config=cfg, cluster=self.cluster, model_plans=plan.model_plans
+            ),
             opts=self.child_opts(was="addons", providers=kube),
         )
         self.inference = self.addons.inference
@@ -113,12 +120,20 @@ class Platform(Component):
             **self.addons.outputs,
         }
         self.outputs["kubernetesVersion"] = plan.kubernetes_version
+        # What a change of cluster.kubernetesVersion runs, in order (components.version_update).
+        self.outputs["upgradePath"] = [
+            {
+                "step": s.label,
+                "command": shlex.join(s.command(names.resource_group(), names.cluster(), version)),
+            }
+            for s in plan.upgrade_steps
+        ]
         if plan.early_notes:
             self.outputs["notes"] = [*self.outputs.get("notes", []), *plan.early_notes]
         self.outputs["nodeProvisioning"] = plan.node_provisioning
         if plan.network is not None:
             self.outputs["network"] = plan.network.summary()
-        self.cost = estimate_cost(cfg, plan.catalog, self.model_plans)
+        self.cost = estimate_cost(cfg, plan.catalog, self.model_plans, names.budget_resource_groups())
         self.outputs["cost"] = self.cost.to_dict()
         network = network_cost(plan.network, private_endpoint_targets(cfg))
         if network is not None:
@@ -128,10 +143,14 @@ class Platform(Component):
                 self.child_name("budget"),
                 StackBudgetArgs(
                     budget_name=names.budget(),
-                    scope=self.cluster.resource_group.id,
+                    scope=authorization.get_client_config_output().subscription_id.apply(
+                        lambda sub: f"/subscriptions/{sub}"
+                    ),
+                    resource_groups=names.budget_resource_groups(),
                     settings=cfg.budget,
                     start_date=cfg.budget.start_date or first_of_month(plan_date()),
                     start_date_pinned=cfg.budget.start_date is not None,
+                    forecast_action_group_id=self.addons.action_group_id,
                 ),
                 opts=self.child_opts(was="budget"),
             )

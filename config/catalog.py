@@ -39,6 +39,22 @@ class MigProfile:
     memory_source: str = ""
 
 
+INTERCONNECTS = frozenset({"none", "pcie", "nvlink"})
+
+
+@dataclass(frozen=True)
+class GpuPerformance:
+    """Datasheet peaks of one SKU's GPU board and the link between its GPUs (gpu-performance.yaml)."""
+
+    board: str  # e.g. "A100 80GB PCIe"
+    hbm_gb_per_s: float  # memory bandwidth, decimal GB/s
+    dense_16bit_tflops: float  # dense tensor-core bf16 (fp16 where no bf16) TFLOP/s
+    interconnect: str  # none | pcie | nvlink
+    interconnect_gb_per_s: float  # datasheet figure, both directions together
+    source: str  # the board's datasheet figures
+    interconnect_source: str
+
+
 @dataclass(frozen=True)
 class GpuSku:
     """An Azure GPU VM size."""
@@ -65,6 +81,8 @@ class GpuSku:
     cuda_total_gib: float = 0.0
     memory_basis: str = ""  # measured | derived | unverified
     memory_source: str = ""
+    # Peak figures for the roofline estimate (gpu-performance.yaml); None only before loading.
+    performance: GpuPerformance | None = None
 
     def mig_profile(self, name: str) -> MigProfile | None:
         """The MIG profile ``name`` on this SKU's GPU (``3g.40gb``, or AKS's ``MIG3g``), or None."""
@@ -109,6 +127,11 @@ class ModelSpec:
     attention_pattern: str = ""
     architecture_verified: bool = False
     parameter_count_note: str = ""
+    # The config.json keys the catalog's figures do not carry (architectures, model_type, rope, the
+    # quantization_config of a pre-quantized checkpoint), with their source. The contract tier writes the
+    # model's config.json from these and the figures above only (``hf_config_json``).
+    hf_config: Mapping[str, Any] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
+    hf_config_source: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,6 +155,7 @@ class PriceTable:
     verified: bool
     entries: Mapping[str, PriceEntry]
     system_pool_note: str
+    origin: str = "catalog"  # "catalog" (the committed table) or the local override file's path
 
 
 @dataclass(frozen=True)
@@ -352,11 +376,12 @@ _MODEL_KEYS = {
     "parameter_count_note",
     "source",
 }
+_MODEL_OPTIONAL_KEYS = frozenset({"hf_config", "hf_config_source"})
 WEIGHT_DTYPES = frozenset({"fp32", "bf16", "fp16", "fp8", "int8", "int4", "awq", "gptq", "mxfp4"})
 
 
 def _model(file: str, mid: str, raw: object) -> ModelSpec:
-    e = _Entry(file, f"models.{mid}", raw, _MODEL_KEYS)
+    e = _Entry(file, f"models.{mid}", raw, _MODEL_KEYS, _MODEL_OPTIONAL_KEYS)
     spec = ModelSpec(
         id=mid,
         hf_id=e.get("hf_id", str),
@@ -381,7 +406,14 @@ def _model(file: str, mid: str, raw: object) -> ModelSpec:
         attention_pattern=e.get("attention_pattern", str),
         architecture_verified=e.get("architecture_verified", bool),
         parameter_count_note=e.get("parameter_count_note", str),
+        hf_config=MappingProxyType(e.get("hf_config", dict, nullable=True) or {}),
+        hf_config_source=e.get("hf_config_source", str, nullable=True) or "",
     )
+    if bool(spec.hf_config) != bool(spec.hf_config_source):
+        e.fail("hf_config and hf_config_source must be set together")
+    if spec.hf_config.keys() & _HF_FIGURE_KEYS:
+        repeated = sorted(spec.hf_config.keys() & _HF_FIGURE_KEYS)
+        e.fail(f"hf_config repeats figures the entry holds: {repeated}")
     if spec.weights_dtype not in WEIGHT_DTYPES:
         e.fail(f"weights_dtype {spec.weights_dtype!r} not in {sorted(WEIGHT_DTYPES)}")
     sliding = spec.sliding_window is not None
@@ -392,6 +424,35 @@ def _model(file: str, mid: str, raw: object) -> ModelSpec:
     if (spec.kaito_preset is None) != (spec.kaito_file_size_gib is None):
         e.fail("kaito_preset and kaito_file_size_gib must be set together")
     return spec
+
+
+# config.json key -> the catalog figure it is written from (``hf_config_json``).
+_HF_FIGURES = {
+    "num_hidden_layers": "layers",
+    "hidden_size": "hidden_size",
+    "num_attention_heads": "attention_heads",
+    "num_key_value_heads": "kv_heads",
+    "head_dim": "head_dim",
+    "intermediate_size": "intermediate_size",
+    "vocab_size": "vocab_size",
+    "tie_word_embeddings": "tie_word_embeddings",
+    "max_position_embeddings": "context_length",
+}
+_HF_FIGURE_KEYS = frozenset(_HF_FIGURES)
+_HF_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+
+
+def hf_config_json(spec: ModelSpec) -> dict[str, Any]:
+    """The model's Hugging Face ``config.json`` as far as the catalog knows it: its figures under their
+    config.json names, ``sliding_window`` where sliding-window layers exist, the checkpoint dtype, and
+    ``hf_config``. Empty ``hf_config``: the catalog cannot describe the model to a loader."""
+    if not spec.hf_config:
+        return {}
+    doc: dict[str, Any] = {key: getattr(spec, attr) for key, attr in _HF_FIGURES.items()}
+    if spec.sliding_window is not None:
+        doc["sliding_window"] = spec.sliding_window
+    doc["torch_dtype"] = _HF_DTYPES.get(spec.weights_dtype, "bfloat16")  # hf_config may say otherwise
+    return {**doc, **dict(spec.hf_config)}
 
 
 def _prices(file: str, data: dict[str, Any], known: set[str]) -> PriceTable:
@@ -495,6 +556,42 @@ def _with_memory(sku: GpuSku, memory: Mapping[str, GpuMemory], file: str) -> Gpu
     )
 
 
+def _performance(file: str, data: dict[str, Any], skus: Mapping[str, GpuSku]) -> dict[str, GpuPerformance]:
+    top = _Entry(file, "top level", data, {"gpus", "skus"})
+    boards = {}
+    for board, raw in _section(file, data, "gpus").items():
+        e = _Entry(file, f"gpus.{board}", raw, {"hbm_gb_per_s", "dense_16bit_tflops", "source"})
+        bw, tf = e.get("hbm_gb_per_s", float), e.get("dense_16bit_tflops", float)
+        if bw <= 0 or tf <= 0:
+            e.fail("hbm_gb_per_s and dense_16bit_tflops must be > 0")
+        boards[board] = (bw, tf, e.get("source", str))
+    out = {}
+    per_sku = _section(file, data, "skus")
+    for name, raw in per_sku.items():
+        e = _Entry(file, f"skus.{name}", raw, {"gpu", "interconnect", "interconnect_gb_per_s", "source"})
+        if name not in skus:
+            e.fail(_unknown("GPU SKU", name, skus))
+        board = e.get("gpu", str)
+        if board not in boards:
+            e.fail(_unknown("GPU board", board, boards))
+        if not board.startswith(skus[name].gpu_model):
+            e.fail(f"board {board!r} is not a {skus[name].gpu_model!r} (skus.yaml gpu_model)")
+        link = e.get("interconnect", str)
+        if link not in INTERCONNECTS:
+            e.fail(f"interconnect {link!r} not in {sorted(INTERCONNECTS)}")
+        if (link == "none") != (skus[name].gpu_count == 1):
+            e.fail(f"interconnect {link!r} with {skus[name].gpu_count} GPU(s): 'none' exactly on 1-GPU sizes")
+        gbps = e.get("interconnect_gb_per_s", float)
+        if gbps <= 0:
+            e.fail("interconnect_gb_per_s must be > 0")
+        bw, tf, src = boards[board]
+        out[name] = GpuPerformance(board, bw, tf, link, gbps, src, e.get("source", str))
+    missing = sorted(set(skus) - set(out))
+    if missing:
+        top.fail(f"skus: no entry for {', '.join(missing)}")
+    return out
+
+
 @functools.cache
 def load_catalog() -> Catalog:
     """Load and validate ``config/catalog/*.yaml`` (cached); ValueError names the bad file and entry."""
@@ -502,6 +599,8 @@ def load_catalog() -> Catalog:
     mem_file, mem_data = _read("gpu-memory.yaml")
     memory = _gpu_memory(mem_file, mem_data)
     gpu = {name: _with_memory(sku, memory, mem_file) for name, sku in gpu.items()}
+    perf = _performance(*_read("gpu-performance.yaml"), skus=gpu)
+    gpu = {name: dataclasses.replace(sku, performance=perf[name]) for name, sku in gpu.items()}
     file, data = _read("models.yaml")
     if data.keys() != {"models"}:
         raise ValueError(f"{file}: top level must hold exactly 'models'")

@@ -11,9 +11,20 @@ from collections.abc import Iterable
 
 from config.catalog import Catalog, did_you_mean
 from config.errors import Problem
+from config.plan_date import plan_date
 from config.schema import StackConfig
+from facts.aks_versions import WARN_DAYS, load_image_families, upcoming_minors
 from facts.platform import LABEL_OPERATOR_OPERANDS
-from sizing.nap import GPU_MODE, catalog_series, limits_of, max_nodes, nap_pools, nodepool_specs, sizing_sku
+from sizing.nap import (
+    GPU_MODE,
+    catalog_series,
+    limits_of,
+    max_nodes,
+    nap_pools,
+    nodepool_specs,
+    sizing_sku,
+    sku_series,
+)
 from sizing.scheduling import capacities, driver_conflict
 
 NODE_POOLS = "nodeProvisioning.nodePools"
@@ -64,7 +75,7 @@ def nodepool_skus(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
             sku = catalog.skus.get(name)
             path = f"{NODE_POOLS}[{i}].skus[{j}]"
             if sku is None:
-                hint = did_you_mean(name, catalog.skus)
+                hint = did_you_mean(name, sellable)  # never a retired SKU
                 yield Problem(
                     path,
                     name,
@@ -79,11 +90,16 @@ def nodepool_skus(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
         for j, family in enumerate(pool.sku_families):
             if family in series:
                 continue
-            hint = did_you_mean(family, series)
+            retired = next(
+                (s.retired for s in catalog.skus.values() if s.retired and sku_series(s.name) == family), None
+            )
+            hint = "" if retired else did_you_mean(family, series)
             yield Problem(
                 f"{NODE_POOLS}[{i}].skuFamilies[{j}]",
                 family,
-                "not a series of catalog GPU SKUs (Karpenter's own sku-family label is only the series "
+                f"this series was retired by Azure on {retired}"
+                if retired
+                else "not a series of catalog GPU SKUs (Karpenter's own sku-family label is only the series "
                 "letter, N for every NC/ND/NV size, so families are resolved against the catalog)",
                 hint
                 + "one of "
@@ -94,7 +110,7 @@ def nodepool_skus(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
 def nodepool_limits(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
     """Each capacity's limits hold at least one node of the NodePool's sizing SKU."""
     for i, pool in enumerate(nap_pools(config)):
-        sku = sizing_sku(pool, catalog)
+        sku = sizing_sku(pool, catalog, config)
         if sku is None:
             continue
         for capacity in capacities(pool):
@@ -143,6 +159,36 @@ def operator_one_image_family(config: StackConfig, catalog: Catalog) -> Iterable
             )
 
 
+def image_family_follows_the_version(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """Each NodePool's image family is one AKS supports on the cluster's minor and on every minor the
+    calendar moves the cluster to within 90 days (its end of life, the auto-upgrade channel), as the
+    version rule refuses a version AKS no longer creates (``rules.azure``). Node images come from
+    ``config/catalog/aks-image-families.yaml`` (MicrosoftDocs/azure-aks-docs upgrade-os-version.md)."""
+    pools = list(enumerate(nap_pools(config)))
+    if not pools:
+        return
+    c = config.cluster
+    on = plan_date()
+    minors = upcoming_minors(
+        c.kubernetes_version, upgrade_channel=c.upgrade_channel, support_plan=c.support_plan, on=on
+    )
+    families = load_image_families()
+    fitting = [f.describe() for f in families.values() if all(f.supports(m) for m in minors)]
+    for i, pool in pools:
+        support = families[pool.image_family]
+        broken = [(m, why) for m, why in minors.items() if not support.supports(m)]
+        if not broken:
+            continue
+        minor, why = broken[0]
+        yield Problem(
+            f"{NODE_POOLS}[{i}].imageFamily",
+            pool.image_family,
+            f"AKS supports node image {support.describe()}, and the cluster runs Kubernetes {minor} "
+            f"({why}) within {WARN_DAYS} days of {on}: its nodes would get no supported image",
+            "imageFamily: " + " or ".join(fitting) + " (or a cluster.kubernetesVersion it supports)",
+        )
+
+
 def nap_one_gpu_driver_per_node(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
     """Never AKS's driver and the operator's on one node: NodePools' labels match their gpu.mode."""
     for spec in nodepool_specs(config, catalog):
@@ -167,5 +213,6 @@ NAP_RULES = [
     nodepool_limits,
     serving_spot_needs_on_demand,
     operator_one_image_family,
+    image_family_follows_the_version,
     nap_one_gpu_driver_per_node,
 ]

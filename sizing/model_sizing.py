@@ -127,6 +127,7 @@ def size_model(
     runtime_overhead_gib: float = RUNTIME_OVERHEAD_GIB,
     max_num_seqs_cap: int = 256,
     pipeline_parallel: int = 1,
+    tensor_parallel: int | None = None,
 ) -> SizingResult:
     """Size ``arch`` on one node of ``sku`` (or one MIG slice), or, with ``pipeline_parallel`` N > 1,
     on N nodes as KAITO's multi-node vLLM runs it: N pipeline stages (each ceil(layers / N) layers),
@@ -135,7 +136,8 @@ def size_model(
     Tensor parallelism is the smallest of 1/2/4/8 (<= GPU count, dividing attention_heads) whose
     per-GPU budget (device x utilization - weights/tp - overhead) holds one full-length sequence's
     KV shard (and, when ``max_num_seqs`` is given, that many ``typical_seq_len`` sequences if some tp
-    can); when none does, the largest allowed tp is reported with ``fits=False``.
+    can); when none does, the largest allowed tp is reported with ``fits=False``. ``tensor_parallel``
+    sizes exactly that tp instead (one of the allowed ones; the advisor's placements).
     """
     if not 0 < gpu_memory_utilization <= 1:
         raise ValueError(f"gpu_memory_utilization must be in (0, 1], got {gpu_memory_utilization}")
@@ -172,6 +174,10 @@ def size_model(
         return budget(t) >= max(full, wanted_seqs * kv_seq(typical, t))
 
     candidates = _tp_candidates(arch, sku, mig_profile)
+    if tensor_parallel is not None:
+        if tensor_parallel not in candidates:
+            raise ValueError(f"tensor_parallel {tensor_parallel} not in {candidates} for {sku.name}")
+        candidates = [tensor_parallel]
     if pp > 1:  # KAITO spreads a replica over whole nodes: every GPU of each node
         candidates = candidates[-1:]
     tp = next((t for t in candidates if holds(t, max_num_seqs or 1)), None)

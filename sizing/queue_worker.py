@@ -66,6 +66,14 @@ def queue_target(config: StackConfig) -> str | None:
     return batch[0] if len(batch) == 1 else None
 
 
+def queue_wakes(config: StackConfig) -> str | None:
+    """The model the queue can wake from zero: the worker's model, once the worker is deployed
+    (``addons.asyncQueue.worker.image`` set). Without the worker the model gets no queue trigger
+    (``renderers.queue_worker``), so queued messages wake nothing."""
+    image = config.addons.async_queue.worker.image
+    return queue_target(config) if image is not None else None
+
+
 def model_wait_seconds(plan: ModelPlan) -> int:
     """One delivery's wait for the model: its predicted cold start (a node from zero plus the
     model's startup budget), the same figure the HTTP add-on waits."""

@@ -16,9 +16,21 @@ from typing import Any
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from config.catalog import closest_names
-from config.errors import REDACTED, ConfigError, Problem, join_path, looks_secret
+from config.errors import (
+    REDACTED,
+    WHOLE_MAPPING,
+    ConfigError,
+    KeyValueError,
+    Problem,
+    join_path,
+    looks_secret,
+)
+from config.pattern_text import pattern_text
+from config.plan_date import PLAN_DATE_ENV, PlanDateError, plan_date
 from config.schema import StackConfig
 from config.strict_yaml import MAX_DEPTH  # lists and mappings inside one config value, as the file loader
+from facts.aks_versions import creatable_minors
+from rules.azure import documentation_ranges_at_deploy, documentation_ranges_warning
 from rules.check import check_rules
 
 PROJECT = "aks-llm"
@@ -110,6 +122,12 @@ def _problem_from(error: Mapping[str, Any]) -> Problem:
         message, value = "required key is missing", None
     elif kind.startswith("value_error"):
         message = message.removeprefix("Value error, ")
+        blamed = error.get("ctx", {}).get("error")
+        if isinstance(blamed, KeyValueError):  # a mapping's check that names one of its keys
+            path = join_path((*loc, blamed.key))
+            value = value.get(blamed.key) if isinstance(value, dict) else None
+        elif isinstance(value, dict):  # a check of the whole mapping: its message names the keys
+            value = WHOLE_MAPPING
     elif kind in _BOUNDS:
         ctx = error.get("ctx", {})
         op, key = _BOUNDS[kind]
@@ -117,7 +135,18 @@ def _problem_from(error: Mapping[str, Any]) -> Problem:
         accepted = f"a number {op} {ctx.get(key)}"
     elif kind == "string_pattern_mismatch":
         message = "not in the accepted form"
-        accepted = f"text matching {error.get('ctx', {}).get('pattern')}"
+        accepted = pattern_text(error.get("ctx", {}).get("pattern"))
+    elif kind == "string_type" and isinstance(value, int | float) and not isinstance(value, bool):
+        message = f'YAML reads {value!r} as a number, but this key takes text: quote it ("{value}")'
+        accepted = _accepted_text(path)
+    elif kind in ("model_type", "model_attributes_type", "dict_type"):
+        inner = _model_at(loc)
+        message = "expected a mapping of keys" if inner is not None or kind == "dict_type" else message
+        if inner is not None and kind != "dict_type":
+            keys = sorted(f.alias or name for name, f in inner.model_fields.items())
+            accepted = "a mapping with some of the keys " + ", ".join(keys)
+        else:
+            accepted = "a mapping (key: value lines, or {key: value})"
     elif kind == "finite_number":
         message = "not a finite number"
         accepted = "a finite number within the key's range (no NaN or infinity)"
@@ -131,17 +160,26 @@ def _problem_from(error: Mapping[str, Any]) -> Problem:
     return Problem(path=path, value=redact(value), message=message, accepted=accepted)
 
 
+def _accepted_text(path: str) -> str:
+    """What a text key accepts, where a refusal can say more than "text" (the versions on the plan date)."""
+    if path == "cluster.kubernetesVersion":
+        on = plan_date()
+        minors = ", ".join(f'"{m}"' for m in creatable_minors(on)) or "none in the calendar"
+        return f'a quoted minor AKS creates on {on}: {minors} (or a patch such as "1.36.2")'
+    return "quoted text"
+
+
 def _depth(value: object, limit: int = MAX_DEPTH) -> bool:
-    """True when ``value`` nests at most ``limit`` lists/mappings deep (iterative)."""
-    stack = [(value, 0)]
+    """True when ``value`` nests at most ``limit`` lists/mappings (scalars add no level; iterative)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
     while stack:
-        current, depth = stack.pop()
-        if depth > limit:
+        current, level = stack.pop()
+        if not isinstance(current, dict | list):
+            continue
+        if level > limit:
             return False
-        if isinstance(current, dict):
-            stack.extend((v, depth + 1) for v in current.values())
-        elif isinstance(current, list):
-            stack.extend((v, depth + 1) for v in current)
+        children = current.values() if isinstance(current, dict) else current
+        stack.extend((v, level + 1) for v in children)
     return True
 
 
@@ -236,6 +274,13 @@ def parse_stack_config(
 ) -> StackConfig:
     """Validate the namespace's keys (without the ``project:`` prefix); raise ``ConfigError``.
     ``other_keys`` are the full keys of other namespaces (checked for a misspelt project name)."""
+    try:
+        plan_date()
+    except PlanDateError as exc:  # `pulumi preview` with a bad AKS_LLM_PLAN_DATE: said once, no traceback
+        problem = Problem(
+            PLAN_DATE_ENV, os.environ.get(PLAN_DATE_ENV), str(exc), "a date like 2026-12-01, or unset"
+        )
+        raise ConfigError(source, "", [problem]) from None
     misspelt = misspelt_namespace_keys(other_keys, namespace)
     if misspelt:
         raise ConfigError(source, "", misspelt)
@@ -299,9 +344,26 @@ def runtime_config(namespace: str = PROJECT) -> tuple[dict[str, object], list[st
     return values, sorted(set(secret)), others
 
 
+def deployment_problems(config: StackConfig, *, deploying: bool) -> list[Problem]:
+    """What only a deployment (``pulumi up``, not a preview or the offline plan) refuses: settings that
+    plan fine as placeholders but would fail against the real cloud (the documentation IP ranges)."""
+    return documentation_ranges_at_deploy(config) if deploying else []
+
+
 def load_stack_config(stack: str, namespace: str = PROJECT) -> StackConfig:
-    """Read and validate the running stack's config; raise ``ConfigError`` on a bad value."""
+    """Read and validate the running stack's config; raise ``ConfigError`` on a bad value, and on what
+    ``deployment_problems`` refuses when this run deploys. A preview warns about those instead."""
+    import pulumi
+
     values, secret, others = runtime_config(namespace)
-    return parse_stack_config(
-        values, source=config_source(stack), secret_keys=secret, namespace=namespace, other_keys=others
+    source = config_source(stack)
+    config = parse_stack_config(
+        values, source=source, secret_keys=secret, namespace=namespace, other_keys=others
     )
+    problems = deployment_problems(config, deploying=not pulumi.runtime.is_dry_run())
+    if problems:
+        raise ConfigError(source, namespace, problems)
+    warning = documentation_ranges_warning(config)
+    if warning is not None:
+        pulumi.log.warn(warning)
+    return config

@@ -81,8 +81,8 @@ def manifests(run: ProgramRun, kind: str) -> dict[str, dict[str, Any]]:
 
 def vllm_flags(run: ProgramRun, name: str) -> dict[str, str]:
     (container,) = manifests(run, "Deployment")[name]["spec"]["template"]["spec"]["containers"]
-    args = container["args"]
-    return dict(zip(args[::2], args[1::2], strict=True))
+    model, *args = container["args"]
+    return {"model": model, **dict(zip(args[::2], args[1::2], strict=True))}
 
 
 def test_phi4_mini_on_a_t4_dev() -> None:
@@ -95,11 +95,12 @@ def test_phi4_mini_on_a_t4_dev() -> None:
     assert (row["dtype"], row["weightsDtype"], row["gpusPerReplica"]) == ("float16", "fp16", 1)
     assert row["weightsGiB"] == 7.15 and row["kvBudgetPerGpuGiB"] == 3.24
     assert (row["kvBytesPerToken"], row["maxModelLen"], row["maxNumSeqs"]) == (131_072, 3072, 17)
-    assert (row["maxConcurrentAtFullContext"], row["replicasMin"], row["replicasMax"]) == (8, 0, 1)
+    # one replica kept: nothing wakes it from zero before the queue worker exists (rules/models.py)
+    assert (row["maxConcurrentAtFullContext"], row["replicasMin"], row["replicasMax"]) == (8, 1, 1)
     flags = vllm_flags(planned("dev")[1], "phi4mini")
     assert flags["--dtype"] == "float16" and flags["--max-model-len"] == "3072"
     assert flags["--max-num-seqs"] == "17" and flags["--tensor-parallel-size"] == "1"
-    assert flags["--gpu-memory-utilization"] == "0.90" and flags["--model"] == "microsoft/Phi-4-mini-instruct"
+    assert flags["--gpu-memory-utilization"] == "0.90" and flags["model"] == "microsoft/Phi-4-mini-instruct"
 
 
 def test_qwen_7b_on_a_mig_slice_prod() -> None:

@@ -109,7 +109,8 @@ def test_a_family_of_only_retired_skus_is_not_a_family(
 ) -> None:
     pools = "      - {name: gpu, purpose: batch, skuFamilies: [NCs_v3], spot: {limits: {gpus: 4}}}\n"
     err = refused(tmp_path, capsys, nap(pools))
-    assert "aks-llm:nodeProvisioning.nodePools[0].skuFamilies[0]: not a series" in err
+    assert "aks-llm:nodeProvisioning.nodePools[0].skuFamilies[0]: this series was retired by Azure" in err
+    assert "did you mean" not in err  # never a retired SKU or series proposed (issue 20)
 
 
 def test_limits_below_one_node_of_the_sizing_sku_are_refused(
@@ -179,10 +180,12 @@ def test_a_model_that_does_not_fit_the_sizing_sku_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pools = "      - {name: t4, purpose: batch, skuFamilies: [NCas_T4_v3], spot: {limits: {gpus: 4}}}\n"
-    models = "  aks-llm:models:\n    - {name: m, model: phi-4, pool: t4, purpose: batch}\n"
+    # 61 GiB of qwen2.5-32b weights: no T4 size holds them (4 x 14.1 GiB x 0.9 = 50.8 GiB on NC64as)
+    models = "  aks-llm:models:\n    - {name: m, model: qwen2.5-32b-instruct, pool: t4, purpose: batch}\n"
     err = refused(tmp_path, capsys, nap(pools, models))
     assert (
-        "aks-llm:models[0]: does not fit on pool t4 (Standard_NC4as_T4_v3, the NodePool's sizing SKU" in err
+        "aks-llm:models[0]: does not fit on pool t4 (Standard_NC4as_T4_v3, the NodePool's sizing SKU: no "
+        "allowed SKU holds it, sized on the smallest)" in err
     )
     assert "Standard_NC24ads_A100_v4" in err  # a SKU where it fits
 
@@ -190,8 +193,8 @@ def test_a_model_that_does_not_fit_the_sizing_sku_is_refused(
 @pytest.mark.parametrize(
     ("fields", "path", "fragment"),
     [
-        ("name: kaito", "nodeProvisioning.nodePools[0]", "NodePool name 'kaito' is reserved"),
-        ("name: default", "nodeProvisioning.nodePools[0]", "AKS's own AKSNodeClass and NodePool"),
+        ("name: kaito", "nodeProvisioning.nodePools[0].name", "NodePool name 'kaito' is reserved"),
+        ("name: default", "nodeProvisioning.nodePools[0].name", "AKS's own AKSNodeClass and NodePool"),
         ("name: x, imageFamily: Windows2022", "nodeProvisioning.nodePools[0].imageFamily", "not an accepted"),
         (
             "name: x, disruption: {consolidateAfter: 5 minutes}",
@@ -210,7 +213,7 @@ def test_a_model_that_does_not_fit_the_sizing_sku_is_refused(
         ),
         (
             "name: x, disruption: {budgets: [{nodes: '0', schedule: '@daily'}]}",
-            "nodeProvisioning.nodePools[0].disruption.budgets[0]",
+            "nodeProvisioning.nodePools[0].disruption.budgets[0].duration",
             "schedule and duration go together",
         ),
         ("name: x, osDiskSizeGb: 4096", "nodeProvisioning.nodePools[0].osDiskSizeGb", "out of range"),

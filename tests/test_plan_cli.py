@@ -61,7 +61,7 @@ def test_json_document_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 def test_an_unrenderable_chart_refuses_the_plan(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The scheduling check never disappears: no chart source and no repository -> exit 2, the reason."""
+    """The scheduling check never disappears: no chart source and no repository -> exit 3, the reason."""
     import helm_python
 
     from tools import charts
@@ -74,9 +74,9 @@ def test_an_unrenderable_chart_refuses_the_plan(
 
     monkeypatch.setattr(helm_python, "pull", offline)
     target = tmp_path / "plan.json"
-    assert main(["--stack", "dev", "--json", str(target)]) == 2
+    assert main(["--stack", "dev", "--json", str(target)]) == charts.EXIT_ENVIRONMENT
     err = capsys.readouterr().err
-    assert "gpuPools: the scheduling check cannot render this release" in err and "network unreachable" in err
+    assert "the plan renders are not on this machine" in err and "network unreachable" in err
     assert not target.exists()
 
 

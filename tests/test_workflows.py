@@ -196,6 +196,7 @@ def test_deploy_dev_on_merge_then_prod_behind_an_environment() -> None:
             "command": "up",
             "stack-name": stack,
             "cloud-url": "${{ vars.PULUMI_BACKEND_URL }}",
+            "refresh": True,  # issue 19: the stored kubernetesVersion is the live one before the PUT
         }
         assert job["permissions"]["id-token"] == "write"
     assert doc["env"]["ARM_USE_OIDC"] == "true"
@@ -209,10 +210,27 @@ def test_deploy_covers_the_nap_stack_after_dev_in_its_own_environment() -> None:
     (pulumi,) = [s for s in nap["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@")]
     assert pulumi["with"]["stack-name"] == "nap" and pulumi["with"]["command"] == "up"
     assert "make plan STACK=nap" in [s.get("run") for s in nap["steps"]]
-    deployed = {j["steps"][-1]["with"]["stack-name"] for j in doc["jobs"].values()}
+    deployed = {_pulumi_up(j)["with"]["stack-name"] for j in doc["jobs"].values()}
     assert deployed == set(stack_names(ROOT))  # every committed stack is deployed
     preview = load("preview.yml")["jobs"]["pulumi-preview"]
     assert sorted(preview["strategy"]["matrix"]["stack"]) == stack_names(ROOT)
+
+
+def _pulumi_up(job: dict[str, Any]) -> dict[str, Any]:
+    (step,) = [s for s in job["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@")]
+    return dict(step)
+
+
+def test_each_deployment_is_verified_after_up_and_the_result_attached() -> None:
+    for name, job in load("deploy.yml")["jobs"].items():
+        steps = job["steps"]
+        up = steps.index(_pulumi_up(job))
+        verify, summary, upload = steps[up + 1 : up + 4]
+        assert f"make verify STACK={name}" in verify["run"] and "pipefail" in verify["run"]
+        assert f"--json verify-{name}.json" in verify["run"]
+        assert summary["if"] == "always()" and "GITHUB_STEP_SUMMARY" in summary["run"]
+        assert upload["if"] == "always()" and upload["uses"].startswith("actions/upload-artifact@")
+        assert upload["with"]["path"] == f"verify-{name}.*"
 
 
 def test_worker_image_is_built_pushed_by_oidc_and_its_digest_recorded() -> None:
@@ -248,3 +266,24 @@ def test_worker_dockerfile_is_pinned_and_non_root() -> None:
     reqs = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
     assert "azure-servicebus==7.15.0" in reqs and "azure-identity==1.27.0" in reqs
     assert all(re.fullmatch(r"[\w.-]+==[\w.]+", r) for r in reqs), reqs  # every package pinned
+
+
+def test_deploy_and_preview_run_on_each_stacks_configurable_runner() -> None:
+    """`pulumi up` and `pulumi preview` reach the API server, which admits only the stack's authorised
+    ranges (or its own network): each stack's jobs run on the runner label of the repository variable
+    DEPLOY_RUNNER_<STACK> (a self-hosted runner with a fixed egress, or one inside a private cluster's
+    network), GitHub-hosted only when it is unset; docs/api-access.md names the variables."""
+    stacks = stack_names(ROOT)
+    runner = "${{{{ vars.DEPLOY_RUNNER_{} || 'ubuntu-24.04' }}}}"
+    deploy = load("deploy.yml")["jobs"]
+    assert {stack: deploy[stack]["runs-on"] for stack in stacks} == {
+        s: runner.format(s.upper()) for s in stacks
+    }
+    preview = load("preview.yml")["jobs"]
+    job = preview["pulumi-preview"]
+    assert job["runs-on"] == "${{ matrix.runner }}"
+    include = {row["stack"]: row["runner"] for row in job["strategy"]["matrix"]["include"]}
+    assert include == {s: runner.format(s.upper()) for s in stacks}
+    assert preview["plan-diff"]["runs-on"] == "ubuntu-24.04"  # offline: no cluster, no variable
+    docs = (ROOT / "docs" / "api-access.md").read_text()
+    assert all(f"DEPLOY_RUNNER_{s.upper()}" in docs for s in stacks)
