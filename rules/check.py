@@ -73,7 +73,7 @@ def model_references(config: StackConfig, catalog: Catalog) -> Iterable[Problem]
         if model.pool not in pools:
             near = closest_names(model.pool, pools)
             where = "nodeProvisioning.nodePools" if config.node_provisioning.mode == "nap" else "gpuPools"
-            accepted = ", ".join(pools) if pools else f"declare a pool under {where} first"
+            accepted = "one of " + ", ".join(pools) if pools else f"declare a pool under {where} first"
             if near:
                 accepted = f"did you mean {near[0]}? " + accepted
             what = "no NodePool of that name" if where != "gpuPools" else "no GPU pool of that name"

@@ -173,7 +173,7 @@ def test_a_model_must_name_a_nodepool_in_nap_mode(tmp_path: Path, capsys: pytest
     models = "  aks-llm:models:\n    - {name: m, model: phi-4-mini-instruct, pool: serv}\n"
     err = refused(tmp_path, capsys, nap(A100_POOL, models))
     assert "aks-llm:models[0].pool: no NodePool of that name (got 'serv')" in err
-    assert "accepted: did you mean serve? serve" in err
+    assert "accepted: did you mean serve? one of serve" in err
 
 
 def test_a_model_that_does_not_fit_the_sizing_sku_is_refused(

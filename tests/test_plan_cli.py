@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -26,9 +27,14 @@ REQUIRED_SIZING_KEYS = {
 }
 
 
-def test_plan_prints_tree_counts_and_sizing(capsys: pytest.CaptureFixture[str]) -> None:
+def test_plan_prints_tree_counts_and_sizing(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logging.root, "handlers", [])  # as outside pytest: logging's last resort prints
     assert main(["--stack", "prod"]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
+    # the documentation-range warning once, among the notes (not also bare on stderr from pulumi.log)
+    assert (out + err).count("RFC 5737 documentation ranges") == 1
     assert "+ aksllm:platform:Platform  platform" in out
     assert "    + azure-native:containerservice:ManagedCluster  platform-cluster-aks" in out
     assert "resources to create:" in out

@@ -431,6 +431,10 @@ def _main(argv: Sequence[str] | None = None) -> int:
         doc["scheduling"] = scheduling.rows()
         return _print_diff(base_doc, args.diff.name, doc, args.json_path)
 
+    notes = run.outputs.get("notes") or []
+    for warning in run.warnings:  # what a preview shows as a warning, unless a note already says it
+        if not any(warning in note for note in notes):
+            print(f"warning: {warning}", file=sys.stderr)
     print(f"Offline plan for stack '{settings.stack}' of project '{settings.project}' ({settings.source})")
     version_line = _version_line(run.outputs.get("kubernetesVersion"))
     if version_line:
@@ -463,6 +467,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
         if removed:
             print(f"Removed {len(removed)} manifests an earlier run wrote there: {', '.join(removed)}")
     print(f"\nPlanned in {time.perf_counter() - started:.2f} s (mocks; nothing was created)")
+    stack = settings.stack
+    print(f"Its traffic day: python -m tools.simulate --stack {stack} --json OUT.json (docs/simulate.md)")
     return 0
 
 
