@@ -18,8 +18,10 @@ from components.model_services import ModelServices, ModelServicesArgs
 from components.node_provisioning import NodeProvisioning, NodeProvisioningArgs
 from config.plan_date import plan_date
 from cost import estimate_cost
+from cost.network import network_cost
 from facts.naming import Names
 from facts.tags import stack_tags
+from sizing.network import private_endpoint_targets
 from stack.plan import StackPlan
 
 
@@ -53,6 +55,7 @@ class Platform(Component):
                 settings=cfg.cluster,
                 features=plan.cluster_features,
                 upgrade_steps=upgrade,
+                network=plan.network,
             ),
             opts=self.child_opts(was="cluster"),
         )
@@ -85,6 +88,7 @@ class Platform(Component):
                     device_plugin_values=plan.device_plugin_values,
                     after=self.cluster.last_write,
                     priority_expander=plan.priority_expander,
+                    node_subnet_id=self.cluster.node_subnet_id,
                 ),
                 opts=self.child_opts(was="gpu-pools", depends_on=[self.cluster], providers=kube),
             )
@@ -127,8 +131,13 @@ class Platform(Component):
         if plan.early_notes:
             self.outputs["notes"] = [*self.outputs.get("notes", []), *plan.early_notes]
         self.outputs["nodeProvisioning"] = plan.node_provisioning
+        if plan.network is not None:
+            self.outputs["network"] = plan.network.summary()
         self.cost = estimate_cost(cfg, plan.catalog, self.model_plans, names.budget_resource_groups())
         self.outputs["cost"] = self.cost.to_dict()
+        network = network_cost(plan.network, private_endpoint_targets(cfg))
+        if network is not None:
+            self.outputs["cost"]["network"] = network
         if cfg.budget is not None:
             self.budget = StackBudget(
                 self.child_name("budget"),

@@ -20,6 +20,7 @@ from rules.azure import documentation_ranges_warning
 from sizing.agent_pools import AgentPoolSpec, agent_pool_specs, priority_expander_priorities
 from sizing.deployments import ModelPlan, device_memory_notes, plan_models
 from sizing.nap import NodeClassSpec, NodePoolSpec, nap_summary, node_class_specs, nodepool_specs
+from sizing.network import NetworkPlan, network_plan
 from sizing.quota import quota_rows
 from sizing.upgrade_path import UpgradeStep, upgrade_steps
 
@@ -94,6 +95,7 @@ class StackPlan:
     node_provisioning: dict[str, Any]  # the NAP summary, from the typed plans
     cluster_features: ClusterFeatures
     upgrade_steps: list[UpgradeStep]  # the order a Kubernetes version change follows
+    network: NetworkPlan | None = None  # the stack's own VNet (issue 23), None on AKS's managed VNet
 
     @property
     def runs_gpu_software(self) -> bool:
@@ -132,4 +134,5 @@ def plan_stack(config: StackConfig, catalog: Catalog) -> StackPlan:
         node_provisioning=nap_summary(config, catalog, model_plans),
         cluster_features=cluster_features(config),
         upgrade_steps=upgrade_steps(config, specs),
+        network=network_plan(config, catalog),
     )
