@@ -42,7 +42,11 @@ def test_the_checkov_estimate_is_a_measured_figure() -> None:
 def test_make_charts_runs_the_chart_tool() -> None:
     def dry(*args: str) -> str:
         return subprocess.run(
-            ["make", "-n", *args], cwd=ROOT, capture_output=True, text=True, check=True
+            ["make", "--no-print-directory", "-n", *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
 
     assert "-m tools.charts --from ../shared/charts" in dry("charts", "FROM=../shared/charts")
