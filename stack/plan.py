@@ -18,7 +18,8 @@ from facts.aks_versions import lookup, support_status
 from renderers.gpu_software import device_plugin_values, mig_parted_config, operator_values, sharing_config
 from sizing.agent_pools import AgentPoolSpec, agent_pool_specs, priority_expander_priorities
 from sizing.deployments import ModelPlan, device_memory_notes, plan_models
-from sizing.nap import NodeClassSpec, NodePoolSpec, nap_summary, node_class_specs, nodepool_specs
+from sizing.nap import NodeClassSpec, NodePoolSpec, node_class_specs, nodepool_specs
+from sizing.nap_summary import nap_summary
 from sizing.quota import quota_rows
 
 

@@ -15,7 +15,6 @@ from rules.cost import stack_vm_sizes
 from sizing.nap import (
     allowed_skus,
     consolidation_policy,
-    kaito_node_rows,
     limits_manifest,
     max_nodes,
     nodepool_specs,
@@ -25,6 +24,7 @@ from sizing.nap import (
     sku_series,
     weight,
 )
+from sizing.nap_summary import kaito_node_rows
 from sizing.quota import nodepool_needs
 from sizing.slots import fill_nodepool
 
