@@ -14,7 +14,6 @@ from components.cluster import AksCluster, AksClusterArgs
 from components.gpu_pools import GpuPools, GpuPoolsArgs
 from components.model_services import ModelServices, ModelServicesArgs
 from components.node_provisioning import NodeProvisioning, NodeProvisioningArgs
-from config.plan_date import plan_date
 from cost import estimate_cost
 from facts.naming import Names
 from facts.tags import stack_tags
@@ -121,7 +120,7 @@ class Platform(Component):
                     budget_name=names.budget(),
                     scope=self.cluster.resource_group.id,
                     settings=cfg.budget,
-                    start_date=cfg.budget.start_date or first_of_month(plan_date()),
+                    start_date=cfg.budget.start_date or first_of_month(plan.plan_date),
                     start_date_pinned=cfg.budget.start_date is not None,
                 ),
                 opts=self.child_opts(was="budget"),

@@ -11,6 +11,7 @@ import os
 import types
 import typing
 from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -233,9 +234,11 @@ def parse_stack_config(
     secret_keys: Iterable[str] = (),
     namespace: str = PROJECT,
     other_keys: Iterable[str] = (),
+    on: date | None = None,
 ) -> StackConfig:
     """Validate the namespace's keys (without the ``project:`` prefix); raise ``ConfigError``.
-    ``other_keys`` are the full keys of other namespaces (checked for a misspelt project name)."""
+    ``other_keys`` are the full keys of other namespaces (checked for a misspelt project name);
+    ``on`` is the plan's date the rules judge (``config.plan_date.plan_date`` when not given)."""
     misspelt = misspelt_namespace_keys(other_keys, namespace)
     if misspelt:
         raise ConfigError(source, "", misspelt)
@@ -278,7 +281,7 @@ def parse_stack_config(
             for p in problems
         ]
         raise ConfigError(source, namespace, problems) from None
-    rule_problems = check_rules(config)
+    rule_problems = check_rules(config, on=on)
     if rule_problems:
         raise ConfigError(source, namespace, rule_problems)
     return config
@@ -299,9 +302,15 @@ def runtime_config(namespace: str = PROJECT) -> tuple[dict[str, object], list[st
     return values, sorted(set(secret)), others
 
 
-def load_stack_config(stack: str, namespace: str = PROJECT) -> StackConfig:
-    """Read and validate the running stack's config; raise ``ConfigError`` on a bad value."""
+def load_stack_config(stack: str, namespace: str = PROJECT, *, on: date | None = None) -> StackConfig:
+    """Read and validate the running stack's config (judged on the plan's date ``on``); raise
+    ``ConfigError`` on a bad value."""
     values, secret, others = runtime_config(namespace)
     return parse_stack_config(
-        values, source=config_source(stack), secret_keys=secret, namespace=namespace, other_keys=others
+        values,
+        source=config_source(stack),
+        secret_keys=secret,
+        namespace=namespace,
+        other_keys=others,
+        on=on,
     )

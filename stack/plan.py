@@ -1,14 +1,16 @@
 """The typed, pure plan of one stack, built before any resource (no Pulumi).
 
-``plan_stack(config, catalog)`` is everything the components need that follows from the stack config
-and the catalog: the model plans, the GPU agent pools, the NAP NodePools and node classes, the NVIDIA
-software values, the quota rows and the summaries the plan prints. ``components.platform.Platform``
-composes resources from it and computes nothing itself.
+``plan_stack(config, catalog, on=day)`` is everything the components need that follows from the stack
+config, the catalog and the plan's date (read once, by the caller, and kept here): the model plans,
+the GPU agent pools, the NAP NodePools and node classes, the NVIDIA software values, the quota rows
+and the summaries the plan prints. ``components.platform.Platform`` composes resources from it and
+computes nothing itself.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from config.catalog import Catalog
@@ -23,10 +25,10 @@ from sizing.nap_summary import nap_summary
 from sizing.quota import quota_rows
 
 
-def kubernetes_version_summary(cfg: StackConfig) -> dict[str, Any]:
-    """The cluster's version with its end of life on the plan's date (printed by the plan)."""
+def kubernetes_version_summary(cfg: StackConfig, on: date) -> dict[str, Any]:
+    """The cluster's version with its end of life on the plan's date ``on`` (printed by the plan)."""
     c = cfg.cluster
-    status = support_status(c.kubernetes_version, tier=c.tier, support_plan=c.support_plan, on=plan_date())
+    status = support_status(c.kubernetes_version, tier=c.tier, support_plan=c.support_plan, on=on)
     entry = lookup(c.kubernetes_version)
     addons = dict(entry.addons) if entry else {}
     return {
@@ -35,7 +37,7 @@ def kubernetes_version_summary(cfg: StackConfig) -> dict[str, Any]:
         "tier": c.tier,
         "supportPlan": c.support_plan,
         "endOfLife": status.end_of_life.isoformat() if status.end_of_life else None,
-        "planDate": plan_date().isoformat(),
+        "planDate": on.isoformat(),
         "status": status.kind,
         "note": status.message,
         # What AKS ships on this minor (config/catalog/aks-versions.yaml); "assumed" says why, if so.
@@ -78,6 +80,7 @@ class StackPlan:
 
     config: StackConfig
     catalog: Catalog
+    plan_date: date  # the date the plan is made for (version end of life, budget start), read once
     model_plans: list[ModelPlan]
     agent_pool_specs: list[AgentPoolSpec]
     nodepool_specs: list[NodePoolSpec]
@@ -103,16 +106,19 @@ class StackPlan:
         )
 
 
-def plan_stack(config: StackConfig, catalog: Catalog) -> StackPlan:
-    """The stack's plan from its validated config and the catalog (loaded once by the caller)."""
+def plan_stack(config: StackConfig, catalog: Catalog, *, on: date | None = None) -> StackPlan:
+    """The stack's plan from its validated config and the catalog (loaded once by the caller), as of
+    the plan's date ``on`` (the one the rules judged; ``config.plan_date.plan_date`` when not given)."""
+    day = plan_date() if on is None else on
     model_plans = plan_models(config, catalog)
     specs = agent_pool_specs(config, catalog)
-    version = kubernetes_version_summary(config)
+    version = kubernetes_version_summary(config, day)
     version_notes = [version["note"]] if version["status"] == "warn" else []
     priority = config.cluster.autoscaler.expander == "priority" and config.node_provisioning.mode != "nap"
     return StackPlan(
         config=config,
         catalog=catalog,
+        plan_date=day,
         model_plans=model_plans,
         agent_pool_specs=specs,
         nodepool_specs=nodepool_specs(config, catalog),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +102,35 @@ def test_plan_date_is_injectable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(PLAN_DATE_ENV, "May 2027")
     with pytest.raises(ValueError, match="AKS_LLM_PLAN_DATE"):
         plan_date()
+
+
+def test_the_plan_date_is_read_once_per_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A clock that turns midnight UTC between two reads: one program run reads it once, and the rules,
+    the printed version summary and the budget's default start all use that one date (the plan keeps it)."""
+    import config.plan_date
+
+    readings = iter(
+        [datetime(2026, 11, 30, 23, 59, 59, 999999, UTC), *[datetime(2026, 12, 1, tzinfo=UTC)] * 9]
+    )
+    calls: list[datetime] = []
+
+    class Clock:
+        @staticmethod
+        def now(tz: object = None) -> datetime:
+            calls.append(next(readings))
+            return calls[-1]
+
+    monkeypatch.delenv(PLAN_DATE_ENV)
+    monkeypatch.setattr(config.plan_date, "datetime", Clock)
+    run = run_with(
+        tmp_path,
+        "config:\n  aks-llm:location: swedencentral\n  aks-llm:cluster: {apiServer: {privateCluster: true}}\n"
+        "  aks-llm:budget: {monthlyAmount: 10, contactEmails: [ops@example.com]}\n",
+    )
+    assert len(calls) == 1
+    assert run.outputs["kubernetesVersion"]["planDate"] == "2026-11-30"
+    budget = one(run, "azure-native:consumption:Budget").inputs
+    assert budget["timePeriod"]["startDate"] == "2026-11-01T00:00:00Z"
 
 
 def test_version_rule_on_the_plan_date(monkeypatch: pytest.MonkeyPatch) -> None:
