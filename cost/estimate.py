@@ -25,8 +25,7 @@ from config.prices import PriceBook
 from config.schema import GpuPoolConfig, NodePoolConfig, StackConfig
 from cost import breakeven
 from cost.nodepools import ON_DEMAND, SPOT, NodePoolCapacity, nodepool_capacities
-from sizing.deployments import ModelPlan
-from sizing.schedule import (
+from sizing.business_hours import (
     HOURS_PER_MONTH,
     WEEK_MINUTES,
     Interval,
@@ -36,7 +35,8 @@ from sizing.schedule import (
     utc_offset_minutes,
     weekly_intervals,
 )
-from sizing.scheduling import gpus_per_node
+from sizing.deployments import ModelPlan
+from sizing.node_selection import gpus_per_node
 from sizing.slots import fill
 from sizing.workloads import floor_replicas
 
@@ -174,7 +174,7 @@ def _basis(priced: bool) -> str:
 
 
 def slots_per_node(pool: GpuPoolConfig, catalog: Catalog) -> int:
-    """What a node of the pool offers vLLM replicas: the plan's ``sizing.scheduling.gpus_per_node``."""
+    """What a node of the pool offers vLLM replicas: the plan's ``sizing.node_selection.gpus_per_node``."""
     return gpus_per_node(pool, catalog.skus[pool.vm_size])
 
 

@@ -14,7 +14,7 @@ from config.errors import Problem
 from config.schema import StackConfig
 from facts.platform import LABEL_OPERATOR_OPERANDS
 from sizing.nap import GPU_MODE, catalog_series, limits_of, max_nodes, nap_pools, nodepool_specs, sizing_sku
-from sizing.scheduling import capacities, driver_conflict
+from sizing.node_selection import capacities, driver_conflict
 
 NODE_POOLS = "nodeProvisioning.nodePools"
 

@@ -14,7 +14,7 @@ from config.catalog import Catalog, GpuSku
 from config.schema import GpuPoolConfig, StackConfig
 from facts.platform import Capacity
 from sizing import drain
-from sizing.scheduling import (
+from sizing.node_selection import (
     capacities,
     gpu_resource_name,
     gpus_per_node,

@@ -24,7 +24,7 @@ from sizing.model_sizing import (
     size_model,
 )
 from sizing.nap import nap_pools, sizing_sku
-from sizing.scheduling import PoolScheduling, nodepool_scheduling, pool_scheduling
+from sizing.node_selection import PoolScheduling, nodepool_scheduling, pool_scheduling
 
 _QUANTIZED_WEIGHTS = {"fp8": "fp8", "awq": "awq", "gptq": "gptq"}
 

@@ -13,7 +13,7 @@ to catalog GPU SKUs.
 
 Sizing SKU: a NodePool may allow several SKUs; the program sizes every model on it for one of them,
 the allowed SKU with the least GPU memory (then the fewest vCPUs, then the name): the conservative
-choice, and the cheapest. Models are pinned to it (``sizing.scheduling.nodepool_scheduling``), so
+choice, and the cheapest. Models are pinned to it (``sizing.node_selection.nodepool_scheduling``), so
 what runs is what was sized; a model that needs more GPU memory needs a NodePool whose smallest SKU
 holds it.
 """
@@ -28,7 +28,7 @@ from config.catalog import Catalog, GpuSku
 from config.schema import NapLimitsConfig, NodePoolConfig, StackConfig
 from facts.platform import GPU_RESOURCE, Capacity, Taint
 from sizing import drain
-from sizing.scheduling import capacities, nap_node_labels, node_taints
+from sizing.node_selection import capacities, nap_node_labels, node_taints
 
 SUFFIX = {"on-demand": "-od", "spot": "-spot"}
 PREFERRED_WEIGHT = 100  # Karpenter tries NodePools in descending weight (1..100)

@@ -18,7 +18,7 @@ from config.schema import ModelConfig
 from facts.platform import LABEL_OPERATOR_OPERANDS
 from sizing import drain
 from sizing.deployments import ModelPlan
-from sizing.scheduling import PoolScheduling
+from sizing.node_selection import PoolScheduling
 
 # --- images, ports, names ------------------------------------------------------------------------
 

@@ -134,7 +134,7 @@ def test_specs_only_in_nap_mode_one_per_capacity_type() -> None:
 
 
 def test_nodepool_scheduling_pins_pool_and_sku_and_tolerates_spot_only_when_possible() -> None:
-    from sizing.scheduling import nodepool_scheduling
+    from sizing.node_selection import nodepool_scheduling
 
     a100 = CAT.sku("Standard_NC24ads_A100_v4")
     od_only = nodepool_scheduling(pool(), a100)

@@ -18,7 +18,7 @@ from config.errors import Problem
 from config.schema import StackConfig
 from renderers.helm_values import ReleaseSpec, release_specs
 from sizing.node_groups import kaito_workloads, node_groups, workloads_of
-from sizing.placement import SchedulingResult, Workload, operand_workloads, schedule
+from sizing.placement import SchedulingResult, Workload, check_placement, operand_workloads
 
 ACCEPTED = {
     "taint": "tolerate the node group's taints (or pin the pod elsewhere) through the chart's values",
@@ -103,7 +103,7 @@ def check_scheduling(
         *kaito_workloads(manifests, catalog),
         *workloads,
     ]
-    result = schedule(node_groups(config, catalog), workloads)
+    result = check_placement(node_groups(config, catalog), workloads)
     group_kinds = {g.name: g.kind for g in result.groups}
     for f in result.findings:
         w = f.workload
