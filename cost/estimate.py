@@ -490,6 +490,24 @@ class _Estimator:
         return total
 
     def explain(self, rows: list[CapacityRow], monthly_total: float) -> None:
+        """The estimate's notes, in order: KAITO's own nodes, unpriced or cap-priced rows, NodePools,
+        spot caps below the price, the price table's region, the budget, what is not included."""
+        self._explain_kaito()
+        self._explain_rows(rows)
+        self._explain_nodepools()
+        self._explain_spot_caps()
+        if any(r.price_source == "catalog" for r in rows) and self.config.location != self.book.table.region:
+            self.notes.append(
+                f"catalog prices are for {self.book.table.region}; this stack runs in "
+                f"{self.config.location}: set prices.skus for your region and rates"
+            )
+        self._explain_budget(monthly_total)
+        if self.config.cost_comparison is None and self.loads:
+            self.notes.append("add costComparison to the stack config for the break-even against an API")
+        self.notes.append(NOT_INCLUDED)
+
+    def _explain_kaito(self) -> None:
+        """KAITO models: the nodes KAITO keeps alive itself, or a zero floor only an InferenceSet has."""
         for ld in self.loads:
             if not ld.kaito:
                 continue
@@ -507,6 +525,9 @@ class _Estimator:
                     f"{m.name} (KAITO): counted at zero replicas outside business hours: true only for an "
                     "InferenceSet scaled to 0 (a Workspace keeps its GPU node while it exists)"
                 )
+
+    def _explain_rows(self, rows: list[CapacityRow]) -> None:
+        """Capacity rows without a price, or priced at the spot cap or at on-demand."""
         for row in rows:
             if row.price_per_hour is None:
                 self.notes.append(
@@ -523,7 +544,9 @@ class _Estimator:
                     f"{row.name} spot: no spot price for {row.sku} in the table and maxPrice -1: priced at "
                     "on-demand as an upper bound (add prices.skus.<sku>.spotPerHour)"
                 )
-        self._explain_nodepools()
+
+    def _explain_spot_caps(self) -> None:
+        """GPU pools whose spot.maxPrice is below the spot price: Azure may not allocate them."""
         for pool in self.pools:
             quote = self.book.quote(pool.vm_size)
             if pool.spot and pool.spot.max_price > 0 and quote.spot and pool.spot.max_price < quote.spot:
@@ -531,11 +554,9 @@ class _Estimator:
                     f"{pool.name}: spot.maxPrice {pool.spot.max_price} is below the spot price {quote.spot}: "
                     "Azure may not allocate or may evict these nodes"
                 )
-        if any(r.price_source == "catalog" for r in rows) and self.config.location != self.book.table.region:
-            self.notes.append(
-                f"catalog prices are for {self.book.table.region}; this stack runs in "
-                f"{self.config.location}: set prices.skus for your region and rates"
-            )
+
+    def _explain_budget(self, monthly_total: float) -> None:
+        """The estimate as a share of the stack's monthly budget, when it has one."""
         budget = self.config.budget
         if budget is not None:
             share = monthly_total / budget.monthly_amount * 100
@@ -544,9 +565,6 @@ class _Estimator:
                 f"{monthly_total:,.2f} {self.book.table.currency} is {share:.0f} % of it if billed in "
                 f"{self.book.table.currency}"
             )
-        if self.config.cost_comparison is None and self.loads:
-            self.notes.append("add costComparison to the stack config for the break-even against an API")
-        self.notes.append(NOT_INCLUDED)
 
 
 def estimate_cost(config: StackConfig, catalog: Catalog, plans: list[ModelPlan]) -> CostEstimate:
