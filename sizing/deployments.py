@@ -230,7 +230,7 @@ def _preset_count(
             kaito_version_of(kaito.mode, kaito.chart_version, config.cluster.kubernetes_version)
         )
     except UnknownKaitoVersion:
-        return None  # refused by config.rules_kaito
+        return None  # refused by rules.kaito.kaito_release_known
     if caps.estimator:
         return None
     if preset is None:

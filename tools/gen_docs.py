@@ -50,7 +50,7 @@ STACK_FILE_KEYS: dict[str, dict[str, Any]] = {
         "anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "object"}],
     },
 }
-# What `pulumi config set --secret` writes: {secure: <ciphertext>} (config.Value, a "secure" object).
+# What `pulumi config set --secret` writes: {secure: <ciphertext>} (a Pulumi config value of type "secure").
 SECURE_VALUE: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -246,7 +246,7 @@ def reference_markdown() -> str:
         "Every key a stack file (`Pulumi.<stack>.yaml`) may set under `config:`, as the file spells it. "
         "Unknown keys are errors (the closest accepted key is suggested), and so are the cross-key "
         "conflicts the descriptions name; rules that need the catalog (SKUs, fit, quota) run after these "
-        "checks (`config/rules*.py`). `[]` marks an item of a list, `<name>` a key of a map. "
+        "checks (`rules/*.py`). `[]` marks an item of a list, `<name>` a key of a map. "
         f"Editors validate stack files against [the JSON Schema](../{JSON_SCHEMA.as_posix()}).",
         "",
     ]

@@ -110,7 +110,7 @@ def check_scheduling(
         kind = _kind(f.message)
         path = (w.config_path if w else "") or GROUP_PATHS.get(group_kinds.get(f.group, ""), "")
         problems.append(Problem(path, w.name if w else f.group, f.message, ACCEPTED[kind]))
-    # Model replicas vs their pool's GPU slots is one rule, config.rules_runtime.replicas_fit_pool_slots
+    # Model replicas vs their pool's GPU slots is one rule, rules.runtime.replicas_fit_pool_slots
     # (sizing.slots): it refuses the stack at load time, before this check runs, so it is not repeated here.
     return SchedulingReport(result, tuple(problems))
 
