@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_azure_native.authorization as authorization
@@ -20,6 +19,7 @@ from components.kaito import Kaito, KaitoArgs
 from components.keda import KedaArgs, KedaAutoscaling
 from components.key_vault import KeyVault, KeyVaultArgs, cluster_egress_ips
 from components.monitoring import ManagedPrometheus, ManagedPrometheusArgs
+from components.outputs import AddonsSummary, TriggerAuthentications
 from components.roles import SERVICE_BUS_DATA_RECEIVER, SERVICE_BUS_DATA_SENDER
 from components.service_bus import AsyncQueue, AsyncQueueArgs
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
@@ -44,7 +44,7 @@ class PlatformAddons(Component):
     """Every add-on of one stack; ``inference`` is what model services build on."""
 
     inference: InferenceRuntimeRefs
-    outputs: dict[str, Any]
+    outputs: AddonsSummary
 
     def __init__(self, name: str, args: PlatformAddonsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aksllm:platform:Addons", name, opts)
@@ -192,25 +192,24 @@ class PlatformAddons(Component):
         if worker is not None:
             identities["queue-worker"] = worker
         # Client ids are not secrets (they identify, they do not authenticate); the token is never here.
-        outputs: dict[str, Any] = {
+        triggers: TriggerAuthentications = {"prometheus": keda.prometheus_trigger_auth}
+        if keda.service_bus_trigger_auth:
+            triggers["serviceBus"] = keda.service_bus_trigger_auth
+        self.outputs = {
             "identities": {key: ident.client_id for key, ident in identities.items()},
             "keyVaultName": vault.vault_name,
             "prometheusQueryEndpoint": prometheus.query_endpoint,
             "kaito": kaito.summary,
             "inferenceNamespace": namespace.name,
-            "triggerAuthentications": {
-                "prometheus": keda.prometheus_trigger_auth,
-                **({"serviceBus": keda.service_bus_trigger_auth} if keda.service_bus_trigger_auth else {}),
-            },
-            "hfTokenSecret": namespace.hf_token_secret,
-            "asyncQueue": {
+            "triggerAuthentications": triggers,
+        }
+        if namespace.hf_token_secret is not None:
+            self.outputs["hfTokenSecret"] = namespace.hf_token_secret
+        if queue:
+            self.outputs["asyncQueue"] = {
                 "namespace": queue.namespace_name,
                 "queue": queue.queue_name,
                 "replyQueue": queue.reply_queue_name,
                 "registry": registry.login_server if registry is not None else None,
             }
-            if queue
-            else None,
-        }
-        self.outputs = {key: value for key, value in outputs.items() if value is not None}
-        self.register_outputs(self.outputs)
+        self.register_outputs(dict(self.outputs))

@@ -7,36 +7,55 @@ It joins the two modules here, above both, so that neither imports the other's t
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from dataclasses import dataclass
 
 from config.catalog import Catalog
 from config.schema import StackConfig
 from sizing.deployments import ModelPlan
-from sizing.nap import nodepool_specs
+from sizing.nap import NodePoolSpec, nodepool_specs
 
 
-def kaito_node_rows(plans: Iterable[ModelPlan]) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class KaitoNodes:
+    """GPU nodes KAITO provisions itself for one KAITO model, at the model's maximum."""
+
+    model: str
+    sku: str
+    nodes_per_replica: int | None  # None: KAITO's estimate is unknown
+    replicas_max: int
+
+    @property
+    def max_nodes(self) -> int | None:
+        return None if self.nodes_per_replica is None else self.nodes_per_replica * self.replicas_max
+
+
+@dataclass(frozen=True)
+class NapSummary:
+    """Node provisioning as the plan prints it (output ``nodeProvisioning``)."""
+
+    mode: str  # pools | nap
+    keep_default_node_pools: bool | None  # NAP mode only
+    node_pools: list[NodePoolSpec]
+    kaito_nodes: list[KaitoNodes]
+    notes: list[str]
+
+
+def kaito_node_rows(plans: Iterable[ModelPlan]) -> list[KaitoNodes]:
     """GPU nodes KAITO provisions itself at each KAITO model's maximum (from the typed model plans).
 
     KAITO's NodeClaims carry ``karpenter.sh/do-not-disrupt`` and its own ``kaito`` nodepool label:
     no NodePool of this stack counts them against its limits or consolidates them.
     """
-    out = []
-    for plan in plans:
-        if plan.config.runtime != "kaito":
-            continue
-        per_replica = plan.sizing.kaito_nodes_per_replica
-        replicas = plan.replicas_max
-        out.append(
-            {
-                "model": plan.config.name,
-                "sku": plan.sku.name,
-                "nodesPerReplica": per_replica,
-                "replicasMax": replicas,
-                "maxNodes": None if per_replica is None else per_replica * replicas,
-            }
+    return [
+        KaitoNodes(
+            model=plan.config.name,
+            sku=plan.sku.name,
+            nodes_per_replica=plan.sizing.kaito_nodes_per_replica,
+            replicas_max=plan.replicas_max,
         )
-    return out
+        for plan in plans
+        if plan.config.runtime == "kaito"
+    ]
 
 
 KAITO_NOTE = (
@@ -47,7 +66,7 @@ KAITO_NOTE = (
 )
 
 
-def nap_summary(config: StackConfig, catalog: Catalog, plans: Sequence[ModelPlan]) -> dict[str, Any]:
+def nap_summary(config: StackConfig, catalog: Catalog, plans: Sequence[ModelPlan]) -> NapSummary:
     """The ``nodeProvisioning`` output: mode, NodePools, KAITO's own nodes and what governs what."""
     nap = config.node_provisioning
     kaito = kaito_node_rows(plans)
@@ -67,11 +86,10 @@ def nap_summary(config: StackConfig, catalog: Catalog, plans: Sequence[ModelPlan
         )
         if kaito:
             notes.append(KAITO_NOTE)
-    return {
-        "mode": nap.mode,
-        "keepDefaultNodePools": nap.keep_default_node_pools if nap.mode == "nap" else None,
-        "nodePools": [spec.row() for spec in nodepool_specs(config, catalog)],
-        "kaitoNodes": kaito,
-        "kaitoMaxNodes": sum(r["maxNodes"] or 0 for r in kaito),
-        "notes": notes,
-    }
+    return NapSummary(
+        mode=nap.mode,
+        keep_default_node_pools=nap.keep_default_node_pools if nap.mode == "nap" else None,
+        node_pools=nodepool_specs(config, catalog),
+        kaito_nodes=kaito,
+        notes=notes,
+    )

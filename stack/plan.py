@@ -16,36 +16,47 @@ from typing import Any
 from config.catalog import Catalog
 from config.plan_date import plan_date
 from config.schema import StackConfig
-from facts.aks_versions import lookup, support_status
+from facts.aks_versions import AddonVersion, lookup, support_status
 from renderers.gpu_software import device_plugin_values, mig_parted_config, operator_values, sharing_config
 from sizing.agent_pools import AgentPoolSpec, agent_pool_specs, priority_expander_priorities
 from sizing.deployments import ModelPlan, device_memory_notes, plan_models
 from sizing.nap import NodeClassSpec, NodePoolSpec, node_class_specs, nodepool_specs
-from sizing.nap_summary import nap_summary
-from sizing.quota import quota_rows
+from sizing.nap_summary import NapSummary, nap_summary
+from sizing.quota import QuotaRow, quota_rows
 
 
-def kubernetes_version_summary(cfg: StackConfig, on: date) -> dict[str, Any]:
+@dataclass(frozen=True)
+class KubernetesVersionSummary:
+    """The cluster's version with its end of life on the plan's date (output ``kubernetesVersion``)."""
+
+    version: str
+    minor: str
+    tier: str
+    support_plan: str
+    end_of_life: date | None
+    plan_date: date
+    status: str  # ok | warn | refuse
+    note: str
+    # What AKS ships on this minor (config/catalog/aks-versions.yaml), by add-on name.
+    managed_addons: dict[str, AddonVersion]
+
+
+def kubernetes_version_summary(cfg: StackConfig, on: date) -> KubernetesVersionSummary:
     """The cluster's version with its end of life on the plan's date ``on`` (printed by the plan)."""
     c = cfg.cluster
     status = support_status(c.kubernetes_version, tier=c.tier, support_plan=c.support_plan, on=on)
     entry = lookup(c.kubernetes_version)
-    addons = dict(entry.addons) if entry else {}
-    return {
-        "version": c.kubernetes_version,
-        "minor": status.minor,
-        "tier": c.tier,
-        "supportPlan": c.support_plan,
-        "endOfLife": status.end_of_life.isoformat() if status.end_of_life else None,
-        "planDate": on.isoformat(),
-        "status": status.kind,
-        "note": status.message,
-        # What AKS ships on this minor (config/catalog/aks-versions.yaml); "assumed" says why, if so.
-        "managedAddons": {
-            name: {"version": v.version, **({"assumed": v.assumed} if v.assumed else {})}
-            for name, v in sorted(addons.items())
-        },
-    }
+    return KubernetesVersionSummary(
+        version=c.kubernetes_version,
+        minor=status.minor,
+        tier=c.tier,
+        support_plan=c.support_plan,
+        end_of_life=status.end_of_life,
+        plan_date=on,
+        status=status.kind,
+        note=status.message,
+        managed_addons=dict(sorted(entry.addons.items())) if entry else {},
+    )
 
 
 @dataclass(frozen=True)
@@ -90,10 +101,10 @@ class StackPlan:
     mig_parted_config: str | None
     sharing_config: dict[str, str] | None
     priority_expander: str | None  # the cluster autoscaler's priorities (expander: priority, pools mode)
-    quota: list[dict[str, Any]]
-    kubernetes_version: dict[str, Any]
+    quota: list[QuotaRow]
+    kubernetes_version: KubernetesVersionSummary
     early_notes: list[str]  # the version's warning and the device-memory notes, before the add-ons'
-    node_provisioning: dict[str, Any]  # the NAP summary, from the typed plans
+    node_provisioning: NapSummary  # the NAP summary, from the typed plans
     cluster_features: ClusterFeatures
 
     @property
@@ -113,7 +124,7 @@ def plan_stack(config: StackConfig, catalog: Catalog, *, on: date | None = None)
     model_plans = plan_models(config, catalog)
     specs = agent_pool_specs(config, catalog)
     version = kubernetes_version_summary(config, day)
-    version_notes = [version["note"]] if version["status"] == "warn" else []
+    version_notes = [version.note] if version.status == "warn" else []
     priority = config.cluster.autoscaler.expander == "priority" and config.node_provisioning.mode != "nap"
     return StackPlan(
         config=config,
@@ -128,7 +139,7 @@ def plan_stack(config: StackConfig, catalog: Catalog, *, on: date | None = None)
         mig_parted_config=mig_parted_config(config, catalog),
         sharing_config=sharing_config(config),
         priority_expander=priority_expander_priorities(specs) if priority else None,
-        quota=[row.row() for row in quota_rows(config, catalog)],
+        quota=quota_rows(config, catalog),
         kubernetes_version=version,
         early_notes=[*version_notes, *device_memory_notes(model_plans)],
         node_provisioning=nap_summary(config, catalog, model_plans),

@@ -272,3 +272,49 @@ def test_the_dev_plan_is_identical_to_the_plan_with_the_old_project_file(
         ROOT / "__main__.py", project=old.project, stack="dev", config=old.config, secret_keys=old.secret_keys
     )
     assert plan_json(plan_document(old, old_run)) == plan_json(plan_document(settings, run))
+
+
+def _keys(typed: Any) -> tuple[frozenset[str], frozenset[str]]:
+    return typed.__required_keys__, typed.__required_keys__ | typed.__optional_keys__
+
+
+def _conforms(value: dict[str, Any], typed: Any, where: str) -> None:
+    required, known = _keys(typed)
+    assert required <= value.keys(), f"{where}: missing {sorted(required - value.keys())}"
+    assert value.keys() <= known, f"{where}: undeclared {sorted(value.keys() - known)}"
+
+
+def test_the_output_types_are_what_the_program_outputs(stack_run: tuple[str, Any]) -> None:
+    """Every output of each committed stack (and of the queue's worker, KAITO, NAP) is declared by its
+    TypedDict in components/outputs.py, which docs/outputs.md is generated from; required keys are there."""
+    from components import outputs as types
+
+    stack, run = stack_run
+    out = dict(run.outputs)
+    _conforms(out, types.StackOutputs, stack)
+    for name, model in out["models"].items():
+        _conforms(model, types.ModelSummary, f"{stack} models.{name}")
+    _conforms(out["kaito"], types.KaitoSummary, f"{stack} kaito")
+    _conforms(out["triggerAuthentications"], types.TriggerAuthentications, f"{stack} triggerAuthentications")
+    _conforms(out["kubernetesVersion"], types.KubernetesVersion, f"{stack} kubernetesVersion")
+    _conforms(out["nodeProvisioning"], types.NodeProvisioningSummary, f"{stack} nodeProvisioning")
+    for row in out["nodeProvisioning"]["kaitoNodes"]:
+        _conforms(row, types.KaitoNodeRow, f"{stack} kaitoNodes")
+    for row in out["quota"]:
+        _conforms(row, types.QuotaNeed, f"{stack} quota")
+    if "asyncQueue" in out:
+        _conforms(out["asyncQueue"], types.AsyncQueueSummary, f"{stack} asyncQueue")
+    if "queueWorker" in out:
+        _conforms(out["queueWorker"], types.QueueWorkerSummary, f"{stack} queueWorker")
+    addon_keys = _keys(types.AddonsSummary)[1]
+    assert addon_keys <= _keys(types.StackOutputs)[1]  # the add-ons' keys are the stack's
+
+
+def test_the_outputs_page_lists_every_output_type() -> None:
+    from tools.outputs_doc import output_types
+
+    text = (ROOT / "docs" / "outputs.md").read_text()
+    for t in output_types((ROOT / "components" / "outputs.py").read_text()):
+        assert f"## {t.name}\n" in text
+        for key in t.keys:
+            assert f"| `{key.name}` |" in text

@@ -199,7 +199,7 @@ def test_kaito_rows_count_nodes_per_replica_times_max_replicas() -> None:
         )
 
     plans = [plan("a", "kaito", 3, 2), plan("b", "vllm", None, 4), plan("c", "kaito", None, 1)]
-    assert [(r["model"], r["maxNodes"]) for r in kaito_node_rows(plans)] == [("a", 6), ("c", None)]
+    assert [(r.model, r.max_nodes) for r in kaito_node_rows(plans)] == [("a", 6), ("c", None)]
 
 
 def test_nvidia_software_serves_nodepools_only_in_nap_mode() -> None:
