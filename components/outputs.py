@@ -7,7 +7,6 @@ Each class's docstring is the output's description and each key's comment its me
 typed fields (``stack.plan.StackPlan``) become outputs here, in one place.
 """
 
-
 from typing import Any, Literal, NotRequired, TypedDict
 
 import pulumi
