@@ -38,7 +38,7 @@ lint: $(VENV)/.installed  ## ruff, mypy, import-linter (one direction), zizmor (
 	$(BIN)/zizmor --offline --min-severity=high .github/workflows
 	$(BIN)/python -m tools.gen_docs --check
 
-docs: $(VENV)/.installed  ## regenerate docs/config-reference.md, schema/stack-config.schema.json, Pulumi.yaml config:
+docs: $(VENV)/.installed  ## regenerate docs/config-reference.md, docs/rules.md, schema/stack-config.schema.json, Pulumi.yaml config:
 	$(BIN)/python -m tools.gen_docs
 
 bench: $(VENV)/.installed  ## wall time of each stack's offline plan (fresh processes; budget 3 s)

@@ -19,7 +19,9 @@ from components.kaito import Kaito, KaitoArgs
 from components.keda import KedaArgs, KedaAutoscaling
 from components.key_vault import KeyVault, KeyVaultArgs, cluster_egress_ips
 from components.monitoring import ManagedPrometheus, ManagedPrometheusArgs
+from components.name_suffix import unique_suffix
 from components.outputs import AddonsSummary, TriggerAuthentications
+from components.prometheus_rules import PrometheusRules, PrometheusRulesArgs
 from components.roles import SERVICE_BUS_DATA_RECEIVER, SERVICE_BUS_DATA_SENDER
 from components.service_bus import AsyncQueue, AsyncQueueArgs
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
@@ -27,6 +29,7 @@ from config.catalog import load_catalog
 from config.schema import StackConfig
 from facts.naming import Names
 from facts.tags import k8s_labels
+from renderers.autoscaling import RULE_INTERVAL, load_recording_rule
 from renderers.gpu_software import kaito_gfd_values
 from renderers.helm_values import http_readiness_timeout_seconds
 from sizing.queue_worker import WORKER_NAME, WORKER_SERVICE_ACCOUNT
@@ -58,15 +61,34 @@ class PlatformAddons(Component):
             tenant_id=client.tenant_id,
         )
 
+        # The suffix of the globally unique names: random once, kept in state (or naming.suffix).
+        unique = unique_suffix(
+            self.child_name("name-suffix"), cfg.naming.suffix, self.child_opts(was="name-suffix")
+        )
         prometheus = ManagedPrometheus(
             self.child_name("prometheus"),
             ManagedPrometheusArgs(names=names, cluster_id=cluster.cluster.id, place=place),
             self.child_opts(was="prometheus"),
         )
+        # The rule group recording each model's load (what the KEDA triggers query); new, so no alias.
+        rules = PrometheusRules(
+            self.child_name("prometheus-rules"),
+            PrometheusRulesArgs(
+                rule_group_name=names.prometheus_rule_group(),
+                place=place,
+                workspace_id=prometheus.workspace_id,
+                cluster_id=cluster.cluster.id,
+                cluster_name=cluster.cluster_name,
+                recording_rules=[load_recording_rule()],
+                interval=RULE_INTERVAL,
+                query_endpoint=prometheus.query_endpoint,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
         queue = (
             AsyncQueue(
                 self.child_name("async-queue"),
-                AsyncQueueArgs(names=names, settings=cfg.addons.async_queue, place=place),
+                AsyncQueueArgs(names=names, unique=unique, settings=cfg.addons.async_queue, place=place),
                 self.child_opts(was="async-queue"),
             )
             if cfg.addons.async_queue.enabled
@@ -78,6 +100,7 @@ class PlatformAddons(Component):
             self.child_name("key-vault"),
             KeyVaultArgs(
                 names=names,
+                unique=unique,
                 tenant_id=client.tenant_id,
                 settings=cfg.addons.key_vault,
                 cluster_egress_ips=cluster_egress_ips(cluster.cluster),
@@ -155,7 +178,7 @@ class PlatformAddons(Component):
             registry = ContainerRegistry(
                 self.child_name("container-registry"),
                 ContainerRegistryArgs(
-                    registry_name=names.container_registry(),
+                    registry_name=unique.apply(names.container_registry),
                     subscription_id=client.subscription_id,
                     kubelet_object_id=cluster.cluster.identity_profile.apply(kubelet_object_id),
                     deployer_object_id=client.object_id,
@@ -170,7 +193,7 @@ class PlatformAddons(Component):
             service_account=namespace.service_account_name,
             kube_provider=cluster.kube_provider,
             namespace_resource=namespace.namespace,
-            prometheus_query_endpoint=prometheus.query_endpoint,
+            prometheus_query_endpoint=rules.load_query_endpoint,
             prometheus_trigger_auth=keda.prometheus_trigger_auth,
             hf_token_secret=namespace.hf_token_secret,
             secret_provider_class=namespace.secret_provider_class,
@@ -185,6 +208,7 @@ class PlatformAddons(Component):
             if queue is not None and keda.service_bus_trigger_auth is not None
             else None,
             http_addon=keda.http_addon,
+            kaito_release=kaito.release,
         )
         identities: dict[str, WorkloadIdentity] = {"inference": namespace.identity, "keda": keda.identity}
         if kaito.gpu_provisioner is not None:

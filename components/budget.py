@@ -1,7 +1,14 @@
-"""A monthly Consumption budget on the stack's resource group, alerting contacts by e-mail."""
+"""A monthly Consumption budget on the stack's spend, alerting contacts by e-mail.
+
+Its scope is the subscription, filtered on the stack's two resource groups (dimension
+``ResourceGroupName``, operator ``In``): the cluster's group (the cluster, Log Analytics, Key Vault,
+Service Bus, registry, monitoring) and the node resource group, where AKS puts the node VMs, their
+disks, the load balancer and public IPs (AKS FAQ): the GPU spend the budget exists for. A budget on
+the cluster's group alone never sees it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -24,10 +31,11 @@ def notification_key(kind: str, threshold: int) -> str:
 
 @dataclass(frozen=True)
 class StackBudgetArgs:
-    """The budget's name, its scope (the resource group id) and the validated settings."""
+    """The budget's name, its scope (the subscription), the groups it filters on and the settings."""
 
     budget_name: str
-    scope: pulumi.Input[str]
+    scope: pulumi.Input[str]  # /subscriptions/<id>
+    resource_groups: Sequence[str]  # facts.naming.Names.budget_resource_groups()
     settings: BudgetConfig
     start_date: str  # YYYY-MM-01
     start_date_pinned: bool  # True: from config; False: this month, kept once created
@@ -73,6 +81,13 @@ class StackBudget(Component):
             time_grain=consumption.TimeGrainType.MONTHLY,
             time_period=consumption.BudgetTimePeriodArgs(start_date=f"{args.start_date}T00:00:00Z"),
             notifications=notifications,
+            filter=consumption.BudgetFilterArgs(
+                dimensions=consumption.BudgetComparisonExpressionArgs(
+                    name="ResourceGroupName",
+                    operator=consumption.BudgetOperatorType.IN_,
+                    values=list(args.resource_groups),
+                )
+            ),
             opts=resource_opts,
         )
-        self.register_outputs({"budgetName": args.budget_name})
+        self.register_outputs({"budgetName": args.budget_name, "resourceGroups": list(args.resource_groups)})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_azure_native.authorization as authorization
@@ -16,12 +17,13 @@ from pulumi_kubernetes.provider import Provider as KubernetesProvider
 
 from components.child_names import Component
 from components.container_insights import container_insights
+from components.deployer_access import DeployerAccess
 from components.kubeconfig import with_azure_cli_login
 from components.roles import AKS_RBAC_CLUSTER_ADMIN, assignment_name, role_definition_id
 from components.version_update import KubernetesVersionUpdate
 from config.schema import ClusterConfig
 from facts.naming import Names
-from facts.platform import SYSTEM_POOL_TAINT
+from facts.platform import SYSTEM_POOL_NAME, SYSTEM_POOL_TAINT
 from stack.plan import ClusterFeatures
 
 _UPGRADE_CHANNELS = {
@@ -48,12 +50,20 @@ _SUPPORT_PLANS = {
 }
 # After creation the cluster's version is AKS's (auto-upgrade) or the KubernetesVersionUpdate's: the
 # ManagedCluster never resends it (AVM main.tf lines 59-64 ignore body.properties.kubernetesVersion).
-# The node count belongs to the autoscaler.
 CLUSTER_IGNORE_CHANGES = [
-    "agentPoolProfiles[*].count",
     "kubernetesVersion",
     "agentPoolProfiles[*].orchestratorVersion",
 ]
+
+
+def cluster_ignore_changes(profiles: Sequence[cs.ManagedClusterAgentPoolProfileArgs]) -> list[str]:
+    """``CLUSTER_IGNORE_CHANGES`` plus the node count of each inline profile the autoscaler owns, by
+    index: a fixed-size profile (the system pool) keeps its count in the body, so a changed
+    ``cluster.systemPool.count`` reaches AKS instead of being dropped."""
+    owned = [f"agentPoolProfiles[{i}].count" for i, p in enumerate(profiles) if p.enable_auto_scaling]
+    return [*CLUSTER_IGNORE_CHANGES, *owned]
+
+
 _EXPANDERS = {
     "least-waste": cs.Expander.LEAST_WASTE,
     "most-pods": cs.Expander.MOST_PODS,
@@ -72,12 +82,16 @@ class AksClusterArgs:
     settings: ClusterConfig
     features: ClusterFeatures = field(default_factory=ClusterFeatures)
     agent_pools: Sequence[cs.ManagedClusterAgentPoolProfileArgs] = ()
+    # The version change's steps as rendered by ``sizing.upgrade_path`` (target, pool, command), in order.
+    upgrade_steps: Sequence[Mapping[str, Any]] = ()
 
 
-def _system_pool(settings: ClusterConfig) -> cs.ManagedClusterAgentPoolProfileArgs:
+def _system_pool(settings: ClusterConfig, tags: Mapping[str, str]) -> cs.ManagedClusterAgentPoolProfileArgs:
+    """The inline system profile; its ``tags`` are what reach the VM scale set (node-pool tags,
+    AKS docs ``use-tags.md``), the cluster's own tags do not."""
     pool = settings.system_pool
     return cs.ManagedClusterAgentPoolProfileArgs(
-        name="system",
+        name=SYSTEM_POOL_NAME,
         mode=cs.AgentPoolMode.SYSTEM,
         vm_size=pool.vm_size,
         count=pool.count,
@@ -89,6 +103,7 @@ def _system_pool(settings: ClusterConfig) -> cs.ManagedClusterAgentPoolProfileAr
         os_disk_size_gb=pool.os_disk_size_gb,
         type=cs.AgentPoolType.VIRTUAL_MACHINE_SCALE_SETS,
         upgrade_settings=cs.AgentPoolUpgradeSettingsArgs(max_surge=pool.max_surge),
+        tags=dict(tags),
     )
 
 
@@ -146,13 +161,14 @@ class AksCluster(Component):
             opts=self.child_opts(was="logs"),
         )
 
+        profiles = [_system_pool(settings, tags), *args.agent_pools]
         self.cluster = cs.ManagedCluster(
             self.child_name("aks"),
             resource_name_=names.cluster(),
             resource_group_name=rg_name,
             location=args.location,
             dns_prefix=names.dns_prefix(),
-            node_resource_group=f"{names.resource_group()}-nodes",
+            node_resource_group=names.node_resource_group(),
             kubernetes_version=settings.kubernetes_version,
             sku=cs.ManagedClusterSKUArgs(name=cs.ManagedClusterSKUName.BASE, tier=_TIERS[settings.tier]),
             support_plan=_SUPPORT_PLANS[settings.support_plan],
@@ -201,7 +217,7 @@ class AksCluster(Component):
             auto_scaler_profile=None
             if args.features.node_auto_provisioning
             else _auto_scaler_profile(settings),
-            agent_pool_profiles=[_system_pool(settings), *args.agent_pools],
+            agent_pool_profiles=profiles,
             addon_profiles=self._addons(args),
             ai_toolchain_operator_profile=cs.ManagedClusterAIToolchainOperatorProfileArgs(enabled=True)
             if args.features.kaito_addon
@@ -225,7 +241,7 @@ class AksCluster(Component):
             if args.features.node_auto_provisioning
             else None,
             tags=tags,
-            opts=self.child_opts(was="aks", ignore_changes=CLUSTER_IGNORE_CHANGES),
+            opts=self.child_opts(was="aks", ignore_changes=cluster_ignore_changes(profiles)),
         )
         # A change of cluster.kubernetesVersion is applied here, never by resending it on the cluster.
         self.version_update = KubernetesVersionUpdate(
@@ -233,6 +249,7 @@ class AksCluster(Component):
             resource_group_name=rg_name,
             cluster_name=self.cluster.name,
             kubernetes_version=settings.kubernetes_version,
+            steps=[dict(step) for step in args.upgrade_steps],
             opts=self.child_opts(was="kubernetes-version", depends_on=[self.cluster]),
         )
         # AKS refuses overlapping writes on one cluster ("another operation is in progress"): every
@@ -257,6 +274,15 @@ class AksCluster(Component):
             creds.kubeconfigs.apply(lambda kcs: with_azure_cli_login(base64.b64decode(kcs[0].value).decode()))
         )
         admin = [self._deployer_admin(settings)] if settings.grant_deployer_cluster_admin else []
+        # No Kubernetes object before the API server lets the deployer act (a new role assignment takes
+        # up to five minutes to arrive there): the provider below depends on this poll.
+        self.deployer_access = DeployerAccess(
+            self.child_name("deployer-access"),
+            kubeconfig=self.kubeconfig,
+            cluster_id=self.cluster.id,
+            principal_id=authorization.get_client_config_output().object_id,
+            opts=self.child_opts(was="deployer-access", depends_on=[self.cluster, *admin]),
+        )
         # The provider keeps its first name, the one child outside the f"{name}-..." convention: every
         # Kubernetes object's state names its provider, and an aliased provider rename has replaced every
         # object that used it (pulumi/pulumi#3979, #18395; fixed in the engine since, but a replaced
@@ -266,7 +292,7 @@ class AksCluster(Component):
             "k8s",
             kubeconfig=self.kubeconfig,
             delete_unreachable=False,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster, *admin]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster, *admin, self.deployer_access]),
         )
 
         self.resource_group_name = rg_name

@@ -17,7 +17,7 @@ from components.roles import ACR_PULL, ACR_PUSH, assignment_name, role_definitio
 
 @dataclass(frozen=True)
 class ContainerRegistryArgs:
-    registry_name: str
+    registry_name: pulumi.Input[str]
     place: AzurePlace
     subscription_id: pulumi.Input[str]
     kubelet_object_id: pulumi.Input[str]  # the cluster's kubelet identity (identityProfile.kubeletidentity)

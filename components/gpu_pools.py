@@ -44,12 +44,16 @@ CREATE_ONLY_FIELDS: dict[str, str] = {
     "an update would leave existing nodes on the old driver",
 }
 REPLACE_ON_CHANGES = sorted(CREATE_ONLY_FIELDS)
+# The autoscaler owns the node count; the version update (components.version_update) owns the pool's
+# Kubernetes version: after `pulumi up --refresh` the stored orchestratorVersion is the live one, and
+# ignoring it keeps the program (which never sets it) from sending the pool without it.
+AGENT_POOL_IGNORE_CHANGES = ["count", "orchestratorVersion"]
 # Replacement strategy: delete before replace, keeping the agent pool's name. A name derived from the
 # create-only fields (so the new pool comes up before the old one goes) does not fit: AKS allows 12
 # characters and pool names take up to 10 + "sp"; it would rename (replace) every existing pool once,
 # and both pools would need GPU quota at the same time, which the quota check sizes for one. The gap
 # this leaves on a serving pool is made visible instead: `--diff` reports **replace** with the fields,
-# and the README describes the gap-free migration (a second pool under a new name, then move models).
+# and docs/gpu-pools.md describes the gap-free migration (a second pool under a new name, then move models).
 DELETE_BEFORE_REPLACE = True
 
 
@@ -143,7 +147,7 @@ class GpuPools(Component):
             tags=dict(args.tags),
             opts=self.child_opts(
                 was=spec.name,
-                ignore_changes=["count"],
+                ignore_changes=AGENT_POOL_IGNORE_CHANGES,
                 replace_on_changes=REPLACE_ON_CHANGES,
                 delete_before_replace=DELETE_BEFORE_REPLACE,
                 depends_on=[after] if after is not None else None,

@@ -38,6 +38,9 @@ class InferenceRuntimeRefs:
     secret_provider_class: str | None = None
     queue: QueueRefs | None = None
     http_addon: HttpAddonRefs | None = None
+    # The KAITO release (helm mode) that serves the Workspace and InferenceSet kinds; None: the
+    # managed add-on, enabled on the cluster the Kubernetes provider depends on.
+    kaito_release: pulumi.Resource | None = None
     hf_token_key: str = HF_TOKEN_KEY
 
     def hf_token_volume(self) -> tuple[VolumeArgs, VolumeMountArgs] | None:

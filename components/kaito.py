@@ -12,18 +12,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_azure_native.authorization as authorization
 from pulumi_kubernetes.core.v1 import Namespace
 from pulumi_kubernetes.helm.v3 import Release, RepositoryOptsArgs
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 
 from components.child_names import Component
 from components.outputs import KaitoSummary
-from components.roles import AKS_CONTRIBUTOR
+from components.roles import GPU_PROVISIONER_AGENT_POOLS, custom_role_guid
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
 from config import versions
 from config.schema import KaitoConfig
 from facts.kaito_versions import MANAGED_KAITO_VERSION
 from facts.namespaces import GPU_PROVISIONER_NAMESPACE, KAITO_NAMESPACE
+from facts.role_actions import GPU_PROVISIONER_ROLE
 from facts.tags import k8s_labels
 from renderers.helm_values import (
     GPU_PROVISIONER_ENV,
@@ -87,12 +89,19 @@ class Kaito(Component):
 
     summary: KaitoSummary
     gpu_provisioner: WorkloadIdentity | None
+    # Helm mode: the atomic workspace release (KAITO's CRDs, its controller and its validating webhook,
+    # failurePolicy Fail at chart 0.12.0 templates/webhooks.yaml). Every Workspace and InferenceSet
+    # depends on it: created before the webhook has a ready pod, the API server refuses them ("failed
+    # calling webhook") and pulumi-kubernetes does not retry that (pitfalls 29). Managed mode: None,
+    # the cluster with the add-on enabled serves them (the models reach it through the provider).
+    release: Release | None
 
     def __init__(self, name: str, args: KaitoArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aksllm:platform:Kaito", name, opts)
         settings = args.settings
         self.summary = kaito_summary(settings)
         self.gpu_provisioner = None
+        self.release = None
         if settings.mode == "helm":
             self._helm(args)
         self.register_outputs({"kaito": self.summary})
@@ -104,7 +113,7 @@ class Kaito(Component):
             metadata=ObjectMetaArgs(name=KAITO_NAMESPACE, labels=k8s_labels(KAITO_NAMESPACE, "kaito")),
             opts=self.child_opts(was="kaito-namespace"),
         )
-        Release(
+        self.release = Release(
             self.child_name("workspace"),
             name="kaito-workspace",
             chart="workspace",
@@ -118,6 +127,31 @@ class Kaito(Component):
         if settings.node_provisioner == "gpu-provisioner":
             self._gpu_provisioner(args)
 
+    def _agent_pool_role(self, args: KaitoArgs) -> tuple[authorization.RoleDefinition, pulumi.Output[str]]:
+        """Exactly what gpu-provisioner v0.4.3 calls (facts/role_actions.py): read the cluster, manage its
+        agent pools. Defined on the resource group (custom roles cannot name a single resource as their
+        assignable scope) and assigned on the cluster only."""
+        group = pulumi.Output.all(args.home.subscription_id, args.home.place.resource_group_name).apply(
+            lambda v: f"/subscriptions/{v[0]}/resourceGroups/{v[1]}"
+        )
+        role = GPU_PROVISIONER_ROLE
+        guid = group.apply(lambda g: custom_role_guid(g, role.name))
+        definition = authorization.RoleDefinition(
+            self.child_name("gpu-provisioner-role"),
+            role_definition_id=guid,
+            # Role names are unique in the tenant: the resource group makes this one the stack's own.
+            role_name=pulumi.Output.from_input(args.home.place.resource_group_name).apply(
+                lambda g: f"{role.name} ({g})"
+            ),
+            description="gpu-provisioner (KAITO): read the cluster, create/read/delete its agent pools",
+            role_type="CustomRole",
+            scope=group,
+            assignable_scopes=[group],
+            permissions=[authorization.PermissionArgs(actions=list(role.actions))],
+            opts=self.child_opts(was="gpu-provisioner-role"),
+        )
+        return definition, guid
+
     def _gpu_provisioner(self, args: KaitoArgs) -> None:
         namespace = Namespace(
             self.child_name("gpu-provisioner-namespace"),
@@ -125,6 +159,11 @@ class Kaito(Component):
                 name=GPU_PROVISIONER_NAMESPACE, labels=k8s_labels(GPU_PROVISIONER_NAMESPACE, "kaito")
             ),
             opts=self.child_opts(was="gpu-provisioner-namespace"),
+        )
+        role, guid = self._agent_pool_role(args)
+        # The subscription-level id a role assignment names (through role.id: it waits for the role).
+        role_id = pulumi.Output.all(args.home.subscription_id, guid, role.id).apply(
+            lambda v: f"/subscriptions/{v[0]}/providers/Microsoft.Authorization/roleDefinitions/{v[1]}"
         )
         self.gpu_provisioner = WorkloadIdentity(
             self.child_name("gpu-provisioner-identity"),
@@ -134,7 +173,12 @@ class Kaito(Component):
                 namespace=GPU_PROVISIONER_NAMESPACE,
                 service_account=GPU_PROVISIONER_SERVICE_ACCOUNT,
                 grants=[
-                    RoleGrant(AKS_CONTRIBUTOR, args.cluster_id, "gpu-provisioner creates GPU agent pools")
+                    RoleGrant(
+                        GPU_PROVISIONER_AGENT_POOLS,  # names the assignment; the definition: role_id
+                        args.cluster_id,
+                        "gpu-provisioner creates, reads and deletes GPU agent pools",
+                        definition_id=role_id,
+                    )
                 ],
                 labels=k8s_labels(GPU_PROVISIONER_SERVICE_ACCOUNT, "kaito"),
                 automount_api_token=True,  # a controller: it watches NodeClaims and creates Nodes

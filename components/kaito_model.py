@@ -155,8 +155,12 @@ class KaitoModel(Component):
         resource, inference, annotations = workspace_fields(
             plan, caps, node_labels, byo_nodes=byo_nodes, hf_token_secret=refs.hf_token_secret
         )
+        # The Workspace/InferenceSet waits for its ConfigMap and for what serves its kind: the KAITO
+        # release in helm mode (CRDs and validating webhook ready: an atomic release waits for its pods),
+        # the cluster with the add-on enabled otherwise (through the Kubernetes provider).
+        served_by = [refs.kaito_release] if refs.kaito_release is not None else []
         after_config = pulumi.ResourceOptions.merge(
-            args.kube, pulumi.ResourceOptions(depends_on=[config_map])
+            args.kube, pulumi.ResourceOptions(depends_on=[config_map, *served_by])
         )
 
         if self.kind == "Workspace":

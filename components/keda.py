@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 import pulumi
 from pulumi_kubernetes.apiextensions import CustomResource
-from pulumi_kubernetes.core.v1 import Namespace
+from pulumi_kubernetes.apps.v1 import DeploymentPatch, DeploymentSpecPatchArgs
+from pulumi_kubernetes.core.v1 import Namespace, PodTemplateSpecPatchArgs
 from pulumi_kubernetes.helm.v3 import Release, RepositoryOptsArgs
-from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
+from pulumi_kubernetes.meta.v1 import ObjectMetaArgs, ObjectMetaPatchArgs
 
 from components.child_names import Component
 from components.roles import MONITORING_DATA_READER, SERVICE_BUS_DATA_OWNER
@@ -24,6 +25,9 @@ from renderers.helm_values import HTTP_ADDON_RELEASE, http_addon_values
 # the upstream chart): the federated credential's subject must name it.
 KEDA_NAMESPACE = "kube-system"
 KEDA_SERVICE_ACCOUNT = "keda-operator"
+KEDA_OPERATOR_DEPLOYMENT = "keda-operator"  # kube-system/keda-operator (keda-workload-identity.md)
+# On the operator's pod template: the workload identity client id its pods were started with.
+RESTART_ANNOTATION = "aks-llm/workload-identity-client-id"
 PROMETHEUS_TRIGGER_AUTH = "keda-prometheus"
 SERVICE_BUS_TRIGGER_AUTH = "keda-servicebus"
 KEDA_CHARTS = versions.chart("keda-add-ons-http").repository
@@ -37,6 +41,9 @@ class HttpAddonRefs:
     interceptor_service: str
     interceptor_port: int
     external_scaler_address: str
+    # The (atomic) release that installs the HTTPScaledObject CRD and the add-on's operator: every
+    # HTTPScaledObject depends on it, so none is sent before the CRD exists and the operator is ready.
+    release: pulumi.Resource | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,7 @@ class KedaAutoscaling(Component):
             ),
             opts=self.child_opts(was="keda-identity"),
         )
+        self.operator_restart = self._restart_operator()
         self.prometheus_trigger_auth = self._trigger_auth("prometheus", PROMETHEUS_TRIGGER_AUTH, args)
         self.service_bus_trigger_auth = (
             self._trigger_auth("servicebus", SERVICE_BUS_TRIGGER_AUTH, args)
@@ -93,6 +101,23 @@ class KedaAutoscaling(Component):
         )
         self.http_addon = self._http_addon(args) if args.http_addon.enabled else None
         self.register_outputs({"clientId": self.identity.client_id})
+
+    def _restart_operator(self) -> DeploymentPatch:
+        """Restart the add-on's operator once its ServiceAccount carries the client id: the workload
+        identity webhook injects AZURE_CLIENT_ID and the token volume only into pods created after the
+        annotation (keda-workload-identity.md, "Enable Workload Identity on KEDA operator": annotate, then
+        `kubectl rollout restart deploy keda-operator -n kube-system`). A pod-template annotation holding
+        the client id is that restart, done declaratively: it rolls the operator when the id is first set
+        and whenever it changes, and never otherwise. A server-side-apply patch owns only this one field."""
+        template = PodTemplateSpecPatchArgs(
+            metadata=ObjectMetaPatchArgs(annotations={RESTART_ANNOTATION: self.identity.client_id})
+        )
+        return DeploymentPatch(
+            self.child_name("operator-restart"),
+            metadata=ObjectMetaPatchArgs(name=KEDA_OPERATOR_DEPLOYMENT, namespace=KEDA_NAMESPACE),
+            spec=DeploymentSpecPatchArgs(template=template),
+            opts=self.child_opts(was="keda-operator-restart", depends_on=[self.identity.service_account]),
+        )
 
     def _trigger_auth(self, suffix: str, name: str, args: KedaArgs) -> str:
         CustomResource(
@@ -117,7 +142,7 @@ class KedaAutoscaling(Component):
             ),
             opts=self.child_opts(was="http-addon-namespace"),
         )
-        Release(
+        release = Release(
             self.child_name("http-addon"),
             name=HTTP_ADDON_RELEASE,
             chart="keda-add-ons-http",
@@ -133,4 +158,5 @@ class KedaAutoscaling(Component):
             interceptor_service=f"{HTTP_ADDON_RELEASE}-interceptor-proxy",
             interceptor_port=8080,
             external_scaler_address=f"{HTTP_ADDON_RELEASE}-external-scaler.{HTTP_ADDON_NAMESPACE}:9090",
+            release=release,
         )

@@ -70,6 +70,7 @@ def cluster_egress_ips(cluster: cs.ManagedCluster) -> pulumi.Output[list[str]]:
 @dataclass(frozen=True)
 class KeyVaultArgs:
     names: Names
+    unique: pulumi.Input[str]  # the deployment's suffix of globally unique names (components.name_suffix)
     place: AzurePlace
     tenant_id: pulumi.Input[str]
     settings: KeyVaultConfig
@@ -94,7 +95,7 @@ class KeyVault(Component):
         )
         self.vault = keyvault.Vault(
             self.child_name("vault"),
-            vault_name=args.names.key_vault(),
+            vault_name=pulumi.Output.from_input(args.unique).apply(args.names.key_vault),
             resource_group_name=args.place.resource_group_name,
             location=args.place.location,
             properties=keyvault.VaultPropertiesArgs(

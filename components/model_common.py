@@ -182,6 +182,10 @@ def http_scaled_object(
     InterceptorRoute's CRD pinned beside the chart."""
     plan, namespace = ctx.plan, ctx.inference.namespace
     name = plan.config.name
+    addon = ctx.inference.http_addon
+    if addon is not None and addon.release is not None:
+        # The add-on's release installs the HTTPScaledObject CRD and its operator: wait for it.
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[addon.release]))
     wait = http_cold_start_wait_seconds(plan, ctx.http_addon.cold_start_timeout_seconds)
     return CustomResource(
         owner.child_name("http-scaled-object"),

@@ -145,7 +145,7 @@ class ModelServices(Component):
                 f"{worker.model} has no queue trigger and messages wait in {worker.queue} (TTL "
                 f"{args.config.addons.async_queue.message_ttl_hours} h): build the image with the "
                 "worker-image workflow into this stack's registry, then set the digest it records "
-                "(README, Async queue)"
+                "(docs/async-queue.md)"
             )
             return
         model = next(p for p in args.plans if p.config.name == worker.model)

@@ -108,6 +108,13 @@ class KubernetesVersion(TypedDict):
     managedAddons: dict[str, ManagedAddon]
 
 
+class UpgradeStepSummary(TypedDict):
+    """One step of what a change of ``cluster.kubernetesVersion`` runs, in order (output ``upgradePath``)."""
+
+    step: str  # what the step does
+    command: str  # the command, as a shell would run it
+
+
 class KaitoNodeRow(TypedDict):
     """GPU nodes KAITO provisions itself for one KAITO model, at its maximum."""
 
@@ -160,6 +167,7 @@ class StackOutputs(TypedDict):
     hfTokenSecret: NotRequired[pulumi.Input[str]]  # with an HF token
     asyncQueue: NotRequired[AsyncQueueSummary]  # with addons.asyncQueue.enabled
     kubernetesVersion: KubernetesVersion  # the version and its end of life
+    upgradePath: list[UpgradeStepSummary]  # what a change of cluster.kubernetesVersion runs
     notes: NotRequired[list[str]]  # what the plan wants you to know (warnings, caveats, next steps)
     nodeProvisioning: NodeProvisioningSummary  # agent pools or NAP, and KAITO's own nodes
     cost: dict[str, Any]  # the cost estimate (cost.estimate.CostEstimate.to_dict)
@@ -182,7 +190,7 @@ def quota_output(row: QuotaRow) -> QuotaNeed:
 def queue_worker_output(worker: WorkerPlan) -> QueueWorkerSummary:
     return {
         "model": worker.model,
-        "image": worker.image or "not set: the worker is left out (README, Async queue)",
+        "image": worker.image or "not set: the worker is left out (docs/async-queue.md)",
         "deployed": worker.deployed,
         "queue": worker.queue,
         "replyQueue": worker.reply_queue,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_azure_native.authorization as authorization
 
 from components.addons import PlatformAddons, PlatformAddonsArgs
 from components.budget import StackBudget, StackBudgetArgs, first_of_month
@@ -45,6 +47,8 @@ class Platform(Component):
         cfg = plan.config
         names = Names(prefix=cfg.prefix, stack=args.stack, location=cfg.location)
         tags = stack_tags(args.project, args.stack, cfg.tags)
+        version = cfg.cluster.kubernetes_version
+        upgrade = [s.row(names.resource_group(), names.cluster(), version) for s in plan.upgrade_steps]
         self.cluster = AksCluster(
             self.child_name("cluster"),
             AksClusterArgs(
@@ -53,6 +57,7 @@ class Platform(Component):
                 tags=tags,
                 settings=cfg.cluster,
                 features=plan.cluster_features,
+                upgrade_steps=upgrade,
             ),
             opts=self.child_opts(was="cluster"),
         )
@@ -104,13 +109,16 @@ class Platform(Component):
             if self.nodepool_specs
             else None
         )
-        self.cost = estimate_cost(cfg, plan.catalog, self.model_plans)
+        self.cost = estimate_cost(cfg, plan.catalog, self.model_plans, names.budget_resource_groups())
         if cfg.budget is not None:
             self.budget = StackBudget(
                 self.child_name("budget"),
                 StackBudgetArgs(
                     budget_name=names.budget(),
-                    scope=self.cluster.resource_group.id,
+                    scope=authorization.get_client_config_output().subscription_id.apply(
+                        lambda sub: f"/subscriptions/{sub}"
+                    ),
+                    resource_groups=names.budget_resource_groups(),
                     settings=cfg.budget,
                     start_date=cfg.budget.start_date or first_of_month(plan.plan_date),
                     start_date_pinned=cfg.budget.start_date is not None,
@@ -137,6 +145,14 @@ class Platform(Component):
             "inferenceNamespace": addons["inferenceNamespace"],
             "triggerAuthentications": addons["triggerAuthentications"],
             "kubernetesVersion": kubernetes_version_output(plan.kubernetes_version),
+            # What a change of cluster.kubernetesVersion runs, in order (components.version_update).
+            "upgradePath": [
+                {
+                    "step": s.label,
+                    "command": shlex.join(s.command(names.resource_group(), names.cluster(), version)),
+                }
+                for s in plan.upgrade_steps
+            ],
             "nodeProvisioning": node_provisioning_output(plan.node_provisioning),
             "cost": self.cost.to_dict(),
             "models": self.models.outputs,

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import pulumi
 
+from facts.role_actions import GPU_PROVISIONER_ROLE
+
 
 @dataclass(frozen=True)
 class BuiltInRole:
@@ -41,11 +43,10 @@ ACR_PUSH = BuiltInRole("AcrPush", "8311e382-0749-4cb8-b61a-304f252e45ec")
 # not enough (KEDA's own workload-identity sample assigns Data Owner; kedacore/keda#806, #7822).
 # Scoped to the one queue, not the namespace.
 SERVICE_BUS_DATA_OWNER = BuiltInRole("Azure Service Bus Data Owner", "090c5cfd-751d-490a-894a-3ce6f1109419")
-# Microsoft.ContainerService/managedClusters/* (which includes agentPools/write) and nothing outside
-# AKS: narrower than Contributor, which KAITO's docs suggest for the self-hosted gpu-provisioner.
-AKS_CONTRIBUTOR = BuiltInRole(
-    "Azure Kubernetes Service Contributor Role", "ed7f3fbd-7b88-4dd4-9017-9adb7ce333f8"
-)
+# The self-hosted gpu-provisioner no longer gets "Azure Kubernetes Service Contributor Role": whether
+# that role's actions include managedClusters/agentPools/* is read two ways (facts/role_actions.py), and
+# either way it grants more than the agent-pool calls gpu-provisioner v0.4.3 makes. It gets a custom
+# role with exactly those calls instead (facts.role_actions.GPU_PROVISIONER_ROLE, components/kaito.py).
 
 # Full Kubernetes RBAC inside one cluster (Azure RBAC for Kubernetes): what the identity running
 # `pulumi up` needs to create the program's Kubernetes objects once local accounts are disabled.
@@ -54,6 +55,11 @@ AKS_RBAC_CLUSTER_ADMIN = BuiltInRole(
 )
 
 _NAMESPACE = uuid.UUID("6f1c0f5e-2b1a-4c55-9a53-7a6b1c0e4d21")  # this project's uuid5 namespace
+
+
+def custom_role_guid(scope: str, role_name: str) -> str:
+    """A deterministic role definition name (a GUID) for a custom role defined at ``scope``."""
+    return str(uuid.uuid5(_NAMESPACE, f"custom-role|{scope.lower()}|{role_name}"))
 
 
 def role_definition_id(subscription_id: pulumi.Input[str], role: BuiltInRole) -> pulumi.Output[str]:
@@ -74,3 +80,10 @@ def assignment_name(scope: str, role: BuiltInRole, principal_name: str) -> str:
     if _BROAD_SCOPE.match(scope):
         raise ValueError(f"{role.name} for {principal_name}: scope {scope!r} is not a single resource")
     return str(uuid.uuid5(_NAMESPACE, f"{scope.lower()}|{role.guid}|{principal_name}"))
+
+
+# The gpu-provisioner's custom role (facts.role_actions.GPU_PROVISIONER_ROLE): this record only names its
+# assignments (a fixed GUID); the role definition itself is created per stack (components/kaito.py).
+GPU_PROVISIONER_AGENT_POOLS = BuiltInRole(
+    GPU_PROVISIONER_ROLE.name, custom_role_guid("", GPU_PROVISIONER_ROLE.name)
+)

@@ -17,6 +17,7 @@ from facts.naming import Names
 @dataclass(frozen=True)
 class AsyncQueueArgs:
     names: Names
+    unique: pulumi.Input[str]  # the deployment's suffix of globally unique names (components.name_suffix)
     place: AzurePlace
     settings: AsyncQueueConfig
 
@@ -36,7 +37,7 @@ class AsyncQueue(Component):
         settings = args.settings
         self.namespace = servicebus.Namespace(
             self.child_name("namespace"),
-            namespace_name=args.names.service_bus(),
+            namespace_name=pulumi.Output.from_input(args.unique).apply(args.names.service_bus),
             resource_group_name=args.place.resource_group_name,
             location=args.place.location,
             sku=servicebus.SBSkuArgs(name=servicebus.SkuName.STANDARD, tier=servicebus.SkuTier.STANDARD),

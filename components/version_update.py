@@ -10,16 +10,19 @@ cluster, and a separate update that sends only ``kubernetesVersion``).
 
 pulumi-azure-native has no partial-update resource (a second ``ManagedCluster`` on the same name would
 be a second owner of one object, and ``resources:Resource`` PUTs a whole body), so the update is a
-small dynamic provider (pulumi SDK only) that runs ``az aks upgrade`` (the Azure CLI is already needed
-by kubelogin's azurecli login). It acts only on a *change* of the configured version and never
-downgrades: when the cluster already runs the configured minor or a later one (auto-upgrade), it
-does nothing.
+small dynamic provider (pulumi SDK only) that runs the Azure CLI (already needed by kubelogin's
+azurecli login). It acts only on a *change* of the configured version. The commands and their order
+come from the plan (``sizing.upgrade_path``: control plane alone, then the system pool, the on-demand
+pools, the spot pools) and are this resource's inputs, so the offline plan shows them; each runs only
+while its target is still below the wanted version (``az aks show`` / ``az aks nodepool show``), so
+nothing is ever downgraded and a rerun after a failure continues where it stopped.
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
@@ -39,8 +42,24 @@ def needs_upgrade(current: str, wanted: str) -> bool:
     return _key(current)[: len(w)] < w
 
 
+def _current_version(group: str, cluster: str, pool: str | None) -> str | None:
+    """The control plane's (``pool`` None) or one agent pool's running version; None for a pool that
+    does not exist (yet: it is created after this update, on the new version)."""
+    if pool is None:
+        show = ["az", "aks", "show", "-g", group, "-n", cluster, "-o", "json"]
+        field = "currentKubernetesVersion"
+    else:
+        show = ["az", "aks", "nodepool", "show", "-g", group, "--cluster-name", cluster, "-n", pool]
+        show += ["-o", "json"]
+        field = "currentOrchestratorVersion"
+    done = subprocess.run(show, check=pool is None, capture_output=True, text=True)
+    if pool is not None and done.returncode != 0:
+        return None
+    return str(json.loads(done.stdout).get(field) or "0")
+
+
 class _AzAksUpgrade(ResourceProvider):
-    """create: nothing (the cluster was just created on the version); update: ``az aks upgrade``."""
+    """create: nothing (the cluster was just created on the version); update: the planned steps."""
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult(id_=f"{props['resourceGroupName']}/{props['clusterName']}", outs=props)
@@ -51,28 +70,15 @@ class _AzAksUpgrade(ResourceProvider):
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         group, name, wanted = news["resourceGroupName"], news["clusterName"], news["kubernetesVersion"]
-        show = ["az", "aks", "show", "-g", group, "-n", name, "-o", "json"]
-        current = json.loads(subprocess.run(show, check=True, capture_output=True, text=True).stdout)
-        if needs_upgrade(str(current.get("currentKubernetesVersion", "0")), wanted):
-            # Control plane, then every node pool (as auto-upgrade does); AKS refuses skipping a minor.
-            upgrade = [
-                "az",
-                "aks",
-                "upgrade",
-                "-g",
-                group,
-                "-n",
-                name,
-                "--kubernetes-version",
-                wanted,
-                "--yes",
-            ]
-            subprocess.run(upgrade, check=True)
+        for step in news["steps"]:
+            current = _current_version(group, name, step.get("pool"))
+            if current is not None and needs_upgrade(current, wanted):
+                subprocess.run([str(a) for a in step["command"]], check=True)
         return UpdateResult(outs=news)
 
 
 class KubernetesVersionUpdate(pulumi.dynamic.Resource):
-    """The cluster's configured Kubernetes version, applied by upgrade when it changes."""
+    """The cluster's configured Kubernetes version, applied step by step when it changes."""
 
     def __init__(
         self,
@@ -81,11 +87,13 @@ class KubernetesVersionUpdate(pulumi.dynamic.Resource):
         resource_group_name: pulumi.Input[str],
         cluster_name: pulumi.Input[str],
         kubernetes_version: str,
+        steps: Sequence[dict[str, Any]],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props = {
             "resourceGroupName": resource_group_name,
             "clusterName": cluster_name,
             "kubernetesVersion": kubernetes_version,
+            "steps": [dict(s) for s in steps],
         }
         super().__init__(_AzAksUpgrade(), name, props, opts)

@@ -30,11 +30,13 @@ def subject(namespace: str, service_account: str) -> str:
 
 @dataclass(frozen=True)
 class RoleGrant:
-    """A built-in role on exactly one resource (never a subscription or resource group)."""
+    """A role on exactly one resource (never a subscription or resource group): built in, or custom."""
 
     role: BuiltInRole
     scope: pulumi.Input[str]
     description: str
+    # A custom role: its role definition's resource id (``role`` then only names the assignment).
+    definition_id: pulumi.Input[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,9 @@ class WorkloadIdentity(Component):
             self.child_name(suffix),
             role_assignment_name=scope.apply(lambda s: assignment_name(s, grant.role, args.identity_name)),
             scope=scope,
-            role_definition_id=role_definition_id(args.home.subscription_id, grant.role),
+            role_definition_id=grant.definition_id
+            if grant.definition_id is not None
+            else role_definition_id(args.home.subscription_id, grant.role),
             principal_id=self.principal_id,
             principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
             description=f"{grant.role.name}: {grant.description}",

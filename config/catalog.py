@@ -39,6 +39,22 @@ class MigProfile:
     memory_source: str = ""
 
 
+INTERCONNECTS = frozenset({"none", "pcie", "nvlink"})
+
+
+@dataclass(frozen=True)
+class GpuPerformance:
+    """Datasheet peaks of one SKU's GPU board and the link between its GPUs (gpu-performance.yaml)."""
+
+    board: str  # e.g. "A100 80GB PCIe"
+    hbm_gb_per_s: float  # memory bandwidth, decimal GB/s
+    dense_16bit_tflops: float  # dense tensor-core bf16 (fp16 where no bf16) TFLOP/s
+    interconnect: str  # none | pcie | nvlink
+    interconnect_gb_per_s: float  # datasheet figure, both directions together
+    source: str  # the board's datasheet figures
+    interconnect_source: str
+
+
 @dataclass(frozen=True)
 class GpuSku:
     """An Azure GPU VM size."""
@@ -65,6 +81,8 @@ class GpuSku:
     cuda_total_gib: float = 0.0
     memory_basis: str = ""  # measured | derived | unverified
     memory_source: str = ""
+    # Peak figures for the roofline estimate (gpu-performance.yaml); None only before loading.
+    performance: GpuPerformance | None = None
 
     def mig_profile(self, name: str) -> MigProfile | None:
         """The MIG profile ``name`` on this SKU's GPU (``3g.40gb``, or AKS's ``MIG3g``), or None."""
@@ -132,6 +150,7 @@ class PriceTable:
     verified: bool
     entries: Mapping[str, PriceEntry]
     system_pool_note: str
+    origin: str = "catalog"  # "catalog" (the committed table) or the local override file's path
 
 
 @dataclass(frozen=True)
@@ -495,6 +514,42 @@ def _with_memory(sku: GpuSku, memory: Mapping[str, GpuMemory], file: str) -> Gpu
     )
 
 
+def _performance(file: str, data: dict[str, Any], skus: Mapping[str, GpuSku]) -> dict[str, GpuPerformance]:
+    top = _Entry(file, "top level", data, {"gpus", "skus"})
+    boards = {}
+    for board, raw in _section(file, data, "gpus").items():
+        e = _Entry(file, f"gpus.{board}", raw, {"hbm_gb_per_s", "dense_16bit_tflops", "source"})
+        bw, tf = e.get("hbm_gb_per_s", float), e.get("dense_16bit_tflops", float)
+        if bw <= 0 or tf <= 0:
+            e.fail("hbm_gb_per_s and dense_16bit_tflops must be > 0")
+        boards[board] = (bw, tf, e.get("source", str))
+    out = {}
+    per_sku = _section(file, data, "skus")
+    for name, raw in per_sku.items():
+        e = _Entry(file, f"skus.{name}", raw, {"gpu", "interconnect", "interconnect_gb_per_s", "source"})
+        if name not in skus:
+            e.fail(_unknown("GPU SKU", name, skus))
+        board = e.get("gpu", str)
+        if board not in boards:
+            e.fail(_unknown("GPU board", board, boards))
+        if not board.startswith(skus[name].gpu_model):
+            e.fail(f"board {board!r} is not a {skus[name].gpu_model!r} (skus.yaml gpu_model)")
+        link = e.get("interconnect", str)
+        if link not in INTERCONNECTS:
+            e.fail(f"interconnect {link!r} not in {sorted(INTERCONNECTS)}")
+        if (link == "none") != (skus[name].gpu_count == 1):
+            e.fail(f"interconnect {link!r} with {skus[name].gpu_count} GPU(s): 'none' exactly on 1-GPU sizes")
+        gbps = e.get("interconnect_gb_per_s", float)
+        if gbps <= 0:
+            e.fail("interconnect_gb_per_s must be > 0")
+        bw, tf, src = boards[board]
+        out[name] = GpuPerformance(board, bw, tf, link, gbps, src, e.get("source", str))
+    missing = sorted(set(skus) - set(out))
+    if missing:
+        top.fail(f"skus: no entry for {', '.join(missing)}")
+    return out
+
+
 @functools.cache
 def load_catalog() -> Catalog:
     """Load and validate ``config/catalog/*.yaml`` (cached); ValueError names the bad file and entry."""
@@ -502,6 +557,8 @@ def load_catalog() -> Catalog:
     mem_file, mem_data = _read("gpu-memory.yaml")
     memory = _gpu_memory(mem_file, mem_data)
     gpu = {name: _with_memory(sku, memory, mem_file) for name, sku in gpu.items()}
+    perf = _performance(*_read("gpu-performance.yaml"), skus=gpu)
+    gpu = {name: dataclasses.replace(sku, performance=perf[name]) for name, sku in gpu.items()}
     file, data = _read("models.yaml")
     if data.keys() != {"models"}:
         raise ValueError(f"{file}: top level must hold exactly 'models'")

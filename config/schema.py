@@ -17,6 +17,7 @@ from pydantic.alias_generators import to_camel
 from config import versions
 from config.catalog import closest_names
 from config.regions import AZURE_REGIONS
+from config.timezones import iana_zones
 
 WeekDay = Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 Purpose = Literal["serving", "batch"]
@@ -591,6 +592,16 @@ class WorkloadConfig(Strict):
     """95th percentile of completion length, in tokens."""
     peak_concurrent_requests: Annotated[int, Field(ge=1, le=100_000)] = 8
     """Peak of concurrent requests; sizes the replicas' maximum when `replicas.max` is unset."""
+    peak_requests_per_second: Annotated[float, Field(gt=0, le=100_000)] | None = None
+    """Peak request rate, instead of `peakConcurrentRequests`: the replicas' maximum is what it takes to
+    complete that many requests a second, each replica at the batch that meets the latency targets
+    (roofline estimate, docs/advisor.md)."""
+    ttft_ms: Annotated[float, Field(gt=0, le=600_000)] | None = None
+    """Time-to-first-token target in ms for a p95 prompt (roofline estimate, no queueing): a replica runs
+    at most the batch that meets it (`--max-num-seqs`); refused when the pool's GPU cannot meet it."""
+    tpot_ms: Annotated[float, Field(gt=0, le=60_000)] | None = None
+    """Time-per-output-token target in ms (roofline estimate, prefill stalls included): a replica runs at
+    most the batch that meets it (`--max-num-seqs`); refused when the pool's GPU cannot meet it."""
     max_model_len: Annotated[int, Field(ge=256, le=10_485_760)] | None = None
     """vLLM `--max-model-len` in tokens (unset: derived). Not below p95PromptTokens + p95CompletionTokens:
     vLLM would refuse the p95 request."""
@@ -598,6 +609,20 @@ class WorkloadConfig(Strict):
     """vLLM `--max-num-seqs`, sequences one replica batches at once (unset: derived by the sizing)."""
     gpu_memory_utilization: Annotated[float, Field(gt=0.3, le=0.98)] = 0.90
     """vLLM `--gpu-memory-utilization`: the fraction of GPU memory vLLM may use."""
+
+    @property
+    def has_targets(self) -> bool:
+        """Latency targets or a request rate: the roofline estimate sizes the batch and the replicas."""
+        return any(v is not None for v in (self.ttft_ms, self.tpot_ms, self.peak_requests_per_second))
+
+    @model_validator(mode="after")
+    def _one_peak(self) -> WorkloadConfig:
+        if self.peak_requests_per_second is not None and "peak_concurrent_requests" in self.model_fields_set:
+            raise ValueError(
+                "peakRequestsPerSecond and peakConcurrentRequests both given: give the peak one way (the "
+                "replicas come from the rate and the targets, or from the concurrency)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _request_fits(self) -> WorkloadConfig:
@@ -622,10 +647,22 @@ class ReplicasConfig(Strict):
     `min`."""
 
 
+def _iana_zone(value: str) -> str:
+    """Accepted: an IANA time zone of the pinned tzdata package (e.g. `Europe/Stockholm`, `Etc/UTC`)."""
+    if value not in iana_zones():
+        hint = closest_names(value, sorted(iana_zones()))
+        also = f"; did you mean {', '.join(hint)}?" if hint else ""
+        raise ValueError(
+            f"not an IANA time zone: KEDA's cron trigger (the business-hours pre-warm) could not run{also} "
+            "(an IANA name such as Europe/Stockholm, America/New_York or Etc/UTC)"
+        )
+    return value
+
+
 class ScheduleConfig(Strict):
     """Business hours: replicas are pre-warmed inside them (KEDA cron trigger)."""
 
-    timezone: str = "Etc/UTC"
+    timezone: Annotated[str, AfterValidator(_iana_zone)] = "Etc/UTC"
     """IANA time zone of `start` and `end` (e.g. `Europe/Stockholm`)."""
     start: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = "08:00"
     """Time business hours start (`HH:MM`)."""
@@ -688,7 +725,7 @@ class ModelConfig(Strict):
     """Business hours in which replicas are pre-warmed (a KEDA cron trigger); unset: none."""
     scale_to_zero: bool = True
     """Scale to 0 replicas when idle (`replicas.min` must be 0; false: at least 1). Something must wake it:
-    a schedule, the KEDA HTTP add-on or the async queue."""
+    a schedule, the KEDA HTTP add-on (serving vLLM) or the async queue's worker (`worker.image` set)."""
 
     @model_validator(mode="after")
     def _one_source(self) -> ModelConfig:
@@ -761,8 +798,8 @@ class CostComparisonConfig(Strict):
     api_price_per_million_output_tokens: Annotated[float, Field(ge=0, le=MAX_USD_PER_MILLION_TOKENS)]
     """The API's price per million completion tokens, in USD."""
     throughput_tokens_per_second: Annotated[float, Field(gt=0, le=MAX_TOKENS_PER_SECOND)] | None = None
-    """Tokens per second one replica serves, for every model without a `modelThroughput` entry; every model
-    needs a throughput."""
+    """Tokens per second one replica serves, for every model without a `modelThroughput` entry (unset: the
+    roofline's estimate, marked `estimated (roofline)`, see docs/advisor.md)."""
     model_throughput: dict[str, Annotated[float, Field(gt=0, le=MAX_TOKENS_PER_SECOND)]] = Field(
         default_factory=dict
     )
@@ -770,7 +807,8 @@ class CostComparisonConfig(Strict):
 
 
 class BudgetConfig(Strict):
-    """A monthly Consumption budget on the stack's resource group with e-mail alerts.
+    """A monthly Consumption budget on the stack's two resource groups (the cluster's and the node
+    resource group, where the GPU VMs bill) with e-mail alerts.
 
     ``thresholds`` alert on actual cost, ``forecastThresholds`` on Azure's forecast, in percent of
     ``monthlyAmount`` (the subscription's billing currency). ``startDate`` (the first day of a month)
@@ -841,8 +879,9 @@ class KaitoConfig(Strict):
     feature_gates: KaitoFeatureGates = Field(default_factory=KaitoFeatureGates)
     """Feature gates of the chart (`mode: helm` only)."""
     node_provisioner: Literal["gpu-provisioner", "karpenter", "none"] = "gpu-provisioner"
-    """Where KAITO's nodes come from (`mode: helm` only): `gpu-provisioner` (self-hosted), `karpenter`
-    (AKS's NAP) or `none` (bring-your-own nodes). `gpu-provisioner` is refused in NAP mode."""
+    """Where KAITO's nodes come from (`mode: helm` only): `gpu-provisioner` (self-hosted) or `none`
+    (bring-your-own nodes). `gpu-provisioner` is refused in NAP mode; `karpenter` is refused: KAITO
+    0.12.0 asks Karpenter for static capacity, an alpha gate AKS's managed NAP does not expose."""
     gpu_provisioner_chart_version: SemVer = versions.chart("gpu-provisioner").version
     """Version of the gpu-provisioner chart (`nodeProvisioner: gpu-provisioner` only; default: the pin in
     versions.yaml)."""
@@ -901,7 +940,7 @@ class AsyncQueueWorkerConfig(Strict):
     """The queue worker (worker/ in this repository): its image and how many messages it holds."""
 
     # <registry>.azurecr.io/aks-llm-worker@sha256:...: the digest the worker-image workflow records.
-    # Unset: the worker is left out (first `pulumi up` creates the registry; see README).
+    # Unset: the worker is left out (first `pulumi up` creates the registry; see docs/async-queue.md).
     image: WorkerImage | None = None
     """Worker image in the stack's container registry pinned by digest
     (`<registry>.azurecr.io/aks-llm-worker@sha256:...`). Unset: the worker is left out (the first
@@ -983,6 +1022,15 @@ def _region(value: str) -> str:
     return value
 
 
+class NamingConfig(Strict):
+    """How the globally unique names (Key Vault, container registry, Service Bus) end."""
+
+    suffix: Annotated[str, Field(pattern=r"^[a-z0-9]{4,8}$")] | None = None
+    """Pins their suffix (4-8 lowercase letters/digits). Unset: a random 6-character suffix created on
+    the stack's first `pulumi up` and kept in its state. A stack created before the random suffix keeps
+    its names by setting this to the 4 characters its Key Vault name ends in (see docs/day-two.md)."""
+
+
 class StackConfig(Strict):
     """The project's config namespace of one stack."""
 
@@ -1010,6 +1058,8 @@ class StackConfig(Strict):
     """A per-token API to compare self-hosting with (unset: no break-even)."""
     budget: BudgetConfig | None = None
     """Monthly Consumption budget with e-mail alerts (unset: none)."""
+    naming: NamingConfig = Field(default_factory=NamingConfig)
+    """The suffix of the globally unique names (unset: random, kept in state)."""
     addons: AddonsConfig = Field(default_factory=AddonsConfig)
     """Cluster add-ons and the services around them."""
     inference: InferenceConfig = Field(default_factory=InferenceConfig)

@@ -9,7 +9,7 @@ one replica occupies (its share of a node on a MIG slice, whole nodes for KAITO)
 one replica serves (config). ``fixed daily overhead`` is what the model costs a day before any traffic:
 its scheduled floor and pre-warm capacity plus an equal share of the stack's other always-on cost
 (system pool, unused pool floors), so the models' overheads add up to the monthly estimate / (730/24).
-Worked example (README): 100 USD/day overhead, 1,000 + 500 tokens at 3 / 15 USD per million
+Worked example (docs/cost.md): 100 USD/day overhead, 1,000 + 500 tokens at 3 / 15 USD per million
 (0.0105 USD/request), a 3.673 USD/h replica at 2,000 tok/s (0.000765 USD/request)
 -> 100 / (0.0105 - 0.000765) = 10,272 requests/day.
 """

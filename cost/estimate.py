@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from config.catalog import Catalog, GpuSku
-from config.prices import PriceBook
+from config.prices import local_book
 from config.schema import GpuPoolConfig, NodePoolConfig, StackConfig
 from cost import breakeven
+from cost.budget import NOT_ESTIMATED, budget_note, budget_section
 from cost.nodepools import ON_DEMAND, SPOT, NodePoolCapacity, nodepool_capacities
 from sizing.business_hours import (
     HOURS_PER_MONTH,
@@ -37,14 +39,13 @@ from sizing.business_hours import (
 )
 from sizing.deployments import ModelPlan
 from sizing.node_selection import gpus_per_node
+from sizing.plan_estimates import replica_estimate
 from sizing.slots import fill
 from sizing.workloads import floor_replicas
 
 DAYS_PER_MONTH = HOURS_PER_MONTH / 24
-NOT_INCLUDED = (
-    "not included: the AKS Standard tier fee, OS disks, Log Analytics ingestion, load balancer, "
-    "public IPs and egress"
-)
+ROOFLINE = "estimated (roofline)"  # a break-even throughput the stack did not give (sizing.roofline)
+NOT_INCLUDED = "not included: " + NOT_ESTIMATED  # the budget sees these too (cost.budget)
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ class CostEstimate:
     models: list[dict[str, Any]]
     break_even: list[dict[str, Any]]
     notes: list[str] = field(default_factory=list)
+    budget: dict[str, Any] | None = None  # cost.budget.budget_section
 
     def _sum(self, attr: str, capacity: str | None = None) -> float:
         values: list[float | None] = [getattr(r, attr) for r in self.rows if capacity in (None, r.capacity)]
@@ -162,6 +164,7 @@ class CostEstimate:
             "models": self.models,
             "breakEven": self.break_even,
             "notes": self.notes,
+            **({"budget": self.budget} if self.budget is not None else {}),
         }
 
 
@@ -181,12 +184,13 @@ def slots_per_node(pool: GpuPoolConfig, catalog: Catalog) -> int:
 class _Estimator:
     def __init__(self, config: StackConfig, catalog: Catalog, plans: list[ModelPlan]) -> None:
         self.config, self.catalog, self.plans = config, catalog, plans
-        self.book = PriceBook(catalog.prices, config.prices)
+        self.book = local_book(catalog.prices, config.prices)
         self.notes: list[str] = []
         self.model_node_hours: dict[str, float] = defaultdict(float)
         self.pools = [p for p in config.gpu_pools if p.vm_size in catalog.skus]
         self.nodepools = nodepool_capacities(config, catalog)
         self.loads = [self._load(plan) for plan in plans]
+        self.budget: dict[str, Any] | None = None
 
     # --- demand ------------------------------------------------------------------------------
 
@@ -419,6 +423,16 @@ class _Estimator:
         for ld, m, share in zip(self.loads, models, shares, strict=True):
             name = m["name"]
             tps = cmp.model_throughput.get(name, cmp.throughput_tokens_per_second)
+            basis = "config"
+            if tps is None:
+                est = replica_estimate(ld.plan, self.catalog)
+                if est is not None:
+                    tps, basis = round(est.tokens_per_s, 1), ROOFLINE
+                    self.notes.append(
+                        f"{name}: throughput {ROOFLINE}, {tps:,.0f} tok/s per replica ({est.batch} "
+                        f"sequences on {ld.plan.sizing.parallelism} of {ld.plan.sku.name}; +-50 %, "
+                        f"docs/advisor.md): set costComparison.modelThroughput.{name} to a measured figure"
+                    )
             if tps is None or m["replicaPricePerHour"] is None:
                 continue
             w = ld.plan.config.workload
@@ -440,6 +454,7 @@ class _Estimator:
                     "api": cmp.api_name,
                     "tokensPerRequest": tokens,
                     "throughputTokensPerSecond": tps,
+                    "throughputBasis": basis,
                     "apiCostPerRequest": round(api, 6),
                     "selfHostedCostPerRequest": round(own, 6),
                     "fixedDailyOverhead": round(fixed, 2),
@@ -491,17 +506,14 @@ class _Estimator:
 
     def explain(self, rows: list[CapacityRow], monthly_total: float) -> None:
         """The estimate's notes, in order: KAITO's own nodes, unpriced or cap-priced rows, NodePools,
-        spot caps below the price, the price table's region, the budget, what is not included."""
+        spot caps below the price, the price table's region and age, the budget, what is not included."""
         self._explain_kaito()
         self._explain_rows(rows)
         self._explain_nodepools()
         self._explain_spot_caps()
-        if any(r.price_source == "catalog" for r in rows) and self.config.location != self.book.table.region:
-            self.notes.append(
-                f"catalog prices are for {self.book.table.region}; this stack runs in "
-                f"{self.config.location}: set prices.skus for your region and rates"
-            )
-        self._explain_budget(monthly_total)
+        self._explain_price_table(rows)
+        if self.budget is not None:
+            self.notes.append(budget_note(self.budget))
         if self.config.cost_comparison is None and self.loads:
             self.notes.append("add costComparison to the stack config for the break-even against an API")
         self.notes.append(NOT_INCLUDED)
@@ -555,24 +567,42 @@ class _Estimator:
                     "Azure may not allocate or may evict these nodes"
                 )
 
-    def _explain_budget(self, monthly_total: float) -> None:
-        """The estimate as a share of the stack's monthly budget, when it has one."""
-        budget = self.config.budget
-        if budget is not None:
-            share = monthly_total / budget.monthly_amount * 100
+    def _explain_price_table(self, rows: list[CapacityRow]) -> None:
+        """Catalog prices of another region, and SKUs a refreshed table lacks (the catalog's price used)."""
+        table = self.book.table
+        from_table = [r for r in rows if r.price_source == "catalog"]
+        if from_table and self.config.location != table.region:
+            kind = "catalog prices" if table.origin == "catalog" else f"prices in {table.origin}"
             self.notes.append(
-                f"budget {budget.monthly_amount:,.2f} a month (billing currency); the estimate "
-                f"{monthly_total:,.2f} {self.book.table.currency} is {share:.0f} % of it if billed in "
-                f"{self.book.table.currency}"
+                f"{kind} are for {table.region}; this stack runs in {self.config.location}: run "
+                f"python -m tools.prices refresh --region {self.config.location} (Azure Retail Prices API), "
+                "or set prices.skus for your region and rates"
             )
+        if table.origin != "catalog":
+            stale = sorted(
+                {
+                    r.sku
+                    for r in from_table
+                    if r.sku in table.entries and table.entries[r.sku].source.startswith("catalog (")
+                }
+            )
+            if stale:
+                self.notes.append(
+                    f"no {table.region} price for {', '.join(stale)} in {table.origin}: the catalog's "
+                    "(another region and date, unverified) is used"
+                )
 
 
-def estimate_cost(config: StackConfig, catalog: Catalog, plans: list[ModelPlan]) -> CostEstimate:
-    """The cost section of a stack (see the module docstring for the assumptions)."""
+def estimate_cost(
+    config: StackConfig, catalog: Catalog, plans: list[ModelPlan], budget_groups: Sequence[str] = ()
+) -> CostEstimate:
+    """The cost section of a stack (see the module docstring for the assumptions); ``budget_groups``
+    are the resource groups the budget watches (``facts.naming.Names.budget_resource_groups``)."""
     est = _Estimator(config, catalog, plans)
     rows = est.rows()
     models = est.model_rows(rows)
     monthly_total = sum(r.monthly for r in rows if r.monthly is not None)
+    est.budget = budget_section(config.budget, monthly_total, est.book.table.currency, budget_groups)
     break_even = est.break_even(models, monthly_total)
     est.explain(rows, monthly_total)
     return CostEstimate(
@@ -582,4 +612,5 @@ def estimate_cost(config: StackConfig, catalog: Catalog, plans: list[ModelPlan])
         models=models,
         break_even=break_even,
         notes=est.notes,
+        budget=est.budget,
     )

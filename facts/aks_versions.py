@@ -22,6 +22,7 @@ import yaml
 from config.catalog import CATALOG_DIR
 
 CALENDAR_FILE = CATALOG_DIR / "aks-versions.yaml"
+IMAGE_FAMILY_FILE = CATALOG_DIR / "aks-image-families.yaml"
 WARN_DAYS = 90  # warn when end of life is this close (issue 11)
 LTS_PLAN = "AKSLongTermSupport"
 LTS_TIER = "Premium"
@@ -182,3 +183,85 @@ def support_status(
             f"Kubernetes {minor} reaches its AKS {label} on {eol} ({days} days after {on}): plan the upgrade",
         )
     return SupportStatus("ok", minor, eol, f"Kubernetes {minor}: AKS {label} {eol}")
+
+
+# --- what the calendar moves a cluster to, and which node image families support it ----------------
+
+
+def _minor_key(minor: str) -> tuple[int, int]:
+    major, _, rest = minor.partition(".")
+    return int(major), int(rest)
+
+
+def upcoming_minors(
+    kubernetes_version: str,
+    *,
+    upgrade_channel: str,
+    support_plan: str,
+    on: date,
+    days: int = WARN_DAYS,
+    cal: AksCalendar | None = None,
+) -> dict[str, str]:
+    """The cluster's minor and each minor the calendar moves it to within ``days`` of ``on``, each
+    with why: its own end of life falls in the window (the next minor follows), or the auto-upgrade
+    channel follows a newer minor GA by then (``rapid``: the latest; ``stable``: the latest but one;
+    pulumi-azure-native 3.29.0 containerservice ``UpgradeChannel`` docstrings)."""
+    cal = cal or load_aks_calendar()
+    current = minor_of(kubernetes_version)
+    horizon = date.fromordinal(on.toordinal() + days)
+    out = {current: "cluster.kubernetesVersion"}
+    known = sorted(cal.minors, key=_minor_key)
+    newer = [m for m in known if _minor_key(m) > _minor_key(current)]
+    entry = cal.minors.get(current)
+    if entry is not None and newer:
+        eol = entry.lts_end_of_life if support_plan == LTS_PLAN else entry.end_of_life
+        if eol <= horizon:
+            out[newer[0]] = f"{current} reaches its AKS end of life on {eol}, within {days} days of {on}"
+    ga = [m for m in known if cal.minors[m].ga <= horizon]
+    target = {"rapid": ga[-1:], "stable": ga[-2:-1]}.get(upgrade_channel, [])
+    for minor in newer:
+        if target and _minor_key(minor) <= _minor_key(target[0]) and minor not in out:
+            out[minor] = (
+                f"upgradeChannel {upgrade_channel} moves the cluster to {target[0]} "
+                f"(GA {cal.minors[target[0]].ga:%Y-%m}) within {days} days of {on}"
+            )
+    return out
+
+
+@dataclass(frozen=True)
+class ImageFamilySupport:
+    """The minors AKS supports a node image family on; None ends: it follows the version."""
+
+    family: str
+    first: str | None
+    last: str | None
+
+    def supports(self, minor: str) -> bool:
+        key = _minor_key(minor)
+        return (self.first is None or _minor_key(self.first) <= key) and (
+            self.last is None or key <= _minor_key(self.last)
+        )
+
+    def describe(self) -> str:
+        if self.first is None and self.last is None:
+            return f"{self.family} (follows the Kubernetes version)"
+        return f"{self.family} ({self.first or '...'}-{self.last or '...'})"
+
+
+@functools.cache
+def load_image_families(path: Path = IMAGE_FAMILY_FILE) -> Mapping[str, ImageFamilySupport]:
+    """The image family table (cached); ValueError names the file and the bad entry."""
+    data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or set(data) != {"as_of", "source", "image_families"}:
+        raise ValueError(f"{path.name}: top level must hold exactly as_of, source, image_families")
+    out: dict[str, ImageFamilySupport] = {}
+    for family, raw in data["image_families"].items():
+        if not isinstance(raw, dict) or set(raw) != {"first", "last"}:
+            raise ValueError(f"{path.name}: image_families.{family}: needs exactly first and last")
+        ends = [raw["first"], raw["last"]]
+        if any(e is not None and not (isinstance(e, str) and _MINOR.fullmatch(e)) for e in ends):
+            raise ValueError(
+                f"{path.name}: image_families.{family}: first/last are minors like 1.36, or null"
+            )
+        out[str(family)] = ImageFamilySupport(str(family), raw["first"], raw["last"])
+    return MappingProxyType(out)

@@ -1,4 +1,13 @@
-"""Deterministic Azure names within Azure's naming rules (same config, same names)."""
+"""Azure names within Azure's naming rules.
+
+Names scoped to the resource group or subscription are deterministic (same config, same names).
+Globally unique names (Key Vault, container registry, Service Bus: DNS names every Azure customer
+shares) end in the deployment's ``unique`` suffix: a random string created on the stack's first
+``pulumi up`` and kept in its state (``components.name_suffix``), or ``naming.suffix`` from config.
+A hash of prefix, stack and region alone (``Names.suffix``, what these names ended in before) is the
+same for every user who keeps the defaults, and a destroyed vault's name stays taken for its
+soft-delete period, so a re-created stack needs a new one.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +15,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+UNIQUE_SUFFIX_LENGTH = 6  # lowercase letters and digits: 36^6 (about 2.2e9) suffixes
 # Azure limits (https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules)
 _LIMITS = {
     "resource_group": 90,
@@ -20,6 +30,9 @@ _LIMITS = {
     "budget": 63,
     "data_collection_endpoint": 44,
     "data_collection_rule": 64,
+    # Microsoft.AlertsManagement/prometheusRuleGroups: the REST API (2023-03-01) gives the pattern
+    # ^[^:@/#{}%&+*<>?]+$ and no length; kept to the cluster's 63.
+    "prometheus_rule_group": 63,
 }
 
 
@@ -37,11 +50,22 @@ class Names:
 
     @property
     def suffix(self) -> str:
-        """Four hex characters from prefix, stack and region: unique enough for global names."""
+        """Four hex characters from prefix, stack and region (the DNS prefix's; AKS adds its own hash to
+        the FQDN). Also what the globally unique names ended in before the random suffix: an existing
+        stack keeps its names with ``naming.suffix`` set to this value."""
         return hashlib.sha256(f"{self.prefix}/{self.stack}/{self.location}".encode()).hexdigest()[:4]
 
     def resource_group(self) -> str:
         return _fit(f"rg-{self.base}-{self.location}", "resource_group")
+
+    def node_resource_group(self) -> str:
+        """Where AKS puts the nodes' VM scale sets, disks, load balancer and public IPs (AKS FAQ)."""
+        return _fit(f"{self.resource_group()}-nodes", "resource_group")
+
+    def budget_resource_groups(self) -> list[str]:
+        """The groups the budget watches: the cluster's own and the node resource group, where the
+        GPU VMs bill (the cost estimate states the same scope)."""
+        return [self.resource_group(), self.node_resource_group()]
 
     def cluster(self) -> str:
         return _fit(f"aks-{self.base}", "cluster")
@@ -55,27 +79,26 @@ class Names:
     def identity(self, purpose: str) -> str:
         return _fit(f"id-{self.base}-{purpose}", "identity")
 
-    def key_vault(self) -> str:
+    def key_vault(self, unique: str) -> str:
         """Globally unique, 3-24 alphanumerics and hyphens, starting with a letter."""
-        return _fit(f"kv-{self.base}-{self.suffix}", "key_vault", keep_tail=5)
+        return _fit(f"kv-{self.base}-{unique}", "key_vault", keep_tail=len(unique) + 1)
 
     def monitor_workspace(self) -> str:
         return _fit(f"amw-{self.base}", "monitor_workspace")
 
-    def service_bus(self) -> str:
-        return _fit(f"sb-{self.base}-{self.suffix}", "service_bus", keep_tail=5)
+    def service_bus(self, unique: str) -> str:
+        """Globally unique, 6-50 letters, digits and hyphens, ending in a letter or digit."""
+        return _fit(f"sb-{self.base}-{unique}", "service_bus", keep_tail=len(unique) + 1)
 
-    def container_registry(self) -> str:
+    def container_registry(self, unique: str) -> str:
         """Globally unique, 5-50 lowercase letters and digits only (no hyphens)."""
-        name = re.sub(r"[^a-z0-9]", "", f"cr{self.base}{self.suffix}")
-        return _fit(name, "container_registry", keep_tail=4)
-
-    def container_registry_login_server(self) -> str:
-        return f"{self.container_registry()}.azurecr.io"
+        name = re.sub(r"[^a-z0-9]", "", f"cr{self.base}{unique}")
+        return _fit(name, "container_registry", keep_tail=len(unique))
 
     def budget(self) -> str:
-        """Consumption budget: letters, digits, hyphens and underscores, at most 63."""
-        return _fit(f"budget-{self.base}", "budget")
+        """Consumption budget: letters, digits, hyphens and underscores, at most 63; unique in the
+        subscription (its scope), so with the region as the resource group has it."""
+        return _fit(f"budget-{self.base}-{self.location}", "budget")
 
     def prometheus_endpoint(self) -> str:
         """Managed Prometheus data collection endpoint (the portal names it MSProm-<region>-<cluster>)."""
@@ -87,6 +110,10 @@ class Names:
 
     def prometheus_rule(self) -> str:
         return _fit(f"MSProm-{self.location}-{self.cluster()}", "data_collection_rule")
+
+    def prometheus_rule_group(self) -> str:
+        """The stack's Prometheus rule group (recording rules, later alert rules) on its workspace."""
+        return _fit(f"prom-rules-{self.base}", "prometheus_rule_group")
 
 
 def _clean(text: str) -> str:

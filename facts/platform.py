@@ -53,6 +53,7 @@ SPOT_TAINT = Taint("kubernetes.azure.com/scalesetpriority", "spot")  # AKS adds 
 # AKS's system pool: tainted so that only critical add-ons (and what tolerates it on purpose: the KEDA
 # HTTP add-on, the queue worker, the GPU Operator's controller) run there; AKS labels its nodes with
 # the pool's mode (kubernetes.azure.com/mode: system).
+SYSTEM_POOL_NAME = "system"  # the inline agent pool profile of the ManagedCluster
 SYSTEM_POOL_TAINT = Taint("CriticalAddonsOnly", "true")
 SYSTEM_POOL_SELECTOR = {"kubernetes.azure.com/mode": "system"}
 MIG_RESOURCE_PREFIX = "nvidia.com/mig-"  # the device plugin's mixed strategy: nvidia.com/mig-<profile>

@@ -1,9 +1,11 @@
 """A model's KEDA ScaledObject spec and triggers, rendered from its ``ModelPlan`` (pure, no Pulumi).
 
 - ``prometheus`` on the model's load, running + waiting requests summed over its pods
-  (``vllm:num_requests_running`` + ``vllm:num_requests_waiting``), against a per-replica target of 90 %
-  of max-num-seqs (``AverageValue``), from Azure Managed Prometheus through the workload-identity
-  TriggerAuthentication (``sizing/autoscaling.py`` says why this signal and not the queue alone);
+  (``vllm:num_requests_running`` + ``vllm:num_requests_waiting``, summed per model by the recording
+  rule ``load_recording_rule`` that ``components/prometheus_rules.py`` puts on the Azure Monitor
+  workspace), against a per-replica target of 90 % of max-num-seqs (``AverageValue``), from Azure
+  Managed Prometheus through the workload-identity TriggerAuthentication (``sizing/autoscaling.py``
+  says why this signal and not the queue alone);
 - ``cron`` pre-warming ``schedule.minReplicas`` in business hours;
 - the async queue's triggers for the model its worker calls (``renderers/queue_worker.py``; added by
   ``components/model_common.scaled_object``);
@@ -15,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from config.schema import ScheduleConfig
+from renderers.scrape import MODEL_LABEL
 from sizing.autoscaling import (
     HTTP_ADDON_SCALED_OBJECT_SUFFIX,
     LOAD_ACTIVATION_THRESHOLD,
@@ -33,13 +36,51 @@ SCALE_UP_PERIOD_SECONDS = 60
 HPA_MAX_PERIOD_SECONDS, HPA_MAX_WINDOW_SECONDS = 1800, 3600
 
 
+# Azure Monitor's Prometheus query API takes exactly one `__name__` matcher per query ("Any time-series
+# fetch queries ... must contain a __name__ label matcher ... There can be only one __name__ label matcher
+# in a query": MicrosoftDocs/azure-monitor-docs articles/azure-monitor/metrics/prometheus-api-promql.md,
+# "API limitations"), so the KEDA trigger cannot sum two gauges with a `{__name__=~"a|b"}` selector. A
+# recording rule on the workspace sums them per model (prometheus-rule-groups.md: "store their result as
+# a new set of time series ... ingested back to your Azure Monitor workspace"), and the trigger reads
+# the one recorded metric by its name. The rule-groups page says nothing of `__name__` regexes in rule
+# expressions, and its examples select each series by its metric name: the rule does the same. So do
+# Microsoft's own recommended recording rules for AKS (read at Azure/prometheus-collector@00351e12
+# AddonBicepTemplate/FullAzureMonitorMetricsProfile.bicep, kubernetesRecordingRuleGroup): several metric
+# names per expression, `a or (b + c)`, `sum by (cluster, ...)`, clusterName, interval PT1M.
+LOAD_RECORD = "aks_llm_model:vllm_requests_running_waiting:sum"
+# The labels the rule keeps (its `sum by`): what the trigger may select on. `namespace` and the model
+# label come from the scrape jobs (renderers/scrape.py); `cluster` is the label the metrics add-on puts
+# on every series (the rule group's clusterName matches it: prometheus-rule-groups.md).
+LOAD_RULE_LABELS = ("cluster", "namespace", MODEL_LABEL)
+# The rule group's evaluation interval (ISO 8601; Azure allows 1 to 15 minutes, default PT1M): the
+# recorded load lags the scrape by up to a minute.
+RULE_INTERVAL = "PT1M"
+
+
+def _load_side(first: str, other: str) -> str:
+    """One gauge summed per model, or 0 for each model that only has the other gauge: ``a + b`` is
+    empty where either side is, and a missing gauge must not read as no load."""
+    by = ", ".join(LOAD_RULE_LABELS)
+    selector = f'{{{MODEL_LABEL}!=""}}'
+    return f"(sum by ({by}) ({first}{selector}) or 0 * sum by ({by}) ({other}{selector}))"
+
+
+def load_rule_expression() -> str:
+    """PromQL of the recording rule: running + waiting requests per model, over the model's pods (each
+    selector names one metric; only series the scrape jobs labelled with the model)."""
+    running, waiting = LOAD_METRICS
+    return f"{_load_side(running, waiting)} + {_load_side(waiting, running)}"
+
+
+def load_recording_rule() -> dict[str, str]:
+    """The recording rule (``record`` + ``expression``) the KEDA load query reads."""
+    return {"record": LOAD_RECORD, "expression": load_rule_expression()}
+
+
 def load_query(namespace: str, model: str) -> str:
-    """PromQL: running + waiting requests over every pod of the model, one number (KEDA refuses a query
-    returning several series). One selector on ``__name__`` sums both gauges, so a missing gauge cannot
-    turn the sum empty (``a + b`` is empty when either side is); the scrape jobs label series with
-    ``aks_llm_model``."""
-    names = "|".join(LOAD_METRICS)
-    return f'sum({{__name__=~"{names}",namespace="{namespace}",aks_llm_model="{model}"}})'
+    """PromQL of the KEDA trigger: the recorded load of the model, one number (KEDA refuses a query
+    returning several series); one selector, one metric name, as Azure Monitor's query API requires."""
+    return f'sum({LOAD_RECORD}{{namespace="{namespace}",{MODEL_LABEL}="{model}"}})'
 
 
 def prometheus_trigger(plan: ModelPlan, namespace: str, server_address: Any, auth: str) -> dict[str, Any]:

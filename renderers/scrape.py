@@ -1,7 +1,8 @@
 """The scrape jobs that get the models' metrics into Azure Managed Prometheus (pure, no Pulumi).
 
 ``components/model_services.py`` puts ``prometheus_config`` in the ama-metrics ConfigMap; the series
-carry ``aks_llm_model``, which the KEDA load query (``renderers/autoscaling.py``) selects on.
+carry ``aks_llm_model``, which the load recording rule keeps and the KEDA load query selects on
+(``renderers/autoscaling.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sizing.workloads import KAITO_PORT
 AMA_METRICS_CONFIG_MAP = "ama-metrics-prometheus-config"
 AMA_METRICS_KEY = "prometheus-config"
 SCRAPE_INTERVAL = "15s"
+MODEL_LABEL = "aks_llm_model"  # the stack's model name on every series of the model's pods
 
 
 def _pod_job(name: str, namespace: str, keep_labels: list[str], keep_regex: str) -> dict[str, Any]:
@@ -51,7 +53,7 @@ def scrape_jobs(namespace: str) -> list[dict[str, Any]]:
         ".+;http",
     )
     vllm["relabel_configs"].append(
-        {"source_labels": ["__meta_kubernetes_pod_label_aks_llm_model"], "target_label": "aks_llm_model"}
+        {"source_labels": ["__meta_kubernetes_pod_label_aks_llm_model"], "target_label": MODEL_LABEL}
     )
     kaito = _pod_job(
         "aks-llm-kaito",
@@ -69,13 +71,13 @@ def scrape_jobs(namespace: str) -> list[dict[str, Any]]:
             "source_labels": ["__meta_kubernetes_pod_label_kaito_sh_workspace"],
             "regex": "(.+)-ws",
             "replacement": "$1",
-            "target_label": "aks_llm_model",
+            "target_label": MODEL_LABEL,
         },
         {
             "source_labels": ["__meta_kubernetes_pod_label_inferenceset_kaito_sh_created_by"],
             "regex": "(.+)",
             "replacement": "$1",
-            "target_label": "aks_llm_model",
+            "target_label": MODEL_LABEL,
         },
     ]
     return [vllm, kaito]

@@ -141,8 +141,8 @@ def kaito_provisioner_matches_nodes(config: StackConfig, _catalog: Catalog) -> I
             kaito.node_provisioner,
             "nodeProvisioning.mode is nap, so AKS already provisions nodes with Karpenter; the self-hosted "
             "gpu-provisioner would be a second node provisioner creating agent pools beside it",
-            "karpenter (KAITO creates NodeClaims for AKS's Karpenter), none (bring your own nodes), "
-            "or mode: managed",
+            "runtime: vllm for KAITO's models (NAP NodePools serve them), or nodeProvisioner: none (bring "
+            "your own nodes); karpenter does not serve on AKS's NAP either (facts/kaito_nap.py)",
         )
 
 

@@ -22,7 +22,7 @@ from rules.addons import (
 )
 from rules.azure import AZURE_RULES
 from rules.cost import cost_comparison_models, price_override_skus
-from rules.fit import fit_advice
+from rules.fit import fit_advice, skus_with_prices
 from rules.gpu import GPU_RULES
 from rules.kaito import KAITO_RULES
 from rules.models import MODEL_RULES
@@ -100,8 +100,8 @@ def models_fit(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
         if plan.sizing.fits:
             continue
         slice_note = f", MIG {plan.mig.name}" if plan.mig else ""
-        if plan.on_nodepool:  # sized on the NodePool's smallest allowed SKU (sizing.nap.sizing_sku)
-            slice_note += ", the NodePool's sizing SKU: its allowed SKU with the least GPU memory"
+        if plan.on_nodepool:  # no allowed SKU holds it: sized on the smallest (sizing.nap.sizing_sku)
+            slice_note += ", the NodePool's sizing SKU: no allowed SKU holds it, sized on the smallest"
         if plan.sizing.pipeline_parallel > 1:
             slice_note += f", even over KAITO's {plan.sizing.pipeline_parallel} nodes per replica"
         yield Problem(
@@ -112,7 +112,32 @@ def models_fit(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
         )
 
 
-RULES: list[Rule | Dated] = [gpu_pool_skus, model_references, models_fit]
+def models_meet_targets(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """A model with TTFT/TPOT targets meets them on its pool's GPU at one sequence per replica at least
+    (the roofline estimate, ``sizing.roofline``; expect +-50 %)."""
+    for plan in plan_models(config, catalog):
+        est, w = plan.target_estimate, plan.config.workload
+        if plan.targets_met or est is None:
+            continue
+        got = []
+        if w.ttft_ms is not None:
+            got.append(f"TTFT {est.ttft_s * 1000:,.0f} ms (target {w.ttft_ms:g})")
+        if w.tpot_ms is not None:
+            got.append(f"TPOT {est.tpot_s * 1000:,.1f} ms (target {w.tpot_ms:g})")
+        slice_note = f", MIG {plan.mig.name}" if plan.mig else ""
+        where = skus_with_prices(plan, config, catalog)
+        yield Problem(
+            f"models[{plan.index}].workload",
+            {k: v for k, v in (("ttftMs", w.ttft_ms), ("tpotMs", w.tpot_ms)) if v is not None},
+            f"misses its latency targets on pool {plan.pool.name} ({plan.sku.name}{slice_note}): even at one "
+            f"sequence per replica the roofline estimates {' and '.join(got)} (docs/advisor.md, +-50 %)",
+            ("a SKU that meets them, cheapest for the peak first: " + ", ".join(where))
+            if where
+            else "looser ttftMs/tpotMs (no catalog SKU meets them), or a shorter p95 prompt",
+        )
+
+
+RULES: list[Rule | Dated] = [gpu_pool_skus, model_references, models_fit, models_meet_targets]
 RULES += [price_override_skus, cost_comparison_models]
 RULES += GPU_RULES
 RULES += NAP_RULES
@@ -133,7 +158,10 @@ RULES += KAITO_RULES
 
 def unique_names(config: StackConfig) -> Iterable[Problem]:
     """GPU pools, NodePools and models are referred to by name: each name once (pools and NodePools
-    share one name space, since a model's ``pool`` may name either)."""
+    share one name space, since a model's ``pool`` may name either).
+
+    Keys: gpuPools[].name, nodeProvisioning.nodePools[].name, models[].name
+    """
     groups = (
         [("gpuPools", i, p.name) for i, p in enumerate(config.gpu_pools)]
         + [

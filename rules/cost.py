@@ -1,4 +1,4 @@
-"""Rules of the cost settings: price overrides name real VM sizes, break-even inputs are complete."""
+"""Rules of the cost settings: price overrides name real VM sizes, throughputs name declared models."""
 
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ def price_override_skus(config: StackConfig, catalog: Catalog) -> Iterable[Probl
 
 
 def cost_comparison_models(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
-    """``modelThroughput`` names declared models; every model has a throughput for the break-even."""
+    """``modelThroughput`` names declared models (a model without a throughput gets the roofline's
+    estimate in the break-even, marked so: ``cost.estimate``)."""
     cmp = config.cost_comparison
     if cmp is None:
         return
@@ -48,14 +49,4 @@ def cost_comparison_models(config: StackConfig, catalog: Catalog) -> Iterable[Pr
                 name,
                 "no model of that name",
                 hint + (", ".join(names) if names else "declare the model under models first"),
-            )
-    if cmp.throughput_tokens_per_second is None:
-        missing = [n for n in names if n not in cmp.model_throughput]
-        if missing:
-            yield Problem(
-                "costComparison.throughputTokensPerSecond",
-                None,
-                f"no throughput for model(s) {', '.join(missing)}: the break-even needs tokens/s per replica",
-                "costComparison.throughputTokensPerSecond (every model) or "
-                + ", ".join(f"costComparison.modelThroughput.{n}" for n in missing),
             )

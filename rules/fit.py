@@ -1,12 +1,14 @@
-"""What to say when a model does not fit: the SKUs where it fits (cheapest first, with their hourly
-price) and only the remedies that would work on the pool's own GPU (pure, no Pulumi)."""
+"""What to say when a model does not fit: the SKUs where it fits (the advisor's ranking: cheapest for
+the workload's peak first, with the placement and its price) and only the remedies that would work on
+the pool's own GPU (pure, no Pulumi)."""
 
 from __future__ import annotations
 
 from config.catalog import Catalog
-from config.prices import PriceBook
+from config.prices import local_book
 from config.schema import StackConfig
-from sizing.deployments import ModelPlan, skus_where_it_fits
+from sizing.advisor import AdvisorModel, AdvisorWorkload, advise
+from sizing.deployments import ModelPlan
 from sizing.model_sizing import size_model
 
 MIN_MAX_MODEL_LEN = 256  # the schema's floor of workload.maxModelLen
@@ -51,15 +53,20 @@ def working_remedies(plan: ModelPlan) -> list[str]:
 
 
 def skus_with_prices(plan: ModelPlan, config: StackConfig, catalog: Catalog) -> list[str]:
-    """The catalog SKUs where it fits, cheapest on-demand price first (unpriced last), with USD/h."""
-    book = PriceBook(catalog.prices, config.prices)
-    quotes = [book.quote(name) for name in skus_where_it_fits(plan, catalog)]
-    quotes.sort(key=lambda q: (q.on_demand is None, q.on_demand or 0.0, q.sku))
-    currency = catalog.prices.currency
-    return [
-        f"{q.sku} ({q.on_demand:g} {currency}/h)" if q.on_demand is not None else f"{q.sku} (unpriced)"
-        for q in quotes
-    ]
+    """The catalog SKUs where the model and its workload fit, in the advisor's order (cheapest for the
+    peak first, unpriced last; ``sizing.advisor``), each with its best placement and price."""
+    book = local_book(catalog.prices, config.prices)
+    work = AdvisorWorkload.of(plan.config.workload)
+    rows = advise(AdvisorModel.from_config(plan.config, catalog), work, catalog, book, (plan.config.runtime,))
+    currency = book.table.currency
+    out: dict[str, str] = {}
+    for r in rows:
+        if r.sku in out or not (r.fits and r.meets_targets) or r.retired:
+            continue
+        where = f"{r.placement}, {r.nodes} node{'s' if r.nodes != 1 else ''}"
+        price = f"{r.on_demand_per_hour:g} {currency}/h" if r.on_demand_per_hour is not None else "unpriced"
+        out[r.sku] = f"{r.sku} ({where}: {price})"
+    return list(out.values())
 
 
 def fit_advice(plan: ModelPlan, config: StackConfig, catalog: Catalog) -> str:
@@ -70,6 +77,8 @@ def fit_advice(plan: ModelPlan, config: StackConfig, catalog: Catalog) -> str:
     if remedies:
         parts.append("on this pool: " + ", or ".join(remedies))
     parts.append(
-        "a SKU where it fits, cheapest first: " + ", ".join(where) if where else "no catalog SKU holds it"
+        "a SKU where it fits, cheapest for the peak first (python -m tools.advise): " + ", ".join(where)
+        if where
+        else "no catalog SKU holds it"
     )
     return "; ".join(parts)

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from config.catalog import Catalog
 from config.errors import Problem
 from config.schema import StackConfig
+from facts.kaito_nap import REASON as KARPENTER_REASON
 from facts.kaito_versions import (
     CHART_KAITO_VERSION,
     MANAGED_KAITO_VERSION,
@@ -100,4 +101,23 @@ def kaito_without_inference_set(config: StackConfig, catalog: Catalog) -> Iterab
         )
 
 
-KAITO_RULES = [kaito_release_known, kaito_without_inference_set]
+def kaito_karpenter_needs_static_capacity(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+    """``nodeProvisioner: karpenter`` does not serve: KAITO asks Karpenter for static capacity, a gate
+    AKS's managed NAP does not expose (``facts.kaito_nap``). Refused until shown to work."""
+    kaito = config.addons.kaito
+    if kaito.mode != "helm" or kaito.node_provisioner != "karpenter":
+        return
+    nap = config.node_provisioning.mode == "nap"
+    yield Problem(
+        "addons.kaito.nodeProvisioner",
+        kaito.node_provisioner,
+        KARPENTER_REASON,
+        "runtime: vllm for the model, on a NAP NodePool (nodeProvisioning.nodePools), or nodeProvisioner: "
+        "none (KAITO on nodes you provide)"
+        if nap
+        else "gpu-provisioner (KAITO creates agent pools), none (KAITO on the pool's own nodes), or mode: "
+        "managed",
+    )
+
+
+KAITO_RULES = [kaito_release_known, kaito_without_inference_set, kaito_karpenter_needs_static_capacity]

@@ -7,7 +7,6 @@ quantization. Each rule is ``(StackConfig, Catalog) -> Iterable[Problem]``, regi
 from __future__ import annotations
 
 from collections.abc import Iterable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config.catalog import Catalog
 from config.errors import Problem
@@ -15,7 +14,7 @@ from config.schema import GpuPoolConfig, ModelConfig, StackConfig
 from rules.kaito import uses_catalog_skus
 from sizing.autoscaling import wake_up_sources
 from sizing.deployments import plan_models
-from sizing.queue_worker import queue_target
+from sizing.queue_worker import queue_target, queue_wakes
 from sizing.workloads import kaito_kind, replica_floor
 
 TOKEN_HINT = (
@@ -58,7 +57,10 @@ def _gated(model: ModelConfig, catalog: Catalog) -> tuple[str, str] | None:
 
 def gated_models_have_a_token(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
     """A gated Hugging Face model downloads only with a token (KAITO's modelAccessSecret, vLLM's
-    HF_TOKEN_PATH): refuse it when no ``hfToken`` is configured."""
+    HF_TOKEN_PATH): refuse it when no ``hfToken`` is configured.
+
+    Keys: models[].model, models[].custom.gated
+    """
     if config.hf_token is not None:
         return
     for i, model in enumerate(config.models):
@@ -108,6 +110,9 @@ def replica_settings(config: StackConfig, catalog: Catalog) -> Iterable[Problem]
             continue
         if cfg.replicas.max is not None:
             why = "replicas.max"
+        elif cfg.workload.peak_requests_per_second is not None and plan.target_estimate is not None:
+            rate, each = cfg.workload.peak_requests_per_second, plan.target_estimate.requests_per_s
+            why = f"derived: ceil(peakRequestsPerSecond {rate:g} / {each:.2f} requests/s a replica completes)"
         else:
             peak, seqs = cfg.workload.peak_concurrent_requests, max(1, plan.sizing.max_num_seqs)
             why = f"derived: ceil(peakConcurrentRequests {peak} / max-num-seqs {seqs})"
@@ -185,54 +190,40 @@ def quantization_settings(config: StackConfig, catalog: Catalog) -> Iterable[Pro
             )
 
 
-def _zone_exists(name: str) -> bool | None:
-    """Whether ``name`` is an IANA time zone; None when this machine has no zone database to tell."""
-    try:
-        ZoneInfo("Etc/UTC")
-    except ZoneInfoNotFoundError:
-        return None
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
-
-
-def schedule_timezones(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
-    """KEDA's cron trigger needs an IANA time zone (e.g. Europe/Stockholm)."""
-    for i, model in enumerate(config.models):
-        if model.schedule is None or _zone_exists(model.schedule.timezone) is not False:
-            continue
-        yield Problem(
-            f"models[{i}].schedule.timezone",
-            model.schedule.timezone,
-            "not an IANA time zone: KEDA's cron trigger (the business-hours pre-warm) could not run",
-            "an IANA name such as Europe/Stockholm, America/New_York or Etc/UTC",
-        )
-
-
 def something_wakes_it(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
-    """A model that scales to zero has something that can wake it: at zero replicas it has no pods,
-    so no metrics; only a schedule, the KEDA HTTP add-on (serving vLLM) or the queue (batch) can."""
-    # The queue wakes only the model its worker calls (sizing/queue_worker.py); before the worker's
-    # image exists that model waits at zero with its messages (a plan note says so).
-    http, target = config.addons.keda.http_addon.enabled, queue_target(config)
+    """A model that scales to zero has something that can wake it. At zero replicas it has no pods, so
+    no series: its Prometheus trigger reads nothing (KEDA's Prometheus scaler is active only when the
+    value exceeds activationThreshold; kedacore/keda pkg/scalers/prometheus_scaler.go,
+    GetMetricsAndActivity). Only a schedule, the KEDA HTTP add-on (serving vLLM) or a deployed queue
+    worker (its batch model) can; the queue without its worker wakes nothing."""
+    http, woken, target = config.addons.keda.http_addon.enabled, queue_wakes(config), queue_target(config)
     for plan in plan_models(config, catalog):
-        queue = plan.config.name == target
+        cfg = plan.config
+        queue = cfg.name == woken
         if replica_floor(plan) > 0 or wake_up_sources(plan, http_addon=http, queue=queue):
             continue
-        cfg = plan.config
-        kinds = "a schedule"
-        if cfg.runtime == "vllm":
-            kinds += ", addons.keda.httpAddon" if cfg.purpose == "serving" else ", addons.asyncQueue"
+        kinds = "a schedule (its business-hours pre-warm)"
+        if cfg.runtime == "vllm" and cfg.purpose == "serving":
+            kinds += ", addons.keda.httpAddon.enabled: true (it holds the first request)"
         elif cfg.purpose == "batch":
-            kinds += ", addons.asyncQueue"
+            kinds += ", the async queue's worker (addons.asyncQueue with worker.image set)"
+        why = (
+            f"model {cfg.name} ({cfg.runtime}, {cfg.purpose}) scales to zero and nothing can wake it: at "
+            "zero replicas it has no pods and so no metrics, and its only trigger (Prometheus) reads none"
+        )
+        if cfg.name == target:
+            why += (
+                "; the async queue would, but addons.asyncQueue.worker.image is unset, so no worker is "
+                "deployed and queued messages wait without waking it"
+            )
         yield Problem(
             f"models[{plan.index}].scaleToZero",
             cfg.scale_to_zero,
-            f"model {cfg.name} ({cfg.runtime}, {cfg.purpose}) scales to zero and nothing can wake it: at "
-            "zero replicas it has no pods and so no metrics",
-            f"{kinds} to wake it, or scaleToZero: false (with replicas.min >= 1)",
+            why,
+            f"{kinds} to wake it, or scaleToZero: false with replicas.min >= 1 (e.g. until the worker "
+            "image exists: docs/async-queue.md)"
+            if cfg.name == target
+            else f"{kinds} to wake it, or scaleToZero: false with replicas.min >= 1",
         )
 
 
@@ -242,6 +233,5 @@ MODEL_RULES = [
     replica_settings,
     kaito_settings,
     quantization_settings,
-    schedule_timezones,
     something_wakes_it,
 ]

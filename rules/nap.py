@@ -11,7 +11,9 @@ from collections.abc import Iterable
 
 from config.catalog import Catalog, did_you_mean
 from config.errors import Problem
+from config.plan_date import plan_date
 from config.schema import StackConfig
+from facts.aks_versions import WARN_DAYS, load_image_families, upcoming_minors
 from facts.platform import LABEL_OPERATOR_OPERANDS
 from sizing.nap import GPU_MODE, catalog_series, limits_of, max_nodes, nap_pools, nodepool_specs, sizing_sku
 from sizing.node_selection import capacities, driver_conflict
@@ -94,7 +96,7 @@ def nodepool_skus(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
 def nodepool_limits(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
     """Each capacity's limits hold at least one node of the NodePool's sizing SKU."""
     for i, pool in enumerate(nap_pools(config)):
-        sku = sizing_sku(pool, catalog)
+        sku = sizing_sku(pool, catalog, config)
         if sku is None:
             continue
         for capacity in capacities(pool):
@@ -143,6 +145,36 @@ def operator_one_image_family(config: StackConfig, catalog: Catalog) -> Iterable
             )
 
 
+def image_family_follows_the_version(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+    """Each NodePool's image family is one AKS supports on the cluster's minor and on every minor the
+    calendar moves the cluster to within 90 days (its end of life, the auto-upgrade channel), as the
+    version rule refuses a version AKS no longer creates (``rules.azure``). Node images come from
+    ``config/catalog/aks-image-families.yaml`` (MicrosoftDocs/azure-aks-docs upgrade-os-version.md)."""
+    pools = list(enumerate(nap_pools(config)))
+    if not pools:
+        return
+    c = config.cluster
+    on = plan_date()
+    minors = upcoming_minors(
+        c.kubernetes_version, upgrade_channel=c.upgrade_channel, support_plan=c.support_plan, on=on
+    )
+    families = load_image_families()
+    fitting = [f.describe() for f in families.values() if all(f.supports(m) for m in minors)]
+    for i, pool in pools:
+        support = families[pool.image_family]
+        broken = [(m, why) for m, why in minors.items() if not support.supports(m)]
+        if not broken:
+            continue
+        minor, why = broken[0]
+        yield Problem(
+            f"{NODE_POOLS}[{i}].imageFamily",
+            pool.image_family,
+            f"AKS supports node image {support.describe()}, and the cluster runs Kubernetes {minor} "
+            f"({why}) within {WARN_DAYS} days of {on}: its nodes would get no supported image",
+            "imageFamily: " + " or ".join(fitting) + " (or a cluster.kubernetesVersion it supports)",
+        )
+
+
 def nap_one_gpu_driver_per_node(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
     """Never AKS's driver and the operator's on one node: NodePools' labels match their gpu.mode."""
     for spec in nodepool_specs(config, catalog):
@@ -167,5 +199,6 @@ NAP_RULES = [
     nodepool_limits,
     serving_spot_needs_on_demand,
     operator_one_image_family,
+    image_family_follows_the_version,
     nap_one_gpu_driver_per_node,
 ]

@@ -68,6 +68,8 @@ def deliveries_cover_evictions(config: StackConfig, _catalog: Catalog) -> Iterab
 
 
 def reply_queue_differs(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+    """The reply queue is another queue than the requests': the worker would otherwise receive its own
+    results as new requests."""
     queue = config.addons.async_queue
     if queue.enabled and queue.reply_queue == queue.queue_name:
         yield Problem(

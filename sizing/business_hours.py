@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config.schema import ScheduleConfig
+from config.timezones import zone_info
 
 HOURS_PER_MONTH = 730.0
 HOURS_PER_WEEK = 168.0
@@ -47,8 +47,8 @@ def _minutes(hhmm: str) -> int:
 def utc_offset_minutes(timezone: str) -> int | None:
     """The zone's UTC offset at ``REFERENCE_INSTANT`` in minutes; None for an unknown zone."""
     try:
-        offset = REFERENCE_INSTANT.astimezone(ZoneInfo(timezone)).utcoffset()
-    except (ZoneInfoNotFoundError, ValueError):
+        offset = REFERENCE_INSTANT.astimezone(zone_info(timezone)).utcoffset()
+    except KeyError:
         return None
     return int(offset.total_seconds() // 60) if offset is not None else 0
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
-from config.catalog import Catalog, GpuSku, MigProfile
-from config.schema import GpuPoolConfig, ModelConfig, NodePoolConfig, StackConfig
+from config.catalog import Catalog, GpuSku, MigProfile, ModelSpec
+from config.schema import GpuPoolConfig, ModelConfig, NodePoolConfig, StackConfig, WorkloadConfig
 from facts.kaito_versions import UnknownKaitoVersion, kaito_capabilities, kaito_version_of, preset_nodes
 from facts.platform import Capacity
 from sizing.memory import ModelArch
@@ -23,10 +23,10 @@ from sizing.model_sizing import (
     serving_dtype,
     size_model,
 )
+from sizing.model_source import model_arch
 from sizing.nap import nap_pools, sizing_sku
 from sizing.node_selection import PoolScheduling, nodepool_scheduling, pool_scheduling
-
-_QUANTIZED_WEIGHTS = {"fp8": "fp8", "awq": "awq", "gptq": "gptq"}
+from sizing.roofline import Estimate, Hardware, ModelShape, best_batch, estimate
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,11 @@ class ModelPlan:
     kaito_preset: str | None
     weights_dtype: str
     sizing: SizingResult
+    # With latency targets or a request rate (workload.ttftMs/tpotMs/peakRequestsPerSecond): the
+    # roofline estimate of one replica at the batch that meets them (the sizing's max_num_seqs is
+    # capped to it), or at one sequence when even that misses them (``targets_met`` False: the rules refuse).
+    target_estimate: Estimate | None = None
+    targets_met: bool = True
 
     @property
     def dtype(self) -> str:
@@ -76,6 +81,9 @@ class ModelPlan:
         """The autoscaler's ceiling: explicit, else enough replicas for the peak concurrency."""
         if self.config.replicas.max is not None:
             return self.config.replicas.max
+        rate, est = self.config.workload.peak_requests_per_second, self.target_estimate
+        if rate is not None and est is not None and self.targets_met:
+            return max(1, math.ceil(rate / est.requests_per_s))  # what one replica completes a second
         peak = self.config.workload.peak_concurrent_requests
         return max(1, replicas_for_peak(peak, max(1, self.sizing.max_num_seqs)))
 
@@ -118,27 +126,6 @@ class ModelPlan:
         }
 
 
-def model_arch(model: ModelConfig, catalog: Catalog) -> tuple[str, str, ModelArch, bool, str | None, str]:
-    """(id, hf id, architecture, gated, KAITO preset, weights dtype) of a catalog or custom model."""
-    if model.custom is not None:
-        c = model.custom
-        arch = ModelArch(
-            parameters=c.parameters,
-            layers=c.layers,
-            attention_heads=c.attention_heads,
-            kv_heads=c.kv_heads,
-            head_dim=c.head_dim,
-            context_length=c.context_length,
-            sliding_window=c.sliding_window,
-            sliding_layers=c.sliding_layers,
-        )
-        dtype = _QUANTIZED_WEIGHTS.get(model.quantization, "bf16")
-        return c.hf_id, c.hf_id, arch, c.gated, None, dtype
-    spec = catalog.model(str(model.model))
-    dtype = _QUANTIZED_WEIGHTS.get(model.quantization, spec.weights_dtype)
-    return spec.id, spec.hf_id, ModelArch.from_spec(spec), spec.gated, spec.kaito_preset, dtype
-
-
 def _placement(
     model: ModelConfig, config: StackConfig, catalog: Catalog
 ) -> tuple[GpuPoolConfig | NodePoolConfig, GpuSku, MigProfile | None] | None:
@@ -149,7 +136,7 @@ def _placement(
     """
     nodepool = next((p for p in nap_pools(config) if p.name == model.pool), None)
     if nodepool is not None:
-        sku = sizing_sku(nodepool, catalog)
+        sku = sizing_sku(nodepool, catalog, config)
         return None if sku is None else (nodepool, sku, None)
     pool = next((p for p in config.gpu_pools if p.name == model.pool), None)
     if pool is None or pool.vm_size not in catalog.skus:
@@ -201,6 +188,11 @@ def plan_model(index: int, model: ModelConfig, config: StackConfig, catalog: Cat
         sizing = size(kaito_file_size_gib=file_size, pipeline_parallel=nodes)
         if preset_count is not None:
             sizing = replace(sizing, kaito_nodes_per_replica=nodes, kaito_reason=None)
+    at_targets, met = None, True
+    if workload.has_targets and sizing.fits and sizing.max_num_seqs >= 1:
+        at_targets, met = _at_targets(arch, sizing, sku, mig, spec, workload)
+        if met and at_targets.batch < sizing.max_num_seqs:
+            sizing = replace(sizing, max_num_seqs=at_targets.batch)
     return ModelPlan(
         index=index,
         config=model,
@@ -214,7 +206,35 @@ def plan_model(index: int, model: ModelConfig, config: StackConfig, catalog: Cat
         kaito_preset=preset,
         weights_dtype=weights_dtype,
         sizing=sizing,
+        target_estimate=at_targets,
+        targets_met=met,
     )
+
+
+def _at_targets(
+    arch: ModelArch,
+    sizing: SizingResult,
+    sku: GpuSku,
+    mig: MigProfile | None,
+    spec: ModelSpec | None,
+    workload: WorkloadConfig,
+) -> tuple[Estimate, bool]:
+    """The roofline estimate at the largest batch (up to what memory holds) meeting the targets, and
+    True; else the estimate at one sequence, and False."""
+    shape = ModelShape.of(
+        arch,
+        sizing.weights_dtype,
+        spec.active_parameters if spec else None,
+        spec.hidden_size if spec else None,
+    )
+    hw, tp = Hardware.of(sku, mig), sizing.gpus_per_replica
+    prompt, completion = workload.p95_prompt_tokens, workload.p95_completion_tokens
+    ttft = None if workload.ttft_ms is None else workload.ttft_ms / 1000
+    tpot = None if workload.tpot_ms is None else workload.tpot_ms / 1000
+    best = best_batch(shape, hw, tp, sizing.max_num_seqs, prompt, completion, ttft_s=ttft, tpot_s=tpot)
+    if best is None:
+        return estimate(shape, hw, tp, 1, prompt, completion), False
+    return best, True
 
 
 def _preset_count(
@@ -242,25 +262,6 @@ def plan_models(config: StackConfig, catalog: Catalog) -> list[ModelPlan]:
     """Every model of the stack that resolves, in config order."""
     plans = (plan_model(i, m, config, catalog) for i, m in enumerate(config.models))
     return [p for p in plans if p is not None]
-
-
-def skus_where_it_fits(plan: ModelPlan, catalog: Catalog) -> list[str]:
-    """Catalog SKUs (whole GPUs, not retired) on which the same model and workload would fit."""
-    workload = plan.config.workload
-    return [
-        name
-        for name, sku in sorted(catalog.skus.items())
-        if not sku.retired
-        and size_model(
-            plan.arch,
-            sku,
-            model_name=plan.model_id,
-            weights_dtype=plan.weights_dtype,
-            max_model_len=plan.max_model_len,
-            gpu_memory_utilization=workload.gpu_memory_utilization,
-            max_num_seqs=workload.max_num_seqs,
-        ).fits
-    ]
 
 
 def device_memory_notes(plans: list[ModelPlan]) -> list[str]:

@@ -277,6 +277,7 @@ def size_model(
     runtime_overhead_gib: float = RUNTIME_OVERHEAD_GIB,
     max_num_seqs_cap: int = 256,
     pipeline_parallel: int = 1,
+    tensor_parallel: int | None = None,
 ) -> SizingResult:
     """Size ``arch`` on one node of ``sku`` (or one MIG slice), or, with ``pipeline_parallel`` N > 1,
     on N nodes as KAITO's multi-node vLLM runs it: N pipeline stages (each ceil(layers / N) layers),
@@ -285,7 +286,8 @@ def size_model(
     Tensor parallelism is the smallest of 1/2/4/8 (<= GPU count, dividing attention_heads) whose
     per-GPU budget (device x utilization - weights/tp - overhead) holds one full-length sequence's
     KV shard (and, when ``max_num_seqs`` is given, that many ``typical_seq_len`` sequences if some tp
-    can); when none does, the largest allowed tp is reported with ``fits=False``.
+    can); when none does, the largest allowed tp is reported with ``fits=False``. ``tensor_parallel``
+    sizes exactly that tp instead (one of the allowed ones; the advisor's placements).
 
     Steps: inputs (``_check_inputs``, ``_memory``), tensor parallelism (``_tensor_parallel``), fit
     (``_fit_reasons``), max-num-seqs (``_max_num_seqs``).
@@ -314,7 +316,12 @@ def size_model(
         pipeline_parallel=pipeline_parallel,
     )
     pp = memory.pp
-    tp = _tensor_parallel(memory, _tp_candidates(arch, sku, mig_profile), max_num_seqs)
+    candidates = _tp_candidates(arch, sku, mig_profile)
+    if tensor_parallel is not None:
+        if tensor_parallel not in candidates:
+            raise ValueError(f"tensor_parallel {tensor_parallel} not in {candidates} for {sku.name}")
+        candidates = [tensor_parallel]
+    tp = _tensor_parallel(memory, candidates, max_num_seqs)
     kv_budget = memory.budget(tp)
     at_full_context = max(0, math.floor(kv_budget / memory.kv_seq(max_model_len, tp)))
     reasons = _fit_reasons(

@@ -12,10 +12,12 @@ series letter (``N`` for every NC/ND/NV size, retired V100s included), so it can
 to catalog GPU SKUs.
 
 Sizing SKU: a NodePool may allow several SKUs; the program sizes every model on it for one of them,
-the allowed SKU with the least GPU memory (then the fewest vCPUs, then the name): the conservative
-choice, and the cheapest. Models are pinned to it (``sizing.node_selection.nodepool_scheduling``), so
-what runs is what was sized; a model that needs more GPU memory needs a NodePool whose smallest SKU
-holds it.
+the advisor's choice (``sizing.advisor``): the allowed SKU (of which every capacity's limits hold a
+node) on which every model of the NodePool fits with its workload and whose nodes for the models'
+peak cost least on-demand (the sum of each model's
+cheapest placement there); unpriced SKUs after priced ones, ties and SKUs where a model does not fit
+in the old order (least GPU memory, then the fewest vCPUs, then the name). Models are pinned to it
+(``sizing.node_selection.nodepool_scheduling``), so what runs is what was sized.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from config.catalog import Catalog, GpuSku
+from config.prices import local_book
 from config.schema import NapLimitsConfig, NodePoolConfig, StackConfig
 from facts.platform import GPU_RESOURCE, Capacity, Taint
 from sizing import drain
+from sizing.advisor import AdvisorModel, AdvisorWorkload, placements
 from sizing.node_selection import capacities, nap_node_labels, node_taints
 
 SUFFIX = {"on-demand": "-od", "spot": "-spot"}
@@ -80,10 +84,37 @@ def allowed_skus(pool: NodePoolConfig, catalog: Catalog) -> list[GpuSku]:
     return sorted(found.values(), key=sizing_order)
 
 
-def sizing_sku(pool: NodePoolConfig, catalog: Catalog) -> GpuSku | None:
-    """The SKU models on this NodePool are sized for and pinned to (see the module docstring)."""
+def _peak_cost(pool: NodePoolConfig, sku: GpuSku, config: StackConfig, catalog: Catalog) -> float | None:
+    """On-demand USD/h of the nodes the NodePool's models need at their peak on ``sku`` (each model's
+    cheapest fitting whole-GPU placement, ``sizing.advisor``); None when one of them does not fit;
+    infinity when ``sku`` has no price."""
+    book = local_book(catalog.prices, config.prices)
+    total = 0.0
+    for model in config.models:
+        if model.pool != pool.name or (model.model is not None and model.model not in catalog.models):
+            continue
+        work = AdvisorWorkload.of(model.workload)
+        rows = placements(AdvisorModel.from_config(model, catalog), sku, work, book, (model.runtime,))
+        costs = [r.on_demand_per_hour for r in rows if r.fits and r.meets_targets and r.mig is None]
+        if not costs:
+            return None
+        total += min(float("inf") if c is None else c for c in costs)
+    return total
+
+
+def sizing_sku(pool: NodePoolConfig, catalog: Catalog, config: StackConfig | None = None) -> GpuSku | None:
+    """The SKU models on this NodePool are sized for and pinned to (see the module docstring); without
+    ``config`` (no models to rank for) the first in sizing order."""
     skus = allowed_skus(pool, catalog)
-    return skus[0] if skus else None
+    if config is None or len(skus) < 2:
+        return skus[0] if skus else None
+    # a SKU of which a capacity's limits hold no node is never launched there (the rules refuse it)
+    launchable = [s for s in skus if all(max_nodes(limits_of(pool, c), s) >= 1 for c in capacities(pool))]
+    costs = {sku.name: _peak_cost(pool, sku, config, catalog) for sku in launchable}
+    fitting = [s for s in launchable if costs[s.name] is not None]
+    if not fitting:
+        return skus[0]  # the rules refuse the model that fits nowhere, on the smallest SKU's numbers
+    return min(fitting, key=lambda s: (costs[s.name], sizing_order(s)))
 
 
 def preferred_capacity(pool: NodePoolConfig) -> Capacity:
@@ -229,7 +260,8 @@ def nodepool_specs(config: StackConfig, catalog: Catalog) -> list[NodePoolSpec]:
         if not skus:
             continue
         grace = drain.nodepool_termination_grace_seconds(config, pool)
-        specs.extend(NodePoolSpec(i, pool, cap, tuple(skus), skus[0], grace) for cap in capacities(pool))
+        chosen = sizing_sku(pool, catalog, config) or skus[0]
+        specs.extend(NodePoolSpec(i, pool, cap, tuple(skus), chosen, grace) for cap in capacities(pool))
     return specs
 
 

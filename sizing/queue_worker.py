@@ -2,7 +2,7 @@
 and how long it waits for a cold model. Its environment and the KEDA triggers of the worker and of its
 model are rendered from this plan in ``renderers/queue_worker.py``.
 
-How the queue path runs (README, "Async queue"):
+How the queue path runs (docs/async-queue.md):
 
 1. A producer sends a message to the request queue.
 2. The worker's ScaledObject (``azure-servicebus`` on the queue, minReplicaCount 0) wakes the worker.
@@ -63,6 +63,14 @@ def queue_target(config: StackConfig) -> str | None:
         return queue.model
     batch = batch_models(config)
     return batch[0] if len(batch) == 1 else None
+
+
+def queue_wakes(config: StackConfig) -> str | None:
+    """The model the queue can wake from zero: the worker's model, once the worker is deployed
+    (``addons.asyncQueue.worker.image`` set). Without the worker the model gets no queue trigger
+    (``renderers.queue_worker``), so queued messages wake nothing."""
+    image = config.addons.async_queue.worker.image
+    return queue_target(config) if image is not None else None
 
 
 def model_wait_seconds(plan: ModelPlan) -> int:

@@ -182,7 +182,7 @@ def stack_pool_slots(config: StackConfig, catalog: Catalog) -> dict[str, PoolSlo
         if sku is not None and (not pool.mig or sku.mig_profile(pool.mig) is not None):
             out[pool.name] = pool_slots(pool, sku)
     for nodepool in nap_pools(config):
-        np_sku = sizing_sku(nodepool, catalog)
+        np_sku = sizing_sku(nodepool, catalog, config)
         if np_sku is not None:
             out[nodepool.name] = pool_slots(nodepool, np_sku)
     return out

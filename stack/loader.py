@@ -20,6 +20,7 @@ from config.catalog import closest_names
 from config.errors import REDACTED, ConfigError, Problem, join_path, looks_secret
 from config.schema import StackConfig
 from config.strict_yaml import MAX_DEPTH  # lists and mappings inside one config value, as the file loader
+from rules.azure import documentation_ranges_at_deploy, documentation_ranges_warning
 from rules.check import check_rules
 
 PROJECT = "aks-llm"
@@ -302,15 +303,27 @@ def runtime_config(namespace: str = PROJECT) -> tuple[dict[str, object], list[st
     return values, sorted(set(secret)), others
 
 
+def deployment_problems(config: StackConfig, *, deploying: bool) -> list[Problem]:
+    """What only a deployment (``pulumi up``, not a preview or the offline plan) refuses: settings that
+    plan fine as placeholders but would fail against the real cloud (the documentation IP ranges)."""
+    return documentation_ranges_at_deploy(config) if deploying else []
+
+
 def load_stack_config(stack: str, namespace: str = PROJECT, *, on: date | None = None) -> StackConfig:
     """Read and validate the running stack's config (judged on the plan's date ``on``); raise
-    ``ConfigError`` on a bad value."""
+    ``ConfigError`` on a bad value, and on what ``deployment_problems`` refuses when this run deploys. A
+    preview warns about those instead."""
+    import pulumi
+
     values, secret, others = runtime_config(namespace)
-    return parse_stack_config(
-        values,
-        source=config_source(stack),
-        secret_keys=secret,
-        namespace=namespace,
-        other_keys=others,
-        on=on,
+    source = config_source(stack)
+    config = parse_stack_config(
+        values, source=source, secret_keys=secret, namespace=namespace, other_keys=others, on=on
     )
+    problems = deployment_problems(config, deploying=not pulumi.runtime.is_dry_run())
+    if problems:
+        raise ConfigError(source, namespace, problems)
+    warning = documentation_ranges_warning(config)
+    if warning is not None:
+        pulumi.log.warn(warning)
+    return config

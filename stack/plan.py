@@ -18,11 +18,13 @@ from config.plan_date import plan_date
 from config.schema import StackConfig
 from facts.aks_versions import AddonVersion, lookup, support_status
 from renderers.gpu_software import device_plugin_values, mig_parted_config, operator_values, sharing_config
+from rules.azure import documentation_ranges_warning
 from sizing.agent_pools import AgentPoolSpec, agent_pool_specs, priority_expander_priorities
 from sizing.deployments import ModelPlan, device_memory_notes, plan_models
 from sizing.nap import NodeClassSpec, NodePoolSpec, node_class_specs, nodepool_specs
 from sizing.nap_summary import NapSummary, nap_summary
 from sizing.quota import QuotaRow, quota_rows
+from sizing.upgrade_path import UpgradeStep, upgrade_steps
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ class StackPlan:
     early_notes: list[str]  # the version's warning and the device-memory notes, before the add-ons'
     node_provisioning: NapSummary  # the NAP summary, from the typed plans
     cluster_features: ClusterFeatures
+    upgrade_steps: list[UpgradeStep]  # the order a Kubernetes version change follows
 
     @property
     def runs_gpu_software(self) -> bool:
@@ -125,6 +128,8 @@ def plan_stack(config: StackConfig, catalog: Catalog, *, on: date | None = None)
     specs = agent_pool_specs(config, catalog)
     version = kubernetes_version_summary(config, day)
     version_notes = [version.note] if version.status == "warn" else []
+    access = documentation_ranges_warning(config)  # refused by `pulumi up` (stack.loader)
+    access_notes = [f"WARNING: {access}"] if access else []
     priority = config.cluster.autoscaler.expander == "priority" and config.node_provisioning.mode != "nap"
     return StackPlan(
         config=config,
@@ -141,7 +146,8 @@ def plan_stack(config: StackConfig, catalog: Catalog, *, on: date | None = None)
         priority_expander=priority_expander_priorities(specs) if priority else None,
         quota=quota_rows(config, catalog),
         kubernetes_version=version,
-        early_notes=[*version_notes, *device_memory_notes(model_plans)],
+        early_notes=[*access_notes, *version_notes, *device_memory_notes(model_plans)],
         node_provisioning=nap_summary(config, catalog, model_plans),
         cluster_features=cluster_features(config),
+        upgrade_steps=upgrade_steps(config, specs),
     )

@@ -13,6 +13,7 @@ import pytest
 
 from config.errors import ConfigError, Problem
 from config.plan_date import PLAN_DATE_ENV
+from config.prices import OVERRIDE_ENV
 from config.schema import StackConfig
 from stack.loader import PROJECT, parse_stack_config
 from tools.mocks import ProgramRun, Recorded
@@ -115,3 +116,8 @@ def value_problems(extra: dict[str, Any]) -> list[Problem]:
     with pytest.raises(ConfigError) as info:
         parse_values(extra)
     return list(info.value.problems)
+
+
+# The suite plans with the committed price table only: a developer's refreshed local price file
+# (python -m tools.prices refresh) must not change what the tests see. Tests of that file set it.
+os.environ[OVERRIDE_ENV] = ""

@@ -91,6 +91,32 @@ def manifest_errors(doc: dict[str, Any]) -> list[str]:
     return []
 
 
+# What a server-side-apply patch of an object it does not own leaves out: the owner's required fields.
+_PATCH_BASES: dict[str, dict[str, Any]] = {
+    "Deployment": {
+        "spec": {
+            "selector": {"matchLabels": {"app": "x"}},
+            "template": {
+                "metadata": {"labels": {"app": "x"}},
+                "spec": {"containers": [{"name": "x", "image": "x"}]},
+            },
+        }
+    },
+}
+
+
+def _merged(base: Any, patch: Any) -> Any:
+    if isinstance(base, dict) and isinstance(patch, dict):
+        return {**base, **{k: _merged(base.get(k), v) for k, v in patch.items()}}
+    return patch
+
+
+def patch_errors(doc: dict[str, Any]) -> list[str]:
+    """A patch's problems: the patch over a minimal object of its kind, so that the owner's required
+    fields are present and every field the patch sets is checked as strictly as a whole manifest."""
+    return manifest_errors(_merged(_PATCH_BASES.get(doc["kind"], {}), doc))
+
+
 def iter_docs(manifests: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
     for doc in manifests:
         yield f"{doc['kind']}/{doc.get('metadata', {}).get('name')}", doc

@@ -11,12 +11,14 @@ Sources: kedacore/keda pkg/scalers/prometheus_scaler.go (GetMetricsAndActivity: 
 from __future__ import annotations
 
 import itertools
+import re
 from typing import Any
 
 import pytest
 
-from renderers.autoscaling import load_query
+from renderers.autoscaling import LOAD_RECORD, load_query, load_rule_expression
 from sizing.autoscaling import (
+    LOAD_METRICS,
     hpa_desired_replicas,
     keda_active,
     load_target,
@@ -61,7 +63,9 @@ def test_the_rendered_trigger_is_running_plus_waiting_per_replica() -> None:
     (prom,) = [t for t in spec["triggers"] if t["type"] == "prometheus"]
     assert prom["metricType"] == "AverageValue"
     assert prom["metadata"]["query"] == load_query("inference", "qwen7b")
-    assert "vllm:num_requests_running|vllm:num_requests_waiting" in prom["metadata"]["query"]
+    # the recorded sum of both gauges (renderers.autoscaling.load_recording_rule; tests/test_load_rule.py)
+    assert prom["metadata"]["query"].startswith(f"sum({LOAD_RECORD}{{")
+    assert set(LOAD_METRICS) <= set(re.findall(r"vllm:\w+", load_rule_expression()))
     assert prom["metadata"]["threshold"] == str(TARGET) and prom["metadata"]["activationThreshold"] == "0"
     window = spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]["scaleDown"]
     assert window["stabilizationWindowSeconds"] == 300

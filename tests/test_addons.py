@@ -12,8 +12,8 @@ import pytest
 from components.roles import (
     ACR_PULL,
     ACR_PUSH,
-    AKS_CONTRIBUTOR,
     AKS_RBAC_CLUSTER_ADMIN,
+    GPU_PROVISIONER_AGENT_POOLS,
     KEY_VAULT_SECRETS_USER,
     MONITORING_DATA_READER,
     SERVICE_BUS_DATA_OWNER,
@@ -164,6 +164,14 @@ def test_managed_kaito_creates_no_identity_and_no_chart(stack: str) -> None:
     assert "runs KAITO 0.6.0" in note and "no InferenceSet" in note and "v0.12.0" in note
 
 
+def custom_role(run: ProgramRun) -> str:
+    """The GUID of the gpu-provisioner's custom role definition in this plan (components/kaito.py)."""
+    definitions = by_type(run, "azure-native:authorization:RoleDefinition")
+    assert len(definitions) <= 1
+    guid: str = definitions[0].inputs["roleDefinitionId"] if definitions else "(none)"
+    return guid
+
+
 def test_role_scopes_are_exactly_one_resource_each(stack_run: tuple[str, ProgramRun]) -> None:
     stack, run = stack_run
     vault = resource_id(run, "azure-native:keyvault:Vault")
@@ -175,7 +183,7 @@ def test_role_scopes_are_exactly_one_resource_each(stack_run: tuple[str, Program
         (DEPLOYER, AKS_RBAC_CLUSTER_ADMIN.guid): cluster,
     }
     if stack == "prod":  # KAITO's chart with the self-hosted gpu-provisioner: the cluster only
-        expected[(principal(stack, "gpu-provisioner"), AKS_CONTRIBUTOR.guid)] = cluster
+        expected[(principal(stack, "gpu-provisioner"), custom_role(run))] = cluster
     if "asyncQueue" in run.outputs:  # dev and nap drain a queue; prod has no batch model
         queue = resource_id(run, "azure-native:servicebus:Queue", "platform-addons-async-queue-queue")
         replies = resource_id(run, "azure-native:servicebus:Queue", "platform-addons-async-queue-reply-queue")
@@ -212,7 +220,7 @@ def test_no_role_is_ever_granted_on_a_subscription_or_resource_group(stack: str)
         role = next(
             role
             for role in (
-                AKS_CONTRIBUTOR,
+                GPU_PROVISIONER_AGENT_POOLS,
                 KEY_VAULT_SECRETS_USER,
                 MONITORING_DATA_READER,
                 SERVICE_BUS_DATA_OWNER,
@@ -223,6 +231,7 @@ def test_no_role_is_ever_granted_on_a_subscription_or_resource_group(stack: str)
                 AKS_RBAC_CLUSTER_ADMIN,
             )
             if inputs["roleDefinitionId"].endswith(role.guid)
+            or (role is GPU_PROVISIONER_AGENT_POOLS and inputs["roleDefinitionId"].endswith(custom_role(run)))
         )
         # Deterministic GUID names: uuid5 of scope, role and the identity's (or deployer's) name.
         principal = (
@@ -466,7 +475,7 @@ def test_helm_kaito_brings_the_pinned_chart_and_a_cluster_scoped_provisioner() -
     assert fic["subject"] == EXPECTED_SUBJECTS["gpu-provisioner"]
     assert fic["issuer"] == ISSUER and fic["audiences"] == AUDIENCE
     cluster = mock_resource_id(MC, "aks-llm-full")
-    assert grants(run)[(principal("full", "gpu-provisioner"), AKS_CONTRIBUTOR.guid)] == cluster
+    assert grants(run)[(principal("full", "gpu-provisioner"), custom_role(run))] == cluster
     sa = next(
         r.inputs
         for r in by_type(run, "kubernetes:core/v1:ServiceAccount")
@@ -481,7 +490,8 @@ def test_helm_kaito_brings_the_pinned_chart_and_a_cluster_scoped_provisioner() -
     assert run.outputs["kaito"]["mode"] == "helm" and run.outputs["kaito"]["version"] == "v0.12.0"
 
 
-@pytest.mark.parametrize(("provisioner", "chart_value"), [("karpenter", "karpenter"), ("none", None)])
+# (karpenter is refused: facts/kaito_nap.py, tests/test_nap_kaito.py)
+@pytest.mark.parametrize(("provisioner", "chart_value"), [("none", None)])
 def test_helm_kaito_without_gpu_provisioner_creates_no_identity(
     tmp_path: Path, provisioner: str, chart_value: str | None
 ) -> None:

@@ -43,14 +43,14 @@ def test_gpu_provisioner_version_needs_the_gpu_provisioner() -> None:
             "addons": {
                 "kaito": {
                     "mode": "helm",
-                    "nodeProvisioner": "karpenter",
+                    "nodeProvisioner": "none",
                     "gpuProvisionerChartVersion": "0.4.3",
                 }
             }
         }
     )
     assert problem.path == "addons.kaito.gpuProvisionerChartVersion"
-    assert "(got karpenter)" in problem.message
+    assert "(got none)" in problem.message
 
 
 @pytest.mark.parametrize(

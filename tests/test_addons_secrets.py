@@ -65,7 +65,17 @@ def test_platform_exposes_typed_inference_refs() -> None:
             ]
         ),
         "models": json.dumps(
-            [{"name": "nightly", "model": "phi-4-mini-instruct", "pool": "t4", "purpose": "batch"}]
+            [
+                {
+                    "name": "nightly",
+                    "model": "phi-4-mini-instruct",
+                    "pool": "t4",
+                    "purpose": "batch",
+                    # no worker image: nothing would wake it from zero (rules/models.py), so one replica
+                    "replicas": {"min": 1},
+                    "scaleToZero": False,
+                }
+            ]
         ),
         "hfToken": "[secret]",
     }

@@ -181,7 +181,7 @@ def test_plan_cli_date_flag_warns_near_end_of_life(
 def test_cluster_ignores_its_version_and_a_separate_update_applies_changes() -> None:
     run = planned("prod")[1]
     mc = one(run, MC)
-    assert set(mc.options["ignoreChanges"]) == set(CLUSTER_IGNORE_CHANGES)
+    assert set(mc.options["ignoreChanges"]) == set(CLUSTER_IGNORE_CHANGES)  # no autoscaled inline pool
     assert {"kubernetesVersion", "agentPoolProfiles[*].orchestratorVersion"} <= set(CLUSTER_IGNORE_CHANGES)
     (update,) = [r for r in by_type(run, TYPE_TOKEN) if r.name == "platform-cluster-kubernetes-version"]
     assert update.inputs["kubernetesVersion"] == "1.36"
@@ -206,7 +206,12 @@ def test_version_update_never_downgrades(monkeypatch: pytest.MonkeyPatch) -> Non
 
     monkeypatch.setattr("components.version_update.subprocess.run", fake_run)
     provider = _AzAksUpgrade()
-    props = {"resourceGroupName": "rg", "clusterName": "aks", "kubernetesVersion": "1.37"}
+    step = {
+        "target": "controlPlane",
+        "pool": None,
+        "command": ["az", "aks", "upgrade", "--control-plane-only"],
+    }
+    props = {"resourceGroupName": "rg", "clusterName": "aks", "kubernetesVersion": "1.37", "steps": [step]}
     assert provider.diff("id", {**props, "kubernetesVersion": "1.36"}, props).changes
     assert not provider.diff("id", props, props).changes
     current = "1.38.1"
@@ -214,7 +219,7 @@ def test_version_update_never_downgrades(monkeypatch: pytest.MonkeyPatch) -> Non
     assert [c[2] for c in calls] == ["show"]  # already past: no upgrade
     current = "1.36.4"
     provider.update("id", {}, props)
-    assert calls[-1][:3] == ["az", "aks", "upgrade"] and "1.37" in calls[-1]
+    assert calls[-1] == step["command"]
 
 
 # --- create-only pool fields, resource options, --diff --------------------------------------------
@@ -239,7 +244,8 @@ def test_create_only_fields_replace_the_pool_and_each_has_a_source() -> None:
     pools = [r for r in doc["resources"] if r["type"] == AP]
     assert pools and all(r["options"]["replaceOnChanges"] == REPLACE_ON_CHANGES for r in pools)
     assert all(
-        r["options"]["deleteBeforeReplace"] is True and r["options"]["ignoreChanges"] == ["count"]
+        r["options"]["deleteBeforeReplace"] is True
+        and r["options"]["ignoreChanges"] == ["count", "orchestratorVersion"]
         for r in pools
     )
     # every option key the engine acts on is in the document, SDK type aliases left out: the one alias

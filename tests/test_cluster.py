@@ -97,6 +97,7 @@ def _tag_capable(type_: str) -> set[str]:
     untaggable = {
         "azure-native:containerservice:MaintenanceConfiguration",
         "azure-native:authorization:RoleAssignment",
+        "azure-native:authorization:RoleDefinition",  # RoleDefinitionArgs has no tags
         "azure-native:managedidentity:FederatedIdentityCredential",
         "azure-native:containerservice:AgentPool",
         "azure-native:keyvault:Secret",

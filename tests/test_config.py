@@ -169,7 +169,7 @@ def test_any_unknown_key_is_refused_with_the_accepted_keys(data: st.DataObject, 
     node: Any = doc
     for part in path:
         node = node[part]
-    if key in node:
+    if key in node or "token" in key.lower():  # a token-like key has its own message (stack.loader)
         return
     node[key] = "surprise"
     err = problems_of(doc)

@@ -165,9 +165,12 @@ def test_kaito_keeps_its_node_note() -> None:
     assert any("phi4 (KAITO): while its Workspace exists KAITO keeps its GPU node" in n for n in notes)
 
 
-def test_dev_scales_to_zero_so_only_the_system_pool_runs() -> None:
+def test_dev_keeps_one_t4_until_its_queue_worker_exists() -> None:
+    """Nothing can wake dev's batch model from zero before its worker image is set (rules/models.py):
+    one on-demand T4 and the system node run all month."""
     cost = estimate(stack_values("dev"))
-    assert cost["monthly"]["total"] == pytest.approx(0.185 * 730)
+    assert cost["monthly"]["total"] == pytest.approx((0.185 + 0.526) * 730)
+    assert rows_by(cost)[("t4", "onDemand")]["minNodes"] == 1
     spot = rows_by(cost)[("t4", "spot")]
     assert spot["pricePerHour"] == 0.526 and spot["priceBasis"] == "on-demand (upper bound)"
     assert any("t4 spot: no spot price" in n for n in cost["notes"])

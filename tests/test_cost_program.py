@@ -15,7 +15,7 @@ from pulumi.runtime.sync_await import _sync_await
 from components.budget import StackBudget, StackBudgetArgs, first_of_month
 from config.schema import BudgetConfig
 from tests.conftest import one, planned, run_with
-from tools.mocks import PlatformMocks
+from tools.mocks import MOCK_SUBSCRIPTION, PlatformMocks
 from tools.plan import main
 
 BUDGET_TYPE = "azure-native:consumption:Budget"
@@ -69,11 +69,6 @@ def test_price_override_reaches_the_printed_plan(tmp_path: Path, capsys: pytest.
             "aks-llm:prices.skus.Standard_NC24ads_A100_v3: not a VM size this stack uses",
         ),
         (
-            "  aks-llm:costComparison: {apiPricePerMillionInputTokens: 1,"
-            " apiPricePerMillionOutputTokens: 2}\n",
-            "aks-llm:costComparison.throughputTokensPerSecond: no throughput for model(s) qwen",
-        ),
-        (
             "  aks-llm:costComparison: {apiPricePerMillionInputTokens: 1, apiPricePerMillionOutputTokens: 2,"
             " throughputTokensPerSecond: 100, modelThroughput: {qwne: 10}}\n",
             "aks-llm:costComparison.modelThroughput.qwne: no model of that name (got 'qwne')",
@@ -113,11 +108,11 @@ def test_price_override_typo_suggests_the_sku(tmp_path: Path, capsys: pytest.Cap
     assert "did you mean Standard_NC24ads_A100_v4" in capsys.readouterr().err
 
 
-def test_prod_budget_on_the_resource_group() -> None:
+def test_prod_budget_on_both_resource_groups() -> None:
     run = planned("prod")[1]
     budget = one(run, BUDGET_TYPE).inputs
     rg = one(run, "azure-native:resources:ResourceGroup")
-    assert budget["budgetName"] == "budget-llm-prod"
+    assert budget["budgetName"] == "budget-llm-prod-swedencentral"
     assert (budget["amount"], budget["timeGrain"], budget["category"]) == (8000, "Monthly", "Cost")
     first = datetime.now(UTC).date().replace(day=1).isoformat()
     assert budget["timePeriod"] == {"startDate": f"{first}T00:00:00Z"}
@@ -137,9 +132,19 @@ def test_prod_budget_on_the_resource_group() -> None:
     component = one(run, "aksllm:platform:Budget")
     assert one(run, BUDGET_TYPE).parent == component.urn
     assert component.parent.endswith("aksllm:platform:Platform::platform")
-    # the scope is the resource group's id (the mocks' ids end in /ResourceGroup/<name>)
-    assert budget["scope"].endswith(f"/ResourceGroup/{rg.inputs['resourceGroupName']}")
-    assert run.outputs["budgetName"] == "budget-llm-prod"
+    # issue 19: the subscription, filtered on the cluster's group and the node resource group (the VMs)
+    assert budget["scope"] == f"/subscriptions/{MOCK_SUBSCRIPTION}"
+    nodes = one(run, "azure-native:containerservice:ManagedCluster").inputs["nodeResourceGroup"]
+    assert budget["filter"] == {
+        "dimensions": {
+            "name": "ResourceGroupName",
+            "operator": "In",
+            "values": [rg.inputs["resourceGroupName"], nodes],
+        }
+    }
+    # the cost estimate states the same scope
+    assert run.outputs["cost"]["budget"]["resourceGroups"] == budget["filter"]["dimensions"]["values"]
+    assert run.outputs["budgetName"] == "budget-llm-prod-swedencentral"
 
 
 def test_budget_start_date_from_config_and_no_budget_without_config(tmp_path: Path) -> None:
@@ -158,7 +163,9 @@ def test_budget_start_date_from_config_and_no_budget_without_config(tmp_path: Pa
 
 def test_budget_is_compared_with_the_estimate() -> None:
     notes = planned("dev")[1].outputs["cost"]["notes"]
-    assert any(n.startswith("budget 300.00 a month") and "135.05 USD is 45 %" in n for n in notes)
+    assert any(
+        n.startswith("budget 600.00 a month") and "the estimate 519.03 USD is 86 %" in n for n in notes
+    )
 
 
 class _OptionsMonitor(pmocks.MockMonitor):
@@ -195,7 +202,8 @@ def test_budget_start_date_options(
         "budget",
         StackBudgetArgs(
             budget_name="b",
-            scope="/subscriptions/0/resourceGroups/rg",
+            scope="/subscriptions/0",
+            resource_groups=["rg", "rg-nodes"],
             settings=settings,
             start_date=start_date or first_of_month(date(2026, 11, 24)),
             start_date_pinned=start_date is not None,

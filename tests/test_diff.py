@@ -126,7 +126,11 @@ def test_the_child_name_convention_renames_every_committed_resource_in_place(
     diff = diff_plans(base, head)
     assert not (diff.added or diff.removed or diff.changed)
     kept = {(r["type"], r["name"]) for r in head["resources"] if old_urn[r["urn"]] == r["urn"]}
-    assert kept == {("aksllm:platform:Platform", "platform"), ("pulumi:providers:kubernetes", "k8s")}
+    new = {  # declared after the convention: nothing to rename
+        ("aksllm:platform:PrometheusRules", "platform-addons-prometheus-rules"),
+        ("azure-native:alertsmanagement:PrometheusRuleGroup", "platform-addons-prometheus-rules-rule-group"),
+    }
+    assert kept == {("aksllm:platform:Platform", "platform"), ("pulumi:providers:kubernetes", "k8s"), *new}
     assert len(diff.renamed) == len(head["resources"]) - len(kept)
     capsys.readouterr()
 

@@ -6,22 +6,29 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, SecretStr, ValidationError
 
+from config.catalog import Catalog, load_catalog
+from config.errors import Problem
 from config.plan_date import PLAN_DATE_ENV
 from config.schema import StackConfig
 from config.strict_yaml import load_yaml
+from rules.check import RULES
+from rules.rule import Dated
 from stack.loader import parse_stack_config
 from tests.conftest import ROOT, TEST_PLAN_DATE, planned
-from tools import gen_docs
+from tools import gen_docs, rules_doc
 from tools.mocks import run_program
 from tools.plan import plan_document, plan_json
 from tools.stack_config import stack_settings
@@ -318,3 +325,119 @@ def test_the_outputs_page_lists_every_output_type() -> None:
         assert f"## {t.name}\n" in text
         for key in t.keys:
             assert f"| `{key.name}` |" in text
+
+
+# --- docs/rules.md ------------------------------------------------------------------------------
+
+
+def test_every_rule_has_a_docstring_its_keys_and_a_row_in_the_rules_page() -> None:
+    text = (ROOT / rules_doc.RULES_DOC).read_text(encoding="utf-8")
+    rows = rules_doc.rule_rows()
+    assert [r.name for r in rows] == [r.__name__ for r in rules_doc.checked_rules()]
+    assert len(rows) == len(RULES) + 1 > 40  # unique_names runs first, alone
+    for row in rows:
+        assert row.keys and row.refuses, row
+        assert f"| `{row.name}` | {row.refuses.replace('|', chr(92) + '|')} |" in text
+
+
+def test_an_undocumented_rule_stops_the_generation(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_doc(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+        yield Problem("cluster.tier", config.cluster.tier, "x", "y")
+
+    rules = rules_doc.checked_rules()
+    monkeypatch.setattr(rules_doc, "checked_rules", lambda: [*rules, no_doc])
+    with pytest.raises(rules_doc.UndocumentedRule, match="no_doc has no docstring"):
+        rules_doc.rules_markdown()
+
+
+def test_rule_keys_are_read_from_the_problems_the_rule_builds() -> None:
+    from rules import gpu, nap, queue
+
+    assert rules_doc.rule_keys(queue.reply_queue_differs) == ["aks-llm:addons.asyncQueue.replyQueueName"]
+    quota = rules_doc.rule_keys(gpu.quota_fits)
+    assert quota == ["aks-llm:quota.families.<family>", "aks-llm:quota.spotVcpus"]
+    assert rules_doc.rule_keys(gpu.mig_pools_start_from_a_node) == [  # a loop over literal keys
+        "aks-llm:gpuPools[].onDemand.min",
+        "aks-llm:gpuPools[].spot.min",
+    ]
+    assert rules_doc.rule_keys(nap.nodepool_skus) == [  # a module constant inside an f-string
+        "aks-llm:nodeProvisioning.nodePools[].skuFamilies[]",
+        "aks-llm:nodeProvisioning.nodePools[].skus[]",
+    ]
+
+
+def _key_pattern(key: str) -> re.Pattern[str]:
+    text = re.escape(key.removeprefix("aks-llm:")).replace(r"\[\]", r"\[\d+\]")
+    return re.compile(re.sub(r"<\w+>", r"[^.\\[\\]]+", text))
+
+
+def test_every_rule_key_is_a_key_of_the_config_reference() -> None:
+    """Each key is a path of the config reference (a `<x>` a key of a map and a trailing `[]` an item of a
+    list, which the reference may list only as the map or list: `quota.families.<family>`)."""
+    reference = [
+        r.key.removeprefix("aks-llm:").replace(".<name>", ".x").replace("[]", "[0]") for r in gen_docs.rows()
+    ]
+    for row in rules_doc.rule_rows():
+        for key in row.keys:
+            text = re.escape(key.removeprefix("aks-llm:").removesuffix("[]")).replace(r"\[\]", r"\[0\]")
+            text = re.sub(r"\\?\.<\w+>", r"(\\.[^.\\[\\]]+)?", text)
+            pattern = re.compile(text + r"([.\[].*)?")
+            assert any(pattern.fullmatch(k) for k in reference), (row.name, key)
+
+
+def _config(stack: str, **changes: Any) -> StackConfig:
+    values = {
+        k.split(":", 1)[1]: v
+        for k, v in _stack_doc(stack)["config"].items()
+        if k.startswith("aks-llm:") and not (isinstance(v, dict) and "secure" in v)
+    }
+    for path, value in changes.items():
+        node: Any = values
+        *parents, last = [int(p) if p.isdigit() else p for p in path.split("__")]
+        for part in parents:
+            node = node.setdefault(part, {}) if isinstance(node, dict) else node[part]
+        node[last] = value
+    return StackConfig.model_validate(values)
+
+
+T4_POOL = {"name": "t4", "vmSize": "Standard_NC4as_T4_v3", "onDemand": {"min": 0, "max": 1}}
+BROKEN: list[tuple[str, dict[str, Any]]] = [
+    (
+        "dev",
+        {"gpuPools__0__vmSize": "Standard_NC4as_T4_v9", "prices__skus": {"Std_X": {"onDemandPerHour": 1}}},
+    ),
+    ("dev", {"models__0__pool": "nope", "models__0__model": "llama-9"}),
+    ("dev", {"quota": {"families": {"nopeFamily": 8}}, "inference": {"namespace": "kube-system"}}),
+    ("dev", {"addons__asyncQueue__replyQueueName": "requests", "addons__asyncQueue__queueName": "requests"}),
+    ("dev", {"addons__asyncQueue__maxDeliveryCount": 1, "budget__startDate": "2020-01-01"}),
+    ("dev", {"models__0__replicas": {"min": 3, "max": 1}, "cluster__systemPool__vmSize": "Standard_Q1"}),
+    ("nap", {"nodeProvisioning__nodePools__0__skus": ["Standard_X"], "gpuPools": [T4_POOL]}),
+    ("nap", {"nodeProvisioning__nodePools__1__skuFamilies": ["NCxx"], "cluster__autoscaler": {}}),
+    ("prod", {"gpuPools__0__onDemand__min": 0}),  # a time zone is the schema's (config/timezones.py)
+    ("prod", {"models__1__name": "phi4", "addons__keyVault__allowedIpRanges": ["10.0.0.0/8"]}),
+    ("dev", {"models__0__workload__tpotMs": 0.01}),  # models_meet_targets
+]
+
+
+def test_the_keys_on_the_rules_page_are_those_the_rules_report() -> None:
+    """Broken variants of the committed stacks: every problem a rule reports names a key its row lists."""
+    catalog = load_catalog()
+    keys = {r.name: [_key_pattern(k) for k in r.keys] for r in rules_doc.rule_rows()}
+    fired: set[str] = set()
+    # rules judged on the plan's date take it bound (rules.rule.Dated), as check_rules passes it
+    dated: dict[object, Callable[..., Iterable[Problem]]] = {
+        r.rule: r.on(date.fromisoformat(TEST_PLAN_DATE)) for r in RULES if isinstance(r, Dated)
+    }
+    for stack, changes in BROKEN:
+        try:
+            config = _config(stack, **changes)
+        except ValidationError as error:  # a fixture the schema refuses would test nothing here
+            raise AssertionError(f"{stack} {changes}: {error}") from None
+        for rule in rules_doc.checked_rules():
+            call: Callable[..., Iterable[Problem]] = dated.get(rule, rule)
+            found = rule(config) if rule.__name__ == "unique_names" else call(config, catalog)
+            for problem in found:
+                fired.add(rule.__name__)
+                where = (rule.__name__, problem.path)
+                assert any(p.fullmatch(problem.path) for p in keys[rule.__name__]), where
+    assert len(fired) >= 15, sorted(fired)

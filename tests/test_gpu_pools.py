@@ -154,7 +154,7 @@ def test_agent_pools_keep_autoscaled_count_and_replace_on_driver_or_mig_change(
 ) -> None:
     _stack, run = stack_run
     for pool in by_type(run, AP):
-        assert pool.options["ignoreChanges"] == ["count"]
+        assert pool.options["ignoreChanges"] == ["count", "orchestratorVersion"]
         assert {"gpuProfile", "gpuInstanceProfile"} <= set(pool.options["replaceOnChanges"])
         assert pool.options["deleteBeforeReplace"] is True
         assert any(d.endswith("ManagedCluster::platform-cluster-aks") for d in pool.options["dependencies"])

@@ -68,7 +68,7 @@ FLOAT_FIELDS = [
     ("budget", "monthlyAmount"),
     ("models", 0, "workload", "gpuMemoryUtilization"),
 ]
-# Fast enough for every run of the suite; the counts are in the README's hardening section.
+# Fast enough for every run of the suite; the counts are in docs/tests.md.
 FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MEDIUM = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import planned
-from tests.k8s_schemas import iter_docs, load_yaml_dir, manifest_errors, requires_crds
+from tests.k8s_schemas import iter_docs, load_yaml_dir, manifest_errors, patch_errors, requires_crds
 from tools.plan import kubernetes_manifests, main
 
 
@@ -16,21 +16,36 @@ from tools.plan import kubernetes_manifests, main
 @pytest.mark.parametrize("stack", ["dev", "prod", "nap"])
 def test_every_rendered_manifest_validates(stack: str) -> None:
     resources = planned(stack)[1].resources
-    manifests = kubernetes_manifests(resources) + kubernetes_manifests(resources, patches=True)
+    manifests = kubernetes_manifests(resources)
     failures = {name: errs for name, doc in iter_docs(manifests) if (errs := manifest_errors(doc))}
+    patches = kubernetes_manifests(resources, patches=True)
+    failures |= {name: errs for name, doc in iter_docs(patches) if (errs := patch_errors(doc))}
     assert not failures, failures
+    assert len(patches) == 2
+
+
+@requires_crds
+def test_a_patch_with_an_unknown_field_is_caught() -> None:
+    patch: dict[str, Any] = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "keda-operator", "namespace": "kube-system"},
+        "spec": {"template": {"metadata": {"annotations": {"a": "b"}}}},
+    }
+    assert patch_errors(patch) == [] and manifest_errors(patch)  # partial: fine as a patch only
+    patch["spec"]["template"]["metadata"]["annotationz"] = {}
+    assert patch_errors(patch)
 
 
 def test_patches_of_add_on_objects_are_written_apart(tmp_path: Path) -> None:
-    """The KEDA add-on's ServiceAccount is AKS's: only our annotation is applied (server-side)."""
+    """The KEDA add-on's ServiceAccount and Deployment are AKS's: only our annotations are applied
+    (server-side): the client id on the ServiceAccount, and on the pod template (the restart)."""
     assert main(["--stack", "prod", "--manifests", str(tmp_path)]) == 0
-    (patch,) = load_yaml_dir(tmp_path / "patches")
-    assert (patch["kind"], patch["metadata"]["namespace"], patch["metadata"]["name"]) == (
-        "ServiceAccount",
-        "kube-system",
-        "keda-operator",
-    )
-    assert "azure.workload.identity/client-id" in patch["metadata"]["annotations"]
+    patches = {p["kind"]: p for p in load_yaml_dir(tmp_path / "patches")}
+    assert set(patches) == {"ServiceAccount", "Deployment"}
+    for patch in patches.values():
+        assert (patch["metadata"]["namespace"], patch["metadata"]["name"]) == ("kube-system", "keda-operator")
+    assert "azure.workload.identity/client-id" in patches["ServiceAccount"]["metadata"]["annotations"]
     assert not [d for d in load_yaml_dir(tmp_path) if d["metadata"].get("name") == "keda-operator"]
 
 

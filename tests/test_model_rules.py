@@ -57,16 +57,19 @@ def test_weights_plus_one_full_sequence_that_do_not_fit(
     )
     # 32,763,876,352 x 2 B = 61.0 GiB of weights alone exceed the A10's 21.59 GiB CUDA total x 0.90
     # = 19.4 GiB (and so would FP8's 30.5 GiB): no shorter context or quantization helps, so the only
-    # advice is the SKUs where it fits, cheapest first with their hourly price
+    # advice is the SKUs where it fits, cheapest for the peak first with their placement and price
     assert "aks-llm:models[0]: does not fit on pool a10 (Standard_NV36ads_A10_v5)" in err
     assert (
         "weights 61.0 GiB + overhead 2.3 GiB + KV of one 3,072-token sequence 0.8 GiB > 19.4 GiB usable"
         " on 1 \N{MULTIPLICATION SIGN} A10 (21.59 GiB CUDA total, derived \N{MULTIPLICATION SIGN} 0.90)"
     ) in err
+    # (the advisor's ranking: cheapest for the workload's peak first, with the placement; unpriced last)
     assert (
-        "accepted: a SKU where it fits, cheapest first: Standard_NC24ads_A100_v4 (3.673 USD/h), "
-        "Standard_NC40ads_H100_v5 (6.98 USD/h), Standard_NC48ads_A100_v4 (7.346 USD/h)"
+        "accepted: a SKU where it fits, cheapest for the peak first (python -m tools.advise): "
+        "Standard_NC24ads_A100_v4 (tp 1, 1 node: 3.673 USD/h), Standard_NC40ads_H100_v5 (tp 1, 1 node: "
+        "6.98 USD/h), Standard_NC48ads_A100_v4 (tp 2, 1 node: 7.346 USD/h)"
     ) in err
+    assert err.index("Standard_ND96isr_H100_v5 (tp 8, 1 node: 98.32 USD/h)") < err.index("unpriced")
     assert "maxModelLen" not in err.split("accepted:")[1] and "quantization" not in err.split("accepted:")[1]
 
 
@@ -257,3 +260,19 @@ def test_schedule_needs_an_iana_time_zone(tmp_path: Path, capsys: pytest.Capture
     model = "{name: p, model: phi-4-mini-instruct, pool: a10, schedule: {timezone: CET+1, minReplicas: 1}}"
     err = refused(tmp_path, capsys, stack(A10, model))
     assert "aks-llm:models[0].schedule.timezone: not an IANA time zone" in err and "(got 'CET+1')" in err
+
+
+@pytest.mark.parametrize("zone", ["localtime", "Factory", "posixrules", "Europe/Stockholmm"])
+def test_schedule_zones_come_from_the_tzdata_package(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], zone: str
+) -> None:
+    """``localtime`` (a system database's link to the machine's own zone) and ``Factory`` (no place)
+    pass ``zoneinfo`` on a machine with /usr/share/zoneinfo; the pinned tzdata list refuses them on
+    every machine, and a near miss gets the nearest real names."""
+    model = (
+        f"{{name: p, model: phi-4-mini-instruct, pool: a10, schedule: {{timezone: {zone}, minReplicas: 1}}}}"
+    )
+    err = refused(tmp_path, capsys, stack(A10, model))
+    assert "schedule.timezone: not an IANA time zone" in err and f"(got {zone!r})" in err
+    if zone == "Europe/Stockholmm":
+        assert "did you mean Europe/Stockholm" in err

@@ -15,7 +15,7 @@ from config.catalog import load_catalog
 from config.schema import KaitoConfig, StackConfig
 from sizing.node_selection import pool_scheduling
 from sizing.workloads import VLLM_DIGEST, VLLM_VERSION
-from tests.conftest import ROOT, by_type, planned, rules_refusal, run_with
+from tests.conftest import ROOT, by_type, parse_with, planned, rules_refusal, run_with
 from tests.k8s_schemas import iter_docs, manifest_errors, requires_crds
 from tools.mocks import ProgramRun
 from tools.plan import kubernetes_manifests, main, run_stack
@@ -176,10 +176,10 @@ def test_mig_model_requests_its_slice_and_pre_warms_by_cron() -> None:
 
 
 def test_scale_to_zero_batch_model_scales_on_the_queue_with_a_cooldown_past_the_longest_generation() -> None:
-    run = planned("dev")[1]
-    spec = objects(run, "ScaledObject")["phi4mini"]["spec"]
+    run = full()  # the worker is deployed: the queue wakes its model from zero
+    spec = objects(run, "ScaledObject")["nightly"]["spec"]
     assert (spec["minReplicaCount"], spec["maxReplicaCount"]) == (0, 1)
-    assert objects(run, "Deployment")["phi4mini"]["spec"]["replicas"] == 0
+    assert objects(run, "Deployment")["nightly"]["spec"]["replicas"] == 0
     # p95 512 completion tokens at >= 10 tokens/s: 52 s; cooldown max(300, 2 x 52 -> 120) = 300 s
     assert spec["cooldownPeriod"] == 300 >= 2 * 52
     assert (
@@ -188,13 +188,25 @@ def test_scale_to_zero_batch_model_scales_on_the_queue_with_a_cooldown_past_the_
         ]
         == 300
     )
-    assert pod_spec(run, "phi4mini")["terminationGracePeriodSeconds"] == 120
-    # dev has no worker image yet: no queue trigger (nothing would consume the queue, and one message
-    # would keep the GPU awake until its TTL), no worker, and a note saying how to finish the setup
+    assert pod_spec(run, "nightly")["terminationGracePeriodSeconds"] == 120
+
+
+def test_dev_serves_one_replica_until_its_queue_worker_exists() -> None:
+    """dev has no worker image yet: nothing could wake phi4mini from zero, so it keeps one replica (the
+    first `pulumi up` serves); no queue trigger (nothing would consume the queue, and one message would
+    keep the GPU awake until its TTL), no worker, and a note saying how to finish the setup."""
+    run = planned("dev")[1]
+    spec = objects(run, "ScaledObject")["phi4mini"]["spec"]
+    assert (spec["minReplicaCount"], spec["maxReplicaCount"]) == (1, 1)
+    assert objects(run, "Deployment")["phi4mini"]["spec"]["replicas"] == 1
     assert not {"azure-servicebus", "kubernetes-workload"} & set(triggers(run, "phi4mini"))
     assert "queue-worker" not in objects(run, "Deployment")
-    assert run.outputs["models"]["phi4mini"]["wakeUp"] == []
+    model = run.outputs["models"]["phi4mini"]
+    assert (model["replicasMin"], model["scaleToZero"], model["wakeUp"]) == (1, False, [])
     assert any("worker is not deployed yet" in note for note in run.outputs["notes"])
+
+
+def test_a_batch_model_fed_by_the_queue_wakes_on_it_and_stays_up_while_worker_pods_exist() -> None:
     # with the worker deployed, its model wakes on the queue and stays up while worker pods exist
     batch = triggers(full(), "nightly")
     queue = batch["azure-servicebus"]
@@ -221,10 +233,10 @@ def test_prometheus_trigger_reads_managed_prometheus_through_workload_identity(
         trigger = triggers(run, name)["prometheus"]
         assert trigger["metadata"]["serverAddress"] == endpoint
         assert trigger["authenticationRef"] == {"name": "keda-prometheus"}
-        # running + waiting over the model's pods, one series, averaged per replica; any request active
+        # running + waiting over the model's pods (recorded by the rule group: tests/test_load_rule.py),
+        # one series, averaged per replica; any request active
         assert trigger["metadata"]["query"] == (
-            'sum({__name__=~"vllm:num_requests_running|vllm:num_requests_waiting",'
-            f'namespace="inference",aks_llm_model="{name}"}})'
+            f'sum(aks_llm_model:vllm_requests_running_waiting:sum{{namespace="inference",aks_llm_model="{name}"}})'
         )
         assert (trigger["metricType"], trigger["metadata"]["activationThreshold"]) == ("AverageValue", "0")
     # qwen7b: 90 % of a 148-sequence batch per replica (3g.40gb at 36.35 GiB) -> 133
@@ -300,22 +312,22 @@ def test_network_policy_admits_callers_scraper_and_interceptor_only() -> None:
 
 
 def test_kaito_inference_set_is_scaled_by_keda_never_its_statefulset() -> None:
-    run = planned("nap")[1]  # KAITO chart 0.12.0: the InferenceSet exists there
+    run = planned("prod")[1]  # KAITO chart 0.12.0: the InferenceSet exists there
     inference_set = objects(run, "InferenceSet")["phi4"]
     assert inference_set["apiVersion"] == "kaito.sh/v1beta1"
     spec = inference_set["spec"]
     assert spec["template"]["resource"] == {"instanceType": "Standard_NC24ads_A100_v4"}
     assert spec["template"]["inference"] == {"preset": {"name": "phi-4"}, "config": "phi4-inference-config"}
-    assert spec["nodeCountLimit"] == 1  # 1 replica x 1 node: KAITO's nodes escape the NodePools' limits
-    assert spec["replicas"] == 0
+    assert spec["nodeCountLimit"] == 3  # 3 replicas x 1 node: KAITO's nodes escape the pools' limits
+    assert spec["replicas"] == 1
     scaled = objects(run, "ScaledObject")["phi4"]["spec"]
     assert scaled["scaleTargetRef"] == {
         "apiVersion": "kaito.sh/v1beta1",
         "kind": "InferenceSet",
         "name": "phi4",
     }
-    assert (scaled["minReplicaCount"], scaled["maxReplicaCount"]) == (0, 1)
-    assert triggers(run, "phi4")["cron"]["metadata"]["desiredReplicas"] == "1"
+    assert (scaled["minReplicaCount"], scaled["maxReplicaCount"]) == (1, 3)
+    assert triggers(run, "phi4")["cron"]["metadata"]["desiredReplicas"] == "2"
     assert "StatefulSet" not in str(objects(run, "ScaledObject"))
 
 
@@ -392,7 +404,7 @@ def test_fixed_kaito_model_is_a_workspace_with_top_level_fields() -> None:
 
 
 def test_kaito_service_selects_every_replicas_leader() -> None:
-    service = objects(planned("nap")[1], "Service")["phi4"]["spec"]
+    service = objects(planned("prod")[1], "Service")["phi4"]["spec"]
     assert service["selector"] == {
         "inferenceset.kaito.sh/created-by": "phi4",
         "apps.kubernetes.io/pod-index": "0",
@@ -525,7 +537,11 @@ def test_a_model_nothing_can_wake_from_zero_is_refused(
         "aks-llm:models[0].scaleToZero: model lonely (vllm, serving) scales to zero and nothing can wake it"
         in err
     )
-    assert "a schedule, addons.keda.httpAddon to wake it, or scaleToZero: false" in err
+    assert "its only trigger (Prometheus) reads none" in err
+    assert (
+        "a schedule (its business-hours pre-warm), addons.keda.httpAddon.enabled: true (it holds the "
+        "first request) to wake it, or scaleToZero: false with replicas.min >= 1"
+    ) in err
     assert "aks-llm:models[1].scaleToZero: model kaito0 (kaito, serving) scales to zero" in err
     # the HTTP add-on wakes the vLLM model; only a schedule (or a floor) can wake a KAITO model
     addon = "  aks-llm:addons: {kaito: {mode: helm}, keda: {httpAddon: {enabled: true}}}\n"
@@ -537,6 +553,41 @@ def test_a_model_nothing_can_wake_from_zero_is_refused(
         'replicas: {min: 0, max: 1}, schedule: {start: "08:00", end: "18:00", minReplicas: 1}}',
     )
     assert run_with(tmp_path, woken).exit_code == 0
+
+
+QUEUED = """config:
+  aks-llm:location: swedencentral
+  aks-llm:cluster: {apiServer: {privateCluster: true}}
+  aks-llm:addons: {asyncQueue: {enabled: true}}
+  aks-llm:gpuPools: [{name: t4, vmSize: Standard_NC4as_T4_v3, purpose: batch, spot: {min: 0, max: 2}}]
+  aks-llm:models:
+    - {name: nightly, model: phi-4-mini-instruct, pool: t4, purpose: batch}
+"""
+
+
+def test_a_batch_model_the_queue_cannot_wake_before_its_worker_exists_is_refused(tmp_path: Path) -> None:
+    """The queue wakes its model only through the worker's triggers: with no worker image there are
+    none, and the model's Prometheus trigger reads no series at zero (what dev did before)."""
+    err = rules_refusal(tmp_path, QUEUED)
+    assert (
+        "aks-llm:models[0].scaleToZero: model nightly (vllm, batch) scales to zero and nothing can wake"
+        in err
+    )
+    assert "addons.asyncQueue.worker.image is unset, so no worker is deployed" in err
+    assert "the async queue's worker (addons.asyncQueue with worker.image set)" in err
+    assert "(e.g. until the worker image exists: docs/async-queue.md)" in err
+    assert err.count("aks-llm:models[0]") == 1  # one message for the one root cause
+    # the worker's image, a schedule or a floor each make it servable
+    image = "crllm0000.azurecr.io/aks-llm-worker@sha256:" + "1" * 64
+    queue = "{asyncQueue: {enabled: true}}"
+    worker = QUEUED.replace(queue, queue[:-2] + f', worker: {{image: "{image}"}}}}}}')
+    model = "purpose: batch}\n"
+    floor = QUEUED.replace(model, "purpose: batch, replicas: {min: 1}, scaleToZero: false}\n")
+    hours = 'schedule: {start: "08:00", end: "18:00", minReplicas: 1}'
+    schedule = QUEUED.replace(model, f"purpose: batch, {hours}}}\n")
+    for ok in (worker, floor, schedule):
+        assert ok != QUEUED
+        parse_with(tmp_path, ok)
 
 
 def test_plan_prints_the_models_section(capsys: pytest.CaptureFixture[str]) -> None:

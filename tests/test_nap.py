@@ -3,6 +3,8 @@ NodePools and AKSNodeClasses, the NVIDIA software on their nodes, quota, cost an
 
 from __future__ import annotations
 
+import tempfile
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ from sizing.deployments import plan_models
 from sizing.nap import nodepool_specs
 from sizing.node_selection import nodepool_scheduling
 from stack.loader import parse_stack_config
-from tests.conftest import by_type, one, planned, run_with
+from tests.conftest import ROOT, by_type, one, planned, run_with
 from tests.k8s_schemas import manifest_errors, requires_crds
 from tools.mocks import ProgramRun
 from tools.plan import kubernetes_manifests, main
@@ -118,7 +120,7 @@ def test_serving_nodepool_is_on_demand_a100_with_limits_and_empty_only_consolida
         "metadata": {"name": "serve-od", "labels": _object_labels("serve-od")},
         "spec": {
             "weight": 100,
-            "limits": {"nvidia.com/gpu": "2", "cpu": "48", "memory": "440Gi"},
+            "limits": {"nvidia.com/gpu": "4", "cpu": "96", "memory": "880Gi"},
             "disruption": {
                 "consolidationPolicy": "WhenEmpty",
                 "consolidateAfter": "15m",
@@ -227,8 +229,8 @@ def test_every_nodepool_and_nodeclass_validates_including_the_crd_label_rules(tm
 def test_nodepool_nodes_get_the_nvidia_software_of_their_driver() -> None:
     run = planned("nap")[1]
     releases = {r.inputs["name"]: r.inputs for r in by_type(run, RELEASE)}
-    # batch: operator, serve: managed; and KAITO's chart (its own device plugin off)
-    assert set(releases) == {"gpu-operator", "nvidia-device-plugin", "kaito-workspace"}
+    # batch: operator, serve: managed (no KAITO chart: KAITO's nodes do not serve on NAP, facts/kaito_nap.py)
+    assert set(releases) == {"gpu-operator", "nvidia-device-plugin"}
     plugin_selector = releases["nvidia-device-plugin"]["values"]["nodeSelector"]
     pools = nodepools(run)
     for name, pool in pools.items():
@@ -285,36 +287,72 @@ def test_models_are_sized_on_the_sizing_sku_and_pinned_to_it() -> None:
 # --- quota, cost and the plan ---------------------------------------------------------------------
 
 
+def kaito_nap_text() -> str:
+    """The committed nap stack with phi4 on KAITO (the managed add-on, one fixed replica) instead of
+    vLLM, and the serve NodePool back to 2 GPUs: how the plan counts the nodes KAITO provisions outside
+    the NodePools. (KAITO's own karpenter provisioner is refused on NAP: facts/kaito_nap.py.)"""
+    text = (ROOT / "Pulumi.nap.yaml").read_text()
+    phi4 = text[text.index("    - name: phi4\n") : text.index("  aks-llm:costComparison:")]
+    kaito = (
+        "    - name: phi4\n      model: phi-4\n      runtime: kaito\n      pool: serve\n"
+        "      replicas: {min: 1, max: 1}\n      scaleToZero: false\n"
+    )
+    for old, new in [
+        (phi4, kaito),
+        ("limits: {gpus: 4, cpu: 96, memoryGib: 880}", "limits: {gpus: 2, cpu: 48, memoryGib: 440}"),
+        ("standardNCADSA100v4Family: 96", "standardNCADSA100v4Family: 72"),
+    ]:
+        assert old in text
+        text = text.replace(old, new)
+    return text
+
+
+@cache
+def kaito_nap_run() -> ProgramRun:
+    """The plan of ``kaito_nap_text()`` (once per session)."""
+    return run_with(Path(tempfile.mkdtemp(prefix="napk-")), kaito_nap_text())
+
+
 def test_quota_rows_count_each_nodepool_at_its_limits_on_its_worst_sku() -> None:
     rows = {r["family"]: r for r in planned("nap")[1].outputs["quota"]}
     a100 = rows["standardNCADSA100v4Family"]
-    # 2 GPUs = 2 x NC24ads (24 vCPUs), plus the node KAITO provisions for phi4 outside the NodePools
-    assert (a100["needVcpus"], a100["quotaVcpus"], a100["ok"]) == (48 + 24, 72, True)
-    assert a100["pools"].endswith("; kaito phi4: 1 x 24 vCPUs")
+    # 4 GPUs = 4 x NC24ads (24 vCPUs)
+    assert (a100["needVcpus"], a100["quotaVcpus"], a100["ok"]) == (4 * 24, 96, True)
     t4 = rows["standardNCASv3_T4Family"]
     # 1 GPU on demand: the worst is one NC16as (16 vCPUs); NC64as has 4 GPUs and never fits the limit
     assert (t4["needVcpus"], t4["quotaVcpus"], t4["ok"]) == (16, 16, True)
     assert "Standard_NC16as_T4_v3" in t4["pools"]
     spot = rows["lowPriorityCores"]
     assert (spot["kind"], spot["needVcpus"], spot["ok"]) == ("spot", 32, True)  # the cpu limit: 32
+    # A KAITO model's node is counted beside the NodePools' limits
+    run = kaito_nap_run()
+    a100 = {r["family"]: r for r in run.outputs["quota"]}["standardNCADSA100v4Family"]
+    assert (a100["needVcpus"], a100["quotaVcpus"], a100["ok"]) == (48 + 24, 72, True)
+    assert a100["pools"].endswith("; kaito phi4: 1 x 24 vCPUs")
 
 
 def test_cost_rows_price_each_nodepool_capacity_at_its_sizing_sku() -> None:
     cost = planned("nap")[1].outputs["cost"]
     rows = {(r["name"], r["kind"], r["capacity"]): r for r in cost["rows"]}
     serve = rows[("serve", "nodepool", "onDemand")]
-    assert (serve["sku"], serve["minNodes"], serve["maxNodes"], serve["pricePerHour"]) == (A100, 0, 2, 3.673)
-    # qwen7b pre-warms one replica (one A100 node) in business hours: 50 h a week
-    assert serve["nodeHoursPerMonth"] == pytest.approx(50 * 730 / 168, abs=0.1)
+    assert (serve["sku"], serve["minNodes"], serve["maxNodes"], serve["pricePerHour"]) == (A100, 0, 4, 3.673)
+    # qwen7b and phi4 each pre-warm one replica (one A100 node) in business hours: 50 h a week each
+    assert serve["nodeHoursPerMonth"] == pytest.approx(2 * 50 * 730 / 168, abs=0.2)
     spot = rows[("batch", "nodepool", "spot")]
     assert (spot["sku"], spot["maxNodes"]) == ("Standard_NC4as_T4_v3", 4)
     assert rows[("batch", "nodepool", "onDemand")]["maxNodes"] == 1
-    assert rows[("phi4", "kaito", "onDemand")]["maxNodes"] == 1  # KAITO's node, counted apart
+    assert not any(kind == "kaito" for _, kind, _ in rows)
     assert any("NodePool batch: priced at its sizing SKU" in n for n in cost["notes"])
+    kaito = {(r["name"], r["kind"], r["capacity"]): r for r in kaito_nap_run().outputs["cost"]["rows"]}
+    assert kaito[("phi4", "kaito", "onDemand")]["maxNodes"] == 1  # KAITO's node, counted apart
 
 
-def test_plan_prints_the_nodepools_and_kaito_nodes_apart(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--stack", "nap"]) == 0
+def test_plan_prints_the_nodepools_and_kaito_nodes_apart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "Pulumi.napk.yaml"
+    path.write_text(kaito_nap_text())
+    assert main(["--stack", "napk", "--config-file", str(path)]) == 0
     out = capsys.readouterr().out
     assert "Karpenter NodePools (Node Auto Provisioning" in out
     assert "GPU agent pools: none configured." not in out
@@ -322,11 +360,12 @@ def test_plan_prints_the_nodepools_and_kaito_nodes_apart(capsys: pytest.CaptureF
         assert name in out
     assert "do not govern them" in out and "karpenter.sh/do-not-disrupt" in out
     assert "GPU nodes KAITO provisions itself (not governed by the NodePools' limits): up to 1" in out
-    nap = planned("nap")[1].outputs["nodeProvisioning"]
+    nap = kaito_nap_run().outputs["nodeProvisioning"]
     assert nap["kaitoNodes"] == [
         {"model": "phi4", "sku": A100, "nodesPerReplica": 1, "replicasMax": 1, "maxNodes": 1}
     ]
     assert nap["kaitoMaxNodes"] == 1
+    assert planned("nap")[1].outputs["nodeProvisioning"].get("kaitoNodes", []) == []
 
 
 def test_pool_stacks_report_kaito_nodes_apart_too(capsys: pytest.CaptureFixture[str]) -> None:

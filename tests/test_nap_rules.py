@@ -179,10 +179,12 @@ def test_a_model_that_does_not_fit_the_sizing_sku_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pools = "      - {name: t4, purpose: batch, skuFamilies: [NCas_T4_v3], spot: {limits: {gpus: 4}}}\n"
-    models = "  aks-llm:models:\n    - {name: m, model: phi-4, pool: t4, purpose: batch}\n"
+    # 61 GiB of qwen2.5-32b weights: no T4 size holds them (4 x 14.1 GiB x 0.9 = 50.8 GiB on NC64as)
+    models = "  aks-llm:models:\n    - {name: m, model: qwen2.5-32b-instruct, pool: t4, purpose: batch}\n"
     err = refused(tmp_path, capsys, nap(pools, models))
     assert (
-        "aks-llm:models[0]: does not fit on pool t4 (Standard_NC4as_T4_v3, the NodePool's sizing SKU" in err
+        "aks-llm:models[0]: does not fit on pool t4 (Standard_NC4as_T4_v3, the NodePool's sizing SKU: no "
+        "allowed SKU holds it, sized on the smallest)" in err
     )
     assert "Standard_NC24ads_A100_v4" in err  # a SKU where it fits
 

@@ -189,7 +189,7 @@ def test_budget_that_alerts_nobody_is_reported(change: dict[str, object], expect
     for notification in budget.inputs["notifications"].values():
         notification.update(change)
     (found,) = violations(budget_alert_exists, resources)
-    assert found[0] == budget.urn and f"budget budget-llm-prod {expected}" in found[1]
+    assert found[0] == budget.urn and f"budget budget-llm-prod-swedencentral {expected}" in found[1]
 
 
 def test_budget_of_zero_is_reported() -> None:

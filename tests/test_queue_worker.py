@@ -133,7 +133,7 @@ def test_two_batch_models_need_the_queue_to_name_one() -> None:
     assert "a, b" in problems["addons.asyncQueue.model"].accepted
     # the batch model the queue does not feed has nothing that wakes it from zero
     assert "nothing can wake it" in problems["models[1].scaleToZero"].message
-    named = {**stack, "addons": {"asyncQueue": {"enabled": True, "model": "b"}}}
+    named = {**stack, "addons": {"asyncQueue": {"enabled": True, "model": "b", "worker": {"image": IMAGE}}}}
     assert parse(named).addons.async_queue.model == "b"
 
 
@@ -162,7 +162,7 @@ def test_the_queue_refuses_a_serving_model_and_an_unknown_one() -> None:
 
 
 def test_max_delivery_count_covers_evictions_and_cold_starts() -> None:
-    stack = {"gpuPools": [T4], "models": [batch("a")]}
+    stack = {"gpuPools": [T4], "models": [{**batch("a"), "replicas": {"min": 1}, "scaleToZero": False}]}
     with pytest.raises(ConfigError) as info:
         parse({**stack, "addons": {"asyncQueue": {"enabled": True, "maxDeliveryCount": MIN_DELIVERIES - 1}}})
     (problem,) = info.value.problems

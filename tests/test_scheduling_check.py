@@ -276,7 +276,6 @@ def test_prod_gpu_operator_operands_land_on_operator_pools_only() -> None:
 VARIANTS: dict[str, dict[str, Any]] = {
     "http-addon": {"keda": {"httpAddon": {"enabled": True}}},
     "kaito-gpu-provisioner": {"kaito": {"mode": "helm", "nodeProvisioner": "gpu-provisioner"}},
-    "kaito-karpenter": {"kaito": {"mode": "helm", "nodeProvisioner": "karpenter"}},
     "kaito-none": {"kaito": {"mode": "helm", "nodeProvisioner": "none"}},
 }
 
@@ -438,7 +437,7 @@ def test_an_enabled_subchart_that_is_missing_is_refused(
     # The same subchart is not needed when its condition is off.
     (off,) = [
         s
-        for s in release_specs(stack_config("dev", VARIANTS["kaito-karpenter"]), CATALOG)
+        for s in release_specs(stack_config("dev", VARIANTS["kaito-gpu-provisioner"]), CATALOG)
         if s.chart_key == "kaito-workspace"
     ]
     assert workloads_of(charts.render(off), "test")

@@ -92,9 +92,9 @@ def test_dev_at_peak_400_is_refused_with_the_slots_per_model_and_the_pools(
 ) -> None:
     dev = (ROOT / "Pulumi.dev.yaml").read_text()
     assert "peakConcurrentRequests: 8\n" in dev
-    run = run_with(
-        tmp_path, dev.replace("peakConcurrentRequests: 8\n", "peakConcurrentRequests: 400\n"), "dev"
-    )
+    assert "replicas: {min: 1, max: 1}\n" in dev
+    peak = dev.replace("peakConcurrentRequests: 8\n", "peakConcurrentRequests: 400\n")
+    run = run_with(tmp_path, peak.replace("replicas: {min: 1, max: 1}\n", "replicas: {min: 1}\n"), "dev")
     assert run.exit_code == 2 and run.resources == []
     err = capsys.readouterr().err
     # 400 / max-num-seqs 17 -> 24 replicas, + 1 surge, 1 T4 each; the pool: 1 on-demand + 2 spot T4 nodes
@@ -157,7 +157,7 @@ def test_committed_nap_stack_at_two_replicas_would_not_fit_its_nodepool(
     assert before != nap
     run = run_with(tmp_path, before, "nap")
     assert run.exit_code == 2
-    assert "the models on pool serve need 3 GPU slots" in capsys.readouterr().err
+    assert "the models on pool serve need 5 GPU slots" in capsys.readouterr().err
 
 
 TIME_SLICED = """config:

@@ -5,7 +5,7 @@ reachable): the messages are real ``ServiceBusReceivedMessage`` objects built fr
 the way the SDK's receiver builds them (``azure/servicebus/_common/message.py``, 7.15.0), and the
 receiver, sender and lock renewer are ``create_autospec`` of the SDK's classes, so every call the
 worker makes is checked against the SDK's real signatures. What this cannot show: the broker's own
-behaviour (lock expiry, delivery counting, dead-lettering at maxDeliveryCount); README, Async queue.
+behaviour (lock expiry, delivery counting, dead-lettering at maxDeliveryCount); docs/async-queue.md.
 """
 
 from __future__ import annotations

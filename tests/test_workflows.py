@@ -196,6 +196,7 @@ def test_deploy_dev_on_merge_then_prod_behind_an_environment() -> None:
             "command": "up",
             "stack-name": stack,
             "cloud-url": "${{ vars.PULUMI_BACKEND_URL }}",
+            "refresh": True,  # issue 19: the stored kubernetesVersion is the live one before the PUT
         }
         assert job["permissions"]["id-token"] == "write"
     assert doc["env"]["ARM_USE_OIDC"] == "true"
@@ -248,3 +249,24 @@ def test_worker_dockerfile_is_pinned_and_non_root() -> None:
     reqs = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
     assert "azure-servicebus==7.15.0" in reqs and "azure-identity==1.27.0" in reqs
     assert all(re.fullmatch(r"[\w.-]+==[\w.]+", r) for r in reqs), reqs  # every package pinned
+
+
+def test_deploy_and_preview_run_on_each_stacks_configurable_runner() -> None:
+    """`pulumi up` and `pulumi preview` reach the API server, which admits only the stack's authorised
+    ranges (or its own network): each stack's jobs run on the runner label of the repository variable
+    DEPLOY_RUNNER_<STACK> (a self-hosted runner with a fixed egress, or one inside a private cluster's
+    network), GitHub-hosted only when it is unset; docs/api-access.md names the variables."""
+    stacks = stack_names(ROOT)
+    runner = "${{{{ vars.DEPLOY_RUNNER_{} || 'ubuntu-24.04' }}}}"
+    deploy = load("deploy.yml")["jobs"]
+    assert {stack: deploy[stack]["runs-on"] for stack in stacks} == {
+        s: runner.format(s.upper()) for s in stacks
+    }
+    preview = load("preview.yml")["jobs"]
+    job = preview["pulumi-preview"]
+    assert job["runs-on"] == "${{ matrix.runner }}"
+    include = {row["stack"]: row["runner"] for row in job["strategy"]["matrix"]["include"]}
+    assert include == {s: runner.format(s.upper()) for s in stacks}
+    assert preview["plan-diff"]["runs-on"] == "ubuntu-24.04"  # offline: no cluster, no variable
+    docs = (ROOT / "docs" / "api-access.md").read_text()
+    assert all(f"DEPLOY_RUNNER_{s.upper()}" in docs for s in stacks)

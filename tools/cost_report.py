@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cost.budget import budget_warning
 from tools.tables import table
 
 _CAPACITY = {"onDemand": "on-demand", "spot": "spot"}
@@ -51,6 +52,9 @@ def render_cost(cost: dict[str, Any]) -> str:
     )
     if not cost["complete"]:
         lines.append("  INCOMPLETE: some capacity has no price (see the notes)")
+    warning = budget_warning(cost.get("budget"))
+    if warning:
+        lines.append(f"  WARNING: {warning}")
     if cost["models"]:
         lines += ["", "Cost per model (its replicas' share of their nodes):"]
         model_rows = [
@@ -87,7 +91,8 @@ def render_cost(cost: dict[str, Any]) -> str:
             [
                 b["name"],
                 f"{b['tokensPerRequest']:,}",
-                f"{b['throughputTokensPerSecond']:g}",
+                f"{b['throughputTokensPerSecond']:g}"
+                + (f" {b['throughputBasis']}" if b.get("throughputBasis", "config") != "config" else ""),
                 money(b["apiCostPerRequest"], 6),
                 money(b["selfHostedCostPerRequest"], 6),
                 money(b["fixedDailyOverhead"]),

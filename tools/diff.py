@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from cost.budget import budget_warning
+
 MAX_PATHS = 12  # changed inputs listed per resource before "... and N more"
 MAX_RENAMED = 20  # renamed resources listed before "... and N more"
 _VALUE_WIDTH = 40
@@ -103,6 +105,7 @@ class PlanDiff:
     capacity: list[tuple[str, str, str]] = field(default_factory=list)  # (row, before, after)
     cost_notes: list[str] = field(default_factory=list)
     currency: str = ""
+    budget_warning: str | None = None  # this plan's monthly estimate exceeds its budget
 
     @property
     def empty(self) -> bool:
@@ -195,6 +198,9 @@ def diff_plans(base: dict[str, Any], head: dict[str, Any]) -> PlanDiff:
             result.unchanged += 1
     result.removed = [res for urn, res in before.items() if urn not in matched]
     _cost_change(result, _cost_of(base), _cost_of(head))
+    head_cost = _cost_of(head) or {}
+    section = head_cost.get("budget")
+    result.budget_warning = budget_warning(section if isinstance(section, dict) else None)
     return result
 
 
@@ -306,6 +312,8 @@ def _md_counts(diff: PlanDiff, base_label: str) -> list[str]:
     lines = [f"### Offline plan diff: stack `{diff.stack}`", ""]
     if diff.base_stack and diff.base_stack != diff.stack:
         lines += [f"> Warning: the base plan is of stack `{diff.base_stack}`.", ""]
+    if diff.budget_warning:
+        lines += [f"> **Warning: over budget.** {_cell(diff.budget_warning)}", ""]
     replaced = sum(1 for rc in diff.changed if rc.replace)
     counts = f"**{len(diff.added)} to add, {len(diff.changed) - replaced} to change, "
     counts += f"{replaced} to replace, " if replaced else ""

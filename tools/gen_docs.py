@@ -5,11 +5,12 @@
     venv/bin/python -m tools.gen_docs --check   # exit 1 naming every stale file, write nothing
 
 Writes ``docs/config-reference.md`` (every key: type, default, allowed values, description),
-``schema/stack-config.schema.json`` (JSON Schema 2020-12 of a whole ``Pulumi.<stack>.yaml``) and the
-``config:`` block at the end of ``Pulumi.yaml`` (the scalar keys with their Pulumi types). Every
-description is the attribute docstring under the field in ``config/schema.py``. Also writes
-``docs/outputs.md`` from the stack's output types (``components/outputs.py``, read as source:
-``tools.outputs_doc``).
+``schema/stack-config.schema.json`` (JSON Schema 2020-12 of a whole ``Pulumi.<stack>.yaml``), the
+``config:`` block at the end of ``Pulumi.yaml`` (the scalar keys with their Pulumi types) and
+``docs/rules.md`` (every rule: its keys, its name, what it refuses; ``tools.rules_doc``). Every key's
+description is the attribute docstring under the field in ``config/schema.py``; every rule's is its
+docstring. Also ``docs/outputs.md`` from the stack's output types (``components/outputs.py``, read as
+source: ``tools.outputs_doc``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from config.schema import StackConfig
 from stack.loader import PROJECT, SECRET_KEYS
 from tools.outputs_doc import SOURCE as OUTPUT_TYPES
 from tools.outputs_doc import outputs_markdown
+from tools.rules_doc import RULES_DOC, rules_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = Path("docs/config-reference.md")
@@ -251,7 +253,7 @@ def reference_markdown() -> str:
         "Every key a stack file (`Pulumi.<stack>.yaml`) may set under `config:`, as the file spells it. "
         "Unknown keys are errors (the closest accepted key is suggested), and so are the cross-key "
         "conflicts the descriptions name; rules that need the catalog (SKUs, fit, quota) run after these "
-        "checks (`rules/*.py`). `[]` marks an item of a list, `<name>` a key of a map. "
+        "checks ([rules](rules.md)). `[]` marks an item of a list, `<name>` a key of a map. "
         f"Editors validate stack files against [the JSON Schema](../{JSON_SCHEMA.as_posix()}).",
         "",
     ]
@@ -383,11 +385,12 @@ def generated(root: Path = ROOT) -> dict[Path, str]:
         JSON_SCHEMA: json_schema_text(),
         PROJECT_FILE: project_file_text(project.read_text(encoding="utf-8")),
         OUTPUTS: outputs_markdown(ROOT, GENERATED.replace("config/schema.py", OUTPUT_TYPES.as_posix())),
+        RULES_DOC: rules_markdown(),
     }
 
 
 def stale(root: Path = ROOT) -> list[Path]:
-    """Generated files whose committed text differs from what the schema gives."""
+    """Generated files whose committed text differs from what the schema and the rules give."""
     out = []
     for rel, text in generated(root).items():
         path = root / rel

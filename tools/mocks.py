@@ -24,6 +24,10 @@ SIG_KEY = "4dabf18193072939515e22adb298388d"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 MASK = "[secret]"
 MOCK_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+# What a random:RandomString holds under mocks (the engine would draw it once, at create): a fixed
+# stand-in, so the offline plan is deterministic. Globally unique names print with it, e.g.
+# kv-llm-dev-000000; a real stack's suffix is random (components.name_suffix).
+MOCK_RANDOM_CHAR = "0"
 MOCK_KUBELET_OBJECT_ID = "principal-id-of-kubelet"  # the cluster's kubelet identity (AcrPull)
 # The cluster load balancer's managed outbound IP (AKS creates it in the node resource group).
 MOCK_OUTBOUND_IP = "20.91.0.10"
@@ -129,6 +133,8 @@ class PlatformMocks(pmocks.Mocks):
                 "effectiveOutboundIPs": [{"id": MOCK_OUTBOUND_IP_ID}],
             }
             state["networkProfile"] = network
+        if args.typ == "random:index/randomString:RandomString":
+            state["result"] = MOCK_RANDOM_CHAR * int(args.inputs.get("length", 0))
         if args.typ == "azure-native:managedidentity:UserAssignedIdentity":
             state["clientId"] = f"client-id-of-{azure_name}"
             state["principalId"] = f"principal-id-of-{azure_name}"

@@ -25,6 +25,7 @@ import yaml
 from config.errors import EXIT_CODE, ConfigError, clip, scrub
 from config.plan_date import PLAN_DATE_ENV, parse_plan_date
 from config.schema import StackConfig
+from cost.budget import budget_warning
 from stack.loader import SOURCE_ENV  # names the stack file in error messages
 from tools.mocks import ProgramRun, Recorded, run_program
 from tools.scheduling_check import SchedulingReport, check_scheduling, render_table
@@ -427,6 +428,12 @@ def _main(argv: Sequence[str] | None = None) -> int:
     version_line = _version_line(run.outputs.get("kubernetesVersion"))
     if version_line:
         print(version_line)
+    upgrade = upgrade_path_lines(run.outputs.get("upgradePath"))
+    if upgrade:
+        print(upgrade)
+    over = budget_warning((run.outputs.get("cost") or {}).get("budget"))
+    if over:
+        print(f"  WARNING: {over}")
     print(render_tree(run.resources))
     print()
     print(render_counts(run.resources))
@@ -478,6 +485,16 @@ def _version_line(summary: Any) -> str:
         f"AKS end of life {summary.get('endOfLife') or 'unknown'} (plan date {summary.get('planDate')})"
     )
     return line + (f"\n{flag}{summary.get('note')}" if flag else "")
+
+
+def upgrade_path_lines(steps: Any) -> str:
+    """The commands a change of ``cluster.kubernetesVersion`` runs, in order (control plane alone, then
+    each pool, spot pools last: ``sizing.upgrade_path``)."""
+    if not isinstance(steps, list) or not steps:
+        return ""
+    lines = ["Upgrade path (runs when cluster.kubernetesVersion changes; each step only if still below it):"]
+    lines += [f"  {i}. {s['step']}: {s['command']}" for i, s in enumerate(steps, 1)]
+    return "\n".join(lines)
 
 
 def _extra_sections(doc: dict[str, Any]) -> list[str]:

@@ -1,0 +1,68 @@
+"""The stack's Prometheus rule group on the Azure Monitor workspace: the recording rules the KEDA triggers
+read (and, later, the alert rules). One component, one ``Microsoft.AlertsManagement/prometheusRuleGroups``
+resource, scoped to the workspace and the cluster (MicrosoftDocs/azure-monitor-docs
+articles/azure-monitor/metrics/prometheus-rule-groups.md, "Limit rules to a specific cluster": the
+scopes hold the workspace id and optionally one cluster id; ``clusterName`` matches the ``cluster`` label
+the metrics add-on puts on the cluster's series, by default the cluster's resource name).
+
+The rules' text is rendered in ``renderers`` (``renderers.autoscaling.load_recording_rule``); this
+component only builds the resource from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_azure_native.alertsmanagement as alertsmanagement
+
+from components.azure_place import AzurePlace
+from components.child_names import Component
+
+
+@dataclass(frozen=True)
+class PrometheusRulesArgs:
+    rule_group_name: str
+    place: AzurePlace
+    workspace_id: pulumi.Input[str]
+    cluster_id: pulumi.Input[str]
+    cluster_name: pulumi.Input[str]
+    recording_rules: Sequence[Mapping[str, str]]  # {"record": ..., "expression": ...}
+    interval: str
+    query_endpoint: pulumi.Input[str]
+
+
+class PrometheusRules(Component):
+    """The rule group; ``load_query_endpoint`` is the workspace's query endpoint carrying a dependency on
+    the group, so whatever queries a recorded series (the KEDA ScaledObjects) is created after the rule
+    that records it."""
+
+    rule_group: alertsmanagement.PrometheusRuleGroup
+    load_query_endpoint: pulumi.Output[str]
+
+    def __init__(self, name: str, args: PrometheusRulesArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("aksllm:platform:PrometheusRules", name, opts)
+        self.rule_group = alertsmanagement.PrometheusRuleGroup(
+            self.child_name("rule-group"),
+            rule_group_name=args.rule_group_name,
+            resource_group_name=args.place.resource_group_name,
+            location=args.place.location,
+            description="aks-llm: the models' load recorded for KEDA (and the stack's alert rules)",
+            scopes=[args.workspace_id, args.cluster_id],
+            cluster_name=args.cluster_name,
+            enabled=True,
+            interval=args.interval,
+            rules=[
+                alertsmanagement.PrometheusRuleArgs(
+                    record=rule["record"], expression=rule["expression"], enabled=True
+                )
+                for rule in args.recording_rules
+            ],
+            tags=dict(args.place.tags),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.load_query_endpoint = pulumi.Output.all(args.query_endpoint, self.rule_group.id).apply(
+            lambda values: str(values[0])
+        )
+        self.register_outputs({"ruleGroupId": self.rule_group.id})
