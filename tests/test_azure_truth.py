@@ -23,7 +23,7 @@ from config.plan_date import PLAN_DATE_ENV, plan_date
 from facts.aks_versions import addon_version, creatable_minors, load_aks_calendar, support_status
 from sizing.agent_pools import PRIORITY_EXPANDER_CONFIG_MAP
 from sizing.quota import quota_rows
-from tests.conftest import TEST_PLAN_DATE, by_type, one, planned, run_with
+from tests.conftest import PROGRAM_PACKAGES, ROOT, TEST_PLAN_DATE, by_type, one, planned, run_with
 from tests.conftest import parse_values as parse
 from tests.conftest import value_problems as problems
 from tools.diff import diff_plans, render_markdown
@@ -131,6 +131,18 @@ def test_the_plan_date_is_read_once_per_run(monkeypatch: pytest.MonkeyPatch, tmp
     assert run.outputs["kubernetesVersion"]["planDate"] == "2026-11-30"
     budget = one(run, "azure-native:consumption:Budget").inputs
     assert budget["timePeriod"]["startDate"] == "2026-11-01T00:00:00Z"
+
+
+def test_only_the_entry_points_read_the_plan_date() -> None:
+    """``plan_date()`` is called by ``__main__`` (once per run) and, only when their caller passed no date,
+    by ``check_rules`` and ``plan_stack``: a rule or component that read it again could judge another day."""
+    calls = sorted(
+        path.relative_to(ROOT).as_posix()
+        for package in (*PROGRAM_PACKAGES, "__main__.py")
+        for path in ([ROOT / package] if package.endswith(".py") else (ROOT / package).rglob("*.py"))
+        if "plan_date()" in path.read_text(encoding="utf-8")
+    )
+    assert calls == ["__main__.py", "config/plan_date.py", "rules/check.py", "stack/plan.py"]
 
 
 def test_version_rule_on_the_plan_date(monkeypatch: pytest.MonkeyPatch) -> None:
