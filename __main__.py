@@ -5,13 +5,12 @@ import sys
 import pulumi
 
 from config.errors import EXIT_CODE, ConfigError
-from config.plan_date import plan_date
-from stack.loader import PROJECT, load_stack_config
+from stack.loader import PROJECT, config_source, load_stack_config, read_plan_date
 
 try:
     # The plan's date, read once: the rules judge it and the plan keeps it (a run across midnight UTC
     # judges one date).
-    ON = plan_date()
+    ON = read_plan_date(config_source(pulumi.get_stack()))
     stack_config = load_stack_config(pulumi.get_stack(), on=ON)
 except ConfigError as error:
     print(error.render(), file=sys.stderr)

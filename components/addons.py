@@ -3,12 +3,13 @@ inference namespace and its identity, KEDA and KAITO. ``Platform`` builds one of
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_azure_native.authorization as authorization
 
+from components.alerting import Alerting, AlertingArgs
 from components.azure_place import AzurePlace
 from components.child_names import Component
 from components.cluster import AksCluster
@@ -29,9 +30,11 @@ from config.catalog import load_catalog
 from config.schema import StackConfig
 from facts.naming import Names
 from facts.tags import k8s_labels
+from renderers.alerts import ALERT_INTERVAL, alert_contacts, prometheus_alert_rules, queue_metric_alerts
 from renderers.autoscaling import RULE_INTERVAL, load_recording_rule
 from renderers.gpu_software import kaito_gfd_values
 from renderers.helm_values import http_readiness_timeout_seconds
+from sizing.deployments import ModelPlan
 from sizing.queue_worker import WORKER_NAME, WORKER_SERVICE_ACCOUNT
 
 
@@ -41,6 +44,7 @@ class PlatformAddonsArgs:
     tags: Mapping[str, str]
     config: StackConfig
     cluster: AksCluster
+    model_plans: Sequence[ModelPlan] = ()  # the alert rules' per-model rules
 
 
 class PlatformAddons(Component):
@@ -52,6 +56,7 @@ class PlatformAddons(Component):
     def __init__(self, name: str, args: PlatformAddonsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aksllm:platform:Addons", name, opts)
         cfg, names, tags, cluster = args.config, args.names, dict(args.tags), args.cluster
+        plans = args.model_plans
         client = authorization.get_client_config_output()
         place = AzurePlace(resource_group_name=cluster.resource_group_name, location=cfg.location, tags=tags)
         home = IdentityHome(
@@ -70,7 +75,29 @@ class PlatformAddons(Component):
             ManagedPrometheusArgs(names=names, cluster_id=cluster.cluster.id, place=place),
             self.child_opts(was="prometheus"),
         )
-        # The rule group recording each model's load (what the KEDA triggers query); new, so no alias.
+        queue = (
+            AsyncQueue(
+                self.child_name("async-queue"),
+                AsyncQueueArgs(names=names, unique=unique, settings=cfg.addons.async_queue, place=place),
+                self.child_opts(was="async-queue"),
+            )
+            if cfg.addons.async_queue.enabled
+            else None
+        )
+        alerting = Alerting(
+            self.child_name("alerting"),
+            AlertingArgs(
+                names=names,
+                place=place,
+                contact_emails=alert_contacts(cfg) if cfg.alerts.enabled else [],
+                queue_namespace_id=queue.namespace.id if queue is not None else None,
+                queue_alerts=queue_metric_alerts(cfg),
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+        self.action_group_id = alerting.action_group_id
+        # The rule groups: each model's load recorded for the KEDA triggers, and the alert rules; new,
+        # so no alias.
         rules = PrometheusRules(
             self.child_name("prometheus-rules"),
             PrometheusRulesArgs(
@@ -82,17 +109,12 @@ class PlatformAddons(Component):
                 recording_rules=[load_recording_rule()],
                 interval=RULE_INTERVAL,
                 query_endpoint=prometheus.query_endpoint,
+                alert_group_name=names.prometheus_alert_group(),
+                alert_rules=prometheus_alert_rules(cfg, plans, cfg.inference.namespace),
+                alert_interval=ALERT_INTERVAL,
+                action_group_id=alerting.action_group_id,
             ),
             pulumi.ResourceOptions(parent=self),
-        )
-        queue = (
-            AsyncQueue(
-                self.child_name("async-queue"),
-                AsyncQueueArgs(names=names, unique=unique, settings=cfg.addons.async_queue, place=place),
-                self.child_opts(was="async-queue"),
-            )
-            if cfg.addons.async_queue.enabled
-            else None
         )
         # The token only ever travels as a secret Output: masked in state, plan and logs.
         token = pulumi.Output.secret(cfg.hf_token.get_secret_value()) if cfg.hf_token is not None else None

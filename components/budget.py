@@ -1,4 +1,5 @@
-"""A monthly Consumption budget on the stack's spend, alerting contacts by e-mail.
+"""A monthly Consumption budget on the stack's spend, alerting contacts by e-mail (and, for the
+forecast notifications, the stack's action group: ``components/alerting.py``).
 
 Its scope is the subscription, filtered on the stack's two resource groups (dimension
 ``ResourceGroupName``, operator ``In``): the cluster's group (the cluster, Log Analytics, Key Vault,
@@ -39,6 +40,8 @@ class StackBudgetArgs:
     settings: BudgetConfig
     start_date: str  # YYYY-MM-01
     start_date_pinned: bool  # True: from config; False: this month, kept once created
+    # The stack's action group (components/alerting.py): the Forecasted notifications also go there.
+    forecast_action_group_id: pulumi.Input[str] | None = None
 
 
 class StackBudget(Component):
@@ -64,6 +67,10 @@ class StackBudget(Component):
                     threshold=threshold,
                     threshold_type=enum,
                     contact_emails=list(s.contact_emails),
+                    contact_groups=[args.forecast_action_group_id]
+                    if enum == consumption.ThresholdType.FORECASTED
+                    and args.forecast_action_group_id is not None
+                    else None,
                 )
         resource_opts = (
             self.child_opts(

@@ -139,9 +139,10 @@ class Kaito(Component):
         definition = authorization.RoleDefinition(
             self.child_name("gpu-provisioner-role"),
             role_definition_id=guid,
-            # Role names are unique in the tenant: the resource group makes this one the stack's own.
-            role_name=pulumi.Output.from_input(args.home.place.resource_group_name).apply(
-                lambda g: f"{role.name} ({g})"
+            # Role names are unique in the tenant (RoleDefinitionWithSameNameExists otherwise), resource
+            # group names only in a subscription: both make this one the stack's own.
+            role_name=pulumi.Output.all(args.home.place.resource_group_name, args.home.subscription_id).apply(
+                lambda v: f"{role.name} ({v[0]}, subscription {v[1]})"
             ),
             description="gpu-provisioner (KAITO): read the cluster, create/read/delete its agent pools",
             role_type="CustomRole",

@@ -15,9 +15,10 @@ full pod ``template``, never both (``api/v1beta1/workspace_validation.go:831-834
 Template cannot be set at the same time"), and ``GenerateStatefulSetManifest``
 (``pkg/workspace/manifests/manifests.go:135``) sets neither a lifecycle hook nor
 ``terminationGracePeriodSeconds`` on the preset pod, so it gets Kubernetes' 30 s default. The vLLM
-KAITO runs then cuts its running generations on a scale-down, rollout or drain (as vLLM v0.11.0 does
-on SIGTERM, ``sizing.drain``); only ``runtime: vllm`` gets the graceful drain. The InferenceSet's
-pods are removed one at a time (its scale-down policy), which limits how many generations are cut.
+KAITO runs (0.25.1 at KAITO v0.12.0, ``facts.kaito_versions.KAITO_VLLM``) then cuts its running
+generations on a scale-down, rollout or drain (as vLLM does on SIGTERM by default, ``sizing.drain``);
+only ``runtime: vllm`` gets the graceful drain. The InferenceSet's pods are removed one at a time
+(its scale-down policy), which limits how many generations are cut.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from facts.tags import k8s_labels
 from renderers.scrape import AMA_METRICS_CONFIG_MAP, AMA_METRICS_KEY, prometheus_config
 from sizing.autoscaling import wake_up_sources
 from sizing.deployments import ModelPlan
-from sizing.gpu_software import kaito_node_labels
+from sizing.gpu_software import kaito_node_labels, operator_pools_present
 from sizing.queue_worker import WorkerPlan, worker_plan
 from sizing.workloads import kaito_kind, replica_floor, served_model_name, service_url
 
@@ -75,7 +75,9 @@ class ModelServices(Component):
                 namespace=METRICS_NAMESPACE,
                 labels=k8s_labels("model-metrics", "monitoring", instance="model-metrics", version="v1"),
             ),
-            data={AMA_METRICS_KEY: prometheus_config(refs.namespace)},
+            data={
+                AMA_METRICS_KEY: prometheus_config(refs.namespace, gpu_operator=operator_pools_present(cfg))
+            },
             opts=self.child_opts(was="model-metrics-scrape"),
         )
         if any(p.config.runtime == "vllm" for p in args.plans):

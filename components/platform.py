@@ -68,7 +68,9 @@ class Platform(Component):
         kube: list[pulumi.ProviderResource] = [self.cluster.kube_provider]
         self.addons = PlatformAddons(
             self.child_name("addons"),
-            PlatformAddonsArgs(names=names, tags=tags, config=cfg, cluster=self.cluster),
+            PlatformAddonsArgs(
+                names=names, tags=tags, config=cfg, cluster=self.cluster, model_plans=plan.model_plans
+            ),
             opts=self.child_opts(was="addons", providers=kube),
         )
         self.inference = self.addons.inference
@@ -122,6 +124,7 @@ class Platform(Component):
                     settings=cfg.budget,
                     start_date=cfg.budget.start_date or first_of_month(plan.plan_date),
                     start_date_pinned=cfg.budget.start_date is not None,
+                    forecast_action_group_id=self.addons.action_group_id,
                 ),
                 opts=self.child_opts(was="budget"),
             )

@@ -1,18 +1,21 @@
-"""The stack's Prometheus rule group on the Azure Monitor workspace: the recording rules the KEDA triggers
-read (and, later, the alert rules). One component, one ``Microsoft.AlertsManagement/prometheusRuleGroups``
-resource, scoped to the workspace and the cluster (MicrosoftDocs/azure-monitor-docs
+"""The stack's Prometheus rule groups on the Azure Monitor workspace: the recording rules the KEDA triggers
+read, and the alert rules (``renderers/alerts.py``) in a second group. One component, two
+``Microsoft.AlertsManagement/prometheusRuleGroups`` resources, each scoped to the workspace and the
+cluster (MicrosoftDocs/azure-monitor-docs
 articles/azure-monitor/metrics/prometheus-rule-groups.md, "Limit rules to a specific cluster": the
 scopes hold the workspace id and optionally one cluster id; ``clusterName`` matches the ``cluster`` label
 the metrics add-on puts on the cluster's series, by default the cluster's resource name).
 
-The rules' text is rendered in ``renderers`` (``renderers.autoscaling.load_recording_rule``); this
-component only builds the resource from it.
+The rules' text is rendered in ``renderers`` (``renderers.autoscaling.load_recording_rule``,
+``renderers.alerts.prometheus_alert_rules``); this component only builds the resources from it. Alert
+rules notify the stack's action group (``components/alerting.py``) when it exists.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_azure_native.alertsmanagement as alertsmanagement
@@ -31,6 +34,10 @@ class PrometheusRulesArgs:
     recording_rules: Sequence[Mapping[str, str]]  # {"record": ..., "expression": ...}
     interval: str
     query_endpoint: pulumi.Input[str]
+    alert_group_name: str = ""
+    alert_rules: Sequence[Mapping[str, Any]] = ()  # renderers.alerts.prometheus_alert_rules
+    alert_interval: str = "PT1M"
+    action_group_id: pulumi.Input[str] | None = None
 
 
 class PrometheusRules(Component):
@@ -62,7 +69,51 @@ class PrometheusRules(Component):
             tags=dict(args.place.tags),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.alert_group: alertsmanagement.PrometheusRuleGroup | None = None
+        if args.alert_rules:
+            self.alert_group = self._alert_group(args)
         self.load_query_endpoint = pulumi.Output.all(args.query_endpoint, self.rule_group.id).apply(
             lambda values: str(values[0])
         )
-        self.register_outputs({"ruleGroupId": self.rule_group.id})
+        self.register_outputs(
+            {
+                "ruleGroupId": self.rule_group.id,
+                "alertGroupId": self.alert_group.id if self.alert_group is not None else None,
+            }
+        )
+
+    def _alert_group(self, args: PrometheusRulesArgs) -> alertsmanagement.PrometheusRuleGroup:
+        actions = (
+            [alertsmanagement.PrometheusRuleGroupActionArgs(action_group_id=args.action_group_id)]
+            if args.action_group_id is not None
+            else None
+        )
+        return alertsmanagement.PrometheusRuleGroup(
+            self.child_name("alert-group"),
+            rule_group_name=args.alert_group_name,
+            resource_group_name=args.place.resource_group_name,
+            location=args.place.location,
+            description="aks-llm: the stack's alerts (models, GPUs, nodes, pods)",
+            scopes=[args.workspace_id, args.cluster_id],
+            cluster_name=args.cluster_name,
+            enabled=True,
+            interval=args.alert_interval,
+            rules=[
+                alertsmanagement.PrometheusRuleArgs(
+                    alert=rule["alert"],
+                    expression=rule["expression"],
+                    for_=rule["for"],
+                    severity=rule["severity"],
+                    labels=dict(rule["labels"]),
+                    annotations=dict(rule["annotations"]),
+                    enabled=True,
+                    actions=actions,
+                    resolve_configuration=alertsmanagement.PrometheusRuleResolveConfigurationArgs(
+                        auto_resolved=True, time_to_resolve="PT10M"
+                    ),
+                )
+                for rule in args.alert_rules
+            ],
+            tags=dict(args.place.tags),
+            opts=pulumi.ResourceOptions(parent=self),
+        )

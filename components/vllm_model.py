@@ -58,7 +58,15 @@ from components.model_common import (
 )
 from facts.tags import k8s_labels
 from renderers.autoscaling import cron_trigger, http_trigger, prometheus_trigger
-from renderers.vllm import VLLM_GID, VLLM_UID, WRITABLE_MOUNTS, prestop_command, vllm_args, vllm_environment
+from renderers.vllm import (
+    VLLM_COMMAND,
+    VLLM_GID,
+    VLLM_UID,
+    WRITABLE_MOUNTS,
+    prestop_command,
+    vllm_args,
+    vllm_environment,
+)
 from sizing.autoscaling import wake_up_sources
 from sizing.workloads import (
     MODEL_LABEL,
@@ -203,7 +211,7 @@ class VllmModel(Component):
             name="vllm",
             image=VLLM_IMAGE,
             image_pull_policy="Always",  # pinned by digest: "Always" only re-checks the manifest
-            command=["vllm", "serve"],
+            command=list(VLLM_COMMAND),
             args=vllm_args(plan),
             ports=[ContainerPortArgs(name="http", container_port=VLLM_PORT, protocol="TCP")],
             env=env,
@@ -230,7 +238,7 @@ class VllmModel(Component):
                 seccomp_profile=SeccompProfileArgs(type="RuntimeDefault"),
             ),
             volume_mounts=mounts,
-            # Out of rotation, then wait for running requests (bounded): vLLM v0.11.0 cuts them on
+            # Out of rotation, then wait for running requests (bounded): vLLM v0.31.0 aborts them on
             # SIGTERM (sizing.drain); terminationGracePeriodSeconds below covers hook + shutdown.
             lifecycle=LifecycleArgs(
                 pre_stop=LifecycleHandlerArgs(exec_=ExecActionArgs(command=prestop_command(plan)))

@@ -127,6 +127,11 @@ class ModelSpec:
     attention_pattern: str = ""
     architecture_verified: bool = False
     parameter_count_note: str = ""
+    # The config.json keys the catalog's figures do not carry (architectures, model_type, rope, the
+    # quantization_config of a pre-quantized checkpoint), with their source. The contract tier writes the
+    # model's config.json from these and the figures above only (``hf_config_json``).
+    hf_config: Mapping[str, Any] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
+    hf_config_source: str = ""
 
 
 @dataclass(frozen=True)
@@ -371,11 +376,12 @@ _MODEL_KEYS = {
     "parameter_count_note",
     "source",
 }
+_MODEL_OPTIONAL_KEYS = frozenset({"hf_config", "hf_config_source"})
 WEIGHT_DTYPES = frozenset({"fp32", "bf16", "fp16", "fp8", "int8", "int4", "awq", "gptq", "mxfp4"})
 
 
 def _model(file: str, mid: str, raw: object) -> ModelSpec:
-    e = _Entry(file, f"models.{mid}", raw, _MODEL_KEYS)
+    e = _Entry(file, f"models.{mid}", raw, _MODEL_KEYS, _MODEL_OPTIONAL_KEYS)
     spec = ModelSpec(
         id=mid,
         hf_id=e.get("hf_id", str),
@@ -400,7 +406,14 @@ def _model(file: str, mid: str, raw: object) -> ModelSpec:
         attention_pattern=e.get("attention_pattern", str),
         architecture_verified=e.get("architecture_verified", bool),
         parameter_count_note=e.get("parameter_count_note", str),
+        hf_config=MappingProxyType(e.get("hf_config", dict, nullable=True) or {}),
+        hf_config_source=e.get("hf_config_source", str, nullable=True) or "",
     )
+    if bool(spec.hf_config) != bool(spec.hf_config_source):
+        e.fail("hf_config and hf_config_source must be set together")
+    if spec.hf_config.keys() & _HF_FIGURE_KEYS:
+        repeated = sorted(spec.hf_config.keys() & _HF_FIGURE_KEYS)
+        e.fail(f"hf_config repeats figures the entry holds: {repeated}")
     if spec.weights_dtype not in WEIGHT_DTYPES:
         e.fail(f"weights_dtype {spec.weights_dtype!r} not in {sorted(WEIGHT_DTYPES)}")
     sliding = spec.sliding_window is not None
@@ -411,6 +424,35 @@ def _model(file: str, mid: str, raw: object) -> ModelSpec:
     if (spec.kaito_preset is None) != (spec.kaito_file_size_gib is None):
         e.fail("kaito_preset and kaito_file_size_gib must be set together")
     return spec
+
+
+# config.json key -> the catalog figure it is written from (``hf_config_json``).
+_HF_FIGURES = {
+    "num_hidden_layers": "layers",
+    "hidden_size": "hidden_size",
+    "num_attention_heads": "attention_heads",
+    "num_key_value_heads": "kv_heads",
+    "head_dim": "head_dim",
+    "intermediate_size": "intermediate_size",
+    "vocab_size": "vocab_size",
+    "tie_word_embeddings": "tie_word_embeddings",
+    "max_position_embeddings": "context_length",
+}
+_HF_FIGURE_KEYS = frozenset(_HF_FIGURES)
+_HF_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+
+
+def hf_config_json(spec: ModelSpec) -> dict[str, Any]:
+    """The model's Hugging Face ``config.json`` as far as the catalog knows it: its figures under their
+    config.json names, ``sliding_window`` where sliding-window layers exist, the checkpoint dtype, and
+    ``hf_config``. Empty ``hf_config``: the catalog cannot describe the model to a loader."""
+    if not spec.hf_config:
+        return {}
+    doc: dict[str, Any] = {key: getattr(spec, attr) for key, attr in _HF_FIGURES.items()}
+    if spec.sliding_window is not None:
+        doc["sliding_window"] = spec.sliding_window
+    doc["torch_dtype"] = _HF_DTYPES.get(spec.weights_dtype, "bfloat16")  # hf_config may say otherwise
+    return {**doc, **dict(spec.hf_config)}
 
 
 def _prices(file: str, data: dict[str, Any], known: set[str]) -> PriceTable:

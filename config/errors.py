@@ -48,6 +48,9 @@ def clip(text: str, limit: int) -> str:
     return f"{text[:head]} ... {text[-tail:]}"
 
 
+WHOLE_MAPPING = "<the mapping>"  # a Problem's value when a check of a whole mapping fails: nothing to quote
+
+
 @dataclass(frozen=True)
 class Problem:
     """One bad value: where it is, what it is, why it is refused and what would be accepted."""
@@ -61,10 +64,20 @@ class Problem:
         key = self.path if not namespace else f"{namespace}:{self.path}" if self.path else namespace
         key = clip(scrub(key), MAX_VALUE_CHARS)  # scrub first: a cut token would no longer match
         message = clip(scrub(" ".join(self.message.split())), MAX_MESSAGE_CHARS)
-        line = f"{source}: {key + ': ' if key else ''}{message} (got {format_value(self.value)})"
+        got = "" if self.value is WHOLE_MAPPING else f" (got {format_value(self.value)})"
+        line = f"{source}: {key + ': ' if key else ''}{message}{got}"
         if self.accepted:
             line += f"\n    accepted: {clip(scrub(self.accepted), MAX_ACCEPTED_CHARS)}"
         return scrub(line)
+
+
+class KeyValueError(ValueError):
+    """A check of a whole mapping (a model validator) that blames one of its keys: the message names
+    ``key`` (its camelCase name in the stack file) and its value, not the parent with the mapping."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 class ConfigError(Exception):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -16,6 +17,9 @@ from pydantic.alias_generators import to_camel
 
 from config import versions
 from config.catalog import closest_names
+from config.cron import ACCEPTED as CRON_ACCEPTED
+from config.cron import CronError, check_schedule
+from config.errors import KeyValueError
 from config.regions import AZURE_REGIONS
 from config.timezones import iana_zones
 
@@ -50,6 +54,75 @@ def _cidr(value: str) -> str:
     return value
 
 
+# The editor's hint in the JSON schema (the validators decide: a GUID's layout, a real date)
+GUID_SCHEMA: dict[str, object] = {"pattern": "^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"}
+DATE_SCHEMA: dict[str, object] = {"pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", re.ASCII)
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
+
+def _guid(value: str) -> str:
+    """Accepted: an Entra ID object ID, a GUID like `7b3c0a52-1f4e-4d2a-9c6b-0e5d8f7a6b21` (not all zeros)."""
+    if not _GUID.fullmatch(value) or not value.replace("-", "").strip("0"):
+        raise ValueError(
+            f"{value!r} is not an Entra ID object ID: a GUID of 8-4-4-4-12 hexadecimal digits such as "
+            "7b3c0a52-1f4e-4d2a-9c6b-0e5d8f7a6b21 (az ad group show --group NAME --query id)"
+        )
+    return value
+
+
+def _iso_date(value: str) -> str:
+    """Accepted: a calendar date `YYYY-MM-DD`."""
+    try:
+        if not _ISO_DATE.fullmatch(value):
+            raise ValueError(value)
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a calendar date YYYY-MM-DD, e.g. 2026-11-01") from None
+    return value
+
+
+# Addresses that never reach a public endpoint as a call's source: a range inside one of them can never
+# admit anyone to a public API server (the RFC 5737 documentation ranges are another rule's: a plan-time
+# warning, refused when deploying).
+NON_PUBLIC_SOURCES = {
+    "10.0.0.0/8": "RFC 1918 private",
+    "172.16.0.0/12": "RFC 1918 private",
+    "192.168.0.0/16": "RFC 1918 private",
+    "100.64.0.0/10": "RFC 6598 carrier-grade NAT",
+    "127.0.0.0/8": "loopback",
+    "169.254.0.0/16": "link-local",
+    "0.0.0.0/8": '"this network"',
+    "224.0.0.0/4": "multicast",
+    "240.0.0.0/4": "reserved",
+}
+
+
+def _api_server_source_range(value: str) -> str:
+    """Accepted: a public IPv4 range (CIDR) your calls to the API server come from.
+
+    IPv6 is refused: the az CLI refuses it ("--api-server-authorized-ip-ranges cannot be IPv6 addresses",
+    read at Azure/azure-cli@010cc060 src/azure-cli/azure/cli/command_modules/acs/_validators.py,
+    validate_ip_ranges, lines 76-101), and the ARM API documents IPv4 CIDRs only ("IP ranges are specified
+    in CIDR format, e.g. 137.117.106.88/29": ManagedClusterAPIServerAccessProfile.authorizedIPRanges, read
+    in pulumi-azure-native 3.29.0 containerservice/_inputs.py:4049). A range inside a private or other
+    non-public block (10.0.0.0/8 ...) is never the source of a call to a public endpoint."""
+    network = ipaddress.ip_network(value, strict=True)
+    if network.version == 6:
+        raise ValueError(
+            f"{value} is an IPv6 range: AKS authorized IP ranges are IPv4 only (the az CLI refuses IPv6 "
+            "there); list the public IPv4 ranges your calls come from"
+        )
+    for block, kind in NON_PUBLIC_SOURCES.items():
+        if network.prefixlen and network.subnet_of(ipaddress.IPv4Network(block)):
+            raise ValueError(
+                f"{value} lies in {block} ({kind}): a call to the public API server never comes from such "
+                "an address; list the public IPv4 ranges of your office or CI egress (or use "
+                "privateCluster: true for access from your network)"
+            )
+    return value
+
+
 MAX_USER_TAGS = 47  # Azure allows 50 tags per resource; the program adds 3 (facts.tags)
 
 
@@ -69,6 +142,13 @@ def _tags(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
+def _k8s_version(value: str) -> str:
+    """Accepted: a Kubernetes minor `1.36` or patch `1.36.2` version (as text)."""
+    if not _K8S_VERSION.fullmatch(value):
+        raise ValueError(f'{value!r} is not a Kubernetes version like "1.36" or "1.36.2"')
+    return value
+
+
 def _distinct_zones(value: list[int]) -> list[int]:
     """Accepted: each zone once."""
     repeated = sorted({z for z in value if value.count(z) > 1})
@@ -78,6 +158,7 @@ def _distinct_zones(value: list[int]) -> list[int]:
 
 
 Cidr = Annotated[str, AfterValidator(_cidr)]
+ApiServerRange = Annotated[str, AfterValidator(_cidr), AfterValidator(_api_server_source_range)]
 Tags = Annotated[dict[str, str], AfterValidator(_tags)]
 Zone = Annotated[int, Field(ge=1, le=3)]  # strict int: a bool is refused (Literal[1] would take True)
 Zones = Annotated[list[Zone], AfterValidator(_distinct_zones)]
@@ -99,6 +180,10 @@ MAX_USD_PER_HOUR = 1_000.0  # a VM's hourly price (the largest GPU VMs list abou
 MAX_USD_PER_MILLION_TOKENS = 10_000.0  # a per-token API's price
 MAX_TOKENS_PER_SECOND = 10_000_000.0  # one replica's throughput
 MAX_MONTHLY_AMOUNT = 1_000_000_000.0  # a budget (billing currency)
+# Floors of the float fields the cost report divides by: a denormal such as 5e-324 would overflow to
+# infinity there (issue 20), so the smallest meaningful figure is the floor.
+MIN_TOKENS_PER_SECOND = 0.01  # one replica's throughput (a token every 100 s)
+MIN_MONTHLY_AMOUNT = 0.01  # a budget (one cent of the billing currency)
 
 # --- cluster -----------------------------------------------------------------------------------
 
@@ -136,10 +221,13 @@ class NetworkConfig(Strict):
         try:
             dns = ipaddress.ip_address(self.dns_service_ip)
         except ValueError as exc:
-            raise ValueError(f"dnsServiceIp {self.dns_service_ip!r} is not an IP address") from exc
+            raise KeyValueError(
+                "dnsServiceIp", f"dnsServiceIp {self.dns_service_ip!r} is not an IP address"
+            ) from exc
         if dns not in service:
-            raise ValueError(
-                f"dnsServiceIp {self.dns_service_ip} must lie in serviceCidr {self.service_cidr}"
+            raise KeyValueError(
+                "dnsServiceIp",
+                f"dnsServiceIp {self.dns_service_ip} must lie in serviceCidr {self.service_cidr}",
             )
         # AKS: the first address of the service range is the kubernetes API service's ClusterIP;
         # the network (and, for IPv4, broadcast) address is no host address at all.
@@ -147,13 +235,16 @@ class NetworkConfig(Strict):
         if service.version == 4:
             reserved.add(service.broadcast_address)
         if dns in reserved:
-            raise ValueError(
+            raise KeyValueError(
+                "dnsServiceIp",
                 f"dnsServiceIp {self.dns_service_ip} is the network, first or last address of serviceCidr "
                 f"{self.service_cidr} (the first is the kubernetes API service's); e.g. "
-                f"{service.network_address + 10}"
+                f"{service.network_address + 10}",
             )
         if service.overlaps(ipaddress.ip_network(self.pod_cidr)):
-            raise ValueError(f"serviceCidr {self.service_cidr} overlaps podCidr {self.pod_cidr}")
+            raise KeyValueError(
+                "serviceCidr", f"serviceCidr {self.service_cidr} overlaps podCidr {self.pod_cidr}"
+            )
         return self
 
 
@@ -176,9 +267,9 @@ class ApiServerConfig(Strict):
     private_cluster: bool = False
     """Private API server endpoint (reachable from the cluster's network only); cannot be combined with
     `authorizedIpRanges`."""
-    authorized_ip_ranges: list[Cidr] = Field(default_factory=list)
-    """CIDRs allowed to reach a public API server endpoint; a range that admits every address (`0.0.0.0/0`)
-    is refused unless `allowUnrestrictedPublicAccess` is true."""
+    authorized_ip_ranges: list[ApiServerRange] = Field(default_factory=list)
+    """Public IPv4 CIDRs allowed to reach a public API server endpoint (no IPv6, no private ranges); a range
+    that admits every address (`0.0.0.0/0`) is refused unless `allowUnrestrictedPublicAccess` is true."""
     allow_unrestricted_public_access: bool = False
     """Deliberately allow a public API server open to every address. With `privateCluster` false and no
     `authorizedIpRanges`, the config is refused unless this is true."""
@@ -186,12 +277,15 @@ class ApiServerConfig(Strict):
     @model_validator(mode="after")
     def _restricted(self) -> ApiServerConfig:
         if self.private_cluster and self.authorized_ip_ranges:
-            raise ValueError("authorizedIpRanges cannot be combined with privateCluster: true")
+            raise KeyValueError(
+                "authorizedIpRanges", "authorizedIpRanges cannot be combined with privateCluster: true"
+            )
         everyone = [r for r in self.authorized_ip_ranges if ipaddress.ip_network(r).prefixlen == 0]
         if everyone and not self.allow_unrestricted_public_access:
-            raise ValueError(
+            raise KeyValueError(
+                "authorizedIpRanges",
                 f"authorizedIpRanges {everyone} admits every address: that is an unrestricted public "
-                "API server; list your own ranges, or set allowUnrestrictedPublicAccess: true deliberately"
+                "API server; list your own ranges, or set allowUnrestrictedPublicAccess: true deliberately",
             )
         if not (self.private_cluster or self.authorized_ip_ranges or self.allow_unrestricted_public_access):
             raise ValueError(
@@ -233,7 +327,7 @@ class AutoscalerProfileConfig(Strict):
 class ClusterConfig(Strict):
     """The AKS managed cluster."""
 
-    kubernetes_version: str = "1.36"
+    kubernetes_version: Annotated[str, AfterValidator(_k8s_version)] = "1.36"
     """Kubernetes minor (`1.36`) or patch (`1.36.2`) version; refused past its AKS end of life on the plan
     date (AKS long-term support needs tier `Premium` and supportPlan `AKSLongTermSupport`)."""
     # Premium is needed for the AKSLongTermSupport plan (AKS LTS; long-term-support.md line 42).
@@ -256,9 +350,9 @@ class ClusterConfig(Strict):
         default_factory=lambda: ApiServerConfig.model_validate({"privateCluster": True})
     )
     """Who can reach the API server. Default: a private cluster."""
-    admin_group_object_ids: list[Annotated[str, Field(pattern=r"^[0-9a-fA-F-]{36}$")]] = Field(
-        default_factory=list
-    )
+    admin_group_object_ids: list[
+        Annotated[str, AfterValidator(_guid), Field(json_schema_extra=GUID_SCHEMA)]
+    ] = Field(default_factory=list)
     """Entra ID group object IDs (GUIDs) that get cluster-admin."""
     # The identity running `pulumi up` gets "AKS RBAC Cluster Admin" on this cluster only: with local
     # accounts disabled it could not create the program's Kubernetes objects otherwise.
@@ -282,12 +376,6 @@ class ClusterConfig(Strict):
     """Cluster autoscaler profile (AKS takes every value as a string). Refused when set in NAP mode, where
     no node pool is autoscaled."""
 
-    @model_validator(mode="after")
-    def _version(self) -> ClusterConfig:
-        if not _K8S_VERSION.fullmatch(self.kubernetes_version):
-            raise ValueError(f"kubernetesVersion {self.kubernetes_version!r} is not like 1.33 or 1.33.2")
-        return self
-
 
 # --- GPU capacity ------------------------------------------------------------------------------
 
@@ -304,7 +392,7 @@ class OnDemandCapacity(Strict):
     @model_validator(mode="after")
     def _order(self) -> OnDemandCapacity:
         if self.min > self.max:
-            raise ValueError(f"min ({self.min}) is larger than max ({self.max})")
+            raise KeyValueError("min", f"min ({self.min}) is larger than max ({self.max})")
         return self
 
 
@@ -318,8 +406,8 @@ class SpotCapacity(OnDemandCapacity):
     @model_validator(mode="after")
     def _price(self) -> SpotCapacity:
         if self.max_price != -1.0 and self.max_price <= 0:
-            raise ValueError(
-                f"maxPrice must be -1 (up to on-demand) or a positive USD/h, got {self.max_price}"
+            raise KeyValueError(
+                "maxPrice", f"maxPrice must be -1 (up to on-demand) or a positive USD/h, got {self.max_price}"
             )
         return self
 
@@ -374,9 +462,10 @@ class GpuPoolConfig(Strict):
         if self.on_demand is None and self.spot is None:
             raise ValueError("a GPU pool needs onDemand and/or spot capacity")
         if self.on_demand is None and "max_surge" in self.model_fields_set:
-            raise ValueError(
+            raise KeyValueError(
+                "maxSurge",
                 f"maxSurge {self.max_surge!r} on a spot-only pool: AKS refuses max surge on spot pools "
-                "(the setting applies to the on-demand pool only); remove maxSurge or add onDemand"
+                "(the setting applies to the on-demand pool only); remove maxSurge or add onDemand",
             )
         return self
 
@@ -400,12 +489,18 @@ class QuotaConfig(Strict):
 KarpenterDuration = Annotated[str, Field(pattern=r"^(([0-9]+(s|m|h))+|Never)$")]
 BudgetNodes = Annotated[str, Field(pattern=r"^((100|[0-9]{1,2})%|[0-9]+)$")]
 BudgetDuration = Annotated[str, Field(pattern=r"^((([0-9]+(h|m))|([0-9]+h[0-9]+m))(0s)?)$")]
-BudgetSchedule = Annotated[
-    str,
-    Field(
-        pattern=r"^(@(annually|yearly|monthly|weekly|daily|midnight|hourly))|((.+)\s(.+)\s(.+)\s(.+)\s(.+))$"
-    ),
-]
+
+
+def _budget_schedule(value: str) -> str:
+    """Accepted: a cron schedule as Karpenter parses it (`config.cron`): 5 fields in UTC, or a macro."""
+    try:
+        check_schedule(value)
+    except CronError as exc:
+        raise ValueError(f"{exc}; Karpenter could not use this budget. Accepted: {CRON_ACCEPTED}") from None
+    return value
+
+
+BudgetSchedule = Annotated[str, AfterValidator(_budget_schedule)]
 ImageFamily = Literal["Ubuntu", "Ubuntu2204", "Ubuntu2404", "AzureLinux"]
 RESERVED_NODEPOOL_NAMES = {
     "default": "AKS's own AKSNodeClass and NodePool are named default",
@@ -428,7 +523,10 @@ class DisruptionBudgetConfig(Strict):
     @model_validator(mode="after")
     def _window(self) -> DisruptionBudgetConfig:
         if (self.schedule is None) != (self.duration is None):
-            raise ValueError("schedule and duration go together: a budget window needs both")
+            missing = "duration" if self.duration is None else "schedule"
+            raise KeyValueError(
+                missing, f"schedule and duration go together: a budget window needs {missing} too"
+            )
         return self
 
 
@@ -513,7 +611,9 @@ class NodePoolConfig(Strict):
         if self.on_demand is None and self.spot is None:
             raise ValueError("a NodePool needs onDemand and/or spot capacity, each with its limits")
         if self.name in RESERVED_NODEPOOL_NAMES:
-            raise ValueError(f"NodePool name {self.name!r} is reserved: {RESERVED_NODEPOOL_NAMES[self.name]}")
+            raise KeyValueError(
+                "name", f"NodePool name {self.name!r} is reserved: {RESERVED_NODEPOOL_NAMES[self.name]}"
+            )
         return self
 
 
@@ -539,7 +639,7 @@ class NodeProvisioningConfig(Strict):
         names = [p.name for p in self.node_pools]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise ValueError(f"nodePools: names must be unique, repeated: {', '.join(dupes)}")
+            raise KeyValueError("nodePools", f"nodePools: names must be unique, repeated: {', '.join(dupes)}")
         return self
 
 
@@ -573,13 +673,16 @@ class CustomArchitectureConfig(Strict):
     @model_validator(mode="after")
     def _heads(self) -> CustomArchitectureConfig:
         if self.attention_heads % self.kv_heads:
-            raise ValueError(
-                f"attentionHeads ({self.attention_heads}) must be a multiple of kvHeads ({self.kv_heads})"
+            raise KeyValueError(
+                "attentionHeads",
+                f"attentionHeads ({self.attention_heads}) must be a multiple of kvHeads ({self.kv_heads})",
             )
         if self.sliding_layers > self.layers:
-            raise ValueError(f"slidingLayers ({self.sliding_layers}) exceeds layers ({self.layers})")
+            raise KeyValueError(
+                "slidingLayers", f"slidingLayers ({self.sliding_layers}) exceeds layers ({self.layers})"
+            )
         if self.sliding_layers and self.sliding_window is None:
-            raise ValueError("slidingLayers needs slidingWindow")
+            raise KeyValueError("slidingWindow", "slidingLayers needs slidingWindow")
         return self
 
 
@@ -630,9 +733,10 @@ class WorkloadConfig(Strict):
         # processor's length check), so the p95 request must fit.
         needed = self.p95_prompt_tokens + self.p95_completion_tokens
         if self.max_model_len is not None and self.max_model_len < needed:
-            raise ValueError(
+            raise KeyValueError(
+                "maxModelLen",
                 f"maxModelLen {self.max_model_len} is below p95PromptTokens + p95CompletionTokens "
-                f"({needed}): vLLM would refuse the p95 request; raise maxModelLen to at least {needed}"
+                f"({needed}): vLLM would refuse the p95 request; raise maxModelLen to at least {needed}",
             )
         return self
 
@@ -685,14 +789,16 @@ class ScheduleConfig(Strict):
         for part in self.days.split(","):
             first, _, last = part.partition("-")
             if last and int(first) > int(last):
-                raise ValueError(
+                raise KeyValueError(
+                    "days",
                     f"days {self.days!r}: the range {part} runs backwards, which KEDA's cron parser "
-                    f"refuses; split it, e.g. {first}-6,0-{last}"
+                    f"refuses; split it, e.g. {first}-6,0-{last}",
                 )
         if self.start == self.end:
-            raise ValueError(
+            raise KeyValueError(
+                "end",
                 f"start and end are both {self.start}: KEDA's cron scaler refuses a window that starts "
-                "and ends at the same time"
+                "and ends at the same time",
             )
         return self
 
@@ -749,7 +855,7 @@ class PriceOverride(Strict):
 class PricesConfig(Strict):
     """Overrides of the catalog's dated price table (e.g. your negotiated rates)."""
 
-    as_of: Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")] | None = None
+    as_of: Annotated[str, AfterValidator(_iso_date), Field(json_schema_extra=DATE_SCHEMA)] | None = None
     """Date of the overriding prices (`YYYY-MM-DD`)."""
     source: str | None = None
     """Where the prices come from (e.g. your agreement)."""
@@ -797,12 +903,14 @@ class CostComparisonConfig(Strict):
     """The API's price per million prompt tokens, in USD."""
     api_price_per_million_output_tokens: Annotated[float, Field(ge=0, le=MAX_USD_PER_MILLION_TOKENS)]
     """The API's price per million completion tokens, in USD."""
-    throughput_tokens_per_second: Annotated[float, Field(gt=0, le=MAX_TOKENS_PER_SECOND)] | None = None
+    throughput_tokens_per_second: (
+        Annotated[float, Field(ge=MIN_TOKENS_PER_SECOND, le=MAX_TOKENS_PER_SECOND)] | None
+    ) = None
     """Tokens per second one replica serves, for every model without a `modelThroughput` entry (unset: the
     roofline's estimate, marked `estimated (roofline)`, see docs/advisor.md)."""
-    model_throughput: dict[str, Annotated[float, Field(gt=0, le=MAX_TOKENS_PER_SECOND)]] = Field(
-        default_factory=dict
-    )
+    model_throughput: dict[
+        str, Annotated[float, Field(ge=MIN_TOKENS_PER_SECOND, le=MAX_TOKENS_PER_SECOND)]
+    ] = Field(default_factory=dict)
     """Tokens per second one replica serves, per model name (declared models only)."""
 
 
@@ -815,7 +923,7 @@ class BudgetConfig(Strict):
     defaults to the first day of the month of the first ``pulumi up``; Azure cannot change it later.
     """
 
-    monthly_amount: Annotated[float, Field(gt=0, le=MAX_MONTHLY_AMOUNT)]
+    monthly_amount: Annotated[float, Field(ge=MIN_MONTHLY_AMOUNT, le=MAX_MONTHLY_AMOUNT)]
     """Monthly budget in the subscription's billing currency."""
     thresholds: list[ThresholdPercent] = Field(default_factory=lambda: [50, 80, 100])
     """Alerts on actual cost, in percent of `monthlyAmount`; no repeats."""
@@ -837,7 +945,7 @@ class BudgetConfig(Strict):
         ):
             dupes = sorted({v for v in values if values.count(v) > 1})
             if dupes:
-                raise ValueError(f"{label}: repeated values {dupes}")
+                raise KeyValueError(label, f"repeated values {dupes}; list each once")
         count = len(self.thresholds) + len(self.forecast_thresholds)
         if count == 0:
             raise ValueError("a budget needs at least one threshold or forecastThreshold")
@@ -849,7 +957,7 @@ class BudgetConfig(Strict):
         emails = [e.lower() for e in self.contact_emails]
         repeated = sorted({e for e in emails if emails.count(e) > 1})
         if repeated:
-            raise ValueError(f"contactEmails: repeated addresses {repeated}")
+            raise KeyValueError("contactEmails", f"contactEmails: repeated addresses {repeated}")
         return self
 
 
@@ -1010,7 +1118,48 @@ class InferenceConfig(Strict):
     namespace, the KEDA HTTP interceptor and the metrics scraper)."""
 
 
+# --- alerts (issue 25: know it works) ----------------------------------------------------------
+
+AlertMinutes = Annotated[int, Field(ge=1, le=1440)]
+
+
+class AlertsConfig(Strict):
+    """Alert rules on the stack's Azure Monitor workspace (Prometheus) and Service Bus namespace (metric
+    alerts), sent to one action group; the budget's forecast notifications go to the same group."""
+
+    enabled: bool = True
+    """Create the alert rules and the action group."""
+    contact_emails: Annotated[list[Email], Field(max_length=50)] = Field(default_factory=list)
+    """E-mail addresses of the action group (unset: the budget's `contactEmails`; neither: the rules
+    exist without a receiver)."""
+    kv_cache_usage_percent: Annotated[int, Field(ge=50, le=100)] = 90
+    """A model's KV-cache usage (vLLM `kv_cache_usage_perc`, highest replica) that alerts."""
+    kv_cache_minutes: AlertMinutes = 10
+    """Minutes the KV-cache usage stays above `kvCacheUsagePercent` before it alerts."""
+    waiting_at_max_minutes: AlertMinutes = 5
+    """Minutes requests wait while the model runs its maximum replicas before it alerts."""
+    no_ready_replica_minutes: AlertMinutes = 10
+    """Minutes the autoscaler wants a replica (business hours: the schedule's floor) and none is ready;
+    at least the model's predicted cold start."""
+    crash_loop_minutes: AlertMinutes = 5
+    """Minutes a container waits in `CrashLoopBackOff` before it alerts."""
+    node_not_ready_minutes: AlertMinutes = 10
+    """Minutes a node reports `Ready` other than true before it alerts."""
+    queue_active_messages: Annotated[int, Field(ge=1, le=10_000_000)] = 1000
+    """Messages waiting in the async request queue (Service Bus `ActiveMessages`, 15-minute maximum)
+    that alert."""
+    queue_dead_lettered_messages: Annotated[int, Field(ge=1, le=10_000_000)] = 1
+    """Dead-lettered messages in the async queues (Service Bus `DeadletteredMessages`) that alert."""
+
+
 # --- the whole stack ---------------------------------------------------------------------------
+
+
+def _non_empty_secret(value: SecretStr) -> SecretStr:
+    """Accepted: a secret that holds something (an empty or blank token is no token)."""
+    if not value.get_secret_value().strip():
+        raise ValueError("the secret is empty: no Hugging Face token is set")
+    return value
 
 
 def _region(value: str) -> str:
@@ -1029,6 +1178,42 @@ class NamingConfig(Strict):
     """Pins their suffix (4-8 lowercase letters/digits). Unset: a random 6-character suffix created on
     the stack's first `pulumi up` and kept in its state. A stack created before the random suffix keeps
     its names by setting this to the 4 characters its Key Vault name ends in (see docs/day-two.md)."""
+
+
+# --- the traffic-day simulation (tools.simulate) -------------------------------------------------------
+
+FINDINGS = ("at-zero-under-demand", "oscillation", "cold-start-timeouts")
+Shape = Annotated[list[Annotated[float, Field(ge=0, le=1)]], Field(min_length=24, max_length=24)]
+
+
+class TrafficShapeConfig(Strict):
+    """Demand over a day, as a fraction of the model's peak per local hour (00:00 to 23:00)."""
+
+    business_days: Shape
+    """24 fractions of `peakConcurrentRequests`, one per local hour, on the schedule's days."""
+    other_days: Shape = Field(default_factory=lambda: [0.0] * 24)
+    """24 fractions for the other days of the week (default: no demand)."""
+
+
+class SimulationAcknowledgement(Strict):
+    """A finding of the traffic-day simulation that the stack accepts, with the reason."""
+
+    model: DnsLabel
+    """The model the finding is about."""
+    finding: Literal["at-zero-under-demand", "oscillation", "cold-start-timeouts"]
+    """`at-zero-under-demand`, `oscillation` or `cold-start-timeouts`."""
+    reason: Annotated[str, Field(min_length=10, max_length=500)]
+    """Why it is accepted (shown in the PR comment)."""
+
+
+class SimulationConfig(Strict):
+    """The traffic-day simulation of `python -m tools.simulate` (never read by the program itself)."""
+
+    shape: TrafficShapeConfig | None = None
+    """Demand shape over the day (unset: the default shape of docs/simulate.md, from each model's
+    schedule)."""
+    acknowledged: list[SimulationAcknowledgement] = Field(default_factory=list)
+    """Findings accepted for this stack: the simulate command and the CI preview pass with them."""
 
 
 class StackConfig(Strict):
@@ -1051,7 +1236,7 @@ class StackConfig(Strict):
     """The inference services."""
     prices: PricesConfig = Field(default_factory=PricesConfig)
     """Overrides of the catalog's dated price table (e.g. negotiated rates)."""
-    hf_token: SecretStr | None = None
+    hf_token: Annotated[SecretStr, AfterValidator(_non_empty_secret)] | None = None
     """Hugging Face token for gated models, only as a secret: `pulumi config set --secret aks-llm:hfToken
     hf_...`; a plain value is refused and the value is never shown."""
     cost_comparison: CostComparisonConfig | None = None
@@ -1066,3 +1251,7 @@ class StackConfig(Strict):
     """Namespace and ServiceAccount of the model services."""
     node_provisioning: NodeProvisioningConfig = Field(default_factory=NodeProvisioningConfig)
     """Where GPU nodes come from: autoscaled pools or Node Auto Provisioning."""
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    """Alert rules and the action group they notify."""
+    simulation: SimulationConfig = Field(default_factory=SimulationConfig)
+    """The traffic-day simulation (`python -m tools.simulate`): demand shape, accepted findings."""

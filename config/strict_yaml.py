@@ -11,7 +11,8 @@ bad value and what is accepted. Refused before anything is constructed:
 - every tag outside the core schema (``!!binary``, ``!!set``, ``!!omap``, ``!!timestamp``,
   ``!!python/...``, ``!x``; ``!!str``/``!!int``/... are fine): Pulumi config values are strings,
   numbers, booleans, lists and maps;
-- nesting deeper than ``MAX_DEPTH`` (checked before the composer recurses);
+- lists and mappings nested deeper than ``MAX_DEPTH`` (the document's own mapping is the first level;
+  checked before the composer recurses, the same bound for flow and block styles);
 - alias bombs: the expanded size of the document (every alias counts the whole node it repeats) is
   bounded by ``MAX_EXPANDED_NODES``, checked while composing, so the refusal is quick and the memory
   bounded (go-yaml v3 likewise refuses "document contains excessive aliasing"); an alias to its own
@@ -117,7 +118,10 @@ class _Loader(_SafeLoader):  # type: ignore[misc]
                     )
                 self._count(self._sizes.get(id(target), 1), event)
             return super().compose_node(parent, index)
-        self._depth += 1
+        # Only lists and mappings nest: a scalar at the bottom adds no level, so a flow list, a flow map
+        # and block YAML reach the same bound (issue 20: `[[...]]` was allowed one level more).
+        nests = 1 if self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent) else 0
+        self._depth += nests
         if self._depth > MAX_DEPTH:
             event = self.peek_event()
             raise _Refused(
@@ -131,7 +135,7 @@ class _Loader(_SafeLoader):  # type: ignore[misc]
         try:
             return super().compose_node(parent, index)
         finally:
-            self._depth -= 1
+            self._depth -= nests
 
     def _count(self, size: int, event: Any) -> None:
         self._total += size

@@ -51,3 +51,13 @@ def chart(name: str) -> ChartPin:
     """The pinned chart `name` (a key under `charts:`)."""
     entry = _load()["charts"][name]
     return ChartPin(entry["repository"], str(entry["version"]), entry["source"])
+
+
+def image_names() -> list[str]:
+    """Every pinned image's key, in the file's order."""
+    return list(_load()["images"])
+
+
+def chart_names() -> list[str]:
+    """Every pinned chart's key, in the file's order."""
+    return list(_load()["charts"])

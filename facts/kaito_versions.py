@@ -167,6 +167,14 @@ _RELEASES = {
 
 KNOWN_KAITO_VERSIONS = tuple(_RELEASES)
 
+# The vLLM each KAITO release's preset image runs (KAITO pins it; the program's own vLLM pin does not
+# apply to KAITO's pods): kaito-project/kaito presets/workspace/dependencies/requirements.txt, line 4 at
+# v0.12.0 (commit 0894eb2b: vllm==0.25.1, torch==2.11.0) and at v0.6.0 (commit 461f75cd: vllm==0.9.0,
+# torch==2.7.0). What the program assumes of KAITO's server (port 5000 behind Service port 80, the
+# inference_config.yaml keys, the vllm:num_requests_* gauges it scales on) is read at these releases,
+# not run by the contract tier, which runs the program's own pin only.
+KAITO_VLLM = {MANAGED_KAITO_VERSION: "0.9.0", CHART_KAITO_VERSION: "0.25.1"}
+
 
 class UnknownKaitoVersion(KeyError):
     """A KAITO release this program has no capabilities for."""

@@ -19,6 +19,8 @@ UNIQUE_SUFFIX_LENGTH = 6  # lowercase letters and digits: 36^6 (about 2.2e9) suf
 # Azure limits (https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules)
 _LIMITS = {
     "resource_group": 90,
+    # AKS's own limit on the node resource group ("The maximum length is 80", its InvalidParameter message)
+    "node_resource_group": 80,
     "cluster": 63,
     "dns_prefix": 54,
     "log_analytics": 63,
@@ -33,6 +35,11 @@ _LIMITS = {
     # Microsoft.AlertsManagement/prometheusRuleGroups: the REST API (2023-03-01) gives the pattern
     # ^[^:@/#{}%&+*<>?]+$ and no length; kept to the cluster's 63.
     "prometheus_rule_group": 63,
+    # Microsoft.Insights/actionGroups: name 1-260; groupShortName at most 12 characters (REST API
+    # 2023-01-01, ActionGroup.groupShortName maxLength 12). Metric alerts: kept to 63 like the rest.
+    "action_group": 63,
+    "action_group_short": 12,
+    "metric_alert": 63,
 }
 
 
@@ -59,8 +66,10 @@ class Names:
         return _fit(f"rg-{self.base}-{self.location}", "resource_group")
 
     def node_resource_group(self) -> str:
-        """Where AKS puts the nodes' VM scale sets, disks, load balancer and public IPs (AKS FAQ)."""
-        return _fit(f"{self.resource_group()}-nodes", "resource_group")
+        """Where AKS puts the nodes' VM scale sets, disks, load balancer and public IPs (AKS FAQ). At most
+        80 characters (AKS), always ending in ``-nodes``: a long cluster group name is shortened before
+        it, never cut back to the cluster's own group name."""
+        return _fit(f"{self.resource_group()}-nodes", "node_resource_group", keep_tail=len("-nodes"))
 
     def budget_resource_groups(self) -> list[str]:
         """The groups the budget watches: the cluster's own and the node resource group, where the
@@ -80,8 +89,10 @@ class Names:
         return _fit(f"id-{self.base}-{purpose}", "identity")
 
     def key_vault(self, unique: str) -> str:
-        """Globally unique, 3-24 alphanumerics and hyphens, starting with a letter."""
-        return _fit(f"kv-{self.base}-{unique}", "key_vault", keep_tail=len(unique) + 1)
+        """Globally unique, 3-24 alphanumerics and hyphens, starting with a letter, no consecutive
+        hyphens (a stack name such as ``eu_-dev`` or ``a..b`` would give some: they are merged)."""
+        name = re.sub(r"-{2,}", "-", f"kv-{self.base}-{unique}")
+        return _fit(name, "key_vault", keep_tail=len(unique) + 1)
 
     def monitor_workspace(self) -> str:
         return _fit(f"amw-{self.base}", "monitor_workspace")
@@ -114,6 +125,22 @@ class Names:
     def prometheus_rule_group(self) -> str:
         """The stack's Prometheus rule group (recording rules, later alert rules) on its workspace."""
         return _fit(f"prom-rules-{self.base}", "prometheus_rule_group")
+
+    def prometheus_alert_group(self) -> str:
+        """The stack's Prometheus alert rule group (renderers/alerts.py) on its workspace."""
+        return _fit(f"prom-alerts-{self.base}", "prometheus_rule_group")
+
+    def action_group(self) -> str:
+        """The action group the stack's alerts and budget forecasts notify."""
+        return _fit(f"ag-{self.base}", "action_group")
+
+    def action_group_short(self) -> str:
+        """The action group's short name (shown in its e-mails and SMS)."""
+        return _fit(self.base, "action_group_short")
+
+    def metric_alert(self, key: str) -> str:
+        """An Azure Monitor metric alert of the stack (``key``: what it watches)."""
+        return _fit(f"alert-{self.base}-{key}", "metric_alert")
 
 
 def _clean(text: str) -> str:

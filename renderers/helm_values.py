@@ -200,13 +200,14 @@ def _placeholder(name: str) -> str:
 def release_specs(config: StackConfig, catalog: Catalog) -> list[ReleaseSpec]:
     """Every Helm release the stack installs, in the order the program declares them."""
     specs: list[ReleaseSpec] = []
+    gpu_nodes = "nodeProvisioning.nodePools" if config.node_provisioning.mode == "nap" else "gpuPools"
     op = operator_values(config, catalog)
     if op is not None:
         pin = versions.chart("gpu-operator")
         specs.append(
             ReleaseSpec(
                 "gpu-operator", "gpu-operator", GPU_OPERATOR_CHART, pin.version, pin.repository,
-                GPU_OPERATOR_NAMESPACE, op, "gpuPools",
+                GPU_OPERATOR_NAMESPACE, op, gpu_nodes,
             )
         )  # fmt: skip
     dp = device_plugin_values(config)
@@ -215,7 +216,7 @@ def release_specs(config: StackConfig, catalog: Catalog) -> list[ReleaseSpec]:
         specs.append(
             ReleaseSpec(
                 "nvidia-device-plugin", "nvidia-device-plugin", DEVICE_PLUGIN_CHART, pin.version,
-                pin.repository, DEVICE_PLUGIN_NAMESPACE, dp, "gpuPools",
+                pin.repository, DEVICE_PLUGIN_NAMESPACE, dp, gpu_nodes,
             )
         )  # fmt: skip
     kaito = config.addons.kaito

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from facts.namespaces import GPU_OPERATOR_NAMESPACE
 from sizing.workloads import KAITO_PORT
 
 # The metrics add-on (ama-metrics) reads custom scrape jobs from the ConfigMap
@@ -83,6 +84,40 @@ def scrape_jobs(namespace: str) -> list[dict[str, Any]]:
     return [vllm, kaito]
 
 
-def prometheus_config(namespace: str) -> str:
-    """The ``prometheus-config`` text of the ama-metrics ConfigMap."""
-    return yaml.safe_dump({"scrape_configs": scrape_jobs(namespace)}, sort_keys=False)
+# The GPU Operator's DCGM exporter: DaemonSet `nvidia-dcgm-exporter`, pods labelled
+# `app: nvidia-dcgm-exporter`, container port `metrics` 9400, the collectors file
+# /etc/dcgm-exporter/dcp-metrics-included.csv, and DCGM_EXPORTER_KUBERNETES=true (each GPU's series
+# carry the pod, namespace and container using it): read at NVIDIA/gpu-operator@06faaf0c
+# assets/state-dcgm-exporter/0800_daemonset.yaml lines 13-17 and 41-54. The operator's own
+# ServiceMonitor (chart values.yaml:326, monitoring.coreos.com) is not read by the metrics add-on,
+# which only reads its azmonitoring.coreos.com CRDs and this ConfigMap: hence a job here.
+DCGM_EXPORTER_APP = "nvidia-dcgm-exporter"
+DCGM_EXPORTER_PORT_NAME = "metrics"
+
+
+def dcgm_exporter_job() -> dict[str, Any]:
+    """The GPU Operator's DCGM exporter pods (operator-driver nodes only), with the node they run on."""
+    return {
+        "job_name": "aks-llm-dcgm-exporter",
+        "scrape_interval": SCRAPE_INTERVAL,
+        "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": [GPU_OPERATOR_NAMESPACE]}}],
+        "relabel_configs": [
+            {
+                "source_labels": [
+                    "__meta_kubernetes_pod_label_app",
+                    "__meta_kubernetes_pod_container_port_name",
+                ],
+                "regex": f"{DCGM_EXPORTER_APP};{DCGM_EXPORTER_PORT_NAME}",
+                "action": "keep",
+            },
+            {"source_labels": ["__meta_kubernetes_pod_node_name"], "target_label": "node"},
+        ],
+    }
+
+
+def prometheus_config(namespace: str, *, gpu_operator: bool = False) -> str:
+    """The ``prometheus-config`` text of the ama-metrics ConfigMap; ``gpu_operator``: the stack runs the
+    GPU Operator, whose DCGM exporter is scraped too (managed-driver pools have no DCGM exporter: AKS
+    runs one only on its opt-in fully managed GPU pools, ``sizing/node_groups.py``)."""
+    jobs = scrape_jobs(namespace) + ([dcgm_exporter_job()] if gpu_operator else [])
+    return yaml.safe_dump({"scrape_configs": jobs}, sort_keys=False)

@@ -13,11 +13,18 @@ from sizing.workloads import VLLM_PORT
 # --- runtime arguments --------------------------------------------------------------------------------
 
 
+# The container's command: it replaces the image's ENTRYPOINT (``["vllm", "serve"]`` in vLLM's
+# docker/Dockerfile, vllm-openai stage), so the pod runs the same program whatever the image says.
+VLLM_COMMAND = ("vllm", "serve")
+
+
 def vllm_args(plan: ModelPlan) -> list[str]:
-    """``vllm serve`` arguments carrying every derived figure."""
+    """``vllm serve`` arguments carrying every derived figure: the model first, as the positional
+    ``model_tag``. vLLM v0.11.0's parser refuses ``serve --model <id>`` (``FlexibleArgumentParser
+    .parse_args``, vllm/utils/__init__.py:1861 in the wheel); later releases only warn and serve their
+    default model instead. Run by the contract tier (docs/contract-tier.md) on vLLM's own parser."""
     s = plan.sizing
     args = [
-        "--model",
         plan.hf_id,
         "--served-model-name",
         plan.config.name,
@@ -35,16 +42,21 @@ def vllm_args(plan: ModelPlan) -> list[str]:
         str(VLLM_PORT),
     ]
     if plan.config.quantization != "auto":
-        args += ["--quantization", plan.config.quantization]
+        args += ["--quantization", QUANTIZATION_FLAGS.get(plan.config.quantization, plan.config.quantization)]
     return args
+
+
+# vLLM's name for each quantization setting where it differs: online FP8 of an unquantized checkpoint is
+# `fp8_per_tensor` in v0.31.0 (`--quantization fp8` still works there but is deprecated and resolved to
+# it: vllm/model_executor/model_loader/weight_utils.py:342-348 in the wheel).
+QUANTIZATION_FLAGS = {"fp8": "fp8_per_tensor"}
 
 
 # --- the preStop drain --------------------------------------------------------------------------------
 
-# The preStop hook: the image has Python (vLLM's docker/Dockerfile, vllm-base stage, installs
-# python${PYTHON_VERSION} as /usr/bin/python3 through update-alternatives; a stored copy of the file, not
-# read at the v0.11.0 tag), not necessarily curl or wget, so the hook is `python3 -c` with the standard
-# library only. argv: settle seconds, drain bound seconds,
+# The preStop hook: the image has Python 3.12 as /usr/bin/python3 (docker/Dockerfile of the v0.31.0
+# sdist, lines 26 and 810-811: update-alternatives; facts/vllm_image.py), not necessarily curl or wget,
+# so the hook is `python3 -c` with the standard library only. argv: settle seconds, drain bound seconds,
 # metrics URL, poll seconds. It sleeps first (endpoints drop the terminating pod), then reads vLLM's
 # Prometheus text and sums every `vllm:num_requests_running` sample (one per engine,
 # vllm/v1/metrics/loggers.py) until it reads 0 or the bound passes; if the server no longer answers,
@@ -83,13 +95,14 @@ def prestop_command(plan: ModelPlan) -> list[str]:
 
 # --- the container's environment (one place: it must survive image upgrades) -----------------------
 
-# The container runs as VLLM_UID/VLLM_GID, which have no passwd entry in the image, on a read-only root
-# filesystem. Every lookup of "who am I" and "where may I write" must resolve from the environment:
-# - torch 2.8.0 torch/_inductor/runtime/cache_dir_utils.py default_cache_dir() calls getpass.getuser()
-#   (torch/_inductor/codecache.py runs it at import, reached from vllm/compilation/compiler_interface.py
-#   importing torch._inductor.compile_fx), and it ignores TORCHINDUCTOR_CACHE_DIR; getpass.getuser()
-#   reads LOGNAME, USER, LNAME, USERNAME before pwd.getpwuid() (CPython Lib/getpass.py), which raises
-#   KeyError for a uid without an entry (pytorch/pytorch#140765, vllm-project/vllm#44548, #46734);
+# The container runs as VLLM_UID/VLLM_GID, which have no passwd entry in the image (its own `vllm` user
+# is UID 2000, facts/vllm_image.py), on a read-only root filesystem. Every lookup of "who am I" and
+# "where may I write" must resolve from the environment:
+# - getpass.getuser() reads LOGNAME, USER, LNAME, USERNAME before pwd.getpwuid() (CPython
+#   Lib/getpass.py), which raises KeyError for a uid without an entry; torch 2.8.0's default_cache_dir()
+#   let that KeyError through at import (pytorch/pytorch#140765, vllm-project/vllm#44548, #46734);
+#   torch 2.13.0 (vLLM v0.31.0's) catches it (torch/_inductor/runtime/cache_dir_utils.py:24-29) and
+#   falls back to uid_<n>, but other readers of the user name remain, so USER/LOGNAME stay set;
 # - torch's cache_dir() and triton_cache_dir() honour TORCHINDUCTOR_CACHE_DIR and TRITON_CACHE_DIR;
 #   Triton's own default is under HOME (~/.triton);
 # - vLLM's VLLM_CACHE_ROOT and VLLM_CONFIG_ROOT default to XDG_CACHE_HOME/vllm and

@@ -44,7 +44,7 @@ def gpu_pool_skus(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
         path = f"gpuPools[{i}].vmSize"
         sku = catalog.skus.get(pool.vm_size)
         if sku is None:
-            hint = did_you_mean(pool.vm_size, catalog.skus)
+            hint = did_you_mean(pool.vm_size, [n for n, s in catalog.skus.items() if not s.retired])
             yield Problem(
                 path, pool.vm_size, "not a GPU SKU in the catalog", hint + "one of " + _sku_choices(catalog)
             )
@@ -73,7 +73,7 @@ def model_references(config: StackConfig, catalog: Catalog) -> Iterable[Problem]
         if model.pool not in pools:
             near = closest_names(model.pool, pools)
             where = "nodeProvisioning.nodePools" if config.node_provisioning.mode == "nap" else "gpuPools"
-            accepted = ", ".join(pools) if pools else f"declare a pool under {where} first"
+            accepted = "one of " + ", ".join(pools) if pools else f"declare a pool under {where} first"
             if near:
                 accepted = f"did you mean {near[0]}? " + accepted
             what = "no NodePool of that name" if where != "gpuPools" else "no GPU pool of that name"

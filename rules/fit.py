@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from config.catalog import Catalog
 from config.prices import local_book
-from config.schema import StackConfig
+from config.schema import GpuPoolConfig, StackConfig
 from sizing.advisor import AdvisorModel, AdvisorWorkload, advise
 from sizing.deployments import ModelPlan
 from sizing.model_sizing import size_model
@@ -52,9 +52,25 @@ def working_remedies(plan: ModelPlan) -> list[str]:
     return out
 
 
+def larger_mig_profiles(plan: ModelPlan) -> list[str]:
+    """The MIG profiles of the pool's own GPU, larger than its slice, on which the model fits (with the
+    managed driver only those AKS can create); empty when the model has no slice."""
+    if plan.mig is None:
+        return []
+    managed = isinstance(plan.pool, GpuPoolConfig) and plan.pool.driver == "managed"
+    return [
+        p.name
+        for p in sorted(plan.sku.mig_profiles, key=lambda p: p.memory_gib)
+        if p.memory_gib > plan.mig.memory_gib
+        and (p.aks_gpu_instance_profile is not None or not managed)
+        and _resize(plan, mig_profile=p, max_num_seqs=None)
+    ]
+
+
 def skus_with_prices(plan: ModelPlan, config: StackConfig, catalog: Catalog) -> list[str]:
     """The catalog SKUs where the model and its workload fit, in the advisor's order (cheapest for the
-    peak first, unpriced last; ``sizing.advisor``), each with its best placement and price."""
+    peak first, unpriced last; ``sizing.advisor``), each with its best placement and price. A model on a
+    MIG slice is not sent to its pool's own SKU: a larger slice or the whole GPU is said instead."""
     book = local_book(catalog.prices, config.prices)
     work = AdvisorWorkload.of(plan.config.workload)
     rows = advise(AdvisorModel.from_config(plan.config, catalog), work, catalog, book, (plan.config.runtime,))
@@ -62,6 +78,8 @@ def skus_with_prices(plan: ModelPlan, config: StackConfig, catalog: Catalog) -> 
     out: dict[str, str] = {}
     for r in rows:
         if r.sku in out or not (r.fits and r.meets_targets) or r.retired:
+            continue
+        if plan.mig is not None and r.sku == plan.sku.name:
             continue
         where = f"{r.placement}, {r.nodes} node{'s' if r.nodes != 1 else ''}"
         price = f"{r.on_demand_per_hour:g} {currency}/h" if r.on_demand_per_hour is not None else "unpriced"
@@ -72,6 +90,11 @@ def skus_with_prices(plan: ModelPlan, config: StackConfig, catalog: Catalog) -> 
 def fit_advice(plan: ModelPlan, config: StackConfig, catalog: Catalog) -> str:
     """The ``accepted`` text of a does-not-fit problem."""
     remedies = working_remedies(plan)
+    profiles = larger_mig_profiles(plan)
+    if profiles:
+        remedies.insert(0, "a larger MIG profile where it fits: " + ", ".join(profiles))
+    elif plan.mig is not None and _resize(plan, mig_profile=None, max_num_seqs=None):
+        remedies.insert(0, "the whole GPU (remove mig)")
     where = skus_with_prices(plan, config, catalog)
     parts = []
     if remedies:

@@ -14,7 +14,7 @@ from config.schema import GpuPoolConfig, ModelConfig, StackConfig
 from rules.kaito import uses_catalog_skus
 from sizing.autoscaling import wake_up_sources
 from sizing.deployments import plan_models
-from sizing.queue_worker import queue_target, queue_wakes
+from sizing.queue_worker import batch_models, queue_target, queue_wakes
 from sizing.workloads import kaito_kind, replica_floor
 
 TOKEN_HINT = (
@@ -170,14 +170,16 @@ def quantization_settings(config: StackConfig, catalog: Catalog) -> Iterable[Pro
         q, path = model.quantization, f"models[{i}].quantization"
         if model.runtime != "vllm" or q == "auto":
             continue
-        if q in ("awq", "gptq") and model.model is not None:
+        spec = catalog.models.get(model.model) if model.model is not None else None
+        if q in ("awq", "gptq") and spec is not None and spec.weights_dtype != q:
             yield Problem(
                 path,
                 q,
-                f"{q.upper()} needs a checkpoint quantized with it, and catalog model {model.model} is the "
-                "unquantized release",
-                f"describe the {q.upper()} checkpoint under custom: (its hfId and architecture), or "
-                "quantization: auto or fp8",
+                f"{q.upper()} needs a checkpoint quantized with it, and catalog model {model.model} is "
+                f"stored as {spec.weights_dtype}",
+                f"a catalog {q.upper()} checkpoint (e.g. qwen2.5-7b-instruct-"
+                f"{'awq' if q == 'awq' else 'gptq-int4'}), the checkpoint under custom: (its hfId and "
+                "architecture), or quantization: auto or fp8",
             )
         sku = skus.get(i)
         if q == "fp8" and sku is not None and not sku.bf16:
@@ -197,9 +199,15 @@ def something_wakes_it(config: StackConfig, catalog: Catalog) -> Iterable[Proble
     GetMetricsAndActivity). Only a schedule, the KEDA HTTP add-on (serving vLLM) or a deployed queue
     worker (its batch model) can; the queue without its worker wakes nothing."""
     http, woken, target = config.addons.keda.http_addon.enabled, queue_wakes(config), queue_target(config)
+    # A deployed worker whose model is not one of the batch models (a typo, a serving model, two batch
+    # models and none named) is reported once, on addons.asyncQueue (rules.queue): the batch models it
+    # would wake once that is fixed are not reported as unwakeable too (issue 20: no cascades). Without
+    # a worker image nothing wakes them whatever the model: that is independent and still reported.
+    deployed = config.addons.async_queue.enabled and config.addons.async_queue.worker.image is not None
+    unresolved = deployed and target not in batch_models(config)
     for plan in plan_models(config, catalog):
         cfg = plan.config
-        queue = cfg.name == woken
+        queue = cfg.name == woken or (unresolved and cfg.purpose == "batch")
         if replica_floor(plan) > 0 or wake_up_sources(plan, http_addon=http, queue=queue):
             continue
         kinds = "a schedule (its business-hours pre-warm)"

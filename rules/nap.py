@@ -16,7 +16,16 @@ from config.schema import StackConfig
 from facts.aks_versions import WARN_DAYS, load_image_families, upcoming_minors
 from facts.platform import LABEL_OPERATOR_OPERANDS
 from rules.rule import Dated, Rule
-from sizing.nap import GPU_MODE, catalog_series, limits_of, max_nodes, nap_pools, nodepool_specs, sizing_sku
+from sizing.nap import (
+    GPU_MODE,
+    catalog_series,
+    limits_of,
+    max_nodes,
+    nap_pools,
+    nodepool_specs,
+    sizing_sku,
+    sku_series,
+)
 from sizing.node_selection import capacities, driver_conflict
 
 NODE_POOLS = "nodeProvisioning.nodePools"
@@ -67,7 +76,7 @@ def nodepool_skus(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
             sku = catalog.skus.get(name)
             path = f"{NODE_POOLS}[{i}].skus[{j}]"
             if sku is None:
-                hint = did_you_mean(name, catalog.skus)
+                hint = did_you_mean(name, sellable)  # never a retired SKU
                 yield Problem(
                     path,
                     name,
@@ -82,11 +91,16 @@ def nodepool_skus(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
         for j, family in enumerate(pool.sku_families):
             if family in series:
                 continue
-            hint = did_you_mean(family, series)
+            retired = next(
+                (s.retired for s in catalog.skus.values() if s.retired and sku_series(s.name) == family), None
+            )
+            hint = "" if retired else did_you_mean(family, series)
             yield Problem(
                 f"{NODE_POOLS}[{i}].skuFamilies[{j}]",
                 family,
-                "not a series of catalog GPU SKUs (Karpenter's own sku-family label is only the series "
+                f"this series was retired by Azure on {retired}"
+                if retired
+                else "not a series of catalog GPU SKUs (Karpenter's own sku-family label is only the series "
                 "letter, N for every NC/ND/NV size, so families are resolved against the catalog)",
                 hint
                 + "one of "

@@ -20,9 +20,9 @@ def no_vllm_on_time_sliced_gpus(config: StackConfig, catalog: Catalog) -> Iterab
     """vLLM (standalone, or KAITO's on bring-your-own nodes) never shares a GPU by time-slicing.
 
     Each replica claims ``--gpu-memory-utilization`` of the whole GPU's memory (0.90 by default), and
-    vLLM v0.11.0 refuses to start when free memory is below that claim
-    (``vllm/v1/worker/gpu_worker.py:183-194``, "Free memory on device ... is less than desired GPU
-    memory utilization"): a second replica on a time-shared GPU fails, and replicas that start together
+    vLLM v0.31.0 refuses to start when free memory is below that claim (``request_memory``,
+    ``vllm/v1/worker/utils.py:539-558``, "Free memory on device ... is less than desired GPU memory
+    utilization"): a second replica on a time-shared GPU fails, and replicas that start together
     race in vLLM's memory profiling (one process's allocation counts against the other). Time-slicing
     isolates neither memory nor compute, so no utilization split starts reliably; MIG does isolate.
     """
@@ -41,7 +41,7 @@ def no_vllm_on_time_sliced_gpus(config: StackConfig, catalog: Catalog) -> Iterab
             f"pool {pool.name} time-slices each GPU {pool.time_slicing.replicas} ways, and {runtime} cannot "
             "share a GPU that way: every replica claims --gpu-memory-utilization "
             f"{plan.sizing.gpu_memory_utilization:.2f} of the whole GPU's memory and vLLM refuses to start "
-            "when less is free (vllm/v1/worker/gpu_worker.py), so the second replica on a GPU crash-loops, "
+            "when less is free (vllm/v1/worker/utils.py), so the second replica on a GPU crash-loops, "
             "and replicas starting together race in vLLM's memory profiling",
             "a pool without timeSlicing (whole GPUs), or MIG slices (mig: ..., memory-isolated) for "
             "several small replicas per GPU",
@@ -50,8 +50,10 @@ def no_vllm_on_time_sliced_gpus(config: StackConfig, catalog: Catalog) -> Iterab
 
 def replicas_fit_pool_slots(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
     """A pool holds its models at their maximum (rollout surge included), and a serving model's floor on
-    on-demand nodes (``sizing.slots``)."""
-    for short in slot_shortfalls(plan_models(config, catalog), config, catalog):
+    on-demand nodes (``sizing.slots``). A model that does not fit its GPU is left out: its replica count
+    means nothing, and ``models_fit`` reports it."""
+    placed = [plan for plan in plan_models(config, catalog) if plan.placed]
+    for short in slot_shortfalls(placed, config, catalog):
         pool, demands = short.pool, short.demands
         first = demands[0]
         if short.kind == "max":

@@ -12,7 +12,8 @@ import math
 
 from sizing.deployments import ModelPlan
 
-# The load signal. vLLM's gauges (vllm/v1/metrics/loggers.py, v0.11.0: `vllm:num_requests_running`,
+# The load signal. vLLM's gauges (vllm/v1/metrics/loggers.py:508-525 at v0.31.0, labels model_name and
+# engine; registered names checked by the contract tier: `vllm:num_requests_running`,
 # "Number of requests in model execution batches", and `vllm:num_requests_waiting`, "Number of requests
 # waiting to be processed") split one quantity: the requests a replica holds. The queue alone is 0 on a
 # server running up to max-num-seqs requests (KEDA would read it as idle and scale it to zero), and it

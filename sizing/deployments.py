@@ -53,12 +53,23 @@ class ModelPlan:
 
     @property
     def dtype(self) -> str:
-        """vLLM --dtype for this GPU."""
-        return serving_dtype(self.sku)
+        """vLLM --dtype: float16 for AWQ/GPTQ weights (vLLM's AWQConfig and GPTQConfig support only
+        torch.half activations, read in the v0.11.0 wheel at awq.py:56 and gptq.py:102, and an explicit
+        ``--quantization awq`` with bfloat16 is refused at start, vllm/config/vllm.py:932-938 at v0.31.0;
+        the contract tier runs that check),
+        else the GPU's (``serving_dtype``)."""
+        return "float16" if self.weights_dtype in ("awq", "gptq") else serving_dtype(self.sku)
 
     @property
     def max_model_len(self) -> int:
         return self.sizing.max_model_len
+
+    @property
+    def placed(self) -> bool:
+        """Whether the model fits its GPU (for KAITO: where KAITO's estimator places it). Figures derived
+        from a model that does not fit (replicas from a max-num-seqs of 0 ...) mean nothing: rules about
+        them skip it, ``rules.check.models_fit`` reports the root cause once."""
+        return self.sizing.fits and not (self.config.runtime == "kaito" and self.sizing.kaito_reason)
 
     @property
     def on_nodepool(self) -> bool:

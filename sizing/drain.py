@@ -2,10 +2,12 @@
 that must be at least as long (pure, no Pulumi).
 
 A replica that is told to stop (scale-down, rollout, node drain for an upgrade or consolidation) must
-finish the generations it is running. vLLM v0.11.0 does not do that on SIGTERM: its launcher cancels
-the server task (``vllm/entrypoints/launcher.py:76-87``) and ``run_server_worker`` leaves the engine
-context before awaiting the HTTP shutdown (``vllm/entrypoints/openai/api_server.py``, "Await server
-shutdown only after the backend context is exited"), so running requests are cut. The kubelet runs a
+finish the generations it is running. vLLM v0.31.0 does not do that on SIGTERM by default (read at the
+wheel): its launcher's SIGTERM handler (``vllm/entrypoints/launchers/launcher.py:123-160``) shuts the
+engine client down with ``vllm_config.shutdown_timeout``, which defaults to 0, "abort" mode
+(``vllm/config/vllm.py:458-462``: "Any remaining requests are aborted once the timeout is reached"),
+and only then cancels the HTTP server; ``api_server/entry.py:192`` awaits the server shutdown only after
+the engine context is exited. So running requests are cut. The kubelet runs a
 container's ``preStop`` hook before it sends SIGTERM, inside ``terminationGracePeriodSeconds``; so:
 
 1. ``preStop`` first sleeps ``PRESTOP_SETTLE_SECONDS``: the pod is already terminating, so the

@@ -261,3 +261,9 @@ def kaito_workloads(objects: Sequence[Mapping[str, Any]], catalog: Catalog) -> l
             )
         )
     return out
+
+
+def container_function(container: Mapping[str, Any]) -> str | None:
+    """A container's GPU function (driver, device-plugin, ...): the live check of ``tools.verify``
+    classifies the pods it finds on a GPU node with the same patterns as the plan's."""
+    return _container_function(container)

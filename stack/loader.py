@@ -17,9 +17,20 @@ from typing import Any
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from config.catalog import closest_names
-from config.errors import REDACTED, ConfigError, Problem, join_path, looks_secret
+from config.errors import (
+    REDACTED,
+    WHOLE_MAPPING,
+    ConfigError,
+    KeyValueError,
+    Problem,
+    join_path,
+    looks_secret,
+)
+from config.pattern_text import pattern_text
+from config.plan_date import PLAN_DATE_ENV, PlanDateError, plan_date
 from config.schema import StackConfig
 from config.strict_yaml import MAX_DEPTH  # lists and mappings inside one config value, as the file loader
+from facts.aks_versions import creatable_minors
 from rules.azure import documentation_ranges_at_deploy, documentation_ranges_warning
 from rules.check import check_rules
 
@@ -95,7 +106,25 @@ _BOUNDS = {
 }
 
 
-def _problem_from(error: Mapping[str, Any]) -> Problem:
+def _unknown_key_accepted(loc: tuple[Any, ...]) -> str:
+    """The keys the mapping at ``loc[:-1]`` accepts, with the closest to the unknown one."""
+    parent = _model_at(loc[:-1])
+    keys = sorted(f.alias or name for name, f in parent.model_fields.items()) if parent else []
+    near = closest_names(str(loc[-1]), keys)
+    return ", ".join(keys) + (f"; did you mean {near[0]}?" if near else "")
+
+
+def _mapping_expected(loc: tuple[Any, ...], kind: str, message: str) -> tuple[str, str]:
+    """(message, accepted) where a mapping was expected: the keys of the model there, if one."""
+    inner = _model_at(loc)
+    message = "expected a mapping of keys" if inner is not None or kind == "dict_type" else message
+    if inner is not None and kind != "dict_type":
+        keys = sorted(f.alias or name for name, f in inner.model_fields.items())
+        return message, "a mapping with some of the keys " + ", ".join(keys)
+    return message, "a mapping (key: value lines, or {key: value})"
+
+
+def _problem_from(error: Mapping[str, Any], on: date) -> Problem:
     loc = tuple(error["loc"])
     path = join_path(loc)
     kind = error["type"]
@@ -103,15 +132,17 @@ def _problem_from(error: Mapping[str, Any]) -> Problem:
     message = str(error["msg"])
     accepted = ""
     if kind == "extra_forbidden":
-        parent = _model_at(loc[:-1])
-        keys = sorted(f.alias or name for name, f in parent.model_fields.items()) if parent else []
-        near = closest_names(str(loc[-1]), keys)
-        message = "unknown key"
-        accepted = ", ".join(keys) + (f"; did you mean {near[0]}?" if near else "")
+        message, accepted = "unknown key", _unknown_key_accepted(loc)
     elif kind == "missing":
         message, value = "required key is missing", None
     elif kind.startswith("value_error"):
         message = message.removeprefix("Value error, ")
+        blamed = error.get("ctx", {}).get("error")
+        if isinstance(blamed, KeyValueError):  # a mapping's check that names one of its keys
+            path = join_path((*loc, blamed.key))
+            value = value.get(blamed.key) if isinstance(value, dict) else None
+        elif isinstance(value, dict):  # a check of the whole mapping: its message names the keys
+            value = WHOLE_MAPPING
     elif kind in _BOUNDS:
         ctx = error.get("ctx", {})
         op, key = _BOUNDS[kind]
@@ -119,7 +150,12 @@ def _problem_from(error: Mapping[str, Any]) -> Problem:
         accepted = f"a number {op} {ctx.get(key)}"
     elif kind == "string_pattern_mismatch":
         message = "not in the accepted form"
-        accepted = f"text matching {error.get('ctx', {}).get('pattern')}"
+        accepted = pattern_text(error.get("ctx", {}).get("pattern"))
+    elif kind == "string_type" and isinstance(value, int | float) and not isinstance(value, bool):
+        message = f'YAML reads {value!r} as a number, but this key takes text: quote it ("{value}")'
+        accepted = _accepted_text(path, on)
+    elif kind in ("model_type", "model_attributes_type", "dict_type"):
+        message, accepted = _mapping_expected(loc, kind, message)
     elif kind == "finite_number":
         message = "not a finite number"
         accepted = "a finite number within the key's range (no NaN or infinity)"
@@ -133,17 +169,25 @@ def _problem_from(error: Mapping[str, Any]) -> Problem:
     return Problem(path=path, value=redact(value), message=message, accepted=accepted)
 
 
+def _accepted_text(path: str, on: date) -> str:
+    """What a text key accepts, where a refusal can say more than "text" (the versions on the plan date)."""
+    if path == "cluster.kubernetesVersion":
+        minors = ", ".join(f'"{m}"' for m in creatable_minors(on)) or "none in the calendar"
+        return f'a quoted minor AKS creates on {on}: {minors} (or a patch such as "1.36.2")'
+    return "quoted text"
+
+
 def _depth(value: object, limit: int = MAX_DEPTH) -> bool:
-    """True when ``value`` nests at most ``limit`` lists/mappings deep (iterative)."""
-    stack = [(value, 0)]
+    """True when ``value`` nests at most ``limit`` lists/mappings (scalars add no level; iterative)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
     while stack:
-        current, depth = stack.pop()
-        if depth > limit:
+        current, level = stack.pop()
+        if not isinstance(current, dict | list):
+            continue
+        if level > limit:
             return False
-        if isinstance(current, dict):
-            stack.extend((v, depth + 1) for v in current.values())
-        elif isinstance(current, list):
-            stack.extend((v, depth + 1) for v in current)
+        children = current.values() if isinstance(current, dict) else current
+        stack.extend((v, level + 1) for v in children)
     return True
 
 
@@ -228,6 +272,18 @@ def misspelt_namespace_keys(keys: Iterable[str], namespace: str = PROJECT) -> li
     return problems
 
 
+def read_plan_date(source: str) -> date:
+    """The plan's date (``config.plan_date.plan_date``); a bad ``AKS_LLM_PLAN_DATE`` is a ``ConfigError``
+    naming it (`pulumi preview` with a bad date: said once, no traceback)."""
+    try:
+        return plan_date()
+    except PlanDateError as exc:
+        problem = Problem(
+            PLAN_DATE_ENV, os.environ.get(PLAN_DATE_ENV), str(exc), "a date like 2026-12-01, or unset"
+        )
+        raise ConfigError(source, "", [problem]) from None
+
+
 def parse_stack_config(
     raw: Mapping[str, object],
     *,
@@ -240,6 +296,7 @@ def parse_stack_config(
     """Validate the namespace's keys (without the ``project:`` prefix); raise ``ConfigError``.
     ``other_keys`` are the full keys of other namespaces (checked for a misspelt project name);
     ``on`` is the plan's date the rules judge (``config.plan_date.plan_date`` when not given)."""
+    day = read_plan_date(source) if on is None else on
     misspelt = misspelt_namespace_keys(other_keys, namespace)
     if misspelt:
         raise ConfigError(source, "", misspelt)
@@ -274,7 +331,7 @@ def parse_stack_config(
     try:
         config = StackConfig.model_validate(decoded)
     except ValidationError as exc:
-        problems = [_problem_from(e) for e in exc.errors(include_url=False)]
+        problems = [_problem_from(e, day) for e in exc.errors(include_url=False)]
         problems = [
             Problem(p.path, "<redacted>", p.message, p.accepted)
             if p.path.split(".")[0].split("[")[0] in SECRET_KEYS | secrets
@@ -282,7 +339,7 @@ def parse_stack_config(
             for p in problems
         ]
         raise ConfigError(source, namespace, problems) from None
-    rule_problems = check_rules(config, on=on)
+    rule_problems = check_rules(config, on=day)
     if rule_problems:
         raise ConfigError(source, namespace, rule_problems)
     return config

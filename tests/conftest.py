@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from config.errors import ConfigError, Problem
 from config.plan_date import PLAN_DATE_ENV
@@ -34,6 +35,13 @@ PROGRAM_PACKAGES: tuple[str, ...] = tuple(
 TEST_PLAN_DATE = "2026-12-01"
 os.environ.setdefault(PLAN_DATE_ENV, TEST_PLAN_DATE)
 _CACHE: dict[str, tuple[StackSettings, ProgramRun]] = {}
+
+# Property tests are deterministic (issue 20): every run draws the same examples (derandomize: the seed
+# comes from the test's own code), keeps no example database between runs and has no deadline (timing
+# on a loaded machine is no property). HYPOTHESIS_PROFILE=explore draws fresh examples, for hunting.
+settings.register_profile("deterministic", derandomize=True, database=None, deadline=None, print_blob=True)
+settings.register_profile("explore", derandomize=False, deadline=None, max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 
 def planned(stack: str) -> tuple[StackSettings, ProgramRun]:

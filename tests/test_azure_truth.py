@@ -134,15 +134,23 @@ def test_the_plan_date_is_read_once_per_run(monkeypatch: pytest.MonkeyPatch, tmp
 
 
 def test_only_the_entry_points_read_the_plan_date() -> None:
-    """``plan_date()`` is called by ``__main__`` (once per run) and, only when their caller passed no date,
-    by ``check_rules`` and ``plan_stack``: a rule or component that read it again could judge another day."""
+    """``plan_date()`` is read by ``stack.loader.read_plan_date`` (``__main__`` calls it once per run) and,
+    only when their caller passed no date, by ``check_rules`` and ``plan_stack``: a rule or component that
+    read it again could judge another day."""
     calls = sorted(
         path.relative_to(ROOT).as_posix()
         for package in (*PROGRAM_PACKAGES, "__main__.py")
         for path in ([ROOT / package] if package.endswith(".py") else (ROOT / package).rglob("*.py"))
         if "plan_date()" in path.read_text(encoding="utf-8")
     )
-    assert calls == ["__main__.py", "config/plan_date.py", "rules/check.py", "stack/plan.py"]
+    # tools/plan.py only validates the variable before the program runs (the value is not used)
+    assert calls == [
+        "config/plan_date.py",
+        "rules/check.py",
+        "stack/loader.py",
+        "stack/plan.py",
+        "tools/plan.py",
+    ]
 
 
 def test_version_rule_on_the_plan_date(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -157,7 +157,7 @@ def test_system_sku(cat: Catalog) -> None:
 
 
 def test_models(cat: Catalog) -> None:
-    assert len(cat.models) == 19
+    assert len(cat.models) == 25
     assert {
         "qwen2.5-7b-instruct",
         "llama-3.2-3b-instruct",
@@ -171,7 +171,12 @@ def test_models(cat: Catalog) -> None:
     gated = {m.hf_id.split("/")[0] for m in cat.models.values() if m.gated}
     assert gated == {"meta-llama", "mistralai", "google"}
     assert all("gated" in m.source for m in cat.models.values() if m.gated)
-    assert {m.id for m in cat.models.values() if m.weights_dtype != "bf16"} == {"gpt-oss-20b", "gpt-oss-120b"}
+    assert {m.id: m.weights_dtype for m in cat.models.values() if m.weights_dtype != "bf16"} == {
+        "gpt-oss-20b": "mxfp4",
+        "gpt-oss-120b": "mxfp4",
+        "qwen2.5-7b-instruct-awq": "awq",
+        "qwen2.5-7b-instruct-gptq-int4": "gptq",
+    }
     assert cat.model("gpt-oss-120b").weights_dtype == "mxfp4"
     assert cat.model("phi-4-mini-instruct").sliding_window is None
     g = cat.model("gemma-3-27b-instruct")
@@ -241,3 +246,35 @@ def test_bad_model_type_and_unknown_price_sku(broken_dir: Path) -> None:
     prices.write_text(prices.read_text().replace("Standard_NC8as_T4_v3:", "Standard_NC8as_T4_v9:"))
     with pytest.raises(ValueError, match=r"prices\.yaml: entries\.Standard_NC8as_T4_v9: unknown SKU"):
         load_catalog()
+
+
+def test_hf_config_json_is_the_figures_plus_the_held_keys(cat: Catalog) -> None:
+    from config.catalog import hf_config_json
+
+    doc = hf_config_json(cat.model("qwen2.5-7b-instruct-awq"))
+    figures = (doc["num_hidden_layers"], doc["num_key_value_heads"], doc["max_position_embeddings"])
+    assert figures == (28, 4, 32768)
+    assert doc["quantization_config"]["quant_method"] == "awq" and doc["torch_dtype"] == "float16"
+    assert hf_config_json(cat.model("llama-3.1-8b-instruct"))["torch_dtype"] == "bfloat16"
+    assert hf_config_json(cat.model("gemma-3-27b-instruct")) == {}  # not describable: no hf_config
+    described = [m for m in cat.models.values() if m.hf_config]
+    assert all(m.hf_config_source and "architectures" in m.hf_config for m in described)
+
+
+def qwen3_parameters(layers: int, hidden: int, heads: int, intermediate: int, tied: bool) -> int:
+    """Qwen3's parameter count from its config.json figures: q/o (heads x 128 wide), k/v (8 x 128),
+    q/k norms, the gated MLP, two RMS norms per layer, the final norm, embeddings (and lm_head)."""
+    attention = 2 * hidden * heads * 128 + 2 * hidden * 8 * 128 + 2 * 128
+    per_layer = attention + 3 * hidden * intermediate + 2 * hidden
+    embeddings = 151_936 * hidden * (1 if tied else 2)
+    return layers * per_layer + hidden + embeddings
+
+
+def test_qwen3_parameter_counts_follow_from_their_figures(cat: Catalog) -> None:
+    cards = {"qwen3-4b": 4.0, "qwen3-8b": 8.2, "qwen3-14b": 14.8, "qwen3-32b": 32.8}  # the model cards
+    for mid, billions in cards.items():
+        m = cat.model(mid)
+        assert m.intermediate_size and m.hidden_size and m.tie_word_embeddings is not None
+        figures = (m.layers, m.hidden_size, m.attention_heads, m.intermediate_size, m.tie_word_embeddings)
+        assert m.parameters == qwen3_parameters(*figures), mid
+        assert round(m.parameters / 1e9, 1) == billions, mid

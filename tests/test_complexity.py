@@ -10,6 +10,9 @@ from radon.visitors import Function
 from tests.conftest import ROOT
 
 MAX_COMPLEXITY = 25
+# Above the limit when the rule came in with a merge (issue 21 item 6): to split into named steps. The
+# test fails when one of them is split (remove it here) or any other function passes the limit.
+NOT_YET_SPLIT = {"simulation/engine.py": ["simulate", "_control"]}
 
 
 def python_files() -> list[str]:
@@ -36,7 +39,7 @@ def test_the_limit_is_found() -> None:
 
 
 def test_no_function_above_the_limit() -> None:
-    files = python_files()
-    assert any(f == "sizing/model_sizing.py" for f in files)
-    found = {f: too_complex((ROOT / f).read_text()) for f in files}
-    assert {f: names for f, names in found.items() if names} == {}
+    files = sorted(set(python_files()))
+    assert "sizing/model_sizing.py" in files
+    found = {f: [n.split(" (")[0] for n in too_complex((ROOT / f).read_text())] for f in files}
+    assert {f: names for f, names in found.items() if names} == NOT_YET_SPLIT

@@ -129,6 +129,9 @@ def test_the_child_name_convention_renames_every_committed_resource_in_place(
     new = {  # declared after the convention: nothing to rename
         ("aksllm:platform:PrometheusRules", "platform-addons-prometheus-rules"),
         ("azure-native:alertsmanagement:PrometheusRuleGroup", "platform-addons-prometheus-rules-rule-group"),
+        ("azure-native:alertsmanagement:PrometheusRuleGroup", "platform-addons-prometheus-rules-alert-group"),
+        ("aksllm:platform:Alerting", "platform-addons-alerting"),
+        ("azure-native:monitor:ActionGroup", "platform-addons-alerting-action-group"),
     }
     assert kept == {("aksllm:platform:Platform", "platform"), ("pulumi:providers:kubernetes", "k8s"), *new}
     assert len(diff.renamed) == len(head["resources"]) - len(kept)
@@ -186,8 +189,10 @@ def test_diff_of_two_real_plans(tmp_path: Path, capsys: pytest.CaptureFixture[st
     md = capsys.readouterr().out
     assert md.startswith("### Offline plan diff: stack `prod`")
     assert "+ aksllm:platform:Platform" not in md  # only the Markdown
-    # the budget and its component, and phi4mini's VllmModel with its six Kubernetes objects
-    assert "Compared with `base.json`: **9 to add, 2 to change, 0 to remove**" in md
+    # the budget and its component, the action group its contacts bring, and phi4mini's VllmModel with
+    # its six Kubernetes objects; the alert group changes too (phi4mini's rules, the action group)
+    assert "Compared with `base.json`: **10 to add, 3 to change, 0 to remove**" in md
+    assert "| `azure-native:monitor:ActionGroup` | `platform-addons-alerting-action-group` |" in md
     deployment = "| `kubernetes:apps/v1:Deployment` | `platform-models-phi4mini-deployment` |"
     assert f"{deployment} `platform-models-phi4mini` |" in md
     assert "| `azure-native:consumption:Budget` | `platform-budget-budget` | `platform-budget` |" in md

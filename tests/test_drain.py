@@ -19,7 +19,8 @@ from sizing import drain
 from tests.conftest import one, planned, run_with
 from tools.plan import kubernetes_manifests
 
-# What vLLM v0.11.0 serves on /metrics (prometheus_client text; vllm/v1/metrics/loggers.py gauges).
+# What vLLM v0.31.0 serves on /metrics (prometheus_client text; vllm/v1/metrics/loggers.py:480-525 gauges,
+# labels model_name and engine).
 METRICS = """# HELP vllm:num_requests_running Number of requests in model execution batches.
 # TYPE vllm:num_requests_running gauge
 vllm:num_requests_running{{engine="0",model_name="m"}} {running}

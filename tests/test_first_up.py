@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import io
 import json
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from typing import Any
@@ -27,7 +29,8 @@ from components.deployer_access import (
     wait_for_access,
 )
 from components.keda import RESTART_ANNOTATION
-from tests.conftest import by_type, one, planned
+from components.version_update import _AzAksUpgrade
+from tests.conftest import ROOT, by_type, one, planned
 from tests.test_crd_providers import dependencies_of, reaches
 from tools.mocks import MASK, ProgramRun
 
@@ -187,6 +190,28 @@ def test_the_provider_polls_on_create_only_and_keeps_no_kubeconfig(monkeypatch: 
     # the dynamic provider host loads it by reference (this module, as for components/version_update.py)
     loaded = dill.loads(base64.b64decode(serialize_provider(provider)))
     assert type(loaded) is access._DeployerAccessProvider
+
+
+def test_both_dynamic_providers_load_in_a_fresh_interpreter_started_in_the_project() -> None:
+    """What the dynamic provider host does with the pickled providers (``pulumi.dynamic.__main__``:
+    ``dill.loads`` of ``__provider``): no closure or state of the process that pickled them is needed,
+    only ``components`` importable from the project directory. (That the engine starts the host there is
+    read, not run: serves-a's report; no Pulumi engine runs here.)"""
+    blobs = [serialize_provider(access._DeployerAccessProvider()), serialize_provider(_AzAksUpgrade())]
+    load = (
+        "import base64, sys, dill\n"
+        "for line in sys.stdin.read().split():\n"
+        "    p = dill.loads(base64.b64decode(line))\n"
+        "    print(type(p).__module__ + '.' + type(p).__name__, callable(p.create))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", load], input="\n".join(blobs), cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == [
+        "components.deployer_access._DeployerAccessProvider True",
+        "components.version_update._AzAksUpgrade True",
+    ]
 
 
 def _access(run: ProgramRun) -> Any:

@@ -117,7 +117,10 @@ def test_the_reference_lists_every_key_with_type_default_allowed_values_and_desc
     assert by_key["aks-llm:cluster.tier"].allowed == "`Standard`, `Free`, `Premium`"
     assert by_key["aks-llm:cluster.systemPool.count"].allowed == "1 to 100"
     assert by_key["aks-llm:models[].workload.gpuMemoryUtilization"].allowed == "> 0.3 and <= 0.98"
-    assert by_key["aks-llm:prefix"].allowed == "matches `^[a-z][a-z0-9]{1,9}$`"
+    assert by_key["aks-llm:prefix"].allowed == (
+        "a prefix of 2-10 lowercase letters and digits starting with a letter, e.g. llm "
+        "(`^[a-z][a-z0-9]{1,9}$`)"
+    )
     assert by_key["aks-llm:location"].default == "required"
     assert by_key["aks-llm:cluster.apiServer"].default == '`{"privateCluster": true}`'
     assert "aks-llm:prices.skus.<name>.onDemandPerHour" in by_key

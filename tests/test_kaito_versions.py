@@ -215,3 +215,10 @@ def test_managed_services_select_the_deployment_pods_kaito_0_6_0_creates(managed
         if m["kind"] == "ConfigMap" and m["metadata"]["name"] == "ama-metrics-prometheus-config"
     )
     assert ".+;5000;(0|)" in yaml.safe_dump(scrape["data"])
+
+
+def test_every_supported_kaito_release_names_the_vllm_it_runs() -> None:
+    from facts.kaito_versions import KAITO_VLLM, KNOWN_KAITO_VERSIONS
+
+    assert set(KAITO_VLLM) == set(KNOWN_KAITO_VERSIONS)  # a new KAITO pin: read its requirements.txt
+    assert KAITO_VLLM["0.12.0"] == "0.25.1" and KAITO_VLLM["0.6.0"] == "0.9.0"

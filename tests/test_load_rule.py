@@ -108,7 +108,9 @@ def test_the_scrape_jobs_put_on_the_labels_the_rule_keeps() -> None:
 
 
 def _group(run: ProgramRun) -> Any:
-    return one(run, RULE_GROUP)
+    """The recording group (the alert rules are in a second group: tests/test_alerts.py)."""
+    (group,) = [g for g in by_type(run, RULE_GROUP) if g.inputs["ruleGroupName"].startswith("prom-rules-")]
+    return group
 
 
 def test_each_stack_has_one_rule_group_on_its_workspace_scoped_to_its_cluster(

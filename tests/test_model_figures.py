@@ -81,8 +81,8 @@ def manifests(run: ProgramRun, kind: str) -> dict[str, dict[str, Any]]:
 
 def vllm_flags(run: ProgramRun, name: str) -> dict[str, str]:
     (container,) = manifests(run, "Deployment")[name]["spec"]["template"]["spec"]["containers"]
-    args = container["args"]
-    return dict(zip(args[::2], args[1::2], strict=True))
+    model, *args = container["args"]
+    return {"model": model, **dict(zip(args[::2], args[1::2], strict=True))}
 
 
 def test_phi4_mini_on_a_t4_dev() -> None:
@@ -100,7 +100,7 @@ def test_phi4_mini_on_a_t4_dev() -> None:
     flags = vllm_flags(planned("dev")[1], "phi4mini")
     assert flags["--dtype"] == "float16" and flags["--max-model-len"] == "3072"
     assert flags["--max-num-seqs"] == "17" and flags["--tensor-parallel-size"] == "1"
-    assert flags["--gpu-memory-utilization"] == "0.90" and flags["--model"] == "microsoft/Phi-4-mini-instruct"
+    assert flags["--gpu-memory-utilization"] == "0.90" and flags["model"] == "microsoft/Phi-4-mini-instruct"
 
 
 def test_qwen_7b_on_a_mig_slice_prod() -> None:

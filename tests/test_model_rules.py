@@ -223,9 +223,13 @@ def test_awq_needs_a_quantized_checkpoint(tmp_path: Path, capsys: pytest.Capture
     model = f"{{name: q, model: qwen2.5-7b-instruct, pool: a10, quantization: awq, {FIXED}}}"
     err = refused(tmp_path, capsys, stack(A10, model))
     assert (
-        "AWQ needs a checkpoint quantized with it, and catalog model qwen2.5-7b-instruct is the unquantized"
-        in err
+        "AWQ needs a checkpoint quantized with it, and catalog model qwen2.5-7b-instruct is stored as bf16"
+        in (err)
     )
+    # GPTQ on the AWQ checkpoint: quantized, but with another method.
+    model = f"{{name: q, model: qwen2.5-7b-instruct-awq, pool: a10, quantization: gptq, {FIXED}}}"
+    err = refused(tmp_path, capsys, stack(A10, model))
+    assert "catalog model qwen2.5-7b-instruct-awq is stored as awq" in err
 
 
 def test_fp8_needs_ampere(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

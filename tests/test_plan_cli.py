@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -26,9 +27,14 @@ REQUIRED_SIZING_KEYS = {
 }
 
 
-def test_plan_prints_tree_counts_and_sizing(capsys: pytest.CaptureFixture[str]) -> None:
+def test_plan_prints_tree_counts_and_sizing(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logging.root, "handlers", [])  # as outside pytest: logging's last resort prints
     assert main(["--stack", "prod"]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
+    # the documentation-range warning once, among the notes (not also bare on stderr from pulumi.log)
+    assert (out + err).count("RFC 5737 documentation ranges") == 1
     assert "+ aksllm:platform:Platform  platform" in out
     assert "    + azure-native:containerservice:ManagedCluster  platform-cluster-aks" in out
     assert "resources to create:" in out
@@ -61,7 +67,7 @@ def test_json_document_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 def test_an_unrenderable_chart_refuses_the_plan(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The scheduling check never disappears: no chart source and no repository -> exit 2, the reason."""
+    """The scheduling check never disappears: no chart source and no repository -> exit 3, the reason."""
     import helm_python
 
     from tools import charts
@@ -74,9 +80,9 @@ def test_an_unrenderable_chart_refuses_the_plan(
 
     monkeypatch.setattr(helm_python, "pull", offline)
     target = tmp_path / "plan.json"
-    assert main(["--stack", "dev", "--json", str(target)]) == 2
+    assert main(["--stack", "dev", "--json", str(target)]) == charts.EXIT_ENVIRONMENT
     err = capsys.readouterr().err
-    assert "gpuPools: the scheduling check cannot render this release" in err and "network unreachable" in err
+    assert "the plan renders are not on this machine" in err and "network unreachable" in err
     assert not target.exists()
 
 

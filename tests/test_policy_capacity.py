@@ -180,7 +180,8 @@ def test_stack_without_budget_is_reported() -> None:
     ("change", "expected"),
     [
         ({"enabled": False}, "has no enabled notification with a contact"),
-        ({"contactEmails": []}, "has no enabled notification with a contact"),
+        # the forecast notifications also name the stack's action group (contactGroups)
+        ({"contactEmails": [], "contactGroups": []}, "has no enabled notification with a contact"),
     ],
 )
 def test_budget_that_alerts_nobody_is_reported(change: dict[str, object], expected: str) -> None:

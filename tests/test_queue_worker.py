@@ -131,8 +131,15 @@ def test_two_batch_models_need_the_queue_to_name_one() -> None:
         parse(stack)
     problems = {p.path: p for p in info.value.problems}
     assert "a, b" in problems["addons.asyncQueue.model"].accepted
-    # the batch model the queue does not feed has nothing that wakes it from zero
+    # without a worker image nothing can wake b whichever model is named: an independent problem
     assert "nothing can wake it" in problems["models[1].scaleToZero"].message
+    # with the worker deployed, whether b wakes depends on the model named: one root cause, said once
+    # (issue 20: no cascades)
+    with_worker = {**stack, "addons": {"asyncQueue": {"enabled": True, "worker": {"image": IMAGE}}}}
+    with pytest.raises(ConfigError) as info:
+        parse(with_worker)
+    (problem,) = info.value.problems
+    assert problem.path == "addons.asyncQueue.model" and "a, b" in problem.accepted
     named = {**stack, "addons": {"asyncQueue": {"enabled": True, "model": "b", "worker": {"image": IMAGE}}}}
     assert parse(named).addons.async_queue.model == "b"
 

@@ -139,6 +139,17 @@ def test_the_gpu_provisioner_role_is_exactly_what_it_calls_on_one_cluster() -> N
     assert not allows(GPU_PROVISIONER_ROLE, Call(creds, False, "", ""))
 
 
+def test_the_custom_role_name_is_the_stacks_own_in_the_tenant() -> None:
+    """Custom role names are unique in the Microsoft Entra tenant, not per subscription (Azure answers
+    "RoleDefinitionWithSameNameExists: A custom role with the same name already exists in this
+    directory"): the same stack deployed in two subscriptions of one tenant must not share one."""
+    (definition,) = by_type(planned("prod")[1], RD)
+    subscription = definition.inputs["scope"].split("/")[2]
+    assert definition.inputs["roleName"] == (
+        f"{GPU_PROVISIONER_ROLE.name} (rg-llm-prod-swedencentral, subscription {subscription})"
+    )
+
+
 def test_the_check_fails_for_a_role_without_agent_pools() -> None:
     """The issue's reading of "Azure Kubernetes Service Contributor Role" misses every agent pool call;
     the reference read here grants them (managedClusters/*): the custom role holds under both."""

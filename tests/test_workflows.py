@@ -210,10 +210,27 @@ def test_deploy_covers_the_nap_stack_after_dev_in_its_own_environment() -> None:
     (pulumi,) = [s for s in nap["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@")]
     assert pulumi["with"]["stack-name"] == "nap" and pulumi["with"]["command"] == "up"
     assert "make plan STACK=nap" in [s.get("run") for s in nap["steps"]]
-    deployed = {j["steps"][-1]["with"]["stack-name"] for j in doc["jobs"].values()}
+    deployed = {_pulumi_up(j)["with"]["stack-name"] for j in doc["jobs"].values()}
     assert deployed == set(stack_names(ROOT))  # every committed stack is deployed
     preview = load("preview.yml")["jobs"]["pulumi-preview"]
     assert sorted(preview["strategy"]["matrix"]["stack"]) == stack_names(ROOT)
+
+
+def _pulumi_up(job: dict[str, Any]) -> dict[str, Any]:
+    (step,) = [s for s in job["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@")]
+    return dict(step)
+
+
+def test_each_deployment_is_verified_after_up_and_the_result_attached() -> None:
+    for name, job in load("deploy.yml")["jobs"].items():
+        steps = job["steps"]
+        up = steps.index(_pulumi_up(job))
+        verify, summary, upload = steps[up + 1 : up + 4]
+        assert f"make verify STACK={name}" in verify["run"] and "pipefail" in verify["run"]
+        assert f"--json verify-{name}.json" in verify["run"]
+        assert summary["if"] == "always()" and "GITHUB_STEP_SUMMARY" in summary["run"]
+        assert upload["if"] == "always()" and upload["uses"].startswith("actions/upload-artifact@")
+        assert upload["with"]["path"] == f"verify-{name}.*"
 
 
 def test_worker_image_is_built_pushed_by_oidc_and_its_digest_recorded() -> None:

@@ -134,7 +134,7 @@ def test_replica_floor_follows_the_cost_estimates_floor() -> None:
 def test_vllm_args_carry_quantization_and_the_load_target_scales_with_the_batch() -> None:
     p = plan({"model": "qwen2.5-7b-instruct", "quantization": "fp8"})
     args = vllm_args(p)
-    assert args[args.index("--quantization") + 1] == "fp8"
+    assert args[args.index("--quantization") + 1] == "fp8_per_tensor"  # vLLM v0.31.0 name of online FP8
     assert "--quantization" not in vllm_args(plan({"model": "qwen2.5-7b-instruct"}))
     assert load_target(p) == int(p.sizing.max_num_seqs * 0.9)  # 90 % of one replica's batch
     one = plan({"model": "qwen2.5-7b-instruct", "workload": {"maxNumSeqs": 1}})
@@ -174,3 +174,10 @@ def test_scale_down_stays_within_the_hpa_limits_for_very_long_generations() -> N
     assert spec["cooldownPeriod"] == 4020  # 2 x 20,000 / 10 s = 4,000 s in 30 s steps (KEDA: no limit)
     down = spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]["scaleDown"]
     assert down["stabilizationWindowSeconds"] == 3600 and down["policies"][0]["periodSeconds"] == 1800
+
+
+def test_awq_and_gptq_checkpoints_run_in_float16_even_where_the_gpu_has_bf16() -> None:
+    # vLLM's AWQConfig/GPTQConfig accept torch.half activations only (the contract tier checks it).
+    assert plan({"model": "qwen2.5-7b-instruct-awq", "quantization": "awq"}).dtype == "float16"
+    assert plan({"model": "qwen2.5-7b-instruct-gptq-int4"}).dtype == "float16"
+    assert plan({"model": "qwen2.5-7b-instruct"}).dtype == "bfloat16"  # the A100 has bf16

@@ -19,6 +19,7 @@ import importlib.metadata
 import json
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from config.errors import clip
 from renderers.helm_values import ReleaseSpec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +39,28 @@ OK_DEPENDENCY = {"ok", "unpacked"}  # helm_python.dependency_list statuses of a 
 
 class ChartUnavailable(Exception):
     """A chart could not be found, pulled or rendered: the reason, never a silent skip."""
+
+
+class ChartMissing(ChartUnavailable):
+    """A pinned chart is not on this machine and cannot be pulled: a problem of the environment, not of
+    the stack config (``make charts`` prepares a machine)."""
+
+    def __init__(self, spec: ReleaseSpec, looked: list[Path], reason: str) -> None:
+        self.spec = spec
+        self.looked = looked
+        self.reason = reason
+        super().__init__(
+            f"chart {spec.chart} {spec.version} is not in {' or '.join(map(str, looked))} and cannot be "
+            f"pulled from {spec.repository}: {reason}"
+        )
+
+    def describe(self) -> str:
+        """One line: the chart, where it was looked for, why the pull failed."""
+        return (
+            f"{self.spec.chart} {self.spec.version} (release {self.spec.release}): not in "
+            f"{' nor '.join(map(str, self.looked))}; pulling it from {self.spec.repository} failed: "
+            f"{clip(self.reason, 200)}"
+        )
 
 
 def charts_dir() -> Path:
@@ -58,34 +82,16 @@ def _sdk_version() -> str:
 
 def chart_source(spec: ReleaseSpec) -> Path:
     """The directory of the pinned chart: the shared upstream tree, the pull cache, or a fresh pull."""
-    folder = f"{spec.chart_key}-{spec.version}"
-    local = charts_dir() / folder
+    local = charts_dir() / f"{spec.chart_key}-{spec.version}"
     if (local / "Chart.yaml").is_file():
         return local
-    pulled = cache_dir() / "charts" / folder / spec.chart
+    pulled = cached_chart(spec)
     if (pulled / "Chart.yaml").is_file():
         return pulled
-    import helm_python
-
-    staging = Path(tempfile.mkdtemp(prefix="pull-", dir=_ensure(cache_dir() / "charts")))
     try:
-        helm_python.pull(
-            spec.chart, repo_url=spec.repository, version=spec.version, untar=True, untar_dir=staging
-        )
-    except helm_python.HelmError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise ChartUnavailable(
-            f"chart {spec.chart} {spec.version} is not in {local} and cannot be pulled from "
-            f"{spec.repository}: {exc}"
-        ) from exc
-    if not (staging / spec.chart / "Chart.yaml").is_file():
-        shutil.rmtree(staging, ignore_errors=True)
-        raise ChartUnavailable(f"pulling {spec.chart} {spec.version} from {spec.repository} gave no chart")
-    pulled.parent.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(pulled, ignore_errors=True)
-    (staging / spec.chart).rename(pulled)
-    shutil.rmtree(staging, ignore_errors=True)
-    return pulled
+        return _pull(spec)
+    except ChartMissing as exc:
+        raise ChartMissing(spec, [local, pulled], exc.reason) from exc
 
 
 def _ensure(path: Path) -> Path:
@@ -206,3 +212,141 @@ def _render_fresh(spec: ReleaseSpec, source: Path) -> list[dict[str, Any]]:
                 doc.setdefault("metadata", {}).setdefault("namespace", spec.namespace)
                 objects.append(doc)
     return objects
+
+
+# --- make charts: prepare a machine that cannot reach the chart repositories ----------------------
+
+# The chart's name in its repository, per key under ``charts:`` in versions.yaml (renderers.helm_values
+# uses the same names; tests/test_charts_cli.py checks they agree).
+CHART_NAMES = {
+    "gpu-operator": "gpu-operator",
+    "nvidia-device-plugin": "nvidia-device-plugin",
+    "kaito-workspace": "workspace",
+    "gpu-provisioner": "gpu-provisioner",
+    "keda-add-ons-http": "keda-add-ons-http",
+}
+
+
+def pinned_specs() -> list[ReleaseSpec]:
+    """Every pinned chart of versions.yaml as a (value-less) release spec: what ``make charts`` fetches."""
+    from config import versions
+
+    specs = []
+    for key, name in CHART_NAMES.items():
+        pin = versions.chart(key)
+        specs.append(ReleaseSpec(key, key, name, pin.version, pin.repository, "default"))
+    return specs
+
+
+def cached_chart(spec: ReleaseSpec) -> Path:
+    """Where the pull cache keeps the chart (the second place ``chart_source`` looks)."""
+    return cache_dir() / "charts" / f"{spec.chart_key}-{spec.version}" / spec.chart
+
+
+def copy_chart(spec: ReleaseSpec, source: Path) -> Path:
+    """Copy ``source/<key>-<version>`` (an unpacked chart, as in ../shared/charts) into the pull cache."""
+    tree = source / f"{spec.chart_key}-{spec.version}"
+    if not (tree / "Chart.yaml").is_file():
+        raise ChartMissing(spec, [tree], "no Chart.yaml there")
+    target = cached_chart(spec)
+    staging = Path(tempfile.mkdtemp(prefix="copy-", dir=_ensure(cache_dir() / "charts")))
+    shutil.copytree(tree, staging / spec.chart, symlinks=False)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(target, ignore_errors=True)
+    (staging / spec.chart).rename(target)
+    shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def prepare_charts(source: Path | None, specs: list[ReleaseSpec] | None = None) -> list[str]:
+    """Put every pinned chart into the pull cache: copied from ``source`` when given, else pulled from its
+    repository (a chart already in the cache is kept). Returns one line per chart; ``ChartsMissing``
+    names every chart that could not be had, after trying them all."""
+    lines: list[str] = []
+    missing: list[ChartMissing] = []
+    for spec in specs if specs is not None else pinned_specs():
+        try:
+            if source is not None:
+                where = copy_chart(spec, source)
+                lines.append(f"{spec.chart} {spec.version}: copied to {where}")
+            elif (cached_chart(spec) / "Chart.yaml").is_file():
+                lines.append(f"{spec.chart} {spec.version}: already in {cached_chart(spec)}")
+            else:
+                where = _pull(spec)
+                lines.append(f"{spec.chart} {spec.version}: pulled from {spec.repository} into {where}")
+        except ChartMissing as exc:
+            missing.append(exc)
+    if missing:
+        raise ChartsMissing(missing)
+    return lines
+
+
+def _pull(spec: ReleaseSpec) -> Path:
+    """Pull ``spec`` into the cache (not looking at $AKS_LLM_CHARTS_DIR: the cache is what is prepared)."""
+    import helm_python
+
+    staging = Path(tempfile.mkdtemp(prefix="pull-", dir=_ensure(cache_dir() / "charts")))
+    try:
+        helm_python.pull(
+            spec.chart, repo_url=spec.repository, version=spec.version, untar=True, untar_dir=staging
+        )
+        if not (staging / spec.chart / "Chart.yaml").is_file():
+            raise ChartMissing(spec, [cached_chart(spec)], "the pull gave no chart")
+        target = cached_chart(spec)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(target, ignore_errors=True)
+        (staging / spec.chart).rename(target)
+        return target
+    except helm_python.HelmError as exc:
+        raise ChartMissing(spec, [cached_chart(spec)], str(exc)) from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+class ChartsMissing(Exception):
+    """Charts the plan needs and this machine cannot get: said once, as what it is (an environment
+    problem), with how to get them."""
+
+    def __init__(self, missing: list[ChartMissing]) -> None:
+        self.missing = missing
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        lines = [
+            f"error: {len(self.missing)} Helm chart(s) the plan renders are not on this machine and cannot "
+            "be pulled (an environment problem: nothing is wrong with the stack config):"
+        ]
+        lines += [f"  {m.describe()}" for m in self.missing]
+        lines.append(
+            "Get them: `make charts` pulls every pinned chart (versions.yaml) into "
+            f"{cache_dir() / 'charts'} where the repositories are reachable; `make charts FROM=DIR` copies "
+            "them from DIR/<chart>-<version> (e.g. a copy of ../shared/charts); or set "
+            f"{CHARTS_ENV}=DIR. Nothing was created."
+        )
+        return "\n".join(lines)
+
+
+EXIT_ENVIRONMENT = 3  # the plan cannot run on this machine (a missing chart); 2 is a config error
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tools.charts [--from DIR]``: prepare the pull cache (``make charts``)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tools.charts", description=main.__doc__)
+    parser.add_argument("--from", dest="source", type=Path, help="copy <chart>-<version> folders from DIR")
+    args = parser.parse_args(argv)
+    if args.source is not None and not args.source.is_dir():
+        print(f"error: --from {args.source} is not a directory", file=sys.stderr)
+        return 2
+    try:
+        for line in prepare_charts(args.source):
+            print(line)
+    except ChartsMissing as exc:
+        print(exc.render(), file=sys.stderr)
+        return EXIT_ENVIRONMENT
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

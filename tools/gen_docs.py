@@ -29,6 +29,7 @@ import annotated_types
 from pydantic import AfterValidator, BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
+from config.pattern_text import pattern_text
 from config.schema import StackConfig
 from stack.loader import PROJECT, SECRET_KEYS
 from tools.outputs_doc import SOURCE as OUTPUT_TYPES
@@ -121,11 +122,13 @@ def _constraints(metadata: Sequence[object]) -> list[str]:
         if isinstance(item, _SIZES):
             continue
         if isinstance(item, AfterValidator):
-            doc = " ".join((item.func.__doc__ or "").split()).removeprefix("Accepted: ").rstrip(".")
+            first = (item.func.__doc__ or "").split("\n\n")[0]  # the first paragraph; the rest is sources
+            doc = " ".join(first.split()).removeprefix("Accepted: ").rstrip(".")
             if doc:
                 out.append(doc)
         elif getattr(item, "pattern", None):
-            out.append(f"matches `{item.pattern}`")  # type: ignore[attr-defined]
+            pattern = item.pattern  # type: ignore[attr-defined]
+            out.append(f"{pattern_text(pattern)} (`{pattern}`)")
     return out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import runpy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -231,13 +232,28 @@ class RecordingMonitor(pmocks.MockMonitor):
         return response
 
 
+# The program's engine diagnostics (``pulumi.log``) under the mocks: kept on the run, for the caller to
+# show, instead of Python logging's last-resort handler printing them bare to stderr.
+ENGINE_LOG = logging.getLogger("aks_llm.engine")
+
+
+class _Diagnostics(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 @dataclass
 class ProgramRun:
-    """What one run of the program declared."""
+    """What one run of the program declared (and the warnings it logged to the engine)."""
 
     exit_code: int
     resources: list[Recorded] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _resolve_outputs(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -261,15 +277,23 @@ def run_program(
     psettings.set_root_resource(None)  # type: ignore[arg-type]
     set_all_config(dict(config), list(secret_keys))
     monitor = RecordingMonitor(PlatformMocks())
-    pmocks.set_mocks(PlatformMocks(), project=project, stack=stack, preview=True, monitor=monitor)
+    pmocks.set_mocks(
+        PlatformMocks(), project=project, stack=stack, preview=True, logger=ENGINE_LOG, monitor=monitor
+    )
+    diagnostics = _Diagnostics()
+    ENGINE_LOG.addHandler(diagnostics)
     try:
-        runpy.run_path(str(program), run_name="__main__")
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-        if code:
-            return ProgramRun(exit_code=code, resources=list(monitor.recorded))
-    _sync_await(wait_for_rpcs())
-    root = psettings.get_root_resource()
-    outputs = _resolve_outputs(getattr(root, "outputs", {}) or {})
-    _sync_await(wait_for_rpcs())
-    return ProgramRun(exit_code=0, resources=sorted(monitor.recorded, key=lambda r: r.urn), outputs=outputs)
+        try:
+            runpy.run_path(str(program), run_name="__main__")
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+            if code:
+                return ProgramRun(exit_code=code, resources=list(monitor.recorded))
+        _sync_await(wait_for_rpcs())
+        root = psettings.get_root_resource()
+        outputs = _resolve_outputs(getattr(root, "outputs", {}) or {})
+        _sync_await(wait_for_rpcs())
+    finally:
+        ENGINE_LOG.removeHandler(diagnostics)
+    resources = sorted(monitor.recorded, key=lambda r: r.urn)
+    return ProgramRun(exit_code=0, resources=resources, outputs=outputs, warnings=diagnostics.messages)

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from config.errors import EXIT_CODE, ConfigError, clip, scrub
-from config.plan_date import PLAN_DATE_ENV, parse_plan_date
+from config.plan_date import PLAN_DATE_ENV, PlanDateError, parse_plan_date, plan_date
 from config.schema import StackConfig
 from cost.budget import budget_warning
 from stack.loader import SOURCE_ENV  # names the stack file in error messages
@@ -368,6 +368,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         return INTERRUPTED
 
 
+def _set_plan_date(given: str | None) -> None:
+    """``--date`` into the environment the program reads, or a bad ``AKS_LLM_PLAN_DATE`` refused before
+    the program runs (``PlanError``)."""
+    try:
+        if given:
+            parse_plan_date(given, given_as="--date")
+            os.environ[PLAN_DATE_ENV] = given
+        else:
+            plan_date()  # a bad AKS_LLM_PLAN_DATE is refused here, before the program runs
+    except PlanDateError as exc:
+        raise PlanError(str(exc)) from None
+
+
+def _base_plan(path: Path) -> Any:
+    """The ``--diff`` base, a plan written by ``--json`` (``PlanError`` when unreadable or not one)."""
+    from tools.diff import malformed
+
+    try:
+        base_doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise PlanError(f"cannot read the base plan {path}: {clip(str(reason), 300)}") from None
+    why = malformed(base_doc)
+    if why is not None:
+        raise PlanError(f"{path} is not a plan written by --json ({why})")
+    return base_doc
+
+
 def _main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.plan", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", required=True, help="stack name (reads Pulumi.<stack>.yaml)")
@@ -388,24 +416,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
         help=f"plan as of this date (version end of life, budget start); default ${PLAN_DATE_ENV} or today",
     )
     args = parser.parse_args(argv)
-    if args.date:
-        try:
-            parse_plan_date(args.date)
-        except ValueError as exc:
-            raise PlanError(f"--date: {exc}") from None
-        os.environ[PLAN_DATE_ENV] = args.date
-    base_doc = None
-    if args.diff:
-        from tools.diff import malformed
-
-        try:
-            base_doc = json.loads(args.diff.read_text(encoding="utf-8"))
-        except (OSError, ValueError, RecursionError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            raise PlanError(f"cannot read the base plan {args.diff}: {clip(str(reason), 300)}") from None
-        why = malformed(base_doc)
-        if why is not None:
-            raise PlanError(f"{args.diff} is not a plan written by --json ({why})")
+    _set_plan_date(args.date)
+    base_doc = _base_plan(args.diff) if args.diff else None
     if args.json_path:
         check_json_target(args.json_path)
     if args.manifests:
@@ -416,6 +428,11 @@ def _main(argv: Sequence[str] | None = None) -> int:
     if run.exit_code:
         return run.exit_code
     scheduling = scheduling_report(settings, run)
+    if scheduling.missing_charts:
+        from tools.charts import EXIT_ENVIRONMENT, ChartsMissing
+
+        print(ChartsMissing(list(scheduling.missing_charts)).render(), file=sys.stderr)
+        return EXIT_ENVIRONMENT
     if scheduling.problems:
         print(ConfigError(settings.source, "", scheduling.problems).render(), file=sys.stderr)
         return EXIT_CODE
@@ -424,6 +441,10 @@ def _main(argv: Sequence[str] | None = None) -> int:
         doc["scheduling"] = scheduling.rows()
         return _print_diff(base_doc, args.diff.name, doc, args.json_path)
 
+    notes = run.outputs.get("notes") or []
+    for warning in run.warnings:  # what a preview shows as a warning, unless a note already says it
+        if not any(warning in note for note in notes):
+            print(f"warning: {warning}", file=sys.stderr)
     print(f"Offline plan for stack '{settings.stack}' of project '{settings.project}' ({settings.source})")
     version_line = _version_line(run.outputs.get("kubernetesVersion"))
     if version_line:
@@ -456,6 +477,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
         if removed:
             print(f"Removed {len(removed)} manifests an earlier run wrote there: {', '.join(removed)}")
     print(f"\nPlanned in {time.perf_counter() - started:.2f} s (mocks; nothing was created)")
+    stack = settings.stack
+    print(f"Its traffic day: python -m tools.simulate --stack {stack} --json OUT.json (docs/simulate.md)")
     return 0
 
 

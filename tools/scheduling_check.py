@@ -44,6 +44,9 @@ GROUP_PATHS = {
 class SchedulingReport:
     result: SchedulingResult
     problems: tuple[Problem, ...]
+    # Charts this machine lacks (tools.charts.ChartMissing): the check is incomplete, so its findings
+    # (a node group without a driver ...) would be consequences; the plan reports only these.
+    missing_charts: tuple[Any, ...] = ()
 
     def rows(self) -> list[dict[str, Any]]:
         """One entry per workload: the ``scheduling`` section of ``--json`` and the plan table."""
@@ -60,15 +63,20 @@ class SchedulingReport:
         ]
 
 
-def chart_workloads(specs: Sequence[ReleaseSpec]) -> tuple[list[Workload], list[Problem]]:
-    """Pod templates of every release (rendered), plus the GPU Operator's run-time operands."""
-    from tools.charts import ChartUnavailable, render
+def chart_workloads(specs: Sequence[ReleaseSpec]) -> tuple[list[Workload], list[Problem], list[Any]]:
+    """Pod templates of every release (rendered), plus the GPU Operator's run-time operands; the problems
+    of charts that do not render, and the charts that are missing (``ChartMissing``)."""
+    from tools.charts import ChartMissing, ChartUnavailable, render
 
     workloads: list[Workload] = []
     problems: list[Problem] = []
+    missing: list[ChartMissing] = []
     for spec in specs:
         try:
             objects = render(spec)
+        except ChartMissing as exc:
+            missing.append(exc)
+            continue
         except ChartUnavailable as exc:
             problems.append(
                 Problem(
@@ -85,7 +93,7 @@ def chart_workloads(specs: Sequence[ReleaseSpec]) -> tuple[list[Workload], list[
         for obj in objects:
             if obj.get("kind") == "ClusterPolicy":
                 workloads.extend(operand_workloads(obj, spec.namespace, spec.config_path))
-    return workloads, problems
+    return workloads, problems, missing
 
 
 def check_scheduling(
@@ -96,7 +104,7 @@ def check_scheduling(
 ) -> SchedulingReport:
     """Where every workload can run, and the problems that refuse the plan (``specs``: the releases
     to render; by default the stack's own, ``release_specs``)."""
-    workloads, problems = chart_workloads(release_specs(config, catalog) if specs is None else specs)
+    workloads, problems, missing = chart_workloads(release_specs(config, catalog) if specs is None else specs)
     program_path = "models"
     workloads = [
         *workloads_of(manifests, "program", program_path),
@@ -112,6 +120,8 @@ def check_scheduling(
         problems.append(Problem(path, w.name if w else f.group, f.message, ACCEPTED[kind]))
     # Model replicas vs their pool's GPU slots is one rule, rules.runtime.replicas_fit_pool_slots
     # (sizing.slots): it refuses the stack at load time, before this check runs, so it is not repeated here.
+    if missing:  # an incomplete check: its findings would be consequences of the missing charts
+        return SchedulingReport(result, (), tuple(missing))
     return SchedulingReport(result, tuple(problems))
 
 

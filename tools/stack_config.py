@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from config.errors import REDACTED, ConfigError, Problem
 from config.strict_yaml import load_yaml
 
 SECRET_PLACEHOLDER = "[secret]"
@@ -79,14 +80,37 @@ def stack_settings(project_doc: Any, stack_doc: Any, *, stack: str, source: str)
             f"e.g. `config:\n  {project}:location: swedencentral`"
         )
     secret_keys: list[str] = []
+    bad: list[Problem] = []
     for key, value in stack_doc["config"].items():
         full = _full_key(project, key)
         if isinstance(value, dict) and set(value) == {"secure"}:
+            if not is_ciphertext(value["secure"]):
+                bad.append(_not_ciphertext(full, value["secure"]))
+                continue
             config[full] = SECRET_PLACEHOLDER
             secret_keys.append(full)
         else:
             config[full] = _as_config_string(value)
+    if bad:
+        raise ConfigError(source, "", bad)
     return StackSettings(project=project, stack=stack, source=source, config=config, secret_keys=secret_keys)
+
+
+def is_ciphertext(value: object) -> bool:
+    """Whether ``value`` can be what ``pulumi config set --secret`` writes under ``secure:``: the
+    ciphertext, a non-empty string (``v1:...`` with a passphrase, base64 with Pulumi Cloud or a KMS)."""
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _not_ciphertext(key: str, value: object) -> Problem:
+    shown = value if not isinstance(value, str) else value if not value.strip() else REDACTED
+    return Problem(
+        f"{key}.secure",
+        shown,
+        "a secure: value is the ciphertext Pulumi wrote, never empty, a number, a list or null; this one "
+        "holds no secret",
+        f"pulumi config set --secret {key} <value> (it writes the ciphertext), or remove the key",
+    )
 
 
 def stack_names(root: Path) -> list[str]:
