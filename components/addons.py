@@ -15,15 +15,21 @@ from components.child_names import Component
 from components.cluster import AksCluster
 from components.container_registry import ContainerRegistry, ContainerRegistryArgs, kubelet_object_id
 from components.inference_namespace import InferenceNamespace, InferenceNamespaceArgs
-from components.inference_refs import InferenceRuntimeRefs, QueueRefs
+from components.inference_refs import InferenceRuntimeRefs, QueueRefs, WeightsRefs
 from components.kaito import Kaito, KaitoArgs
 from components.keda import KedaArgs, KedaAutoscaling
 from components.key_vault import KeyVault, KeyVaultArgs, cluster_egress_ips
+from components.model_weights import SEEDER_SERVICE_ACCOUNT, ModelWeightsArgs, ModelWeightsStore
 from components.monitoring import ManagedPrometheus, ManagedPrometheusArgs
 from components.name_suffix import unique_suffix
 from components.outputs import AddonsSummary, TriggerAuthentications
 from components.prometheus_rules import PrometheusRules, PrometheusRulesArgs
-from components.roles import SERVICE_BUS_DATA_RECEIVER, SERVICE_BUS_DATA_SENDER
+from components.roles import (
+    SERVICE_BUS_DATA_RECEIVER,
+    SERVICE_BUS_DATA_SENDER,
+    STORAGE_BLOB_DATA_CONTRIBUTOR,
+    STORAGE_BLOB_DATA_READER,
+)
 from components.service_bus import AsyncQueue, AsyncQueueArgs
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
 from config.catalog import load_catalog
@@ -131,6 +137,24 @@ class PlatformAddons(Component):
             ),
             self.child_opts(was="key-vault"),
         )
+        weights_store: ModelWeightsStore | None = None
+        weights_grants: list[RoleGrant] = []
+        if cfg.model_weights is not None:
+            weights_store = ModelWeightsStore(
+                self.child_name("model-weights"),
+                ModelWeightsArgs(
+                    settings=cfg.model_weights,
+                    network=cfg.addons.key_vault,
+                    account_name=unique.apply(names.storage_account),
+                    place=place,
+                    cluster_egress_ips=cluster_egress_ips(cluster.cluster),
+                ),
+                self.child_opts(was="model-weights"),
+            )
+            # vLLM's streamer reads the weights: on this one container, nothing else.
+            weights_grants.append(
+                RoleGrant(STORAGE_BLOB_DATA_READER, weights_store.container_id, "stream the model weights")
+            )
         namespace = InferenceNamespace(
             self.child_name("inference"),
             InferenceNamespaceArgs(
@@ -140,9 +164,31 @@ class PlatformAddons(Component):
                 vault_id=vault.vault_id,
                 hf_token_secret_name=vault.hf_token_secret_name,
                 home=home,
+                extra_grants=weights_grants,
             ),
             self.child_opts(was="inference"),
         )
+        seeder: WorkloadIdentity | None = None
+        if weights_store is not None:
+            seeder = WorkloadIdentity(
+                self.child_name("weights-seeder-identity"),
+                WorkloadIdentityArgs(
+                    identity_name=names.identity(SEEDER_SERVICE_ACCOUNT),
+                    home=home,
+                    namespace=namespace.name,
+                    service_account=SEEDER_SERVICE_ACCOUNT,
+                    grants=[
+                        RoleGrant(
+                            STORAGE_BLOB_DATA_CONTRIBUTOR,
+                            weights_store.container_id,
+                            "the seeding Jobs write each model's pinned revision",
+                        )
+                    ],
+                    labels=k8s_labels(SEEDER_SERVICE_ACCOUNT, "weights-seeding"),
+                    depends_on=[namespace.namespace],
+                ),
+                self.child_opts(was="weights-seeder-identity"),
+            )
         keda = KedaAutoscaling(
             self.child_name("keda"),
             KedaArgs(
@@ -231,12 +277,19 @@ class PlatformAddons(Component):
             else None,
             http_addon=keda.http_addon,
             kaito_release=kaito.release,
+            weights=WeightsRefs(
+                weights_store.account_name, weights_store.container_name, SEEDER_SERVICE_ACCOUNT
+            )
+            if weights_store is not None
+            else None,
         )
         identities: dict[str, WorkloadIdentity] = {"inference": namespace.identity, "keda": keda.identity}
         if kaito.gpu_provisioner is not None:
             identities["gpu-provisioner"] = kaito.gpu_provisioner
         if worker is not None:
             identities["queue-worker"] = worker
+        if seeder is not None:
+            identities["weights-seeder"] = seeder
         # Client ids are not secrets (they identify, they do not authenticate); the token is never here.
         triggers: TriggerAuthentications = {"prometheus": keda.prometheus_trigger_auth}
         if keda.service_bus_trigger_auth:
@@ -251,6 +304,12 @@ class PlatformAddons(Component):
         }
         if namespace.hf_token_secret is not None:
             self.outputs["hfTokenSecret"] = namespace.hf_token_secret
+        if weights_store is not None:
+            self.outputs["modelWeights"] = {
+                "accountId": weights_store.account_id,
+                "accountName": weights_store.account_name,
+                "container": weights_store.container_name,
+            }
         if queue:
             self.outputs["asyncQueue"] = {
                 "namespace": queue.namespace_name,

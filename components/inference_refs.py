@@ -25,6 +25,15 @@ class QueueRefs:
 
 
 @dataclass(frozen=True)
+class WeightsRefs:
+    """The model weights' Blob container (components.model_weights) and who seeds it."""
+
+    account_name: pulumi.Output[str]
+    container: str
+    seeder_service_account: str
+
+
+@dataclass(frozen=True)
 class InferenceRuntimeRefs:
     """Namespace, identity, secrets and autoscaling hooks for the model workloads."""
 
@@ -42,6 +51,7 @@ class InferenceRuntimeRefs:
     # managed add-on, enabled on the cluster the Kubernetes provider depends on.
     kaito_release: pulumi.Resource | None = None
     hf_token_key: str = HF_TOKEN_KEY
+    weights: WeightsRefs | None = None  # None: the stack keeps no weights in Blob
 
     def hf_token_volume(self) -> tuple[VolumeArgs, VolumeMountArgs] | None:
         """The CSI volume and mount for a vLLM pod (run it as ``service_account``); None: no token."""

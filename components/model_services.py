@@ -27,7 +27,7 @@ from sizing.autoscaling import wake_up_sources
 from sizing.deployments import ModelPlan
 from sizing.gpu_software import kaito_node_labels, operator_pools_present
 from sizing.queue_worker import WorkerPlan, worker_plan
-from sizing.workloads import kaito_kind, replica_floor, served_model_name, service_url
+from sizing.workloads import cold_start, kaito_kind, replica_floor, served_model_name, service_url
 
 # Azure Files over NFS 4.1 (premium file shares only; the CSI driver creates the storage account with
 # a network rule for the cluster's subnet). ReadWriteMany: every replica of a model reads one cache.
@@ -174,6 +174,8 @@ class ModelServices(Component):
             "replicasMax": plan.replicas_max,
             "scaleToZero": cfg.scale_to_zero,
             "wakeUp": wake_up if floor == 0 else [],
+            "coldStart": cold_start(plan).row() | {"text": cold_start(plan).text()},
+            "weightsSource": plan.weights.reason,
         }
         if "http" in wake_up and refs.http_addon is not None:
             addon = refs.http_addon

@@ -30,6 +30,8 @@ class ModelSummary(TypedDict):
     replicasMax: int
     scaleToZero: bool
     wakeUp: list[str]  # what wakes it from zero (schedule, queue, http); empty with a floor
+    coldStart: dict[str, Any]  # predicted from zero nodes (sizing.cold_start.ColdStart.row, and its text)
+    weightsSource: str  # where its weights come from, and why
     coldStartUrl: NotRequired[str]  # the KEDA HTTP add-on's interceptor, when HTTP wakes it
     coldStartHost: NotRequired[str]  # the Host header the interceptor routes by
 
@@ -58,6 +60,14 @@ class AsyncQueueSummary(TypedDict):
     registry: pulumi.Input[str] | None  # the worker image's registry (login server)
 
 
+class ModelWeightsSummary(TypedDict):
+    """The Blob storage the models' weights stream from (output ``modelWeights``)."""
+
+    accountId: pulumi.Input[str]
+    accountName: pulumi.Input[str]
+    container: pulumi.Input[str]
+
+
 class AddonsSummary(TypedDict):
     """The add-ons' outputs (merged into the stack's top level; keys without a value are left out)."""
 
@@ -68,6 +78,7 @@ class AddonsSummary(TypedDict):
     inferenceNamespace: pulumi.Input[str]
     triggerAuthentications: TriggerAuthentications
     hfTokenSecret: NotRequired[pulumi.Input[str]]  # the Secret the HF token is synced to, with a token
+    modelWeights: NotRequired[ModelWeightsSummary]  # with weights streamed from Blob storage
     asyncQueue: NotRequired[AsyncQueueSummary]  # with addons.asyncQueue.enabled
 
 
@@ -165,6 +176,7 @@ class StackOutputs(TypedDict):
     inferenceNamespace: pulumi.Input[str]  # from AddonsSummary
     triggerAuthentications: TriggerAuthentications  # from AddonsSummary
     hfTokenSecret: NotRequired[pulumi.Input[str]]  # with an HF token
+    modelWeights: NotRequired[ModelWeightsSummary]  # from AddonsSummary, with weights from Blob storage
     asyncQueue: NotRequired[AsyncQueueSummary]  # with addons.asyncQueue.enabled
     kubernetesVersion: KubernetesVersion  # the version and its end of life
     upgradePath: list[UpgradeStepSummary]  # what a change of cluster.kubernetesVersion runs

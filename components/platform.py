@@ -162,6 +162,8 @@ class Platform(Component):
         }
         if "hfTokenSecret" in addons:
             self.outputs["hfTokenSecret"] = addons["hfTokenSecret"]
+        if "modelWeights" in addons:
+            self.outputs["modelWeights"] = addons["modelWeights"]
         if "asyncQueue" in addons:
             self.outputs["asyncQueue"] = addons["asyncQueue"]
         if cfg.budget is not None:

@@ -54,6 +54,13 @@ AKS_RBAC_CLUSTER_ADMIN = BuiltInRole(
     "Azure Kubernetes Service RBAC Cluster Admin", "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 )
 
+# Read blobs (and list them) in the scope: what vLLM's streamer needs on the model weights' container.
+STORAGE_BLOB_DATA_READER = BuiltInRole("Storage Blob Data Reader", "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1")
+# Read and write blobs in the scope: what the weights-seeding Job needs on the same container.
+STORAGE_BLOB_DATA_CONTRIBUTOR = BuiltInRole(
+    "Storage Blob Data Contributor", "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+)
+
 _NAMESPACE = uuid.UUID("6f1c0f5e-2b1a-4c55-9a53-7a6b1c0e4d21")  # this project's uuid5 namespace
 
 

@@ -5,6 +5,12 @@ every pattern of the schema has its words here."""
 from __future__ import annotations
 
 PATTERN_TEXT: dict[str, str] = {
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Storage/storageAccounts/[a-z0-9]{3,24}$": (  # noqa: E501
+        "a storage account's resource id: /subscriptions/<id>/resourceGroups/<group>/providers/"
+        "Microsoft.Storage/storageAccounts/<3-24 lowercase letters and digits>"
+    ),
+    r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$": "a Blob container name: 3-63 lowercase letters, digits and inner "
+    "hyphens, e.g. model-weights",
     r"^[a-z][a-z0-9]{0,9}$": "a name of 1-10 lowercase letters and digits starting with a letter, e.g. a100",
     r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$": "a DNS label: 1-40 lowercase letters, digits and inner hyphens, "
     "starting with a letter, e.g. phi4-mini",

@@ -451,8 +451,9 @@ class GpuPoolConfig(Strict):
     os_disk_size_gb: Annotated[int, Field(ge=64, le=2048)] = 256
     """OS disk size of each node, in GB."""
     scale_down_mode: Literal["Delete", "Deallocate"] = "Delete"
-    """What scale-down does to on-demand nodes: `Delete` or `Deallocate` (stopped, faster to restart);
-    `Deallocate` needs `onDemand` capacity (AKS deletes spot nodes)."""
+    """What scale-down does to the pool's nodes: `Delete` or `Deallocate` (stopped, faster to restart:
+    the OS disk and its cached images are kept and billed; the temporary NVMe is wiped). Spot pools
+    accept it too (AKS since Scale-down Mode's GA); evicted spot VMs are still deleted."""
     max_surge: Surge = "10%"  # on-demand nodes only: AKS refuses max surge on spot pools
     """Extra on-demand nodes during an upgrade: a percentage (`10%`) or a node count (`1`). Refused when
     set on a spot-only pool: AKS refuses max surge on spot pools."""
@@ -803,6 +804,37 @@ class ScheduleConfig(Strict):
         return self
 
 
+def _revision(value: str) -> str:
+    if re.fullmatch(r"[0-9a-f]{40}", value) is None:
+        raise ValueError(
+            "a revision is the model repository's 40-character commit hash (lower-case hex), never a branch "
+            "or tag such as main: a moving name would seed different weights under the same path"
+        )
+    return value
+
+
+# A Hugging Face commit hash: the weights in Blob live under <model>/<revision>.
+Revision = Annotated[str, AfterValidator(_revision)]
+
+
+class ModelWeightsConfig(Strict):
+    """Model weights in a Blob container, seeded once per pinned revision, streamed by vLLM."""
+
+    storage_account_id: (
+        Annotated[
+            str,
+            Field(
+                pattern=r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Storage/"
+                r"storageAccounts/[a-z0-9]{3,24}$"
+            ),
+        ]
+        | None
+    ) = None
+    """Adopt this storage account (its resource id) instead of creating one; the container goes in it."""
+    container: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")] = "model-weights"
+    """The Blob container holding `<model>/<revision>/` for every seeded model."""
+
+
 class ModelConfig(Strict):
     """One inference service: a model, the runtime that serves it, where it runs and its workload."""
 
@@ -829,6 +861,9 @@ class ModelConfig(Strict):
     """Replica bounds of the autoscaler."""
     schedule: ScheduleConfig | None = None
     """Business hours in which replicas are pre-warmed (a KEDA cron trigger); unset: none."""
+    revision: Revision | None = None
+    """The model repository's commit hash to serve (40 hex characters, never `main`): with `modelWeights`
+    set, its files are seeded into Blob once and vLLM streams them from there."""
     scale_to_zero: bool = True
     """Scale to 0 replicas when idle (`replicas.min` must be 0; false: at least 1). Something must wake it:
     a schedule, the KEDA HTTP add-on (serving vLLM) or the async queue's worker (`worker.image` set)."""
@@ -1255,3 +1290,5 @@ class StackConfig(Strict):
     """Alert rules and the action group they notify."""
     simulation: SimulationConfig = Field(default_factory=SimulationConfig)
     """The traffic-day simulation (`python -m tools.simulate`): demand shape, accepted findings."""
+    model_weights: ModelWeightsConfig | None = None
+    """Model weights in Blob, streamed at start (unset: each vLLM model reads its Azure Files share)."""

@@ -29,6 +29,7 @@ _LIMITS = {
     "monitor_workspace": 44,
     "service_bus": 50,
     "container_registry": 50,
+    "storage_account": 24,
     "budget": 63,
     "data_collection_endpoint": 44,
     "data_collection_rule": 64,
@@ -105,6 +106,11 @@ class Names:
         """Globally unique, 5-50 lowercase letters and digits only (no hyphens)."""
         name = re.sub(r"[^a-z0-9]", "", f"cr{self.base}{unique}")
         return _fit(name, "container_registry", keep_tail=len(unique))
+
+    def storage_account(self, unique: str) -> str:
+        """Globally unique, 3-24 lowercase letters and digits only (the model weights' account)."""
+        name = re.sub(r"[^a-z0-9]", "", f"stw{self.base}{unique}")
+        return _fit(name, "storage_account", keep_tail=len(unique))
 
     def budget(self) -> str:
         """Consumption budget: letters, digits, hyphens and underscores, at most 63; unique in the

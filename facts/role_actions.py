@@ -157,6 +157,32 @@ ROLES: dict[str, RoleActions] = {
             source=RECALLED,
         ),
         RoleActions(
+            "Storage Blob Data Reader",
+            actions=(
+                "Microsoft.Storage/storageAccounts/blobServices/containers/read",
+                "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action",
+            ),
+            data_actions=("Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",),
+            source=RECALLED + " (2a2b9908-6ea1-4ae2-8e65-a410df84e7d1)",
+        ),
+        RoleActions(
+            "Storage Blob Data Contributor",
+            actions=(
+                "Microsoft.Storage/storageAccounts/blobServices/containers/delete",
+                "Microsoft.Storage/storageAccounts/blobServices/containers/read",
+                "Microsoft.Storage/storageAccounts/blobServices/containers/write",
+                "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action",
+            ),
+            data_actions=(
+                "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete",
+                "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
+                "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",
+                "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/move/action",
+                "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action",
+            ),
+            source=RECALLED + " (ba92f5b4-2d11-453d-a403-e96b0029c9fe)",
+        ),
+        RoleActions(
             "Azure Service Bus Data Owner",
             actions=("Microsoft.ServiceBus/*",),
             data_actions=("Microsoft.ServiceBus/*",),
@@ -166,6 +192,7 @@ ROLES: dict[str, RoleActions] = {
 }
 
 _AGENT_POOLS = "Microsoft.ContainerService/managedClusters/agentPools"
+_BLOBS = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs"
 IDENTITIES: tuple[IdentityGrants, ...] = (
     IdentityGrants(
         "gpu-provisioner",
@@ -231,13 +258,37 @@ IDENTITIES: tuple[IdentityGrants, ...] = (
     ),
     IdentityGrants(
         "inference",
-        ("Key Vault Secrets User",),
+        ("Key Vault Secrets User", "Storage Blob Data Reader"),
         (
             Call(
                 "Microsoft.KeyVault/vaults/secrets/getSecret/action",
                 True,
                 "the Secrets Store CSI driver's Azure provider reads the HF token",
                 RECALLED,
+            ),
+            Call(
+                _BLOBS + "/read",
+                True,
+                "vLLM's Run:ai streamer reads the weights from az://<container>/<model>/<revision>",
+                "docs.vllm.ai runai_model_streamer (DefaultAzureCredential); components/model_weights.py",
+            ),
+        ),
+    ),
+    IdentityGrants(
+        "weights-seeder",
+        ("Storage Blob Data Contributor",),
+        (
+            Call(
+                _BLOBS + "/read",
+                True,
+                "az storage blob exists: the revision's marker (renderers/model_weights.py check_script)",
+                "this program",
+            ),
+            Call(
+                _BLOBS + "/write",
+                True,
+                "az storage blob upload-batch / upload --auth-mode login (upload_script)",
+                "this program",
             ),
         ),
     ),

@@ -43,7 +43,7 @@ def vllm_args(plan: ModelPlan) -> list[str]:
     ]
     if plan.config.quantization != "auto":
         args += ["--quantization", QUANTIZATION_FLAGS.get(plan.config.quantization, plan.config.quantization)]
-    return args
+    return args  # weights streamed from Blob: renderers.model_weights.stream_args swaps the model for az://
 
 
 # vLLM's name for each quantization setting where it differs: online FP8 of an unquantized checkpoint is
@@ -111,7 +111,8 @@ def prestop_command(plan: ModelPlan) -> list[str]:
 VLLM_UID = VLLM_GID = 10001  # non-root, above 10000 (no clash with a host user; Checkov CKV_K8S_40)
 VLLM_USER = "vllm"
 CACHE_MOUNT = "/models"  # HF_HOME: the hub cache (weights) lives on the shared NFS volume
-HOME = "/home/vllm"  # writable HOME on an emptyDir: torch/triton/vLLM compile caches
+COMPILE_CACHE = f"{CACHE_MOUNT}/compile-cache"  # vLLM/torch/triton compile caches, kept across replicas
+HOME = "/home/vllm"  # writable HOME on an emptyDir
 TMP = "/tmp"
 # Writable volumes of the pod (volume name -> mount path); the root filesystem is read-only.
 WRITABLE_MOUNTS = {"model-cache": CACHE_MOUNT, "shm": "/dev/shm", "tmp": TMP, "home": HOME}
@@ -141,10 +142,12 @@ def vllm_environment() -> dict[str, str]:
         "XDG_CACHE_HOME": cache,
         "XDG_CONFIG_HOME": f"{HOME}/.config",
         "HF_HOME": CACHE_MOUNT,
-        "VLLM_CACHE_ROOT": f"{cache}/vllm",
+        # Compile and CUDA-graph caches on the model's persistent share (issue 24): a new replica loads
+        # what the first compiled instead of compiling again (keyed by vLLM on config and versions).
+        "VLLM_CACHE_ROOT": f"{COMPILE_CACHE}/vllm",
         "VLLM_CONFIG_ROOT": f"{HOME}/.config/vllm",
-        "TORCHINDUCTOR_CACHE_DIR": f"{cache}/torchinductor",
-        "TRITON_CACHE_DIR": f"{cache}/triton",
+        "TORCHINDUCTOR_CACHE_DIR": f"{COMPILE_CACHE}/torchinductor",
+        "TRITON_CACHE_DIR": f"{COMPILE_CACHE}/triton",
         "TRITON_HOME": HOME,
         "NUMBA_CACHE_DIR": f"{cache}/numba",
         "TMPDIR": TMP,

@@ -16,7 +16,7 @@ from config.schema import StackConfig
 from facts.namespaces import RESERVED_NAMESPACES
 from sizing.autoscaling import wake_up_sources
 from sizing.deployments import plan_models
-from sizing.workloads import NODE_PROVISIONING_SECONDS, predicted_cold_start_seconds, startup_budget_seconds
+from sizing.workloads import cold_start, predicted_cold_start_seconds
 
 
 def _set_keys(model: BaseModel, keys: Iterable[str]) -> list[tuple[str, object]]:
@@ -149,7 +149,7 @@ def kaito_provisioner_matches_nodes(config: StackConfig, _catalog: Catalog) -> I
 def http_addon_cold_start(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
     """The interceptor answers 504 once a request waited ``conditionWait`` for a ready replica
     (kedacore/http-add-on interceptor/middleware/endpoint_resolver.go lines 67-79 @v0.15.0): a cap
-    below a fronted model's predicted cold start (a GPU node from zero, then its startup budget) would
+    below a fronted model's predicted cold start (``sizing.cold_start``: node, image, weights, server) would
     fail every first request after an idle period."""
     http = config.addons.keda.http_addon
     cap = http.cold_start_timeout_seconds
@@ -163,9 +163,7 @@ def http_addon_cold_start(config: StackConfig, catalog: Catalog) -> Iterable[Pro
             yield Problem(
                 "addons.keda.httpAddon.coldStartTimeoutSeconds",
                 cap,
-                f"model {plan.config.name} may need {need} s from zero: {NODE_PROVISIONING_SECONDS} s for a "
-                f"GPU node of pool {plan.pool.name}, then {startup_budget_seconds(plan)} s of startup budget "
-                f"(weights {plan.sizing.weights_gib:.1f} GiB downloaded, engine start, +50 %); the "
-                "interceptor would answer 504 before the model is ready",
+                f"model {plan.config.name} may need {need} s from zero on pool {plan.pool.name}: "
+                f"{cold_start(plan).text()}; the interceptor would answer 504 before the model is ready",
                 f"coldStartTimeoutSeconds >= {need}, or remove it (each model then waits its own prediction)",
             )

@@ -114,19 +114,6 @@ def time_slicing(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
             )
 
 
-def scale_down_mode(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
-    """Deallocate applies to on-demand nodes only: AKS deletes spot nodes on scale-down."""
-    for i, pool in enumerate(config.gpu_pools):
-        if pool.scale_down_mode == "Deallocate" and pool.on_demand is None:
-            yield Problem(
-                f"gpuPools[{i}].scaleDownMode",
-                pool.scale_down_mode,
-                f"pool {pool.name} has only spot capacity, and AKS supports Deallocate on regular "
-                "(on-demand) pools only",
-                "scaleDownMode: Delete, or add onDemand capacity",
-            )
-
-
 def one_gpu_driver_per_node(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
     """Never the managed driver and the operator's driver on one node.
 
@@ -218,7 +205,6 @@ GPU_RULES = [
     mig_pools_start_from_a_node,
     mig_profiles,
     time_slicing,
-    scale_down_mode,
     one_gpu_driver_per_node,
     quota_families,
     quota_fits,

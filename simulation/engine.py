@@ -29,9 +29,9 @@ from sizing.queue_worker import queue_wakes
 from sizing.slots import node_bounds, runs_on_pool
 from sizing.workloads import (
     http_cold_start_wait_seconds,
+    node_seconds,
     predicted_cold_start_seconds,
     replica_floor,
-    startup_budget_seconds,
 )
 from stack.plan import StackPlan
 
@@ -40,14 +40,16 @@ SERIES_EVERY_STEPS = 4  # one point a minute in the JSON and the plot
 
 
 def cold_start_seconds(plan: ModelPlan, *, free_slot: bool) -> int:
-    """THE cold-start figure of the simulation: the plan's predicted cold start (a node from zero, then
-    the replica's startup budget) without a free GPU slot, its warm part (the startup budget) with one.
-    The one place to switch to a per-model cold-start prediction once one lands."""
-    return startup_budget_seconds(plan) if free_slot else predicted_cold_start_seconds(plan)
+    """THE cold-start figure of the simulation: the plan's predicted cold start (``sizing.cold_start``:
+    node, image, weights, server; its high end in whole minutes) without a free GPU slot, the same less
+    its node part with one."""
+    total = predicted_cold_start_seconds(plan)
+    return total - node_seconds(plan) if free_slot else total
 
 
 def node_boot_seconds(plan: ModelPlan) -> int:
-    return cold_start_seconds(plan, free_slot=False) - cold_start_seconds(plan, free_slot=True)
+    """A GPU node from zero: the high end of the prediction's node part."""
+    return node_seconds(plan)
 
 
 def _seconds(text: str) -> float:

@@ -103,8 +103,11 @@ def pool_specs(
                 mig=profile.name if profile else None,
                 labels=node_labels(pool, sku, capacity),
                 taints=[t.aks() for t in node_taints(capacity)],
-                # AKS refuses Deallocate and max surge on spot pools; evicted spot VMs are deleted.
-                scale_down_mode="Delete" if spot else pool.scale_down_mode,
+                # AKS refuses max surge on spot pools. Deallocate applies to spot pools too since Scale-down
+                # Mode's GA (scale-down-mode.md, MicrosoftDocs/azure-aks-docs: "Previously, while Scale-down
+                # Mode was in preview, spot node pools were unsupported. Now that Scale-down Mode is
+                # Generally Available, this limitation no longer applies."); evicted spot VMs are deleted.
+                scale_down_mode=pool.scale_down_mode,
                 max_surge=None if spot else pool.max_surge,
                 spot_max_price=pool.spot.max_price if spot and pool.spot else None,
                 drain_timeout_minutes=None if spot else drain_timeout_minutes,

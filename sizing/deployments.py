@@ -24,6 +24,7 @@ from sizing.model_sizing import (
     size_model,
 )
 from sizing.model_source import model_arch
+from sizing.model_weights import FILES_SHARE, WeightsSource, weights_source
 from sizing.nap import nap_pools, sizing_sku
 from sizing.node_selection import PoolScheduling, nodepool_scheduling, pool_scheduling
 from sizing.roofline import Estimate, Hardware, ModelShape, best_batch, estimate
@@ -50,6 +51,8 @@ class ModelPlan:
     # capped to it), or at one sequence when even that misses them (``targets_met`` False: the rules refuse).
     target_estimate: Estimate | None = None
     targets_met: bool = True
+    # Where its weights come from at start (sizing.model_weights): Blob streamed, or the reason why not.
+    weights: WeightsSource = FILES_SHARE
 
     @property
     def dtype(self) -> str:
@@ -219,6 +222,7 @@ def plan_model(index: int, model: ModelConfig, config: StackConfig, catalog: Cat
         sizing=sizing,
         target_estimate=at_targets,
         targets_met=met,
+        weights=weights_source(model, config.model_weights),
     )
 
 

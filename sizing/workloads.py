@@ -15,7 +15,9 @@ from typing import Literal
 
 from config import versions
 from config.schema import ModelConfig
+from facts.cold_start import WeightsPath
 from facts.platform import LABEL_OPERATOR_OPERANDS
+from sizing import cold_start as cs
 from sizing import drain
 from sizing.deployments import ModelPlan
 from sizing.node_selection import PoolScheduling
@@ -152,8 +154,14 @@ def longest_generation_seconds(plan: ModelPlan) -> int:
 
 def cooldown_seconds(plan: ModelPlan) -> int:
     """KEDA cooldown (last activity -> zero) and scale-down window: twice the longest generation, in
-    30 s steps, at least KEDA's 300 s default, so no replica is removed mid-generation."""
-    return max(COOLDOWN_FLOOR_SECONDS, _round_up(2 * longest_generation_seconds(plan), 30))
+    30 s steps, at least KEDA's 300 s default, so no replica is removed mid-generation; and at least the
+    low end of the model's cold start: a replica idle for less than it takes to bring back is kept (the
+    break-even of removing it, ``sizing.cold_start``)."""
+    return max(
+        COOLDOWN_FLOOR_SECONDS,
+        _round_up(2 * longest_generation_seconds(plan), 30),
+        _round_up(cold_start(plan).low_seconds, 30),
+    )
 
 
 def drain_seconds(plan: ModelPlan) -> int:
@@ -168,16 +176,50 @@ def startup_budget_seconds(plan: ModelPlan) -> int:
     return _round_up((download + ENGINE_START_SECONDS) * STARTUP_MARGIN, 60)
 
 
-# A GPU node from zero: VM, driver (or operator), MIG, image pull (the Deployment's progress deadline
-# adds it to the startup budget).
-NODE_PROVISIONING_SECONDS = 900
+def model_cache_gib(weights_gib: float) -> int:
+    """The Azure Files share of a model's cache: room for two revisions, at least the 100 GiB minimum."""
+    return max(CACHE_MIN_GIB, _round_up(weights_gib * CACHE_WEIGHTS_FACTOR, 10))
+
+
+def weights_path(plan: ModelPlan) -> WeightsPath:
+    """Where a new replica reads its weights: streamed from Blob where the model is seeded there and
+    vLLM reads ``az://`` (``sizing.model_weights``), else vLLM from the model's Azure Files NFS share
+    (filled by the first replica from the hub); KAITO's preset pods from the hub."""
+    if plan.config.runtime == "kaito":
+        return "hub"
+    return "blob-stream" if plan.weights.streamed else "files-nfs"
+
+
+def deallocated_pool(plan: ModelPlan) -> bool:
+    """Whether the model's pool restarts stopped VMs (Scale-down Mode ``Deallocate``); NodePools never do."""
+    return getattr(plan.pool, "scale_down_mode", "Delete") == "Deallocate"
+
+
+def cold_start(plan: ModelPlan) -> cs.ColdStart:
+    """The model's predicted cold start from zero nodes, with its parts (``sizing.cold_start``)."""
+    weights = plan.sizing.weights_gib
+    return cs.predict(
+        sku_name=plan.sku.name,
+        weights_gib=weights,
+        path=weights_path(plan),
+        share_gib=model_cache_gib(weights),
+        deallocated=deallocated_pool(plan),
+        # vLLM keeps its compile caches on the model's share (renderers.vllm: VLLM_CACHE_ROOT etc.)
+        compile_cache=plan.config.runtime == "vllm",
+    )
+
+
+def node_seconds(plan: ModelPlan) -> int:
+    """The high end of a GPU node from zero for the model's pool (the Deployment's progress deadline
+    adds it to the startup budget)."""
+    return math.ceil(cold_start(plan).part("node").high_s)
 
 
 def predicted_cold_start_seconds(plan: ModelPlan) -> int:
     """The longest wait of a first request to a model at zero replicas whose pool is at zero nodes:
-    a node provisioned, then the replica's startup budget (first download + engine start, +50 %).
-    The KEDA HTTP add-on's interceptor must hold a request that long (``conditionWait``)."""
-    return NODE_PROVISIONING_SECONDS + startup_budget_seconds(plan)
+    the high end of its predicted cold start (node, image, weights, server), in whole minutes. The KEDA
+    HTTP add-on's interceptor must hold a request that long (``conditionWait``)."""
+    return _round_up(cold_start(plan).high_seconds, 60)
 
 
 def http_cold_start_wait_seconds(plan: ModelPlan, configured: int | None) -> int:
@@ -217,7 +259,7 @@ def pod_resources(plan: ModelPlan) -> PodResources:
     sku = plan.sku
     cpu = (sku.vcpus * 1000 * (1 - NODE_CPU_RESERVED_FRACTION) - NODE_CPU_RESERVED_MILLI) * share
     memory = (sku.memory_gib * 1024 * (1 - NODE_MEMORY_RESERVED_FRACTION) - NODE_MEMORY_RESERVED_MIB) * share
-    cache = max(CACHE_MIN_GIB, _round_up(plan.sizing.weights_gib * CACHE_WEIGHTS_FACTOR, 10))
+    cache = model_cache_gib(plan.sizing.weights_gib)
     return PodResources(
         gpu_resource=scheduling.gpu_resource_name,
         gpus=gpus,

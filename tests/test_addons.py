@@ -19,6 +19,8 @@ from components.roles import (
     SERVICE_BUS_DATA_OWNER,
     SERVICE_BUS_DATA_RECEIVER,
     SERVICE_BUS_DATA_SENDER,
+    STORAGE_BLOB_DATA_CONTRIBUTOR,
+    STORAGE_BLOB_DATA_READER,
     assignment_name,
 )
 from tests.conftest import ROOT, by_type, one, planned, run_with
@@ -130,12 +132,16 @@ EXPECTED_SUBJECTS = {
     "keda": "system:serviceaccount:kube-system:keda-operator",
     "gpu-provisioner": "system:serviceaccount:gpu-provisioner:gpu-provisioner",
     "queue-worker": "system:serviceaccount:inference:queue-worker",
+    "weights-seeder": "system:serviceaccount:inference:weights-seeder",
 }
 
 
 @pytest.mark.parametrize(
     ("stack", "purposes"),
-    [("dev", {"inference", "keda", "queue-worker"}), ("prod", {"inference", "keda", "gpu-provisioner"})],
+    [
+        ("dev", {"inference", "keda", "queue-worker", "weights-seeder"}),
+        ("prod", {"inference", "keda", "gpu-provisioner", "weights-seeder"}),
+    ],
 )
 def test_each_identity_is_federated_to_its_service_account(stack: str, purposes: set[str]) -> None:
     run = planned(stack)[1]
@@ -184,6 +190,12 @@ def test_role_scopes_are_exactly_one_resource_each(stack_run: tuple[str, Program
     }
     if stack == "prod":  # KAITO's chart with the self-hosted gpu-provisioner: the cluster only
         expected[(principal(stack, "gpu-provisioner"), custom_role(run))] = cluster
+    if "modelWeights" in run.outputs:  # weights in Blob: the container, never the account
+        container = resource_id(run, "azure-native:storage:BlobContainer")
+        expected |= {
+            (principal(stack, "inference"), STORAGE_BLOB_DATA_READER.guid): container,
+            (principal(stack, "weights-seeder"), STORAGE_BLOB_DATA_CONTRIBUTOR.guid): container,
+        }
     if "asyncQueue" in run.outputs:  # dev and nap drain a queue; prod has no batch model
         queue = resource_id(run, "azure-native:servicebus:Queue", "platform-addons-async-queue-queue")
         replies = resource_id(run, "azure-native:servicebus:Queue", "platform-addons-async-queue-reply-queue")
@@ -226,6 +238,8 @@ def test_no_role_is_ever_granted_on_a_subscription_or_resource_group(stack: str)
                 SERVICE_BUS_DATA_OWNER,
                 SERVICE_BUS_DATA_RECEIVER,
                 SERVICE_BUS_DATA_SENDER,
+                STORAGE_BLOB_DATA_CONTRIBUTOR,
+                STORAGE_BLOB_DATA_READER,
                 ACR_PULL,
                 ACR_PUSH,
                 AKS_RBAC_CLUSTER_ADMIN,
@@ -275,6 +289,8 @@ def test_service_accounts_carry_their_identity_client_id(stack_run: tuple[str, P
         expected["queue-worker"] = f"client-id-of-{identity_name(stack, 'queue-worker')}"
     if stack == "prod":  # KAITO's chart with the self-hosted gpu-provisioner
         expected["gpu-provisioner"] = f"client-id-of-{identity_name(stack, 'gpu-provisioner')}"
+    if "modelWeights" in run.outputs:
+        expected["weights-seeder"] = f"client-id-of-{identity_name(stack, 'weights-seeder')}"
     assert run.outputs["identities"] == expected
 
 

@@ -105,6 +105,7 @@ def _tag_capable(type_: str) -> set[str]:
         "azure-native:insights:DataCollectionRuleAssociation",
         "azure-native:consumption:Budget",  # BudgetArgs has no tags
         "azure-native:monitor:DataCollectionRuleAssociation",  # an extension resource: no tags
+        "azure-native:storage:BlobContainer",  # BlobContainerArgs has no tags (the account carries them)
     }
     return set() if type_ in untaggable else {"tags"}
 

@@ -132,6 +132,13 @@ def test_the_child_name_convention_renames_every_committed_resource_in_place(
         ("azure-native:alertsmanagement:PrometheusRuleGroup", "platform-addons-prometheus-rules-alert-group"),
         ("aksllm:platform:Alerting", "platform-addons-alerting"),
         ("azure-native:monitor:ActionGroup", "platform-addons-alerting-action-group"),
+        ("azure-native:storage:StorageAccount", "platform-addons-model-weights-account"),
+        ("azure-native:storage:BlobContainer", "platform-addons-model-weights-container"),
+        ("kubernetes:batch/v1:Job", "platform-models-qwen7b-seed-qwen7b"),
+        (
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+            "platform-models-qwen7b-seed-qwen7b-network-policy",
+        ),
     }
     assert kept == {("aksllm:platform:Platform", "platform"), ("pulumi:providers:kubernetes", "k8s"), *new}
     assert len(diff.renamed) == len(head["resources"]) - len(kept)
@@ -217,6 +224,9 @@ def test_diff_of_two_real_plans(tmp_path: Path, capsys: pytest.CaptureFixture[st
         "| 1-5 x Standard_NC24ads_A100_v4, 2,681.29/month |"
     ) in md
     assert "| system (system, on-demand) | 3-3 x Standard_D4ds_v5, 405.15/month |" in md
+    # the new model's predicted cold start appears in its own table
+    assert "#### Cold start (from zero nodes, predicted)" in md
+    assert "| `phi4mini` | (none) | " in md
 
 
 def test_diff_needs_a_readable_base(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -226,3 +236,17 @@ def test_diff_needs_a_readable_base(tmp_path: Path, capsys: pytest.CaptureFixtur
     not_a_plan.write_text("[1, 2]")
     assert main(["--stack", "dev", "--diff", str(not_a_plan)]) == 2
     assert "is not a plan written by --json" in capsys.readouterr().err
+
+
+def test_a_moved_cold_start_is_listed_and_an_unmoved_one_is_not() -> None:
+    def doc(chat_high: int) -> dict[str, Any]:
+        models = {
+            "chat": {"coldStart": {"lowSeconds": 400, "highSeconds": chat_high, "weightsPath": "files-nfs"}},
+            "same": {"coldStart": {"lowSeconds": 100, "highSeconds": 200, "weightsPath": "blob-stream"}},
+        }
+        return _doc([]) | {"outputs": {"models": models}}
+
+    diff = diff_plans(doc(1300), doc(900))
+    assert diff.cold_starts == [("chat", "400-1300 s (files-nfs)", "400-900 s (files-nfs)")]
+    assert "| `chat` | 400-1300 s (files-nfs) | 400-900 s (files-nfs) |" in render_markdown(diff)
+    assert diff_plans(doc(1300), doc(1300)).cold_starts == []

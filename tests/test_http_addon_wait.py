@@ -11,7 +11,7 @@ import pytest
 from config.catalog import load_catalog
 from config.schema import StackConfig
 from sizing.deployments import plan_models
-from sizing.workloads import NODE_PROVISIONING_SECONDS, predicted_cold_start_seconds, startup_budget_seconds
+from sizing.workloads import cold_start, cooldown_seconds, predicted_cold_start_seconds
 from tests.conftest import by_type, run_with
 from tests.k8s_schemas import manifest_errors, requires_crds
 from tools.plan import kubernetes_manifests
@@ -28,7 +28,7 @@ STACK = """config:
 """
 
 
-def test_predicted_cold_start_is_node_provisioning_plus_startup_budget() -> None:
+def test_predicted_cold_start_is_the_high_end_of_its_parts_and_the_cooldown_its_low_end() -> None:
     config = StackConfig.model_validate(
         {
             "location": "swedencentral",
@@ -39,10 +39,14 @@ def test_predicted_cold_start_is_node_provisioning_plus_startup_budget() -> None
         }
     )
     (plan,) = plan_models(config, load_catalog())
-    # phi-4-mini: weights / 40 MiB/s + 300 s engine start, +50 %, in minutes; then a GPU node from zero
-    assert startup_budget_seconds(plan) == 780
-    assert predicted_cold_start_seconds(plan) == NODE_PROVISIONING_SECONDS + 780 == 1680
+    # phi-4-mini (7.15 GiB) on an NV A10 v5 node from zero, weights from its 100 GiB Files share
+    # (60 + ceil(6) = 66 to 100 + 4 + 6 = 110 MiB/s): node 240-600 + image 10 GiB at 35-200 MiB/s
+    # (51.2-292.6) + weights 7.15 x 1024 / 110-66 (66.6-110.9) + server 30-300 s (persistent compile cache)
+    c = cold_start(plan)
+    assert (c.low_seconds, c.high_seconds) == (388, 1304)
+    assert predicted_cold_start_seconds(plan) == 1320  # the high end, in whole minutes
     assert predicted_cold_start_seconds(plan) > 600  # the old fixed default answered 504 first
+    assert cooldown_seconds(plan) == 390  # the low end in 30 s steps: above KEDA's 300 s floor
 
 
 @requires_crds
@@ -75,6 +79,6 @@ def test_a_cap_below_a_models_cold_start_is_refused_with_the_numbers(
     err = capsys.readouterr().err
     assert run.exit_code == 2 and run.resources == []
     assert "aks-llm:addons.keda.httpAddon.coldStartTimeoutSeconds: model small may need" in err
-    assert f"{NODE_PROVISIONING_SECONDS} s for a GPU node of pool a10" in err
+    assert "from zero on pool a10: node 240-600 s + image 51-293 s + weights 67-111 s" in err
     assert "the interceptor would answer 504 before the model is ready (got 600)" in err
     assert run_with(tmp_path, STACK.replace(" CAP", ", coldStartTimeoutSeconds: 7200")).exit_code == 0

@@ -100,7 +100,9 @@ def test_phi4_mini_on_a_t4_dev() -> None:
     flags = vllm_flags(planned("dev")[1], "phi4mini")
     assert flags["--dtype"] == "float16" and flags["--max-model-len"] == "3072"
     assert flags["--max-num-seqs"] == "17" and flags["--tensor-parallel-size"] == "1"
-    assert flags["--gpu-memory-utilization"] == "0.90" and flags["model"] == "microsoft/Phi-4-mini-instruct"
+    # the dev stack seeds phi-4-mini into Blob: the pinned vLLM streams it from there
+    assert flags["--gpu-memory-utilization"] == "0.90"
+    assert flags["model"] == "az://model-weights/phi4mini/c0fb9e74abda11b496b7907a9c6c9009a7a0488f"
 
 
 def test_qwen_7b_on_a_mig_slice_prod() -> None:

@@ -146,14 +146,30 @@ def test_time_slicing_refusals(tmp_path: Path, capsys: pytest.CaptureFixture[str
     )
 
 
-def test_deallocate_needs_on_demand_capacity(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    err = refused(
-        tmp_path,
-        capsys,
-        "    - {name: gpu, vmSize: Standard_NC4as_T4_v3, purpose: batch, spot: {max: 2},"
-        " scaleDownMode: Deallocate}\n",
+def test_deallocate_on_a_spot_pool_is_accepted_and_applied() -> None:
+    # AKS supports Deallocate on spot pools since Scale-down Mode's GA (scale-down-mode.md)
+    from config.catalog import load_catalog
+    from config.schema import StackConfig
+    from rules.check import check_rules
+    from sizing.agent_pools import agent_pool_specs
+
+    config = StackConfig.model_validate(
+        {
+            "location": "swedencentral",
+            "gpuPools": [
+                {
+                    "name": "gpu",
+                    "vmSize": "Standard_NC4as_T4_v3",
+                    "purpose": "batch",
+                    "spot": {"max": 2},
+                    "scaleDownMode": "Deallocate",
+                }
+            ],
+        }
     )
-    assert "aks-llm:gpuPools[0].scaleDownMode: pool gpu has only spot capacity" in err
+    assert not [p for p in check_rules(config, load_catalog()) if "scaleDownMode" in p.path]
+    (spec,) = agent_pool_specs(config, load_catalog())
+    assert (spec.capacity, spec.scale_down_mode) == ("spot", "Deallocate")
 
 
 def test_zero_max_is_refused_by_the_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -106,6 +106,7 @@ class PlanDiff:
     cost_notes: list[str] = field(default_factory=list)
     currency: str = ""
     budget_warning: str | None = None  # this plan's monthly estimate exceeds its budget
+    cold_starts: list[tuple[str, str, str]] = field(default_factory=list)  # (model, before, after)
 
     @property
     def empty(self) -> bool:
@@ -201,7 +202,29 @@ def diff_plans(base: dict[str, Any], head: dict[str, Any]) -> PlanDiff:
     head_cost = _cost_of(head) or {}
     section = head_cost.get("budget")
     result.budget_warning = budget_warning(section if isinstance(section, dict) else None)
+    result.cold_starts = cold_start_changes(base, head)
     return result
+
+
+def _cold_starts(doc: dict[str, Any]) -> dict[str, str]:
+    """Each model's predicted cold start range (``outputs.models.<name>.coldStart``) as text."""
+    models = (doc.get("outputs") or {}).get("models") or {}
+    out: dict[str, str] = {}
+    for name, model in models.items() if isinstance(models, dict) else []:
+        cold = model.get("coldStart") if isinstance(model, dict) else None
+        if isinstance(cold, dict) and "lowSeconds" in cold and "highSeconds" in cold:
+            out[str(name)] = f"{cold['lowSeconds']}-{cold['highSeconds']} s ({cold.get('weightsPath', '?')})"
+    return out
+
+
+def cold_start_changes(base: dict[str, Any], head: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Models whose predicted cold start moved (or appeared, or went): (model, before, after)."""
+    before, after = _cold_starts(base), _cold_starts(head)
+    return [
+        (name, before.get(name, "(none)"), after.get(name, "(none)"))
+        for name in sorted(before.keys() | after.keys())
+        if before.get(name) != after.get(name)
+    ]
 
 
 def _aliased_base(res: dict[str, Any], before: dict[str, Any], after: dict[str, Any]) -> str | None:
@@ -367,6 +390,20 @@ def _md_renamed(diff: PlanDiff) -> list[str]:
     return [*lines, ""]
 
 
+def _md_cold_starts(diff: PlanDiff) -> list[str]:
+    """The predicted cold start (from zero nodes) of each model whose prediction changed."""
+    if not diff.cold_starts:
+        return []
+    lines = [
+        "#### Cold start (from zero nodes, predicted)",
+        "",
+        "| model | before | after |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {_code(m)} | {_cell(b)} | {_cell(a)} |" for m, b, a in diff.cold_starts]
+    return [*lines, ""]
+
+
 def _md_cost(diff: PlanDiff) -> list[str]:
     """The cost lines, the capacity rows that changed, and the cost notes."""
     if not diff.cost:
@@ -401,5 +438,6 @@ def render_markdown(diff: PlanDiff, base_label: str = "the base plan") -> str:
     lines += _md_renamed(diff)
     if diff.empty:
         lines += ["No resource changes.", ""]
+    lines += _md_cold_starts(diff)
     lines += _md_cost(diff)
     return "\n".join(lines).rstrip() + "\n"

@@ -46,6 +46,10 @@ def models_section(outputs: StackOutputs) -> str:
             f"  {name}: {m['url']} (model {served!r}); {m['runtime']} {m['kind']} on pool {m['pool']}; "
             f"replicas {m['replicasMin']}-{m['replicasMax']}; {zero}"
         )
+        if m.get("coldStart"):
+            lines.append(f"    cold start from zero nodes: {m['coldStart']['text']}")
+        if m.get("weightsSource"):
+            lines.append(f"    weights: {m['weightsSource']}")
         if m.get("coldStartUrl"):
             lines.append(
                 f"    from zero: {m['coldStartUrl']} with Host: {m['coldStartHost']} (KEDA HTTP add-on)"

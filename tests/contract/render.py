@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from config.catalog import hf_config_json, load_catalog
+from renderers.model_weights import HF_MODEL_ANNOTATION
 from tests.conftest import ROOT, planned
 from tools.mocks import ProgramRun
 from tools.plan import kubernetes_manifests, run_stack
@@ -50,12 +51,18 @@ def vllm_containers(run: ProgramRun) -> list[dict[str, Any]]:
         for container in manifest["spec"]["template"]["spec"]["containers"]:
             if container["name"] == "vllm":
                 env = {e["name"]: e.get("value") for e in container.get("env", [])}
+                args = list(container.get("args", []))
+                annotations = manifest["spec"]["template"]["metadata"].get("annotations") or {}
+                if args and args[0].startswith("az://") and HF_MODEL_ANNOTATION in annotations:
+                    # vLLM would read config.json from Blob, which the tier cannot reach: the hub id the
+                    # URI holds stands in for it; the streamer's flags stay and are parsed.
+                    args[0] = annotations[HF_MODEL_ANNOTATION].rsplit("@", 1)[0]
                 found.append(
                     {
                         "deployment": manifest["metadata"]["name"],
                         "image": container["image"],
                         "command": container.get("command"),
-                        "args": container.get("args", []),
+                        "args": args,
                         "env": env,
                     }
                 )
