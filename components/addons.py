@@ -41,6 +41,7 @@ from renderers.autoscaling import RULE_INTERVAL, load_recording_rule
 from renderers.gpu_software import kaito_gfd_values
 from renderers.helm_values import http_readiness_timeout_seconds
 from sizing.deployments import ModelPlan
+from sizing.network import private_endpoint_targets
 from sizing.queue_worker import WORKER_NAME, WORKER_SERVICE_ACCOUNT
 
 
@@ -81,10 +82,17 @@ class PlatformAddons(Component):
             ManagedPrometheusArgs(names=names, cluster_id=cluster.cluster.id, place=place),
             self.child_opts(was="prometheus"),
         )
+        private = private_endpoint_targets(cfg)  # services behind a private endpoint (issue 23)
         queue = (
             AsyncQueue(
                 self.child_name("async-queue"),
-                AsyncQueueArgs(names=names, unique=unique, settings=cfg.addons.async_queue, place=place),
+                AsyncQueueArgs(
+                    names=names,
+                    unique=unique,
+                    settings=cfg.addons.async_queue,
+                    place=place,
+                    private="namespace" in private,
+                ),
                 self.child_opts(was="async-queue"),
             )
             if cfg.addons.async_queue.enabled
@@ -252,8 +260,25 @@ class PlatformAddons(Component):
                     deployer_object_id=client.object_id,
                     deployer_principal_type=cfg.cluster.deployer_principal_type,
                     place=place,
+                    private="registry" in private,
                 ),
                 self.child_opts(was="container-registry"),
+            )
+
+        if private and cluster.network is not None:
+            # Imported here: pulumi_azure_native.network costs about 0.9 s, paid by private stacks only.
+            from components.private_endpoints import private_endpoints
+
+            self.private_endpoints = private_endpoints(
+                self,
+                cluster.network,
+                {"vault": vault.vault_id}
+                | ({"namespace": queue.namespace.id} if queue is not None else {})
+                | ({"registry": registry.registry_id} if registry is not None else {})
+                | ({"blob": weights_store.account_id} if weights_store is not None else {}),
+                private,
+                place,
+                names.base,
             )
 
         self.inference = InferenceRuntimeRefs(
@@ -302,19 +327,30 @@ class PlatformAddons(Component):
             "inferenceNamespace": namespace.name,
             "triggerAuthentications": triggers,
         }
-        if namespace.hf_token_secret is not None:
-            self.outputs["hfTokenSecret"] = namespace.hf_token_secret
-        if weights_store is not None:
-            self.outputs["modelWeights"] = {
-                "accountId": weights_store.account_id,
-                "accountName": weights_store.account_name,
-                "container": weights_store.container_name,
-            }
-        if queue:
-            self.outputs["asyncQueue"] = {
-                "namespace": queue.namespace_name,
-                "queue": queue.queue_name,
-                "replyQueue": queue.reply_queue_name,
-                "registry": registry.login_server if registry is not None else None,
-            }
+        _optional_outputs(self.outputs, namespace, weights_store, queue, registry)
         self.register_outputs(dict(self.outputs))
+
+
+def _optional_outputs(
+    outputs: AddonsSummary,
+    namespace: InferenceNamespace,
+    weights_store: ModelWeightsStore | None,
+    queue: AsyncQueue | None,
+    registry: ContainerRegistry | None,
+) -> None:
+    """The add-on outputs only some stacks have: the HF token's Secret, the weights store, the queue."""
+    if namespace.hf_token_secret is not None:
+        outputs["hfTokenSecret"] = namespace.hf_token_secret
+    if weights_store is not None:
+        outputs["modelWeights"] = {
+            "accountId": weights_store.account_id,
+            "accountName": weights_store.account_name,
+            "container": weights_store.container_name,
+        }
+    if queue:
+        outputs["asyncQueue"] = {
+            "namespace": queue.namespace_name,
+            "queue": queue.queue_name,
+            "replyQueue": queue.reply_queue_name,
+            "registry": registry.login_server if registry is not None else None,
+        }

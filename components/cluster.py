@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_azure_native.authorization as authorization
@@ -24,7 +24,11 @@ from components.version_update import KubernetesVersionUpdate
 from config.schema import ClusterConfig
 from facts.naming import Names
 from facts.platform import SYSTEM_POOL_NAME, SYSTEM_POOL_TAINT
+from sizing.network import NetworkPlan
 from stack.plan import ClusterFeatures
+
+if TYPE_CHECKING:
+    from components.network import ClusterNetwork
 
 _UPGRADE_CHANNELS = {
     "stable": cs.UpgradeChannel.STABLE,
@@ -33,6 +37,14 @@ _UPGRADE_CHANNELS = {
     "node-image": cs.UpgradeChannel.NODE_IMAGE,
     "none": cs.UpgradeChannel.NONE,
 }
+_OUTBOUND_TYPES = {
+    "loadBalancer": cs.OutboundType.LOAD_BALANCER,
+    "userDefinedRouting": cs.OutboundType.USER_DEFINED_ROUTING,
+    "userAssignedNATGateway": cs.OutboundType.USER_ASSIGNED_NAT_GATEWAY,
+}
+# NAP clusters cannot change their outbound type (AKS docs node-auto-provisioning.md line 82,
+# MicrosoftDocs/azure-aks-docs @ fb060abe): a change replaces the cluster, and the plan says so.
+NAP_REPLACE_ON_CHANGES = ["networkProfile.outboundType"]
 _NODE_OS_CHANNELS = {
     "NodeImage": cs.NodeOSUpgradeChannel.NODE_IMAGE,
     "SecurityPatch": cs.NodeOSUpgradeChannel.SECURITY_PATCH,
@@ -84,9 +96,12 @@ class AksClusterArgs:
     agent_pools: Sequence[cs.ManagedClusterAgentPoolProfileArgs] = ()
     # The version change's steps as rendered by ``sizing.upgrade_path`` (target, pool, command), in order.
     upgrade_steps: Sequence[Mapping[str, Any]] = ()
+    network: NetworkPlan | None = None  # the stack's own VNet; None: AKS's managed VNet
 
 
-def _system_pool(settings: ClusterConfig, tags: Mapping[str, str]) -> cs.ManagedClusterAgentPoolProfileArgs:
+def _system_pool(
+    settings: ClusterConfig, tags: Mapping[str, str], node_subnet_id: pulumi.Input[str] | None = None
+) -> cs.ManagedClusterAgentPoolProfileArgs:
     """The inline system profile; its ``tags`` are what reach the VM scale set (node-pool tags,
     AKS docs ``use-tags.md``), the cluster's own tags do not."""
     pool = settings.system_pool
@@ -104,6 +119,7 @@ def _system_pool(settings: ClusterConfig, tags: Mapping[str, str]) -> cs.Managed
         type=cs.AgentPoolType.VIRTUAL_MACHINE_SCALE_SETS,
         upgrade_settings=cs.AgentPoolUpgradeSettingsArgs(max_surge=pool.max_surge),
         tags=dict(tags),
+        vnet_subnet_id=node_subnet_id,
     )
 
 
@@ -149,6 +165,27 @@ class AksCluster(Component):
             opts=self.child_opts(was="rg"),
         )
         rg_name = self.resource_group.name
+        self.network: ClusterNetwork | None = None
+        if args.network is not None:
+            # Imported here: pulumi_azure_native.network costs about 0.9 s to import (key_vault.py),
+            # paid only by stacks with a VNet of their own.
+            from components.network import ClusterNetwork, ClusterNetworkArgs
+
+            self.network = ClusterNetwork(
+                self.child_name("network"),
+                ClusterNetworkArgs(
+                    plan=args.network,
+                    vnet_name=f"vnet-{names.base}",
+                    resource_group_name=rg_name,
+                    location=args.location,
+                    tags=tags,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),  # new: no previous name
+            )
+        subnet_ids = self.network.subnet_ids if self.network is not None else {}
+        self.node_subnet_id: pulumi.Output[str] | None = subnet_ids.get("nodes")
+        outbound = args.network.outbound_type if args.network is not None else "loadBalancer"
+        replace = NAP_REPLACE_ON_CHANGES if args.features.node_auto_provisioning else []
 
         self.log_analytics = oi.Workspace(
             self.child_name("logs"),
@@ -161,7 +198,7 @@ class AksCluster(Component):
             opts=self.child_opts(was="logs"),
         )
 
-        profiles = [_system_pool(settings, tags), *args.agent_pools]
+        profiles = [_system_pool(settings, tags, self.node_subnet_id), *args.agent_pools]
         self.cluster = cs.ManagedCluster(
             self.child_name("aks"),
             resource_name_=names.cluster(),
@@ -208,7 +245,7 @@ class AksCluster(Component):
                 service_cidr=settings.network.service_cidr,
                 dns_service_ip=settings.network.dns_service_ip,
                 load_balancer_sku=cs.LoadBalancerSku.STANDARD,
-                outbound_type=cs.OutboundType.LOAD_BALANCER,
+                outbound_type=_OUTBOUND_TYPES[outbound],
             ),
             auto_upgrade_profile=cs.ManagedClusterAutoUpgradeProfileArgs(
                 upgrade_channel=_UPGRADE_CHANNELS[settings.upgrade_channel],
@@ -241,7 +278,9 @@ class AksCluster(Component):
             if args.features.node_auto_provisioning
             else None,
             tags=tags,
-            opts=self.child_opts(was="aks", ignore_changes=cluster_ignore_changes(profiles)),
+            opts=self.child_opts(
+                was="aks", ignore_changes=cluster_ignore_changes(profiles), replace_on_changes=replace
+            ),
         )
         # A change of cluster.kubernetesVersion is applied here, never by resending it on the cluster.
         self.version_update = KubernetesVersionUpdate(
@@ -266,6 +305,13 @@ class AksCluster(Component):
             cluster_id=self.cluster.id,
             parent=self,
         )
+
+        if self.network is not None:
+            client = authorization.get_client_config_output()
+            self.network.grant_cluster(
+                self.cluster.identity.apply(lambda i: i.principal_id if i and i.principal_id else ""),
+                client.subscription_id,
+            )
 
         creds = cs.list_managed_cluster_user_credentials_output(
             resource_group_name=rg_name, resource_name=self.cluster.name, format="exec"

@@ -24,6 +24,8 @@ class ContainerRegistryArgs:
     # Whoever runs `pulumi up` (the CI's OIDC identity) also runs the worker-image workflow: AcrPush.
     deployer_object_id: pulumi.Input[str]
     deployer_principal_type: str = "ServicePrincipal"
+    # Reached by a private endpoint (issue 23): Premium (private endpoints need it) and public access off.
+    private: bool = False
 
 
 def kubelet_object_id(identity_profile: Any) -> str:
@@ -51,7 +53,10 @@ class ContainerRegistry(Component):
             registry_name=args.registry_name,
             resource_group_name=args.place.resource_group_name,
             location=args.place.location,
-            sku=containerregistry.SkuArgs(name=containerregistry.SkuName.BASIC),
+            sku=containerregistry.SkuArgs(
+                name=containerregistry.SkuName.PREMIUM if args.private else containerregistry.SkuName.BASIC
+            ),
+            public_network_access=containerregistry.PublicNetworkAccess.DISABLED if args.private else None,
             admin_user_enabled=False,
             anonymous_pull_enabled=False,
             tags=dict(args.place.tags),

@@ -40,6 +40,9 @@ CREATE_ONLY_FIELDS: dict[str, str] = {
     "gpuInstanceProfile": "facts gpu-skus.md (AKS MIG docs): the profile cannot be changed after creation",
     "availabilityZones": "assumption: the zones of a VM scale set are chosen at creation",
     "osDiskType": "assumption: managed vs ephemeral OS disk is a property of the VMSS model at creation",
+    "vnetSubnetID": "assumption: a VM scale set's NICs join their subnet at creation (az aks nodepool "
+    "update has no subnet option); Karpenter likewise refuses a changed vnetSubnetID "
+    "(node-auto-provisioning-networking.md line 46)",
     "gpuProfile": "assumption: AKS installs (or skips) the GPU driver when a node is provisioned; "
     "an update would leave existing nodes on the old driver",
 }
@@ -72,6 +75,7 @@ class GpuPoolsArgs:
     # The cluster's last write: the pools follow it one after another (AKS refuses overlapping writes).
     after: pulumi.Resource | None = None
     priority_expander: str | None = None  # the priorities of the cluster-autoscaler priority expander
+    node_subnet_id: pulumi.Input[str] | None = None  # the stack's own node subnet (issue 23)
 
 
 class GpuPools(Component):
@@ -144,6 +148,7 @@ class GpuPools(Component):
             )
             if spec.max_surge
             else None,
+            vnet_subnet_id=args.node_subnet_id,
             tags=dict(args.tags),
             opts=self.child_opts(
                 was=spec.name,

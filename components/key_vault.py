@@ -89,7 +89,9 @@ class KeyVault(Component):
     def __init__(self, name: str, args: KeyVaultArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aksllm:platform:KeyVault", name, opts)
         settings, tags = args.settings, dict(args.place.tags)
-        egress: pulumi.Input[Sequence[str]] = args.cluster_egress_ips if settings.allow_cluster_egress else []
+        # With public access off (a private endpoint, issue 23) IP rules admit nothing: none are sent.
+        open_ = settings.allow_cluster_egress and settings.public_network_access
+        egress: pulumi.Input[Sequence[str]] = args.cluster_egress_ips if open_ else []
         rules = pulumi.Output.all(ip_rules(settings.allowed_ip_ranges), egress).apply(
             lambda pair: [keyvault.IPRuleArgs(value=v) for v in ip_rules([*pair[0], *pair[1]])]
         )

@@ -182,6 +182,9 @@ class StackOutputs(TypedDict):
     upgradePath: list[UpgradeStepSummary]  # what a change of cluster.kubernetesVersion runs
     notes: NotRequired[list[str]]  # what the plan wants you to know (warnings, caveats, next steps)
     nodeProvisioning: NodeProvisioningSummary  # agent pools or NAP, and KAITO's own nodes
+    network: NotRequired[
+        dict[str, Any]
+    ]  # the VNet, its subnets and egress (sizing.network.NetworkPlan.summary)
     cost: dict[str, Any]  # the cost estimate (cost.estimate.CostEstimate.to_dict)
     budgetName: NotRequired[str]  # with budget:
     models: dict[str, ModelSummary]  # model name -> how to reach it

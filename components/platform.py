@@ -23,8 +23,10 @@ from components.outputs import (
     quota_output,
 )
 from cost import estimate_cost
+from cost.network import network_cost
 from facts.naming import Names
 from facts.tags import stack_tags
+from sizing.network import private_endpoint_targets
 from stack.plan import StackPlan
 
 
@@ -58,6 +60,7 @@ class Platform(Component):
                 settings=cfg.cluster,
                 features=plan.cluster_features,
                 upgrade_steps=upgrade,
+                network=plan.network,
             ),
             opts=self.child_opts(was="cluster"),
         )
@@ -90,6 +93,7 @@ class Platform(Component):
                     device_plugin_values=plan.device_plugin_values,
                     after=self.cluster.last_write,
                     priority_expander=plan.priority_expander,
+                    node_subnet_id=self.cluster.node_subnet_id,
                 ),
                 opts=self.child_opts(was="gpu-pools", depends_on=[self.cluster], providers=kube),
             )
@@ -164,6 +168,11 @@ class Platform(Component):
             self.outputs["hfTokenSecret"] = addons["hfTokenSecret"]
         if "modelWeights" in addons:
             self.outputs["modelWeights"] = addons["modelWeights"]
+        if plan.network is not None:
+            self.outputs["network"] = plan.network.summary()
+        network = network_cost(plan.network, private_endpoint_targets(cfg))
+        if network is not None:
+            self.outputs["cost"]["network"] = network
         if "asyncQueue" in addons:
             self.outputs["asyncQueue"] = addons["asyncQueue"]
         if cfg.budget is not None:

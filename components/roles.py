@@ -43,6 +43,10 @@ ACR_PUSH = BuiltInRole("AcrPush", "8311e382-0749-4cb8-b61a-304f252e45ec")
 # not enough (KEDA's own workload-identity sample assigns Data Owner; kedacore/keda#806, #7822).
 # Scoped to the one queue, not the namespace.
 SERVICE_BUS_DATA_OWNER = BuiltInRole("Azure Service Bus Data Owner", "090c5cfd-751d-490a-894a-3ce6f1109419")
+# Join subnets, manage load balancers and route tables in one VNet: what an AKS cluster's identity needs
+# on a custom VNet (AKS docs system-assigned-managed-identity.md lines 109-120,
+# MicrosoftDocs/azure-aks-docs @ fb060abe: assigned to the system-assigned identity after creation).
+NETWORK_CONTRIBUTOR = BuiltInRole("Network Contributor", "4d97b98b-1d4f-4787-a291-c67834d212e7")
 # The self-hosted gpu-provisioner no longer gets "Azure Kubernetes Service Contributor Role": whether
 # that role's actions include managedClusters/agentPools/* is read two ways (facts/role_actions.py), and
 # either way it grants more than the agent-pool calls gpu-provisioner v0.4.3 makes. It gets a custom

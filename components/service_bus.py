@@ -20,6 +20,9 @@ class AsyncQueueArgs:
     unique: pulumi.Input[str]  # the deployment's suffix of globally unique names (components.name_suffix)
     place: AzurePlace
     settings: AsyncQueueConfig
+    # Reached by a private endpoint (issue 23): Premium (Service Bus has private endpoints on Premium
+    # only) and public access off.
+    private: bool = False
 
 
 class AsyncQueue(Component):
@@ -40,7 +43,12 @@ class AsyncQueue(Component):
             namespace_name=pulumi.Output.from_input(args.unique).apply(args.names.service_bus),
             resource_group_name=args.place.resource_group_name,
             location=args.place.location,
-            sku=servicebus.SBSkuArgs(name=servicebus.SkuName.STANDARD, tier=servicebus.SkuTier.STANDARD),
+            sku=servicebus.SBSkuArgs(
+                name=servicebus.SkuName.PREMIUM, tier=servicebus.SkuTier.PREMIUM, capacity=1
+            )
+            if args.private
+            else servicebus.SBSkuArgs(name=servicebus.SkuName.STANDARD, tier=servicebus.SkuTier.STANDARD),
+            public_network_access=servicebus.PublicNetworkAccess.DISABLED if args.private else None,
             disable_local_auth=True,
             minimum_tls_version=servicebus.TlsVersion.TLS_VERSION_1_2,
             tags=dict(args.place.tags),

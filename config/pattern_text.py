@@ -46,6 +46,21 @@ PATTERN_TEXT: dict[str, str] = {
     r"^[a-z0-9]{4,8}$": "4-8 lowercase letters and digits, e.g. x7k2",
     r"^[a-z][a-z0-9]{2,30}$": "an Azure region name such as swedencentral (lowercase, no spaces)",
     r"^[a-z][a-z0-9]{1,9}$": "a prefix of 2-10 lowercase letters and digits starting with a letter, e.g. llm",
+    # issue 23: Azure resource ids of a VNet, a subnet and a NAT gateway
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-A-Za-z0-9_.()]{1,90}/providers/Microsoft\.Network/"
+    r"virtualNetworks/[-A-Za-z0-9_.]{2,64}$": (
+        "a VNet's resource id, /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Network/"
+        "virtualNetworks/<name>"
+    ),
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-A-Za-z0-9_.()]{1,90}/providers/Microsoft\.Network/"
+    r"virtualNetworks/[-A-Za-z0-9_.]{2,64}/subnets/[-A-Za-z0-9_.]{1,80}$": (
+        "a subnet's resource id, <the VNet's resource id>/subnets/<name>"
+    ),
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-A-Za-z0-9_.()]{1,90}/providers/Microsoft\.Network/"
+    r"natGateways/[-A-Za-z0-9_.]{1,80}$": (
+        "a NAT gateway's resource id, /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Network/"
+        "natGateways/<name>"
+    ),
 }
 
 

@@ -28,6 +28,7 @@ RECALLED = (
     "GUID is checked in components/roles.py"
 )
 GPU_PROVISIONER = "Azure/gpu-provisioner@v0.4.3 (c09a56c0)"
+AKS_DOCS = "MicrosoftDocs/azure-aks-docs@fb060abe articles/aks/"
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,19 @@ ROLES: dict[str, RoleActions] = {
             source=RECALLED + " (ba92f5b4-2d11-453d-a403-e96b0029c9fe)",
         ),
         RoleActions(
+            "Network Contributor",
+            actions=(
+                "Microsoft.Authorization/*/read",
+                "Microsoft.Insights/alertRules/*",
+                "Microsoft.Network/*",
+                "Microsoft.ResourceHealth/availabilityStatuses/read",
+                "Microsoft.Resources/deployments/*",
+                "Microsoft.Resources/subscriptions/resourceGroups/read",
+                "Microsoft.Support/*",
+            ),
+            source=RECALLED + "; 4d97b98b-1d4f-4787-a291-c67834d212e7",
+        ),
+        RoleActions(
             "Azure Service Bus Data Owner",
             actions=("Microsoft.ServiceBus/*",),
             data_actions=("Microsoft.ServiceBus/*",),
@@ -242,6 +256,30 @@ IDENTITIES: tuple[IdentityGrants, ...] = (
                 "this program (components/container_registry.py)",
             ),
             # The Kubernetes objects it creates: one data action per kind, added from the plan by the test.
+        ),
+    ),
+    IdentityGrants(
+        "cluster",  # the AKS cluster's system-assigned identity, on a VNet of the stack's own (issue 23)
+        ("Network Contributor",),
+        (
+            Call(
+                "Microsoft.Network/virtualNetworks/subnets/join/action",
+                False,
+                "nodes and internal load balancers join the stack's subnets",
+                AKS_DOCS + "aks-service-permissions.md:72 (custom VNet, assigned after creation: line 66)",
+            ),
+            Call(
+                "Microsoft.Network/virtualNetworks/subnets/read",
+                False,
+                "an internal load balancer's subnet is checked",
+                AKS_DOCS + "aks-service-permissions.md:74; internal-lb.md:282-287",
+            ),
+            Call(
+                "Microsoft.Network/routeTables/routes/write",
+                False,
+                "routes of the node subnet's route table (outboundType userDefinedRouting)",
+                AKS_DOCS + "aks-service-permissions.md:73",
+            ),
         ),
     ),
     IdentityGrants(

@@ -71,15 +71,17 @@ def budget_start_date(config: StackConfig, _catalog: Catalog, on: date) -> Itera
 
 
 def key_vault_reachable(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
-    """``publicNetworkAccess: false`` needs a private endpoint in a VNet the cluster uses; the program
-    creates neither (Azure CNI overlay on AKS's managed VNet), so the vault would be unreachable."""
-    if not config.addons.key_vault.public_network_access:
+    """``publicNetworkAccess: false`` needs a private endpoint in a VNet the cluster uses: the program
+    creates one in ``virtualNetwork`` (``components/private_endpoints.py``); on AKS's managed VNet it
+    cannot, so the vault would be unreachable."""
+    if not config.addons.key_vault.public_network_access and config.virtual_network is None:
         yield Problem(
             "addons.keyVault.publicNetworkAccess",
             False,
-            "the program creates no private endpoint and no VNet of its own, so neither the cluster nor "
-            "the deployer could reach the vault (the Hugging Face token could not be read or written)",
-            "true, with the firewall's default Deny and allowedIpRanges / allowClusterEgress",
+            "without virtualNetwork the program has no subnet for the vault's private endpoint, so the "
+            "cluster could not reach the vault (the Hugging Face token could not be read)",
+            "true (the firewall's default Deny with allowedIpRanges / allowClusterEgress), or a "
+            "virtualNetwork for the private endpoint",
         )
 
 

@@ -27,6 +27,7 @@ from rules.gpu import GPU_RULES
 from rules.kaito import KAITO_RULES
 from rules.models import MODEL_RULES
 from rules.nap import NAP_RULES
+from rules.network import NETWORK_RULES
 from rules.queue import QUEUE_RULES
 from rules.rule import Dated, Rule
 from rules.runtime import RUNTIME_RULES
@@ -154,6 +155,7 @@ RULES += RUNTIME_RULES
 RULES += QUEUE_RULES
 RULES += AZURE_RULES
 RULES += KAITO_RULES
+RULES += NETWORK_RULES
 
 
 def unique_names(config: StackConfig) -> Iterable[Problem]:

@@ -23,6 +23,7 @@ from sizing.agent_pools import AgentPoolSpec, agent_pool_specs, priority_expande
 from sizing.deployments import ModelPlan, device_memory_notes, plan_models
 from sizing.nap import NodeClassSpec, NodePoolSpec, node_class_specs, nodepool_specs
 from sizing.nap_summary import NapSummary, nap_summary
+from sizing.network import NetworkPlan, network_plan
 from sizing.quota import QuotaRow, quota_rows
 from sizing.upgrade_path import UpgradeStep, upgrade_steps
 
@@ -109,6 +110,7 @@ class StackPlan:
     node_provisioning: NapSummary  # the NAP summary, from the typed plans
     cluster_features: ClusterFeatures
     upgrade_steps: list[UpgradeStep]  # the order a Kubernetes version change follows
+    network: NetworkPlan | None = None  # the stack's own VNet (issue 23), None on AKS's managed VNet
 
     @property
     def runs_gpu_software(self) -> bool:
@@ -150,4 +152,5 @@ def plan_stack(config: StackConfig, catalog: Catalog, *, on: date | None = None)
         node_provisioning=nap_summary(config, catalog, model_plans),
         cluster_features=cluster_features(config),
         upgrade_steps=upgrade_steps(config, specs),
+        network=network_plan(config, catalog),
     )

@@ -16,6 +16,7 @@ from components.roles import (
     GPU_PROVISIONER_AGENT_POOLS,
     KEY_VAULT_SECRETS_USER,
     MONITORING_DATA_READER,
+    NETWORK_CONTRIBUTOR,
     SERVICE_BUS_DATA_OWNER,
     SERVICE_BUS_DATA_RECEIVER,
     SERVICE_BUS_DATA_SENDER,
@@ -26,6 +27,7 @@ from components.roles import (
 from tests.conftest import ROOT, by_type, one, planned, run_with
 from tests.k8s_schemas import iter_docs, manifest_errors, requires_crds
 from tools.mocks import (
+    MOCK_CLUSTER_PRINCIPAL_ID,
     MOCK_KUBELET_OBJECT_ID,
     MOCK_OUTBOUND_IP,
     MOCK_SUBSCRIPTION,
@@ -190,6 +192,9 @@ def test_role_scopes_are_exactly_one_resource_each(stack_run: tuple[str, Program
     }
     if stack == "prod":  # KAITO's chart with the self-hosted gpu-provisioner: the cluster only
         expected[(principal(stack, "gpu-provisioner"), custom_role(run))] = cluster
+        # prod's own VNet: the cluster's identity manages its subnets and internal load balancers
+        vnet = resource_id(run, "azure-native:network:VirtualNetwork")
+        expected[(MOCK_CLUSTER_PRINCIPAL_ID, NETWORK_CONTRIBUTOR.guid)] = vnet
     if "modelWeights" in run.outputs:  # weights in Blob: the container, never the account
         container = resource_id(run, "azure-native:storage:BlobContainer")
         expected |= {
@@ -243,6 +248,7 @@ def test_no_role_is_ever_granted_on_a_subscription_or_resource_group(stack: str)
                 ACR_PULL,
                 ACR_PUSH,
                 AKS_RBAC_CLUSTER_ADMIN,
+                NETWORK_CONTRIBUTOR,
             )
             if inputs["roleDefinitionId"].endswith(role.guid)
             or (role is GPU_PROVISIONER_AGENT_POOLS and inputs["roleDefinitionId"].endswith(custom_role(run)))
@@ -253,6 +259,8 @@ def test_no_role_is_ever_granted_on_a_subscription_or_resource_group(stack: str)
             if inputs["principalId"] == DEPLOYER
             else "kubelet"
             if inputs["principalId"] == MOCK_KUBELET_OBJECT_ID
+            else "cluster"
+            if inputs["principalId"] == MOCK_CLUSTER_PRINCIPAL_ID
             else identity_name(stack, purpose)
         )
         assert inputs["roleAssignmentName"] == assignment_name(scope, role, principal)
@@ -394,8 +402,11 @@ def test_key_vault_is_rbac_purge_protected_and_denies_by_default(stack_run: tupl
     assert props["tenantId"] == "00000000-0000-0000-0000-000000000001"
     acls = props["networkAcls"]
     assert acls["defaultAction"] == "Deny" and acls["bypass"] == "AzureServices"
-    # Only the cluster's own egress IP: the Secrets Store CSI driver on the nodes must reach it.
-    assert acls["ipRules"] == [{"value": MOCK_OUTBOUND_IP}]
+    if stack == "prod":  # private (issue 23): public access off, no IP rule (tests/test_private_endpoints.py)
+        assert props["publicNetworkAccess"] == "Disabled" and acls["ipRules"] == []
+    else:  # only the cluster's own egress IP: the Secrets Store CSI driver on the nodes must reach it
+        assert props["publicNetworkAccess"] == "Enabled"
+        assert acls["ipRules"] == [{"value": MOCK_OUTBOUND_IP}]
     assert run.outputs["keyVaultName"] == vault["vaultName"]
     # No token configured in the committed stacks: no secret, nothing to sync.
     assert not by_type(run, "azure-native:keyvault:Secret")

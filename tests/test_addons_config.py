@@ -95,9 +95,9 @@ def test_ip_rules_need_the_public_endpoint() -> None:
     )
     assert rules.path == "addons.keyVault.allowedIpRanges"
     assert "publicNetworkAccess is false" in rules.message
-    # and a closed vault is refused until the program creates a private endpoint
+    # and a closed vault is refused without a virtualNetwork for its private endpoint
     assert reachable.path == "addons.keyVault.publicNetworkAccess"
-    assert "no private endpoint" in reachable.message
+    assert "without virtualNetwork" in reachable.message
 
 
 def test_inference_namespace_must_not_be_a_system_one() -> None:

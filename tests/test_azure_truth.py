@@ -372,9 +372,12 @@ def test_budget_start_date_azure_accepts() -> None:
     assert "past period" in p.message and "remove startDate" in p.accepted
 
 
-def test_closed_key_vault_refused_until_private_networking_exists() -> None:
+def test_closed_key_vault_refused_without_a_vnet_for_its_private_endpoint() -> None:
     (p,) = problems({"addons": {"keyVault": {"publicNetworkAccess": False}}})
-    assert p.path == "addons.keyVault.publicNetworkAccess" and "no private endpoint" in p.message
+    assert p.path == "addons.keyVault.publicNetworkAccess" and "without virtualNetwork" in p.message
+    assert not problems_or_none(
+        {"addons": {"keyVault": {"publicNetworkAccess": False}}, "virtualNetwork": {}}
+    )
 
 
 def test_system_pool_size_from_the_general_purpose_catalog() -> None:

@@ -106,6 +106,7 @@ def _tag_capable(type_: str) -> set[str]:
         "azure-native:consumption:Budget",  # BudgetArgs has no tags
         "azure-native:monitor:DataCollectionRuleAssociation",  # an extension resource: no tags
         "azure-native:storage:BlobContainer",  # BlobContainerArgs has no tags (the account carries them)
+        "azure-native:network:PrivateDnsZoneGroup",  # a private endpoint's child: no tags in its Args
     }
     return set() if type_ in untaggable else {"tags"}
 

@@ -113,6 +113,12 @@ def test_dev_pools_are_managed_driver_t4_on_demand_0_1_and_spot_0_2() -> None:
     }
 
 
+# prod's own VNet (Pulumi.prod.yaml virtualNetwork): every pool joins its node subnet (tests/test_network.py)
+PROD_NODES = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/mock/VirtualNetwork/vnet-llm-prod/subnets/snet-nodes"
+)
+
+
 def test_prod_pools_are_operator_driven_a100_mig_with_an_on_demand_floor_and_spot_burst() -> None:
     zones = ["1", "2", "3"]
     mig = {"nvidia.com/mig.config": "all-3g.40gb"}
@@ -130,6 +136,7 @@ def test_prod_pools_are_operator_driven_a100_mig_with_an_on_demand_floor_and_spo
             nodeLabels=labels("a100", A100, "on-demand", "serving", "operator", **mig),
             nodeTaints=["sku=gpu:NoSchedule"],
             upgradeSettings={"maxSurge": "10%", "drainTimeoutInMinutes": 30},
+            vnetSubnetID=PROD_NODES,
         ),
         "a100sp": common(
             A100,
@@ -145,6 +152,7 @@ def test_prod_pools_are_operator_driven_a100_mig_with_an_on_demand_floor_and_spo
             gpuProfile={"driver": "None"},
             nodeLabels=labels("a100", A100, "spot", "serving", "operator", **mig),
             nodeTaints=["sku=gpu:NoSchedule", "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"],
+            vnetSubnetID=PROD_NODES,
         ),
     }
 

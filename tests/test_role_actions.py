@@ -14,6 +14,7 @@ from components.roles import (
     GPU_PROVISIONER_AGENT_POOLS,
     KEY_VAULT_SECRETS_USER,
     MONITORING_DATA_READER,
+    NETWORK_CONTRIBUTOR,
     SERVICE_BUS_DATA_OWNER,
     SERVICE_BUS_DATA_RECEIVER,
     SERVICE_BUS_DATA_SENDER,
@@ -33,7 +34,7 @@ from facts.role_actions import (
     uncovered,
 )
 from tests.conftest import by_type, planned
-from tools.mocks import MOCK_KUBELET_OBJECT_ID, ProgramRun
+from tools.mocks import MOCK_CLUSTER_PRINCIPAL_ID, MOCK_KUBELET_OBJECT_ID, ProgramRun
 
 DEPLOYER = "00000000-0000-0000-0000-00000000000b"  # the mocked getClientConfig objectId
 RA = "azure-native:authorization:RoleAssignment"
@@ -51,6 +52,7 @@ BUILT_IN = {
         SERVICE_BUS_DATA_SENDER,
         STORAGE_BLOB_DATA_CONTRIBUTOR,
         STORAGE_BLOB_DATA_READER,
+        NETWORK_CONTRIBUTOR,
     )
 }
 BY_IDENTITY = {g.identity: g for g in IDENTITIES}
@@ -88,6 +90,8 @@ def assigned_roles(stack: str) -> dict[str, set[str]]:
             if principal == DEPLOYER
             else "kubelet"
             if principal == MOCK_KUBELET_OBJECT_ID
+            else "cluster"
+            if principal == MOCK_CLUSTER_PRINCIPAL_ID
             else principal.removeprefix(f"principal-id-of-id-llm-{stack}-")
         )
         out[who].add(name)

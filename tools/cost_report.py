@@ -114,6 +114,12 @@ def render_cost(cost: dict[str, Any]) -> str:
             ],
             even_rows,
         )
+    network = cost.get("network")
+    if network:  # the stack's own VNet (cost/network.py): outside the capacity totals above
+        lines.append(
+            f"  Network {network['currency']}/month: {money(network['monthly'])} (not in the totals above): "
+            f"{network['note']}"
+        )
     lines += ["", "Cost notes:", *(f"  - {n}" for n in cost["notes"])]
     lines.append(f"  - price source: {cost['prices']['source']}")
     return "\n".join(lines)

@@ -30,6 +30,7 @@ MOCK_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 # kv-llm-dev-000000; a real stack's suffix is random (components.name_suffix).
 MOCK_RANDOM_CHAR = "0"
 MOCK_KUBELET_OBJECT_ID = "principal-id-of-kubelet"  # the cluster's kubelet identity (AcrPull)
+MOCK_CLUSTER_PRINCIPAL_ID = "principal-id-of-cluster"  # the cluster's system-assigned identity
 # The cluster load balancer's managed outbound IP (AKS creates it in the node resource group).
 MOCK_OUTBOUND_IP = "20.91.0.10"
 MOCK_OUTBOUND_IP_ID = (
@@ -127,6 +128,10 @@ class PlatformMocks(pmocks.Mocks):
                     "objectId": MOCK_KUBELET_OBJECT_ID,
                     "resourceId": f"/subscriptions/{MOCK_SUBSCRIPTION}/mock/UserAssignedIdentity/kubelet",
                 }
+            }
+            state["identity"] = {
+                **dict(state.get("identity") or {}),
+                "principalId": MOCK_CLUSTER_PRINCIPAL_ID,
             }
             network = dict(state.get("networkProfile") or {})
             network["loadBalancerProfile"] = {

@@ -23,6 +23,9 @@ def sections(doc: dict[str, Any]) -> list[str]:
         from tools.cost_report import render_cost
 
         out.append(render_cost(cost))
+    network = network_section(outputs)
+    if network:
+        out.append(network)
     addons = addons_section(outputs)
     if addons:
         out.append(addons)
@@ -30,6 +33,26 @@ def sections(doc: dict[str, Any]) -> list[str]:
     if models:
         out.append(models)
     return out
+
+
+def network_section(outputs: StackOutputs) -> str:
+    """The stack's VNet: its subnets, what each must hold, and the outbound path."""
+    net = outputs.get("network")
+    if not net:
+        return ""
+    lines = [f"  VNet: {net['vnet']} ({', '.join(net['addressSpace'])})"]
+    for s in net["subnets"]:
+        mark = " (existing)" if s["existing"] else ""
+        lines.append(
+            f"  {s['subnet']}{mark}: {s['addressPrefix']}, {s['usable']} usable, {s['needed']} needed "
+            f"({s['neededBy']})"
+        )
+    lines.append(
+        f"  pod CIDR holds {net['podCidrHoldsNodes']} nodes (a /24 each); "
+        f"the pools reach {net['nodesAtMostWithSurge']}"
+    )
+    lines.append(f"  egress: {net['note']}")
+    return "Network:\n" + "\n".join(lines)
 
 
 def models_section(outputs: StackOutputs) -> str:

@@ -40,6 +40,8 @@ READERS = {
     "USER": "getpass",
     "LOGNAME": "getpass",
     "HOME": "posixpath",
+    # The Run:ai streamer's Azure backend (the az:// weights path, issue 24): the image installs it.
+    "AZURE_STORAGE_ACCOUNT_NAME": "runai_model_streamer_azure",
 }
 
 

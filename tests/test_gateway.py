@@ -1,0 +1,119 @@
+"""The Gateway API objects in front of the models (issue 23 item 3, renderer only): they validate
+against the Gateway API v1.6.1 CRDs (../shared/crds) and v1.5.1 (tests/data: what AKS installs on
+Kubernetes 1.36), structural schema only (the CRDs' CEL rules are not evaluated here); each model is
+selected by header or path prefix, and a model that wakes from zero goes through the KEDA HTTP
+add-on's interceptor."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from renderers.gateway import (
+    INTERNAL_LB,
+    INTERNAL_LB_SUBNET,
+    GatewaySpec,
+    ModelRoute,
+    client_urls,
+    gateway_objects,
+)
+from tests.k8s_schemas import manifest_errors, requires_crds, strictify
+
+# The bundle AKS's Managed Gateway API installs on Kubernetes 1.36 (tests/data/gateway-api-v1.5.1/SOURCES.md).
+V1_5_1 = Path(__file__).parent / "data" / "gateway-api-v1.5.1"
+
+
+@functools.cache
+def _v1_5_1_schemas() -> dict[tuple[str, str], dict[str, Any]]:
+    schemas = {}
+    for path in sorted(V1_5_1.glob("*.yaml")):
+        crd = yaml.safe_load(path.read_text())
+        for version in crd["spec"]["versions"]:
+            if version["served"]:
+                api = f"{crd['spec']['group']}/{version['name']}"
+                schemas[(api, crd["spec"]["names"]["kind"])] = strictify(version["schema"]["openAPIV3Schema"])
+    return schemas
+
+
+SPEC = GatewaySpec(
+    name="models",
+    namespace="inference",
+    hostname="llm.internal.example.com",
+    tls_secret="models-tls",
+    subnet="snet-gateway",
+    labels=(("app.kubernetes.io/part-of", "aks-llm"),),
+)
+WARM = ModelRoute("qwen7b", "qwen7b", 80)
+COLD = ModelRoute("phi4", "phi4", 80, interceptor=("keda", "keda-add-ons-http-interceptor-proxy", 8080))
+
+
+@requires_crds
+def test_every_object_validates_against_the_gateway_api_crds() -> None:
+    docs = gateway_objects(SPEC, [WARM, COLD])
+    assert [d["kind"] for d in docs] == ["Gateway", "HTTPRoute", "HTTPRoute", "ReferenceGrant"]
+    for doc in docs:
+        assert manifest_errors(doc) == [], doc["kind"]
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_every_object_validates_against_the_v1_5_1_crds_aks_installs_on_1_36(index: int) -> None:
+    doc = gateway_objects(SPEC, [WARM, COLD])[index]
+    schema = _v1_5_1_schemas()[(doc["apiVersion"], doc["kind"])]
+    body = {k: v for k, v in doc.items() if k != "metadata"}
+    validator = jsonschema.Draft7Validator({**schema, "properties": {**schema["properties"], "metadata": {}}})
+    assert [e.message for e in validator.iter_errors(body)] == []
+
+
+def test_the_gateway_is_internal_in_its_subnet_and_terminates_tls() -> None:
+    gateway = gateway_objects(SPEC, [WARM])[0]["spec"]
+    assert gateway["gatewayClassName"] == "istio"
+    assert gateway["infrastructure"]["annotations"] == {
+        INTERNAL_LB: "true",
+        INTERNAL_LB_SUBNET: "snet-gateway",
+    }
+    (listener,) = gateway["listeners"]
+    assert listener["protocol"] == "HTTPS" and listener["tls"]["certificateRefs"] == [
+        {"kind": "Secret", "name": "models-tls"}
+    ]
+
+
+def test_a_model_is_selected_by_its_header_or_its_path_prefix() -> None:
+    route = gateway_objects(SPEC, [WARM])[1]["spec"]
+    by_header, by_path = route["rules"]
+    assert by_header["matches"][0]["headers"] == [{"type": "Exact", "name": "x-model", "value": "qwen7b"}]
+    assert by_header["backendRefs"] == [{"name": "qwen7b", "port": 80}]
+    assert by_path["matches"][0]["path"] == {"type": "PathPrefix", "value": "/models/qwen7b"}
+    assert by_path["filters"][0]["urlRewrite"]["path"] == {
+        "type": "ReplacePrefixMatch",
+        "replacePrefixMatch": "/",
+    }
+    assert client_urls(SPEC, WARM) == {
+        "baseUrl": "https://llm.internal.example.com/v1",
+        "header": "x-model: qwen7b",
+        "pathBaseUrl": "https://llm.internal.example.com/models/qwen7b/v1",
+    }
+
+
+def test_a_model_that_wakes_from_zero_goes_through_the_interceptor_with_its_host() -> None:
+    docs = gateway_objects(SPEC, [WARM, COLD])
+    route = next(d for d in docs if d["kind"] == "HTTPRoute" and d["metadata"]["name"] == "phi4")["spec"]
+    for rule in route["rules"]:
+        assert rule["backendRefs"] == [
+            {"name": "keda-add-ons-http-interceptor-proxy", "namespace": "keda", "port": 8080}
+        ]
+        rewrite = next(f["urlRewrite"] for f in rule["filters"] if f["type"] == "URLRewrite")
+        assert rewrite["hostname"] == "phi4.inference.svc.cluster.local"
+    (grant,) = [d for d in docs if d["kind"] == "ReferenceGrant"]
+    assert grant["metadata"]["namespace"] == "keda"
+    assert grant["spec"]["from"] == [
+        {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": "inference"}
+    ]
+    assert grant["spec"]["to"] == [
+        {"group": "", "kind": "Service", "name": "keda-add-ons-http-interceptor-proxy"}
+    ]
+    assert not [d for d in gateway_objects(SPEC, [WARM]) if d["kind"] == "ReferenceGrant"]
