@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_azure_native.authorization as authorization
@@ -23,6 +22,7 @@ from components.key_vault import KeyVault, KeyVaultArgs, cluster_egress_ips
 from components.model_weights import SEEDER_SERVICE_ACCOUNT, ModelWeightsArgs, ModelWeightsStore
 from components.monitoring import ManagedPrometheus, ManagedPrometheusArgs
 from components.name_suffix import unique_suffix
+from components.outputs import AddonsSummary, TriggerAuthentications
 from components.prometheus_rules import PrometheusRules, PrometheusRulesArgs
 from components.roles import (
     SERVICE_BUS_DATA_RECEIVER,
@@ -58,7 +58,7 @@ class PlatformAddons(Component):
     """Every add-on of one stack; ``inference`` is what model services build on."""
 
     inference: InferenceRuntimeRefs
-    outputs: dict[str, Any]
+    outputs: AddonsSummary
 
     def __init__(self, name: str, args: PlatformAddonsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aksllm:platform:Addons", name, opts)
@@ -316,32 +316,41 @@ class PlatformAddons(Component):
         if seeder is not None:
             identities["weights-seeder"] = seeder
         # Client ids are not secrets (they identify, they do not authenticate); the token is never here.
-        outputs: dict[str, Any] = {
+        triggers: TriggerAuthentications = {"prometheus": keda.prometheus_trigger_auth}
+        if keda.service_bus_trigger_auth:
+            triggers["serviceBus"] = keda.service_bus_trigger_auth
+        self.outputs = {
             "identities": {key: ident.client_id for key, ident in identities.items()},
             "keyVaultName": vault.vault_name,
             "prometheusQueryEndpoint": prometheus.query_endpoint,
             "kaito": kaito.summary,
             "inferenceNamespace": namespace.name,
-            "triggerAuthentications": {
-                "prometheus": keda.prometheus_trigger_auth,
-                **({"serviceBus": keda.service_bus_trigger_auth} if keda.service_bus_trigger_auth else {}),
-            },
-            "hfTokenSecret": namespace.hf_token_secret,
-            "modelWeights": {
-                "accountId": weights_store.account_id,
-                "accountName": weights_store.account_name,
-                "container": weights_store.container_name,
-            }
-            if weights_store is not None
-            else None,
-            "asyncQueue": {
-                "namespace": queue.namespace_name,
-                "queue": queue.queue_name,
-                "replyQueue": queue.reply_queue_name,
-                "registry": registry.login_server if registry is not None else None,
-            }
-            if queue
-            else None,
+            "triggerAuthentications": triggers,
         }
-        self.outputs = {key: value for key, value in outputs.items() if value is not None}
-        self.register_outputs(self.outputs)
+        _optional_outputs(self.outputs, namespace, weights_store, queue, registry)
+        self.register_outputs(dict(self.outputs))
+
+
+def _optional_outputs(
+    outputs: AddonsSummary,
+    namespace: InferenceNamespace,
+    weights_store: ModelWeightsStore | None,
+    queue: AsyncQueue | None,
+    registry: ContainerRegistry | None,
+) -> None:
+    """The add-on outputs only some stacks have: the HF token's Secret, the weights store, the queue."""
+    if namespace.hf_token_secret is not None:
+        outputs["hfTokenSecret"] = namespace.hf_token_secret
+    if weights_store is not None:
+        outputs["modelWeights"] = {
+            "accountId": weights_store.account_id,
+            "accountName": weights_store.account_name,
+            "container": weights_store.container_name,
+        }
+    if queue:
+        outputs["asyncQueue"] = {
+            "namespace": queue.namespace_name,
+            "queue": queue.queue_name,
+            "replyQueue": queue.reply_queue_name,
+            "registry": registry.login_server if registry is not None else None,
+        }

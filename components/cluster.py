@@ -140,7 +140,7 @@ def _auto_scaler_profile(settings: ClusterConfig) -> cs.ManagedClusterProperties
         expander=_EXPANDERS[profile.expander],
         max_node_provision_time=profile.max_node_provision_time,
         # Emitted explicitly (AKS takes a string): the cap on a pod's grace period on scale-down, checked
-        # against every vLLM replica's drain (config.rules_drain).
+        # against every vLLM replica's drain (rules.runtime.drains_fit_the_caps).
         max_graceful_termination_sec=str(profile.max_graceful_termination_sec),
     )
 

@@ -18,6 +18,7 @@ from pulumi_kubernetes.helm.v3 import Release, RepositoryOptsArgs
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 
 from components.child_names import Component
+from components.outputs import KaitoSummary
 from components.roles import GPU_PROVISIONER_AGENT_POOLS, custom_role_guid
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
 from config import versions
@@ -43,7 +44,7 @@ UPSTREAM_KAITO = versions.chart(
 ).version  # the upstream release the facts and CRDs of this project describe
 
 
-def kaito_summary(settings: KaitoConfig) -> dict[str, str]:
+def kaito_summary(settings: KaitoConfig) -> KaitoSummary:
     """What the plan says about KAITO: the mode, the version it brings, and the caveat."""
     if settings.mode == "managed":
         return {
@@ -86,7 +87,7 @@ class KaitoArgs:
 class Kaito(Component):
     """Nothing but a summary in managed mode; the charts (and gpu-provisioner identity) in helm mode."""
 
-    summary: dict[str, str]
+    summary: KaitoSummary
     gpu_provisioner: WorkloadIdentity | None
     # Helm mode: the atomic workspace release (KAITO's CRDs, its controller and its validating webhook,
     # failurePolicy Fail at chart 0.12.0 templates/webhooks.yaml). Every Workspace and InferenceSet

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 from pulumi_kubernetes.core.v1 import ConfigMap
@@ -17,6 +16,7 @@ from components.child_names import Component
 from components.inference_refs import InferenceRuntimeRefs
 from components.kaito_model import KaitoModel, KaitoModelArgs
 from components.model_common import METRICS_NAMESPACE, ModelContext
+from components.outputs import ModelSummary
 from components.queue_worker import QueueWorker, QueueWorkerArgs
 from components.vllm_model import MODEL_CACHE_STORAGE_CLASS, VllmModel, VllmModelArgs
 from config.schema import StackConfig
@@ -54,7 +54,7 @@ def kaito_version(config: StackConfig) -> str:
 class ModelServices(Component):
     """All model services; ``outputs`` maps each model name to how callers reach it."""
 
-    outputs: dict[str, dict[str, Any]]
+    outputs: dict[str, ModelSummary]
     notes: list[str]
     worker: WorkerPlan | None = None
 
@@ -159,12 +159,12 @@ class ModelServices(Component):
             self.child_opts(was="queue-worker"),
         )
 
-    def _summary(self, plan: ModelPlan, refs: InferenceRuntimeRefs, kind: str) -> dict[str, Any]:
+    def _summary(self, plan: ModelPlan, refs: InferenceRuntimeRefs, kind: str) -> ModelSummary:
         cfg = plan.config
         deployed = self.worker is not None and self.worker.deployed and self.worker.model == cfg.name
         wake_up = wake_up_sources(plan, http_addon=refs.http_addon is not None, queue=deployed)
         floor = replica_floor(plan)
-        summary: dict[str, Any] = {
+        summary: ModelSummary = {
             "url": service_url(cfg.name, refs.namespace),
             "servedModelName": served_model_name(plan),
             "runtime": cfg.runtime,

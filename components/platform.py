@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_azure_native.authorization as authorization
@@ -16,7 +15,13 @@ from components.cluster import AksCluster, AksClusterArgs
 from components.gpu_pools import GpuPools, GpuPoolsArgs
 from components.model_services import ModelServices, ModelServicesArgs
 from components.node_provisioning import NodeProvisioning, NodeProvisioningArgs
-from config.plan_date import plan_date
+from components.outputs import (
+    StackOutputs,
+    kubernetes_version_output,
+    node_provisioning_output,
+    queue_worker_output,
+    quota_output,
+)
 from cost import estimate_cost
 from cost.network import network_cost
 from facts.naming import Names
@@ -110,34 +115,7 @@ class Platform(Component):
             if self.nodepool_specs
             else None
         )
-        self.outputs: dict[str, Any] = {
-            "sizing": [plan.row() for plan in self.model_plans],
-            "resourceGroupName": self.cluster.resource_group_name,
-            "clusterName": self.cluster.cluster_name,
-            "oidcIssuerUrl": self.cluster.oidc_issuer_url,
-            "gpuPools": [spec.row() for spec in self.agent_pool_specs],
-            "quota": plan.quota,
-            **self.addons.outputs,
-        }
-        self.outputs["kubernetesVersion"] = plan.kubernetes_version
-        # What a change of cluster.kubernetesVersion runs, in order (components.version_update).
-        self.outputs["upgradePath"] = [
-            {
-                "step": s.label,
-                "command": shlex.join(s.command(names.resource_group(), names.cluster(), version)),
-            }
-            for s in plan.upgrade_steps
-        ]
-        if plan.early_notes:
-            self.outputs["notes"] = [*self.outputs.get("notes", []), *plan.early_notes]
-        self.outputs["nodeProvisioning"] = plan.node_provisioning
-        if plan.network is not None:
-            self.outputs["network"] = plan.network.summary()
         self.cost = estimate_cost(cfg, plan.catalog, self.model_plans, names.budget_resource_groups())
-        self.outputs["cost"] = self.cost.to_dict()
-        network = network_cost(plan.network, private_endpoint_targets(cfg))
-        if network is not None:
-            self.outputs["cost"]["network"] = network
         if cfg.budget is not None:
             self.budget = StackBudget(
                 self.child_name("budget"),
@@ -148,21 +126,59 @@ class Platform(Component):
                     ),
                     resource_groups=names.budget_resource_groups(),
                     settings=cfg.budget,
-                    start_date=cfg.budget.start_date or first_of_month(plan_date()),
+                    start_date=cfg.budget.start_date or first_of_month(plan.plan_date),
                     start_date_pinned=cfg.budget.start_date is not None,
                     forecast_action_group_id=self.addons.action_group_id,
                 ),
                 opts=self.child_opts(was="budget"),
             )
-            self.outputs["budgetName"] = names.budget()
         self.models = ModelServices(
             self.child_name("models"),
             ModelServicesArgs(plans=self.model_plans, config=cfg, inference=self.inference),
             opts=self.child_opts(was="models", providers=kube),
         )
-        self.outputs["models"] = self.models.outputs
+        addons = self.addons.outputs
+        self.outputs: StackOutputs = {
+            "sizing": [plan.row() for plan in self.model_plans],
+            "resourceGroupName": self.cluster.resource_group_name,
+            "clusterName": self.cluster.cluster_name,
+            "oidcIssuerUrl": self.cluster.oidc_issuer_url,
+            "gpuPools": [spec.row() for spec in self.agent_pool_specs],
+            "quota": [quota_output(row) for row in plan.quota],
+            "identities": addons["identities"],
+            "keyVaultName": addons["keyVaultName"],
+            "prometheusQueryEndpoint": addons["prometheusQueryEndpoint"],
+            "kaito": addons["kaito"],
+            "inferenceNamespace": addons["inferenceNamespace"],
+            "triggerAuthentications": addons["triggerAuthentications"],
+            "kubernetesVersion": kubernetes_version_output(plan.kubernetes_version),
+            # What a change of cluster.kubernetesVersion runs, in order (components.version_update).
+            "upgradePath": [
+                {
+                    "step": s.label,
+                    "command": shlex.join(s.command(names.resource_group(), names.cluster(), version)),
+                }
+                for s in plan.upgrade_steps
+            ],
+            "nodeProvisioning": node_provisioning_output(plan.node_provisioning),
+            "cost": self.cost.to_dict(),
+            "models": self.models.outputs,
+        }
+        if "hfTokenSecret" in addons:
+            self.outputs["hfTokenSecret"] = addons["hfTokenSecret"]
+        if "modelWeights" in addons:
+            self.outputs["modelWeights"] = addons["modelWeights"]
+        if plan.network is not None:
+            self.outputs["network"] = plan.network.summary()
+        network = network_cost(plan.network, private_endpoint_targets(cfg))
+        if network is not None:
+            self.outputs["cost"]["network"] = network
+        if "asyncQueue" in addons:
+            self.outputs["asyncQueue"] = addons["asyncQueue"]
+        if cfg.budget is not None:
+            self.outputs["budgetName"] = names.budget()
         if self.models.worker is not None:
-            self.outputs["queueWorker"] = self.models.worker.summary()
-        if self.models.notes:
-            self.outputs["notes"] = [*self.outputs.get("notes", []), *self.models.notes]
-        self.register_outputs(self.outputs)
+            self.outputs["queueWorker"] = queue_worker_output(self.models.worker)
+        if plan.early_notes or self.models.notes:
+            self.outputs["notes"] = [*plan.early_notes, *self.models.notes]
+        self.register_outputs(dict(self.outputs))

@@ -123,7 +123,7 @@ def _api_server_source_range(value: str) -> str:
     return value
 
 
-MAX_USER_TAGS = 47  # Azure allows 50 tags per resource; the program adds 3 (config.tags)
+MAX_USER_TAGS = 47  # Azure allows 50 tags per resource; the program adds 3 (facts.tags)
 
 
 def _tags(value: dict[str, str]) -> dict[str, str]:
@@ -318,7 +318,7 @@ class AutoscalerProfileConfig(Strict):
     max_node_provision_time: Minutes = "15m"
     """How long the autoscaler waits for a node to become ready (whole minutes)."""
     # How long the autoscaler lets a pod terminate on scale-down (AKS default 600): at least every vLLM
-    # replica's grace period (config.drain), or its in-flight generations are cut.
+    # replica's grace period (sizing.drain), or its in-flight generations are cut.
     max_graceful_termination_sec: Annotated[int, Field(ge=1, le=86_400)] = 600
     """Seconds the cluster autoscaler lets a pod terminate on scale-down; must be at least every vLLM
     replica's grace period (preStop drain plus shutdown), or in-flight generations are cut."""

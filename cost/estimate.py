@@ -27,9 +27,7 @@ from config.schema import GpuPoolConfig, NodePoolConfig, StackConfig
 from cost import breakeven
 from cost.budget import NOT_ESTIMATED, budget_note, budget_section
 from cost.nodepools import ON_DEMAND, SPOT, NodePoolCapacity, nodepool_capacities
-from sizing.advisor import replica_estimate
-from sizing.deployments import ModelPlan
-from sizing.schedule import (
+from sizing.business_hours import (
     HOURS_PER_MONTH,
     WEEK_MINUTES,
     Interval,
@@ -39,7 +37,9 @@ from sizing.schedule import (
     utc_offset_minutes,
     weekly_intervals,
 )
-from sizing.scheduling import gpus_per_node
+from sizing.deployments import ModelPlan
+from sizing.node_selection import gpus_per_node
+from sizing.plan_estimates import replica_estimate
 from sizing.slots import fill
 from sizing.workloads import floor_replicas
 
@@ -177,7 +177,7 @@ def _basis(priced: bool) -> str:
 
 
 def slots_per_node(pool: GpuPoolConfig, catalog: Catalog) -> int:
-    """What a node of the pool offers vLLM replicas: the plan's ``sizing.scheduling.gpus_per_node``."""
+    """What a node of the pool offers vLLM replicas: the plan's ``sizing.node_selection.gpus_per_node``."""
     return gpus_per_node(pool, catalog.skus[pool.vm_size])
 
 
@@ -505,6 +505,21 @@ class _Estimator:
         return total
 
     def explain(self, rows: list[CapacityRow], monthly_total: float) -> None:
+        """The estimate's notes, in order: KAITO's own nodes, unpriced or cap-priced rows, NodePools,
+        spot caps below the price, the price table's region and age, the budget, what is not included."""
+        self._explain_kaito()
+        self._explain_rows(rows)
+        self._explain_nodepools()
+        self._explain_spot_caps()
+        self._explain_price_table(rows)
+        if self.budget is not None:
+            self.notes.append(budget_note(self.budget))
+        if self.config.cost_comparison is None and self.loads:
+            self.notes.append("add costComparison to the stack config for the break-even against an API")
+        self.notes.append(NOT_INCLUDED)
+
+    def _explain_kaito(self) -> None:
+        """KAITO models: the nodes KAITO keeps alive itself, or a zero floor only an InferenceSet has."""
         for ld in self.loads:
             if not ld.kaito:
                 continue
@@ -522,6 +537,9 @@ class _Estimator:
                     f"{m.name} (KAITO): counted at zero replicas outside business hours: true only for an "
                     "InferenceSet scaled to 0 (a Workspace keeps its GPU node while it exists)"
                 )
+
+    def _explain_rows(self, rows: list[CapacityRow]) -> None:
+        """Capacity rows without a price, or priced at the spot cap or at on-demand."""
         for row in rows:
             if row.price_per_hour is None:
                 self.notes.append(
@@ -538,7 +556,9 @@ class _Estimator:
                     f"{row.name} spot: no spot price for {row.sku} in the table and maxPrice -1: priced at "
                     "on-demand as an upper bound (add prices.skus.<sku>.spotPerHour)"
                 )
-        self._explain_nodepools()
+
+    def _explain_spot_caps(self) -> None:
+        """GPU pools whose spot.maxPrice is below the spot price: Azure may not allocate them."""
         for pool in self.pools:
             quote = self.book.quote(pool.vm_size)
             if pool.spot and pool.spot.max_price > 0 and quote.spot and pool.spot.max_price < quote.spot:
@@ -546,6 +566,9 @@ class _Estimator:
                     f"{pool.name}: spot.maxPrice {pool.spot.max_price} is below the spot price {quote.spot}: "
                     "Azure may not allocate or may evict these nodes"
                 )
+
+    def _explain_price_table(self, rows: list[CapacityRow]) -> None:
+        """Catalog prices of another region, and SKUs a refreshed table lacks (the catalog's price used)."""
         table = self.book.table
         from_table = [r for r in rows if r.price_source == "catalog"]
         if from_table and self.config.location != table.region:
@@ -568,11 +591,6 @@ class _Estimator:
                     f"no {table.region} price for {', '.join(stale)} in {table.origin}: the catalog's "
                     "(another region and date, unverified) is used"
                 )
-        if self.budget is not None:
-            self.notes.append(budget_note(self.budget))
-        if self.config.cost_comparison is None and self.loads:
-            self.notes.append("add costComparison to the stack config for the break-even against an API")
-        self.notes.append(NOT_INCLUDED)
 
 
 def estimate_cost(

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sizing.business_hours import HOURS_PER_MONTH
 from sizing.network import NetworkPlan
-from sizing.schedule import HOURS_PER_MONTH
 
 PRIVATE_ENDPOINT_USD_PER_HOUR = 0.01
 PRIVATE_ENDPOINT_USD_PER_GB = 0.01

@@ -44,7 +44,7 @@ def managed_kaito_version(kubernetes_version: str) -> str:
     """The KAITO release the managed add-on runs on a cluster of ``kubernetes_version``: the AKS
     calendar's ai-toolchain-operator version for that minor (config/catalog/aks-versions.yaml: 0.4.5 on
     1.33, 0.6.0 from 1.34, assumed 0.6.0 on 1.35-1.37 where the docs' table lists none); "unknown"
-    when the calendar has no figure (refused by config.rules_kaito)."""
+    when the calendar has no figure (refused by rules.kaito.kaito_release_known)."""
     entry = addon_version(kubernetes_version, "ai-toolchain-operator")
     return entry.version if entry is not None else "unknown"
 

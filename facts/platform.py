@@ -1,8 +1,9 @@
 """Platform facts about nodes: the labels and taints of the pools, the GPU resource names (one home each).
 
-The program (``sizing.scheduling`` and everything that places pods) reads them here; the policy pack, which
-does not import the program, reads the same values from ``policy/aks_llm_policies/platform_facts.json``,
-generated from ``policy_facts()`` (``python -m tools.policy_facts``; a test fails when it is stale).
+The program (``sizing.node_selection`` and everything that places pods) reads them here; the policy
+pack, which does not import the program, reads the same values from
+``policy/aks_llm_policies/platform_facts.json``, generated from ``policy_facts()``
+(``python -m tools.policy_facts``; a test fails when it is stale).
 """
 
 from __future__ import annotations

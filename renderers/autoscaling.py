@@ -24,8 +24,8 @@ from sizing.autoscaling import (
     LOAD_METRICS,
     load_target,
 )
+from sizing.business_hours import parse_days
 from sizing.deployments import ModelPlan
-from sizing.schedule import parse_days
 from sizing.workloads import cooldown_seconds, replica_floor
 
 POLLING_SECONDS = 30

@@ -32,7 +32,7 @@ from facts.platform import (
     system_pool_toleration,
 )
 from sizing.gpu_software import kaito_provisions_nodes, managed_pools_present, operator_pools_present
-from sizing.scheduling import mig_config_name, mig_profile
+from sizing.node_selection import mig_config_name, mig_profile
 
 # NVIDIA GPU Operator. v26.7.0 is the release tag named by the ClusterPolicy CRD snapshot this
 # project validates against (NVIDIA/gpu-operator, nvidia.com_clusterpolicies.yaml; chart

@@ -10,18 +10,17 @@ from datetime import date
 
 from config.catalog import Catalog, closest_names
 from config.errors import Problem
-from config.plan_date import plan_date
 from config.schema import StackConfig
 from facts.aks_versions import LTS_PLAN, LTS_TIER, creatable_minors, support_status
+from rules.rule import Dated, Rule
 
 BUDGET_MAX_MONTHS_AHEAD = 12
 
 
-def kubernetes_version_supported(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+def kubernetes_version_supported(config: StackConfig, _catalog: Catalog, on: date) -> Iterable[Problem]:
     """A version past its AKS end of life on the plan's date is refused (AKS refuses to create the
     cluster: supported-kubernetes-versions.md line 362); LTS only on Premium with AKSLongTermSupport."""
     c = config.cluster
-    on = plan_date()
     status = support_status(c.kubernetes_version, tier=c.tier, support_plan=c.support_plan, on=on)
     if status.kind != "refuse":
         return
@@ -43,14 +42,13 @@ def _months_between(start: date, later: date) -> int:
     return (later.year - start.year) * 12 + later.month - start.month
 
 
-def budget_start_date(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+def budget_start_date(config: StackConfig, _catalog: Catalog, on: date) -> Iterable[Problem]:
     """Azure refuses a monthly budget starting before the current month or more than 12 months
     ahead (Consumption Budgets API: timePeriod.startDate). A changed startDate replaces the budget
     (delete first), so a date Azure would refuse would leave the group without a budget."""
     budget = config.budget
     if budget is None or budget.start_date is None:
         return
-    on = plan_date()
     start = date.fromisoformat(budget.start_date)
     ahead = _months_between(on, start)
     if ahead < 0:
@@ -105,7 +103,12 @@ def system_pool_vm_size(config: StackConfig, catalog: Catalog) -> Iterable[Probl
     yield Problem("cluster.systemPool.vmSize", size, why, hint + "one of " + choices)
 
 
-AZURE_RULES = [kubernetes_version_supported, budget_start_date, key_vault_reachable, system_pool_vm_size]
+AZURE_RULES: list[Rule | Dated] = [
+    Dated(kubernetes_version_supported),
+    Dated(budget_start_date),
+    key_vault_reachable,
+    system_pool_vm_size,
+]
 
 
 # --- API server reachability at deployment (a separate rule from the plan-time ones above) -------------

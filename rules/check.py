@@ -6,10 +6,12 @@ the order their messages are reported.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from datetime import date
 
 from config.catalog import Catalog, closest_names, did_you_mean, load_catalog
 from config.errors import Problem
+from config.plan_date import plan_date
 from config.schema import StackConfig
 from rules.addons import (
     addon_keys_that_do_nothing,
@@ -27,11 +29,10 @@ from rules.models import MODEL_RULES
 from rules.nap import NAP_RULES
 from rules.network import NETWORK_RULES
 from rules.queue import QUEUE_RULES
+from rules.rule import Dated, Rule
 from rules.runtime import RUNTIME_RULES
 from sizing.deployments import plan_models
 from sizing.nap import nap_pools
-
-Rule = Callable[[StackConfig, Catalog], Iterable[Problem]]
 
 
 def _sku_choices(catalog: Catalog) -> str:
@@ -137,7 +138,7 @@ def models_meet_targets(config: StackConfig, catalog: Catalog) -> Iterable[Probl
         )
 
 
-RULES: list[Rule] = [gpu_pool_skus, model_references, models_fit, models_meet_targets]
+RULES: list[Rule | Dated] = [gpu_pool_skus, model_references, models_fit, models_meet_targets]
 RULES += [price_override_skus, cost_comparison_models]
 RULES += GPU_RULES
 RULES += NAP_RULES
@@ -188,14 +189,18 @@ def unique_names(config: StackConfig) -> Iterable[Problem]:
                 first[name] = where
 
 
-def check_rules(config: StackConfig, catalog: Catalog | None = None) -> list[Problem]:
+def check_rules(
+    config: StackConfig, catalog: Catalog | None = None, *, on: date | None = None
+) -> list[Problem]:
     """Run every rule; rules after a failing one still run so the user sees all problems at once.
-    Repeated names come first and alone: every other rule looks pools and models up by name."""
+    Repeated names come first and alone: every other rule looks pools and models up by name.
+    Dated rules judge the plan's date ``on`` (read here, once, when the caller read none)."""
     repeated = list(unique_names(config))
     if repeated:
         return repeated
     cat = catalog or load_catalog()
+    day = plan_date() if on is None else on
     problems: list[Problem] = []
     for rule in RULES:
-        problems.extend(rule(config, cat))
+        problems.extend((rule.on(day) if isinstance(rule, Dated) else rule)(config, cat))
     return problems

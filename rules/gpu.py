@@ -12,8 +12,8 @@ from config.errors import Problem
 from config.schema import StackConfig
 from facts.platform import LABEL_OPERATOR_OPERANDS
 from sizing.agent_pools import agent_pool_specs
+from sizing.node_selection import driver_conflict
 from sizing.quota import SPOT_FAMILY, families_in_use, quota_rows
-from sizing.scheduling import driver_conflict
 
 
 def serving_spot_floor(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
@@ -119,7 +119,7 @@ def one_gpu_driver_per_node(config: StackConfig, catalog: Catalog) -> Iterable[P
 
     Each agent pool has one driver. Managed-driver pools must carry the operator's opt-out label (or
     the operator would install its driver next to AKS's) and operator pools must not (or their GPUs
-    would get no driver). The labels come from ``sizing.scheduling``; should they ever drift, this
+    would get no driver). The labels come from ``sizing.node_selection``; should they ever drift, this
     refuses the stack before anything is created.
     """
     for spec in agent_pool_specs(config, catalog):

@@ -8,13 +8,14 @@ Quota is checked by ``rules.gpu.quota_fits``, whose rows include the NodePools.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 from config.catalog import Catalog, did_you_mean
 from config.errors import Problem
-from config.plan_date import plan_date
 from config.schema import StackConfig
 from facts.aks_versions import WARN_DAYS, load_image_families, upcoming_minors
 from facts.platform import LABEL_OPERATOR_OPERANDS
+from rules.rule import Dated, Rule
 from sizing.nap import (
     GPU_MODE,
     catalog_series,
@@ -25,7 +26,7 @@ from sizing.nap import (
     sizing_sku,
     sku_series,
 )
-from sizing.scheduling import capacities, driver_conflict
+from sizing.node_selection import capacities, driver_conflict
 
 NODE_POOLS = "nodeProvisioning.nodePools"
 
@@ -159,7 +160,7 @@ def operator_one_image_family(config: StackConfig, catalog: Catalog) -> Iterable
             )
 
 
-def image_family_follows_the_version(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def image_family_follows_the_version(config: StackConfig, catalog: Catalog, on: date) -> Iterable[Problem]:
     """Each NodePool's image family is one AKS supports on the cluster's minor and on every minor the
     calendar moves the cluster to within 90 days (its end of life, the auto-upgrade channel), as the
     version rule refuses a version AKS no longer creates (``rules.azure``). Node images come from
@@ -168,7 +169,6 @@ def image_family_follows_the_version(config: StackConfig, catalog: Catalog) -> I
     if not pools:
         return
     c = config.cluster
-    on = plan_date()
     minors = upcoming_minors(
         c.kubernetes_version, upgrade_channel=c.upgrade_channel, support_plan=c.support_plan, on=on
     )
@@ -206,13 +206,13 @@ def nap_one_gpu_driver_per_node(config: StackConfig, catalog: Catalog) -> Iterab
         )
 
 
-NAP_RULES = [
+NAP_RULES: list[Rule | Dated] = [
     nap_excludes_autoscaled_pools,
     nap_autoscaler_profile,
     nodepool_skus,
     nodepool_limits,
     serving_spot_needs_on_demand,
     operator_one_image_family,
-    image_family_follows_the_version,
+    Dated(image_family_follows_the_version),
     nap_one_gpu_driver_per_node,
 ]

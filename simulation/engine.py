@@ -21,11 +21,11 @@ from renderers.autoscaling import POLLING_SECONDS, scaled_object_spec
 from simulation.nodes import STEP_SECONDS, NodeGroup, budget_rules
 from simulation.traffic import Demand, request_seconds
 from sizing.autoscaling import hpa_desired_replicas, keda_active, load_target, wake_up_sources
+from sizing.business_hours import DAY_MINUTES, WEEK_MINUTES, inside, utc_offset_minutes, weekly_intervals
 from sizing.deployments import ModelPlan
 from sizing.nap import capacity_order, nodes_at_limits, sizing_sku
+from sizing.node_selection import gpus_per_node
 from sizing.queue_worker import queue_wakes
-from sizing.schedule import DAY_MINUTES, WEEK_MINUTES, inside, utc_offset_minutes, weekly_intervals
-from sizing.scheduling import gpus_per_node
 from sizing.slots import node_bounds, runs_on_pool
 from sizing.workloads import (
     http_cold_start_wait_seconds,

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 
 from config.schema import DisruptionBudgetConfig
-from sizing.schedule import WEEK_MINUTES
+from sizing.business_hours import WEEK_MINUTES
 
 CAPACITIES = ("on-demand", "spot")
 STEP_SECONDS = 15  # the HPA sync period (simulation.upstream.HPA_SYNC_SECONDS)

@@ -8,7 +8,7 @@ from typing import Any
 from cost.estimate import DAYS_PER_MONTH, estimate_cost
 from simulation.engine import DAYS, Run, node_boot_seconds, simulate, week_start
 from simulation.traffic import Demand
-from sizing.schedule import HOURS_PER_WEEK
+from sizing.business_hours import HOURS_PER_WEEK
 from sizing.slots import runs_on_pool
 from sizing.workloads import replica_floor
 from stack.plan import StackPlan

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from config.schema import ModelConfig, ScheduleConfig, TrafficShapeConfig
 from sizing import drain
-from sizing.schedule import DAY_MINUTES, WEEK_MINUTES, parse_days, utc_offset_minutes
+from sizing.business_hours import DAY_MINUTES, WEEK_MINUTES, parse_days, utc_offset_minutes
 
 DEFAULT_SCHEDULE = ScheduleConfig.model_validate({})  # 08:00-18:00, days 1-5, Etc/UTC
 # The default shape of a business day (fractions of the peak), an assumption stated in docs/simulate.md:

@@ -23,10 +23,10 @@ from typing import Any
 from config.catalog import Catalog, GpuSku, MigProfile, ModelSpec
 from config.prices import PriceBook
 from config.schema import ModelConfig, WorkloadConfig
-from sizing.deployments import ModelPlan, model_arch
 from sizing.memory import ModelArch
-from sizing.model_sizing import TP_CHOICES, default_max_model_len, size_model
-from sizing.roofline import Estimate, Hardware, ModelShape, best_batch, estimate, replicas_for
+from sizing.model_sizing import TP_CHOICES, SizingResult, default_max_model_len, size_model
+from sizing.model_source import model_arch
+from sizing.roofline import Estimate, Hardware, ModelShape, best_batch, replicas_for
 
 HOURS_TO_SECONDS = 3600.0
 
@@ -184,6 +184,38 @@ def _per_million(hourly: float | None, tokens_per_s: float | None) -> float | No
     return round(hourly / (tokens_per_s * HOURS_TO_SECONDS) * 1e6, 4)
 
 
+def _placement(sku: GpuSku, *, runtime: str, tp: int, mig: MigProfile | None, pp: int) -> tuple[int, str]:
+    """(replicas per node, how one replica is placed) of a placement."""
+    if mig is not None:
+        return mig.instances_per_gpu * sku.gpu_count, f"MIG {mig.name}"
+    if runtime == "kaito":
+        return 1, f"KAITO {pp} node{'s' if pp > 1 else ''} x tp {tp}"
+    return sku.gpu_count // tp, f"tp {tp}"
+
+
+def _best_batch(
+    model: AdvisorModel,
+    sku: GpuSku,
+    w: AdvisorWorkload,
+    size: SizingResult,
+    *,
+    tp: int,
+    mig: MigProfile | None,
+) -> Estimate | None:
+    """The roofline estimate at the batch that meets the workload's targets (None: none does)."""
+    shape = ModelShape.of(model.arch, size.weights_dtype, model.active_parameters, model.hidden_size)
+    return best_batch(
+        shape,
+        Hardware.of(sku, mig),
+        tp,
+        size.max_num_seqs if w.requests_per_second else min(size.max_num_seqs, w.concurrency),
+        w.prompt_tokens,
+        w.completion_tokens,
+        ttft_s=None if w.ttft_ms is None else w.ttft_ms / 1000,
+        tpot_s=None if w.tpot_ms is None else w.tpot_ms / 1000,
+    )
+
+
 def _row(
     model: AdvisorModel,
     sku: GpuSku,
@@ -211,28 +243,13 @@ def _row(
         pipeline_parallel=pp,
         tensor_parallel=tp,
     )
-    if mig is not None:
-        per_node, placement = mig.instances_per_gpu * sku.gpu_count, f"MIG {mig.name}"
-    elif runtime == "kaito":
-        per_node, placement = 1, f"KAITO {pp} node{'s' if pp > 1 else ''} x tp {tp}"
-    else:
-        per_node, placement = sku.gpu_count // tp, f"tp {tp}"
+    per_node, placement = _placement(sku, runtime=runtime, tp=tp, mig=mig, pp=pp)
     quote = book.quote(sku.name)
     estimate: Estimate | None = None
     reason = kaito_reason or size.reason
     fits = size.fits and kaito_reason is None
     if fits:
-        shape = ModelShape.of(model.arch, size.weights_dtype, model.active_parameters, model.hidden_size)
-        estimate = best_batch(
-            shape,
-            Hardware.of(sku, mig),
-            tp,
-            size.max_num_seqs if w.requests_per_second else min(size.max_num_seqs, w.concurrency),
-            w.prompt_tokens,
-            w.completion_tokens,
-            ttft_s=None if w.ttft_ms is None else w.ttft_ms / 1000,
-            tpot_s=None if w.tpot_ms is None else w.tpot_ms / 1000,
-        )
+        estimate = _best_batch(model, sku, w, size, tp=tp, mig=mig)
         if estimate is None:
             reason = "misses the TTFT/TPOT targets even at one sequence per replica"
     replicas = nodes = None
@@ -378,18 +395,3 @@ def stack_snippet(
     entry["scaleToZero"] = False
     entry["replicas"] = {"min": 1, "max": replicas}
     return {"gpuPools": [pool], "models": [entry]}
-
-
-def replica_estimate(plan: ModelPlan, catalog: Catalog) -> Estimate | None:
-    """The roofline estimate of one fully used replica of a planned model (its ``maxNumSeqs`` running),
-    None when it does not fit; the plan's break-even uses it when the stack gives no throughput."""
-    size = plan.sizing
-    if not size.fits or size.max_num_seqs < 1:
-        return None
-    model = AdvisorModel.from_config(plan.config, catalog)
-    shape = ModelShape.of(plan.arch, size.weights_dtype, model.active_parameters, model.hidden_size)
-    w = plan.config.workload
-    hw = Hardware.of(plan.sku, plan.mig)
-    return estimate(
-        shape, hw, size.gpus_per_replica, size.max_num_seqs, w.p95_prompt_tokens, w.p95_completion_tokens
-    )

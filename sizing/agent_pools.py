@@ -14,7 +14,7 @@ from config.catalog import Catalog, GpuSku
 from config.schema import GpuPoolConfig, StackConfig
 from facts.platform import Capacity
 from sizing import drain
-from sizing.scheduling import (
+from sizing.node_selection import (
     capacities,
     gpu_resource_name,
     gpus_per_node,
@@ -139,7 +139,7 @@ ON_DEMAND_PRIORITY, SPOT_PRIORITY, OTHER_PRIORITY = 20, 10, 1
 
 def priority_expander_priorities(specs: list[AgentPoolSpec]) -> str | None:
     """The ``priorities`` entry of the priority expander's ConfigMap: on-demand pools before spot
-    pools, the order the cost estimate fills them in (``cost.estimate.fill``); None without pools.
+    pools, the order the cost estimate fills them in (``sizing.slots.fill``); None without pools.
 
     Higher numbers win; patterns are regular expressions over node group names, which on AKS are the
     VM scale sets ``aks-<agent pool>-<id>-vmss`` (kubernetes/autoscaler

@@ -23,12 +23,11 @@ from sizing.model_sizing import (
     serving_dtype,
     size_model,
 )
+from sizing.model_source import model_arch
 from sizing.model_weights import FILES_SHARE, WeightsSource, weights_source
 from sizing.nap import nap_pools, sizing_sku
+from sizing.node_selection import PoolScheduling, nodepool_scheduling, pool_scheduling
 from sizing.roofline import Estimate, Hardware, ModelShape, best_batch, estimate
-from sizing.scheduling import PoolScheduling, nodepool_scheduling, pool_scheduling
-
-_QUANTIZED_WEIGHTS = {"fp8": "fp8", "awq": "awq", "gptq": "gptq"}
 
 
 @dataclass(frozen=True)
@@ -48,8 +47,8 @@ class ModelPlan:
     weights_dtype: str
     sizing: SizingResult
     # With latency targets or a request rate (workload.ttftMs/tpotMs/peakRequestsPerSecond): the
-    # roofline estimate of one replica at the batch that meets them (sizing.max_num_seqs is capped to
-    # it), or at one sequence when even that misses them (``targets_met`` False: the rules refuse).
+    # roofline estimate of one replica at the batch that meets them (the sizing's max_num_seqs is
+    # capped to it), or at one sequence when even that misses them (``targets_met`` False: the rules refuse).
     target_estimate: Estimate | None = None
     targets_met: bool = True
     # Where its weights come from at start (sizing.model_weights): Blob streamed, or the reason why not.
@@ -139,27 +138,6 @@ class ModelPlan:
             "pipelineParallel": s.pipeline_parallel,
             "parallelism": s.parallelism,
         }
-
-
-def model_arch(model: ModelConfig, catalog: Catalog) -> tuple[str, str, ModelArch, bool, str | None, str]:
-    """(id, hf id, architecture, gated, KAITO preset, weights dtype) of a catalog or custom model."""
-    if model.custom is not None:
-        c = model.custom
-        arch = ModelArch(
-            parameters=c.parameters,
-            layers=c.layers,
-            attention_heads=c.attention_heads,
-            kv_heads=c.kv_heads,
-            head_dim=c.head_dim,
-            context_length=c.context_length,
-            sliding_window=c.sliding_window,
-            sliding_layers=c.sliding_layers,
-        )
-        dtype = _QUANTIZED_WEIGHTS.get(model.quantization, "bf16")
-        return c.hf_id, c.hf_id, arch, c.gated, None, dtype
-    spec = catalog.model(str(model.model))
-    dtype = _QUANTIZED_WEIGHTS.get(model.quantization, spec.weights_dtype)
-    return spec.id, spec.hf_id, ModelArch.from_spec(spec), spec.gated, spec.kaito_preset, dtype
 
 
 def _placement(
@@ -287,7 +265,7 @@ def _preset_count(
             kaito_version_of(kaito.mode, kaito.chart_version, config.cluster.kubernetes_version)
         )
     except UnknownKaitoVersion:
-        return None  # refused by config.rules_kaito
+        return None  # refused by rules.kaito.kaito_release_known
     if caps.estimator:
         return None
     if preset is None:

@@ -28,11 +28,11 @@ the cap cuts the drain short:
 - the agent pools' ``upgradeSettings.drainTimeoutInMinutes`` (AKS default 30 min per node; an upgrade
   fails when the node has not drained by then).
 
-The rules (``config.rules_drain``) refuse a grace period longer than the autoscaler's cap or an explicit
-NodePool ``terminationGracePeriod``; the program raises the NodePool default and the upgrade drain
-timeout to fit. A spot eviction gives about 30 s (Azure Scheduled Events' Preempt notice): no drain
-fits there, which is why a serving model never runs on spot alone (its floor must fit on-demand,
-``sizing.slots``).
+The rules (``rules.runtime.drains_fit_the_caps``) refuse a grace period longer than the autoscaler's
+cap or an explicit NodePool ``terminationGracePeriod``; the program raises the NodePool default and the
+upgrade drain timeout to fit. A spot eviction gives about 30 s (Azure Scheduled Events' Preempt
+notice): no drain fits there, which is why a serving model never runs on spot alone (its floor must fit
+on-demand, ``sizing.slots``).
 """
 
 from __future__ import annotations

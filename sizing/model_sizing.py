@@ -112,6 +112,156 @@ def _kaito_nodes(
     return estimate.nodes_per_replica, None
 
 
+@dataclass(frozen=True)
+class _Memory:
+    """The sizing's inputs in bytes, per GPU of one pipeline stage: what vLLM may use, the weights,
+    the runtime overhead, and the KV cache of one sequence at a tensor-parallel size."""
+
+    arch: ModelArch
+    device: float  # per GPU or MIG slice, bytes
+    usable: float  # device x gpu_memory_utilization
+    weights: float  # all weights, bytes, as served
+    overhead: float
+    pp: int  # pipeline stages (nodes per replica)
+    stage_layers: int  # layers of the largest pipeline stage
+    max_model_len: int
+    typical: int  # the typical sequence length max-num-seqs is sized for
+
+    def budget(self, tp: int) -> float:
+        """KV cache bytes left per GPU at tensor-parallel size ``tp``."""
+        return self.usable - self.weights / (tp * self.pp) - self.overhead
+
+    def kv_seq(self, seq_len: int, tp: int) -> int:
+        """KV bytes per GPU of one ``seq_len``-token sequence (the largest stage's layers)."""
+        arch = self.arch
+        return math.ceil(kv_bytes_per_sequence(arch, seq_len, tp=tp) * self.stage_layers / arch.layers)
+
+    def holds(self, tp: int, wanted_seqs: int) -> bool:
+        """One full-length sequence, and ``wanted_seqs`` typical ones, fit the budget at ``tp``."""
+        full = self.kv_seq(self.max_model_len, tp)
+        return self.budget(tp) >= max(full, wanted_seqs * self.kv_seq(self.typical, tp))
+
+
+def _check_inputs(
+    sku: GpuSku,
+    *,
+    max_model_len: int,
+    gpu_memory_utilization: float,
+    typical: int,
+    max_num_seqs: int | None,
+    mig_profile: MigProfile | None,
+    runtime_overhead_gib: float,
+    max_num_seqs_cap: int,
+    pipeline_parallel: int,
+) -> None:
+    """Step 1, inputs: ValueError for an argument no sizing can use."""
+    if not 0 < gpu_memory_utilization <= 1:
+        raise ValueError(f"gpu_memory_utilization must be in (0, 1], got {gpu_memory_utilization}")
+    if max_model_len < 1 or max_num_seqs_cap < 1 or runtime_overhead_gib < 0:
+        raise ValueError("max_model_len and max_num_seqs_cap must be >= 1, runtime_overhead_gib >= 0")
+    if not 1 <= typical <= max_model_len:
+        raise ValueError(f"typical_seq_len must be in [1, max_model_len={max_model_len}], got {typical}")
+    if max_num_seqs is not None and max_num_seqs < 1:
+        raise ValueError(f"max_num_seqs must be >= 1, got {max_num_seqs}")
+    if pipeline_parallel < 1 or (pipeline_parallel > 1 and mig_profile is not None):
+        raise ValueError(f"pipeline_parallel must be >= 1 (1 on a MIG slice), got {pipeline_parallel}")
+    if mig_profile is not None and sku.mig_profile(mig_profile.name) != mig_profile:
+        raise ValueError(f"{sku.name} ({sku.gpu_model}) has no MIG profile {mig_profile.name}")
+
+
+def _memory(
+    arch: ModelArch,
+    sku: GpuSku,
+    *,
+    weights_dtype: str,
+    max_model_len: int,
+    typical: int,
+    gpu_memory_utilization: float,
+    mig_profile: MigProfile | None,
+    runtime_overhead_gib: float,
+    pipeline_parallel: int,
+) -> tuple[_Memory, str]:
+    """The memory the sizing works with, and the weights' dtype as served (bf16 -> fp16 without bf16)."""
+    device = (mig_profile.memory_gib if mig_profile else sku.cuda_total_gib) * GIB
+    if device <= 0:
+        raise ValueError(f"{sku.name}: no device memory (catalog gpu-memory.yaml)")
+    served_dtype = "fp16" if weights_dtype == "bf16" and not sku.bf16 else weights_dtype
+    memory = _Memory(
+        arch=arch,
+        device=device,
+        usable=device * gpu_memory_utilization,
+        weights=weight_bytes(arch.parameters, served_dtype),
+        overhead=runtime_overhead_gib * GIB,
+        pp=pipeline_parallel,
+        stage_layers=math.ceil(arch.layers / pipeline_parallel),
+        max_model_len=max_model_len,
+        typical=typical,
+    )
+    return memory, served_dtype
+
+
+def _tensor_parallel(memory: _Memory, candidates: list[int], max_num_seqs: int | None) -> int:
+    """Step 2, tensor parallelism: the smallest candidate that holds ``max_num_seqs`` typical sequences
+    (or one), else the smallest that holds one full-length sequence, else the largest candidate."""
+    if memory.pp > 1:  # KAITO spreads a replica over whole nodes: every GPU of each node
+        candidates = candidates[-1:]
+    tp = next((t for t in candidates if memory.holds(t, max_num_seqs or 1)), None)
+    return tp or next((t for t in candidates if memory.holds(t, 1)), candidates[-1])
+
+
+def _fit_reasons(
+    memory: _Memory,
+    sku: GpuSku,
+    tp: int,
+    at_full_context: int,
+    *,
+    mig_profile: MigProfile | None,
+    gpu_memory_utilization: float,
+    runtime_overhead_gib: float,
+) -> list[str]:
+    """Step 3, fit: why the model does not fit at ``tp`` (context length, one full-length sequence)."""
+    arch, pp, weights = memory.arch, memory.pp, memory.weights
+    reasons: list[str] = []
+    if memory.max_model_len > arch.context_length:
+        reasons.append(
+            f"maxModelLen {memory.max_model_len:,} exceeds the model's context length {arch.context_length:,}"
+        )
+    if at_full_context < 1:
+        shard = f"weights {weights / GIB:.1f} GiB"
+        if tp * pp > 1:
+            stages = f" on {pp} nodes" if pp > 1 else ""
+            shard += f" / {tp * pp} GPUs{stages} = {weights / (tp * pp) / GIB:.1f} GiB"
+        kv_full = memory.kv_seq(memory.max_model_len, tp)
+        reasons.append(
+            f"{shard} + overhead {runtime_overhead_gib:.1f} GiB + KV of one {memory.max_model_len:,}-token "
+            f"sequence {kv_full / GIB:.1f} GiB > {memory.usable / GIB:.1f} GiB usable"
+            f"{' per GPU' if tp * pp > 1 else ''} on "
+            + _device_label(sku, mig_profile, tp, gpu_memory_utilization)
+        )
+    return reasons
+
+
+def _max_num_seqs(
+    memory: _Memory, tp: int, at_full_context: int, max_num_seqs: int | None, cap: int
+) -> tuple[int, str | None]:
+    """Step 4, max-num-seqs: the given value (with why it does not fit, if so), or the typical
+    sequences the KV budget holds, capped at ``cap`` (at least 1 when one full sequence fits)."""
+    kv_budget = memory.budget(tp)
+    kv_typical = memory.kv_seq(memory.typical, tp)
+    room_typical = max(0, math.floor(kv_budget / kv_typical))
+    if max_num_seqs is None:
+        seqs = min(cap, room_typical)
+        return (max(1, seqs) if at_full_context >= 1 else seqs), None
+    if at_full_context >= 1 and room_typical < max_num_seqs:
+        return max_num_seqs, (
+            f"maxNumSeqs {max_num_seqs} needs {max_num_seqs * kv_typical / GIB:.1f} GiB of KV for "
+            f"{memory.typical:,}-token sequences but {kv_budget / GIB:.1f} GiB is left per GPU after the "
+            f"weights (room for {room_typical}: set maxNumSeqs <= {room_typical}, or leave it unset to "
+            "derive it)"
+        )
+    return max_num_seqs, None
+
+
 def size_model(
     arch: ModelArch,
     sku: GpuSku,
@@ -138,84 +288,54 @@ def size_model(
     KV shard (and, when ``max_num_seqs`` is given, that many ``typical_seq_len`` sequences if some tp
     can); when none does, the largest allowed tp is reported with ``fits=False``. ``tensor_parallel``
     sizes exactly that tp instead (one of the allowed ones; the advisor's placements).
+
+    Steps: inputs (``_check_inputs``, ``_memory``), tensor parallelism (``_tensor_parallel``), fit
+    (``_fit_reasons``), max-num-seqs (``_max_num_seqs``).
     """
-    if not 0 < gpu_memory_utilization <= 1:
-        raise ValueError(f"gpu_memory_utilization must be in (0, 1], got {gpu_memory_utilization}")
-    if max_model_len < 1 or max_num_seqs_cap < 1 or runtime_overhead_gib < 0:
-        raise ValueError("max_model_len and max_num_seqs_cap must be >= 1, runtime_overhead_gib >= 0")
     typical = max_model_len if typical_seq_len is None else typical_seq_len
-    if not 1 <= typical <= max_model_len:
-        raise ValueError(f"typical_seq_len must be in [1, max_model_len={max_model_len}], got {typical}")
-    if max_num_seqs is not None and max_num_seqs < 1:
-        raise ValueError(f"max_num_seqs must be >= 1, got {max_num_seqs}")
-    if pipeline_parallel < 1 or (pipeline_parallel > 1 and mig_profile is not None):
-        raise ValueError(f"pipeline_parallel must be >= 1 (1 on a MIG slice), got {pipeline_parallel}")
-    if mig_profile is not None and sku.mig_profile(mig_profile.name) != mig_profile:
-        raise ValueError(f"{sku.name} ({sku.gpu_model}) has no MIG profile {mig_profile.name}")
-
-    device = (mig_profile.memory_gib if mig_profile else sku.cuda_total_gib) * GIB
-    if device <= 0:
-        raise ValueError(f"{sku.name}: no device memory (catalog gpu-memory.yaml)")
-    usable = device * gpu_memory_utilization
-    served_dtype = "fp16" if weights_dtype == "bf16" and not sku.bf16 else weights_dtype
-    weights = weight_bytes(arch.parameters, served_dtype)
-    overhead = runtime_overhead_gib * GIB
-    pp = pipeline_parallel
-    stage_layers = math.ceil(arch.layers / pp)  # the largest pipeline stage
-
-    def budget(tp: int) -> float:
-        return usable - weights / (tp * pp) - overhead
-
-    def kv_seq(seq_len: int, t: int) -> int:
-        return math.ceil(kv_bytes_per_sequence(arch, seq_len, tp=t) * stage_layers / arch.layers)
-
-    def holds(t: int, wanted_seqs: int) -> bool:
-        full = kv_seq(max_model_len, t)
-        return budget(t) >= max(full, wanted_seqs * kv_seq(typical, t))
-
+    _check_inputs(
+        sku,
+        max_model_len=max_model_len,
+        gpu_memory_utilization=gpu_memory_utilization,
+        typical=typical,
+        max_num_seqs=max_num_seqs,
+        mig_profile=mig_profile,
+        runtime_overhead_gib=runtime_overhead_gib,
+        max_num_seqs_cap=max_num_seqs_cap,
+        pipeline_parallel=pipeline_parallel,
+    )
+    memory, served_dtype = _memory(
+        arch,
+        sku,
+        weights_dtype=weights_dtype,
+        max_model_len=max_model_len,
+        typical=typical,
+        gpu_memory_utilization=gpu_memory_utilization,
+        mig_profile=mig_profile,
+        runtime_overhead_gib=runtime_overhead_gib,
+        pipeline_parallel=pipeline_parallel,
+    )
+    pp = memory.pp
     candidates = _tp_candidates(arch, sku, mig_profile)
     if tensor_parallel is not None:
         if tensor_parallel not in candidates:
             raise ValueError(f"tensor_parallel {tensor_parallel} not in {candidates} for {sku.name}")
         candidates = [tensor_parallel]
-    if pp > 1:  # KAITO spreads a replica over whole nodes: every GPU of each node
-        candidates = candidates[-1:]
-    tp = next((t for t in candidates if holds(t, max_num_seqs or 1)), None)
-    tp = tp or next((t for t in candidates if holds(t, 1)), candidates[-1])
-    kv_budget = budget(tp)
-    kv_full = kv_seq(max_model_len, tp)
-    kv_typical = kv_seq(typical, tp)
-    at_full_context = max(0, math.floor(kv_budget / kv_full))
-    room_typical = max(0, math.floor(kv_budget / kv_typical))
-
-    reasons: list[str] = []
-    if max_model_len > arch.context_length:
-        reasons.append(
-            f"maxModelLen {max_model_len:,} exceeds the model's context length {arch.context_length:,}"
-        )
-    if at_full_context < 1:
-        shard = f"weights {weights / GIB:.1f} GiB"
-        if tp * pp > 1:
-            stages = f" on {pp} nodes" if pp > 1 else ""
-            shard += f" / {tp * pp} GPUs{stages} = {weights / (tp * pp) / GIB:.1f} GiB"
-        reasons.append(
-            f"{shard} + overhead {runtime_overhead_gib:.1f} GiB + KV of one {max_model_len:,}-token sequence "
-            f"{kv_full / GIB:.1f} GiB > {usable / GIB:.1f} GiB usable"
-            f"{' per GPU' if tp * pp > 1 else ''} on "
-            + _device_label(sku, mig_profile, tp, gpu_memory_utilization)
-        )
-    if max_num_seqs is None:
-        seqs = min(max_num_seqs_cap, room_typical)
-        seqs = max(1, seqs) if at_full_context >= 1 else seqs
-    else:
-        seqs = max_num_seqs
-        if at_full_context >= 1 and room_typical < max_num_seqs:
-            reasons.append(
-                f"maxNumSeqs {max_num_seqs} needs {max_num_seqs * kv_typical / GIB:.1f} GiB of KV for "
-                f"{typical:,}-token sequences but {kv_budget / GIB:.1f} GiB is left per GPU after the "
-                f"weights (room for {room_typical}: set maxNumSeqs <= {room_typical}, or leave it unset to "
-                "derive it)"
-            )
+    tp = _tensor_parallel(memory, candidates, max_num_seqs)
+    kv_budget = memory.budget(tp)
+    at_full_context = max(0, math.floor(kv_budget / memory.kv_seq(max_model_len, tp)))
+    reasons = _fit_reasons(
+        memory,
+        sku,
+        tp,
+        at_full_context,
+        mig_profile=mig_profile,
+        gpu_memory_utilization=gpu_memory_utilization,
+        runtime_overhead_gib=runtime_overhead_gib,
+    )
+    seqs, seqs_reason = _max_num_seqs(memory, tp, at_full_context, max_num_seqs, max_num_seqs_cap)
+    if seqs_reason is not None:
+        reasons.append(seqs_reason)
 
     kv_heads_per_gpu = math.ceil(arch.kv_heads / tp)
     kaito_nodes, kaito_reason = _kaito_nodes(arch, sku, mig_profile, kaito_file_size_gib, max_model_len)
@@ -225,11 +345,11 @@ def size_model(
         dtype=serving_dtype(sku),
         weights_dtype=served_dtype,
         gpus_per_replica=tp,
-        device_memory_gib=round(device / GIB, 2),
-        weights_gib=round(weights / GIB, 2),
-        weights_per_gpu_gib=round(weights / (tp * pp) / GIB, 2),
+        device_memory_gib=round(memory.device / GIB, 2),
+        weights_gib=round(memory.weights / GIB, 2),
+        weights_per_gpu_gib=round(memory.weights / (tp * pp) / GIB, 2),
         kv_bytes_per_token=kv_bytes_per_token(arch.layers, arch.kv_heads, arch.head_dim),
-        kv_bytes_per_token_per_gpu=kv_bytes_per_token(stage_layers, kv_heads_per_gpu, arch.head_dim),
+        kv_bytes_per_token_per_gpu=kv_bytes_per_token(memory.stage_layers, kv_heads_per_gpu, arch.head_dim),
         max_model_len=max_model_len,
         kv_budget_per_gpu_gib=round(kv_budget / GIB, 2),
         max_concurrent_at_full_context=at_full_context,

@@ -17,25 +17,22 @@ node) on which every model of the NodePool fits with its workload and whose node
 peak cost least on-demand (the sum of each model's
 cheapest placement there); unpriced SKUs after priced ones, ties and SKUs where a model does not fit
 in the old order (least GPU memory, then the fewest vCPUs, then the name). Models are pinned to it
-(``sizing.scheduling.nodepool_scheduling``), so what runs is what was sized.
+(``sizing.node_selection.nodepool_scheduling``), so what runs is what was sized.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from config.catalog import Catalog, GpuSku
 from config.prices import local_book
 from config.schema import NapLimitsConfig, NodePoolConfig, StackConfig
 from facts.platform import GPU_RESOURCE, Capacity, Taint
 from sizing import drain
-from sizing.scheduling import capacities, nap_node_labels, node_taints
-
-if TYPE_CHECKING:  # sizing.deployments reads this module (a model on a NodePool)
-    from sizing.deployments import ModelPlan
+from sizing.advisor import AdvisorModel, AdvisorWorkload, placements
+from sizing.node_selection import capacities, nap_node_labels, node_taints
 
 SUFFIX = {"on-demand": "-od", "spot": "-spot"}
 PREFERRED_WEIGHT = 100  # Karpenter tries NodePools in descending weight (1..100)
@@ -91,9 +88,6 @@ def _peak_cost(pool: NodePoolConfig, sku: GpuSku, config: StackConfig, catalog: 
     """On-demand USD/h of the nodes the NodePool's models need at their peak on ``sku`` (each model's
     cheapest fitting whole-GPU placement, ``sizing.advisor``); None when one of them does not fit;
     infinity when ``sku`` has no price."""
-    # sizing.advisor reads sizing.deployments, which reads this module: imported here, when called
-    from sizing.advisor import AdvisorModel, AdvisorWorkload, placements
-
     book = local_book(catalog.prices, config.prices)
     total = 0.0
     for model in config.models:
@@ -275,65 +269,3 @@ def node_class_specs(config: StackConfig, catalog: Catalog) -> list[NodeClassSpe
     """One AKSNodeClass per logical NodePool that has NodePools."""
     seen = {spec.index: spec.pool for spec in nodepool_specs(config, catalog)}
     return [NodeClassSpec(i, pool) for i, pool in seen.items()]
-
-
-def kaito_node_rows(plans: Iterable[ModelPlan]) -> list[dict[str, Any]]:
-    """GPU nodes KAITO provisions itself at each KAITO model's maximum (from the typed model plans).
-
-    KAITO's NodeClaims carry ``karpenter.sh/do-not-disrupt`` and its own ``kaito`` nodepool label:
-    no NodePool of this stack counts them against its limits or consolidates them.
-    """
-    out = []
-    for plan in plans:
-        if plan.config.runtime != "kaito":
-            continue
-        per_replica = plan.sizing.kaito_nodes_per_replica
-        replicas = plan.replicas_max
-        out.append(
-            {
-                "model": plan.config.name,
-                "sku": plan.sku.name,
-                "nodesPerReplica": per_replica,
-                "replicasMax": replicas,
-                "maxNodes": None if per_replica is None else per_replica * replicas,
-            }
-        )
-    return out
-
-
-KAITO_NOTE = (
-    "KAITO provisions the GPU nodes of KAITO models itself: its NodeClaims carry "
-    "karpenter.sh/do-not-disrupt and its own `kaito` nodepool label, so these NodePools' limits and "
-    "consolidation do not govern them. NodePool limits cap only the workloads this program "
-    "schedules itself (vLLM)."
-)
-
-
-def nap_summary(config: StackConfig, catalog: Catalog, plans: Sequence[ModelPlan]) -> dict[str, Any]:
-    """The ``nodeProvisioning`` output: mode, NodePools, KAITO's own nodes and what governs what."""
-    nap = config.node_provisioning
-    kaito = kaito_node_rows(plans)
-    notes: list[str] = []
-    if nap.mode == "nap":
-        notes.append(
-            "Node Auto Provisioning: AKS runs Karpenter (nodeProvisioningProfile.mode Auto); GPU nodes "
-            "come from these NodePools only, each capped by its limits (the cost guard)"
-        )
-        notes.append(
-            "AKS's default NodePools are kept: they provision general-purpose CPU nodes without limits"
-            if nap.keep_default_node_pools
-            else (
-                "AKS's default NodePools are off (defaultNodePools None): only these NodePools (and "
-                "KAITO, for KAITO models) add nodes"
-            )
-        )
-        if kaito:
-            notes.append(KAITO_NOTE)
-    return {
-        "mode": nap.mode,
-        "keepDefaultNodePools": nap.keep_default_node_pools if nap.mode == "nap" else None,
-        "nodePools": [spec.row() for spec in nodepool_specs(config, catalog)],
-        "kaitoNodes": kaito,
-        "kaitoMaxNodes": sum(r["maxNodes"] or 0 for r in kaito),
-        "notes": notes,
-    }

@@ -2,7 +2,7 @@
 
 Node groups: the system pool, every GPU agent pool (on-demand and spot), every NAP NodePool
 capacity, and the nodes KAITO provisions per KAITO model, with the taints and labels the program
-gives them (``sizing.scheduling``, ``sizing.agent_pools``, ``sizing.nap``) and allocatable resources
+gives them (``sizing.node_selection``, ``sizing.agent_pools``, ``sizing.nap``) and allocatable resources
 from ``sizing.placement.allocatable``.
 
 AKS on managed-driver pools (checked for AKS 1.34-1.36): ``gpuProfile.driver: Install`` installs the
@@ -28,8 +28,8 @@ from sizing.agent_pools import agent_pool_specs
 from sizing.deployments import plan_models
 from sizing.gpu_software import kaito_node_labels
 from sizing.nap import nodepool_specs
+from sizing.node_selection import gpu_resource_name, gpus_per_node
 from sizing.placement import NodeGroup, NodeTaint, Workload, allocatable, quantity
-from sizing.scheduling import gpu_resource_name, gpus_per_node
 from sizing.workloads import kaito_instance_type, kaito_label_selector
 
 SYSTEM_TAINT = NodeTaint(SYSTEM_POOL_TAINT.key, SYSTEM_POOL_TAINT.value, SYSTEM_POOL_TAINT.effect)

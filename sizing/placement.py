@@ -328,7 +328,7 @@ def _with_operator_labels(groups: Sequence[NodeGroup], workloads: Sequence[Workl
     return out
 
 
-def schedule(groups: Sequence[NodeGroup], workloads: Sequence[Workload]) -> SchedulingResult:
+def check_placement(groups: Sequence[NodeGroup], workloads: Sequence[Workload]) -> SchedulingResult:
     """Where each workload can run, and every refusal."""
     groups = _with_operator_labels(groups, workloads)
     findings: list[Finding] = []

@@ -25,7 +25,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from config.schema import StackConfig
 from sizing.deployments import ModelPlan
@@ -116,22 +115,6 @@ class WorkerPlan:
     def lock_renewal_seconds(self) -> int:
         """AutoLockRenewer's limit (worker/settings.py computes the same from the environment)."""
         return self.model_wait_seconds + self.request_timeout_seconds + 60
-
-    def summary(self) -> dict[str, Any]:
-        """The plan's view of the worker (stack output ``queueWorker``)."""
-        return {
-            "model": self.model,
-            "image": self.image or "not set: the worker is left out (docs/async-queue.md)",
-            "deployed": self.deployed,
-            "queue": self.queue,
-            "replyQueue": self.reply_queue,
-            "concurrency": self.concurrency,
-            "replicasMax": self.max_replicas,
-            "modelWaitSeconds": self.model_wait_seconds,
-            "requestTimeoutSeconds": self.request_timeout_seconds,
-            "cooldownSeconds": self.cooldown_seconds,
-            "maxDeliveryCount": self.max_delivery_count,
-        }
 
     @property
     def pods_per_model_replica(self) -> float:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from config.catalog import Catalog
 from config.schema import StackConfig
@@ -69,16 +69,6 @@ class QuotaRow:
     @property
     def ok(self) -> bool | None:
         return None if self.quota is None else self.need <= self.quota
-
-    def row(self) -> dict[str, Any]:
-        return {
-            "family": self.family,
-            "kind": self.kind,
-            "pools": "; ".join(p.describe() for p in self.pools),
-            "needVcpus": self.need,
-            "quotaVcpus": self.quota,
-            "ok": self.ok,
-        }
 
 
 def surge_nodes(max_surge: str | None, nodes: int) -> int:

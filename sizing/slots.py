@@ -2,7 +2,7 @@
 
 A slot is one unit of the GPU resource a replica requests: a whole GPU (``nvidia.com/gpu``), a MIG
 slice (``nvidia.com/mig-<profile>``) or a time-sliced share. A pool offers ``slots_per_node`` of them
-per node, ``sizing.scheduling.gpus_per_node`` (the figure the device plugin advertises), times its
+per node, ``sizing.node_selection.gpus_per_node`` (the figure the device plugin advertises), times its
 nodes at maximum: ``onDemand.max`` and ``spot.max`` of an agent pool, or the nodes of its sizing SKU a
 Karpenter NodePool's ``limits`` allow (``sizing.nap.max_nodes``: GPUs, CPU and memory each cap them).
 
@@ -29,7 +29,7 @@ from config.schema import GpuPoolConfig, NodePoolConfig, StackConfig
 from facts.platform import Capacity
 from sizing.deployments import ModelPlan
 from sizing.nap import capacity_order, nap_pools, nodes_at_limits, sizing_sku
-from sizing.scheduling import gpus_per_node
+from sizing.node_selection import gpus_per_node
 from sizing.workloads import replica_floor
 
 ROLLOUT_SURGE_REPLICAS = 1  # the vLLM Deployment's RollingUpdate maxSurge (components/vllm_model.py)

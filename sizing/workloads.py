@@ -20,7 +20,7 @@ from facts.platform import LABEL_OPERATOR_OPERANDS
 from sizing import cold_start as cs
 from sizing import drain
 from sizing.deployments import ModelPlan
-from sizing.scheduling import PoolScheduling
+from sizing.node_selection import PoolScheduling
 
 # --- images, ports, names ------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import os
 import types
 import typing
 from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -105,7 +106,25 @@ _BOUNDS = {
 }
 
 
-def _problem_from(error: Mapping[str, Any]) -> Problem:
+def _unknown_key_accepted(loc: tuple[Any, ...]) -> str:
+    """The keys the mapping at ``loc[:-1]`` accepts, with the closest to the unknown one."""
+    parent = _model_at(loc[:-1])
+    keys = sorted(f.alias or name for name, f in parent.model_fields.items()) if parent else []
+    near = closest_names(str(loc[-1]), keys)
+    return ", ".join(keys) + (f"; did you mean {near[0]}?" if near else "")
+
+
+def _mapping_expected(loc: tuple[Any, ...], kind: str, message: str) -> tuple[str, str]:
+    """(message, accepted) where a mapping was expected: the keys of the model there, if one."""
+    inner = _model_at(loc)
+    message = "expected a mapping of keys" if inner is not None or kind == "dict_type" else message
+    if inner is not None and kind != "dict_type":
+        keys = sorted(f.alias or name for name, f in inner.model_fields.items())
+        return message, "a mapping with some of the keys " + ", ".join(keys)
+    return message, "a mapping (key: value lines, or {key: value})"
+
+
+def _problem_from(error: Mapping[str, Any], on: date) -> Problem:
     loc = tuple(error["loc"])
     path = join_path(loc)
     kind = error["type"]
@@ -113,11 +132,7 @@ def _problem_from(error: Mapping[str, Any]) -> Problem:
     message = str(error["msg"])
     accepted = ""
     if kind == "extra_forbidden":
-        parent = _model_at(loc[:-1])
-        keys = sorted(f.alias or name for name, f in parent.model_fields.items()) if parent else []
-        near = closest_names(str(loc[-1]), keys)
-        message = "unknown key"
-        accepted = ", ".join(keys) + (f"; did you mean {near[0]}?" if near else "")
+        message, accepted = "unknown key", _unknown_key_accepted(loc)
     elif kind == "missing":
         message, value = "required key is missing", None
     elif kind.startswith("value_error"):
@@ -138,15 +153,9 @@ def _problem_from(error: Mapping[str, Any]) -> Problem:
         accepted = pattern_text(error.get("ctx", {}).get("pattern"))
     elif kind == "string_type" and isinstance(value, int | float) and not isinstance(value, bool):
         message = f'YAML reads {value!r} as a number, but this key takes text: quote it ("{value}")'
-        accepted = _accepted_text(path)
+        accepted = _accepted_text(path, on)
     elif kind in ("model_type", "model_attributes_type", "dict_type"):
-        inner = _model_at(loc)
-        message = "expected a mapping of keys" if inner is not None or kind == "dict_type" else message
-        if inner is not None and kind != "dict_type":
-            keys = sorted(f.alias or name for name, f in inner.model_fields.items())
-            accepted = "a mapping with some of the keys " + ", ".join(keys)
-        else:
-            accepted = "a mapping (key: value lines, or {key: value})"
+        message, accepted = _mapping_expected(loc, kind, message)
     elif kind == "finite_number":
         message = "not a finite number"
         accepted = "a finite number within the key's range (no NaN or infinity)"
@@ -160,10 +169,9 @@ def _problem_from(error: Mapping[str, Any]) -> Problem:
     return Problem(path=path, value=redact(value), message=message, accepted=accepted)
 
 
-def _accepted_text(path: str) -> str:
+def _accepted_text(path: str, on: date) -> str:
     """What a text key accepts, where a refusal can say more than "text" (the versions on the plan date)."""
     if path == "cluster.kubernetesVersion":
-        on = plan_date()
         minors = ", ".join(f'"{m}"' for m in creatable_minors(on)) or "none in the calendar"
         return f'a quoted minor AKS creates on {on}: {minors} (or a patch such as "1.36.2")'
     return "quoted text"
@@ -264,6 +272,18 @@ def misspelt_namespace_keys(keys: Iterable[str], namespace: str = PROJECT) -> li
     return problems
 
 
+def read_plan_date(source: str) -> date:
+    """The plan's date (``config.plan_date.plan_date``); a bad ``AKS_LLM_PLAN_DATE`` is a ``ConfigError``
+    naming it (`pulumi preview` with a bad date: said once, no traceback)."""
+    try:
+        return plan_date()
+    except PlanDateError as exc:
+        problem = Problem(
+            PLAN_DATE_ENV, os.environ.get(PLAN_DATE_ENV), str(exc), "a date like 2026-12-01, or unset"
+        )
+        raise ConfigError(source, "", [problem]) from None
+
+
 def parse_stack_config(
     raw: Mapping[str, object],
     *,
@@ -271,16 +291,12 @@ def parse_stack_config(
     secret_keys: Iterable[str] = (),
     namespace: str = PROJECT,
     other_keys: Iterable[str] = (),
+    on: date | None = None,
 ) -> StackConfig:
     """Validate the namespace's keys (without the ``project:`` prefix); raise ``ConfigError``.
-    ``other_keys`` are the full keys of other namespaces (checked for a misspelt project name)."""
-    try:
-        plan_date()
-    except PlanDateError as exc:  # `pulumi preview` with a bad AKS_LLM_PLAN_DATE: said once, no traceback
-        problem = Problem(
-            PLAN_DATE_ENV, os.environ.get(PLAN_DATE_ENV), str(exc), "a date like 2026-12-01, or unset"
-        )
-        raise ConfigError(source, "", [problem]) from None
+    ``other_keys`` are the full keys of other namespaces (checked for a misspelt project name);
+    ``on`` is the plan's date the rules judge (``config.plan_date.plan_date`` when not given)."""
+    day = read_plan_date(source) if on is None else on
     misspelt = misspelt_namespace_keys(other_keys, namespace)
     if misspelt:
         raise ConfigError(source, "", misspelt)
@@ -315,7 +331,7 @@ def parse_stack_config(
     try:
         config = StackConfig.model_validate(decoded)
     except ValidationError as exc:
-        problems = [_problem_from(e) for e in exc.errors(include_url=False)]
+        problems = [_problem_from(e, day) for e in exc.errors(include_url=False)]
         problems = [
             Problem(p.path, "<redacted>", p.message, p.accepted)
             if p.path.split(".")[0].split("[")[0] in SECRET_KEYS | secrets
@@ -323,7 +339,7 @@ def parse_stack_config(
             for p in problems
         ]
         raise ConfigError(source, namespace, problems) from None
-    rule_problems = check_rules(config)
+    rule_problems = check_rules(config, on=day)
     if rule_problems:
         raise ConfigError(source, namespace, rule_problems)
     return config
@@ -350,15 +366,16 @@ def deployment_problems(config: StackConfig, *, deploying: bool) -> list[Problem
     return documentation_ranges_at_deploy(config) if deploying else []
 
 
-def load_stack_config(stack: str, namespace: str = PROJECT) -> StackConfig:
-    """Read and validate the running stack's config; raise ``ConfigError`` on a bad value, and on what
-    ``deployment_problems`` refuses when this run deploys. A preview warns about those instead."""
+def load_stack_config(stack: str, namespace: str = PROJECT, *, on: date | None = None) -> StackConfig:
+    """Read and validate the running stack's config (judged on the plan's date ``on``); raise
+    ``ConfigError`` on a bad value, and on what ``deployment_problems`` refuses when this run deploys. A
+    preview warns about those instead."""
     import pulumi
 
     values, secret, others = runtime_config(namespace)
     source = config_source(stack)
     config = parse_stack_config(
-        values, source=source, secret_keys=secret, namespace=namespace, other_keys=others
+        values, source=source, secret_keys=secret, namespace=namespace, other_keys=others, on=on
     )
     problems = deployment_problems(config, deploying=not pulumi.runtime.is_dry_run())
     if problems:

@@ -1,51 +1,65 @@
 """The typed, pure plan of one stack, built before any resource (no Pulumi).
 
-``plan_stack(config, catalog)`` is everything the components need that follows from the stack config
-and the catalog: the model plans, the GPU agent pools, the NAP NodePools and node classes, the NVIDIA
-software values, the quota rows and the summaries the plan prints. ``components.platform.Platform``
-composes resources from it and computes nothing itself.
+``plan_stack(config, catalog, on=day)`` is everything the components need that follows from the stack
+config, the catalog and the plan's date (read once, by the caller, and kept here): the model plans,
+the GPU agent pools, the NAP NodePools and node classes, the NVIDIA software values, the quota rows
+and the summaries the plan prints. ``components.platform.Platform`` composes resources from it and
+computes nothing itself.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from config.catalog import Catalog
 from config.plan_date import plan_date
 from config.schema import StackConfig
-from facts.aks_versions import lookup, support_status
+from facts.aks_versions import AddonVersion, lookup, support_status
 from renderers.gpu_software import device_plugin_values, mig_parted_config, operator_values, sharing_config
 from rules.azure import documentation_ranges_warning
 from sizing.agent_pools import AgentPoolSpec, agent_pool_specs, priority_expander_priorities
 from sizing.deployments import ModelPlan, device_memory_notes, plan_models
-from sizing.nap import NodeClassSpec, NodePoolSpec, nap_summary, node_class_specs, nodepool_specs
+from sizing.nap import NodeClassSpec, NodePoolSpec, node_class_specs, nodepool_specs
+from sizing.nap_summary import NapSummary, nap_summary
 from sizing.network import NetworkPlan, network_plan
-from sizing.quota import quota_rows
+from sizing.quota import QuotaRow, quota_rows
 from sizing.upgrade_path import UpgradeStep, upgrade_steps
 
 
-def kubernetes_version_summary(cfg: StackConfig) -> dict[str, Any]:
-    """The cluster's version with its end of life on the plan's date (printed by the plan)."""
+@dataclass(frozen=True)
+class KubernetesVersionSummary:
+    """The cluster's version with its end of life on the plan's date (output ``kubernetesVersion``)."""
+
+    version: str
+    minor: str
+    tier: str
+    support_plan: str
+    end_of_life: date | None
+    plan_date: date
+    status: str  # ok | warn | refuse
+    note: str
+    # What AKS ships on this minor (config/catalog/aks-versions.yaml), by add-on name.
+    managed_addons: dict[str, AddonVersion]
+
+
+def kubernetes_version_summary(cfg: StackConfig, on: date) -> KubernetesVersionSummary:
+    """The cluster's version with its end of life on the plan's date ``on`` (printed by the plan)."""
     c = cfg.cluster
-    status = support_status(c.kubernetes_version, tier=c.tier, support_plan=c.support_plan, on=plan_date())
+    status = support_status(c.kubernetes_version, tier=c.tier, support_plan=c.support_plan, on=on)
     entry = lookup(c.kubernetes_version)
-    addons = dict(entry.addons) if entry else {}
-    return {
-        "version": c.kubernetes_version,
-        "minor": status.minor,
-        "tier": c.tier,
-        "supportPlan": c.support_plan,
-        "endOfLife": status.end_of_life.isoformat() if status.end_of_life else None,
-        "planDate": plan_date().isoformat(),
-        "status": status.kind,
-        "note": status.message,
-        # What AKS ships on this minor (config/catalog/aks-versions.yaml); "assumed" says why, if so.
-        "managedAddons": {
-            name: {"version": v.version, **({"assumed": v.assumed} if v.assumed else {})}
-            for name, v in sorted(addons.items())
-        },
-    }
+    return KubernetesVersionSummary(
+        version=c.kubernetes_version,
+        minor=status.minor,
+        tier=c.tier,
+        support_plan=c.support_plan,
+        end_of_life=status.end_of_life,
+        plan_date=on,
+        status=status.kind,
+        note=status.message,
+        managed_addons=dict(sorted(entry.addons.items())) if entry else {},
+    )
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,7 @@ class StackPlan:
 
     config: StackConfig
     catalog: Catalog
+    plan_date: date  # the date the plan is made for (version end of life, budget start), read once
     model_plans: list[ModelPlan]
     agent_pool_specs: list[AgentPoolSpec]
     nodepool_specs: list[NodePoolSpec]
@@ -89,10 +104,10 @@ class StackPlan:
     mig_parted_config: str | None
     sharing_config: dict[str, str] | None
     priority_expander: str | None  # the cluster autoscaler's priorities (expander: priority, pools mode)
-    quota: list[dict[str, Any]]
-    kubernetes_version: dict[str, Any]
+    quota: list[QuotaRow]
+    kubernetes_version: KubernetesVersionSummary
     early_notes: list[str]  # the version's warning and the device-memory notes, before the add-ons'
-    node_provisioning: dict[str, Any]  # the NAP summary, from the typed plans
+    node_provisioning: NapSummary  # the NAP summary, from the typed plans
     cluster_features: ClusterFeatures
     upgrade_steps: list[UpgradeStep]  # the order a Kubernetes version change follows
     network: NetworkPlan | None = None  # the stack's own VNet (issue 23), None on AKS's managed VNet
@@ -107,18 +122,21 @@ class StackPlan:
         )
 
 
-def plan_stack(config: StackConfig, catalog: Catalog) -> StackPlan:
-    """The stack's plan from its validated config and the catalog (loaded once by the caller)."""
+def plan_stack(config: StackConfig, catalog: Catalog, *, on: date | None = None) -> StackPlan:
+    """The stack's plan from its validated config and the catalog (loaded once by the caller), as of
+    the plan's date ``on`` (the one the rules judged; ``config.plan_date.plan_date`` when not given)."""
+    day = plan_date() if on is None else on
     model_plans = plan_models(config, catalog)
     specs = agent_pool_specs(config, catalog)
-    version = kubernetes_version_summary(config)
-    version_notes = [version["note"]] if version["status"] == "warn" else []
+    version = kubernetes_version_summary(config, day)
+    version_notes = [version.note] if version.status == "warn" else []
     access = documentation_ranges_warning(config)  # refused by `pulumi up` (stack.loader)
     access_notes = [f"WARNING: {access}"] if access else []
     priority = config.cluster.autoscaler.expander == "priority" and config.node_provisioning.mode != "nap"
     return StackPlan(
         config=config,
         catalog=catalog,
+        plan_date=day,
         model_plans=model_plans,
         agent_pool_specs=specs,
         nodepool_specs=nodepool_specs(config, catalog),
@@ -128,7 +146,7 @@ def plan_stack(config: StackConfig, catalog: Catalog) -> StackPlan:
         mig_parted_config=mig_parted_config(config, catalog),
         sharing_config=sharing_config(config),
         priority_expander=priority_expander_priorities(specs) if priority else None,
-        quota=[row.row() for row in quota_rows(config, catalog)],
+        quota=quota_rows(config, catalog),
         kubernetes_version=version,
         early_notes=[*access_notes, *version_notes, *device_memory_notes(model_plans)],
         node_provisioning=nap_summary(config, catalog, model_plans),

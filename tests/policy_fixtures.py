@@ -11,7 +11,7 @@ from typing import Any
 
 from config.catalog import load_catalog
 from config.schema import StackConfig
-from sizing.scheduling import PoolScheduling, pool_scheduling
+from sizing.node_selection import PoolScheduling, pool_scheduling
 from stack.loader import parse_stack_config
 from tests.conftest import ROOT, planned
 from tests.policy_support import Res, Secret, declare, from_recorded, res

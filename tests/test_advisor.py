@@ -14,10 +14,11 @@ from config.errors import ConfigError
 from config.prices import PriceBook
 from config.schema import PricesConfig, StackConfig
 from cost.estimate import estimate_cost
-from sizing.advisor import AdvisorModel, AdvisorWorkload, Row, advise, replica_estimate, stack_snippet
+from sizing.advisor import AdvisorModel, AdvisorWorkload, Row, advise, stack_snippet
 from sizing.deployments import plan_models
 from sizing.memory import GIB, ModelArch
 from sizing.nap import sizing_sku
+from sizing.plan_estimates import replica_estimate
 from sizing.roofline import Hardware, ModelShape, best_batch
 from tests.conftest import BASE_VALUES
 from tests.test_config import parse, stack_values

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from config.plan_date import PLAN_DATE_ENV, plan_date
 from facts.aks_versions import addon_version, creatable_minors, load_aks_calendar, support_status
 from sizing.agent_pools import PRIORITY_EXPANDER_CONFIG_MAP
 from sizing.quota import quota_rows
-from tests.conftest import TEST_PLAN_DATE, by_type, one, planned, run_with
+from tests.conftest import PROGRAM_PACKAGES, ROOT, TEST_PLAN_DATE, by_type, one, planned, run_with
 from tests.conftest import parse_values as parse
 from tests.conftest import value_problems as problems
 from tools.diff import diff_plans, render_markdown
@@ -102,6 +102,55 @@ def test_plan_date_is_injectable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(PLAN_DATE_ENV, "May 2027")
     with pytest.raises(ValueError, match="AKS_LLM_PLAN_DATE"):
         plan_date()
+
+
+def test_the_plan_date_is_read_once_per_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A clock that turns midnight UTC between two reads: one program run reads it once, and the rules,
+    the printed version summary and the budget's default start all use that one date (the plan keeps it)."""
+    import config.plan_date
+
+    readings = iter(
+        [datetime(2026, 11, 30, 23, 59, 59, 999999, UTC), *[datetime(2026, 12, 1, tzinfo=UTC)] * 9]
+    )
+    calls: list[datetime] = []
+
+    class Clock:
+        @staticmethod
+        def now(tz: object = None) -> datetime:
+            calls.append(next(readings))
+            return calls[-1]
+
+    monkeypatch.delenv(PLAN_DATE_ENV)
+    monkeypatch.setattr(config.plan_date, "datetime", Clock)
+    run = run_with(
+        tmp_path,
+        "config:\n  aks-llm:location: swedencentral\n  aks-llm:cluster: {apiServer: {privateCluster: true}}\n"
+        "  aks-llm:budget: {monthlyAmount: 10, contactEmails: [ops@example.com]}\n",
+    )
+    assert len(calls) == 1
+    assert run.outputs["kubernetesVersion"]["planDate"] == "2026-11-30"
+    budget = one(run, "azure-native:consumption:Budget").inputs
+    assert budget["timePeriod"]["startDate"] == "2026-11-01T00:00:00Z"
+
+
+def test_only_the_entry_points_read_the_plan_date() -> None:
+    """``plan_date()`` is read by ``stack.loader.read_plan_date`` (``__main__`` calls it once per run) and,
+    only when their caller passed no date, by ``check_rules`` and ``plan_stack``: a rule or component that
+    read it again could judge another day."""
+    calls = sorted(
+        path.relative_to(ROOT).as_posix()
+        for package in (*PROGRAM_PACKAGES, "__main__.py")
+        for path in ([ROOT / package] if package.endswith(".py") else (ROOT / package).rglob("*.py"))
+        if "plan_date()" in path.read_text(encoding="utf-8")
+    )
+    # tools/plan.py only validates the variable before the program runs (the value is not used)
+    assert calls == [
+        "config/plan_date.py",
+        "rules/check.py",
+        "stack/loader.py",
+        "stack/plan.py",
+        "tools/plan.py",
+    ]
 
 
 def test_version_rule_on_the_plan_date(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from config.errors import ConfigError, join_path
 from config.schema import StackConfig
-from stack.loader import parse_stack_config
+from stack.loader import _secret_shaped, parse_stack_config
 from tests.conftest import ROOT, run_with
 
 SOURCE = "Pulumi.test.yaml"
@@ -138,7 +138,10 @@ def _wrong_type(value: Any) -> st.SearchStrategy[Any]:
 
 FREE_FORM_MAPS = {"tags", "families", "skus", "modelThroughput"}  # keys are the user's (tags, SKUs, models)
 BASES = {stack: stack_values(stack) for stack in ("dev", "prod", "nap")}
-_KEYS = st.text(alphabet="abcdefghijklmnopqrstuvwxyzXYZ", min_size=3, max_size=12)
+# Unknown keys; one shaped like the Hugging Face token's (``hftok``) is refused as that instead.
+_KEYS = st.text(alphabet="abcdefghijklmnopqrstuvwxyzXYZ", min_size=3, max_size=12).filter(
+    lambda k: not _secret_shaped(k)
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

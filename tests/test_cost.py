@@ -17,13 +17,13 @@ from cost.breakeven import (
     self_hosted_cost_per_request,
 )
 from cost.estimate import CostEstimate, slots_per_node
-from sizing.deployments import plan_models
-from sizing.schedule import (
+from sizing.business_hours import (
     business_hours_per_month,
     parse_days,
     utc_offset_minutes,
     weekly_intervals,
 )
+from sizing.deployments import plan_models
 from sizing.slots import fill
 from sizing.workloads import floor_replicas
 from tests.test_config import stack_values

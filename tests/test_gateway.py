@@ -24,7 +24,7 @@ from renderers.gateway import (
 )
 from tests.k8s_schemas import manifest_errors, requires_crds, strictify
 
-# The bundle AKS's Managed Gateway API installs on Kubernetes 1.36 (tests/data/.../SOURCES.md).
+# The bundle AKS's Managed Gateway API installs on Kubernetes 1.36 (tests/data/gateway-api-v1.5.1/SOURCES.md).
 V1_5_1 = Path(__file__).parent / "data" / "gateway-api-v1.5.1"
 
 

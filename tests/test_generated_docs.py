@@ -10,7 +10,8 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from config.plan_date import PLAN_DATE_ENV
 from config.schema import StackConfig
 from config.strict_yaml import load_yaml
 from rules.check import RULES
+from rules.rule import Dated
 from stack.loader import parse_stack_config
 from tests.conftest import ROOT, TEST_PLAN_DATE, planned
 from tools import gen_docs, rules_doc
@@ -282,6 +284,52 @@ def test_the_dev_plan_is_identical_to_the_plan_with_the_old_project_file(
     assert plan_json(plan_document(old, old_run)) == plan_json(plan_document(settings, run))
 
 
+def _keys(typed: Any) -> tuple[frozenset[str], frozenset[str]]:
+    return typed.__required_keys__, typed.__required_keys__ | typed.__optional_keys__
+
+
+def _conforms(value: dict[str, Any], typed: Any, where: str) -> None:
+    required, known = _keys(typed)
+    assert required <= value.keys(), f"{where}: missing {sorted(required - value.keys())}"
+    assert value.keys() <= known, f"{where}: undeclared {sorted(value.keys() - known)}"
+
+
+def test_the_output_types_are_what_the_program_outputs(stack_run: tuple[str, Any]) -> None:
+    """Every output of each committed stack (and of the queue's worker, KAITO, NAP) is declared by its
+    TypedDict in components/outputs.py, which docs/outputs.md is generated from; required keys are there."""
+    from components import outputs as types
+
+    stack, run = stack_run
+    out = dict(run.outputs)
+    _conforms(out, types.StackOutputs, stack)
+    for name, model in out["models"].items():
+        _conforms(model, types.ModelSummary, f"{stack} models.{name}")
+    _conforms(out["kaito"], types.KaitoSummary, f"{stack} kaito")
+    _conforms(out["triggerAuthentications"], types.TriggerAuthentications, f"{stack} triggerAuthentications")
+    _conforms(out["kubernetesVersion"], types.KubernetesVersion, f"{stack} kubernetesVersion")
+    _conforms(out["nodeProvisioning"], types.NodeProvisioningSummary, f"{stack} nodeProvisioning")
+    for row in out["nodeProvisioning"]["kaitoNodes"]:
+        _conforms(row, types.KaitoNodeRow, f"{stack} kaitoNodes")
+    for row in out["quota"]:
+        _conforms(row, types.QuotaNeed, f"{stack} quota")
+    if "asyncQueue" in out:
+        _conforms(out["asyncQueue"], types.AsyncQueueSummary, f"{stack} asyncQueue")
+    if "queueWorker" in out:
+        _conforms(out["queueWorker"], types.QueueWorkerSummary, f"{stack} queueWorker")
+    addon_keys = _keys(types.AddonsSummary)[1]
+    assert addon_keys <= _keys(types.StackOutputs)[1]  # the add-ons' keys are the stack's
+
+
+def test_the_outputs_page_lists_every_output_type() -> None:
+    from tools.outputs_doc import output_types
+
+    text = (ROOT / "docs" / "outputs.md").read_text()
+    for t in output_types((ROOT / "components" / "outputs.py").read_text()):
+        assert f"## {t.name}\n" in text
+        for key in t.keys:
+            assert f"| `{key.name}` |" in text
+
+
 # --- docs/rules.md ------------------------------------------------------------------------------
 
 
@@ -299,7 +347,8 @@ def test_an_undocumented_rule_stops_the_generation(monkeypatch: pytest.MonkeyPat
     def no_doc(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
         yield Problem("cluster.tier", config.cluster.tier, "x", "y")
 
-    monkeypatch.setattr(rules_doc, "checked_rules", lambda: [*RULES, no_doc])
+    rules = rules_doc.checked_rules()
+    monkeypatch.setattr(rules_doc, "checked_rules", lambda: [*rules, no_doc])
     with pytest.raises(rules_doc.UndocumentedRule, match="no_doc has no docstring"):
         rules_doc.rules_markdown()
 
@@ -378,13 +427,18 @@ def test_the_keys_on_the_rules_page_are_those_the_rules_report() -> None:
     catalog = load_catalog()
     keys = {r.name: [_key_pattern(k) for k in r.keys] for r in rules_doc.rule_rows()}
     fired: set[str] = set()
+    # rules judged on the plan's date take it bound (rules.rule.Dated), as check_rules passes it
+    dated: dict[object, Callable[..., Iterable[Problem]]] = {
+        r.rule: r.on(date.fromisoformat(TEST_PLAN_DATE)) for r in RULES if isinstance(r, Dated)
+    }
     for stack, changes in BROKEN:
         try:
             config = _config(stack, **changes)
         except ValidationError as error:  # a fixture the schema refuses would test nothing here
             raise AssertionError(f"{stack} {changes}: {error}") from None
         for rule in rules_doc.checked_rules():
-            found = rule(config) if rule.__name__ == "unique_names" else rule(config, catalog)
+            call: Callable[..., Iterable[Problem]] = dated.get(rule, rule)
+            found = rule(config) if rule.__name__ == "unique_names" else call(config, catalog)
             for problem in found:
                 fired.add(rule.__name__)
                 where = (rule.__name__, problem.path)

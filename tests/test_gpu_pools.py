@@ -269,7 +269,7 @@ def test_the_driver_rule_refuses_a_managed_pool_that_lost_its_operator_opt_out(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """If the labels ever drifted, the program would refuse to declare anything."""
-    from sizing.scheduling import node_labels
+    from sizing.node_selection import node_labels
 
     def drifted(*args: Any) -> dict[str, str]:
         out = node_labels(*args)
@@ -405,7 +405,7 @@ def test_no_gpu_pools_declare_no_gpu_component(tmp_path: Path) -> None:
 def test_the_driver_rule_refuses_an_operator_pool_labelled_like_a_managed_one(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from sizing.scheduling import node_labels
+    from sizing.node_selection import node_labels
 
     def drifted(*args: Any) -> dict[str, str]:
         return {**node_labels(*args), "nvidia.com/gpu.deploy.operands": "false"}

@@ -467,7 +467,7 @@ def test_a_trailing_newline_never_passes_a_pattern(field: tuple[tuple[Any, ...],
     path, good = field
     values = json.loads(json.dumps(FULL))
     values.setdefault("addons", {}).setdefault("asyncQueue", {"enabled": True})
-    values["models"][0]["purpose"] = "batch"  # the queue feeds one batch model (config.rules_queue)
+    values["models"][0]["purpose"] = "batch"  # the queue feeds one batch model (rules.queue)
     assert isinstance(outcome(stack_text(with_value(values, path, good))), StackConfig)
     refused(stack_text(with_value(values, path, good + tail)))
 
@@ -487,7 +487,7 @@ def test_non_ascii_digits_never_pass_a_pattern(field: tuple[tuple[Any, ...], str
     bad = "".join(digits[int(c)] if c.isdigit() else c for c in good)
     values = json.loads(json.dumps(FULL))
     values.setdefault("addons", {}).setdefault("asyncQueue", {"enabled": True})
-    values["models"][0]["purpose"] = "batch"  # the queue feeds one batch model (config.rules_queue)
+    values["models"][0]["purpose"] = "batch"  # the queue feeds one batch model (rules.queue)
     refused(stack_text(with_value(values, path, bad)))
 
 

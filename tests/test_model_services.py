@@ -13,7 +13,7 @@ import yaml
 
 from config.catalog import load_catalog
 from config.schema import KaitoConfig, StackConfig
-from sizing.scheduling import pool_scheduling
+from sizing.node_selection import pool_scheduling
 from sizing.workloads import VLLM_DIGEST, VLLM_VERSION
 from tests.conftest import ROOT, by_type, parse_with, planned, rules_refusal, run_with
 from tests.k8s_schemas import iter_docs, manifest_errors, requires_crds

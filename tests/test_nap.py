@@ -14,7 +14,7 @@ from config.catalog import load_catalog
 from config.schema import StackConfig
 from sizing.deployments import plan_models
 from sizing.nap import nodepool_specs
-from sizing.scheduling import nodepool_scheduling
+from sizing.node_selection import nodepool_scheduling
 from stack.loader import parse_stack_config
 from tests.conftest import ROOT, by_type, one, planned, run_with
 from tests.k8s_schemas import manifest_errors, requires_crds
@@ -376,7 +376,7 @@ def test_pool_stacks_report_kaito_nodes_apart_too(capsys: pytest.CaptureFixture[
 
 
 def test_models_on_gpu_pools_keep_the_pool_scheduling() -> None:
-    from sizing.scheduling import pool_scheduling
+    from sizing.node_selection import pool_scheduling
 
     (plan,) = plan_models(stack_config("dev"), load_catalog())
     assert not plan.on_nodepool

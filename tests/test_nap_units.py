@@ -15,7 +15,6 @@ from rules.cost import stack_vm_sizes
 from sizing.nap import (
     allowed_skus,
     consolidation_policy,
-    kaito_node_rows,
     limits_manifest,
     max_nodes,
     nodepool_specs,
@@ -25,6 +24,7 @@ from sizing.nap import (
     sku_series,
     weight,
 )
+from sizing.nap_summary import kaito_node_rows
 from sizing.quota import nodepool_needs
 from sizing.slots import fill_nodepool
 
@@ -134,7 +134,7 @@ def test_specs_only_in_nap_mode_one_per_capacity_type() -> None:
 
 
 def test_nodepool_scheduling_pins_pool_and_sku_and_tolerates_spot_only_when_possible() -> None:
-    from sizing.scheduling import nodepool_scheduling
+    from sizing.node_selection import nodepool_scheduling
 
     a100 = CAT.sku("Standard_NC24ads_A100_v4")
     od_only = nodepool_scheduling(pool(), a100)
@@ -199,7 +199,7 @@ def test_kaito_rows_count_nodes_per_replica_times_max_replicas() -> None:
         )
 
     plans = [plan("a", "kaito", 3, 2), plan("b", "vllm", None, 4), plan("c", "kaito", None, 1)]
-    assert [(r["model"], r["maxNodes"]) for r in kaito_node_rows(plans)] == [("a", 6), ("c", None)]
+    assert [(r.model, r.max_nodes) for r in kaito_node_rows(plans)] == [("a", 6), ("c", None)]
 
 
 def test_nvidia_software_serves_nodepools_only_in_nap_mode() -> None:

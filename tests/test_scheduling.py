@@ -9,7 +9,7 @@ import pytest
 from config.catalog import load_catalog
 from config.schema import GpuPoolConfig
 from facts.platform import GPU_TAINT, SPOT_TAINT
-from sizing.scheduling import PoolScheduling, node_labels, node_taints, pool_scheduling
+from sizing.node_selection import PoolScheduling, node_labels, node_taints, pool_scheduling
 from tests.conftest import by_type, planned
 
 GPU_TOL = {"key": "sku", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"}

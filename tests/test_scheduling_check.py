@@ -30,11 +30,11 @@ from sizing.placement import (
     Workload,
     admits,
     allocatable,
+    check_placement,
     kube_reserved_cpu_millis,
     kube_reserved_memory,
     operator_node_labels,
     quantity,
-    schedule,
     tolerates,
 )
 from stack.loader import parse_stack_config
@@ -170,7 +170,9 @@ def test_refusals_of_the_pure_model() -> None:
     homeless = _w("lost")
     nfd_a = _w("nfd-a", kind="DaemonSet", tolerations=everything, functions=frozenset({"nfd"}))
     nfd_b = _w("nfd-b", kind="DaemonSet", tolerations=everything, functions=frozenset({"nfd"}))
-    found = [f.message for f in schedule([system, gpu], [gpu_pod, cpu_pod, homeless, nfd_a, nfd_b]).findings]
+    found = [
+        f.message for f in check_placement([system, gpu], [gpu_pod, cpu_pod, homeless, nfd_a, nfd_b]).findings
+    ]
     assert any("CPU pod Deployment ns/web" in m and "GPU node group gpu" in m for m in found)
     assert any(
         "Deployment ns/lost" in m and "can run on no node group" in m and "sku=gpu:NoSchedule" in m
@@ -188,7 +190,7 @@ def test_refusals_of_the_pure_model() -> None:
     pinned = _w("llm", node_selector={"kubernetes.io/os": "linux", "gpu": "yes"}, tolerations=everything,
                 requests={"nvidia.com/gpu": 1, "pods": 1})  # fmt: skip
     gpu_labelled = _g("gpu", labels={"gpu": "yes"})
-    found = [f.message for f in schedule([system, gpu_labelled], [pinned]).findings]
+    found = [f.message for f in check_placement([system, gpu_labelled], [pinned]).findings]
     assert not any("GPU pod" in m for m in found)
 
 
@@ -196,7 +198,7 @@ def test_daemonsets_take_their_share_before_other_pods() -> None:
     group = _g("g", taints=(), allocatable={"cpu": 1000, "memory": GIB, "pods": 10, "nvidia.com/gpu": 1})
     agent = _w("agent", kind="DaemonSet", requests={"cpu": 600, "pods": 1})
     app = _w("app", requests={"cpu": 500, "pods": 1, "nvidia.com/gpu": 1})
-    (p_agent, p_app) = schedule([group], [agent, app]).placements
+    (p_agent, p_app) = check_placement([group], [agent, app]).placements
     assert p_agent.groups == ("g",) and p_app.groups == ()
     assert "cpu 500 > 400 free" in p_app.reasons["g"]
 
@@ -207,7 +209,7 @@ def test_aks_managed_gpu_stack_is_a_device_plugin_of_its_own() -> None:
     managed = _g("mgd", host_functions=AKS_MANAGED_GPU_STACK)
     plugin = _w("nvidia-device-plugin", kind="DaemonSet", tolerations=({"operator": "Exists"},),
                 functions=frozenset({"device-plugin"}))  # fmt: skip
-    found = [f.message for f in schedule([managed], [plugin]).findings]
+    found = [f.message for f in check_placement([managed], [plugin]).findings]
     assert found == [
         "two components manage the GPU device-plugin on node group mgd: AKS managed device plugin and "
         "DaemonSet ns/nvidia-device-plugin (test)"

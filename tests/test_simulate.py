@@ -24,7 +24,7 @@ from simulation.nodes import NodeGroup, budget_rules
 from simulation.summary import OSCILLATION_CHANGES_PER_HOUR, findings, report
 from simulation.traffic import Demand, TrafficFileError, model_demand, read_traffic_file, request_seconds
 from sizing.autoscaling import hpa_desired_replicas, keda_active
-from sizing.schedule import WEEK_MINUTES
+from sizing.business_hours import WEEK_MINUTES
 from sizing.workloads import node_seconds, predicted_cold_start_seconds
 from stack.plan import StackPlan, plan_stack
 from tests.conftest import ROOT

@@ -1,4 +1,4 @@
-"""Replicas against GPU slots (sizing.slots, config.rules_runtime): a model's maximum plus rollout
+"""Replicas against GPU slots (sizing.slots, rules.runtime): a model's maximum plus rollout
 surge, and all models on a pool together, fit the pool at its maximum; a serving floor fits on-demand;
 no vLLM on time-sliced GPUs."""
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from config.timezones import iana_zones, zone_info
-from sizing.schedule import REFERENCE_INSTANT, utc_offset_minutes
+from sizing.business_hours import REFERENCE_INSTANT, utc_offset_minutes
 
 ROOT = Path(__file__).resolve().parent.parent
 

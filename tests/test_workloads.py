@@ -77,7 +77,7 @@ def test_a_replica_takes_its_share_of_the_node() -> None:
         183,
     )
     assert (whole.shm_gib, whole.cache_gib) == (2, 100)
-    # (vLLM never runs time-sliced: config.rules_runtime refuses it; MIG slices share the node instead)
+    # (vLLM never runs time-sliced: rules.runtime refuses it; MIG slices share the node instead)
     sliced = {
         "name": "mig",
         "vmSize": "Standard_NC24ads_A100_v4",

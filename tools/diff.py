@@ -330,8 +330,8 @@ def _parent_name(urn: str) -> str:
     return urn.rsplit("::", 1)[-1] if urn else ""
 
 
-def render_markdown(diff: PlanDiff, base_label: str = "the base plan") -> str:
-    """The PR comment: counts, added / changed / removed resources, and the cost change."""
+def _md_counts(diff: PlanDiff, base_label: str) -> list[str]:
+    """The heading, a warning when the stacks differ, and the counts line."""
     lines = [f"### Offline plan diff: stack `{diff.stack}`", ""]
     if diff.base_stack and diff.base_stack != diff.stack:
         lines += [f"> Warning: the base plan is of stack `{diff.base_stack}`.", ""]
@@ -342,74 +342,102 @@ def render_markdown(diff: PlanDiff, base_label: str = "the base plan") -> str:
     counts += f"{replaced} to replace, " if replaced else ""
     counts += f"{len(diff.removed)} to remove**"
     renamed = f", {len(diff.renamed)} renamed in place (aliases)" if diff.renamed else ""
-    lines += [f"Compared with {base_label}: {counts}, {diff.unchanged} unchanged{renamed}.", ""]
-    if diff.added:
-        lines += ["#### Added", "", "| type | name | parent |", "|---|---|---|"]
-        lines += [
-            f"| {_code(r['type'])} | {_code(r['name'])} | {_code(_parent_name(r.get('parent', '')))} |"
-            for r in diff.added
-        ]
+    return [*lines, f"Compared with {base_label}: {counts}, {diff.unchanged} unchanged{renamed}.", ""]
+
+
+def _md_resources(title: str, resources: list[dict[str, Any]]) -> list[str]:
+    """An added or removed resources table (nothing when there are none)."""
+    if not resources:
+        return []
+    lines = [f"#### {title}", "", "| type | name | parent |", "|---|---|---|"]
+    lines += [
+        f"| {_code(r['type'])} | {_code(r['name'])} | {_code(_parent_name(r.get('parent', '')))} |"
+        for r in resources
+    ]
+    return [*lines, ""]
+
+
+def _md_changed(diff: PlanDiff) -> list[str]:
+    """The changed resources with their changed inputs (and how a replacement happens)."""
+    if not diff.changed:
+        return []
+    lines = ["#### Changed", "", "| resource | changed inputs |", "|---|---|"]
+    for rc in diff.changed:
+        shown = [_change_text(c) for c in rc.changes[:MAX_PATHS]]
+        if len(rc.changes) > MAX_PATHS:
+            shown.append(f"… and {len(rc.changes) - MAX_PATHS} more")
+        if rc.replace:
+            how = "delete first, then create" if rc.delete_before_replace else "create first, then delete"
+            fields = ", ".join(_code(f) for f in rc.replace_fields)
+            shown.insert(0, f"**replace** ({how}): {fields}")
+        lines.append(f"| {_code(rc.type)} {_code(rc.name)} | {'<br>'.join(shown)} |")
+    return [*lines, ""]
+
+
+def _md_renamed(diff: PlanDiff) -> list[str]:
+    """Resources renamed in place through aliases (the first ``MAX_RENAMED``)."""
+    if not diff.renamed:
+        return []
+    lines = [
+        "#### Renamed (the engine follows each alias: updated in place, nothing is replaced)",
+        "",
+        "| type | was | now |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {_code(t)} | {_code(old)} | {_code(new)} |" for t, old, new in diff.renamed[:MAX_RENAMED]]
+    if len(diff.renamed) > MAX_RENAMED:
+        lines.append(f"| … and {len(diff.renamed) - MAX_RENAMED} more | | |")
+    return [*lines, ""]
+
+
+def _md_cold_starts(diff: PlanDiff) -> list[str]:
+    """The predicted cold start (from zero nodes) of each model whose prediction changed."""
+    if not diff.cold_starts:
+        return []
+    lines = [
+        "#### Cold start (from zero nodes, predicted)",
+        "",
+        "| model | before | after |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {_code(m)} | {_cell(b)} | {_cell(a)} |" for m, b, a in diff.cold_starts]
+    return [*lines, ""]
+
+
+def _md_cost(diff: PlanDiff) -> list[str]:
+    """The cost lines, the capacity rows that changed, and the cost notes."""
+    if not diff.cost:
+        return []
+    lines = [
+        f"#### Cost ({diff.currency})",
+        "",
+        "| | before | after | change |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {line.label} | {_money(line.before)} | {_money(line.after)} | {_delta(line)} |"
+        for line in diff.cost
+    ]
+    lines.append("")
+    if diff.capacity:
+        lines += ["| capacity | before | after |", "|---|---|---|"]
+        lines += [f"| {_cell(k)} | {_cell(b)} | {_cell(a)} |" for k, b, a in diff.capacity]
         lines.append("")
-    if diff.changed:
-        lines += ["#### Changed", "", "| resource | changed inputs |", "|---|---|"]
-        for rc in diff.changed:
-            shown = [_change_text(c) for c in rc.changes[:MAX_PATHS]]
-            if len(rc.changes) > MAX_PATHS:
-                shown.append(f"… and {len(rc.changes) - MAX_PATHS} more")
-            if rc.replace:
-                how = "delete first, then create" if rc.delete_before_replace else "create first, then delete"
-                fields = ", ".join(_code(f) for f in rc.replace_fields)
-                shown.insert(0, f"**replace** ({how}): {fields}")
-            lines.append(f"| {_code(rc.type)} {_code(rc.name)} | {'<br>'.join(shown)} |")
+    lines += [f"- {_cell(n)}" for n in diff.cost_notes]
+    if diff.cost_notes:
         lines.append("")
-    if diff.removed:
-        lines += ["#### Removed", "", "| type | name | parent |", "|---|---|---|"]
-        lines += [
-            f"| {_code(r['type'])} | {_code(r['name'])} | {_code(_parent_name(r.get('parent', '')))} |"
-            for r in diff.removed
-        ]
-        lines.append("")
-    if diff.renamed:
-        lines += [
-            "#### Renamed (the engine follows each alias: updated in place, nothing is replaced)",
-            "",
-            "| type | was | now |",
-            "|---|---|---|",
-        ]
-        lines += [
-            f"| {_code(t)} | {_code(old)} | {_code(new)} |" for t, old, new in diff.renamed[:MAX_RENAMED]
-        ]
-        if len(diff.renamed) > MAX_RENAMED:
-            lines.append(f"| … and {len(diff.renamed) - MAX_RENAMED} more | | |")
-        lines.append("")
+    return lines
+
+
+def render_markdown(diff: PlanDiff, base_label: str = "the base plan") -> str:
+    """The PR comment: counts, added / changed / removed resources, and the cost change."""
+    lines = _md_counts(diff, base_label)
+    lines += _md_resources("Added", diff.added)
+    lines += _md_changed(diff)
+    lines += _md_resources("Removed", diff.removed)
+    lines += _md_renamed(diff)
     if diff.empty:
         lines += ["No resource changes.", ""]
-    if diff.cold_starts:
-        lines += [
-            "#### Cold start (from zero nodes, predicted)",
-            "",
-            "| model | before | after |",
-            "|---|---|---|",
-        ]
-        lines += [f"| {_code(m)} | {_cell(b)} | {_cell(a)} |" for m, b, a in diff.cold_starts]
-        lines.append("")
-    if diff.cost:
-        lines += [
-            f"#### Cost ({diff.currency})",
-            "",
-            "| | before | after | change |",
-            "|---|---:|---:|---:|",
-        ]
-        lines += [
-            f"| {line.label} | {_money(line.before)} | {_money(line.after)} | {_delta(line)} |"
-            for line in diff.cost
-        ]
-        lines.append("")
-        if diff.capacity:
-            lines += ["| capacity | before | after |", "|---|---|---|"]
-            lines += [f"| {_cell(k)} | {_cell(b)} | {_cell(a)} |" for k, b, a in diff.capacity]
-            lines.append("")
-        lines += [f"- {_cell(n)}" for n in diff.cost_notes]
-        if diff.cost_notes:
-            lines.append("")
+    lines += _md_cold_starts(diff)
+    lines += _md_cost(diff)
     return "\n".join(lines).rstrip() + "\n"

@@ -368,6 +368,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         return INTERRUPTED
 
 
+def _set_plan_date(given: str | None) -> None:
+    """``--date`` into the environment the program reads, or a bad ``AKS_LLM_PLAN_DATE`` refused before
+    the program runs (``PlanError``)."""
+    try:
+        if given:
+            parse_plan_date(given, given_as="--date")
+            os.environ[PLAN_DATE_ENV] = given
+        else:
+            plan_date()  # a bad AKS_LLM_PLAN_DATE is refused here, before the program runs
+    except PlanDateError as exc:
+        raise PlanError(str(exc)) from None
+
+
+def _base_plan(path: Path) -> Any:
+    """The ``--diff`` base, a plan written by ``--json`` (``PlanError`` when unreadable or not one)."""
+    from tools.diff import malformed
+
+    try:
+        base_doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise PlanError(f"cannot read the base plan {path}: {clip(str(reason), 300)}") from None
+    why = malformed(base_doc)
+    if why is not None:
+        raise PlanError(f"{path} is not a plan written by --json ({why})")
+    return base_doc
+
+
 def _main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.plan", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", required=True, help="stack name (reads Pulumi.<stack>.yaml)")
@@ -388,26 +416,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
         help=f"plan as of this date (version end of life, budget start); default ${PLAN_DATE_ENV} or today",
     )
     args = parser.parse_args(argv)
-    try:
-        if args.date:
-            parse_plan_date(args.date, given_as="--date")
-            os.environ[PLAN_DATE_ENV] = args.date
-        else:
-            plan_date()  # a bad AKS_LLM_PLAN_DATE is refused here, before the program runs
-    except PlanDateError as exc:
-        raise PlanError(str(exc)) from None
-    base_doc = None
-    if args.diff:
-        from tools.diff import malformed
-
-        try:
-            base_doc = json.loads(args.diff.read_text(encoding="utf-8"))
-        except (OSError, ValueError, RecursionError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            raise PlanError(f"cannot read the base plan {args.diff}: {clip(str(reason), 300)}") from None
-        why = malformed(base_doc)
-        if why is not None:
-            raise PlanError(f"{args.diff} is not a plan written by --json ({why})")
+    _set_plan_date(args.date)
+    base_doc = _base_plan(args.diff) if args.diff else None
     if args.json_path:
         check_json_target(args.json_path)
     if args.manifests:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.outputs import StackOutputs
 from tools.report_gpu import gpu_sections
 from tools.report_nap import nap_sections
 
@@ -11,29 +12,30 @@ from tools.report_nap import nap_sections
 def sections(doc: dict[str, Any]) -> list[str]:
     """Extra plain-text sections of the offline plan, in order."""
     out: list[str] = []
-    notes = doc["outputs"].get("notes") or []
+    outputs: StackOutputs = doc["outputs"]
+    notes = outputs.get("notes") or []
     if notes:
         out.append("Notes:\n" + "\n".join(f"  - {n}" for n in notes))
     out.extend(gpu_sections(doc))
     out.extend(nap_sections(doc))
-    cost = doc.get("cost") or doc["outputs"].get("cost")
+    cost = doc.get("cost") or outputs.get("cost")
     if cost:
         from tools.cost_report import render_cost
 
         out.append(render_cost(cost))
-    network = network_section(doc["outputs"])
+    network = network_section(outputs)
     if network:
         out.append(network)
-    addons = addons_section(doc["outputs"])
+    addons = addons_section(outputs)
     if addons:
         out.append(addons)
-    models = models_section(doc["outputs"])
+    models = models_section(outputs)
     if models:
         out.append(models)
     return out
 
 
-def network_section(outputs: dict[str, Any]) -> str:
+def network_section(outputs: StackOutputs) -> str:
     """The stack's VNet: its subnets, what each must hold, and the outbound path."""
     net = outputs.get("network")
     if not net:
@@ -53,7 +55,7 @@ def network_section(outputs: dict[str, Any]) -> str:
     return "Network:\n" + "\n".join(lines)
 
 
-def models_section(outputs: dict[str, Any]) -> str:
+def models_section(outputs: StackOutputs) -> str:
     """How callers reach each model, what serves it and how far it scales."""
     models = outputs.get("models") or {}
     lines = []
@@ -78,7 +80,7 @@ def models_section(outputs: dict[str, Any]) -> str:
     return "Models (in-cluster Services, port 80):\n" + "\n".join(lines) if lines else ""
 
 
-def addons_section(outputs: dict[str, Any]) -> str:
+def addons_section(outputs: StackOutputs) -> str:
     """KAITO (mode, version, caveat), the workload identities and where secrets and metrics live."""
     lines: list[str] = []
     kaito = outputs.get("kaito")

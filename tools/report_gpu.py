@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from components.outputs import QuotaNeed, StackOutputs
 from tools.tables import column_table
 
 
 def gpu_sections(doc: dict[str, Any]) -> list[str]:
     """The pool table and the quota table, when the program reported them."""
-    outputs = doc["outputs"]
+    outputs: StackOutputs = doc["outputs"]
     out: list[str] = []
-    nap_mode = (outputs.get("nodeProvisioning") or {}).get("mode") == "nap"
+    nap = outputs.get("nodeProvisioning")
+    nap_mode = nap is not None and nap.get("mode") == "nap"
     if outputs.get("gpuPools") is not None and not (nap_mode and not outputs["gpuPools"]):
         out.append(render_gpu_pools(outputs["gpuPools"]))
     if outputs.get("quota") is not None:
@@ -51,11 +53,11 @@ def render_gpu_pools(rows: Sequence[dict[str, Any]]) -> str:
     return "GPU agent pools:\n" + column_table(rows, _POOL_COLUMNS)
 
 
-def render_quota(rows: Sequence[dict[str, Any]]) -> str:
+def render_quota(rows: Sequence[QuotaNeed]) -> str:
     """The vCPU need per quota family, whether or not a quota is declared."""
     if not rows:
         return "vCPU quota needed: none."
-    shown = [{**r, "status": _status(r.get("ok"))} for r in rows]
+    shown: list[dict[str, Any]] = [{**r, "status": _status(r.get("ok"))} for r in rows]
     hint = (
         "  (request these in the Azure portal, Quotas, before `pulumi up`; declare them under "
         "`quota:` to have the plan check them)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from components.outputs import KaitoNodeRow, StackOutputs
 from tools.tables import column_table
 
 _NODEPOOL_COLUMNS = [
@@ -33,7 +34,8 @@ _KAITO_COLUMNS = [
 
 def nap_sections(doc: dict[str, Any]) -> list[str]:
     """The NodePool table (NAP mode) and KAITO's own GPU nodes (whenever there are KAITO models)."""
-    nap = doc["outputs"].get("nodeProvisioning")
+    outputs: StackOutputs = doc["outputs"]
+    nap = outputs.get("nodeProvisioning")
     if not nap:
         return []
     out: list[str] = []
@@ -63,11 +65,11 @@ def render_nodepools(rows: Sequence[dict[str, Any]], notes: Sequence[str]) -> st
     return "\n".join([head, body, *(f"  - {n}" for n in notes)])
 
 
-def render_kaito_nodes(rows: Sequence[dict[str, Any]], total: int, nap: bool) -> str:
+def render_kaito_nodes(rows: Sequence[KaitoNodeRow], total: int, nap: bool) -> str:
     """KAITO's own GPU nodes, counted apart from every pool and NodePool."""
     where = "the NodePools' limits" if nap else "the GPU pools' min/max"
     head = (
         f"GPU nodes KAITO provisions itself (not governed by {where}): up to {total} at the models' "
         "maximum replicas"
     )
-    return "\n".join([head, column_table(rows, _KAITO_COLUMNS)])
+    return "\n".join([head, column_table([dict(r) for r in rows], _KAITO_COLUMNS)])

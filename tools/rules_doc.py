@@ -21,6 +21,7 @@ from types import ModuleType
 from typing import Any
 
 from rules.check import RULES, unique_names
+from rules.rule import Dated
 from stack.loader import PROJECT
 
 RULES_DOC = Path("docs/rules.md")
@@ -30,7 +31,7 @@ KEYS_LINE = "Keys:"
 
 def checked_rules() -> list[Callable[..., Any]]:
     """Every rule in the order its messages are reported: repeated names first (alone), then ``RULES``."""
-    return [unique_names, *RULES]
+    return [unique_names, *(rule.rule if isinstance(rule, Dated) else rule for rule in RULES)]
 
 
 class UndocumentedRule(Exception):

@@ -18,7 +18,7 @@ from config.errors import Problem
 from config.schema import StackConfig
 from renderers.helm_values import ReleaseSpec, release_specs
 from sizing.node_groups import kaito_workloads, node_groups, workloads_of
-from sizing.placement import SchedulingResult, Workload, operand_workloads, schedule
+from sizing.placement import SchedulingResult, Workload, check_placement, operand_workloads
 
 ACCEPTED = {
     "taint": "tolerate the node group's taints (or pin the pod elsewhere) through the chart's values",
@@ -111,14 +111,14 @@ def check_scheduling(
         *kaito_workloads(manifests, catalog),
         *workloads,
     ]
-    result = schedule(node_groups(config, catalog), workloads)
+    result = check_placement(node_groups(config, catalog), workloads)
     group_kinds = {g.name: g.kind for g in result.groups}
     for f in result.findings:
         w = f.workload
         kind = _kind(f.message)
         path = (w.config_path if w else "") or GROUP_PATHS.get(group_kinds.get(f.group, ""), "")
         problems.append(Problem(path, w.name if w else f.group, f.message, ACCEPTED[kind]))
-    # Model replicas vs their pool's GPU slots is one rule, config.rules_runtime.replicas_fit_pool_slots
+    # Model replicas vs their pool's GPU slots is one rule, rules.runtime.replicas_fit_pool_slots
     # (sizing.slots): it refuses the stack at load time, before this check runs, so it is not repeated here.
     if missing:  # an incomplete check: its findings would be consequences of the missing charts
         return SchedulingReport(result, (), tuple(missing))

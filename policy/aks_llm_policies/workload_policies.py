@@ -159,7 +159,7 @@ gpu_workloads_target_gpu_pools = StackValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
     remediation_steps=(
-        "Take nodeSelector and tolerations from sizing.scheduling.pool_scheduling(pool, sku) (KAITO: "
+        "Take nodeSelector and tolerations from sizing.node_selection.pool_scheduling(pool, sku) (KAITO: "
         "set labelSelector and instanceType)."
     ),
 )

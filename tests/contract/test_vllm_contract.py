@@ -29,7 +29,7 @@ contract_input = cache(render_input)  # plans every stack: once per session
 # why it does not happen on the CUDA platform the program runs on). Reviewed; everything else fails.
 # Empty at v0.31.0. (At v0.11.0 it held one: the CPU platform fell back to the V0 engine for any
 # sliding-window model, engine/arg_utils.py:1530-1534, and V0 refused prefix caching with a sliding
-# window, config/cache.py:192-195; v0.31.0 has no V0 engine.)
+# window, vllm/config/cache.py:192-195; v0.31.0 has no V0 engine.)
 CPU_ONLY_REFUSALS: dict[str, str] = {}
 
 
@@ -122,6 +122,6 @@ def test_every_metric_the_program_names_is_registered(tier: dict[str, Any]) -> N
 
 def test_the_sizing_facts_vllm_budgets_from(tier: dict[str, Any]) -> None:
     """What the sizing assumes of this release: the program always renders --gpu-memory-utilization (its
-    own default 0.90, below vLLM's 0.92 default of config/cache.py:103 at v0.31.0) and a KV block of 16
-    tokens on CUDA (CacheConfig.DEFAULT_BLOCK_SIZE, config/cache.py:71; the CPU platform uses 128)."""
+    own default 0.90, below vLLM's 0.92 default of vllm/config/cache.py:103 at v0.31.0) and a KV block of 16
+    tokens on CUDA (CacheConfig.DEFAULT_BLOCK_SIZE, vllm/config/cache.py:71; the CPU platform uses 128)."""
     assert tier["defaults"] == {"gpu_memory_utilization": 0.92, "default_block_size": 16}
