@@ -9,7 +9,14 @@ from typing import Any
 
 import pulumi
 from pulumi_kubernetes.apiextensions import CustomResource
-from pulumi_kubernetes.core.v1 import Service, ServicePortArgs, ServiceSpecArgs
+from pulumi_kubernetes.core.v1 import (
+    CapabilitiesArgs,
+    SeccompProfileArgs,
+    SecurityContextArgs,
+    Service,
+    ServicePortArgs,
+    ServiceSpecArgs,
+)
 from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
 from pulumi_kubernetes.networking.v1 import (
     IPBlockArgs,
@@ -36,6 +43,20 @@ from sizing.workloads import SERVICE_PORT, cooldown_seconds, http_cold_start_wai
 SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
 METRICS_NAMESPACE = "kube-system"  # where ama-metrics (Azure Managed Prometheus' collector) runs
 DNS_NAMESPACE = "kube-system"
+
+
+def restricted_security_context(uid: int, gid: int | None = None) -> SecurityContextArgs:
+    """The containers' one security context: a non-root UID/GID, read-only root, no privilege escalation,
+    no capabilities, the runtime's default seccomp profile (Kubernetes' restricted Pod Security profile)."""
+    return SecurityContextArgs(
+        allow_privilege_escalation=False,
+        read_only_root_filesystem=True,
+        run_as_non_root=True,
+        run_as_user=uid,
+        run_as_group=uid if gid is None else gid,
+        capabilities=CapabilitiesArgs(drop=["ALL"]),
+        seccomp_profile=SeccompProfileArgs(type="RuntimeDefault"),
+    )
 
 
 @dataclass(frozen=True)

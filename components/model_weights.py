@@ -17,7 +17,6 @@ import pulumi
 import pulumi_azure_native.storage as storage
 from pulumi_kubernetes.batch.v1 import Job, JobSpecArgs
 from pulumi_kubernetes.core.v1 import (
-    CapabilitiesArgs,
     ContainerArgs,
     EmptyDirVolumeSourceArgs,
     EnvVarArgs,
@@ -28,7 +27,6 @@ from pulumi_kubernetes.core.v1 import (
     ResourceRequirementsArgs,
     SeccompProfileArgs,
     SecretVolumeSourceArgs,
-    SecurityContextArgs,
     TolerationArgs,
     VolumeArgs,
     VolumeMountArgs,
@@ -46,7 +44,7 @@ from pulumi_kubernetes.networking.v1 import (
 from components.azure_place import AzurePlace
 from components.child_names import Component
 from components.key_vault import ip_rules
-from components.model_common import DNS_NAMESPACE
+from components.model_common import DNS_NAMESPACE, restricted_security_context
 from config import versions
 from config.schema import KeyVaultConfig, ModelWeightsConfig
 from facts.platform import SYSTEM_POOL_TAINT, system_pool_selector, system_pool_toleration
@@ -142,18 +140,6 @@ class ModelWeightsStore(Component):
         self.register_outputs(
             {"accountId": self.account_id, "accountName": self.account_name, "container": self.container_name}
         )
-
-
-def _restricted(uid: int) -> SecurityContextArgs:
-    return SecurityContextArgs(
-        allow_privilege_escalation=False,
-        read_only_root_filesystem=True,
-        run_as_non_root=True,
-        run_as_user=uid,
-        run_as_group=uid,
-        capabilities=CapabilitiesArgs(drop=["ALL"]),
-        seccomp_profile=SeccompProfileArgs(type="RuntimeDefault"),
-    )
 
 
 def seed_job_name(plan: ModelPlan) -> str:
@@ -266,7 +252,7 @@ def seed_job(
                             env=az_env,
                             volume_mounts=[scratch, tmp],
                             resources=small,
-                            security_context=_restricted(SEEDER_UID),
+                            security_context=restricted_security_context(SEEDER_UID),
                         ),
                         ContainerArgs(
                             name="download",
@@ -279,15 +265,7 @@ def seed_job(
                                 requests={"cpu": "500m", "memory": "1Gi"},
                                 limits={"cpu": "2", "memory": "4Gi"},
                             ),
-                            security_context=SecurityContextArgs(
-                                allow_privilege_escalation=False,
-                                read_only_root_filesystem=True,
-                                run_as_non_root=True,
-                                run_as_user=VLLM_UID,
-                                run_as_group=VLLM_GID,
-                                capabilities=CapabilitiesArgs(drop=["ALL"]),
-                                seccomp_profile=SeccompProfileArgs(type="RuntimeDefault"),
-                            ),
+                            security_context=restricted_security_context(VLLM_UID, VLLM_GID),
                         ),
                     ],
                     containers=[
@@ -299,7 +277,7 @@ def seed_job(
                             env=az_env,
                             volume_mounts=[scratch, tmp],
                             resources=small,
-                            security_context=_restricted(SEEDER_UID),
+                            security_context=restricted_security_context(SEEDER_UID),
                         )
                     ],
                     volumes=volumes,

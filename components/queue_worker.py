@@ -19,7 +19,6 @@ import pulumi
 from pulumi_kubernetes.apiextensions import CustomResource
 from pulumi_kubernetes.apps.v1 import Deployment, DeploymentSpecArgs
 from pulumi_kubernetes.core.v1 import (
-    CapabilitiesArgs,
     ContainerArgs,
     EmptyDirVolumeSourceArgs,
     EnvVarArgs,
@@ -30,7 +29,6 @@ from pulumi_kubernetes.core.v1 import (
     ProbeArgs,
     ResourceRequirementsArgs,
     SeccompProfileArgs,
-    SecurityContextArgs,
     TolerationArgs,
     VolumeArgs,
     VolumeMountArgs,
@@ -47,7 +45,7 @@ from pulumi_kubernetes.networking.v1 import (
 
 from components.child_names import Component
 from components.inference_refs import QueueRefs
-from components.model_common import DNS_NAMESPACE, SKIP_AWAIT
+from components.model_common import DNS_NAMESPACE, SKIP_AWAIT, restricted_security_context
 from facts.platform import SYSTEM_POOL_TAINT, system_pool_selector, system_pool_toleration
 from facts.tags import k8s_labels
 from renderers.queue_worker import worker_env, worker_scaled_object_spec
@@ -129,15 +127,7 @@ class QueueWorker(Component):
             ),
             liveness_probe=health,
             readiness_probe=health,
-            security_context=SecurityContextArgs(
-                allow_privilege_escalation=False,
-                read_only_root_filesystem=True,
-                run_as_non_root=True,
-                run_as_user=WORKER_UID,
-                run_as_group=WORKER_UID,
-                capabilities=CapabilitiesArgs(drop=["ALL"]),
-                seccomp_profile=SeccompProfileArgs(type="RuntimeDefault"),
-            ),
+            security_context=restricted_security_context(WORKER_UID),
             volume_mounts=[VolumeMountArgs(name="tmp", mount_path="/tmp")],
         )
         self.deployment = Deployment(

@@ -18,7 +18,6 @@ from pulumi_kubernetes.apps.v1 import (
     RollingUpdateDeploymentArgs,
 )
 from pulumi_kubernetes.core.v1 import (
-    CapabilitiesArgs,
     ContainerArgs,
     ContainerPortArgs,
     EmptyDirVolumeSourceArgs,
@@ -36,7 +35,6 @@ from pulumi_kubernetes.core.v1 import (
     ProbeArgs,
     ResourceRequirementsArgs,
     SeccompProfileArgs,
-    SecurityContextArgs,
     TolerationArgs,
     VolumeArgs,
     VolumeMountArgs,
@@ -54,6 +52,7 @@ from components.model_common import (
     caller_service,
     http_scaled_object,
     network_policy,
+    restricted_security_context,
     scaled_object,
 )
 from components.model_weights import seed_job
@@ -250,15 +249,7 @@ class VllmModel(Component):
             liveness_probe=ProbeArgs(
                 http_get=health, period_seconds=15, timeout_seconds=10, failure_threshold=4
             ),
-            security_context=SecurityContextArgs(
-                allow_privilege_escalation=False,
-                read_only_root_filesystem=True,
-                run_as_non_root=True,
-                run_as_user=VLLM_UID,
-                run_as_group=VLLM_GID,
-                capabilities=CapabilitiesArgs(drop=["ALL"]),
-                seccomp_profile=SeccompProfileArgs(type="RuntimeDefault"),
-            ),
+            security_context=restricted_security_context(VLLM_UID, VLLM_GID),
             volume_mounts=mounts,
             # Out of rotation, then wait for running requests (bounded): vLLM v0.31.0 aborts them on
             # SIGTERM (sizing.drain); terminationGracePeriodSeconds below covers hook + shutdown.
