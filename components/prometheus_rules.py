@@ -50,24 +50,18 @@ class PrometheusRules(Component):
 
     def __init__(self, name: str, args: PrometheusRulesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aksllm:platform:PrometheusRules", name, opts)
-        self.rule_group = alertsmanagement.PrometheusRuleGroup(
-            self.child_name("rule-group"),
-            rule_group_name=args.rule_group_name,
-            resource_group_name=args.place.resource_group_name,
-            location=args.place.location,
-            description="aks-llm: the models' load recorded for KEDA (and the stack's alert rules)",
-            scopes=[args.workspace_id, args.cluster_id],
-            cluster_name=args.cluster_name,
-            enabled=True,
-            interval=args.interval,
-            rules=[
+        self.rule_group = self._group(
+            args,
+            "rule-group",
+            args.rule_group_name,
+            "aks-llm: the models' load recorded for KEDA (and the stack's alert rules)",
+            args.interval,
+            [
                 alertsmanagement.PrometheusRuleArgs(
                     record=rule["record"], expression=rule["expression"], enabled=True
                 )
                 for rule in args.recording_rules
             ],
-            tags=dict(args.place.tags),
-            opts=pulumi.ResourceOptions(parent=self),
         )
         self.alert_group: alertsmanagement.PrometheusRuleGroup | None = None
         if args.alert_rules:
@@ -88,17 +82,13 @@ class PrometheusRules(Component):
             if args.action_group_id is not None
             else None
         )
-        return alertsmanagement.PrometheusRuleGroup(
-            self.child_name("alert-group"),
-            rule_group_name=args.alert_group_name,
-            resource_group_name=args.place.resource_group_name,
-            location=args.place.location,
-            description="aks-llm: the stack's alerts (models, GPUs, nodes, pods)",
-            scopes=[args.workspace_id, args.cluster_id],
-            cluster_name=args.cluster_name,
-            enabled=True,
-            interval=args.alert_interval,
-            rules=[
+        return self._group(
+            args,
+            "alert-group",
+            args.alert_group_name,
+            "aks-llm: the stack's alerts (models, GPUs, nodes, pods)",
+            args.alert_interval,
+            [
                 alertsmanagement.PrometheusRuleArgs(
                     alert=rule["alert"],
                     expression=rule["expression"],
@@ -114,6 +104,29 @@ class PrometheusRules(Component):
                 )
                 for rule in args.alert_rules
             ],
+        )
+
+    def _group(
+        self,
+        args: PrometheusRulesArgs,
+        child: str,
+        group_name: str,
+        description: str,
+        interval: str,
+        rules: list[alertsmanagement.PrometheusRuleArgs],
+    ) -> alertsmanagement.PrometheusRuleGroup:
+        """One rule group on the stack's Azure Monitor workspace, scoped to it and the cluster."""
+        return alertsmanagement.PrometheusRuleGroup(
+            self.child_name(child),
+            rule_group_name=group_name,
+            resource_group_name=args.place.resource_group_name,
+            location=args.place.location,
+            description=description,
+            scopes=[args.workspace_id, args.cluster_id],
+            cluster_name=args.cluster_name,
+            enabled=True,
+            interval=interval,
+            rules=rules,
             tags=dict(args.place.tags),
             opts=pulumi.ResourceOptions(parent=self),
         )
