@@ -3,9 +3,9 @@ model's seeding Job (``renderers.model_weights`` renders its steps).
 
 Self-contained: it exposes the account's id and name and the container's id, so a private endpoint
 (another component) can attach to the account. Network: as the stack's Key Vault (the data services share
-one mode): public endpoint off when ``addons.keyVault.publicNetworkAccess`` is false, else on behind a
-firewall that denies by default and lets the vault's allowed ranges and the cluster's egress through.
-No shared keys, no anonymous blob access, TLS 1.2.
+one mode): public endpoint off when ``addons.keyVault.publicNetworkAccess`` is false (reached by a private
+endpoint), else on without an IP firewall, which cannot admit a same-region cluster (see below).
+No shared keys, no anonymous blob access, TLS 1.2: Entra ID only.
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ from pulumi_kubernetes.networking.v1 import (
 
 from components.azure_place import AzurePlace
 from components.child_names import Component
-from components.key_vault import ip_rules
 from components.model_common import DNS_NAMESPACE, restricted_security_context
 from config import versions
 from config.schema import KeyVaultConfig, ModelWeightsConfig
@@ -93,14 +92,12 @@ class ModelWeightsStore(Component):
             self.account_name = pulumi.Output.from_input(account)
             resource_group: pulumi.Input[str] = group
         else:
-            egress: pulumi.Input[Sequence[str]] = (
-                args.cluster_egress_ips if network.allow_cluster_egress else []
-            )
-            rules = pulumi.Output.all(ip_rules(network.allowed_ip_ranges), egress).apply(
-                lambda pair: [
-                    storage.IPRuleArgs(i_p_address_or_range=v) for v in ip_rules([*pair[0], *pair[1]])
-                ]
-            )
+            # With the public endpoint on, no IP firewall: Azure Storage ignores IP rules for requests from
+            # the same region ("Azure Storage firewall rules and limitations", Microsoft Learn:
+            # storage-network-security-limitations), so the cluster's egress IP, in the stack's region,
+            # could never be let in and every az:// read and seed upload would get 403. Access is by
+            # Entra ID only (no shared keys, no anonymous blobs); with the vault private the public
+            # endpoint is off and the pods use the private endpoint (components.private_endpoints).
             account_resource = storage.StorageAccount(
                 self.child_name("account"),
                 account_name=args.account_name,
@@ -117,9 +114,10 @@ class ModelWeightsStore(Component):
                 allow_cross_tenant_replication=False,
                 public_network_access="Enabled" if network.public_network_access else "Disabled",
                 network_rule_set=storage.NetworkRuleSetArgs(
-                    default_action=storage.DefaultAction.DENY,
+                    default_action=storage.DefaultAction.DENY
+                    if not network.public_network_access
+                    else storage.DefaultAction.ALLOW,
                     bypass=storage.Bypass.AZURE_SERVICES,
-                    ip_rules=rules,
                 ),
                 tags=dict(args.place.tags),
                 opts=pulumi.ResourceOptions(parent=self),
