@@ -18,7 +18,7 @@ except ConfigError as error:
 
 from components.platform import Platform, PlatformArgs
 from config.catalog import load_catalog
-from stack.plan import plan_stack
+from plan.stack_plan import plan_stack
 
 # The typed pure plan first (the catalog loaded once); Platform then only composes resources from it.
 plan = plan_stack(stack_config, load_catalog(), on=ON)

@@ -25,7 +25,7 @@ from config.schema import ClusterConfig
 from facts.naming import Names
 from facts.platform import SYSTEM_POOL_NAME, SYSTEM_POOL_TAINT
 from sizing.network import NetworkPlan
-from stack.plan import ClusterFeatures
+from plan.stack_plan import ClusterFeatures
 
 if TYPE_CHECKING:
     from components.network import ClusterNetwork

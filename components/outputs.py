@@ -4,7 +4,7 @@ and the reports that print them (``tools/report*.py``); ``docs/outputs.md`` is g
 assigns (an ``Output`` while the program runs); the reports read it resolved, as a string.
 
 Each class's docstring is the output's description and each key's comment its meaning; the plan's own
-typed fields (``stack.plan.StackPlan``) become outputs here, in one place.
+typed fields (``plan.stack_plan.StackPlan``) become outputs here, in one place.
 """
 
 from typing import Any, Literal, NotRequired, TypedDict
@@ -15,7 +15,7 @@ from facts.aks_versions import AddonVersion
 from sizing.nap_summary import KaitoNodes, NapSummary
 from sizing.queue_worker import WorkerPlan
 from sizing.quota import QuotaRow
-from stack.plan import KubernetesVersionSummary
+from plan.stack_plan import KubernetesVersionSummary
 
 
 class ModelSummary(TypedDict):

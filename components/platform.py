@@ -27,12 +27,12 @@ from cost.network import network_cost
 from facts.naming import Names
 from facts.tags import stack_tags
 from sizing.network import private_endpoint_targets
-from stack.plan import StackPlan
+from plan.stack_plan import StackPlan
 
 
 @dataclass(frozen=True)
 class PlatformArgs:
-    """Where the stack runs and its typed pure plan (``stack.plan.plan_stack``), built before any
+    """Where the stack runs and its typed pure plan (``plan.stack_plan.plan_stack``), built before any
     resource."""
 
     project: str

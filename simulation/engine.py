@@ -33,7 +33,7 @@ from sizing.workloads import (
     predicted_cold_start_seconds,
     replica_floor,
 )
-from stack.plan import StackPlan
+from plan.stack_plan import StackPlan
 
 DAYS = 7
 SERIES_EVERY_STEPS = 4  # one point a minute in the JSON and the plot

@@ -11,7 +11,7 @@ from simulation.traffic import Demand
 from sizing.business_hours import HOURS_PER_WEEK
 from sizing.slots import runs_on_pool
 from sizing.workloads import replica_floor
-from stack.plan import StackPlan
+from plan.stack_plan import StackPlan
 
 WEEKS_PER_MONTH = 730.0 / HOURS_PER_WEEK
 # Oscillation: more than this many replica changes within one hour whose demand stays within 10 %

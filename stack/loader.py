@@ -31,7 +31,7 @@ from config.plan_date import PLAN_DATE_ENV, PlanDateError, plan_date
 from config.schema import StackConfig
 from config.strict_yaml import MAX_DEPTH  # lists and mappings inside one config value, as the file loader
 from facts.aks_versions import creatable_minors
-from rules.azure import documentation_ranges_at_deploy, documentation_ranges_warning
+from plan.api_access import documentation_ranges_at_deploy, documentation_ranges_warning
 from rules.check import check_rules
 
 PROJECT = "aks-llm"

@@ -146,9 +146,9 @@ def test_only_the_entry_points_read_the_plan_date() -> None:
     # tools/plan.py only validates the variable before the program runs (the value is not used)
     assert calls == [
         "config/plan_date.py",
+        "plan/stack_plan.py",
         "rules/check.py",
         "stack/loader.py",
-        "stack/plan.py",
         "tools/plan.py",
     ]
 

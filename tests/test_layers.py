@@ -41,7 +41,7 @@ def test_platform_composes_from_the_typed_plan() -> None:
     from dataclasses import fields
 
     from components.platform import PlatformArgs
-    from stack.plan import StackPlan
+    from plan.stack_plan import StackPlan
 
     assert {f.name: f.type for f in fields(PlatformArgs)}["plan"] in (StackPlan, "StackPlan")
     source = (ROOT / "components" / "platform.py").read_text()

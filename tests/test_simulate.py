@@ -26,7 +26,7 @@ from simulation.traffic import Demand, TrafficFileError, model_demand, read_traf
 from sizing.autoscaling import hpa_desired_replicas, keda_active
 from sizing.business_hours import WEEK_MINUTES
 from sizing.workloads import node_seconds, predicted_cold_start_seconds
-from stack.plan import StackPlan, plan_stack
+from plan.stack_plan import StackPlan, plan_stack
 from tests.conftest import ROOT
 from tools.plan import stack_config
 from tools.simulate import main

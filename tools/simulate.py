@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     from config.catalog import load_catalog
     from simulation.summary import report
     from simulation.traffic import TrafficFileError, model_demand, read_traffic_file
-    from stack.plan import plan_stack
+    from plan.stack_plan import plan_stack
 
     try:
         settings = load_stack_settings(ROOT, args.stack, args.config_file)
