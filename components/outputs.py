@@ -12,10 +12,10 @@ from typing import Any, Literal, NotRequired, TypedDict
 import pulumi
 
 from facts.aks_versions import AddonVersion
+from plan.stack_plan import KubernetesVersionSummary
 from sizing.nap_summary import KaitoNodes, NapSummary
 from sizing.queue_worker import WorkerPlan
 from sizing.quota import QuotaRow
-from plan.stack_plan import KubernetesVersionSummary
 
 
 class ModelSummary(TypedDict):

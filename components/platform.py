@@ -26,8 +26,8 @@ from cost import estimate_cost
 from cost.network import network_cost
 from facts.naming import Names
 from facts.tags import stack_tags
-from sizing.network import private_endpoint_targets
 from plan.stack_plan import StackPlan
+from sizing.network import private_endpoint_targets
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from config.catalog import Catalog
 from config.plan_date import plan_date
 from config.schema import StackConfig
 from facts.aks_versions import AddonVersion, lookup, support_status
-from renderers.gpu_software import device_plugin_values, mig_parted_config, operator_values, sharing_config
 from plan.api_access import documentation_ranges_warning
+from renderers.gpu_software import device_plugin_values, mig_parted_config, operator_values, sharing_config
 from sizing.agent_pools import AgentPoolSpec, agent_pool_specs, priority_expander_priorities
 from sizing.deployments import ModelPlan, device_memory_notes, plan_models
 from sizing.nap import NodeClassSpec, NodePoolSpec, node_class_specs, nodepool_specs

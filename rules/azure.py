@@ -7,18 +7,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from config.catalog import Catalog, closest_names
+from config.catalog import closest_names
 from config.errors import Problem
-from config.schema import StackConfig
 from facts.aks_versions import LTS_PLAN, LTS_TIER, creatable_minors, support_status
-from rules.rule import Dated, Rule
+from plan.stack_plan import StackPlan
+from rules.rule import Rule
 
 BUDGET_MAX_MONTHS_AHEAD = 12
 
 
-def kubernetes_version_supported(config: StackConfig, _catalog: Catalog, on: date) -> Iterable[Problem]:
+def kubernetes_version_supported(stack: StackPlan) -> Iterable[Problem]:
     """A version past its AKS end of life on the plan's date is refused (AKS refuses to create the
     cluster: supported-kubernetes-versions.md line 362); LTS only on Premium with AKSLongTermSupport."""
+    config = stack.config
+    on = stack.plan_date
     c = config.cluster
     status = support_status(c.kubernetes_version, tier=c.tier, support_plan=c.support_plan, on=on)
     if status.kind != "refuse":
@@ -41,10 +43,12 @@ def _months_between(start: date, later: date) -> int:
     return (later.year - start.year) * 12 + later.month - start.month
 
 
-def budget_start_date(config: StackConfig, _catalog: Catalog, on: date) -> Iterable[Problem]:
+def budget_start_date(stack: StackPlan) -> Iterable[Problem]:
     """Azure refuses a monthly budget starting before the current month or more than 12 months
     ahead (Consumption Budgets API: timePeriod.startDate). A changed startDate replaces the budget
     (delete first), so a date Azure would refuse would leave the group without a budget."""
+    config = stack.config
+    on = stack.plan_date
     budget = config.budget
     if budget is None or budget.start_date is None:
         return
@@ -69,10 +73,11 @@ def budget_start_date(config: StackConfig, _catalog: Catalog, on: date) -> Itera
         )
 
 
-def key_vault_reachable(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+def key_vault_reachable(stack: StackPlan) -> Iterable[Problem]:
     """``publicNetworkAccess: false`` needs a private endpoint in a VNet the cluster uses: the program
     creates one in ``virtualNetwork`` (``components/private_endpoints.py``); on AKS's managed VNet it
     cannot, so the vault would be unreachable."""
+    config = stack.config
     if not config.addons.key_vault.public_network_access and config.virtual_network is None:
         yield Problem(
             "addons.keyVault.publicNetworkAccess",
@@ -84,8 +89,9 @@ def key_vault_reachable(config: StackConfig, _catalog: Catalog) -> Iterable[Prob
         )
 
 
-def system_pool_vm_size(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def system_pool_vm_size(stack: StackPlan) -> Iterable[Problem]:
     """The system pool's size is a catalog general-purpose SKU (counted in quota and cost)."""
+    config, catalog = stack.config, stack.catalog
     size = config.cluster.system_pool.vm_size
     if size in catalog.system_skus:
         return
@@ -102,9 +108,9 @@ def system_pool_vm_size(config: StackConfig, catalog: Catalog) -> Iterable[Probl
     yield Problem("cluster.systemPool.vmSize", size, why, hint + "one of " + choices)
 
 
-AZURE_RULES: list[Rule | Dated] = [
-    Dated(kubernetes_version_supported),
-    Dated(budget_start_date),
+AZURE_RULES: list[Rule] = [
+    kubernetes_version_supported,
+    budget_start_date,
     key_vault_reachable,
     system_pool_vm_size,
 ]

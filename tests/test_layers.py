@@ -47,7 +47,7 @@ def test_platform_composes_from_the_typed_plan() -> None:
     source = (ROOT / "components" / "platform.py").read_text()
     for pure in ("load_catalog", "plan_models", "agent_pool_specs(", "nodepool_specs(", "nap_summary("):
         assert pure not in source, pure
-    assert "plan_stack(" in (ROOT / "__main__.py").read_text()
+    assert "load_stack_plan(" in (ROOT / "__main__.py").read_text()
 
 
 def import_cycles(graph: grimp.ImportGraph) -> list[list[str]]:

@@ -19,6 +19,7 @@ import pytest
 
 from config.catalog import load_catalog
 from config.schema import DisruptionBudgetConfig, StackConfig
+from plan.stack_plan import StackPlan, plan_stack
 from simulation.engine import cold_start_seconds, node_boot_seconds, simulate
 from simulation.nodes import NodeGroup, budget_rules
 from simulation.summary import OSCILLATION_CHANGES_PER_HOUR, findings, report
@@ -26,7 +27,6 @@ from simulation.traffic import Demand, TrafficFileError, model_demand, read_traf
 from sizing.autoscaling import hpa_desired_replicas, keda_active
 from sizing.business_hours import WEEK_MINUTES
 from sizing.workloads import node_seconds, predicted_cold_start_seconds
-from plan.stack_plan import StackPlan, plan_stack
 from tests.conftest import ROOT
 from tools.plan import stack_config
 from tools.simulate import main

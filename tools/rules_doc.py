@@ -20,8 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from rules.check import RULES, unique_names
-from rules.rule import Dated
+from rules.check import CONFIG_RULES, RULES, unique_names
 from stack.loader import PROJECT
 
 RULES_DOC = Path("docs/rules.md")
@@ -30,8 +29,9 @@ KEYS_LINE = "Keys:"
 
 
 def checked_rules() -> list[Callable[..., Any]]:
-    """Every rule in the order its messages are reported: repeated names first (alone), then ``RULES``."""
-    return [unique_names, *(rule.rule if isinstance(rule, Dated) else rule for rule in RULES)]
+    """Every rule in the order its messages are reported: repeated names first (alone), the reference
+    rules (``CONFIG_RULES``), then the rules on the plan (``RULES``)."""
+    return [unique_names, *CONFIG_RULES, *RULES]
 
 
 class UndocumentedRule(Exception):

@@ -98,9 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--traffic", type=Path, help="CSV of demand (docs/simulate.md)")
     args = parser.parse_args(argv)
     from config.catalog import load_catalog
+    from plan.stack_plan import plan_stack
     from simulation.summary import report
     from simulation.traffic import TrafficFileError, model_demand, read_traffic_file
-    from plan.stack_plan import plan_stack
 
     try:
         settings = load_stack_settings(ROOT, args.stack, args.config_file)
