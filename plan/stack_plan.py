@@ -23,7 +23,7 @@ from sizing.agent_pools import AgentPoolSpec, agent_pool_specs, priority_expande
 from sizing.deployments import ModelPlan, device_memory_notes, plan_models
 from sizing.nap import NodeClassSpec, NodePoolSpec, node_class_specs, nodepool_specs
 from sizing.nap_summary import NapSummary, nap_summary
-from sizing.network import NetworkPlan, network_plan
+from sizing.network import NetworkPlan, NodeCount, network_plan, node_counts
 from sizing.quota import QuotaRow, quota_rows
 from sizing.upgrade_path import UpgradeStep, upgrade_steps
 
@@ -110,6 +110,7 @@ class StackPlan:
     node_provisioning: NapSummary  # the NAP summary, from the typed plans
     cluster_features: ClusterFeatures
     upgrade_steps: list[UpgradeStep]  # the order a Kubernetes version change follows
+    node_counts: list[NodeCount]  # every pool's worst case (maximum + surge), for the subnets and pod CIDR
     network: NetworkPlan | None = None  # the stack's own VNet (issue 23), None on AKS's managed VNet
 
     @property
@@ -128,6 +129,8 @@ def plan_stack(config: StackConfig, catalog: Catalog, *, on: date | None = None)
     day = plan_date() if on is None else on
     model_plans = plan_models(config, catalog)
     specs = agent_pool_specs(config, catalog)
+    nodepools = nodepool_specs(config, catalog)
+    counts = node_counts(config, specs, nodepools, model_plans)
     version = kubernetes_version_summary(config, day)
     version_notes = [version.note] if version.status == "warn" else []
     access = documentation_ranges_warning(config)  # refused by `pulumi up` (stack.loader)
@@ -139,18 +142,19 @@ def plan_stack(config: StackConfig, catalog: Catalog, *, on: date | None = None)
         plan_date=day,
         model_plans=model_plans,
         agent_pool_specs=specs,
-        nodepool_specs=nodepool_specs(config, catalog),
-        node_class_specs=node_class_specs(config, catalog),
+        nodepool_specs=nodepools,
+        node_class_specs=node_class_specs(nodepools),
         operator_values=operator_values(config, catalog),
         device_plugin_values=device_plugin_values(config),
         mig_parted_config=mig_parted_config(config, catalog),
         sharing_config=sharing_config(config),
         priority_expander=priority_expander_priorities(specs) if priority else None,
-        quota=quota_rows(config, catalog),
+        quota=quota_rows(config, catalog, specs, nodepools, model_plans),
         kubernetes_version=version,
         early_notes=[*access_notes, *version_notes, *device_memory_notes(model_plans)],
-        node_provisioning=nap_summary(config, catalog, model_plans),
+        node_provisioning=nap_summary(config, nodepools, model_plans),
         cluster_features=cluster_features(config),
         upgrade_steps=upgrade_steps(config, specs),
-        network=network_plan(config, catalog),
+        node_counts=counts,
+        network=network_plan(config, counts),
     )

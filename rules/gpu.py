@@ -145,7 +145,7 @@ def quota_families(stack: StackPlan) -> Iterable[Problem]:
         {s.quota_family for s in catalog.skus.values()}
         | {s.quota_family for s in catalog.system_skus.values()}
     )
-    used = families_in_use(config, catalog)
+    used = families_in_use(stack.quota)
     for family in config.quota.families:
         if family not in known:
             hint = did_you_mean(family, known, best_only=True)

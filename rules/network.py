@@ -10,7 +10,6 @@ from config.errors import Problem
 from plan.stack_plan import StackPlan
 from sizing.network import (
     AZURE_RESERVED_PER_SUBNET,
-    node_counts,
     overlay_node_capacity,
 )
 
@@ -148,8 +147,8 @@ def subnets_large_enough(stack: StackPlan) -> Iterable[Problem]:
 def pod_cidr_holds_nodes(stack: StackPlan) -> Iterable[Problem]:
     """Azure CNI overlay gives each node a /24 of the pod CIDR (concepts-network-azure-cni-overlay.md
     lines 23 and 69): the pod CIDR holds every pool at its maximum plus surge."""
-    config, catalog = stack.config, stack.catalog
-    counts = node_counts(config, catalog)
+    config = stack.config
+    counts = stack.node_counts
     total = sum(c.total for c in counts)
     pod_cidr = config.cluster.network.pod_cidr
     capacity = overlay_node_capacity(pod_cidr)

@@ -23,6 +23,7 @@ in the old order (least GPU memory, then the fewest vCPUs, then the name). Model
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -265,7 +266,7 @@ def nodepool_specs(config: StackConfig, catalog: Catalog) -> list[NodePoolSpec]:
     return specs
 
 
-def node_class_specs(config: StackConfig, catalog: Catalog) -> list[NodeClassSpec]:
+def node_class_specs(nodepools: Sequence[NodePoolSpec]) -> list[NodeClassSpec]:
     """One AKSNodeClass per logical NodePool that has NodePools."""
-    seen = {spec.index: spec.pool for spec in nodepool_specs(config, catalog)}
+    seen = {spec.index: spec.pool for spec in nodepools}
     return [NodeClassSpec(i, pool) for i, pool in seen.items()]
