@@ -22,12 +22,9 @@ from components.outputs import (
     queue_worker_output,
     quota_output,
 )
-from cost import estimate_cost
-from cost.network import network_cost
 from facts.naming import Names
 from facts.tags import stack_tags
 from plan.stack_plan import StackPlan
-from sizing.network import private_endpoint_targets
 
 
 @dataclass(frozen=True)
@@ -72,7 +69,12 @@ class Platform(Component):
         self.addons = PlatformAddons(
             self.child_name("addons"),
             PlatformAddonsArgs(
-                names=names, tags=tags, config=cfg, cluster=self.cluster, model_plans=plan.model_plans
+                names=names,
+                tags=tags,
+                config=cfg,
+                cluster=self.cluster,
+                model_plans=plan.model_plans,
+                http_readiness_timeout_seconds=plan.http_readiness_timeout_seconds,
             ),
             opts=self.child_opts(was="addons", providers=kube),
         )
@@ -115,7 +117,7 @@ class Platform(Component):
             if self.nodepool_specs
             else None
         )
-        self.cost = estimate_cost(cfg, plan.catalog, self.model_plans, names.budget_resource_groups())
+        self.cost = plan.cost
         if cfg.budget is not None:
             self.budget = StackBudget(
                 self.child_name("budget"),
@@ -134,7 +136,13 @@ class Platform(Component):
             )
         self.models = ModelServices(
             self.child_name("models"),
-            ModelServicesArgs(plans=self.model_plans, config=cfg, inference=self.inference),
+            ModelServicesArgs(
+                plans=self.model_plans,
+                config=cfg,
+                inference=self.inference,
+                kaito=plan.kaito,
+                worker=plan.queue_worker,
+            ),
             opts=self.child_opts(was="models", providers=kube),
         )
         addons = self.addons.outputs
@@ -170,9 +178,8 @@ class Platform(Component):
             self.outputs["modelWeights"] = addons["modelWeights"]
         if plan.network is not None:
             self.outputs["network"] = plan.network.summary()
-        network = network_cost(plan.network, private_endpoint_targets(cfg))
-        if network is not None:
-            self.outputs["cost"]["network"] = network
+        if plan.network_cost is not None:
+            self.outputs["cost"]["network"] = plan.network_cost
         if "asyncQueue" in addons:
             self.outputs["asyncQueue"] = addons["asyncQueue"]
         if cfg.budget is not None:

@@ -16,14 +16,27 @@ from typing import Any
 from config.catalog import Catalog
 from config.plan_date import plan_date
 from config.schema import StackConfig
+from cost.estimate import CostEstimate, estimate_cost
+from cost.network import network_cost
 from facts.aks_versions import AddonVersion, lookup, support_status
+from facts.kaito_versions import (
+    CHART_KAITO_VERSION,
+    KaitoCapabilities,
+    UnknownKaitoVersion,
+    kaito_capabilities,
+    kaito_version_of,
+)
+from facts.naming import Names
 from plan.api_access import documentation_ranges_warning
 from renderers.gpu_software import device_plugin_values, mig_parted_config, operator_values, sharing_config
+from renderers.helm_values import http_readiness_timeout_seconds
 from sizing.agent_pools import AgentPoolSpec, agent_pool_specs, priority_expander_priorities
 from sizing.deployments import ModelPlan, device_memory_notes, plan_models
+from sizing.gpu_software import kaito_node_labels
 from sizing.nap import NodeClassSpec, NodePoolSpec, node_class_specs, nodepool_specs
 from sizing.nap_summary import NapSummary, nap_summary
-from sizing.network import NetworkPlan, NodeCount, network_plan, node_counts
+from sizing.network import NetworkPlan, NodeCount, network_plan, node_counts, private_endpoint_targets
+from sizing.queue_worker import WorkerPlan, worker_plan
 from sizing.quota import QuotaRow, quota_rows
 from sizing.upgrade_path import UpgradeStep, upgrade_steps
 
@@ -89,6 +102,33 @@ def cluster_features(config: StackConfig) -> ClusterFeatures:
 
 
 @dataclass(frozen=True)
+class KaitoRelease:
+    """The KAITO release the stack's KAITO models run under (version label, CRD and capabilities): the
+    chart version in helm mode, the managed add-on's KAITO (``facts.kaito_versions``) otherwise."""
+
+    version: str
+    capabilities: KaitoCapabilities | None  # None: a release the program does not model (the rules refuse)
+    node_labels: dict[str, str]  # what KAITO (chart) puts on the nodes it provisions
+
+    @property
+    def rendered_for(self) -> KaitoCapabilities:
+        """What KAITO objects are rendered for: the release's capabilities, KAITO 0.12.0's (the pinned
+        chart's) where the program does not model the release."""
+        return self.capabilities or kaito_capabilities(CHART_KAITO_VERSION)
+
+
+def kaito_release(config: StackConfig) -> KaitoRelease:
+    """The stack's KAITO release, its capabilities and the labels of the nodes it provisions."""
+    kaito = config.addons.kaito
+    version = kaito_version_of(kaito.mode, kaito.chart_version, config.cluster.kubernetes_version)
+    try:
+        capabilities: KaitoCapabilities | None = kaito_capabilities(version)
+    except UnknownKaitoVersion:
+        capabilities = None
+    return KaitoRelease(version, capabilities, kaito_node_labels(config))
+
+
+@dataclass(frozen=True)
 class StackPlan:
     """What one stack becomes, before any resource: typed, pure, computed once."""
 
@@ -111,6 +151,11 @@ class StackPlan:
     cluster_features: ClusterFeatures
     upgrade_steps: list[UpgradeStep]  # the order a Kubernetes version change follows
     node_counts: list[NodeCount]  # every pool's worst case (maximum + surge), for the subnets and pod CIDR
+    kaito: KaitoRelease
+    http_readiness_timeout_seconds: int | None  # the HTTP add-on interceptor's wait; None: chart default
+    queue_worker: WorkerPlan | None  # the async queue's worker; None without the queue or its model
+    cost: CostEstimate  # the ``cost`` output (its budget section names the groups of ``stack``)
+    network_cost: dict[str, Any] | None  # the VNet's monthly cost (``cost.network``); None on AKS's VNet
     network: NetworkPlan | None = None  # the stack's own VNet (issue 23), None on AKS's managed VNet
 
     @property
@@ -123,14 +168,24 @@ class StackPlan:
         )
 
 
-def plan_stack(config: StackConfig, catalog: Catalog, *, on: date | None = None) -> StackPlan:
+def plan_stack(
+    config: StackConfig, catalog: Catalog, *, on: date | None = None, stack: str | None = None
+) -> StackPlan:
     """The stack's plan from its validated config and the catalog (loaded once by the caller), as of
-    the plan's date ``on`` (the one the rules judged; ``config.plan_date.plan_date`` when not given)."""
+    the plan's date ``on`` (the one the rules judged; ``config.plan_date.plan_date`` when not given).
+    Each decision is made once, in dependency order. ``stack`` is the Pulumi stack's name: the cost
+    estimate's budget section names the resource groups the budget watches (none when not given)."""
     day = plan_date() if on is None else on
+    budget_groups = (
+        Names(prefix=config.prefix, stack=stack, location=config.location).budget_resource_groups()
+        if stack is not None
+        else []
+    )
     model_plans = plan_models(config, catalog)
     specs = agent_pool_specs(config, catalog)
     nodepools = nodepool_specs(config, catalog)
     counts = node_counts(config, specs, nodepools, model_plans)
+    network = network_plan(config, counts)
     version = kubernetes_version_summary(config, day)
     version_notes = [version.note] if version.status == "warn" else []
     access = documentation_ranges_warning(config)  # refused by `pulumi up` (stack.loader)
@@ -156,5 +211,10 @@ def plan_stack(config: StackConfig, catalog: Catalog, *, on: date | None = None)
         cluster_features=cluster_features(config),
         upgrade_steps=upgrade_steps(config, specs),
         node_counts=counts,
-        network=network_plan(config, counts),
+        kaito=kaito_release(config),
+        http_readiness_timeout_seconds=http_readiness_timeout_seconds(config, model_plans),
+        queue_worker=worker_plan(config, model_plans, config.inference.namespace),
+        cost=estimate_cost(config, catalog, model_plans, budget_groups),
+        network_cost=network_cost(network, private_endpoint_targets(config)),
+        network=network,
     )

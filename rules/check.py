@@ -219,14 +219,15 @@ def check_plan(stack: StackPlan) -> list[Problem]:
 
 
 def checked_plan(
-    config: StackConfig, catalog: Catalog, *, on: date
+    config: StackConfig, catalog: Catalog, *, on: date, stack: str | None = None
 ) -> tuple[StackPlan | None, list[Problem]]:
-    """The stack's plan (None when phase one refuses the config) and every problem of both phases."""
+    """The stack's plan (None when phase one refuses the config) and every problem of both phases
+    (``stack``: the Pulumi stack's name, ``plan.stack_plan.plan_stack``)."""
     problems = check_config(config, catalog)
     if problems:
         return None, problems
-    stack = plan_stack(config, catalog, on=on)
-    return stack, check_plan(stack)
+    plan = plan_stack(config, catalog, on=on, stack=stack)
+    return plan, check_plan(plan)
 
 
 def check_rules(

@@ -309,11 +309,13 @@ def parse_stack_plan(
     namespace: str = PROJECT,
     other_keys: Iterable[str] = (),
     on: date | None = None,
+    stack: str | None = None,
 ) -> StackPlan:
     """Validate the namespace's keys (without the ``project:`` prefix) and plan the stack once; raise
     ``ConfigError``. ``other_keys`` are the full keys of other namespaces (checked for a misspelt project
     name); ``on`` is the plan's date the rules judge and the plan keeps (``config.plan_date.plan_date``
-    when not given). The rules run in two phases (``rules.check.checked_plan``): the reference rules on
+    when not given); ``stack`` is the Pulumi stack's name (the budget's resource groups in the cost
+    estimate). The rules run in two phases (``rules.check.checked_plan``): the reference rules on
     the config, then, on the plan, every other one."""
     day = read_plan_date(source) if on is None else on
     misspelt = misspelt_namespace_keys(other_keys, namespace)
@@ -358,7 +360,7 @@ def parse_stack_plan(
             for p in problems
         ]
         raise ConfigError(source, namespace, problems) from None
-    plan, rule_problems = checked_plan(config, load_catalog(), on=day)
+    plan, rule_problems = checked_plan(config, load_catalog(), on=day, stack=stack)
     if plan is None or rule_problems:
         raise ConfigError(source, namespace, rule_problems)
     return plan
@@ -394,7 +396,13 @@ def load_stack_plan(stack: str, namespace: str = PROJECT, *, on: date | None = N
     values, secret, others = runtime_config(namespace)
     source = config_source(stack)
     plan = parse_stack_plan(
-        values, source=source, secret_keys=secret, namespace=namespace, other_keys=others, on=on
+        values,
+        source=source,
+        secret_keys=secret,
+        namespace=namespace,
+        other_keys=others,
+        on=on,
+        stack=stack,
     )
     config = plan.config
     problems = deployment_problems(config, deploying=not pulumi.runtime.is_dry_run())
