@@ -11,15 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from config.errors import Problem
-from config.schema import StackConfig
 from facts.kaito_nap import REASON as KARPENTER_REASON
 from facts.kaito_versions import (
     CHART_KAITO_VERSION,
     MANAGED_KAITO_VERSION,
-    KaitoCapabilities,
-    UnknownKaitoVersion,
-    kaito_capabilities,
-    kaito_version_of,
 )
 from plan.stack_plan import StackPlan
 from sizing.workloads import kaito_kind
@@ -27,20 +22,9 @@ from sizing.workloads import kaito_kind
 FIXED_REPLICA = "a fixed single replica (replicas: {min: 1, max: 1}, scaleToZero: false, no schedule)"
 
 
-def stack_kaito(config: StackConfig) -> KaitoCapabilities | None:
-    """The capabilities of the stack's KAITO release; None when the program does not model it."""
-    kaito = config.addons.kaito
-    try:
-        return kaito_capabilities(
-            kaito_version_of(kaito.mode, kaito.chart_version, config.cluster.kubernetes_version)
-        )
-    except UnknownKaitoVersion:
-        return None
-
-
-def uses_catalog_skus(config: StackConfig) -> bool:
+def uses_catalog_skus(stack: StackPlan) -> bool:
     """Whether KAITO's accepted SKUs are the catalog's ``kaito_supported`` flags (v0.12's table)."""
-    caps = stack_kaito(config)
+    caps = stack.kaito.capabilities
     return caps is not None and caps.skus is None
 
 
@@ -48,7 +32,7 @@ def kaito_release_known(stack: StackPlan) -> Iterable[Problem]:
     """A KAITO model needs a release whose CRDs, SKUs and presets the program knows."""
     config = stack.config
     kaito = config.addons.kaito
-    if not any(m.runtime == "kaito" for m in config.models) or stack_kaito(config) is not None:
+    if not any(m.runtime == "kaito" for m in config.models) or stack.kaito.capabilities is not None:
         return
     if kaito.mode == "managed":
         version = config.cluster.kubernetes_version
@@ -56,7 +40,7 @@ def kaito_release_known(stack: StackPlan) -> Iterable[Problem]:
             "addons.kaito.mode",
             kaito.mode,
             f"the managed add-on on Kubernetes {version} runs KAITO "
-            f"{kaito_version_of(kaito.mode, kaito.chart_version, version)}, a release whose CRDs, SKUs and "
+            f"{stack.kaito.version}, a release whose CRDs, SKUs and "
             "presets the program does not model (facts/kaito_versions.py)",
             f"mode: helm (KAITO {CHART_KAITO_VERSION}), or a cluster version whose add-on runs KAITO "
             f"{MANAGED_KAITO_VERSION} (1.34 or later)",
@@ -76,7 +60,7 @@ def kaito_without_inference_set(stack: StackPlan) -> Iterable[Problem]:
     Workspace has only a status subresource (no scale, ``kaito.sh_workspaces.yaml`` @v0.6.0): KEDA
     and the HPA cannot scale it, so more than one replica, scale to zero or a schedule is impossible."""
     config = stack.config
-    caps = stack_kaito(config)
+    caps = stack.kaito.capabilities
     if caps is None or caps.inference_set:
         return
     mode = config.addons.kaito.mode

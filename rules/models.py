@@ -30,8 +30,8 @@ def kaito_accepts_sku(stack: StackPlan) -> Iterable[Problem]:
     """KAITO (v0.12) provisions Ampere or newer GPUs only: T4 and V100 pools cannot run it.
     A release with its own SKU table (the managed add-on's 0.6.0) is checked by its preset
     requirements instead (``sizing.deployments``, reported by ``models_fit``)."""
-    config, catalog = stack.config, stack.catalog
-    if not uses_catalog_skus(config):
+    catalog = stack.catalog
+    if not uses_catalog_skus(stack):
         return
     for plan in stack.model_plans:
         model, sku, pool = plan.config, plan.sku, plan.pool
