@@ -197,8 +197,11 @@ def _placeholder(name: str) -> str:
     return f"<{name}>"
 
 
-def release_specs(config: StackConfig, catalog: Catalog) -> list[ReleaseSpec]:
-    """Every Helm release the stack installs, in the order the program declares them."""
+def release_specs(
+    config: StackConfig, catalog: Catalog, plans: Sequence[ModelPlan] | None = None
+) -> list[ReleaseSpec]:
+    """Every Helm release the stack installs, in the order the program declares them (``plans``: the
+    stack's model plans when the caller has them, planned here otherwise)."""
     specs: list[ReleaseSpec] = []
     gpu_nodes = "nodeProvisioning.nodePools" if config.node_provisioning.mode == "nap" else "gpuPools"
     op = operator_values(config, catalog)
@@ -246,7 +249,9 @@ def release_specs(config: StackConfig, catalog: Catalog) -> list[ReleaseSpec]:
     http = config.addons.keda.http_addon
     if http.enabled:
         pin = versions.chart("keda-add-ons-http")
-        timeout = http_readiness_timeout_seconds(config, plan_models(config, catalog))
+        timeout = http_readiness_timeout_seconds(
+            config, plan_models(config, catalog) if plans is None else plans
+        )
         specs.append(
             ReleaseSpec(
                 HTTP_ADDON_RELEASE, "keda-add-ons-http", "keda-add-ons-http", http.chart_version,

@@ -111,10 +111,14 @@ def stack_config(settings: StackSettings) -> StackConfig:
 
 
 def scheduling_report(settings: StackSettings, run: ProgramRun) -> SchedulingReport:
-    """The scheduling check over the program's manifests and its rendered charts (tools.scheduling_check)."""
+    """The scheduling check over the program's manifests and its rendered charts (tools.scheduling_check),
+    on the plan the program made (planned again only for a run that kept none)."""
     from config.catalog import load_catalog
 
-    return check_scheduling(stack_config(settings), load_catalog(), kubernetes_manifests(run.resources))
+    manifests = kubernetes_manifests(run.resources)
+    if run.plan is not None:
+        return check_scheduling(run.plan.config, run.plan.catalog, manifests, plan=run.plan)
+    return check_scheduling(stack_config(settings), load_catalog(), manifests)
 
 
 def kubernetes_manifests(resources: Sequence[Recorded], *, patches: bool = False) -> list[dict[str, Any]]:
