@@ -1,10 +1,13 @@
 """The typed, pure plan of one stack, built before any resource (no Pulumi).
 
 ``plan_stack(config, catalog, on=day)`` is everything the components need that follows from the stack
-config, the catalog and the plan's date (read once, by the caller, and kept here): the model plans,
-the GPU agent pools, the NAP NodePools and node classes, the NVIDIA software values, the quota rows
-and the summaries the plan prints. ``components.platform.Platform`` composes resources from it and
-computes nothing itself.
+config, the catalog and the plan's date (read once, by the caller, and kept here), each decision made
+once, in dependency order: the model plans, the GPU agent pools, the NAP NodePools and node classes,
+the pools' worst-case node counts and the network plan, the quota rows, the NVIDIA software values, the
+KAITO release, the HTTP add-on's readiness timeout, the queue worker's plan, the cost estimate and the
+summaries the plan prints. The rules (``rules.check.RULES``) judge it; ``components.platform.Platform``
+composes resources from it and computes nothing itself (``tests/test_layers.py``); the counts are
+``tests/test_plan_once.py``'s.
 """
 
 from __future__ import annotations
