@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from config.catalog import Catalog
+from config.catalog import Catalog, GpuSku
 from config.plan_date import plan_date
 from config.schema import StackConfig
 from cost.estimate import CostEstimate, estimate_cost
@@ -36,7 +36,7 @@ from renderers.helm_values import http_readiness_timeout_seconds
 from sizing.agent_pools import AgentPoolSpec, agent_pool_specs, priority_expander_priorities
 from sizing.deployments import ModelPlan, device_memory_notes, plan_models
 from sizing.gpu_software import kaito_node_labels
-from sizing.nap import NodeClassSpec, NodePoolSpec, node_class_specs, nodepool_specs
+from sizing.nap import NodeClassSpec, NodePoolSpec, node_class_specs, nodepool_specs, sizing_skus
 from sizing.nap_summary import NapSummary, nap_summary
 from sizing.network import NetworkPlan, NodeCount, network_plan, node_counts, private_endpoint_targets
 from sizing.queue_worker import WorkerPlan, worker_plan
@@ -138,6 +138,7 @@ class StackPlan:
     config: StackConfig
     catalog: Catalog
     plan_date: date  # the date the plan is made for (version end of life, budget start), read once
+    nap_sizing_skus: dict[str, GpuSku | None]  # each NodePool's sizing SKU (sizing.nap.sizing_skus)
     model_plans: list[ModelPlan]
     agent_pool_specs: list[AgentPoolSpec]
     nodepool_specs: list[NodePoolSpec]
@@ -184,9 +185,10 @@ def plan_stack(
         if stack is not None
         else []
     )
-    model_plans = plan_models(config, catalog)
+    chosen_skus = sizing_skus(config, catalog)
+    model_plans = plan_models(config, catalog, chosen_skus)
     specs = agent_pool_specs(config, catalog)
-    nodepools = nodepool_specs(config, catalog)
+    nodepools = nodepool_specs(config, catalog, chosen_skus)
     counts = node_counts(config, specs, nodepools, model_plans)
     network = network_plan(config, counts)
     version = kubernetes_version_summary(config, day)
@@ -198,6 +200,7 @@ def plan_stack(
         config=config,
         catalog=catalog,
         plan_date=day,
+        nap_sizing_skus=chosen_skus,
         model_plans=model_plans,
         agent_pool_specs=specs,
         nodepool_specs=nodepools,

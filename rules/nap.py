@@ -21,7 +21,6 @@ from sizing.nap import (
     limits_of,
     max_nodes,
     nap_pools,
-    sizing_sku,
     sku_series,
 )
 from sizing.node_selection import capacities, driver_conflict
@@ -111,9 +110,9 @@ def nodepool_skus(stack: StackPlan) -> Iterable[Problem]:
 
 def nodepool_limits(stack: StackPlan) -> Iterable[Problem]:
     """Each capacity's limits hold at least one node of the NodePool's sizing SKU."""
-    config, catalog = stack.config, stack.catalog
+    config = stack.config
     for i, pool in enumerate(nap_pools(config)):
-        sku = sizing_sku(pool, catalog, config)
+        sku = stack.nap_sizing_skus[pool.name]
         if sku is None:
             continue
         for capacity in capacities(pool):

@@ -53,7 +53,7 @@ def replicas_fit_pool_slots(stack: StackPlan) -> Iterable[Problem]:
     means nothing, and ``models_fit`` reports it."""
     config, catalog = stack.config, stack.catalog
     placed = [plan for plan in stack.model_plans if plan.placed]
-    for short in slot_shortfalls(placed, config, catalog):
+    for short in slot_shortfalls(placed, config, catalog, stack.nap_sizing_skus):
         pool, demands = short.pool, short.demands
         first = demands[0]
         if short.kind == "max":

@@ -49,6 +49,7 @@ DECISIONS = frozenset(
         "nodepool_specs",
         "node_class_specs",
         "sizing_sku",
+        "sizing_skus",
         "quota_rows",
         "nap_summary",
         "node_counts",

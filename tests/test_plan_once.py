@@ -21,6 +21,7 @@ DECISIONS = {
     "plan_stack": "plan.stack_plan",
     "plan_models": "sizing.deployments",
     "agent_pool_specs": "sizing.agent_pools",
+    "sizing_skus": "sizing.nap",
     "nodepool_specs": "sizing.nap",
     "node_class_specs": "sizing.nap",
     "quota_rows": "sizing.quota",
@@ -64,7 +65,8 @@ def test_each_decision_runs_once_per_plan(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """dev runs the queue worker, prod a KAITO model and a VNet of its own, nap NodePools."""
+    """dev runs the queue worker, prod a KAITO model and a VNet of its own, nap NodePools (their sizing
+    SKUs chosen once: ``sizing.nap.sizing_skus``)."""
     calls = count_calls(monkeypatch)
     assert main(["--stack", stack, "--json", str(tmp_path / "plan.json")]) == 0, capsys.readouterr().err
     assert calls == Counter({**dict.fromkeys(DECISIONS, 1), "size_model": models})
