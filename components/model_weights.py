@@ -152,7 +152,11 @@ def wait_for_weights(
 ) -> ContainerArgs:
     """The init container of a Blob-streaming vLLM pod: waits, as the pod's (inference) identity, until
     the seeding Job has written the revision's marker, so vLLM never starts on an empty prefix; fails
-    after the seed's predicted time with margin (``sizing.workloads.seed_wait_seconds``), naming the Job."""
+    after the seed's predicted time with margin (``sizing.workloads.seed_wait_seconds``), naming the Job.
+    The workload identity webhook injects AZURE_CLIENT_ID, AZURE_TENANT_ID and the token file into init
+    containers as into containers (read at Azure/azure-workload-identity pkg/webhook/webhook.go, a stored
+    version: ``pod.Spec.InitContainers = m.mutateContainers(...)``); the seeding Job's ``check`` relies on
+    the same."""
     revision = plan.config.revision or ""
     script = wait_script(
         container,
