@@ -1,0 +1,332 @@
+"""Cache-aware routing for one vLLM model (issue 23; pure, no Pulumi): the Gateway API Inference
+Extension's InferencePool over the model's pods and its endpoint picker (EPP), with the hook that turns
+the model's HTTPRoute backend (``renderers.gateway``) into the pool.
+
+The gateway sends each request to the EPP (Envoy ext_proc, gRPC on 9002) which scores the pool's pods
+and names the one to use: ``prefix-cache-scorer`` (the replica that already holds the longest part of
+the prompt's prefix), ``queue-scorer`` (fewest waiting requests) and ``kv-cache-utilization-scorer``
+(most free KV cache), weighted, the highest total wins (the default ``max-score-picker``).
+
+Versions (read at kubernetes-sigs/gateway-api-inference-extension tag v1.0.0, commit ffea2632): the
+InferencePool ``inference.networking.k8s.io/v1``; the EPP's flags ``cmd/epp/runner/runner.go`` lines
+77-108 and their defaults ``pkg/epp/server/runserver.go`` lines 69-86; the plugin config
+``apix/config/v1alpha1/endpointpickerconfig_types.go`` (``weight``: line 111); the Deployment, probes,
+Service and RBAC follow the project's chart ``config/charts/inferencepool/templates`` at that tag.
+
+Not declared by the program: ``rules.inference_pool`` refuses the switch until the gateway can route to
+an InferencePool (docs/inference-routing.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from config import versions
+from config.schema import InferencePoolConfig
+from facts.metrics import VLLM_KV_CACHE_USAGE, VLLM_REQUESTS_WAITING
+from facts.platform import system_pool_selector, system_pool_toleration
+from facts.tags import k8s_labels
+from sizing.workloads import MODEL_LABEL, VLLM_PORT
+
+POOL_GROUP = "inference.networking.k8s.io"
+POOL_API = f"{POOL_GROUP}/v1"
+POOL_KIND = "InferencePool"
+EPP_CONFIG_API = "inference.networking.x-k8s.io/v1alpha1"  # EndpointPickerConfig (read by the EPP)
+EPP_GRPC_PORT = 9002  # ext_proc (runserver.go:69)
+EPP_HEALTH_PORT = 9003  # gRPC health (runserver.go:70)
+EPP_METRICS_PORT = 9090  # Prometheus (runserver.go:71)
+EPP_UID = 65532  # the image's base, gcr.io/distroless/static:nonroot (Dockerfile at v1.0.0, line 4)
+EPP_CONFIG_FILE = "plugins.yaml"
+EPP_CONFIG_DIR = "/config"
+# The chart's grace period: "this timeout should mirror the longest grace period of the pods within the
+# pool" (templates/epp-deployment.yaml at v1.0.0).
+EPP_GRACE_SECONDS = 130
+PREFIX_CACHE_SCORER = "prefix-cache-scorer"  # plugins/multi/prefix/plugin.go:57
+QUEUE_SCORER = "queue-scorer"  # plugins/scorer/queue.go:30
+KV_CACHE_SCORER = "kv-cache-utilization-scorer"  # plugins/scorer/kvcache_utilization.go:29
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """One model's pool: its name (the model's), namespace, pod selector and scoring weights."""
+
+    model: str
+    namespace: str
+    settings: InferencePoolConfig
+    target_port: int = VLLM_PORT
+
+    @property
+    def epp(self) -> str:
+        return f"{self.model}-epp"
+
+    @property
+    def selector(self) -> dict[str, str]:
+        """The label every pod of the vLLM model carries (the Service selects by it too)."""
+        return {MODEL_LABEL: self.model}
+
+    def labels(self, component: str) -> dict[str, str]:
+        return k8s_labels(self.model, component, instance=self.model)
+
+
+def inference_pool(spec: PoolSpec) -> dict[str, Any]:
+    """The InferencePool: the model's pods on vLLM's port, its EPP Service, fail closed (no EPP, no
+    request: a pod chosen without scores would defeat the routing silently)."""
+    return {
+        "apiVersion": POOL_API,
+        "kind": POOL_KIND,
+        "metadata": {
+            "name": spec.model,
+            "namespace": spec.namespace,
+            "labels": spec.labels("inference-pool"),
+        },
+        "spec": {
+            "selector": {"matchLabels": spec.selector},
+            "targetPorts": [{"number": spec.target_port}],
+            "endpointPickerRef": {
+                "name": spec.epp,
+                "port": {"number": EPP_GRPC_PORT},
+                "failureMode": "FailClose",
+            },
+        },
+    }
+
+
+def epp_plugins(settings: InferencePoolConfig) -> dict[str, Any]:
+    """The EPP's EndpointPickerConfig: the scorers with a weight above 0, one profile; the EPP adds the
+    ``max-score-picker`` and the single-profile handler itself (config/loader/defaults.go at v1.0.0)."""
+    weights = {
+        PREFIX_CACHE_SCORER: settings.prefix_cache_weight,
+        QUEUE_SCORER: settings.queue_weight,
+        KV_CACHE_SCORER: settings.kv_cache_weight,
+    }
+    used = [(name, weight) for name, weight in weights.items() if weight > 0]
+    return {
+        "apiVersion": EPP_CONFIG_API,
+        "kind": "EndpointPickerConfig",
+        "plugins": [{"type": name} for name, _ in used],
+        "schedulingProfiles": [
+            {"name": "default", "plugins": [{"pluginRef": name, "weight": weight} for name, weight in used]}
+        ],
+    }
+
+
+def epp_args(spec: PoolSpec) -> list[str]:
+    """The EPP's command line. vLLM v0.31.0 names its KV-cache gauge ``vllm:kv_cache_usage_perc``
+    (vllm/v1/metrics/loggers.py:577 in the wheel); the EPP's default, ``vllm:gpu_cache_usage_perc``
+    (runserver.go:80), no longer exists, so the KV-cache scorer would see nothing without the flag."""
+    return [
+        "--pool-name",
+        spec.model,
+        "--pool-namespace",
+        spec.namespace,
+        "--pool-group",
+        POOL_GROUP,
+        "--config-file",
+        f"{EPP_CONFIG_DIR}/{EPP_CONFIG_FILE}",
+        "--total-queued-requests-metric",
+        VLLM_REQUESTS_WAITING,
+        "--kv-cache-usage-percentage-metric",
+        VLLM_KV_CACHE_USAGE,
+        "--lora-info-metric",
+        "",  # no LoRA adapters are served: do not scrape for them
+        "--zap-encoder",
+        "json",
+        "--v",
+        "1",
+    ]
+
+
+def _grpc_probe(initial: int) -> dict[str, Any]:
+    # Without leader election the chart probes the "inference-extension" gRPC health service on 9003.
+    return {
+        "grpc": {"port": EPP_HEALTH_PORT, "service": "inference-extension"},
+        "initialDelaySeconds": initial,
+        "periodSeconds": 10,
+    }
+
+
+def epp_deployment(spec: PoolSpec) -> dict[str, Any]:
+    """One EPP replica (no leader election: two would score independently) on the system pool."""
+    labels = spec.labels("endpoint-picker")
+    selector = {"app.kubernetes.io/name": spec.model, "app.kubernetes.io/component": "endpoint-picker"}
+    container = {
+        "name": "epp",
+        "image": versions.image("epp").reference,
+        "imagePullPolicy": "IfNotPresent",
+        "args": epp_args(spec),
+        "ports": [
+            {"name": "grpc", "containerPort": EPP_GRPC_PORT},
+            {"name": "grpc-health", "containerPort": EPP_HEALTH_PORT},
+            {"name": "metrics", "containerPort": EPP_METRICS_PORT},
+        ],
+        "livenessProbe": _grpc_probe(5),
+        "readinessProbe": _grpc_probe(5),
+        "resources": {
+            "requests": {"cpu": "200m", "memory": "256Mi"},
+            "limits": {"cpu": "1", "memory": "1Gi"},
+        },
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "runAsUser": EPP_UID,
+            "runAsGroup": EPP_UID,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "volumeMounts": [{"name": "plugins", "mountPath": EPP_CONFIG_DIR, "readOnly": True}],
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": spec.epp, "namespace": spec.namespace, "labels": labels},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": selector},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "serviceAccountName": spec.epp,
+                    "terminationGracePeriodSeconds": EPP_GRACE_SECONDS,
+                    "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                    "nodeSelector": system_pool_selector(),
+                    "tolerations": [dict(system_pool_toleration())],
+                    "containers": [container],
+                    "volumes": [{"name": "plugins", "configMap": {"name": spec.epp}}],
+                },
+            },
+        },
+    }
+
+
+def epp_config_map(spec: PoolSpec) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": spec.epp, "namespace": spec.namespace, "labels": spec.labels("endpoint-picker")},
+        "data": {EPP_CONFIG_FILE: yaml.safe_dump(epp_plugins(spec.settings), sort_keys=False)},
+    }
+
+
+def epp_service(spec: PoolSpec) -> dict[str, Any]:
+    """The Service the InferencePool's ``endpointPickerRef`` names (ext_proc and metrics)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": spec.epp, "namespace": spec.namespace, "labels": spec.labels("endpoint-picker")},
+        "spec": {
+            "type": "ClusterIP",
+            "selector": {
+                "app.kubernetes.io/name": spec.model,
+                "app.kubernetes.io/component": "endpoint-picker",
+            },
+            "ports": [
+                {
+                    "name": "grpc-ext-proc",
+                    "protocol": "TCP",
+                    "port": EPP_GRPC_PORT,
+                    "targetPort": EPP_GRPC_PORT,
+                },
+                {
+                    "name": "http-metrics",
+                    "protocol": "TCP",
+                    "port": EPP_METRICS_PORT,
+                    "targetPort": EPP_METRICS_PORT,
+                },
+            ],
+        },
+    }
+
+
+def epp_rbac(spec: PoolSpec) -> list[dict[str, Any]]:
+    """The EPP's ServiceAccount; in its namespace, read the pools and pods (templates/rbac.yaml at
+    v1.0.0); cluster-wide, create TokenReviews and SubjectAccessReviews, with which its metrics endpoint
+    authenticates and authorises scrapers (runner.go:188, ``filters.WithAuthenticationAndAuthorization``)."""
+    labels = spec.labels("endpoint-picker")
+    meta = {"name": spec.epp, "namespace": spec.namespace, "labels": labels}
+    subject = [{"kind": "ServiceAccount", "name": spec.epp, "namespace": spec.namespace}]
+    cluster_name = f"{spec.namespace}-{spec.epp}"  # ClusterRoles share one namespace-less name space
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": meta,
+            "automountServiceAccountToken": True,
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": meta,
+            "rules": [
+                {
+                    "apiGroups": [POOL_GROUP],
+                    "resources": ["inferencepools"],
+                    "verbs": ["get", "watch", "list"],
+                },
+                {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "watch", "list"]},
+            ],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": meta,
+            "subjects": subject,
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": spec.epp},
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": cluster_name, "labels": labels},
+            "rules": [
+                {"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"], "verbs": ["create"]},
+                {
+                    "apiGroups": ["authorization.k8s.io"],
+                    "resources": ["subjectaccessreviews"],
+                    "verbs": ["create"],
+                },
+            ],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": cluster_name, "labels": labels},
+            "subjects": subject,
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_name},
+        },
+    ]
+
+
+def inference_pool_objects(spec: PoolSpec) -> list[dict[str, Any]]:
+    """Everything one model's cache-aware routing needs, in apply order (RBAC and config first)."""
+    return [
+        *epp_rbac(spec),
+        epp_config_map(spec),
+        epp_service(spec),
+        epp_deployment(spec),
+        inference_pool(spec),
+    ]
+
+
+def pool_backend(pool: str, namespace: str | None = None) -> dict[str, Any]:
+    """An HTTPRoute backendRef to an InferencePool (no port: the pool's ``targetPorts`` say it)."""
+    ref: dict[str, Any] = {"group": POOL_GROUP, "kind": POOL_KIND, "name": pool}
+    if namespace is not None:
+        ref["namespace"] = namespace
+    return ref
+
+
+def route_through_pool(route: dict[str, Any], pool: str) -> dict[str, Any]:
+    """The hook for ``renderers.gateway``: a copy of a model's HTTPRoute whose every rule sends to the
+    model's InferencePool instead of its Service (the header and path matches and the path rewrite stay).
+    A rule that goes to the KEDA HTTP add-on's interceptor (a model that scales from zero) is refused:
+    the pool routes to ready pods only, so the interceptor's hold-until-ready would be bypassed."""
+    rules = []
+    for rule in route["spec"]["rules"]:
+        (backend,) = rule["backendRefs"]
+        if any(f.get("urlRewrite", {}).get("hostname") for f in rule.get("filters", [])):
+            raise ValueError(f"route {route['metadata']['name']}: a model woken from zero cannot use a pool")
+        rules.append({**rule, "backendRefs": [pool_backend(pool, backend.get("namespace"))]})
+    return {**route, "spec": {**route["spec"], "rules": rules}}
