@@ -34,7 +34,9 @@ from sizing.workloads import MODEL_LABEL, VLLM_PORT
 POOL_GROUP = "inference.networking.k8s.io"
 POOL_API = f"{POOL_GROUP}/v1"
 POOL_KIND = "InferencePool"
-EPP_CONFIG_API = "inference.networking.x-k8s.io/v1alpha1"  # EndpointPickerConfig (read by the EPP)
+OBJECTIVE_GROUP = "inference.networking.x-k8s.io"  # InferenceObjective v1alpha2, watched by every EPP
+EPP_CONFIG_API = f"{OBJECTIVE_GROUP}/v1alpha1"  # EndpointPickerConfig (a file the EPP reads, not a CRD)
+READ = ("get", "watch", "list")
 EPP_GRPC_PORT = 9002  # ext_proc (runserver.go:69)
 EPP_HEALTH_PORT = 9003  # gRPC health (runserver.go:70)
 EPP_METRICS_PORT = 9090  # Prometheus (runserver.go:71)
@@ -242,9 +244,11 @@ def epp_service(spec: PoolSpec) -> dict[str, Any]:
 
 
 def epp_rbac(spec: PoolSpec) -> list[dict[str, Any]]:
-    """The EPP's ServiceAccount; in its namespace, read the pools and pods (templates/rbac.yaml at
-    v1.0.0); cluster-wide, create TokenReviews and SubjectAccessReviews, with which its metrics endpoint
-    authenticates and authorises scrapers (runner.go:188, ``filters.WithAuthenticationAndAuthorization``)."""
+    """The EPP's ServiceAccount; in its namespace, read what its manager caches: pods, its InferencePool
+    and InferenceObjectives, which it watches whether or not any exist (pkg/epp/server/
+    controller_manager.go:52-79, runserver.go:114-134 at v1.0.0; templates/rbac.yaml); cluster-wide,
+    create TokenReviews and SubjectAccessReviews, with which its metrics endpoint authenticates and
+    authorises scrapers (runner.go:188, ``filters.WithAuthenticationAndAuthorization``)."""
     labels = spec.labels("endpoint-picker")
     meta = {"name": spec.epp, "namespace": spec.namespace, "labels": labels}
     subject = [{"kind": "ServiceAccount", "name": spec.epp, "namespace": spec.namespace}]
@@ -261,12 +265,9 @@ def epp_rbac(spec: PoolSpec) -> list[dict[str, Any]]:
             "kind": "Role",
             "metadata": meta,
             "rules": [
-                {
-                    "apiGroups": [POOL_GROUP],
-                    "resources": ["inferencepools"],
-                    "verbs": ["get", "watch", "list"],
-                },
-                {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "watch", "list"]},
+                {"apiGroups": [POOL_GROUP], "resources": ["inferencepools"], "verbs": list(READ)},
+                {"apiGroups": [OBJECTIVE_GROUP], "resources": ["inferenceobjectives"], "verbs": list(READ)},
+                {"apiGroups": [""], "resources": ["pods"], "verbs": list(READ)},
             ],
         },
         {
@@ -299,6 +300,22 @@ def epp_rbac(spec: PoolSpec) -> list[dict[str, Any]]:
     ]
 
 
+def epp_destination_rule(spec: PoolSpec) -> dict[str, Any]:
+    """For the Istio gateway: TLS to the EPP without verifying its certificate. The EPP serves gRPC over
+    TLS by default with a self-signed certificate (``--secure-serving``, runserver.go:76; no
+    ``--cert-path`` given), so the gateway must originate TLS and cannot verify it; the project's own
+    Istio manifest does the same (config/manifests/gateway/istio/destination-rule.yaml at v1.0.0)."""
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "DestinationRule",
+        "metadata": {"name": spec.epp, "namespace": spec.namespace, "labels": spec.labels("endpoint-picker")},
+        "spec": {
+            "host": f"{spec.epp}.{spec.namespace}.svc.cluster.local",
+            "trafficPolicy": {"tls": {"mode": "SIMPLE", "insecureSkipVerify": True}},
+        },
+    }
+
+
 def inference_pool_objects(spec: PoolSpec) -> list[dict[str, Any]]:
     """Everything one model's cache-aware routing needs, in apply order (RBAC and config first)."""
     return [
@@ -306,6 +323,7 @@ def inference_pool_objects(spec: PoolSpec) -> list[dict[str, Any]]:
         epp_config_map(spec),
         epp_service(spec),
         epp_deployment(spec),
+        epp_destination_rule(spec),
         inference_pool(spec),
     ]
 

@@ -31,6 +31,7 @@ from tests.k8s_schemas import manifest_errors, requires_crds, strictify
 
 DATA = Path(__file__).parent / "data"
 V1_0_1 = DATA / "gateway-api-inference-extension-v1.0.1" / "inference.networking.k8s.io_inferencepools.yaml"
+ISTIO_DESTINATION_RULE = DATA / "istio-1.29.6" / "networking.istio.io_destinationrules.yaml"
 GATEWAY_V1_5_1 = DATA / "gateway-api-v1.5.1" / "gateway.networking.k8s.io_httproutes.yaml"
 KAITO_CHART_CRD = (
     Path(__file__).parents[2]
@@ -56,8 +57,10 @@ def _crd_errors(path: Path, doc: dict[str, Any]) -> list[str]:
         v for v in crd["spec"]["versions"] if f"{crd['spec']['group']}/{v['name']}" == doc["apiVersion"]
     ]
     schema = strictify(version["schema"]["openAPIV3Schema"])
+    # metadata, apiVersion and kind are the API server's (Istio's CRDs do not declare the last two)
+    meta = {"metadata": {}, "apiVersion": {"type": "string"}, "kind": {"type": "string"}}
     body = {k: v for k, v in doc.items() if k != "metadata"}
-    validator = jsonschema.Draft7Validator({**schema, "properties": {**schema["properties"], "metadata": {}}})
+    validator = jsonschema.Draft7Validator({**schema, "properties": {**schema["properties"], **meta}})
     return [e.message for e in validator.iter_errors(body)]
 
 
@@ -78,6 +81,17 @@ def test_the_pool_validates_against_the_v1_0_1_crd_kaitos_chart_installs() -> No
     assert pool["spec"]["endpointPickerRef"]["port"] == {"number": EPP_GRPC_PORT}
 
 
+def test_the_gateway_reaches_the_picker_over_tls_without_verifying_it() -> None:
+    """The EPP serves TLS with a self-signed certificate: Istio's DestinationRule (validated against the
+    upstream 1.29.6 CRD of the add-on's asm-1-29 revision) originates TLS to its Service."""
+    (rule,) = _objects("DestinationRule")
+    assert _crd_errors(ISTIO_DESTINATION_RULE, rule) == []
+    (service,) = _objects("Service")
+    assert rule["spec"]["host"] == f"{service['metadata']['name']}.inference.svc.cluster.local"
+    assert rule["spec"]["trafficPolicy"]["tls"] == {"mode": "SIMPLE", "insecureSkipVerify": True}
+    assert "--cert-path" not in epp_args(SPEC) and "--secure-serving" not in epp_args(SPEC)
+
+
 def test_the_vendored_crd_is_the_one_in_kaitos_chart() -> None:
     if not KAITO_CHART_CRD.is_file():
         pytest.skip("../shared/charts is not beside this checkout")
@@ -88,6 +102,39 @@ def test_the_vendored_crd_is_the_one_in_kaitos_chart() -> None:
 def test_the_pool_also_validates_against_the_v1_6_0_crd() -> None:
     (pool,) = _objects("InferencePool")
     assert manifest_errors(pool) == []
+
+
+# What EPP v1.0.0's manager caches (pkg/epp/server/controller_manager.go:52-79): (group, version, kind).
+EPP_WATCHES = [
+    ("", "v1", "Pod"),
+    ("inference.networking.k8s.io", "v1", "InferencePool"),
+    ("inference.networking.x-k8s.io", "v1alpha2", "InferenceObjective"),
+]
+
+
+def test_every_kind_the_picker_watches_is_readable_and_installed_by_the_crd_owner() -> None:
+    """An informer on a kind the Role does not grant, or whose CRD is missing, never syncs: the EPP would
+    stay unready. KAITO's chart (the owner) installs both inference CRDs (tests/data, its crds/)."""
+    (role,) = _objects("Role")
+    installed = {}
+    for path in V1_0_1.parent.glob("*.yaml"):
+        crd = yaml.safe_load(path.read_text())
+        for version in crd["spec"]["versions"]:
+            if version["served"]:
+                installed[(crd["spec"]["group"], version["name"], crd["spec"]["names"]["kind"])] = crd
+    for group, version, kind in EPP_WATCHES:
+        plural = kind.lower() + "s"
+        assert any(
+            group in rule["apiGroups"]
+            and plural in rule["resources"]
+            and {"get", "list", "watch"} <= set(rule["verbs"])
+            for rule in role["rules"]
+        ), kind
+        if group:
+            assert (group, version, kind) in installed, kind
+            if KAITO_CHART_CRD.parent.is_dir():
+                name = f"{group}_{plural}.yaml"
+                assert (KAITO_CHART_CRD.parent / name).read_bytes() == (V1_0_1.parent / name).read_bytes()
 
 
 def test_the_pool_selects_the_models_pods_on_vllms_port_and_names_its_picker() -> None:
