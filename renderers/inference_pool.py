@@ -37,6 +37,8 @@ POOL_KIND = "InferencePool"
 OBJECTIVE_GROUP = "inference.networking.x-k8s.io"  # InferenceObjective v1alpha2, watched by every EPP
 EPP_CONFIG_API = f"{OBJECTIVE_GROUP}/v1alpha1"  # EndpointPickerConfig (a file the EPP reads, not a CRD)
 READ = ("get", "watch", "list")
+METRICS_NAMESPACE = "kube-system"  # the metrics scraper (ama-metrics), as for the models' NetworkPolicy
+DNS_NAMESPACE = "kube-system"
 EPP_GRPC_PORT = 9002  # ext_proc (runserver.go:69)
 EPP_HEALTH_PORT = 9003  # gRPC health (runserver.go:70)
 EPP_METRICS_PORT = 9090  # Prometheus (runserver.go:71)
@@ -59,6 +61,7 @@ class PoolSpec:
     namespace: str
     settings: InferencePoolConfig
     target_port: int = VLLM_PORT
+    gateway_namespace: str | None = None  # where the gateway's pods run; None: the model's namespace
 
     @property
     def epp(self) -> str:
@@ -68,6 +71,10 @@ class PoolSpec:
     def selector(self) -> dict[str, str]:
         """The label every pod of the vLLM model carries (the Service selects by it too)."""
         return {MODEL_LABEL: self.model}
+
+    @property
+    def epp_selector(self) -> dict[str, str]:
+        return {"app.kubernetes.io/name": self.model, "app.kubernetes.io/component": "endpoint-picker"}
 
     def labels(self, component: str) -> dict[str, str]:
         return k8s_labels(self.model, component, instance=self.model)
@@ -153,7 +160,6 @@ def _grpc_probe(initial: int) -> dict[str, Any]:
 def epp_deployment(spec: PoolSpec) -> dict[str, Any]:
     """One EPP replica (no leader election: two would score independently) on the system pool."""
     labels = spec.labels("endpoint-picker")
-    selector = {"app.kubernetes.io/name": spec.model, "app.kubernetes.io/component": "endpoint-picker"}
     container = {
         "name": "epp",
         "image": versions.image("epp").reference,
@@ -187,7 +193,7 @@ def epp_deployment(spec: PoolSpec) -> dict[str, Any]:
         "metadata": {"name": spec.epp, "namespace": spec.namespace, "labels": labels},
         "spec": {
             "replicas": 1,
-            "selector": {"matchLabels": selector},
+            "selector": {"matchLabels": spec.epp_selector},
             "template": {
                 "metadata": {"labels": labels},
                 "spec": {
@@ -221,10 +227,7 @@ def epp_service(spec: PoolSpec) -> dict[str, Any]:
         "metadata": {"name": spec.epp, "namespace": spec.namespace, "labels": spec.labels("endpoint-picker")},
         "spec": {
             "type": "ClusterIP",
-            "selector": {
-                "app.kubernetes.io/name": spec.model,
-                "app.kubernetes.io/component": "endpoint-picker",
-            },
+            "selector": spec.epp_selector,
             "ports": [
                 {
                     "name": "grpc-ext-proc",
@@ -316,6 +319,43 @@ def epp_destination_rule(spec: PoolSpec) -> dict[str, Any]:
     }
 
 
+def _namespace(name: str) -> dict[str, Any]:
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
+
+
+def _tcp(port: int) -> dict[str, Any]:
+    return {"port": port, "protocol": "TCP"}
+
+
+def epp_network_policy(spec: PoolSpec) -> dict[str, Any]:
+    """Ingress: ext_proc from the gateway's namespace, metrics from the scraper's. Egress: DNS, the
+    model's pods on vLLM's port (the EPP scrapes their /metrics) and 443 (the API server it watches)."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": spec.epp, "namespace": spec.namespace, "labels": spec.labels("endpoint-picker")},
+        "spec": {
+            "podSelector": {"matchLabels": spec.epp_selector},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [
+                {
+                    "from": [_namespace(spec.gateway_namespace or spec.namespace)],
+                    "ports": [_tcp(EPP_GRPC_PORT)],
+                },
+                {"from": [_namespace(METRICS_NAMESPACE)], "ports": [_tcp(EPP_METRICS_PORT)]},
+            ],
+            "egress": [
+                {
+                    "to": [_namespace(DNS_NAMESPACE)],
+                    "ports": [{"port": 53, "protocol": "UDP"}, _tcp(53)],
+                },
+                {"to": [{"podSelector": {"matchLabels": spec.selector}}], "ports": [_tcp(spec.target_port)]},
+                {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [_tcp(443)]},
+            ],
+        },
+    }
+
+
 def inference_pool_objects(spec: PoolSpec) -> list[dict[str, Any]]:
     """Everything one model's cache-aware routing needs, in apply order (RBAC and config first)."""
     return [
@@ -323,6 +363,7 @@ def inference_pool_objects(spec: PoolSpec) -> list[dict[str, Any]]:
         epp_config_map(spec),
         epp_service(spec),
         epp_deployment(spec),
+        epp_network_policy(spec),
         epp_destination_rule(spec),
         inference_pool(spec),
     ]

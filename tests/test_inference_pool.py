@@ -12,6 +12,8 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from config.catalog import load_catalog
 from config.schema import InferencePoolConfig, ModelConfig
@@ -51,8 +53,14 @@ def _pool_crd() -> dict[str, Any]:
     return crd
 
 
+@functools.cache
+def _crd(path: Path) -> dict[str, Any]:
+    crd: dict[str, Any] = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return crd
+
+
 def _crd_errors(path: Path, doc: dict[str, Any]) -> list[str]:
-    crd = yaml.safe_load(path.read_text())
+    crd = _crd(path)
     (version,) = [
         v for v in crd["spec"]["versions"] if f"{crd['spec']['group']}/{v['name']}" == doc["apiVersion"]
     ]
@@ -158,6 +166,7 @@ def test_the_pool_selects_the_models_pods_on_vllms_port_and_names_its_picker() -
         "ClusterRole",
         "ClusterRoleBinding",
         "ConfigMap",
+        "NetworkPolicy",
         "Service",
         "Deployment",
     ],
@@ -165,6 +174,24 @@ def test_the_pool_selects_the_models_pods_on_vllms_port_and_names_its_picker() -
 def test_every_core_object_validates_against_kubernetes_1_36(kind: str) -> None:
     for doc in _objects(kind):
         assert manifest_errors(doc) == [], kind
+
+
+def test_the_pickers_network_policy_admits_the_gateway_and_reaches_the_models_metrics() -> None:
+    spec = PoolSpec("qwen7b", "inference", InferencePoolConfig(), gateway_namespace="gateways")
+    (policy,) = [d for d in inference_pool_objects(spec) if d["kind"] == "NetworkPolicy"]
+    (deployment,) = [d for d in inference_pool_objects(spec) if d["kind"] == "Deployment"]
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    grpc, metrics = policy["spec"]["ingress"]
+    assert grpc["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gateways"}}}
+    ]
+    assert grpc["ports"] == [{"port": EPP_GRPC_PORT, "protocol": "TCP"}]
+    assert metrics["ports"] == [{"port": 9090, "protocol": "TCP"}]
+    (pool,) = [d for d in inference_pool_objects(spec) if d["kind"] == "InferencePool"]
+    models = policy["spec"]["egress"][1]
+    assert models["to"] == [{"podSelector": pool["spec"]["selector"]}]
+    assert models["ports"] == [{"port": pool["spec"]["targetPorts"][0]["number"], "protocol": "TCP"}]
 
 
 def test_the_picker_is_pinned_hardened_and_probed() -> None:
@@ -216,6 +243,20 @@ def test_the_scorers_and_their_weights() -> None:
     assert only_prefix["plugins"] == [{"type": "prefix-cache-scorer"}]
     (config_map,) = _objects("ConfigMap")
     assert yaml.safe_load(next(iter(config_map["data"].values()))) == plugins
+
+
+@given(st.integers(0, 10), st.integers(0, 10), st.integers(0, 10))
+def test_weights_are_accepted_exactly_when_one_scorer_is_on_and_only_those_are_configured(
+    prefix: int, queue: int, kv: int
+) -> None:
+    values = {"prefixCacheWeight": prefix, "queueWeight": queue, "kvCacheWeight": kv}
+    if prefix == queue == kv == 0:
+        with pytest.raises(ValueError, match="every scorer weight is 0"):
+            InferencePoolConfig.model_validate(values)
+        return
+    (profile,) = epp_plugins(InferencePoolConfig.model_validate(values))["schedulingProfiles"]
+    wanted = {"prefix-cache-scorer": prefix, "queue-scorer": queue, "kv-cache-utilization-scorer": kv}
+    assert {p["pluginRef"]: p["weight"] for p in profile["plugins"]} == {k: w for k, w in wanted.items() if w}
 
 
 def test_no_scorer_at_all_is_refused() -> None:
