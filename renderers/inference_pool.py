@@ -29,6 +29,7 @@ from config.schema import InferencePoolConfig
 from facts.metrics import VLLM_KV_CACHE_USAGE, VLLM_REQUESTS_WAITING
 from facts.platform import system_pool_selector, system_pool_toleration
 from facts.tags import k8s_labels
+from sizing.deployments import ModelPlan
 from sizing.workloads import MODEL_LABEL, VLLM_PORT
 
 POOL_GROUP = "inference.networking.k8s.io"
@@ -51,6 +52,11 @@ EPP_GRACE_SECONDS = 130
 PREFIX_CACHE_SCORER = "prefix-cache-scorer"  # plugins/multi/prefix/plugin.go:57
 QUEUE_SCORER = "queue-scorer"  # plugins/scorer/queue.go:30
 KV_CACHE_SCORER = "kv-cache-utilization-scorer"  # plugins/scorer/kvcache_utilization.go:29
+# vLLM's KV-cache block: CacheConfig.DEFAULT_BLOCK_SIZE (vllm/config/cache.py:71 in the v0.31.0 wheel;
+# an attention backend may prefer another, platforms/interface.py:687-697). The EPP hashes prompts in
+# blocks of 64 characters, "vLLM default token block size is 16, and a good guess of average characters
+# per token is 4" (plugins/multi/prefix/plugin.go:39-40): one index entry per vLLM block.
+VLLM_BLOCK_TOKENS = 16
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,7 @@ class PoolSpec:
     settings: InferencePoolConfig
     target_port: int = VLLM_PORT
     gateway_namespace: str | None = None  # where the gateway's pods run; None: the model's namespace
+    kv_cache_blocks: int | None = None  # one replica's KV cache in vLLM blocks (``kv_cache_blocks``)
 
     @property
     def epp(self) -> str:
@@ -78,6 +85,30 @@ class PoolSpec:
 
     def labels(self, component: str) -> dict[str, str]:
         return k8s_labels(self.model, component, instance=self.model)
+
+
+def kv_cache_blocks(plan: ModelPlan) -> int:
+    """How many prefix blocks one replica can hold: its KV-cache budget in tokens (each GPU of a
+    tensor-parallel replica holds its slice of every token) over vLLM's block size. The EPP's
+    ``lruCapacityPerServer`` (default 31,250, sized for Llama 3 8B on an H100: plugin.go:47-55) should
+    match it: larger, it believes in blocks the replica has evicted; smaller, it forgets ones it holds."""
+    sizing = plan.sizing
+    tokens = int(sizing.kv_budget_per_gpu_gib * 2**30) // max(1, sizing.kv_bytes_per_token_per_gpu)
+    return max(1, tokens // VLLM_BLOCK_TOKENS)
+
+
+def pool_spec(plan: ModelPlan, namespace: str, gateway_namespace: str | None = None) -> PoolSpec:
+    """The pool of a planned vLLM model with ``inferencePool`` set."""
+    settings = plan.config.inference_pool
+    if settings is None:
+        raise ValueError(f"model {plan.config.name} has no inferencePool")
+    return PoolSpec(
+        plan.config.name,
+        namespace,
+        settings,
+        gateway_namespace=gateway_namespace,
+        kv_cache_blocks=kv_cache_blocks(plan),
+    )
 
 
 def inference_pool(spec: PoolSpec) -> dict[str, Any]:
@@ -103,19 +134,25 @@ def inference_pool(spec: PoolSpec) -> dict[str, Any]:
     }
 
 
-def epp_plugins(settings: InferencePoolConfig) -> dict[str, Any]:
+def epp_plugins(settings: InferencePoolConfig, kv_cache_blocks: int | None = None) -> dict[str, Any]:
     """The EPP's EndpointPickerConfig: the scorers with a weight above 0, one profile; the EPP adds the
-    ``max-score-picker`` and the single-profile handler itself (config/loader/defaults.go at v1.0.0)."""
+    ``max-score-picker`` and the single-profile handler itself (config/loader/defaults.go at v1.0.0).
+    With ``kv_cache_blocks`` the prefix index holds as many blocks per replica as the replica does
+    (parameter ``lruCapacityPerServer``, plugin.go:74)."""
     weights = {
         PREFIX_CACHE_SCORER: settings.prefix_cache_weight,
         QUEUE_SCORER: settings.queue_weight,
         KV_CACHE_SCORER: settings.kv_cache_weight,
     }
     used = [(name, weight) for name, weight in weights.items() if weight > 0]
+    plugins: list[dict[str, Any]] = [{"type": name} for name, _ in used]
+    for plugin in plugins:
+        if plugin["type"] == PREFIX_CACHE_SCORER and kv_cache_blocks is not None:
+            plugin["parameters"] = {"lruCapacityPerServer": kv_cache_blocks}
     return {
         "apiVersion": EPP_CONFIG_API,
         "kind": "EndpointPickerConfig",
-        "plugins": [{"type": name} for name, _ in used],
+        "plugins": plugins,
         "schedulingProfiles": [
             {"name": "default", "plugins": [{"pluginRef": name, "weight": weight} for name, weight in used]}
         ],
@@ -215,7 +252,9 @@ def epp_config_map(spec: PoolSpec) -> dict[str, Any]:
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": spec.epp, "namespace": spec.namespace, "labels": spec.labels("endpoint-picker")},
-        "data": {EPP_CONFIG_FILE: yaml.safe_dump(epp_plugins(spec.settings), sort_keys=False)},
+        "data": {
+            EPP_CONFIG_FILE: yaml.safe_dump(epp_plugins(spec.settings, spec.kv_cache_blocks), sort_keys=False)
+        },
     }
 
 

@@ -25,9 +25,11 @@ from renderers.inference_pool import (
     epp_args,
     epp_plugins,
     inference_pool_objects,
+    pool_spec,
     route_through_pool,
 )
 from rules.inference_pool import pool_runtime
+from sizing.deployments import plan_models
 from tests.conftest import parse_values, rules_refusal, value_problems
 from tests.k8s_schemas import manifest_errors, requires_crds, strictify
 
@@ -351,3 +353,36 @@ def test_a_kaito_model_is_refused_its_own_pool() -> None:
     (problem,) = pool_runtime(config.model_copy(update={"models": [model]}), load_catalog())
     assert problem.path == "models[0].inferencePool"
     assert "pinned by tag only" in problem.message and problem.accepted.startswith("runtime: vllm")
+
+
+def test_the_prefix_index_holds_as_many_blocks_as_one_replica_caches() -> None:
+    """Qwen2.5-7B on one A100 80GB: 2 (K, V) x 28 layers x 4 KV heads x 128 x 2 bytes = 57,344 bytes a
+    token; the index is sized to the replica's KV budget in 16-token vLLM blocks, not EPP's default 31,250."""
+    config = parse_values(
+        {
+            "gpuPools": [{"name": "a100", "vmSize": "Standard_NC24ads_A100_v4", "onDemand": {"max": 4}}],
+            "models": [
+                {
+                    "name": "q",
+                    "model": "qwen2.5-7b-instruct",
+                    "pool": "a100",
+                    "replicas": {"min": 1, "max": 3},
+                    "scaleToZero": False,
+                }
+            ],
+        }
+    )  # accepted without the switch (refused today); the pool's figures come from the same plan
+    pooled = config.models[0].model_copy(update={"inference_pool": InferencePoolConfig()})
+    (plan,) = plan_models(config.model_copy(update={"models": [pooled]}), load_catalog())
+    spec = pool_spec(plan, "inference")
+    assert plan.sizing.kv_bytes_per_token_per_gpu == 2 * 28 * 4 * 128 * 2
+    budget = plan.sizing.kv_budget_per_gpu_gib * 2**30
+    assert spec.kv_cache_blocks is not None
+    assert spec.kv_cache_blocks * 16 * 57344 <= budget < (spec.kv_cache_blocks + 1) * 16 * 57344
+    assert spec.kv_cache_blocks > 31250  # a 7B model on 80 GB caches more than EPP's default assumes
+    (config_map,) = [d for d in inference_pool_objects(spec) if d["kind"] == "ConfigMap"]
+    (prefix, *_) = yaml.safe_load(next(iter(config_map["data"].values())))["plugins"]
+    assert prefix == {
+        "type": "prefix-cache-scorer",
+        "parameters": {"lruCapacityPerServer": spec.kv_cache_blocks},
+    }
