@@ -86,6 +86,10 @@ class PoolSpec:
     def labels(self, component: str) -> dict[str, str]:
         return k8s_labels(self.model, component, instance=self.model)
 
+    def epp_metadata(self) -> dict[str, Any]:
+        """The metadata of every namespaced object of the picker (all named ``<model>-epp``)."""
+        return {"name": self.epp, "namespace": self.namespace, "labels": self.labels("endpoint-picker")}
+
 
 def kv_cache_blocks(plan: ModelPlan) -> int:
     """How many prefix blocks one replica can hold: its KV-cache budget in tokens (each GPU of a
@@ -227,7 +231,7 @@ def epp_deployment(spec: PoolSpec) -> dict[str, Any]:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": spec.epp, "namespace": spec.namespace, "labels": labels},
+        "metadata": spec.epp_metadata(),
         "spec": {
             "replicas": 1,
             "selector": {"matchLabels": spec.epp_selector},
@@ -251,7 +255,7 @@ def epp_config_map(spec: PoolSpec) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {"name": spec.epp, "namespace": spec.namespace, "labels": spec.labels("endpoint-picker")},
+        "metadata": spec.epp_metadata(),
         "data": {
             EPP_CONFIG_FILE: yaml.safe_dump(epp_plugins(spec.settings, spec.kv_cache_blocks), sort_keys=False)
         },
@@ -263,7 +267,7 @@ def epp_service(spec: PoolSpec) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {"name": spec.epp, "namespace": spec.namespace, "labels": spec.labels("endpoint-picker")},
+        "metadata": spec.epp_metadata(),
         "spec": {
             "type": "ClusterIP",
             "selector": spec.epp_selector,
@@ -292,7 +296,7 @@ def epp_rbac(spec: PoolSpec) -> list[dict[str, Any]]:
     create TokenReviews and SubjectAccessReviews, with which its metrics endpoint authenticates and
     authorises scrapers (runner.go:188, ``filters.WithAuthenticationAndAuthorization``)."""
     labels = spec.labels("endpoint-picker")
-    meta = {"name": spec.epp, "namespace": spec.namespace, "labels": labels}
+    meta = spec.epp_metadata()
     subject = [{"kind": "ServiceAccount", "name": spec.epp, "namespace": spec.namespace}]
     cluster_name = f"{spec.namespace}-{spec.epp}"  # ClusterRoles share one namespace-less name space
     return [
@@ -350,7 +354,7 @@ def epp_destination_rule(spec: PoolSpec) -> dict[str, Any]:
     return {
         "apiVersion": "networking.istio.io/v1",
         "kind": "DestinationRule",
-        "metadata": {"name": spec.epp, "namespace": spec.namespace, "labels": spec.labels("endpoint-picker")},
+        "metadata": spec.epp_metadata(),
         "spec": {
             "host": f"{spec.epp}.{spec.namespace}.svc.cluster.local",
             "trafficPolicy": {"tls": {"mode": "SIMPLE", "insecureSkipVerify": True}},
@@ -372,7 +376,7 @@ def epp_network_policy(spec: PoolSpec) -> dict[str, Any]:
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
-        "metadata": {"name": spec.epp, "namespace": spec.namespace, "labels": spec.labels("endpoint-picker")},
+        "metadata": spec.epp_metadata(),
         "spec": {
             "podSelector": {"matchLabels": spec.epp_selector},
             "policyTypes": ["Ingress", "Egress"],
