@@ -30,7 +30,7 @@ from renderers.inference_pool import (
 )
 from rules.inference_pool import pool_runtime
 from sizing.deployments import plan_models
-from tests.conftest import parse_values, rules_refusal, value_problems
+from tests.conftest import parse_values, rules_refusal, run_with, value_problems
 from tests.k8s_schemas import manifest_errors, requires_crds, strictify
 
 DATA = Path(__file__).parent / "data"
@@ -328,6 +328,16 @@ def test_the_switch_is_refused_because_the_gateway_cannot_route_to_a_pool(tmp_pa
     assert err.count("cannot route to an InferencePool") == 1
     # the only root cause of this stack: enough replicas, awake, vLLM, the CRD's owner installed
     assert "scaleToZero" not in err and "addons.kaito.mode" not in err and "nothing to choose" not in err
+
+
+def test_the_program_exits_2_with_the_refusal_and_creates_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = run_with(tmp_path, _stack(POOLED, HELM))
+    err = capsys.readouterr().err
+    assert run.exit_code == 2, err
+    assert run.resources == []
+    assert "Traceback" not in err and "cannot route to an InferencePool" in err
 
 
 def test_one_replica_scale_to_zero_and_no_crd_owner_are_each_said(tmp_path: Path) -> None:
