@@ -350,7 +350,8 @@ def epp_destination_rule(spec: PoolSpec) -> dict[str, Any]:
     """For the Istio gateway: TLS to the EPP without verifying its certificate. The EPP serves gRPC over
     TLS by default with a self-signed certificate (``--secure-serving``, runserver.go:76; no
     ``--cert-path`` given), so the gateway must originate TLS and cannot verify it; the project's own
-    Istio manifest does the same (config/manifests/gateway/istio/destination-rule.yaml at v1.0.0)."""
+    Istio manifest does the same (gateway-api-inference-extension@v1.0.0/config/manifests/gateway/
+    istio/destination-rule.yaml)."""
     return {
         "apiVersion": "networking.istio.io/v1",
         "kind": "DestinationRule",
