@@ -401,15 +401,18 @@ def epp_network_policy(spec: PoolSpec) -> dict[str, Any]:
 
 
 def inference_pool_objects(spec: PoolSpec) -> list[dict[str, Any]]:
-    """Everything one model's cache-aware routing needs, in apply order (RBAC and config first)."""
+    """Everything one model's cache-aware routing needs, in apply order: RBAC, config, the pool and the
+    policies before the EPP's Deployment. Without leader election the EPP's liveness and readiness are
+    both "has the pool synced" (cmd/epp/runner/health.go:47-56 at v1.0.0): an EPP started long before
+    its InferencePool exists is restarted by its liveness probe."""
     return [
         *epp_rbac(spec),
         epp_config_map(spec),
         epp_service(spec),
-        epp_deployment(spec),
+        inference_pool(spec),
         epp_network_policy(spec),
         epp_destination_rule(spec),
-        inference_pool(spec),
+        epp_deployment(spec),
     ]
 
 

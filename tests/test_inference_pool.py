@@ -196,6 +196,12 @@ def test_the_pickers_network_policy_admits_the_gateway_and_reaches_the_models_me
     assert models["ports"] == [{"port": pool["spec"]["targetPorts"][0]["number"], "protocol": "TCP"}]
 
 
+def test_the_pool_comes_before_the_picker_whose_liveness_is_the_pools_sync() -> None:
+    kinds = [d["kind"] for d in inference_pool_objects(SPEC)]
+    assert kinds.index("InferencePool") < kinds.index("Deployment")
+    assert kinds.index("Role") < kinds.index("Deployment") and kinds[-1] == "Deployment"
+
+
 def test_the_picker_is_pinned_hardened_and_probed() -> None:
     (deployment,) = _objects("Deployment")
     pod = deployment["spec"]["template"]["spec"]
