@@ -85,6 +85,7 @@ from config.schema.gpu_pools import (
 from config.schema.models import (
     CustomArchitectureConfig,
     InferenceConfig,
+    InferencePoolConfig,
     ModelConfig,
     ReplicasConfig,
     Revision,
@@ -172,6 +173,7 @@ __all__ = [
     "IPv4Address",
     "ImageFamily",
     "InferenceConfig",
+    "InferencePoolConfig",
     "IsoDate",
     "K8sName",
     "KaitoConfig",
