@@ -55,7 +55,7 @@ from components.model_common import (
     restricted_security_context,
     scaled_object,
 )
-from components.model_weights import seed_job
+from components.model_weights import seed_job, wait_for_weights
 from facts.tags import k8s_labels
 from facts.vllm_runai import ACCOUNT_ENV, WORKLOAD_IDENTITY_LABEL
 from renderers.autoscaling import cron_trigger, http_trigger, prometheus_trigger
@@ -228,6 +228,18 @@ class VllmModel(Component):
             volumes.append(volume)
             mounts.append(mount)
             env.append(EnvVarArgs(name="HF_TOKEN_PATH", value=f"{SECRETS_MOUNT}/{HF_TOKEN_SECRET}"))
+        init_containers = []
+        if plan.weights.streamed and refs.weights is not None:
+            # vLLM starts only once the seeding Job has finished (first `up`, new revision).
+            init_containers.append(
+                wait_for_weights(
+                    plan,
+                    namespace=refs.namespace,
+                    account_name=refs.weights.account_name,
+                    container=refs.weights.container,
+                    tmp_volume="tmp",
+                )
+            )
         container = ContainerArgs(
             name="vllm",
             image=VLLM_IMAGE,
@@ -292,6 +304,7 @@ class VllmModel(Component):
                         )
                         for t in scheduling.tolerations
                     ],
+                    init_containers=init_containers or None,
                     containers=[container],
                     volumes=volumes,
                 ),
