@@ -50,7 +50,7 @@ class PlatformAddonsArgs:
     config: StackConfig
     cluster: AksCluster
     model_plans: Sequence[ModelPlan] = ()  # the alert rules' per-model rules
-    http_readiness_timeout_seconds: int | None = None  # the plan's (plan.stack_plan.StackPlan)
+    http_readiness_timeout_seconds: int | None = None  # the plan's (planning.stack_plan.StackPlan)
 
 
 class PlatformAddons(Component):

@@ -24,7 +24,7 @@ from components.version_update import KubernetesVersionUpdate
 from config.schema import ClusterConfig
 from facts.naming import Names
 from facts.platform import SYSTEM_POOL_NAME, SYSTEM_POOL_TAINT
-from plan.stack_plan import ClusterFeatures
+from planning.stack_plan import ClusterFeatures
 from sizing.network import NetworkPlan
 
 if TYPE_CHECKING:

@@ -88,7 +88,7 @@ class KaitoModelArgs:
     byo_nodes: bool  # the helm install's nodeProvisioner: none (KAITO on the pool's own nodes)
     version: str  # the KAITO release, for the version label
     kube: pulumi.ResourceOptions  # the Kubernetes provider of the model's objects
-    # What that release can do (the plan's: plan.stack_plan.KaitoRelease.rendered_for).
+    # What that release can do (the plan's: planning.stack_plan.KaitoRelease.rendered_for).
     capabilities: KaitoCapabilities
     # Labels KAITO puts on the nodes it provisions besides its selector (helm mode: the driver label
     # that brings the program's device plugin there, the GPU Operator's opt-out).

@@ -21,7 +21,7 @@ from components.queue_worker import QueueWorker, QueueWorkerArgs
 from components.vllm_model import MODEL_CACHE_STORAGE_CLASS, VllmModel, VllmModelArgs
 from config.schema import StackConfig
 from facts.tags import k8s_labels
-from plan.stack_plan import KaitoRelease
+from planning.stack_plan import KaitoRelease
 from renderers.scrape import AMA_METRICS_CONFIG_MAP, AMA_METRICS_KEY, prometheus_config
 from sizing.autoscaling import wake_up_sources
 from sizing.deployments import ModelPlan

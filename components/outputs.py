@@ -4,7 +4,7 @@ and the reports that print them (``tools/report*.py``); ``docs/outputs.md`` is g
 assigns (an ``Output`` while the program runs); the reports read it resolved, as a string.
 
 Each class's docstring is the output's description and each key's comment its meaning; the plan's own
-typed fields (``plan.stack_plan.StackPlan``) become outputs here, in one place.
+typed fields (``planning.stack_plan.StackPlan``) become outputs here, in one place.
 """
 
 from typing import Any, Literal, NotRequired, TypedDict
@@ -12,7 +12,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 import pulumi
 
 from facts.aks_versions import AddonVersion
-from plan.stack_plan import KubernetesVersionSummary
+from planning.stack_plan import KubernetesVersionSummary
 from sizing.nap_summary import KaitoNodes, NapSummary
 from sizing.queue_worker import WorkerPlan
 from sizing.quota import QuotaRow

@@ -24,12 +24,12 @@ from components.outputs import (
 )
 from facts.naming import Names
 from facts.tags import stack_tags
-from plan.stack_plan import StackPlan
+from planning.stack_plan import StackPlan
 
 
 @dataclass(frozen=True)
 class PlatformArgs:
-    """Where the stack runs and its typed pure plan (``plan.stack_plan.plan_stack``), built before any
+    """Where the stack runs and its typed pure plan (``planning.stack_plan.plan_stack``), built before any
     resource."""
 
     project: str

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from config.errors import Problem
 from facts.namespaces import RESERVED_NAMESPACES
-from plan.stack_plan import StackPlan
+from planning.stack_plan import StackPlan
 from sizing.autoscaling import wake_up_sources
 from sizing.workloads import cold_start, predicted_cold_start_seconds
 

@@ -1,6 +1,6 @@
 """Rules about writes Azure refuses: the Kubernetes version on the plan's date, the budget's start
 date, a Key Vault nobody can reach, and the system pool's VM size (pure, no Pulumi). The API server's
-reachability at deployment (documentation ranges) is ``plan.api_access``'s."""
+reachability at deployment (documentation ranges) is ``planning.api_access``'s."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import date
 from config.catalog import closest_names
 from config.errors import Problem
 from facts.aks_versions import LTS_PLAN, LTS_TIER, creatable_minors, support_status
-from plan.stack_plan import StackPlan
+from planning.stack_plan import StackPlan
 from rules.rule import Rule
 
 BUDGET_MAX_MONTHS_AHEAD = 12

@@ -2,7 +2,7 @@
 
 Repeated names first (alone), then the reference rules ``CONFIG_RULES`` (``(StackConfig, Catalog) ->
 Iterable[Problem]``: a pool names a catalog SKU, a model a catalog model and a declared pool), which
-planning needs to hold; when they pass, ``plan.stack_plan.plan_stack`` plans the stack once and every
+planning needs to hold; when they pass, ``planning.stack_plan.plan_stack`` plans the stack once and every
 rule of ``RULES`` (``(StackPlan) -> Iterable[Problem]``) judges that plan. Each list is in the order its
 messages are reported.
 """
@@ -16,7 +16,7 @@ from config.catalog import Catalog, closest_names, did_you_mean, load_catalog
 from config.errors import Problem
 from config.plan_date import plan_date
 from config.schema import StackConfig
-from plan.stack_plan import StackPlan, plan_stack
+from planning.stack_plan import StackPlan, plan_stack
 from rules.addons import (
     addon_keys_that_do_nothing,
     http_addon_cold_start,
@@ -224,7 +224,7 @@ def checked_plan(
     config: StackConfig, catalog: Catalog, *, on: date, stack: str | None = None
 ) -> tuple[StackPlan | None, list[Problem]]:
     """The stack's plan (None when phase one refuses the config) and every problem of both phases
-    (``stack``: the Pulumi stack's name, ``plan.stack_plan.plan_stack``)."""
+    (``stack``: the Pulumi stack's name, ``planning.stack_plan.plan_stack``)."""
     problems = check_config(config, catalog)
     if problems:
         return None, problems

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from config.catalog import Catalog, did_you_mean
 from config.errors import Problem
 from config.schema import StackConfig
-from plan.stack_plan import StackPlan
+from planning.stack_plan import StackPlan
 from sizing.nap import allowed_skus, nap_pools
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from config.catalog import did_you_mean
 from config.errors import Problem
 from facts.platform import LABEL_OPERATOR_OPERANDS
-from plan.stack_plan import StackPlan
+from planning.stack_plan import StackPlan
 from sizing.node_selection import driver_conflict
 from sizing.quota import SPOT_FAMILY, families_in_use
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from config.errors import WHOLE_MAPPING, Problem
-from plan.stack_plan import StackPlan
+from planning.stack_plan import StackPlan
 
 # Why the AKS Istio add-on cannot route to an InferencePool (docs/inference-routing.md, with sources):
 # istiod serves InferencePool backends only with ENABLE_GATEWAY_API_INFERENCE_EXTENSION=true (istio/istio

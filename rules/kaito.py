@@ -16,7 +16,7 @@ from facts.kaito_versions import (
     CHART_KAITO_VERSION,
     MANAGED_KAITO_VERSION,
 )
-from plan.stack_plan import StackPlan
+from planning.stack_plan import StackPlan
 from sizing.workloads import kaito_kind
 
 FIXED_REPLICA = "a fixed single replica (replicas: {min: 1, max: 1}, scaleToZero: false, no schedule)"

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from config.catalog import Catalog
 from config.errors import Problem
 from config.schema import GpuPoolConfig, ModelConfig
-from plan.stack_plan import StackPlan
+from planning.stack_plan import StackPlan
 from rules.kaito import uses_catalog_skus
 from sizing.autoscaling import wake_up_sources
 from sizing.queue_worker import batch_models, queue_target, queue_wakes

@@ -13,7 +13,7 @@ from config.catalog import did_you_mean
 from config.errors import Problem
 from facts.aks_versions import WARN_DAYS, load_image_families, upcoming_minors
 from facts.platform import LABEL_OPERATOR_OPERANDS
-from plan.stack_plan import StackPlan
+from planning.stack_plan import StackPlan
 from rules.rule import Rule
 from sizing.nap import (
     GPU_MODE,

@@ -7,7 +7,7 @@ import ipaddress
 from collections.abc import Iterable
 
 from config.errors import Problem
-from plan.stack_plan import StackPlan
+from planning.stack_plan import StackPlan
 from sizing.network import (
     AZURE_RESERVED_PER_SUBNET,
     overlay_node_capacity,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from config.errors import Problem
-from plan.stack_plan import StackPlan
+from planning.stack_plan import StackPlan
 from sizing.queue_worker import MIN_DELIVERIES, batch_models, queue_target
 
 

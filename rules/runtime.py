@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from config.errors import Problem
-from plan.stack_plan import StackPlan
+from planning.stack_plan import StackPlan
 from sizing import drain
 from sizing.nap import nap_pools
 from sizing.slots import runs_on_pool, slot_shortfalls

@@ -17,7 +17,7 @@ from typing import Any
 from config.prices import local_book
 from config.schema import GpuPoolConfig, NodePoolConfig
 from cost.estimate import estimate_cost
-from plan.stack_plan import StackPlan
+from planning.stack_plan import StackPlan
 from renderers.autoscaling import POLLING_SECONDS, scaled_object_spec
 from simulation.nodes import STEP_SECONDS, NodeGroup, budget_rules
 from simulation.traffic import Demand, request_seconds

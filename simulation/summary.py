@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from cost.estimate import DAYS_PER_MONTH, estimate_cost
-from plan.stack_plan import StackPlan
+from planning.stack_plan import StackPlan
 from simulation.engine import DAYS, Run, node_boot_seconds, simulate, week_start
 from simulation.traffic import Demand
 from sizing.business_hours import HOURS_PER_WEEK

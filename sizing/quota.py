@@ -89,7 +89,7 @@ def quota_rows(
     plans: Sequence[ModelPlan],
 ) -> list[QuotaRow]:
     """The need per quota family (on-demand families sorted by name, then spot), from the stack's agent
-    pools, NodePools and model plans (``plan.stack_plan.plan_stack`` computes each once)."""
+    pools, NodePools and model plans (``planning.stack_plan.plan_stack`` computes each once)."""
     by_family: dict[str, list[PoolNeed]] = {}
     system = config.cluster.system_pool
     system_sku = catalog.system_skus.get(system.vm_size)

@@ -31,8 +31,8 @@ from config.plan_date import PLAN_DATE_ENV, PlanDateError, plan_date
 from config.schema import StackConfig
 from config.strict_yaml import MAX_DEPTH  # lists and mappings inside one config value, as the file loader
 from facts.aks_versions import creatable_minors
-from plan.api_access import documentation_ranges_at_deploy, documentation_ranges_warning
-from plan.stack_plan import StackPlan
+from planning.api_access import documentation_ranges_at_deploy, documentation_ranges_warning
+from planning.stack_plan import StackPlan
 from rules.check import checked_plan
 
 PROJECT = "aks-llm"

@@ -21,7 +21,7 @@ from config.catalog import load_catalog
 from config.errors import ConfigError, Problem
 from config.plan_date import PLAN_DATE_ENV, plan_date
 from facts.aks_versions import addon_version, creatable_minors, load_aks_calendar, support_status
-from plan.stack_plan import plan_stack
+from planning.stack_plan import plan_stack
 from sizing.agent_pools import PRIORITY_EXPANDER_CONFIG_MAP
 from tests.conftest import PROGRAM_PACKAGES, ROOT, TEST_PLAN_DATE, by_type, one, planned, run_with
 from tests.conftest import parse_values as parse
@@ -146,7 +146,7 @@ def test_only_the_entry_points_read_the_plan_date() -> None:
     # tools/plan.py only validates the variable before the program runs (the value is not used)
     assert calls == [
         "config/plan_date.py",
-        "plan/stack_plan.py",
+        "planning/stack_plan.py",
         "rules/check.py",
         "stack/loader.py",
         "tools/plan.py",

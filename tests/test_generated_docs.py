@@ -24,7 +24,7 @@ from config.errors import Problem
 from config.plan_date import PLAN_DATE_ENV
 from config.schema import StackConfig
 from config.strict_yaml import load_yaml
-from plan.stack_plan import plan_stack
+from planning.stack_plan import plan_stack
 from rules.check import CONFIG_RULES, RULES, unique_names
 from stack.loader import parse_stack_config
 from tests.conftest import ROOT, TEST_PLAN_DATE, planned

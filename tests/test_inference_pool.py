@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from config.catalog import load_catalog
 from config.schema import InferencePoolConfig, ModelConfig
 from facts.metrics import VLLM_KV_CACHE_USAGE, VLLM_REQUESTS_WAITING
-from plan.stack_plan import plan_stack
+from planning.stack_plan import plan_stack
 from renderers.gateway import GatewaySpec, ModelRoute, http_route
 from renderers.inference_pool import (
     EPP_GRPC_PORT,

@@ -36,7 +36,7 @@ def test_the_layers_contract_holds() -> None:
     assert "0 broken" in done.stdout
 
 
-# What the plan decides (plan.stack_plan.plan_stack, once per plan): no component may call one of these,
+# What the plan decides (planning.stack_plan.plan_stack, once per plan): no component may call one of these,
 # nor load the catalog; a component builds from the plan's fields.
 DECISIONS = frozenset(
     {
@@ -101,7 +101,7 @@ def test_components_build_from_the_plan_and_decide_nothing() -> None:
     from dataclasses import fields
 
     from components.platform import PlatformArgs
-    from plan.stack_plan import StackPlan
+    from planning.stack_plan import StackPlan
 
     assert {f.name: f.type for f in fields(PlatformArgs)}["plan"] in (StackPlan, "StackPlan")
     offenders = {

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config.catalog import load_catalog
-from plan.stack_plan import plan_stack
+from planning.stack_plan import plan_stack
 from sizing.network import AZURE_RESERVED_PER_SUBNET
 from tests.conftest import by_type, one, parse_values, planned, run_with, value_problems
 

@@ -18,7 +18,7 @@ from tools.plan import main
 
 # Each decision function, by the module that defines it; its references in every loaded module are counted.
 DECISIONS = {
-    "plan_stack": "plan.stack_plan",
+    "plan_stack": "planning.stack_plan",
     "plan_models": "sizing.deployments",
     "agent_pool_specs": "sizing.agent_pools",
     "sizing_skus": "sizing.nap",
@@ -30,7 +30,7 @@ DECISIONS = {
     "worker_plan": "sizing.queue_worker",
     "estimate_cost": "cost.estimate",
     "http_readiness_timeout_seconds": "renderers.helm_values",
-    "kaito_release": "plan.stack_plan",
+    "kaito_release": "planning.stack_plan",
 }
 
 
@@ -79,6 +79,6 @@ def test_a_second_plan_is_counted(monkeypatch: pytest.MonkeyPatch) -> None:
 
     config, catalog = parse_values({}), load_catalog()
     calls = count_calls(monkeypatch)
-    sys.modules["plan.stack_plan"].plan_stack(config, catalog)
+    sys.modules["planning.stack_plan"].plan_stack(config, catalog)
     sys.modules["sizing.deployments"].plan_models(config, catalog)
     assert calls["plan_stack"] == 1 and calls["plan_models"] == 2

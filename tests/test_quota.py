@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from config.catalog import load_catalog
-from plan.stack_plan import plan_stack
+from planning.stack_plan import plan_stack
 from sizing.quota import surge_nodes
 from stack.loader import parse_stack_config
 from tests.conftest import planned, run_with

@@ -19,7 +19,7 @@ import pytest
 
 from config.catalog import load_catalog
 from config.schema import DisruptionBudgetConfig, StackConfig
-from plan.stack_plan import StackPlan, plan_stack
+from planning.stack_plan import StackPlan, plan_stack
 from simulation.engine import cold_start_seconds, node_boot_seconds, simulate
 from simulation.nodes import NodeGroup, budget_rules
 from simulation.summary import OSCILLATION_CHANGES_PER_HOUR, findings, report

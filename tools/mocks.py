@@ -19,7 +19,7 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
 
-from plan.stack_plan import StackPlan
+from planning.stack_plan import StackPlan
 
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"

@@ -26,7 +26,7 @@ from config.errors import EXIT_CODE, ConfigError, clip, scrub
 from config.plan_date import PLAN_DATE_ENV, PlanDateError, parse_plan_date, plan_date
 from config.schema import StackConfig
 from cost.budget import budget_warning
-from plan.stack_plan import StackPlan
+from planning.stack_plan import StackPlan
 from stack.loader import SOURCE_ENV  # names the stack file in error messages
 from tools.mocks import ProgramRun, Recorded, run_program
 from tools.scheduling_check import SchedulingReport, check_scheduling, render_table

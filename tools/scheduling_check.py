@@ -16,7 +16,7 @@ from typing import Any
 from config.catalog import Catalog
 from config.errors import Problem
 from config.schema import StackConfig
-from plan.stack_plan import StackPlan
+from planning.stack_plan import StackPlan
 from renderers.helm_values import ReleaseSpec, release_specs
 from sizing.node_groups import kaito_workloads, node_groups, planned_node_groups, workloads_of
 from sizing.placement import SchedulingResult, Workload, check_placement, operand_workloads

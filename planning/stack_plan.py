@@ -30,7 +30,7 @@ from facts.kaito_versions import (
     kaito_version_of,
 )
 from facts.naming import Names
-from plan.api_access import documentation_ranges_warning
+from planning.api_access import documentation_ranges_warning
 from renderers.gpu_software import device_plugin_values, mig_parted_config, operator_values, sharing_config
 from renderers.helm_values import http_readiness_timeout_seconds
 from sizing.agent_pools import AgentPoolSpec, agent_pool_specs, priority_expander_priorities
