@@ -201,7 +201,9 @@ def rules_markdown(rows: Iterable[RuleRow] | None = None) -> str:
         "",
         "The schema ([config reference](config-reference.md)) checks each value on its own; these rules "
         "check what needs the catalog or several keys at once, before any resource is declared. Every "
-        "problem they find is reported (repeated names first and alone), each naming the stack file, the "
+        "problem they find is reported (repeated names first and alone, then the references planning needs: "
+        "a GPU pool's SKU, a model's catalog model and pool; the others judge the stack's plan once these "
+        "hold), each naming the stack file, the "
         "key, the value and what is accepted; the plan and `pulumi preview` then exit 2. `[]` marks an "
         "item of a list, `<x>` a name or key written in the stack file. The order below is the order of "
         "the messages.",
