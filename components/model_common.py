@@ -68,6 +68,8 @@ class ModelContext:
     http_addon: KedaHttpAddonConfig
     caller_namespaces: Sequence[str] = ()
     queue_worker: WorkerPlan | None = None  # the async queue's worker, when the queue is on
+    api_keys: tuple[str, ...] = ()  # consumers whose keys vLLM checks (renderers.api_keys); none: open
+    gateway_namespace: str | None = None  # the gateway's pods call the model from there
 
 
 def caller_service(
@@ -105,6 +107,8 @@ def ingress_namespaces(ctx: ModelContext, http_fronted: bool) -> list[str]:
     names = [METRICS_NAMESPACE]
     if http_fronted and ctx.inference.http_addon is not None:
         names.append(ctx.inference.http_addon.namespace)
+    if ctx.gateway_namespace is not None:
+        names.append(ctx.gateway_namespace)
     names += [n for n in ctx.caller_namespaces if n not in names and n != ctx.inference.namespace]
     return names
 

@@ -22,6 +22,7 @@ from components.vllm_model import MODEL_CACHE_STORAGE_CLASS, VllmModel, VllmMode
 from config.schema import StackConfig
 from facts.kaito_versions import kaito_capabilities, kaito_version_of
 from facts.tags import k8s_labels
+from renderers.api_keys import consumers
 from renderers.scrape import AMA_METRICS_CONFIG_MAP, AMA_METRICS_KEY, prometheus_config
 from sizing.autoscaling import wake_up_sources
 from sizing.deployments import ModelPlan
@@ -105,6 +106,8 @@ class ModelServices(Component):
                 cfg.addons.keda.http_addon,
                 tuple(cfg.inference.caller_namespaces),
                 queue_worker=self.worker,
+                api_keys=consumers(cfg) if plan.config.runtime == "vllm" else (),
+                gateway_namespace=cfg.gateway.namespace if cfg.gateway is not None else None,
             )
             model = plan.config.name
             child = self.child_opts(was=model)

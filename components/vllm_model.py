@@ -22,6 +22,7 @@ from pulumi_kubernetes.core.v1 import (
     ContainerPortArgs,
     EmptyDirVolumeSourceArgs,
     EnvVarArgs,
+    EnvVarSourceArgs,
     ExecActionArgs,
     HTTPGetActionArgs,
     LifecycleArgs,
@@ -35,6 +36,7 @@ from pulumi_kubernetes.core.v1 import (
     ProbeArgs,
     ResourceRequirementsArgs,
     SeccompProfileArgs,
+    SecretKeySelectorArgs,
     TolerationArgs,
     VolumeArgs,
     VolumeMountArgs,
@@ -58,6 +60,7 @@ from components.model_common import (
 from components.model_weights import seed_job
 from facts.tags import k8s_labels
 from facts.vllm_runai import ACCOUNT_ENV, WORKLOAD_IDENTITY_LABEL
+from renderers.api_keys import API_KEYS_SECRET, api_key_args, env_name
 from renderers.autoscaling import cron_trigger, http_trigger, prometheus_trigger
 from renderers.model_weights import HF_MODEL_ANNOTATION, stream_args
 from renderers.vllm import (
@@ -228,12 +231,26 @@ class VllmModel(Component):
             volumes.append(volume)
             mounts.append(mount)
             env.append(EnvVarArgs(name="HF_TOKEN_PATH", value=f"{SECRETS_MOUNT}/{HF_TOKEN_SECRET}"))
+        # API keys (issue 23): vLLM takes several only as --api-key arguments, so each comes from the
+        # CSI-synced Secret as a variable the kubelet expands in args; no key is in the pod spec.
+        env += [
+            EnvVarArgs(
+                name=env_name(c),
+                value_from=EnvVarSourceArgs(
+                    secret_key_ref=SecretKeySelectorArgs(name=API_KEYS_SECRET, key=env_name(c))
+                ),
+            )
+            for c in ctx.api_keys
+        ]
         container = ContainerArgs(
             name="vllm",
             image=VLLM_IMAGE,
             image_pull_policy="Always",  # pinned by digest: "Always" only re-checks the manifest
             command=list(VLLM_COMMAND),
-            args=stream_args(plan, vllm_args(plan), resources.cpu_milli, resources.memory_gib),
+            args=[
+                *stream_args(plan, vllm_args(plan), resources.cpu_milli, resources.memory_gib),
+                *api_key_args(ctx.api_keys),
+            ],
             ports=[ContainerPortArgs(name="http", container_port=VLLM_PORT, protocol="TCP")],
             env=env,
             resources=ResourceRequirementsArgs(requests=resources.requests(), limits=resources.requests()),

@@ -11,6 +11,13 @@ model is selected one of two ways, both on one route:
 - a per-model path prefix, ``https://<hostname>/models/<name>/v1``, rewritten to ``/v1`` before
   the backend, for clients that cannot set a header.
 
+Only paths under ``/v1`` reach a model: vLLM checks API keys on ``/v1`` (and ``/v2``, ``/inference``,
+``/cohere``) only, while ``/invocations`` serves the same inference unauthenticated (vLLM v0.31.0
+vllm/entrypoints/launchers/cli_args.py:321-327), so the gateway never forwards anything else.
+
+A model's backend may be an InferencePool instead of its Service (``ModelRoute.inference_pool``: the
+Gateway API Inference Extension's endpoint picker, built elsewhere).
+
 A model that scales from zero through the KEDA HTTP add-on is routed to the add-on's interceptor
 (which holds the request until a replica is ready) with the Host rewritten to the model's Service
 name, the key the interceptor routes by; the interceptor's namespace grants the routes that reference
@@ -23,10 +30,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from config.schema import StackConfig
+from sizing.autoscaling import wake_up_sources
+from sizing.deployments import ModelPlan
+from sizing.workloads import SERVICE_PORT, replica_floor
+
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 REFERENCE_GRANT_API = "gateway.networking.k8s.io/v1beta1"
 GATEWAY_CLASS = "istio"  # the AKS Istio add-on's GatewayClass (istio-gateway-api.md)
 MODEL_HEADER = "x-model"
+INFERENCE_POOL_GROUP = "inference.networking.k8s.io"
 MODEL_PATH_PREFIX = "/models"
 # Azure cloud-provider annotations of the gateway's Service: an internal load balancer in the named
 # subnet (AKS docs istio-gateway-api.md lines 407-415, internal-lb.md).
@@ -42,8 +55,11 @@ class ModelRoute:
     service: str
     port: int
     interceptor: tuple[str, str, int] | None = None  # (namespace, Service, port) of the KEDA HTTP add-on
+    inference_pool: str | None = None  # an InferencePool in the gateway's namespace instead of the Service
 
     def backend(self) -> dict[str, Any]:
+        if self.inference_pool is not None:
+            return {"group": INFERENCE_POOL_GROUP, "kind": "InferencePool", "name": self.inference_pool}
         if self.interceptor is None:
             return {"name": self.service, "port": self.port}
         namespace, service, port = self.interceptor
@@ -59,6 +75,25 @@ class GatewaySpec:
     internal: bool = True
     subnet: str | None = None  # the gateway subnet's name; None: the node subnet
     labels: tuple[tuple[str, str], ...] = ()
+    # Where the routes live, beside the models' Services (no ReferenceGrant for them); None: the
+    # gateway's own namespace. The Gateway admits routes from that namespace only.
+    routes_namespace: str | None = None
+
+    @property
+    def route_ns(self) -> str:
+        return self.routes_namespace or self.namespace
+
+    def allowed_routes(self) -> dict[str, Any]:
+        if self.route_ns == self.namespace:
+            return {"namespaces": {"from": "Same"}}
+        selector = {"matchLabels": {"kubernetes.io/metadata.name": self.route_ns}}
+        return {"namespaces": {"from": "Selector", "selector": selector}}
+
+    def parent_ref(self) -> dict[str, Any]:
+        ref: dict[str, Any] = {"name": self.name, "sectionName": "https"}
+        if self.route_ns != self.namespace:
+            ref["namespace"] = self.namespace
+        return ref
 
 
 def gateway(spec: GatewaySpec) -> dict[str, Any]:
@@ -81,7 +116,7 @@ def gateway(spec: GatewaySpec) -> dict[str, Any]:
                         "mode": "Terminate",
                         "certificateRefs": [{"kind": "Secret", "name": spec.tls_secret}],
                     },
-                    "allowedRoutes": {"namespaces": {"from": "Same"}},
+                    "allowedRoutes": spec.allowed_routes(),
                 }
             ],
         },
@@ -100,9 +135,9 @@ def _host_rewrite(route: ModelRoute, namespace: str) -> list[dict[str, Any]]:
 
 
 def http_route(spec: GatewaySpec, route: ModelRoute) -> dict[str, Any]:
-    """The model's route: the header match on ``/v1``, and the path prefix rewritten to ``/v1``."""
+    """The model's route: the header match on ``/v1``, and ``/models/<name>/v1`` rewritten to ``/v1``."""
     backend = [route.backend()]
-    host = _host_rewrite(route, spec.namespace)
+    host = _host_rewrite(route, spec.route_ns)
     by_header = {
         "matches": [
             {
@@ -114,10 +149,10 @@ def http_route(spec: GatewaySpec, route: ModelRoute) -> dict[str, Any]:
     }
     if host:
         by_header["filters"] = host
-    prefix = f"{MODEL_PATH_PREFIX}/{route.name}"
-    rewrite: dict[str, Any] = {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}
+    prefix = f"{MODEL_PATH_PREFIX}/{route.name}/v1"
+    rewrite: dict[str, Any] = {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/v1"}}
     if route.interceptor is not None:
-        rewrite["hostname"] = f"{route.service}.{spec.namespace}.svc.cluster.local"
+        rewrite["hostname"] = f"{route.service}.{spec.route_ns}.svc.cluster.local"
     by_path = {
         "matches": [{"path": {"type": "PathPrefix", "value": prefix}}],
         "filters": [{"type": "URLRewrite", "urlRewrite": rewrite}],
@@ -126,9 +161,9 @@ def http_route(spec: GatewaySpec, route: ModelRoute) -> dict[str, Any]:
     return {
         "apiVersion": GATEWAY_API,
         "kind": "HTTPRoute",
-        "metadata": {"name": route.name, "namespace": spec.namespace, "labels": dict(spec.labels)},
+        "metadata": {"name": route.name, "namespace": spec.route_ns, "labels": dict(spec.labels)},
         "spec": {
-            "parentRefs": [{"name": spec.name, "sectionName": "https"}],
+            "parentRefs": [spec.parent_ref()],
             "hostnames": [spec.hostname],
             "rules": [by_header, by_path],
         },
@@ -150,7 +185,7 @@ def reference_grants(spec: GatewaySpec, routes: Sequence[ModelRoute]) -> list[di
             "metadata": {"name": f"{spec.name}-routes", "namespace": namespace, "labels": dict(spec.labels)},
             "spec": {
                 "from": [
-                    {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": spec.namespace}
+                    {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": spec.route_ns}
                 ],
                 "to": [{"group": "", "kind": "Service", "name": name} for name in sorted(services)],
             },
@@ -171,3 +206,21 @@ def client_urls(spec: GatewaySpec, route: ModelRoute) -> dict[str, str]:
         "header": f"{MODEL_HEADER}: {route.name}",
         "pathBaseUrl": f"https://{spec.hostname}{MODEL_PATH_PREFIX}/{route.name}/v1",
     }
+
+
+def model_routes(
+    config: StackConfig, plans: Sequence[ModelPlan], interceptor: tuple[str, str, int] | None
+) -> list[ModelRoute]:
+    """One route per model behind the gateway (all but ``gateway.excludeModels``): a model that scales
+    to zero and is woken by HTTP goes to the KEDA HTTP add-on's ``interceptor`` (namespace, Service,
+    port), every other model to its Service."""
+    excluded = set(config.gateway.exclude_models) if config.gateway is not None else set()
+    routes = []
+    for plan in plans:
+        name = plan.config.name
+        if name in excluded:
+            continue
+        cold = interceptor is not None and replica_floor(plan) == 0
+        held = cold and "http" in wake_up_sources(plan, http_addon=True, queue=False)
+        routes.append(ModelRoute(name, name, SERVICE_PORT, interceptor=interceptor if held else None))
+    return routes

@@ -23,6 +23,7 @@ from rules.addons import (
 from rules.azure import AZURE_RULES
 from rules.cost import cost_comparison_models, price_override_skus
 from rules.fit import fit_advice, skus_with_prices
+from rules.gateway import GATEWAY_RULES
 from rules.gpu import GPU_RULES
 from rules.kaito import KAITO_RULES
 from rules.models import MODEL_RULES
@@ -156,6 +157,7 @@ RULES += QUEUE_RULES
 RULES += AZURE_RULES
 RULES += KAITO_RULES
 RULES += NETWORK_RULES
+RULES += GATEWAY_RULES
 
 
 def unique_names(config: StackConfig) -> Iterable[Problem]:

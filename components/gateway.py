@@ -1,0 +1,191 @@
+"""The gateway in front of the models (issue 23): the Gateway API CRDs, the TLS certificate synced
+from Key Vault, the Gateway and one HTTPRoute per model (``renderers/gateway.py``).
+
+The AKS Istio add-on (``serviceMeshProfile``, set on the cluster) implements ``gatewayClassName: istio``
+and deploys the gateway's pods and LoadBalancer Service itself (Istio's automated deployment, AKS
+``istio-gateway-api.md`` line 15). The Gateway API CRDs are installed here, from the vendored v1.5.1
+bundle (``facts/gateway_api.py``): pulumi-azure-native 3.29.0 has no field for AKS's Managed Gateway
+API, and AKS adopts self-installed standard-channel CRDs of the bundle it pairs with the cluster's
+Kubernetes version (``managed-gateway-api.md`` lines 24-27, 39-44). They are kept when the stack is
+destroyed (``retain_on_delete``): deleting a CRD deletes every object of its kind cluster-wide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import pulumi
+from pulumi_kubernetes.apiextensions import CustomResource
+from pulumi_kubernetes.apiextensions.v1 import CustomResourceDefinition, CustomResourceDefinitionSpecArgs
+from pulumi_kubernetes.core.v1 import Namespace
+from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
+
+from components.child_names import Component
+from components.inference_namespace import SecretSync, secret_sync_pod
+from components.roles import KEY_VAULT_SECRETS_USER
+from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
+from config.schema import GatewayConfig
+from facts.gateway_api import crd_documents
+from facts.tags import k8s_labels
+from renderers.gateway import GatewaySpec, ModelRoute, gateway_objects
+
+GATEWAY_NAME = "models"  # the one Gateway of a stack
+TLS_SERVICE_ACCOUNT = "gateway-tls-sync"
+TLS_SECRET_PROVIDER_CLASS = "gateway-tls"
+# The certificate read twice: as a secret (private key and chain, PEM) and as a cert (the public part),
+# each under an alias (AKS istio-gateway-api.md lines 236-270, "reference a certificate object type").
+TLS_KEY_ALIAS, TLS_CRT_ALIAS = "tls-key", "tls-crt"
+
+
+def tls_secret_name(gateway: str) -> str:
+    """The kubernetes.io/tls Secret the Gateway's listener names (``certificateRefs``)."""
+    return f"{gateway}-tls"
+
+
+def tls_provider_parameters(
+    client_id: str, vault_name: str, tenant_id: str, certificate: str
+) -> dict[str, str]:
+    """The Azure provider's parameters: workload identity, the certificate as key and as cert."""
+    objects = "array:\n" + "".join(
+        f"  - |\n    objectName: {certificate}\n    objectType: {kind}\n    objectAlias: {alias}\n"
+        for kind, alias in (("secret", TLS_KEY_ALIAS), ("cert", TLS_CRT_ALIAS))
+    )
+    return {
+        "usePodIdentity": "false",
+        "clientID": client_id,
+        "keyvaultName": vault_name,
+        "tenantId": tenant_id,
+        "objects": objects,
+    }
+
+
+@dataclass(frozen=True)
+class ModelGatewayArgs:
+    settings: GatewayConfig
+    name: str  # the Gateway's name
+    routes_namespace: str  # the models' namespace: routes live beside their Services
+    routes: Sequence[ModelRoute]
+    identity_name: str
+    home: IdentityHome
+    vault_name: pulumi.Input[str]
+    vault_id: pulumi.Input[str]
+    subnet: str | None = None  # the gateway subnet's name (internal load balancer); None: node subnet
+    after: Sequence[pulumi.Resource] = ()  # e.g. the KEDA HTTP add-on's release (the interceptor)
+
+
+class ModelGateway(Component):
+    """Gateway API CRDs, the gateway's namespace, its TLS sync, the Gateway and the routes."""
+
+    def __init__(self, name: str, args: ModelGatewayArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("aksllm:platform:ModelGateway", name, opts)
+        settings = args.settings
+        self.crds = [self._crd(doc) for doc in crd_documents()]
+        self.namespace = Namespace(
+            self.child_name("namespace"),
+            metadata=ObjectMetaArgs(
+                name=settings.namespace,
+                labels={
+                    **k8s_labels(settings.namespace, "gateway"),
+                    "pod-security.kubernetes.io/enforce": "baseline",
+                    "pod-security.kubernetes.io/warn": "restricted",
+                },
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.identity = WorkloadIdentity(
+            self.child_name("identity"),
+            WorkloadIdentityArgs(
+                identity_name=args.identity_name,
+                home=args.home,
+                namespace=settings.namespace,
+                service_account=TLS_SERVICE_ACCOUNT,
+                grants=[
+                    RoleGrant(
+                        KEY_VAULT_SECRETS_USER,
+                        args.vault_id,
+                        "read the gateway's TLS certificate (certificates are read as secrets)",
+                    )
+                ],
+                labels=k8s_labels(TLS_SERVICE_ACCOUNT, "gateway"),
+                depends_on=[self.namespace],
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.tls_secret = tls_secret_name(args.name)
+        self._sync_tls(args)
+        spec = GatewaySpec(
+            name=args.name,
+            namespace=settings.namespace,
+            hostname=settings.hostname,
+            tls_secret=self.tls_secret,
+            internal=settings.internal,
+            subnet=args.subnet,
+            labels=tuple(k8s_labels(args.name, "gateway").items()),
+            routes_namespace=args.routes_namespace,
+        )
+        self.spec = spec
+        self.objects = [self._object(doc, args) for doc in gateway_objects(spec, args.routes)]
+        self.register_outputs({"hostname": settings.hostname})
+
+    def _crd(self, doc: dict[str, Any]) -> CustomResourceDefinition:
+        meta = doc["metadata"]
+        return CustomResourceDefinition(
+            self.child_name(f"crd-{meta['name'].split('.')[0]}"),
+            metadata=ObjectMetaArgs(name=meta["name"], annotations=meta.get("annotations")),
+            spec=cast(CustomResourceDefinitionSpecArgs, doc["spec"]),
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+        )
+
+    def _sync_tls(self, args: ModelGatewayArgs) -> None:
+        settings = args.settings
+        parameters = pulumi.Output.all(self.identity.client_id, args.vault_name, args.home.tenant_id).apply(
+            lambda v: tls_provider_parameters(v[0], v[1], v[2], settings.certificate_name)
+        )
+        spc = CustomResource(
+            self.child_name("tls-secret-provider-class"),
+            api_version="secrets-store.csi.x-k8s.io/v1",
+            kind="SecretProviderClass",
+            metadata=ObjectMetaArgs(
+                name=TLS_SECRET_PROVIDER_CLASS,
+                namespace=settings.namespace,
+                labels=k8s_labels(TLS_SECRET_PROVIDER_CLASS, "gateway"),
+            ),
+            spec={
+                "provider": "azure",
+                "parameters": parameters,
+                "secretObjects": [
+                    {
+                        "secretName": self.tls_secret,
+                        "type": "kubernetes.io/tls",
+                        "labels": k8s_labels(self.tls_secret, "gateway"),
+                        "data": [
+                            {"objectName": TLS_KEY_ALIAS, "key": "tls.key"},
+                            {"objectName": TLS_CRT_ALIAS, "key": "tls.crt"},
+                        ],
+                    }
+                ],
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+        )
+        sync = SecretSync(
+            "gateway-tls-sync",
+            settings.namespace,
+            TLS_SERVICE_ACCOUNT,
+            TLS_SECRET_PROVIDER_CLASS,
+            TLS_CRT_ALIAS,
+        )
+        secret_sync_pod(self, sync, was="gateway-tls-sync", depends_on=[self.namespace, self.identity, spc])
+
+    def _object(self, doc: dict[str, Any], args: ModelGatewayArgs) -> CustomResource:
+        meta = doc["metadata"]
+        kind = doc["kind"]
+        return CustomResource(
+            self.child_name(f"{kind.lower()}-{meta['namespace']}-{meta['name']}"),
+            api_version=doc["apiVersion"],
+            kind=kind,
+            metadata=ObjectMetaArgs(name=meta["name"], namespace=meta["namespace"], labels=meta["labels"]),
+            spec=doc["spec"],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.crds, self.namespace, *args.after]),
+        )
