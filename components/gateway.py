@@ -34,9 +34,13 @@ from renderers.gateway import GatewaySpec, ModelRoute, gateway_objects
 GATEWAY_NAME = "models"  # the one Gateway of a stack
 TLS_SERVICE_ACCOUNT = "gateway-tls-sync"
 TLS_SECRET_PROVIDER_CLASS = "gateway-tls"
-# The certificate read twice: as a secret (private key and chain, PEM) and as a cert (the public part),
-# each under an alias (AKS istio-gateway-api.md lines 236-270, "reference a certificate object type").
-TLS_KEY_ALIAS, TLS_CRT_ALIAS = "tls-key", "tls-crt"
+# The certificate is read once, as a secret (Key Vault Secrets User suffices: "objectType: cert" would
+# call the certificates API, which that role does not grant): for a PEM certificate the secret holds the
+# private key and the chain. The driver splits it for a kubernetes.io/tls Secret: tls.crt gets the
+# CERTIFICATE blocks, tls.key the private key (kubernetes-sigs/secrets-store-csi-driver
+# pkg/util/secretutil/secret.go GetSecretData -> GetCertPart, read at 021e6f58). The certificate's
+# content type must therefore be PEM (application/x-pem-file), not PKCS#12.
+TLS_OBJECT = "tls-pem"
 
 
 def tls_secret_name(gateway: str) -> str:
@@ -47,11 +51,9 @@ def tls_secret_name(gateway: str) -> str:
 def tls_provider_parameters(
     client_id: str, vault_name: str, tenant_id: str, certificate: str
 ) -> dict[str, str]:
-    """The Azure provider's parameters: workload identity, the certificate as key and as cert."""
-    objects = "array:\n" + "".join(
-        f"  - |\n    objectName: {certificate}\n    objectType: {kind}\n    objectAlias: {alias}\n"
-        for kind, alias in (("secret", TLS_KEY_ALIAS), ("cert", TLS_CRT_ALIAS))
-    )
+    """The Azure provider's parameters: workload identity, the certificate as one PEM secret object."""
+    item = f"objectName: {certificate}\n    objectType: secret\n    objectAlias: {TLS_OBJECT}\n"
+    objects = f"array:\n  - |\n    {item}"
     return {
         "usePodIdentity": "false",
         "clientID": client_id,
@@ -161,8 +163,8 @@ class ModelGateway(Component):
                         "type": "kubernetes.io/tls",
                         "labels": k8s_labels(self.tls_secret, "gateway"),
                         "data": [
-                            {"objectName": TLS_KEY_ALIAS, "key": "tls.key"},
-                            {"objectName": TLS_CRT_ALIAS, "key": "tls.crt"},
+                            {"objectName": TLS_OBJECT, "key": "tls.key"},
+                            {"objectName": TLS_OBJECT, "key": "tls.crt"},
                         ],
                     }
                 ],
@@ -174,7 +176,7 @@ class ModelGateway(Component):
             settings.namespace,
             TLS_SERVICE_ACCOUNT,
             TLS_SECRET_PROVIDER_CLASS,
-            TLS_CRT_ALIAS,
+            TLS_OBJECT,
         )
         secret_sync_pod(self, sync, was="gateway-tls-sync", depends_on=[self.namespace, self.identity, spc])
 

@@ -301,7 +301,8 @@ IDENTITIES: tuple[IdentityGrants, ...] = (
             Call(
                 "Microsoft.KeyVault/vaults/secrets/getSecret/action",
                 True,
-                "the Secrets Store CSI driver's Azure provider reads the HF token",
+                "the Secrets Store CSI driver's Azure provider reads the HF token and the consumers' API "
+                "keys (model-key-<consumer>)",
                 RECALLED,
             ),
             Call(
@@ -309,6 +310,19 @@ IDENTITIES: tuple[IdentityGrants, ...] = (
                 True,
                 "vLLM's Run:ai streamer reads the weights from az://<container>/<model>/<revision>",
                 "docs.vllm.ai runai_model_streamer (DefaultAzureCredential); components/model_weights.py",
+            ),
+        ),
+    ),
+    IdentityGrants(
+        "gateway",
+        ("Key Vault Secrets User",),
+        (
+            Call(
+                "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+                True,
+                "the Secrets Store CSI driver's Azure provider reads the gateway's TLS certificate as a "
+                "secret (objectType secret: the PEM key and chain; components/gateway.py)",
+                RECALLED,
             ),
         ),
     ),
