@@ -113,7 +113,8 @@ class ModelGateway(Component):
                 labels=k8s_labels(TLS_SERVICE_ACCOUNT, "gateway"),
                 depends_on=[self.namespace],
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            # new: its children's aliases name "gateway-identity-*", never deployed (components.child_names)
+            opts=self.child_opts(was="gateway-identity"),
         )
         self.tls_secret = tls_secret_name(args.name)
         self._sync_tls(args)
@@ -178,7 +179,7 @@ class ModelGateway(Component):
             TLS_SECRET_PROVIDER_CLASS,
             TLS_OBJECT,
         )
-        secret_sync_pod(self, sync, was="gateway-tls-sync", depends_on=[self.namespace, self.identity, spc])
+        secret_sync_pod(self, sync, was=None, depends_on=[self.namespace, self.identity, spc])
 
     def _object(self, doc: dict[str, Any], args: ModelGatewayArgs) -> CustomResource:
         meta = doc["metadata"]

@@ -37,7 +37,14 @@ from config import versions
 from config.schema import InferenceConfig
 from facts.platform import system_pool_toleration
 from facts.tags import k8s_labels
-from renderers.api_keys import API_KEYS_SECRET, API_KEYS_SECRET_PROVIDER_CLASS, env_name, vault_secret_name
+from renderers.api_keys import (
+    API_KEYS_SECRET,
+    API_KEYS_SECRET_PROVIDER_CLASS,
+    VLLM_KEYS_FILE,
+    VLLM_KEYS_SECRET,
+    secret_key,
+    vault_secret_name,
+)
 
 HF_TOKEN_K8S_SECRET = "hf-token"  # Kubernetes Secret for KAITO's modelAccessSecret and vLLM pods
 HF_TOKEN_KEY = "HF_TOKEN"  # the key KAITO (and huggingface_hub) expects
@@ -80,6 +87,14 @@ def secret_provider_parameters(
         "tenantId": tenant_id,
         "objects": f"array:\n{objects}",
     }
+
+
+def api_key_objects(vault_names: Sequence[str]) -> str:
+    """The API-key objects: vLLM's keys file (mounted as ``api-keys.yaml`` in the vLLM pods) and each
+    consumer's key (synced into the Kubernetes Secret for in-cluster clients such as the queue worker)."""
+    items = [f"objectName: {VLLM_KEYS_SECRET}\n    objectType: secret\n    objectAlias: {VLLM_KEYS_FILE}\n"]
+    items += [f"objectName: {n}\n    objectType: secret\n" for n in vault_names]
+    return "array:\n" + "".join(f"  - |\n    {item}" for item in items)
 
 
 @dataclass(frozen=True)
@@ -181,7 +196,10 @@ class InferenceNamespace(Component):
         settings, names = args.settings, args.api_key_consumers
         vault_names = [vault_secret_name(c) for c in names]
         parameters = pulumi.Output.all(self.identity.client_id, args.vault_name, args.home.tenant_id).apply(
-            lambda v: secret_provider_parameters(v[0], v[1], v[2], *vault_names)
+            lambda v: (
+                secret_provider_parameters(v[0], v[1], v[2], *vault_names)
+                | {"objects": api_key_objects(vault_names)}
+            )
         )
         spc = CustomResource(
             self.child_name("api-keys-secret-provider-class"),
@@ -200,19 +218,17 @@ class InferenceNamespace(Component):
                         "secretName": API_KEYS_SECRET,
                         "type": "Opaque",
                         "labels": k8s_labels(API_KEYS_SECRET, "secrets"),
-                        "data": [{"objectName": vault_secret_name(c), "key": env_name(c)} for c in names],
+                        "data": [{"objectName": vault_secret_name(c), "key": secret_key(c)} for c in names],
                     }
                 ],
             },
-            opts=self.child_opts(
-                was="api-keys-secret-provider-class", depends_on=[self.namespace, *args.api_key_secrets]
-            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *args.api_key_secrets]),
         )
         sync = SecretSync(
             "api-keys-sync", settings.namespace, settings.service_account, API_KEYS_SECRET_PROVIDER_CLASS,
             vault_names[0],
         )  # fmt: skip
-        secret_sync_pod(self, sync, was="api-keys-sync", depends_on=[self.namespace, spc])
+        secret_sync_pod(self, sync, was=None, depends_on=[self.namespace, spc])
 
     def _keep_alive_pod(self, settings: InferenceConfig) -> None:
         """The CSI driver syncs (and rotates) the Secret only while some pod mounts the volume, and
@@ -240,9 +256,10 @@ class SecretSync:
 
 
 def secret_sync_pod(
-    owner: Component, sync: SecretSync, *, was: str, depends_on: Sequence[pulumi.Resource]
+    owner: Component, sync: SecretSync, *, was: str | None, depends_on: Sequence[pulumi.Resource]
 ) -> None:
-    """One tiny pod on the system pool holding a Secrets Store CSI mount, so the driver creates and
+    """One tiny pod on the system pool holding a Secrets Store CSI mount (``was``: its previous name; None
+    when new), so the driver creates and
     rotates the synced Kubernetes Secret (it syncs only while a pod mounts the volume: AKS
     csi-secrets-store-driver docs; istio-gateway-api.md lines 273-274), and a NetworkPolicy denying it
     every connection (the driver on the node talks to Key Vault, not the pod)."""
@@ -301,7 +318,7 @@ def secret_sync_pod(
                 ),
             ),
         ),
-        opts=owner.child_opts(was=was, depends_on=list(depends_on)),
+        opts=_opts(owner, was, depends_on),
     )
     # The pod only holds the CSI mount (the driver on the node talks to Key Vault): no traffic at all.
     NetworkPolicy(
@@ -311,5 +328,12 @@ def secret_sync_pod(
             pod_selector=LabelSelectorArgs(match_labels={"app.kubernetes.io/name": name}),
             policy_types=["Ingress", "Egress"],
         ),
-        opts=owner.child_opts(was=f"{was}-network-policy", depends_on=list(depends_on)),
+        opts=_opts(owner, f"{was}-network-policy" if was else None, depends_on),
     )
+
+
+def _opts(owner: Component, was: str | None, depends_on: Sequence[pulumi.Resource]) -> pulumi.ResourceOptions:
+    """A child's options; with an alias to ``was`` only where it had another name before."""
+    if was is None:
+        return pulumi.ResourceOptions(parent=owner, depends_on=list(depends_on))
+    return owner.child_opts(was=was, depends_on=list(depends_on))

@@ -17,7 +17,7 @@ from components.azure_place import AzurePlace
 from components.child_names import Component
 from config.schema import KeyVaultConfig
 from facts.naming import Names
-from renderers.api_keys import vault_secret_name
+from renderers.api_keys import VLLM_KEYS_SECRET, vault_secret_name, vllm_keys_yaml
 
 HF_TOKEN_SECRET = "hf-token"  # Key Vault secret name (letters, digits, hyphens)
 
@@ -140,11 +140,25 @@ class KeyVault(Component):
                 opts=self.child_opts(was="hf-token"),
             )
             self.hf_token_secret_name = HF_TOKEN_SECRET
-        self.api_key_secrets = [self._api_key(args, consumer, tags) for consumer in args.api_key_consumers]
+        keys = [self._api_key(args, consumer, tags) for consumer in args.api_key_consumers]
+        self.api_key_secrets = [secret for secret, _ in keys]
+        if keys:
+            # vLLM's keys file: every consumer's key, one vault secret the CSI driver mounts as a file.
+            self.api_key_secrets.append(
+                self._secret(
+                    VLLM_KEYS_SECRET,
+                    pulumi.Output.all(*(value for _, value in keys)).apply(vllm_keys_yaml),
+                    args,
+                    tags,
+                    "application/x-yaml",
+                )
+            )
         self.register_outputs({"vaultName": self.vault_name, "vaultId": self.vault_id})
 
-    def _api_key(self, args: KeyVaultArgs, consumer: str, tags: dict[str, str]) -> keyvault.Secret:
-        """A 48-character key (about 285 bits), as a vault secret: its value is never an output."""
+    def _api_key(
+        self, args: KeyVaultArgs, consumer: str, tags: dict[str, str]
+    ) -> tuple[keyvault.Secret, pulumi.Output[str]]:
+        """A 48-character key (about 285 bits) as a vault secret; its value is never an output."""
         name = vault_secret_name(consumer)
         key = random.RandomPassword(
             self.child_name(f"{name}-value"),
@@ -152,13 +166,18 @@ class KeyVault(Component):
             special=False,
             opts=pulumi.ResourceOptions(parent=self),  # new: no previous name
         )
+        return self._secret(name, key.result, args, tags, "text/plain"), key.result
+
+    def _secret(
+        self, name: str, value: pulumi.Input[str], args: KeyVaultArgs, tags: dict[str, str], content_type: str
+    ) -> keyvault.Secret:
         return keyvault.Secret(
             self.child_name(name),
             secret_name=name,
             vault_name=self.vault.name,
             resource_group_name=args.place.resource_group_name,
             properties=keyvault.SecretPropertiesArgs(
-                value=pulumi.Output.secret(key.result), content_type="text/plain"
+                value=pulumi.Output.secret(value), content_type=content_type
             ),
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self),  # new: no previous name

@@ -176,7 +176,7 @@ class Platform(Component):
             self.outputs["modelWeights"] = addons["modelWeights"]
         if plan.network is not None:
             self.outputs["network"] = plan.network.summary()
-        network = network_cost(plan.network, private_endpoint_targets(cfg))
+        network = network_cost(plan.network, private_endpoint_targets(cfg), gateway=cfg.gateway is not None)
         if network is not None:
             self.outputs["cost"]["network"] = network
         if "asyncQueue" in addons:

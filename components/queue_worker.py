@@ -50,7 +50,7 @@ from components.inference_refs import QueueRefs
 from components.model_common import DNS_NAMESPACE, SKIP_AWAIT, restricted_security_context
 from facts.platform import SYSTEM_POOL_TAINT, system_pool_selector, system_pool_toleration
 from facts.tags import k8s_labels
-from renderers.api_keys import API_KEYS_SECRET, WORKER_CONSUMER, env_name
+from renderers.api_keys import API_KEYS_SECRET, WORKER_CONSUMER, secret_key
 from renderers.queue_worker import worker_env, worker_scaled_object_spec
 from sizing.deployments import ModelPlan
 from sizing.queue_worker import WORKER_LABELS, WORKER_NAME, WORKER_UID, WorkerPlan
@@ -122,7 +122,7 @@ class QueueWorker(Component):
                     name="model-api-key",
                     secret=SecretVolumeSourceArgs(
                         secret_name=API_KEYS_SECRET,
-                        items=[KeyToPathArgs(key=env_name(WORKER_CONSUMER), path="key")],
+                        items=[KeyToPathArgs(key=secret_key(WORKER_CONSUMER), path="key")],
                     ),
                 )
             )

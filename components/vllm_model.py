@@ -22,7 +22,6 @@ from pulumi_kubernetes.core.v1 import (
     ContainerPortArgs,
     EmptyDirVolumeSourceArgs,
     EnvVarArgs,
-    EnvVarSourceArgs,
     ExecActionArgs,
     HTTPGetActionArgs,
     LifecycleArgs,
@@ -36,7 +35,6 @@ from pulumi_kubernetes.core.v1 import (
     ProbeArgs,
     ResourceRequirementsArgs,
     SeccompProfileArgs,
-    SecretKeySelectorArgs,
     TolerationArgs,
     VolumeArgs,
     VolumeMountArgs,
@@ -46,7 +44,7 @@ from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
 from pulumi_kubernetes.policy.v1 import PodDisruptionBudget, PodDisruptionBudgetSpecArgs
 
 from components.child_names import Component
-from components.inference_namespace import SECRETS_MOUNT
+from components.inference_namespace import SECRETS_MOUNT, hf_token_volume
 from components.key_vault import HF_TOKEN_SECRET
 from components.model_common import (
     SKIP_AWAIT,
@@ -60,7 +58,7 @@ from components.model_common import (
 from components.model_weights import seed_job
 from facts.tags import k8s_labels
 from facts.vllm_runai import ACCOUNT_ENV, WORKLOAD_IDENTITY_LABEL
-from renderers.api_keys import API_KEYS_SECRET, api_key_args, env_name
+from renderers.api_keys import API_KEYS_MOUNT, API_KEYS_SECRET_PROVIDER_CLASS, api_key_args
 from renderers.autoscaling import cron_trigger, http_trigger, prometheus_trigger
 from renderers.model_weights import HF_MODEL_ANNOTATION, stream_args
 from renderers.vllm import (
@@ -231,17 +229,12 @@ class VllmModel(Component):
             volumes.append(volume)
             mounts.append(mount)
             env.append(EnvVarArgs(name="HF_TOKEN_PATH", value=f"{SECRETS_MOUNT}/{HF_TOKEN_SECRET}"))
-        # API keys (issue 23): vLLM takes several only as --api-key arguments, so each comes from the
-        # CSI-synced Secret as a variable the kubelet expands in args; no key is in the pod spec.
-        env += [
-            EnvVarArgs(
-                name=env_name(c),
-                value_from=EnvVarSourceArgs(
-                    secret_key_ref=SecretKeySelectorArgs(name=API_KEYS_SECRET, key=env_name(c))
-                ),
-            )
-            for c in ctx.api_keys
-        ]
+        if ctx.api_keys:
+            # API keys (issue 23): vLLM reads them from a config file the CSI driver mounts (--config);
+            # no key in the pod spec or the environment (renderers.api_keys).
+            csi = hf_token_volume(API_KEYS_SECRET_PROVIDER_CLASS)[0].csi
+            volumes.append(VolumeArgs(name="api-keys", csi=csi))
+            mounts.append(VolumeMountArgs(name="api-keys", mount_path=API_KEYS_MOUNT, read_only=True))
         container = ContainerArgs(
             name="vllm",
             image=VLLM_IMAGE,

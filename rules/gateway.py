@@ -22,7 +22,10 @@ def _minor(version: str) -> str:
 
 def istio_revision_supported(config: StackConfig, _catalog: Catalog, on: date) -> Iterable[Problem]:
     """The revision is one AKS lists, compatible with the cluster's Kubernetes minor and not past its
-    end of life on the plan's date (``facts/istio.py``)."""
+    end of life on the plan's date (``facts/istio.py``).
+
+    Keys: gateway.istioRevision
+    """
     gw = config.gateway
     if gw is None:
         return
@@ -56,7 +59,10 @@ def istio_revision_supported(config: StackConfig, _catalog: Catalog, on: date) -
 
 def gateway_api_bundle_matches(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
     """The program installs the Gateway API CRDs AKS's managed installation would put on this minor, so
-    AKS can adopt them later (``managed-gateway-api.md`` lines 24-27, 39-44)."""
+    AKS can adopt them later (``managed-gateway-api.md`` lines 24-27, 39-44).
+
+    Keys: cluster.kubernetesVersion
+    """
     if config.gateway is None:
         return
     version = config.cluster.kubernetes_version
@@ -72,7 +78,10 @@ def gateway_api_bundle_matches(config: StackConfig, _catalog: Catalog) -> Iterab
 
 
 def api_keys_have_consumers(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
-    """Keys on with nobody to hold one would lock every application out."""
+    """Keys on with nobody to hold one would lock every application out; each consumer once.
+
+    Keys: gateway.consumers, gateway.consumers[]
+    """
     gw = config.gateway
     if gw is None or not gw.api_keys:
         return
@@ -90,6 +99,10 @@ def api_keys_have_consumers(config: StackConfig, _catalog: Catalog) -> Iterable[
 
 
 def excluded_models_exist(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+    """Each model kept off the gateway is a model of this stack.
+
+    Keys: gateway.excludeModels[]
+    """
     gw = config.gateway
     if gw is None:
         return
@@ -108,7 +121,10 @@ def kaito_models_cannot_take_keys(config: StackConfig, _catalog: Catalog) -> Ite
     """KAITO v0.12.0 passes extra vLLM arguments only from the Workspace's ``inference_config.yaml``
     ConfigMap (kaito-project/kaito@v0.12.0 presets/workspace/inference/vllm/inference_api.py lines
     134-144: each ``vllm:`` key becomes ``--key value``), so an ``api-key`` there would sit in a plain
-    ConfigMap, and a preset Workspace takes no environment from a Secret: refused, not half-protected."""
+    ConfigMap, and a preset Workspace takes no environment from a Secret: refused, not half-protected.
+
+    Keys: models[].runtime
+    """
     gw = config.gateway
     if gw is None or not gw.api_keys:
         return
@@ -124,7 +140,10 @@ def kaito_models_cannot_take_keys(config: StackConfig, _catalog: Catalog) -> Ite
 
 
 def gateway_namespace(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
-    """The gateway's namespace is its own: not the models', not one Kubernetes, AKS or an add-on owns."""
+    """The gateway's namespace is its own: not the models', not one Kubernetes, AKS or an add-on owns.
+
+    Keys: gateway.namespace
+    """
     gw = config.gateway
     if gw is None:
         return

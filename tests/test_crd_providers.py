@@ -223,7 +223,7 @@ def test_the_check_catches_a_custom_resource_that_does_not_wait(tmp_path: Path) 
 
 @needs_charts
 def test_the_gateway_objects_wait_for_the_gateway_api_crds_the_program_installs() -> None:
-    settings, run = planned("prod")
+    _, run = planned("prod")
     assert {"Gateway", "HTTPRoute"} <= custom_kinds(run)
     crds = {r.urn for r in run.resources if r.type == CRD}
     graph = dependencies_of(run)

@@ -1,8 +1,8 @@
 """The Gateway API objects in front of the models (issue 23 item 3, renderer only): they validate
-against the Gateway API v1.6.1 CRDs (../shared/crds) and v1.5.1 (facts/gateway_api_v1_5_1: what the
-program installs, the bundle AKS pairs with Kubernetes 1.36), structural schema only (the CRDs' CEL rules are not evaluated here); each model is
-selected by header or path prefix, and a model that wakes from zero goes through the KEDA HTTP
-add-on's interceptor."""
+against the Gateway API v1.6.1 CRDs (../shared/crds) and v1.5.1 (facts/gateway_api_v1_5_1: what
+the program installs, the bundle AKS pairs with Kubernetes 1.36), structural schema only (the CRDs'
+CEL rules are not evaluated here); each model is selected by header or path prefix, and a model that
+wakes from zero goes through the KEDA HTTP add-on's interceptor."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from facts.gateway_api import crd_documents
 from renderers.gateway import (
     INTERNAL_LB,
     INTERNAL_LB_SUBNET,
@@ -20,7 +21,6 @@ from renderers.gateway import (
     client_urls,
     gateway_objects,
 )
-from facts.gateway_api import crd_documents
 from tests.k8s_schemas import manifest_errors, requires_crds, strictify
 
 

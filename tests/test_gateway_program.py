@@ -12,10 +12,11 @@ from typing import Any
 
 import jsonschema
 import pytest
+import yaml
 
 from config.catalog import load_catalog
 from facts.gateway_api import crd_documents
-from renderers.api_keys import API_KEYS_SECRET
+from renderers.api_keys import API_KEYS_SECRET, VLLM_KEYS_FILE, VLLM_KEYS_SECRET, vllm_keys_yaml
 from rules.gateway import istio_revision_supported
 from tests.conftest import by_type, one, parse_values, planned, value_problems
 from tools.mocks import ProgramRun
@@ -125,28 +126,38 @@ def test_the_tls_certificate_is_synced_into_a_tls_secret_by_an_identity_with_sec
 def test_each_consumer_gets_a_generated_key_in_the_vault_and_nothing_shows_it() -> None:
     run = _prod()
     secrets = {r.inputs["secretName"]: r for r in by_type(run, "azure-native:keyvault:Secret")}
-    assert "model-key-chat-app" in secrets
-    assert by_type(run, "random:index/randomPassword:RandomPassword")
+    assert set(secrets) == {"model-key-chat-app", VLLM_KEYS_SECRET}
+    assert len(by_type(run, "random:index/randomPassword:RandomPassword")) == 1
     spc = next(r for r in by_type(run, SPC) if r.inputs["metadata"]["name"] == "model-api-keys")
+    objects = spc.inputs["spec"]["parameters"]["objects"]
+    assert f"objectName: {VLLM_KEYS_SECRET}" in objects and "objectAlias: api-keys.yaml" in objects
     (obj,) = spc.inputs["spec"]["secretObjects"]
     assert obj["secretName"] == API_KEYS_SECRET
-    assert obj["data"] == [{"objectName": "model-key-chat-app", "key": "VLLM_API_KEY_CHAT_APP"}]
+    assert obj["data"] == [{"objectName": "model-key-chat-app", "key": "key-chat-app"}]
 
 
-def test_vllm_checks_the_keys_with_no_key_in_the_pod_spec() -> None:
+def test_the_keys_file_is_what_vllms_config_loader_reads() -> None:
+    text = vllm_keys_yaml(["k1", "k2"])
+    assert yaml.safe_load(text) == {"api-key": ["k1", "k2"]}
+    assert VLLM_KEYS_FILE.endswith(
+        ".yaml"
+    )  # load_config_file refuses other extensions (argparse_utils.py:591)
+
+
+def test_vllm_checks_the_keys_with_no_key_in_the_pod_spec_or_its_environment() -> None:
     run = _prod()
     deployment = next(
         r for r in by_type(run, "kubernetes:apps/v1:Deployment") if r.inputs["metadata"]["name"] == "qwen7b"
     )
-    (container,) = deployment.inputs["spec"]["template"]["spec"]["containers"]
+    pod = deployment.inputs["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
     args = container["args"]
-    i = args.index("--api-key")
-    assert args[i + 1 :] == ["$(VLLM_API_KEY_CHAT_APP)"]
-    env = {e["name"]: e for e in container["env"]}
-    assert env["VLLM_API_KEY_CHAT_APP"]["valueFrom"] == {
-        "secretKeyRef": {"name": API_KEYS_SECRET, "key": "VLLM_API_KEY_CHAT_APP"}
-    }
-    assert "value" not in env["VLLM_API_KEY_CHAT_APP"]
+    assert args[args.index("--config") + 1] == "/mnt/api-keys/api-keys.yaml"
+    assert not any("secretKeyRef" in e.get("valueFrom", {}) for e in container["env"])
+    mount = next(m for m in container["volumeMounts"] if m["mountPath"] == "/mnt/api-keys")
+    volume = next(v for v in pod["volumes"] if v["name"] == mount["name"])
+    assert volume["csi"]["volumeAttributes"] == {"secretProviderClass": "model-api-keys"}
+    assert pod["serviceAccountName"] == "inference"  # its identity may read the vault
     # the probes stay on /health, which vLLM's key check does not guard (authenticate.py:11)
     assert container["readinessProbe"]["httpGet"]["path"] == "/health"
 
