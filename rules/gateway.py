@@ -13,7 +13,7 @@ from config.schema import StackConfig
 from facts.gateway_api import BUNDLE_FOR_MINOR, BUNDLE_VERSION
 from facts.istio import REVISIONS, SOURCE
 from facts.namespaces import RESERVED_NAMESPACES
-from rules.rule import Dated
+from rules.rule import Dated, Rule
 
 
 def _minor(version: str) -> str:
@@ -157,7 +157,7 @@ def gateway_namespace(config: StackConfig, _catalog: Catalog) -> Iterable[Proble
         )
 
 
-GATEWAY_RULES = [
+GATEWAY_RULES: list[Rule | Dated] = [
     gateway_namespace,
     Dated(istio_revision_supported),
     gateway_api_bundle_matches,
