@@ -31,7 +31,6 @@ from facts.gateway_api import crd_documents
 from facts.tags import k8s_labels
 from renderers.gateway import GatewaySpec, ModelRoute, gateway_objects
 
-GATEWAY_NAME = "models"  # the one Gateway of a stack
 TLS_SERVICE_ACCOUNT = "gateway-tls-sync"
 TLS_SECRET_PROVIDER_CLASS = "gateway-tls"
 # The certificate is read once, as a secret (Key Vault Secrets User suffices: "objectType: cert" would

@@ -12,7 +12,7 @@ from components.addons import PlatformAddons, PlatformAddonsArgs
 from components.budget import StackBudget, StackBudgetArgs, first_of_month
 from components.child_names import Component
 from components.cluster import AksCluster, AksClusterArgs
-from components.gateway import GATEWAY_NAME, ModelGateway, ModelGatewayArgs
+from components.gateway import ModelGateway, ModelGatewayArgs
 from components.gpu_pools import GpuPools, GpuPoolsArgs
 from components.model_services import ModelServices, ModelServicesArgs
 from components.node_provisioning import NodeProvisioning, NodeProvisioningArgs
@@ -28,7 +28,7 @@ from cost import estimate_cost
 from cost.network import network_cost
 from facts.naming import Names
 from facts.tags import stack_tags
-from renderers.gateway import ModelRoute, model_routes
+from renderers.gateway import GATEWAY_NAME, ModelRoute, model_routes
 from sizing.network import private_endpoint_targets
 from stack.plan import StackPlan
 

@@ -37,6 +37,7 @@ from sizing.workloads import SERVICE_PORT, replica_floor
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 REFERENCE_GRANT_API = "gateway.networking.k8s.io/v1beta1"
+GATEWAY_NAME = "models"  # the one Gateway of a stack
 GATEWAY_CLASS = "istio"  # the AKS Istio add-on's GatewayClass (istio-gateway-api.md)
 MODEL_HEADER = "x-model"
 INFERENCE_POOL_GROUP = "inference.networking.k8s.io"

@@ -162,7 +162,7 @@ def test_vllm_checks_the_keys_with_no_key_in_the_pod_spec_or_its_environment() -
     assert container["readinessProbe"]["httpGet"]["path"] == "/health"
 
 
-def test_the_models_network_policy_admits_the_gateway_namespace() -> None:
+def test_the_models_network_policy_admits_only_the_gateways_pods_of_its_namespace() -> None:
     run = _prod()
     policy = next(
         r
@@ -170,12 +170,19 @@ def test_the_models_network_policy_admits_the_gateway_namespace() -> None:
         if r.inputs["metadata"]["name"] == "qwen7b"
     )
     peers = policy.inputs["spec"]["ingress"][0]["from"]
+    gateway = [p for p in peers if "llm-gateway" in json.dumps(p.get("namespaceSelector", {}))]
+    assert gateway == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "llm-gateway"}},
+            "podSelector": {"matchLabels": {"gateway.networking.k8s.io/gateway-name": "models"}},
+        }
+    ]
     namespaces = {
         p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
         for p in peers
-        if "namespaceSelector" in p
+        if "namespaceSelector" in p and "podSelector" not in p
     }
-    assert "llm-gateway" in namespaces and "kube-system" in namespaces
+    assert namespaces == {"kube-system"}  # the metrics scraper; no HTTP add-on, no callers in prod
 
 
 def test_the_outputs_tell_the_caller_the_url_the_key_names_and_the_limits() -> None:
