@@ -23,7 +23,7 @@ from pulumi_kubernetes.core.v1 import Namespace
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 
 from components.child_names import Component
-from components.inference_namespace import SecretSync, secret_sync_pod
+from components.inference_namespace import SecretSync, secret_provider_class, secret_sync_pod
 from components.roles import KEY_VAULT_SECRETS_USER
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
 from config.schema import GatewayConfig
@@ -145,32 +145,19 @@ class ModelGateway(Component):
         parameters = pulumi.Output.all(self.identity.client_id, args.vault_name, args.home.tenant_id).apply(
             lambda v: tls_provider_parameters(v[0], v[1], v[2], settings.certificate_name)
         )
-        spc = CustomResource(
-            self.child_name("tls-secret-provider-class"),
-            api_version="secrets-store.csi.x-k8s.io/v1",
-            kind="SecretProviderClass",
-            metadata=ObjectMetaArgs(
-                name=TLS_SECRET_PROVIDER_CLASS,
-                namespace=settings.namespace,
-                labels=k8s_labels(TLS_SECRET_PROVIDER_CLASS, "gateway"),
-            ),
-            spec={
-                "provider": "azure",
-                "parameters": parameters,
-                "secretObjects": [
-                    {
-                        "secretName": self.tls_secret,
-                        "type": "kubernetes.io/tls",
-                        "labels": k8s_labels(self.tls_secret, "gateway"),
-                        "data": [
-                            {"objectName": TLS_OBJECT, "key": "tls.key"},
-                            {"objectName": TLS_OBJECT, "key": "tls.crt"},
-                        ],
-                    }
-                ],
-            },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
-        )
+        synced = {
+            "secretName": self.tls_secret,
+            "type": "kubernetes.io/tls",
+            "data": [
+                {"objectName": TLS_OBJECT, "key": "tls.key"},
+                {"objectName": TLS_OBJECT, "key": "tls.crt"},
+            ],
+        }
+        opts = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
+        spc = secret_provider_class(
+            self, "tls-secret-provider-class", TLS_SECRET_PROVIDER_CLASS, settings.namespace, parameters,
+            synced, opts,
+        )  # fmt: skip
         sync = SecretSync(
             "gateway-tls-sync",
             settings.namespace,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 from pulumi_kubernetes.apiextensions import CustomResource
@@ -89,6 +90,32 @@ def secret_provider_parameters(
     }
 
 
+def secret_provider_class(
+    owner: Component,
+    child: str,
+    name: str,
+    namespace: str,
+    parameters: pulumi.Input[dict[str, str]],
+    synced: dict[str, Any],
+    opts: pulumi.ResourceOptions,
+) -> CustomResource:
+    """A SecretProviderClass of the Azure provider syncing into one Kubernetes Secret; ``synced``:
+    ``secretName``, ``type`` and ``data`` of its ``secretObjects`` entry (labels added here)."""
+    component = "gateway" if synced["type"] == "kubernetes.io/tls" else "secrets"
+    return CustomResource(
+        owner.child_name(child),
+        api_version="secrets-store.csi.x-k8s.io/v1",
+        kind="SecretProviderClass",
+        metadata=ObjectMetaArgs(name=name, namespace=namespace, labels=k8s_labels(name, component)),
+        spec={
+            "provider": "azure",
+            "parameters": parameters,
+            "secretObjects": [{**synced, "labels": k8s_labels(synced["secretName"], component)}],
+        },
+        opts=opts,
+    )
+
+
 def api_key_objects(vault_names: Sequence[str]) -> str:
     """The API-key objects: vLLM's keys file (mounted as ``api-keys.yaml`` in the vLLM pods) and each
     consumer's key (synced into the Kubernetes Secret for in-cluster clients such as the queue worker)."""
@@ -164,35 +191,22 @@ class InferenceNamespace(Component):
         parameters = pulumi.Output.all(self.identity.client_id, args.vault_name, args.home.tenant_id).apply(
             lambda v: secret_provider_parameters(v[0], v[1], v[2], secret_name)
         )
-        CustomResource(
-            self.child_name("secret-provider-class"),
-            api_version="secrets-store.csi.x-k8s.io/v1",
-            kind="SecretProviderClass",
-            metadata=ObjectMetaArgs(
-                name=SECRET_PROVIDER_CLASS,
-                namespace=settings.namespace,
-                labels=k8s_labels(SECRET_PROVIDER_CLASS, "secrets"),
-            ),
-            spec={
-                "provider": "azure",
-                "parameters": parameters,
-                "secretObjects": [
-                    {
-                        "secretName": HF_TOKEN_K8S_SECRET,
-                        "type": "Opaque",
-                        "labels": k8s_labels(HF_TOKEN_K8S_SECRET, "secrets"),
-                        "data": [{"objectName": secret_name, "key": HF_TOKEN_KEY}],
-                    }
-                ],
-            },
-            opts=self.child_opts(was="secret-provider-class", depends_on=[self.namespace]),
+        synced = {
+            "secretName": HF_TOKEN_K8S_SECRET,
+            "type": "Opaque",
+            "data": [{"objectName": secret_name, "key": HF_TOKEN_KEY}],
+        }
+        opts = self.child_opts(was="secret-provider-class", depends_on=[self.namespace])
+        secret_provider_class(
+            self, "secret-provider-class", SECRET_PROVIDER_CLASS, settings.namespace, parameters, synced, opts
         )
         self._keep_alive_pod(settings)
         self.hf_token_secret = HF_TOKEN_K8S_SECRET
         self.secret_provider_class = SECRET_PROVIDER_CLASS
 
     def _sync_api_keys(self, args: InferenceNamespaceArgs) -> None:
-        """Every consumer's key into one Opaque Secret (key = the env variable vLLM's args expand)."""
+        """vLLM's keys file for the model pods' CSI mount, and every consumer's key into one Opaque
+        Secret (``key-<consumer>``) for in-cluster clients such as the queue worker."""
         settings, names = args.settings, args.api_key_consumers
         vault_names = [vault_secret_name(c) for c in names]
         parameters = pulumi.Output.all(self.identity.client_id, args.vault_name, args.home.tenant_id).apply(
@@ -201,29 +215,16 @@ class InferenceNamespace(Component):
                 | {"objects": api_key_objects(vault_names)}
             )
         )
-        spc = CustomResource(
-            self.child_name("api-keys-secret-provider-class"),
-            api_version="secrets-store.csi.x-k8s.io/v1",
-            kind="SecretProviderClass",
-            metadata=ObjectMetaArgs(
-                name=API_KEYS_SECRET_PROVIDER_CLASS,
-                namespace=settings.namespace,
-                labels=k8s_labels(API_KEYS_SECRET_PROVIDER_CLASS, "secrets"),
-            ),
-            spec={
-                "provider": "azure",
-                "parameters": parameters,
-                "secretObjects": [
-                    {
-                        "secretName": API_KEYS_SECRET,
-                        "type": "Opaque",
-                        "labels": k8s_labels(API_KEYS_SECRET, "secrets"),
-                        "data": [{"objectName": vault_secret_name(c), "key": secret_key(c)} for c in names],
-                    }
-                ],
-            },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *args.api_key_secrets]),
-        )
+        synced = {
+            "secretName": API_KEYS_SECRET,
+            "type": "Opaque",
+            "data": [{"objectName": vault_secret_name(c), "key": secret_key(c)} for c in names],
+        }
+        opts = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *args.api_key_secrets])
+        spc = secret_provider_class(
+            self, "api-keys-secret-provider-class", API_KEYS_SECRET_PROVIDER_CLASS, settings.namespace,
+            parameters, synced, opts,
+        )  # fmt: skip
         sync = SecretSync(
             "api-keys-sync", settings.namespace, settings.service_account, API_KEYS_SECRET_PROVIDER_CLASS,
             vault_names[0],
