@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -18,7 +19,7 @@ from config.catalog import load_catalog
 from facts.gateway_api import crd_documents
 from renderers.api_keys import API_KEYS_SECRET, VLLM_KEYS_FILE, VLLM_KEYS_SECRET, vllm_keys_yaml
 from rules.gateway import istio_revision_supported
-from tests.conftest import by_type, one, parse_values, planned, value_problems
+from tests.conftest import by_type, one, parse_values, planned, run_with, value_problems
 from tools.mocks import ProgramRun
 
 CLUSTER = "azure-native:containerservice:ManagedCluster"
@@ -254,3 +255,44 @@ def test_a_malformed_hostname_or_certificate_name_is_refused_in_words(field: str
     got = _problems({**GATEWAY, field: "Not Valid!"})
     (key,) = [k for k in got if k.startswith("gateway.")]
     assert "^" not in got[key]  # words, not a bare regex
+
+
+HTTP_GATEWAY = """config:
+  aks-llm:location: swedencentral
+  aks-llm:cluster: {apiServer: {privateCluster: true}, kubernetesVersion: "1.36"}
+  aks-llm:addons: {keda: {httpAddon: {enabled: true}}}
+  aks-llm:gpuPools:
+    - {name: a100, vmSize: Standard_NC24ads_A100_v4, onDemand: {min: 0, max: 2}}
+  aks-llm:models:
+    - {name: small, model: phi-4-mini-instruct, pool: a100}
+  aks-llm:gateway: {hostname: llm.internal.example.com, certificateName: llm-tls, consumers: [app]}
+"""
+
+
+def test_a_model_woken_by_http_is_routed_through_the_interceptor_and_waits_for_its_release(
+    tmp_path: Path,
+) -> None:
+    """Scale from zero through the gateway (issue 23 item 6): the route goes to the KEDA HTTP add-on's
+    interceptor (which holds the request while the model wakes, its wait the cold-start prediction in
+    the HTTPScaledObject), a ReferenceGrant admits it, and both wait for the add-on's release."""
+    run = run_with(tmp_path, HTTP_GATEWAY)
+    assert run.exit_code == 0
+    (route,) = by_type(run, CR.format("HTTPRoute"))
+    for rule in route.inputs["spec"]["rules"]:
+        (backend,) = rule["backendRefs"]
+        assert backend["namespace"] == "keda" and backend["name"].startswith("keda-add-ons-http-interceptor")
+    (grant,) = by_type(run, "kubernetes:gateway.networking.k8s.io/v1beta1:ReferenceGrant")
+    assert grant.inputs["metadata"]["namespace"] == "keda"
+    assert grant.inputs["spec"]["from"] == [
+        {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": "inference"}
+    ]
+    release = next(
+        r.urn for r in by_type(run, "kubernetes:helm.sh/v3:Release") if "http" in r.inputs["chart"]
+    )
+    for res in (route, grant):
+        assert release in res.options["dependencies"], res.name
+    assert run.outputs["gateway"]["models"]["small"]["backend"] == "interceptor"
+    wait = next(
+        r for r in run.resources if r.type == "kubernetes:http.keda.sh/v1alpha1:HTTPScaledObject"
+    ).inputs["spec"]["timeouts"]["conditionWait"]
+    assert wait.endswith("s") and int(wait[:-1]) > 60  # the cold-start prediction, not a default
