@@ -65,12 +65,14 @@ class AccessCheck:
 
 
 # What the program's first objects need: namespaces (cluster scope), the charts' CRDs and cluster roles,
-# and the patch of the KEDA add-on's ServiceAccount in kube-system.
+# and the patches of the KEDA add-on's ServiceAccount and operator Deployment (its restart,
+# components/keda.py) in kube-system. tests/test_first_up.py: every patch of the plan has its check.
 DEPLOYER_CHECKS: tuple[AccessCheck, ...] = (
     AccessCheck("create", "namespaces"),
     AccessCheck("create", "customresourcedefinitions", "apiextensions.k8s.io"),
     AccessCheck("create", "clusterroles", "rbac.authorization.k8s.io"),
     AccessCheck("patch", "serviceaccounts", namespace="kube-system"),
+    AccessCheck("patch", "deployments", "apps", namespace="kube-system"),
 )
 
 

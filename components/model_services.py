@@ -28,7 +28,15 @@ from sizing.autoscaling import wake_up_sources
 from sizing.deployments import ModelPlan
 from sizing.gpu_software import kaito_node_labels, operator_pools_present
 from sizing.queue_worker import WorkerPlan, worker_plan
-from sizing.workloads import cold_start, kaito_kind, replica_floor, served_model_name, service_url
+from sizing.workloads import (
+    cold_start,
+    kaito_kind,
+    replica_floor,
+    seed_time,
+    seed_wait_seconds,
+    served_model_name,
+    service_url,
+)
 
 # Azure Files over NFS 4.1 (premium file shares only; the CSI driver creates the storage account with
 # a network rule for the cluster's subnet). ReadWriteMany: every replica of a model reads one cache.
@@ -183,7 +191,7 @@ class ModelServices(Component):
             "scaleToZero": cfg.scale_to_zero,
             "wakeUp": wake_up if floor == 0 else [],
             "coldStart": cold_start(plan).row() | {"text": cold_start(plan).text()},
-            "weightsSource": plan.weights.reason,
+            "weightsSource": plan.weights.reason + (_seed_note(plan) if plan.weights.streamed else ""),
         }
         if "http" in wake_up and refs.http_addon is not None:
             addon = refs.http_addon
@@ -192,3 +200,12 @@ class ModelServices(Component):
             )
             summary["coldStartHost"] = f"{cfg.name}.{refs.namespace}.svc.cluster.local"
         return summary  # a model at zero with nothing to wake it is refused (rules/models.py)
+
+
+def _seed_note(plan: ModelPlan) -> str:
+    """The seeding Job's predicted time and how long a pod waits for it (its init container)."""
+    seed = seed_time(plan)
+    return (
+        f"; seeding predicted {seed.low_s / 60:.0f}-{seed.high_s / 60:.0f} min once per revision, "
+        f"pods wait for it up to {seed_wait_seconds(plan) // 60} min"
+    )

@@ -49,10 +49,10 @@ from config.schema import KeyVaultConfig, ModelWeightsConfig
 from facts.platform import SYSTEM_POOL_TAINT, system_pool_selector, system_pool_toleration
 from facts.tags import k8s_labels
 from facts.vllm_runai import ACCOUNT_ENV, WORKLOAD_IDENTITY_LABEL
-from renderers.model_weights import SEED_DIR, check_script, download_command, upload_script
+from renderers.model_weights import SEED_DIR, check_script, download_command, upload_script, wait_script
 from renderers.vllm import VLLM_GID, VLLM_UID, vllm_environment
 from sizing.deployments import ModelPlan
-from sizing.workloads import VLLM_IMAGE
+from sizing.workloads import VLLM_IMAGE, seed_wait_seconds
 
 SEED_IMAGE = versions.image("weights-seed").reference
 SEEDER_SERVICE_ACCOUNT = "weights-seeder"
@@ -145,6 +145,42 @@ def seed_job_name(plan: ModelPlan) -> str:
     immutable), the same revision the same Job."""
     revision = plan.config.revision or ""
     return f"seed-{plan.config.name}"[:52] + f"-{revision[:10]}"
+
+
+def wait_for_weights(
+    plan: ModelPlan, *, namespace: str, account_name: pulumi.Input[str], container: str, tmp_volume: str
+) -> ContainerArgs:
+    """The init container of a Blob-streaming vLLM pod: waits, as the pod's (inference) identity, until
+    the seeding Job has written the revision's marker, so vLLM never starts on an empty prefix; fails
+    after the seed's predicted time with margin (``sizing.workloads.seed_wait_seconds``), naming the Job.
+    The workload identity webhook injects AZURE_CLIENT_ID, AZURE_TENANT_ID and the token file into init
+    containers as into containers (read at Azure/azure-workload-identity pkg/webhook/webhook.go, a stored
+    version: ``pod.Spec.InitContainers = m.mutateContainers(...)``); the seeding Job's ``check`` relies on
+    the same."""
+    revision = plan.config.revision or ""
+    script = wait_script(
+        container,
+        f"{plan.config.name}/{revision}",
+        deadline_s=seed_wait_seconds(plan),
+        job=seed_job_name(plan),
+        namespace=namespace,
+    )
+    return ContainerArgs(
+        name="wait-for-weights",
+        image=SEED_IMAGE,
+        image_pull_policy="Always",
+        command=["/bin/sh", "-c", script],
+        env=[
+            EnvVarArgs(name=ACCOUNT_ENV, value=account_name),
+            EnvVarArgs(name="AZURE_CONFIG_DIR", value="/tmp/azure"),
+            EnvVarArgs(name="HOME", value="/tmp"),
+        ],
+        volume_mounts=[VolumeMountArgs(name=tmp_volume, mount_path="/tmp")],
+        resources=ResourceRequirementsArgs(
+            requests={"cpu": "100m", "memory": "256Mi"}, limits={"cpu": "1", "memory": "512Mi"}
+        ),
+        security_context=restricted_security_context(SEEDER_UID),
+    )
 
 
 def seed_job(

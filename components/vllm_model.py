@@ -55,7 +55,7 @@ from components.model_common import (
     restricted_security_context,
     scaled_object,
 )
-from components.model_weights import seed_job
+from components.model_weights import seed_job, wait_for_weights
 from facts.tags import k8s_labels
 from facts.vllm_runai import ACCOUNT_ENV, WORKLOAD_IDENTITY_LABEL
 from renderers.api_keys import API_KEYS_MOUNT, API_KEYS_SECRET_PROVIDER_CLASS, api_key_args
@@ -235,6 +235,18 @@ class VllmModel(Component):
             csi = hf_token_volume(API_KEYS_SECRET_PROVIDER_CLASS)[0].csi
             volumes.append(VolumeArgs(name="api-keys", csi=csi))
             mounts.append(VolumeMountArgs(name="api-keys", mount_path=API_KEYS_MOUNT, read_only=True))
+        init_containers = []
+        if plan.weights.streamed and refs.weights is not None:
+            # vLLM starts only once the seeding Job has finished (first `up`, new revision).
+            init_containers.append(
+                wait_for_weights(
+                    plan,
+                    namespace=refs.namespace,
+                    account_name=refs.weights.account_name,
+                    container=refs.weights.container,
+                    tmp_volume="tmp",
+                )
+            )
         container = ContainerArgs(
             name="vllm",
             image=VLLM_IMAGE,
@@ -302,6 +314,7 @@ class VllmModel(Component):
                         )
                         for t in scheduling.tolerations
                     ],
+                    init_containers=init_containers or None,
                     containers=[container],
                     volumes=volumes,
                 ),

@@ -145,6 +145,16 @@ class PriceEntry:
 
 
 @dataclass(frozen=True)
+class DiskPrice:
+    """Monthly price of one managed-disk size tier (a disk is billed at the smallest tier that holds it)."""
+
+    tier: str  # e.g. "Premium SSD P15"
+    size_gib: int
+    per_month: float
+    source: str
+
+
+@dataclass(frozen=True)
 class PriceTable:
     """Dated, unverified price snapshot; always print ``as_of`` and ``source`` with a figure."""
 
@@ -156,6 +166,8 @@ class PriceTable:
     entries: Mapping[str, PriceEntry]
     system_pool_note: str
     origin: str = "catalog"  # "catalog" (the committed table) or the local override file's path
+    # Managed OS disk tiers, smallest first: what a Scale-down Mode ``Deallocate`` pool keeps (cost.estimate).
+    managed_disks: tuple[DiskPrice, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -461,6 +473,7 @@ def _prices(file: str, data: dict[str, Any], known: set[str]) -> PriceTable:
         "top level",
         data,
         {"currency", "region", "as_of", "verified", "source", "system_pool_note", "entries"},
+        frozenset({"managed_disks"}),
     )
     as_of = top.get("as_of", str)
     if not re.fullmatch(r"\d{4}-\d\d-\d\d", as_of):
@@ -484,7 +497,21 @@ def _prices(file: str, data: dict[str, Any], known: set[str]) -> PriceTable:
         verified=top.get("verified", bool),
         entries=MappingProxyType(entries),
         system_pool_note=top.get("system_pool_note", str),
+        managed_disks=_disk_prices(file, data.get("managed_disks") or {}),
     )
+
+
+def _disk_prices(file: str, data: object) -> tuple[DiskPrice, ...]:
+    """``managed_disks``: tier -> size_gib, per_month, source; returned smallest first."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{file}: managed_disks: expected a mapping, got {type(data).__name__}")
+    out = []
+    for tier, raw in data.items():
+        e = _Entry(file, f"managed_disks.{tier}", raw, {"size_gib", "per_month", "source"})
+        out.append(
+            DiskPrice(str(tier), e.get("size_gib", int), e.get("per_month", float), e.get("source", str))
+        )
+    return tuple(sorted(out, key=lambda d: d.size_gib))
 
 
 MEMORY_BASES = frozenset({"measured", "derived", "unverified"})

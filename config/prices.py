@@ -108,6 +108,7 @@ def effective_table(catalog: PriceTable, override: PriceTable | None) -> PriceTa
         override,
         entries=MappingProxyType({**kept, **override.entries}),
         system_pool_note=catalog.system_pool_note,
+        managed_disks=override.managed_disks or catalog.managed_disks,
     )
 
 

@@ -835,6 +835,31 @@ class ModelWeightsConfig(Strict):
     """The Blob container holding `<model>/<revision>/` for every seeded model."""
 
 
+class InferencePoolConfig(Strict):
+    """Cache-aware routing through the Gateway API Inference Extension: an InferencePool over the model's
+    pods and its endpoint picker (EPP), which sends each request to the replica with the most of its
+    prefix cached and the least load. Refused for now: the gateway cannot route to it (docs:
+    inference-routing.md)."""
+
+    prefix_cache_weight: Annotated[int, Field(ge=0, le=10)] = 3
+    """Weight of the EPP's `prefix-cache-scorer` (requests sharing a prompt prefix go to the replica
+    that holds it; 0: off)."""
+    queue_weight: Annotated[int, Field(ge=0, le=10)] = 2
+    """Weight of the EPP's `queue-scorer` (fewest waiting requests; 0: off)."""
+    kv_cache_weight: Annotated[int, Field(ge=0, le=10)] = 2
+    """Weight of the EPP's `kv-cache-utilization-scorer` (most free KV cache; 0: off)."""
+
+    @model_validator(mode="after")
+    def _one_scorer(self) -> InferencePoolConfig:
+        if self.prefix_cache_weight == self.queue_weight == self.kv_cache_weight == 0:
+            raise KeyValueError(
+                "prefixCacheWeight",
+                "every scorer weight is 0: the endpoint picker would choose at random; give at least one "
+                "a weight from 1 to 10",
+            )
+        return self
+
+
 class ModelConfig(Strict):
     """One inference service: a model, the runtime that serves it, where it runs and its workload."""
 
@@ -867,6 +892,9 @@ class ModelConfig(Strict):
     scale_to_zero: bool = True
     """Scale to 0 replicas when idle (`replicas.min` must be 0; false: at least 1). Something must wake it:
     a schedule, the KEDA HTTP add-on (serving vLLM) or the async queue's worker (`worker.image` set)."""
+    inference_pool: InferencePoolConfig | None = None
+    """Cache-aware routing (Gateway API Inference Extension) for a vLLM model with more than one replica at
+    peak; unset: the gateway balances over the model's Service. Refused for now (inference-routing.md)."""
 
     @model_validator(mode="after")
     def _one_source(self) -> ModelConfig:

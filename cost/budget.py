@@ -16,8 +16,8 @@ from config.schema import BudgetConfig
 
 ESTIMATED = "the node VMs (GPU and system nodes), billed in the node resource group"
 NOT_ESTIMATED = (
-    "the AKS Standard tier fee, OS disks, Log Analytics ingestion, load balancer, public IPs, egress, "
-    "Key Vault, Service Bus, registry and monitoring"
+    "the AKS Standard tier fee, OS disks (but a Deallocate pool's), Log Analytics ingestion, load balancer, "
+    "public IPs, egress, Key Vault, Service Bus, registry and monitoring"
 )
 
 

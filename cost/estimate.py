@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from config.catalog import Catalog, GpuSku
+from config.catalog import Catalog, DiskPrice, GpuSku
 from config.prices import local_book
 from config.schema import GpuPoolConfig, NodePoolConfig, StackConfig
 from cost import breakeven
@@ -176,6 +176,12 @@ def _basis(priced: bool) -> str:
     return "on-demand price" if priced else "unpriced"
 
 
+def os_disk_tier(tiers: Sequence[DiskPrice], size_gib: int) -> DiskPrice | None:
+    """The smallest managed-disk tier that holds ``size_gib`` (a disk is billed at that tier), None when
+    the table has none that large."""
+    return next((t for t in tiers if t.size_gib >= size_gib), None)
+
+
 def slots_per_node(pool: GpuPoolConfig, catalog: Catalog) -> int:
     """What a node of the pool offers vLLM replicas: the plan's ``sizing.node_selection.gpus_per_node``."""
     return gpus_per_node(pool, catalog.skus[pool.vm_size])
@@ -318,6 +324,8 @@ class _Estimator:
                         node_hours_per_month=node_hours[("pool", pool.name, SPOT)],
                     )
                 )
+            if pool.scale_down_mode == "Deallocate":
+                rows.extend(self._kept_os_disk_rows(pool))
         rows.extend(self._nodepool_rows(node_hours, unmet))
         for ld in self.loads:
             if ld.kaito:
@@ -358,6 +366,38 @@ class _Estimator:
             self.notes.append(
                 f"{what} {name}: the models' scheduled replicas need {missing} node(s) more than its "
                 f"{bound} allow; the estimate counts only what the {what} can hold"
+            )
+        return rows
+
+    def _kept_os_disk_rows(self, pool: GpuPoolConfig) -> list[CapacityRow]:
+        """A Scale-down Mode ``Deallocate`` pool keeps its stopped nodes' managed OS disks, billed
+        (scale-down-mode.md: "you'll still need to pay for any OS and data storage disks attached"): once
+        it has scaled to its max, that many disks all month, running nodes' included (OS disks are not
+        counted elsewhere). Priced at the smallest managed-disk tier holding ``osDiskSizeGB``."""
+        disk = os_disk_tier(self.book.table.managed_disks, pool.os_disk_size_gb)
+        rows = []
+        for cap, spec in ((ON_DEMAND, pool.on_demand), (SPOT, pool.spot)):
+            if spec is None or spec.max == 0:
+                continue
+            rows.append(
+                CapacityRow(
+                    name=pool.name,
+                    kind="os-disks",
+                    sku=disk.tier if disk else f"managed OS disk of {pool.os_disk_size_gb} GiB",
+                    capacity=cap,
+                    min_nodes=spec.max,
+                    max_nodes=spec.max,
+                    price_per_hour=None if disk is None else disk.per_month / HOURS_PER_MONTH,
+                    price_basis="OS disks kept while deallocated" if disk else "unpriced",
+                    price_source="catalog" if disk else "none",
+                    node_hours_per_month=spec.max * HOURS_PER_MONTH,
+                )
+            )
+        if disk is not None:
+            self.notes.append(
+                f"pool {pool.name}: scaleDownMode Deallocate keeps up to {sum(r.max_nodes for r in rows)} "
+                f"OS disks ({disk.tier}, {disk.per_month} {self.book.table.currency}/month each: "
+                f"{disk.source}); their vCPUs count against the quota while stopped too"
             )
         return rows
 

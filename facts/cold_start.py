@@ -83,6 +83,12 @@ def node_family(sku_name: str) -> tuple[str, Figure]:
 IMAGE_GIB = Figure(10, 10, "assumed", "vllm/vllm-openai and KAITO's preset images: about 10 GiB compressed")
 # Registry to node, layers extracted: Docker Hub / MCR to an Azure VM, decompression included.
 IMAGE_PULL_MIB_PER_S = Figure(35, 200, "assumed", "registry download plus layer extraction on the OS disk")
+# The azure-cli image (versions.yaml ``weights-seed``): the seeding Job's steps and the init container of
+# every Blob-streaming vLLM pod, which waits for the revision's marker blob before vLLM starts.
+SEED_IMAGE_GIB = Figure(0.5, 0.5, "assumed", "mcr.microsoft.com/azure-cli: Azure Linux, Python and the CLI")
+# That init container's one pass: ``az login`` with the federated token and ``az storage blob exists``
+# (the CLI's Python start-up twice, two calls to Entra ID and Blob).
+WEIGHTS_CHECK_SECONDS = Figure(5, 30, "assumed", "az login + az storage blob exists (CLI start-up, 2 calls)")
 
 # --- weights --------------------------------------------------------------------------------------------
 
@@ -101,6 +107,12 @@ BLOB_STREAM_MIB_PER_S = Figure(
     "sourced",
     "KAITO model-mirror proposal: 61 GiB in 16 s on 2 x A100 (high); 500 MiB/s single-reader floor assumed",
 )
+# The seeding Job's upload (az storage blob upload-batch from the model's Files share): Azure CLI's default
+# of 2 parallel connections per blob (azure-cli 2.73.0 storage ``--max-connections``), a system-pool node.
+BLOB_UPLOAD_MIB_PER_S = Figure(30, 200, "assumed", "az storage blob upload-batch, 2 connections per blob")
+# The seeding Job's start: scheduling on the system pool and the pulls of the vLLM image (its download
+# step) and the azure-cli image, on a node that has neither.
+SEED_START_SECONDS = Figure(30, 60, "assumed", "Job pod scheduled on the system pool, init containers start")
 # Azure publishes no throughput for the VMs' temporary NVMe disks.
 LOCAL_NVME_MIB_PER_S = Figure(1000, 3000, "assumed", "Azure publishes no throughput for temporary NVMe disks")
 

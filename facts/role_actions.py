@@ -311,6 +311,13 @@ IDENTITIES: tuple[IdentityGrants, ...] = (
                 "vLLM's Run:ai streamer reads the weights from az://<container>/<model>/<revision>",
                 "docs.vllm.ai runai_model_streamer (DefaultAzureCredential); components/model_weights.py",
             ),
+            Call(
+                _BLOBS + "/read",
+                True,
+                "az storage blob exists: a Blob-streaming vLLM pod's init container waits for the revision's "
+                "marker (renderers/model_weights.py wait_script)",
+                "this program (components/model_weights.py wait_for_weights)",
+            ),
         ),
     ),
     IdentityGrants(

@@ -15,8 +15,8 @@ Only paths under ``/v1`` reach a model: vLLM checks API keys on ``/v1`` (and ``/
 ``/cohere``) only, while ``/invocations`` serves the same inference unauthenticated (vLLM v0.31.0
 vllm/entrypoints/launchers/cli_args.py:321-327), so the gateway never forwards anything else.
 
-A model's backend may be an InferencePool instead of its Service (``ModelRoute.inference_pool``: the
-Gateway API Inference Extension's endpoint picker, built elsewhere).
+A model's backend may become an InferencePool instead of its Service: ``renderers.inference_pool.
+route_through_pool`` rewrites a rendered route (the Gateway API Inference Extension's endpoint picker).
 
 A model that scales from zero through the KEDA HTTP add-on is routed to the add-on's interceptor
 (which holds the request until a replica is ready) with the Host rewritten to the model's Service
@@ -40,7 +40,6 @@ REFERENCE_GRANT_API = "gateway.networking.k8s.io/v1beta1"
 GATEWAY_NAME = "models"  # the one Gateway of a stack
 GATEWAY_CLASS = "istio"  # the AKS Istio add-on's GatewayClass (istio-gateway-api.md)
 MODEL_HEADER = "x-model"
-INFERENCE_POOL_GROUP = "inference.networking.k8s.io"
 MODEL_PATH_PREFIX = "/models"
 # Azure cloud-provider annotations of the gateway's Service: an internal load balancer in the named
 # subnet (AKS docs istio-gateway-api.md lines 407-415, internal-lb.md).
@@ -56,11 +55,8 @@ class ModelRoute:
     service: str
     port: int
     interceptor: tuple[str, str, int] | None = None  # (namespace, Service, port) of the KEDA HTTP add-on
-    inference_pool: str | None = None  # an InferencePool in the gateway's namespace instead of the Service
 
     def backend(self) -> dict[str, Any]:
-        if self.inference_pool is not None:
-            return {"group": INFERENCE_POOL_GROUP, "kind": "InferencePool", "name": self.inference_pool}
         if self.interceptor is None:
             return {"name": self.service, "port": self.port}
         namespace, service, port = self.interceptor

@@ -25,6 +25,7 @@ from rules.cost import cost_comparison_models, price_override_skus
 from rules.fit import fit_advice, skus_with_prices
 from rules.gateway import GATEWAY_RULES
 from rules.gpu import GPU_RULES
+from rules.inference_pool import INFERENCE_POOL_RULES
 from rules.kaito import KAITO_RULES
 from rules.models import MODEL_RULES
 from rules.nap import NAP_RULES
@@ -158,6 +159,7 @@ RULES += AZURE_RULES
 RULES += KAITO_RULES
 RULES += NETWORK_RULES
 RULES += GATEWAY_RULES
+RULES += INFERENCE_POOL_RULES
 
 
 def unique_names(config: StackConfig) -> Iterable[Problem]:

@@ -6,7 +6,11 @@ Parts, each ``(low, high)`` seconds from the figures in ``facts.cold_start``:
 - image: the runtime image's size over the pull throughput; 0 when the node kept it (deallocated);
 - weights: the model's bytes over the chosen path's throughput (hub, Azure Files NFS, Blob stream,
   local NVMe);
-- server: vLLM's compile and CUDA-graph capture, shorter with a persistent compile cache.
+- server: vLLM's compile and CUDA-graph capture, shorter with a persistent compile cache;
+- check (Blob stream only): the pod's init container confirming the revision's marker blob.
+
+``predict_seed`` is the seeding Job's time (hub download onto the Files share, upload to Blob); a
+Blob-streaming pod's init container waits for the marker at most ``seed_wait_seconds`` of it.
 
 The high end is the prediction the HTTP add-on waits for and the rules hold a configured wait against;
 the low end is what a scale-down costs at least, so the KEDA cooldown never removes a replica sooner
@@ -116,6 +120,7 @@ def predict(
     """
     if deallocated and path == "local-nvme":
         raise ValueError("a deallocated node's temporary NVMe is wiped: no local weights after a restart")
+    streamed = path == "blob-stream"  # the pod's init container (azure-cli image) checks the marker first
     if deallocated:
         node = f.NODE_DEALLOCATED_SECONDS
         node_part = Part("node", node.low, node.high, node.basis, "deallocated VM started: " + node.source)
@@ -124,8 +129,9 @@ def predict(
         family, node = f.node_family(sku_name)
         node_part = Part("node", node.low, node.high, node.basis, f"new {family} VM: {node.source}")
         pull = f.IMAGE_PULL_MIB_PER_S
-        lo, hi = _over(f.IMAGE_GIB.high * 1024, pull)
-        detail = f"{f.IMAGE_GIB.high:.0f} GiB at {pull.low:.0f}-{pull.high:.0f} MiB/s"
+        gib = f.IMAGE_GIB.high + (f.SEED_IMAGE_GIB.high if streamed else 0)
+        lo, hi = _over(gib * 1024, pull)
+        detail = f"{gib:g} GiB at {pull.low:.0f}-{pull.high:.0f} MiB/s"
         image = Part("image", lo, hi, pull.basis, detail)
     rate = weights_throughput(path, share_gib)
     lo, hi = _over(weights_gib * 1024, rate)
@@ -139,4 +145,49 @@ def predict(
     )
     server_fig = f.SERVER_START_CACHED_SECONDS if compile_cache else f.SERVER_START_SECONDS
     server = Part("server", server_fig.low, server_fig.high, server_fig.basis, server_fig.source)
-    return ColdStart((node_part, image, weights, server), path)
+    if not streamed:
+        return ColdStart((node_part, image, weights, server), path)
+    c = f.WEIGHTS_CHECK_SECONDS
+    check = Part(
+        "check", c.low, c.high, c.basis, "the revision's marker blob, before vLLM starts: " + c.source
+    )
+    return ColdStart((node_part, image, check, weights, server), path)
+
+
+@dataclass(frozen=True)
+class SeedTime:
+    """The seeding Job's predicted time (low, high) and how it was computed."""
+
+    low_s: float
+    high_s: float
+    detail: str
+
+
+SEED_WAIT_MARGIN = 1.5  # a Blob-streaming pod waits for the seed this much longer than its prediction
+
+
+def predict_seed(weights_gib: float, share_gib: int) -> SeedTime:
+    """A model's seeding Job from start to marker: its pod's start and image pulls, the hub download onto
+    the model's Files share (the slower of the two rates), the upload to Blob read back from the share."""
+    share = f.files_premium_mib_per_s(share_gib)
+    mib = weights_gib * 1024
+    pull = f.IMAGE_PULL_MIB_PER_S
+    images = (f.IMAGE_GIB.high + f.SEED_IMAGE_GIB.high) * 1024
+    start = f.SEED_START_SECONDS
+    hub, up = f.HUB_MIB_PER_S, f.BLOB_UPLOAD_MIB_PER_S
+    down_rate = (min(hub.low, share.low), min(hub.high, share.high))
+    up_rate = (min(up.low, share.low), min(up.high, share.high))
+    low = start.low + images / pull.high + mib / down_rate[1] + mib / up_rate[1]
+    high = start.high + images / pull.low + mib / down_rate[0] + mib / up_rate[0]
+    detail = (
+        f"start {start.low:.0f}-{start.high:.0f} s, images at {pull.low:.0f}-{pull.high:.0f} MiB/s, "
+        f"{weights_gib:.1f} GiB down at {down_rate[0]:.0f}-{down_rate[1]:.0f} MiB/s and up at "
+        f"{up_rate[0]:.0f}-{up_rate[1]:.0f} MiB/s (all assumed)"
+    )
+    return SeedTime(low, high, detail)
+
+
+def seed_wait_seconds(seed: SeedTime) -> int:
+    """How long a Blob-streaming pod's init container waits for the seed before it fails, naming the Job
+    to look at: the seed's high end with a margin, in whole minutes."""
+    return math.ceil(seed.high_s * SEED_WAIT_MARGIN / 60) * 60

@@ -209,6 +209,17 @@ def cold_start(plan: ModelPlan) -> cs.ColdStart:
     )
 
 
+def seed_time(plan: ModelPlan) -> cs.SeedTime:
+    """The model's seeding Job's predicted time (``sizing.cold_start.predict_seed``)."""
+    weights = plan.sizing.weights_gib
+    return cs.predict_seed(weights, model_cache_gib(weights))
+
+
+def seed_wait_seconds(plan: ModelPlan) -> int:
+    """How long a Blob-streaming pod's init container waits for the seed's marker before it fails."""
+    return cs.seed_wait_seconds(seed_time(plan))
+
+
 def node_seconds(plan: ModelPlan) -> int:
     """The high end of a GPU node from zero for the model's pool (the Deployment's progress deadline
     adds it to the startup budget)."""

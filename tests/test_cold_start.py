@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from facts.cold_start import files_premium_mib_per_s, node_family
-from sizing.cold_start import predict
+from sizing.cold_start import predict, predict_seed, seed_wait_seconds
 
 
 def test_files_premium_throughput_follows_the_provisioned_v1_formula() -> None:
@@ -51,10 +51,30 @@ def test_a_deallocated_node_keeps_its_image_and_blob_streams_the_weights() -> No
         deallocated=True,
         compile_cache=True,
     )
-    # node 120-360, image 0; weights 62464 MiB / 3900-500 = 16.02-124.93; server (persistent cache)
-    # 30-300: 166.02-784.93 s
+    # node 120-360, image 0 (both images kept); marker check 5-30; weights 62464 MiB / 3900-500 =
+    # 16.02-124.93; server (persistent cache) 30-300: 171.02-814.93 s
     assert c.part("image").high_s == 0 and c.part("node").high_s == 360
-    assert (c.low_seconds, c.high_seconds) == (167, 785)
+    assert (c.part("check").low_s, c.part("check").high_s) == (5, 30)
+    assert (c.low_seconds, c.high_seconds) == (172, 815)
+
+
+def test_a_new_node_streaming_from_blob_also_pulls_the_wait_containers_image() -> None:
+    c = predict(sku_name="Standard_NC24ads_A100_v4", weights_gib=30, path="blob-stream")
+    # vLLM 10 GiB + azure-cli 0.5 GiB = 10752 MiB at 200-35 MiB/s = 53.76-307.2 s
+    assert (round(c.part("image").low_s, 2), round(c.part("image").high_s, 2)) == (53.76, 307.2)
+    assert [p.name for p in c.parts] == ["node", "image", "check", "weights", "server"]
+    files = predict(sku_name="Standard_NC24ads_A100_v4", weights_gib=30, path="files-nfs", share_gib=100)
+    assert "check" not in [p.name for p in files.parts]  # no init container off the Blob path
+
+
+def test_the_seeding_jobs_time_and_the_pods_wait_for_it() -> None:
+    seed = predict_seed(30, 100)
+    # 30 GiB = 30720 MiB; share of 100 GiB: 66-110 MiB/s. start 30-60 s; images 10752 MiB at 200-35 MiB/s
+    # = 53.76-307.2; down at min(hub 40-250, share) = 40-110: 279.27-768; up at min(az 30-200, share) =
+    # 30-110: 279.27-1024. low 30 + 53.76 + 279.27 + 279.27 = 642.31; high 60 + 307.2 + 768 + 1024 = 2159.2
+    assert (round(seed.low_s, 2), round(seed.high_s, 2)) == (642.31, 2159.2)
+    # the wait: 2159.2 x 1.5 = 3238.8 s, in whole minutes: 54 min
+    assert seed_wait_seconds(seed) == 3240
 
 
 def test_local_nvme_on_a_new_node() -> None:

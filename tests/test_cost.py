@@ -295,3 +295,31 @@ def test_estimate_is_a_plain_json_document() -> None:
     import json
 
     assert json.loads(json.dumps(est.to_dict())) == est.to_dict()
+
+
+def test_a_deallocate_pool_adds_its_kept_os_disks_at_their_managed_disk_tier() -> None:
+    # dev's t4 pool (1 on-demand + 2 spot at most) with Scale-down Mode Deallocate: the stopped nodes keep
+    # their managed OS disks (scale-down-mode.md); the default 256 GiB is billed as Premium SSD P15
+    values = copy.deepcopy(stack_values("dev"))
+    before = estimate(values)["monthly"]["total"]
+    values["gpuPools"][0]["scaleDownMode"] = "Deallocate"
+    cost = estimate(values)
+    disks = {r["capacity"]: r for r in cost["rows"] if r["kind"] == "os-disks"}
+    assert {c: (r["maxNodes"], r["sku"]) for c, r in disks.items()} == {
+        "onDemand": (1, "Premium SSD P15"),
+        "spot": (2, "Premium SSD P15"),
+    }
+    # 3 disks x 38.01 USD a month (the price table's P15), all month, at the floor and at max alike
+    assert cost["monthly"]["total"] == pytest.approx(before + 3 * 38.01, abs=0.02)
+    assert disks["spot"]["hourlyAtMin"] == pytest.approx(2 * 38.01 / 730, abs=1e-4)
+    assert any(
+        "t4: scaleDownMode Deallocate keeps up to 3 OS disks (Premium SSD P15" in n for n in cost["notes"]
+    )
+    # a 300 GiB OS disk is billed at the next tier, P20 (512 GiB, 73.22)
+    values["gpuPools"][0]["osDiskSizeGb"] = 300
+    bigger = {r["sku"] for r in estimate(values)["rows"] if r["kind"] == "os-disks"}
+    assert bigger == {"Premium SSD P20"}
+
+
+def test_a_delete_pool_has_no_os_disk_rows() -> None:
+    assert not [r for r in estimate(stack_values("prod"))["rows"] if r["kind"] == "os-disks"]

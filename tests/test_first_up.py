@@ -96,7 +96,10 @@ def test_the_poll_is_bounded_and_says_what_is_still_denied() -> None:
     with pytest.raises(AccessTimeout) as info:
         wait_for_access(ask, DEPLOYER_CHECKS, interval=10, timeout=60, clock=clock, sleep=clock.sleep)
     message = str(info.value)
-    assert "create namespaces, patch serviceaccounts in kube-system" in message
+    assert (
+        "create namespaces, patch serviceaccounts in kube-system, patch deployments.apps in kube-system"
+        in message
+    )
     assert "URLError" in message and "up to 5 minutes" in message and "authorizedIpRanges" in message
     assert clock.now == 60 and len(clock.sleeps) == 6  # polls at 0, 10, ... 60 s, then stops
 
@@ -253,3 +256,22 @@ def test_the_keda_operator_restarts_after_its_service_account_gets_the_client_id
     assert sa.urn in patch.options["dependsOn"]  # annotated first, then restarted
     assert "spec" not in str(patch.inputs["spec"]["template"]["metadata"])  # nothing else is owned
     assert set(patch.inputs["spec"]) == {"template"} and set(patch.inputs["spec"]["template"]) == {"metadata"}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "nap"])
+def test_every_patch_of_the_plan_is_among_the_deployers_checks(stack: str) -> None:
+    # a patch of an object the program does not own (the AKS add-ons' in kube-system) waits for the right
+    # to patch it: the KEDA operator's restart (DeploymentPatch) and its ServiceAccount (realcluster.md 5)
+    checks = {(c.verb, c.resource, c.group, c.namespace) for c in DEPLOYER_CHECKS}
+    patches = [
+        r
+        for r in planned(stack)[1].resources
+        if r.type.startswith("kubernetes:") and r.type.endswith("Patch")
+    ]
+    assert len(patches) >= 2
+    for r in patches:
+        api, kind = r.type.split(":")[1:]
+        group = api.rsplit("/", 1)[0] if api.count("/") else ""
+        resource = kind.removesuffix("Patch").lower() + "s"
+        needed = ("patch", resource, "" if group == "core" else group, r.inputs["metadata"]["namespace"])
+        assert needed in checks, (r.name, needed)

@@ -151,11 +151,3 @@ def test_routes_beside_the_services_attach_to_a_gateway_in_its_own_namespace() -
             {**schema, "properties": {**schema["properties"], "metadata": {}}}
         )
         assert [e.message for e in validator.iter_errors(body)] == []
-
-
-def test_a_route_may_send_to_an_inference_pool_instead_of_the_service() -> None:
-    pooled = ModelRoute("qwen7b", "qwen7b", 80, inference_pool="qwen7b")
-    for rule in gateway_objects(SPLIT, [pooled])[1]["spec"]["rules"]:
-        assert rule["backendRefs"] == [
-            {"group": "inference.networking.k8s.io", "kind": "InferencePool", "name": "qwen7b"}
-        ]

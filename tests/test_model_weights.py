@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from config import versions
 from config.schema import ModelConfig, ModelWeightsConfig
 from facts.vllm_runai import streams_from_azure_blob, version_tuple
 from renderers.model_weights import loader_config
@@ -125,7 +126,10 @@ def test_the_seeding_job_checks_downloads_the_pinned_revision_and_uploads_it_las
         f"/seed/phi4mini/{PHI_REVISION}",
     ]
     script = upload["command"][2]
-    assert script.index("upload-batch") < script.index(f"--name phi4mini/{PHI_REVISION}/.seeded")
+    # each listed file (tests/test_seed_scripts.py runs it), then the marker
+    assert script.index(f"done < /seed/phi4mini/{PHI_REVISION}.files") < script.index(
+        f"--name phi4mini/{PHI_REVISION}/.seeded"
+    )
     assert "--auth-mode login" in script and "--account-key" not in script
     claims = [
         v["persistentVolumeClaim"]["claimName"] for v in spec["volumes"] if "persistentVolumeClaim" in v
@@ -142,6 +146,7 @@ def test_at_vllm_0_11_the_deployment_reads_its_files_share(monkeypatch: pytest.M
     assert container["args"][0] == "microsoft/Phi-4-mini-instruct"
     assert "aks-llm/hf-model" not in (deployment["spec"]["template"]["metadata"].get("annotations") or {})
     assert "AZURE_STORAGE_ACCOUNT_NAME" not in {e["name"] for e in container["env"]}
+    assert "initContainers" not in deployment["spec"]["template"]["spec"]  # nothing to wait for
 
 
 def test_at_vllm_0_18_the_deployment_streams_from_blob(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -164,6 +169,21 @@ def test_at_vllm_0_18_the_deployment_streams_from_blob(monkeypatch: pytest.Monke
     (account,) = by_type(run, "azure-native:storage:StorageAccount")
     assert env["AZURE_STORAGE_ACCOUNT_NAME"] == account.inputs["accountName"]
     assert pod["spec"]["serviceAccountName"] != "weights-seeder"  # the inference identity: Reader only
+    # vLLM starts only once the seeding Job's marker exists, polled as the same (inference) identity
+    (wait,) = pod["spec"]["initContainers"]
+    assert wait["name"] == "wait-for-weights" and wait["image"] == versions.image("weights-seed").reference
+    script = wait["command"][2]
+    assert f"--container-name model-weights --name phi4mini/{PHI_REVISION}/.seeded" in script
+    # the deadline: the seed's predicted high end x 1.5 in whole minutes (tests/test_cold_start.py)
+    deadline = int(script.split("$(date +%s) + ", 1)[1].split(" ", 1)[0])
+    assert deadline % 60 == 0 and deadline >= 600 and f"not seeded after {deadline} s" in script
+    assert f"job/seed-phi4mini-{PHI_REVISION[:10]}" in script
+    assert {e["name"]: e.get("value") for e in wait["env"]}["AZURE_STORAGE_ACCOUNT_NAME"] == env[
+        "AZURE_STORAGE_ACCOUNT_NAME"
+    ]
+    sc = wait["securityContext"]
+    assert sc["readOnlyRootFilesystem"] and sc["capabilities"]["drop"] == ["ALL"]
+    assert wait["resources"]["limits"] == {"cpu": "1", "memory": "512Mi"}
 
 
 def test_the_committed_pin_streams_every_pinned_vllm_model() -> None:
