@@ -14,9 +14,12 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from config.catalog import load_catalog
 from facts.gateway_api import crd_documents
+from facts.istio import REVISIONS
 from renderers.api_keys import API_KEYS_SECRET, VLLM_KEYS_FILE, VLLM_KEYS_SECRET, vllm_keys_yaml
 from rules.gateway import istio_revision_supported
 from tests.conftest import by_type, one, parse_values, planned, run_with, value_problems
@@ -296,3 +299,26 @@ def test_a_model_woken_by_http_is_routed_through_the_interceptor_and_waits_for_i
         r for r in run.resources if r.type == "kubernetes:http.keda.sh/v1alpha1:HTTPScaledObject"
     ).inputs["spec"]["timeouts"]["conditionWait"]
     assert wait.endswith("s") and int(wait[:-1]) > 60  # the cold-start prediction, not a default
+
+
+@settings(max_examples=60)
+@given(
+    revision=st.sampled_from(sorted(REVISIONS)),
+    minor=st.sampled_from(["1.33", "1.34", "1.35", "1.36"]),
+    day=st.dates(min_value=date(2026, 1, 1), max_value=date(2027, 6, 30)),
+)
+def test_a_revision_is_accepted_exactly_when_aks_supports_it_for_the_minor_on_the_day(
+    revision: str, minor: str, day: date
+) -> None:
+    config = parse_values({"gpuPools": [A100], "models": [VLLM], "gateway": GATEWAY})
+    config = config.model_copy(
+        update={
+            "gateway": config.gateway.model_copy(update={"istio_revision": revision}),  # type: ignore[union-attr]
+            "cluster": config.cluster.model_copy(update={"kubernetes_version": minor}),
+        }
+    )
+    supported = minor in REVISIONS[revision].kubernetes and day <= REVISIONS[revision].ends()
+    problems = list(istio_revision_supported(config, load_catalog(), day))
+    assert (problems == []) == supported
+    for p in problems:
+        assert p.path == "gateway.istioRevision" and p.value == revision and p.accepted
