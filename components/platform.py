@@ -28,7 +28,7 @@ from cost import estimate_cost
 from cost.network import network_cost
 from facts.naming import Names
 from facts.tags import stack_tags
-from renderers.gateway import GATEWAY_NAME, ModelRoute, model_routes
+from renderers.gateway import GATEWAY_NAME, ModelRoute, gateway_notes, model_routes
 from sizing.network import private_endpoint_targets
 from stack.plan import StackPlan
 
@@ -190,8 +190,9 @@ class Platform(Component):
             self.outputs["gateway"] = gateway_output(
                 cfg, self.gateway.spec, self.model_plans, self.gateway_routes
             )
-        if plan.early_notes or self.models.notes:
-            self.outputs["notes"] = [*plan.early_notes, *self.models.notes]
+        notes = [*plan.early_notes, *self.models.notes, *gateway_notes(cfg, plan.plan_date)]
+        if notes:
+            self.outputs["notes"] = notes
         self.register_outputs(dict(self.outputs))
 
     def _gateway(self, plan: StackPlan, kube: list[pulumi.ProviderResource]) -> ModelGateway:

@@ -28,9 +28,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from config.schema import StackConfig
+from facts.gateway_api import BUNDLE_VERSION
+from facts.istio import REVISIONS
 from sizing.autoscaling import wake_up_sources
 from sizing.deployments import ModelPlan
 from sizing.workloads import SERVICE_PORT, replica_floor
@@ -221,3 +224,23 @@ def model_routes(
         held = cold and "http" in wake_up_sources(plan, http_addon=True, queue=False)
         routes.append(ModelRoute(name, name, SERVICE_PORT, interceptor=interceptor if held else None))
     return routes
+
+
+def gateway_notes(config: StackConfig, on: date) -> list[str]:
+    """What the plan says of the gateway: the CRDs' ownership (outside AKS support until AKS manages
+    them) and an Istio revision near its end of life (within 90 days of the plan's date)."""
+    gw = config.gateway
+    if gw is None:
+        return []
+    notes = [
+        f"gateway: the program installs the Gateway API CRDs {BUNDLE_VERSION} itself (pulumi-azure-native "
+        "3.29.0 has no field for AKS's Managed Gateway API); AKS supports the add-on's Gateway API only with "
+        "its managed installation, so move to it once the SDK has the field (docs/reach-the-models.md)"
+    ]
+    rev = REVISIONS.get(gw.istio_revision)
+    if rev is not None and on <= rev.ends() <= on + timedelta(days=90):
+        notes.append(
+            f"gateway: Istio add-on {rev.name} reaches its end of life in {rev.ends():%B %Y} (expected, AKS "
+            "istio-support-policy.md): plan its upgrade to the next revision (gateway.istioRevision)"
+        )
+    return notes

@@ -21,6 +21,7 @@ from config.catalog import load_catalog
 from facts.gateway_api import crd_documents
 from facts.istio import REVISIONS
 from renderers.api_keys import API_KEYS_SECRET, VLLM_KEYS_FILE, VLLM_KEYS_SECRET, vllm_keys_yaml
+from renderers.gateway import gateway_notes
 from rules.gateway import istio_revision_supported
 from tests.conftest import by_type, one, parse_values, planned, run_with, value_problems
 from tools.mocks import ProgramRun
@@ -322,3 +323,12 @@ def test_a_revision_is_accepted_exactly_when_aks_supports_it_for_the_minor_on_th
     assert (problems == []) == supported
     for p in problems:
         assert p.path == "gateway.istioRevision" and p.value == revision and p.accepted
+
+
+def test_the_plan_notes_the_crds_ownership_and_an_end_of_life_near_the_plan_date() -> None:
+    config = parse_values({"gpuPools": [A100], "models": [VLLM], "gateway": GATEWAY})
+    notes = gateway_notes(config, date(2026, 12, 1))
+    assert len(notes) == 2
+    assert "Managed Gateway API" in notes[0] and "asm-1-30" in notes[1] and "December 2026" in notes[1]
+    assert len(gateway_notes(config, date(2026, 8, 1))) == 1  # more than 90 days before its end
+    assert any("Gateway API CRDs v1.5.1" in n for n in _prod().outputs["notes"])
