@@ -73,6 +73,9 @@ class ModelGatewayArgs:
     vault_name: pulumi.Input[str]
     vault_id: pulumi.Input[str]
     subnet: str | None = None  # the gateway subnet's name (internal load balancer); None: node subnet
+    address: str | None = (
+        None  # its fixed frontend address in that subnet (renderers.gateway.gateway_address)
+    )
     after: Sequence[pulumi.Resource] = ()  # e.g. the KEDA HTTP add-on's release (the interceptor)
 
 
@@ -124,6 +127,7 @@ class ModelGateway(Component):
             tls_secret=self.tls_secret,
             internal=settings.internal,
             subnet=args.subnet,
+            address=args.address,
             labels=tuple(k8s_labels(args.name, "gateway").items()),
             routes_namespace=args.routes_namespace,
         )

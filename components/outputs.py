@@ -183,6 +183,7 @@ class GatewaySummary(TypedDict):
     hostname: str
     baseUrl: str  # https://<hostname>/v1
     internal: bool  # an internal load balancer (a private address) or a public one
+    address: str | None  # its fixed private address (with a gateway subnet); None: assigned by Azure
     namespace: str
     tlsCertificate: str  # the Key Vault certificate, synced into the tlsSecret Secret
     tlsSecret: str
@@ -326,6 +327,7 @@ def gateway_output(
         "hostname": gw.hostname,
         "baseUrl": f"https://{gw.hostname}/v1",
         "internal": gw.internal,
+        "address": spec.address,
         "namespace": gw.namespace,
         "tlsCertificate": gw.certificate_name,
         "tlsSecret": spec.tls_secret,

@@ -28,7 +28,7 @@ from cost import estimate_cost
 from cost.network import network_cost
 from facts.naming import Names
 from facts.tags import stack_tags
-from renderers.gateway import GATEWAY_NAME, ModelRoute, gateway_notes, model_routes
+from renderers.gateway import GATEWAY_NAME, ModelRoute, gateway_address, gateway_notes, model_routes
 from sizing.network import private_endpoint_targets
 from stack.plan import StackPlan
 
@@ -203,6 +203,7 @@ class Platform(Component):
         interceptor = (http.namespace, http.interceptor_service, http.interceptor_port) if http else None
         self.gateway_routes = model_routes(cfg, plan.model_plans, interceptor)
         subnets = plan.network.subnets if plan.network is not None else {}
+        gateway_subnet = subnets.get("gateway") if cfg.gateway.internal else None
         names = self.names
         after: list[pulumi.Resource] = [self.models]
         if http is not None and http.release is not None:
@@ -218,7 +219,10 @@ class Platform(Component):
                 home=self.addons.home,
                 vault_name=self.addons.vault.vault_name,
                 vault_id=self.addons.vault.vault_id,
-                subnet=subnets["gateway"].name if "gateway" in subnets and cfg.gateway.internal else None,
+                subnet=gateway_subnet.name if gateway_subnet is not None else None,
+                address=gateway_address(gateway_subnet.address_prefix)
+                if gateway_subnet is not None
+                else None,
                 after=after,
             ),
             opts=pulumi.ResourceOptions(parent=self, providers=kube, depends_on=[self.cluster]),

@@ -26,6 +26,7 @@ name, the key the interceptor routes by; the interceptor's namespace grants the 
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -48,6 +49,9 @@ MODEL_PATH_PREFIX = "/models"
 # subnet (AKS docs istio-gateway-api.md lines 407-415, internal-lb.md).
 INTERNAL_LB = "service.beta.kubernetes.io/azure-load-balancer-internal"
 INTERNAL_LB_SUBNET = "service.beta.kubernetes.io/azure-load-balancer-internal-subnet"
+# A fixed frontend address, so the hostname's DNS record can be written before the first request (AKS
+# internal-lb.md lines 72-87: the annotation, not the deprecated loadBalancerIP).
+LB_IPV4 = "service.beta.kubernetes.io/azure-load-balancer-ipv4"
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,7 @@ class GatewaySpec:
     tls_secret: str  # the Kubernetes TLS Secret synced from the Key Vault certificate
     internal: bool = True
     subnet: str | None = None  # the gateway subnet's name; None: the node subnet
+    address: str | None = None  # the internal frontend's fixed IPv4 address; None: Azure picks one
     labels: tuple[tuple[str, str], ...] = ()
     # Where the routes live, beside the models' Services (no ReferenceGrant for them); None: the
     # gateway's own namespace. The Gateway admits routes from that namespace only.
@@ -100,6 +105,8 @@ def gateway(spec: GatewaySpec) -> dict[str, Any]:
     annotations = {INTERNAL_LB: "true"} if spec.internal else {}
     if spec.internal and spec.subnet:
         annotations[INTERNAL_LB_SUBNET] = spec.subnet
+    if spec.internal and spec.address:
+        annotations[LB_IPV4] = spec.address
     doc: dict[str, Any] = {
         "apiVersion": GATEWAY_API,
         "kind": "Gateway",
@@ -244,3 +251,12 @@ def gateway_notes(config: StackConfig, on: date) -> list[str]:
             "istio-support-policy.md): plan its upgrade to the next revision (gateway.istioRevision)"
         )
     return notes
+
+
+def gateway_address(subnet_prefix: str | None) -> str | None:
+    """The gateway's fixed internal address: the first one Azure lets a subnet use ("Azure reserves the
+    first four and last IP addresses", AKS concepts-network-azure-cni-overlay.md line 65); the gateway
+    subnet holds nothing else. None without a gateway subnet."""
+    if subnet_prefix is None:
+        return None
+    return str(ipaddress.ip_network(subnet_prefix).network_address + 4)

@@ -21,7 +21,7 @@ from config.catalog import load_catalog
 from facts.gateway_api import crd_documents
 from facts.istio import REVISIONS
 from renderers.api_keys import API_KEYS_SECRET, VLLM_KEYS_FILE, VLLM_KEYS_SECRET, vllm_keys_yaml
-from renderers.gateway import gateway_notes
+from renderers.gateway import gateway_address, gateway_notes
 from rules.gateway import istio_revision_supported
 from tests.conftest import by_type, one, parse_values, planned, run_with, value_problems
 from tools.mocks import ProgramRun
@@ -94,7 +94,10 @@ def test_prods_gateway_and_routes_validate_against_the_installed_crds() -> None:
     assert spec["infrastructure"]["annotations"] == {
         "service.beta.kubernetes.io/azure-load-balancer-internal": "true",
         "service.beta.kubernetes.io/azure-load-balancer-internal-subnet": "snet-gateway",
+        # a fixed frontend (the subnet 10.224.6.0/24's first usable address): the DNS record can be written
+        "service.beta.kubernetes.io/azure-load-balancer-ipv4": "10.224.6.4",
     }
+    assert run.outputs["gateway"]["address"] == "10.224.6.4"
     (listener,) = spec["listeners"]
     assert listener["hostname"] == "llm.prod.internal.example.com"
     assert listener["tls"]["certificateRefs"] == [{"kind": "Secret", "name": "models-tls"}]
@@ -332,3 +335,9 @@ def test_the_plan_notes_the_crds_ownership_and_an_end_of_life_near_the_plan_date
     assert "Managed Gateway API" in notes[0] and "asm-1-30" in notes[1] and "December 2026" in notes[1]
     assert len(gateway_notes(config, date(2026, 8, 1))) == 1  # more than 90 days before its end
     assert any("Gateway API CRDs v1.5.1" in n for n in _prod().outputs["notes"])
+
+
+def test_the_gateway_address_is_the_first_usable_one_of_its_subnet() -> None:
+    assert gateway_address("10.224.6.0/24") == "10.224.6.4"
+    assert gateway_address("10.50.8.128/27") == "10.50.8.132"
+    assert gateway_address(None) is None

@@ -121,9 +121,10 @@ def gateway_section(outputs: StackOutputs) -> str:
     gw = outputs.get("gateway")
     if not gw:
         return ""
-    where = "internal load balancer (a private address)" if gw["internal"] else "PUBLIC load balancer"
+    where = "internal load balancer" if gw["internal"] else "PUBLIC load balancer"
+    at = f"{gw['hostname']} -> {gw['address']}" if gw.get("address") else f"{gw['hostname']} -> its address"
     lines = [
-        f"  base URL: {gw['baseUrl']} ({where}; point {gw['hostname']} at its address in your DNS)",
+        f"  base URL: {gw['baseUrl']} ({where}; in your DNS: {at})",
         f"  TLS: Key Vault certificate {gw['tlsCertificate']} -> Secret {gw['namespace']}/{gw['tlsSecret']}",
         f"  served by: AKS Istio add-on {gw['istioRevision']}, Gateway API CRDs {gw['gatewayApiCrds']}",
         f"  authentication: {gw['authentication']}",
