@@ -107,7 +107,7 @@ class ModelSim:
         self.name = self.plan.config.name
 
     def ready(self, t: float) -> int:
-        return sum(1 for p in self.pods if p.ready_at is not None and p.ready_at <= t)
+        return len([p for p in self.pods if p.ready_at is not None and p.ready_at <= t])
 
 
 def _agent_group(pool: GpuPoolConfig, plan: StackPlan, boot: int) -> NodeGroup:
@@ -254,6 +254,69 @@ def week_start(plan: StackPlan) -> tuple[int, str, int]:
     return (DAY_MINUTES - offset) % WEEK_MINUTES, zone, offset
 
 
+# The weekly totals of each model (``ModelSim.totals``; ``simulation.summary`` reads them)
+TOTALS = (
+    "delayed",
+    "failed",
+    "arrived",
+    "gpuHours",
+    "cost",
+    "atZeroSeconds",
+    "coldStarts",
+    "warmStarts",
+    "worstWait",
+    "maxWaiting",
+    "longestStart",
+    "costDay",
+    "httpTimeouts",
+    "prewarmLag",
+)
+SERIES_KEYS = ("demand", "served", "desiredReplicas", "readyReplicas", "waiting", "failed")
+
+
+@dataclass(frozen=True)
+class SeriesDay:
+    """The simulated seconds [lo, hi) whose per-minute series is kept (none: lo = hi = -1)."""
+
+    lo: int
+    hi: int
+
+    @classmethod
+    def of(cls, day: int | None) -> SeriesDay:
+        if day is None:
+            return cls(-1, -1)
+        return cls(day * DAY_MINUTES * 60, (day + 1) * DAY_MINUTES * 60)
+
+    def holds(self, t: float) -> bool:
+        return self.lo <= t < self.hi
+
+
+@dataclass
+class Week:
+    """The state of one simulated week: the models, their node groups, the series being kept and the
+    requests failed in the current minute."""
+
+    sims: list[ModelSim]
+    groups: list[NodeGroup]
+    start: int  # UTC week minute of the first step
+    day: SeriesDay
+    system: float  # the system pool's USD per hour
+    series: dict[str, Any] = field(init=False)
+    by_group: list[tuple[NodeGroup, list[ModelSim]]] = field(init=False)
+    failed_minute: dict[str, float] = field(init=False)
+
+    def __post_init__(self) -> None:
+        names = [s.name for s in self.sims]
+        self.series = {
+            "minute": [],
+            "hourly": [],
+            "models": {n: {k: [] for k in SERIES_KEYS} for n in names},
+            "nodes": {g.name: [] for g in self.groups},
+        }
+        self.by_group = [(g, [s for s in self.sims if s.group is g]) for g in self.groups]
+        self.failed_minute = dict.fromkeys(names, 0.0)
+
+
 def simulate(
     plan: StackPlan,
     demands: dict[str, Demand],
@@ -267,30 +330,27 @@ def simulate(
     groups = list({id(s.group): s.group for s in sims}.values())
     start, _, _ = week_start(plan)
     for s in sims:
-        s.totals = dict.fromkeys(
-            (
-                "delayed",
-                "failed",
-                "arrived",
-                "gpuHours",
-                "cost",
-                "atZeroSeconds",
-                "coldStarts",
-                "warmStarts",
-                "worstWait",
-                "maxWaiting",
-                "longestStart",
-                "costDay",
-                "httpTimeouts",
-                "prewarmLag",
-            ),
-            0.0,
-        )
-        s.totals["firstAtZero"] = -1.0
-        s.spec = max(s.floor, s.cron_replicas if s.cron_on and s.cron_on[start] else 0)
+        _reset(s, start)
+    _start_floors(sims, groups)
+    week = Week(sims, groups, start, SeriesDay.of(series_day), _system_hourly(plan))
+    for step in range(days * DAY_MINUTES * 60 // STEP_SECONDS):
+        _step(week, step)
+    return Run(start, sims, groups, week.series, week.system)
+
+
+def _reset(s: ModelSim, start: int) -> None:
+    """Zero totals; the replicas at the start: the floor, or the cron trigger's if its window is open."""
+    s.totals = dict.fromkeys(TOTALS, 0.0)
+    s.totals["firstAtZero"] = -1.0
+    s.spec = max(s.floor, s.cron_replicas if s.cron_on and s.cron_on[start] else 0)
+
+
+def _start_floors(sims: list[ModelSim], groups: list[NodeGroup]) -> None:
+    """Every group at its minimum of nodes, and the starting replicas ready on ready nodes (added where
+    the minimum does not hold them)."""
     for g in groups:
         g.fill_minimum()
-    for g in groups:  # the floor's pods start on ready nodes
+    for g in groups:
         members = [s for s in sims if s.group is g]
         need = sum(s.spec * s.slots for s in members)
         free = sum(n.slots for n in g.nodes)
@@ -302,76 +362,88 @@ def simulate(
                 _place(g, pod, s.slots)
                 pod.ready_at = 0.0
                 s.pods.append(pod)
-    names = [s.name for s in sims]
-    series: dict[str, Any] = {
-        "minute": [],
-        "hourly": [],
-        "models": {
-            n: {k: [] for k in ("demand", "served", "desiredReplicas", "readyReplicas", "waiting", "failed")}
-            for n in names
-        },
-        "nodes": {g.name: [] for g in groups},
-    }
-    system = _system_hourly(plan)
-    by_group = [(g, [s for s in sims if s.group is g]) for g in groups]
-    failed_minute = dict.fromkeys(names, 0.0)
-    steps = days * DAY_MINUTES * 60 // STEP_SECONDS
-    day_lo, day_hi = (
-        (series_day * DAY_MINUTES * 60, (series_day + 1) * DAY_MINUTES * 60)
-        if series_day is not None
-        else (-1, -1)
-    )
-    for step in range(steps):
-        t = float(step * STEP_SECONDS)
-        minute = start + int(t // 60)
-        for s in sims:
-            failed_minute[s.name] += _control(s, t, minute)
-        for g, members in by_group:
-            pending = 0
-            for s in members:
-                for pod in s.pods:
-                    if pod.node is None and not _place(g, pod, s.slots):
-                        pending += s.slots
-                        continue
-                    if pod.ready_at is None and pod.node.ready(t):
-                        pod.ready_at = t + s.warm_seconds
-                        pod.cold = pod.node.born >= pod.created
-                        s.totals["coldStarts" if pod.cold else "warmStarts"] += 1
-                        s.totals["longestStart"] = max(s.totals["longestStart"], pod.ready_at - pod.created)
-            g.provision(t, pending)
-            for n in g.nodes:
-                if n.used == 0 and n.empty_since is None and n.ready(t):
-                    n.empty_since = t
-            g.scale_down(t, minute)
-            hourly = g.hourly() * STEP_SECONDS / 3600
-            used = {s.name: sum(s.slots for p in s.pods if p.node is not None) for s in members}
-            total_used = sum(used.values())
-            for s in members:
-                share = used[s.name] / total_used if total_used else 1 / len(members)
-                s.totals["cost"] += hourly * share
-                if day_lo <= t < day_hi:
-                    s.totals["costDay"] += hourly * share
-                s.totals["gpuHours"] += (
-                    sum(1 for p in s.pods if p.node is not None) * s.gpus_per_pod * STEP_SECONDS / 3600
-                )
-        if day_lo <= t < day_hi and step % SERIES_EVERY_STEPS == SERIES_EVERY_STEPS - 1:
-            series["minute"].append(int((t - day_lo) // 60))
-            series["hourly"].append(round(system + sum(g.hourly() for g in groups), 4))
-            for s in sims:
-                d = s.demand.at(minute)
-                ready = s.ready(t)
-                row = series["models"][s.name]
-                row["demand"].append(round(d, 3))
-                row["served"].append(round(min(d, ready * s.plan.sizing.max_num_seqs), 3))
-                row["desiredReplicas"].append(s.spec)
-                row["readyReplicas"].append(ready)
-                row["waiting"].append(round(max(0.0, d - ready * s.plan.sizing.max_num_seqs), 3))
-                row["failed"].append(round(failed_minute[s.name], 4))
-            for g in groups:
-                series["nodes"][g.name].append(len(g.nodes))
-        if step % SERIES_EVERY_STEPS == SERIES_EVERY_STEPS - 1:
-            failed_minute = dict.fromkeys(names, 0.0)
-    return Run(start, sims, groups, series, system)
+
+
+def _step(week: Week, step: int) -> None:
+    """One HPA sync step: every model's controllers, then every node group; the series once a minute."""
+    t = float(step * STEP_SECONDS)
+    minute = week.start + int(t // 60)
+    in_day = week.day.holds(t)
+    for s in week.sims:
+        week.failed_minute[s.name] += _control(s, t, minute)
+    for g, members in week.by_group:
+        _run_group(g, members, t, minute, in_day=in_day)
+    if step % SERIES_EVERY_STEPS == SERIES_EVERY_STEPS - 1:
+        if in_day:
+            _record(week, t, minute)
+        week.failed_minute = dict.fromkeys(week.failed_minute, 0.0)
+
+
+def _run_group(g: NodeGroup, members: list[ModelSim], t: float, minute: int, *, in_day: bool) -> None:
+    """One step of a node group: bind and start pods, provision for the pending ones, mark empty nodes,
+    scale down, and charge the step to its models."""
+    g.provision(t, _bind_pods(g, members, t))
+    for n in g.nodes:
+        if n.used == 0 and n.empty_since is None and n.ready(t):
+            n.empty_since = t
+    g.scale_down(t, minute)
+    _charge(g, members, in_day=in_day)
+
+
+def _bind_pods(g: NodeGroup, members: list[ModelSim], t: float) -> int:
+    """Bind unbound pods to nodes with free slots, start those whose node is ready; returns the GPU
+    slots of the pods no node holds."""
+    pending = 0
+    for s in members:
+        for pod in s.pods:
+            if pod.node is None and not _place(g, pod, s.slots):
+                pending += s.slots
+                continue
+            if pod.ready_at is None and pod.node.ready(t):
+                _start_pod(s, pod, t)
+    return pending
+
+
+def _start_pod(s: ModelSim, pod: Pod, t: float) -> None:
+    """A pod on a ready node starts: ready after the warm start; cold when its node came up for it."""
+    pod.ready_at = t + s.warm_seconds
+    pod.cold = pod.node.born >= pod.created
+    s.totals["coldStarts" if pod.cold else "warmStarts"] += 1
+    s.totals["longestStart"] = max(s.totals["longestStart"], pod.ready_at - pod.created)
+
+
+def _charge(g: NodeGroup, members: list[ModelSim], *, in_day: bool) -> None:
+    """The step's cost of the group's nodes, shared by its models in proportion to the GPU slots their
+    pods hold (evenly when none holds any), and each model's GPU hours."""
+    hourly = g.hourly() * STEP_SECONDS / 3600
+    bound = [len([p for p in s.pods if p.node is not None]) for s in members]  # pods on a node
+    total_used = sum(n * s.slots for n, s in zip(bound, members, strict=True))
+    for n, s in zip(bound, members, strict=True):
+        share = n * s.slots / total_used if total_used else 1 / len(members)
+        s.totals["cost"] += hourly * share
+        if in_day:
+            s.totals["costDay"] += hourly * share
+        s.totals["gpuHours"] += n * s.gpus_per_pod * STEP_SECONDS / 3600
+
+
+def _record(week: Week, t: float, minute: int) -> None:
+    """One point of the kept day's series: cost per hour, each model's demand and replicas, nodes."""
+    series = week.series
+    series["minute"].append(int((t - week.day.lo) // 60))
+    series["hourly"].append(round(week.system + sum(g.hourly() for g in week.groups), 4))
+    for s in week.sims:
+        d = s.demand.at(minute)
+        ready = s.ready(t)
+        capacity = ready * s.plan.sizing.max_num_seqs
+        row = series["models"][s.name]
+        row["demand"].append(round(d, 3))
+        row["served"].append(round(min(d, capacity), 3))
+        row["desiredReplicas"].append(s.spec)
+        row["readyReplicas"].append(ready)
+        row["waiting"].append(round(max(0.0, d - capacity), 3))
+        row["failed"].append(round(week.failed_minute[s.name], 4))
+    for g in week.groups:
+        series["nodes"][g.name].append(len(g.nodes))
 
 
 def _place(group: NodeGroup, pod: Pod, slots: int) -> bool:
@@ -408,89 +480,138 @@ def _remove_pod(s: ModelSim, t: float) -> None:
             pod.node.empty_since = t
 
 
+@dataclass(slots=True)
+class Observed:
+    """What one model's controllers read at one step."""
+
+    t: float
+    minute: int
+    demand: float
+    ready: int
+    cron_on: bool  # inside the cron trigger's window
+    load: float  # what the load trigger reads: no pods, no series (ignoreNullValues reads 0)
+
+
 def _control(s: ModelSim, t: float, minute: int) -> float:
     """KEDA and the HPA for one step; demand accounting. Returns the requests failed in the step."""
-    d = s.demand.at(minute)
-    ready = s.ready(t)
+    d, ready = s.demand.at(minute), s.ready(t)
     cron_on = s.cron_on is not None and s.cron_on[minute % WEEK_MINUTES]
-    load = d if ready > 0 else 0.0  # no pods, no series: ignoreNullValues reads 0
-    if cron_on and not s.cron_was_on:
-        s.window_opened = t
-    s.cron_was_on = cron_on
-    if s.window_opened is not None and ready >= s.cron_replicas:
-        s.totals["prewarmLag"] = max(s.totals["prewarmLag"], t - s.window_opened)
-        s.window_opened = None
+    now = Observed(t, minute, d, ready, cron_on, load=d if ready > 0 else 0.0)
+    if s.cron_on is not None:  # without a schedule there is no window to pre-warm
+        _track_prewarm(s, now)
     before = s.spec
-    if int(t) % POLLING_SECONDS == 0:  # KEDA's poll
-        active = keda_active(load) or cron_on or (s.http and d > 0) or (s.queue and d > 0)
-        if active:
-            s.last_active = t
-            if s.spec == 0:
-                s.spec = max(1, s.floor)
-        elif s.spec > 0 and s.floor == 0 and t - s.last_active > s.cooldown:
-            s.spec = 0
-            s.history.clear()
-            s.up_history.clear()
+    if int(t) % POLLING_SECONDS == 0:
+        _keda_poll(s, now)
     if s.spec > 0 and s.spec == before:  # the HPA (not on a target at zero)
-        metrics = [(load, s.target)]
-        if s.cron_on is not None:
-            metrics.append((float(s.cron_replicas if cron_on else 0), 1))
-        if s.http:
-            metrics.append((d, s.plan.sizing.max_num_seqs))
-        rec = max(hpa_desired_replicas(s.spec, v, tgt) for v, tgt in metrics)
-        rec = max(max(1, s.floor), min(s.max_replicas, rec))
-        # stabilizeRecommendationWithBehaviors: up to the lowest recommendation of the scale-up window,
-        # down to the highest of the scale-down window (recommendations strictly newer than now - window)
-        up_rec = _windowed(s.up_history, t, rec, s.up_window, highest=False)
-        down_rec = _windowed(s.history, t, rec, s.down_window, highest=True)
-        # the Pods policies: at most `value` pods added (removed) within `periodSeconds`
-        while s.ups and s.ups[0][0] <= t - s.up_period:
-            s.ups.popleft()
-        while s.downs and s.downs[0][0] <= t - s.down_period:
-            s.downs.popleft()
-        if up_rec > s.spec:
-            step = min(up_rec - s.spec, s.up_pods - sum(n for _, n in s.ups))
-            if step > 0:
-                s.spec += step
-                s.ups.append((t, step))
-        elif down_rec < s.spec:
-            step = min(s.spec - down_rec, s.down_pods - sum(n for _, n in s.downs))
-            if step > 0:
-                s.spec -= step
-                s.downs.append((t, step))
+        _hpa(s, now)
     if s.spec != before:
         s.changes.append((t, 1 if s.spec > before else -1))
     while len(s.pods) < s.spec:
         s.pods.append(Pod(t))
     while len(s.pods) > s.spec:
         _remove_pod(s, t)
-    # demand accounting
-    tot = s.totals
+    return _account(s, now)
+
+
+def _track_prewarm(s: ModelSim, now: Observed) -> None:
+    """The pre-warm lag: from the cron window's opening until its replicas are ready."""
+    if now.cron_on and not s.cron_was_on:
+        s.window_opened = now.t
+    s.cron_was_on = now.cron_on
+    if s.window_opened is not None and now.ready >= s.cron_replicas:
+        s.totals["prewarmLag"] = max(s.totals["prewarmLag"], now.t - s.window_opened)
+        s.window_opened = None
+
+
+def _keda_poll(s: ModelSim, now: Observed) -> None:
+    """KEDA's poll: any active trigger wakes a model at zero; none for the cooldown returns it to zero
+    (when its floor is zero)."""
+    d = now.demand
+    active = keda_active(now.load) or now.cron_on or (s.http and d > 0) or (s.queue and d > 0)
+    if active:
+        s.last_active = now.t
+        if s.spec == 0:
+            s.spec = max(1, s.floor)
+    elif s.spec > 0 and s.floor == 0 and now.t - s.last_active > s.cooldown:
+        s.spec = 0
+        s.history.clear()
+        s.up_history.clear()
+
+
+def _recommendation(s: ModelSim, now: Observed) -> int:
+    """The HPA's recommendation, the highest over its metrics (the load; the cron trigger's replicas;
+    the HTTP add-on's requests), within the floor and the maximum."""
+    rec = hpa_desired_replicas(s.spec, now.load, s.target)
+    if s.cron_on is not None:
+        rec = max(rec, hpa_desired_replicas(s.spec, float(s.cron_replicas if now.cron_on else 0), 1))
+    if s.http:
+        rec = max(rec, hpa_desired_replicas(s.spec, now.demand, s.plan.sizing.max_num_seqs))
+    return max(max(1, s.floor), min(s.max_replicas, rec))
+
+
+def _hpa(s: ModelSim, now: Observed) -> None:
+    """One HPA sync: the recommendation, stabilised by the behaviour's windows, moved within its Pods
+    policies."""
+    t, rec = now.t, _recommendation(s, now)
+    # stabilizeRecommendationWithBehaviors: up to the lowest recommendation of the scale-up window,
+    # down to the highest of the scale-down window (recommendations strictly newer than now - window)
+    up_rec = _windowed(s.up_history, t, rec, s.up_window, highest=False)
+    down_rec = _windowed(s.history, t, rec, s.down_window, highest=True)
+    # the Pods policies: at most `value` pods added (removed) within `periodSeconds`
+    while s.ups and s.ups[0][0] <= t - s.up_period:
+        s.ups.popleft()
+    while s.downs and s.downs[0][0] <= t - s.down_period:
+        s.downs.popleft()
+    if up_rec > s.spec:
+        step = min(up_rec - s.spec, s.up_pods - sum(n for _, n in s.ups))
+        if step > 0:
+            s.spec += step
+            s.ups.append((t, step))
+    elif down_rec < s.spec:
+        step = min(s.spec - down_rec, s.down_pods - sum(n for _, n in s.downs))
+        if step > 0:
+            s.spec -= step
+            s.downs.append((t, step))
+
+
+def _account(s: ModelSim, now: Observed) -> float:
+    """Demand accounting of one step: arrivals, waiting, time at zero under demand, requests delayed or
+    failed. Returns the requests failed in the step."""
+    tot, d = s.totals, now.demand
     arrivals = d / s.request_seconds * STEP_SECONDS
     tot["arrived"] += arrivals
-    capacity = ready * s.plan.sizing.max_num_seqs
+    capacity = now.ready * s.plan.sizing.max_num_seqs
     waiting = max(0.0, d - capacity)
     tot["maxWaiting"] = max(tot["maxWaiting"], waiting)
     failed = 0.0
     if s.spec == 0 and d > 0:
         tot["atZeroSeconds"] += STEP_SECONDS
         if tot["firstAtZero"] < 0:
-            tot["firstAtZero"] = float(minute)
-    if ready == 0 and d > 0:
+            tot["firstAtZero"] = float(now.minute)
+    if now.ready == 0 and d > 0:
         if s.http:
-            s.cohorts.append((t, arrivals))
+            s.cohorts.append((now.t, arrivals))
         else:
             failed += arrivals
     elif d > 0:
         tot["delayed"] += arrivals * waiting / d
-    while s.cohorts and (ready > 0 or t - s.cohorts[0][0] > s.http_wait):
+    if s.cohorts:
+        failed = _release_cohorts(s, now, failed)
+    tot["failed"] += failed
+    return failed
+
+
+def _release_cohorts(s: ModelSim, now: Observed, failed: float) -> float:
+    """Requests the HTTP interceptor holds: delayed once a replica is ready, failed past its wait.
+    Returns ``failed`` plus those that timed out."""
+    tot = s.totals
+    while s.cohorts and (now.ready > 0 or now.t - s.cohorts[0][0] > s.http_wait):
         born, n = s.cohorts.popleft()
-        wait = t - born
+        wait = now.t - born
         if wait > s.http_wait:
             failed += n
             tot["httpTimeouts"] += n
         else:
             tot["delayed"] += n
             tot["worstWait"] = max(tot["worstWait"], wait)
-    tot["failed"] += failed
     return failed

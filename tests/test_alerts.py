@@ -273,7 +273,7 @@ def test_the_dcgm_exporter_is_scraped_where_the_gpu_operator_runs_it(
     assert keep["action"] == "keep" and keep["regex"] == "nvidia-dcgm-exporter;metrics"
 
 
-_BOUNDS = {  # key -> (lowest accepted, highest accepted), from config/schema.py AlertsConfig
+_BOUNDS = {  # key -> (lowest accepted, highest accepted), from config/schema/alerts.py AlertsConfig
     "kvCacheUsagePercent": (50, 100),
     "kvCacheMinutes": (1, 1440),
     "noReadyReplicaMinutes": (1, 1440),

@@ -1,5 +1,5 @@
 """The config reference, the stack files' JSON Schema and Pulumi.yaml's declarations are generated
-from config/schema.py (tools.gen_docs): current, complete, and accepting exactly what the program reads."""
+from config/schema/ (tools.gen_docs): current, complete, and accepting exactly what the program reads."""
 
 from __future__ import annotations
 
