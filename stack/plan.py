@@ -72,6 +72,7 @@ class ClusterFeatures:
     managed_prometheus: bool = False
     node_auto_provisioning: bool = False
     keep_default_nap_pools: bool = True
+    istio_revision: str | None = None  # the AKS Istio add-on (serviceMeshProfile) for the gateway
 
 
 def cluster_features(config: StackConfig) -> ClusterFeatures:
@@ -85,6 +86,7 @@ def cluster_features(config: StackConfig) -> ClusterFeatures:
         managed_prometheus=True,
         node_auto_provisioning=nap.mode == "nap",
         keep_default_nap_pools=nap.keep_default_node_pools,
+        istio_revision=config.gateway.istio_revision if config.gateway is not None else None,
     )
 
 
