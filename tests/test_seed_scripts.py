@@ -17,7 +17,9 @@ from renderers.model_weights import (
     MARKER,
     SEED_DIR,
     WAIT_INTERVAL_SECONDS,
+    check_script,
     download_command,
+    skip_flag,
     upload_script,
     wait_script,
 )
@@ -152,7 +154,7 @@ def snapshot_download(repo_id, revision, local_dir, allow_patterns, token):
 """
 
 
-def _seed_dir(box: dict[str, Path], files: dict[str, bytes] = HUB_FILES) -> Path:
+def _seed_dir(box: dict[str, Path], files: dict[str, bytes] = HUB_FILES, blob_path: str = BLOB_PATH) -> Path:
     """The download step, run with the rendered script and a stand-in ``huggingface_hub`` that writes
     ``files`` (by default two weight shards, a config, a nested tokenizer file and the hub's
     ``.cache/huggingface`` bookkeeping)."""
@@ -160,16 +162,17 @@ def _seed_dir(box: dict[str, Path], files: dict[str, bytes] = HUB_FILES) -> Path
     hub.mkdir(parents=True)
     (hub / "__init__.py").write_text(f"FILES = {files!r}\n{FAKE_HUB}")
     seed = box["root"] / "seed"
-    command = download_command("org/phi", BLOB_PATH.split("/")[1], BLOB_PATH)
-    assert command[:2] == ["python3", "-c"] and command[5] == f"{SEED_DIR}/{BLOB_PATH}"
+    command = download_command("org/phi", blob_path.split("/")[1], blob_path)
+    assert command[:2] == ["python3", "-c"] and command[5] == f"{SEED_DIR}/{blob_path}"
+    assert command[7] == skip_flag(blob_path)
     args = [
         sys.executable,
         "-c",
         command[2],
         *command[3:5],
-        str(seed / BLOB_PATH),
+        str(seed / blob_path),
         command[6],
-        str(seed / "skip"),
+        skip_flag(blob_path, str(seed)),
     ]
     env = {**os.environ, "PYTHONPATH": str(box["root"] / "fake-hub")}
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
@@ -225,7 +228,7 @@ def test_the_upload_skips_the_hub_bookkeeping_resumes_after_a_failure_and_writes
 
 def test_the_upload_does_nothing_when_the_check_found_the_revision_seeded(sandbox: dict[str, Path]) -> None:
     seed = _seed_dir(sandbox)
-    (seed / "skip").touch()
+    Path(skip_flag(BLOB_PATH, str(seed))).touch()
     assert _run(sandbox, upload_script(CONTAINER, BLOB_PATH, seed_dir=str(seed))).returncode == 0
     assert _uploads(sandbox) == []
 
@@ -297,3 +300,29 @@ def test_the_upload_keeps_spaces_and_nested_folders_and_skips_a_same_size_blob(
     again = _run(sandbox, script)
     assert again.returncode == 0 and _uploads(sandbox) == [f"{BLOB_PATH}/{MARKER}"]
     assert "special tokens [v2].json: already uploaded" in again.stdout
+
+
+def test_a_skip_flag_counts_only_for_its_revision_and_only_until_the_next_check(
+    sandbox: dict[str, Path],
+) -> None:
+    # The scratch share is the model's (one PVC for every revision) and outlives each Job.
+    seed, store = sandbox["root"] / "seed", sandbox["store"]
+    seed.mkdir()
+    old = "phi/" + "a" * 40
+    # the old revision is seeded and its Job runs again (a new vLLM image replaces the Job): flagged
+    (store / old).mkdir(parents=True)
+    (store / old / MARKER).write_text("seeded")
+    assert _run(sandbox, check_script(CONTAINER, old, seed_dir=str(seed))).returncode == 0
+    assert Path(skip_flag(old, str(seed))).exists()
+
+    # the model moves to a new revision: its Job seeds it all the same
+    assert _run(sandbox, check_script(CONTAINER, BLOB_PATH, seed_dir=str(seed))).returncode == 0
+    _seed_dir(sandbox, blob_path=BLOB_PATH)
+    done = _run(sandbox, upload_script(CONTAINER, BLOB_PATH, seed_dir=str(seed)))
+    assert done.returncode == 0, done.stderr
+    assert (store / BLOB_PATH / MARKER).exists() and (store / BLOB_PATH / "config.json").exists()
+
+    # the old revision's blobs are gone (another storage account): its next check drops the stale flag
+    shutil.rmtree(store / old)
+    assert _run(sandbox, check_script(CONTAINER, old, seed_dir=str(seed))).returncode == 0
+    assert not Path(skip_flag(old, str(seed))).exists()
