@@ -39,43 +39,46 @@ def pod_specs(manifest: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield spec["jobTemplate"]["spec"]["template"]["spec"]
 
 
+def container_violations(c: dict[str, Any], psc: dict[str, Any]) -> list[str]:
+    """What Restricted refuses in one container, ``psc`` being the pod's security context."""
+    out: list[str] = []
+    sc = c.get("securityContext") or {}
+    where = c["name"]
+    caps = sc.get("capabilities") or {}
+    if sc.get("privileged"):
+        out.append(f"{where}: privileged")
+    if sc.get("allowPrivilegeEscalation") is not False:
+        out.append(f"{where}: allowPrivilegeEscalation is not false")
+    if "ALL" not in (caps.get("drop") or []):
+        out.append(f"{where}: capabilities do not drop ALL")
+    if set(caps.get("add") or []) - {"NET_BIND_SERVICE"}:
+        out.append(f"{where}: adds {caps['add']}")
+    if not (sc.get("runAsNonRoot") if "runAsNonRoot" in sc else psc.get("runAsNonRoot")):
+        out.append(f"{where}: runAsNonRoot is not true")
+    if sc.get("runAsUser", psc.get("runAsUser")) == 0:
+        out.append(f"{where}: runAsUser 0")
+    seccomp = (sc.get("seccompProfile") or psc.get("seccompProfile") or {}).get("type")
+    if seccomp not in SECCOMP_OK:
+        out.append(f"{where}: seccompProfile {seccomp}")
+    if any(p.get("hostPort") for p in c.get("ports") or []):
+        out.append(f"{where}: hostPort")
+    if sc.get("procMount", "Default") != "Default":
+        out.append(f"{where}: procMount {sc['procMount']}")
+    return out
+
+
 def restricted_violations(pod: dict[str, Any]) -> list[str]:
     """What the Restricted profile (with Baseline under it) refuses in ``pod``, one line each."""
-    out: list[str] = []
-    psc = pod.get("securityContext") or {}
-    for key in ("hostNetwork", "hostPID", "hostIPC"):
-        if pod.get(key):
-            out.append(f"{key}: true")
+    out = [f"{key}: true" for key in ("hostNetwork", "hostPID", "hostIPC") if pod.get(key)]
     for volume in pod.get("volumes") or []:
         source = set(volume) - {"name"}
         if not source <= ALLOWED_VOLUMES:
             out.append(f"volume {volume['name']}: {sorted(source)}")
+    psc = pod.get("securityContext") or {}
     if (psc.get("runAsUser") or 1) == 0:
         out.append("pod runAsUser 0")
-    containers = [*(pod.get("initContainers") or []), *pod["containers"]]
-    for c in containers:
-        sc = c.get("securityContext") or {}
-        where = c["name"]
-        caps = sc.get("capabilities") or {}
-        if sc.get("privileged"):
-            out.append(f"{where}: privileged")
-        if sc.get("allowPrivilegeEscalation") is not False:
-            out.append(f"{where}: allowPrivilegeEscalation is not false")
-        if "ALL" not in (caps.get("drop") or []):
-            out.append(f"{where}: capabilities do not drop ALL")
-        if set(caps.get("add") or []) - {"NET_BIND_SERVICE"}:
-            out.append(f"{where}: adds {caps['add']}")
-        if not (sc.get("runAsNonRoot") if "runAsNonRoot" in sc else psc.get("runAsNonRoot")):
-            out.append(f"{where}: runAsNonRoot is not true")
-        if sc.get("runAsUser", psc.get("runAsUser")) == 0:
-            out.append(f"{where}: runAsUser 0")
-        seccomp = (sc.get("seccompProfile") or psc.get("seccompProfile") or {}).get("type")
-        if seccomp not in SECCOMP_OK:
-            out.append(f"{where}: seccompProfile {seccomp}")
-        if any(p.get("hostPort") for p in c.get("ports") or []):
-            out.append(f"{where}: hostPort")
-        if sc.get("procMount", "Default") != "Default":
-            out.append(f"{where}: procMount {sc['procMount']}")
+    for c in [*(pod.get("initContainers") or []), *pod["containers"]]:
+        out.extend(container_violations(c, psc))
     return out
 
 
