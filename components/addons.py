@@ -36,6 +36,7 @@ from config.schema import StackConfig
 from facts.naming import Names
 from facts.tags import k8s_labels
 from renderers.alerts import ALERT_INTERVAL, alert_contacts, prometheus_alert_rules, queue_metric_alerts
+from renderers.api_keys import consumers
 from renderers.autoscaling import RULE_INTERVAL, load_recording_rule
 from renderers.gpu_software import kaito_gfd_values
 from sizing.deployments import ModelPlan
@@ -141,9 +142,11 @@ class PlatformAddons(Component):
                 cluster_egress_ips=cluster_egress_ips(cluster.cluster),
                 hf_token=token,
                 place=place,
+                api_key_consumers=consumers(cfg),
             ),
             self.child_opts(was="key-vault"),
         )
+        self.vault, self.home = vault, home  # the gateway (components.gateway) reads its certificate here
         weights_store: ModelWeightsStore | None = None
         weights_grants: list[RoleGrant] = []
         if cfg.model_weights is not None:
@@ -172,6 +175,8 @@ class PlatformAddons(Component):
                 hf_token_secret_name=vault.hf_token_secret_name,
                 home=home,
                 extra_grants=weights_grants,
+                api_key_consumers=consumers(cfg),
+                api_key_secrets=vault.api_key_secrets,
             ),
             self.child_opts(was="inference"),
         )

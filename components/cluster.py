@@ -269,6 +269,14 @@ class AksCluster(Component):
             )
             if args.features.managed_prometheus
             else None,
+            # The AKS Istio add-on serves the gateway's Gateway API objects (gatewayClassName istio;
+            # AKS istio-gateway-api.md lines 25-28); its revision is checked by rules.gateway.
+            service_mesh_profile=cs.ServiceMeshProfileArgs(
+                mode=cs.ServiceMeshMode.ISTIO,
+                istio=cs.IstioServiceMeshArgs(revisions=[args.features.istio_revision]),
+            )
+            if args.features.istio_revision
+            else None,
             node_provisioning_profile=cs.ManagedClusterNodeProvisioningProfileArgs(
                 mode=cs.NodeProvisioningMode.AUTO,
                 default_node_pools=cs.NodeProvisioningDefaultNodePools.AUTO

@@ -1,5 +1,6 @@
 """The stack's Key Vault: RBAC authorization, purge protection, a firewall that denies by default,
-and the Hugging Face token as a secret (only when one is configured)."""
+the Hugging Face token as a secret (only when one is configured), and each API-key consumer's key
+(generated here, kept only in the vault and in Pulumi's encrypted state)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_azure_native.containerservice as cs
 import pulumi_azure_native.keyvault as keyvault
+import pulumi_random as random
 
 from components.azure_place import AzurePlace
 from components.child_names import Component
 from config.schema import KeyVaultConfig
 from facts.naming import Names
+from renderers.api_keys import VLLM_KEYS_SECRET, vault_secret_name, vllm_keys_yaml
 
 HF_TOKEN_SECRET = "hf-token"  # Key Vault secret name (letters, digits, hyphens)
 
@@ -77,6 +80,7 @@ class KeyVaultArgs:
     cluster_egress_ips: pulumi.Input[Sequence[str]] = ()
     # The Hugging Face token, already an Output marked secret; None: no secret is created.
     hf_token: pulumi.Output[str] | None = None
+    api_key_consumers: tuple[str, ...] = ()  # one generated key each (renderers.api_keys)
 
 
 class KeyVault(Component):
@@ -136,4 +140,45 @@ class KeyVault(Component):
                 opts=self.child_opts(was="hf-token"),
             )
             self.hf_token_secret_name = HF_TOKEN_SECRET
+        keys = [self._api_key(args, consumer, tags) for consumer in args.api_key_consumers]
+        self.api_key_secrets = [secret for secret, _ in keys]
+        if keys:
+            # vLLM's keys file: every consumer's key, one vault secret the CSI driver mounts as a file.
+            self.api_key_secrets.append(
+                self._secret(
+                    VLLM_KEYS_SECRET,
+                    pulumi.Output.all(*(value for _, value in keys)).apply(vllm_keys_yaml),
+                    args,
+                    tags,
+                    "application/x-yaml",
+                )
+            )
         self.register_outputs({"vaultName": self.vault_name, "vaultId": self.vault_id})
+
+    def _api_key(
+        self, args: KeyVaultArgs, consumer: str, tags: dict[str, str]
+    ) -> tuple[keyvault.Secret, pulumi.Output[str]]:
+        """A 48-character key (about 285 bits) as a vault secret; its value is never an output."""
+        name = vault_secret_name(consumer)
+        key = random.RandomPassword(
+            self.child_name(f"{name}-value"),
+            length=48,
+            special=False,
+            opts=pulumi.ResourceOptions(parent=self),  # new: no previous name
+        )
+        return self._secret(name, key.result, args, tags, "text/plain"), key.result
+
+    def _secret(
+        self, name: str, value: pulumi.Input[str], args: KeyVaultArgs, tags: dict[str, str], content_type: str
+    ) -> keyvault.Secret:
+        return keyvault.Secret(
+            self.child_name(name),
+            secret_name=name,
+            vault_name=self.vault.name,
+            resource_group_name=args.place.resource_group_name,
+            properties=keyvault.SecretPropertiesArgs(
+                value=pulumi.Output.secret(value), content_type=content_type
+            ),
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self),  # new: no previous name
+        )

@@ -32,6 +32,7 @@ from components.child_names import Component
 from components.inference_refs import InferenceRuntimeRefs
 from config.schema import KedaHttpAddonConfig
 from renderers.autoscaling import scaled_object_spec
+from renderers.gateway import GATEWAY_NAME
 from renderers.queue_worker import model_queue_triggers
 from sizing.autoscaling import HTTP_ADDON_SCALED_OBJECT_SUFFIX
 from sizing.deployments import ModelPlan
@@ -43,6 +44,7 @@ from sizing.workloads import SERVICE_PORT, cooldown_seconds, http_cold_start_wai
 SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
 METRICS_NAMESPACE = "kube-system"  # where ama-metrics (Azure Managed Prometheus' collector) runs
 DNS_NAMESPACE = "kube-system"
+GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
 
 
 def restricted_security_context(uid: int, gid: int | None = None) -> SecurityContextArgs:
@@ -68,6 +70,9 @@ class ModelContext:
     http_addon: KedaHttpAddonConfig
     caller_namespaces: Sequence[str] = ()
     queue_worker: WorkerPlan | None = None  # the async queue's worker, when the queue is on
+    api_keys: tuple[str, ...] = ()  # consumers whose keys vLLM checks (renderers.api_keys); none: open
+    gateway_namespace: str | None = None  # the gateway's pods call the model from there
+    gateway_name: str = GATEWAY_NAME  # the Gateway whose pods may call (their gateway-name label)
 
 
 def caller_service(
@@ -127,6 +132,16 @@ def network_policy(
     own pods, admitted on every port (a multi-node replica's Ray and pipeline-parallel traffic)."""
     sources = [NetworkPolicyPeerArgs(pod_selector=LabelSelectorArgs())]
     sources += [_namespace_peer(n) for n in ingress_namespaces(ctx, http_fronted)]
+    if ctx.gateway_namespace is not None:
+        # Only the gateway's own pods in its namespace: Istio labels the pods it deploys for a Gateway
+        # with gateway.networking.k8s.io/gateway-name (istio/istio 1.30.3
+        # manifests/charts/istio-control/istio-discovery/files/kube-gateway.yaml lines 59-70).
+        sources.append(
+            NetworkPolicyPeerArgs(
+                namespace_selector=_namespace_peer(ctx.gateway_namespace).namespace_selector,
+                pod_selector=LabelSelectorArgs(match_labels={GATEWAY_NAME_LABEL: ctx.gateway_name}),
+            )
+        )
     dns = [NetworkPolicyPortArgs(port=53, protocol=p) for p in ("UDP", "TCP")]
     egress = [
         NetworkPolicyEgressRuleArgs(to=[_namespace_peer(DNS_NAMESPACE)], ports=dns),

@@ -22,6 +22,7 @@ from components.vllm_model import MODEL_CACHE_STORAGE_CLASS, VllmModel, VllmMode
 from config.schema import StackConfig
 from facts.tags import k8s_labels
 from planning.stack_plan import KaitoRelease
+from renderers.api_keys import WORKER_CONSUMER, consumers
 from renderers.scrape import AMA_METRICS_CONFIG_MAP, AMA_METRICS_KEY, prometheus_config
 from sizing.autoscaling import wake_up_sources
 from sizing.deployments import ModelPlan
@@ -108,6 +109,8 @@ class ModelServices(Component):
                 cfg.addons.keda.http_addon,
                 tuple(cfg.inference.caller_namespaces),
                 queue_worker=self.worker,
+                api_keys=consumers(cfg) if plan.config.runtime == "vllm" else (),
+                gateway_namespace=cfg.gateway.namespace if cfg.gateway is not None else None,
             )
             model = plan.config.name
             child = self.child_opts(was=model)
@@ -156,7 +159,12 @@ class ModelServices(Component):
         QueueWorker(
             self.child_name("queue-worker"),
             QueueWorkerArgs(
-                worker=worker, model=model, queue=queue, namespace=args.inference.namespace, kube=kube
+                worker=worker,
+                model=model,
+                queue=queue,
+                namespace=args.inference.namespace,
+                kube=kube,
+                api_key=WORKER_CONSUMER in consumers(args.config),
             ),
             self.child_opts(was="queue-worker"),
         )

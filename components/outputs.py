@@ -7,12 +7,18 @@ Each class's docstring is the output's description and each key's comment its me
 typed fields (``planning.stack_plan.StackPlan``) become outputs here, in one place.
 """
 
+from collections.abc import Sequence
 from typing import Any, Literal, NotRequired, TypedDict
 
 import pulumi
 
+from config.schema import StackConfig
 from facts.aks_versions import AddonVersion
+from facts.gateway_api import BUNDLE_VERSION
 from planning.stack_plan import KubernetesVersionSummary
+from renderers.api_keys import consumers, vault_secret_name
+from renderers.gateway import GatewaySpec, ModelRoute, client_urls
+from sizing.deployments import ModelPlan
 from sizing.nap_summary import KaitoNodes, NapSummary
 from sizing.queue_worker import WorkerPlan
 from sizing.quota import QuotaRow
@@ -159,6 +165,37 @@ class QuotaNeed(TypedDict):
     ok: bool | None  # None: no quota declared
 
 
+class GatewayModel(TypedDict):
+    """How an application calls one model through the gateway, and what the model accepts."""
+
+    baseUrl: str  # the OpenAI base URL, with the header below
+    header: str  # the header that selects the model on baseUrl
+    pathBaseUrl: str  # the same model by path, for clients that cannot set a header
+    maxModelLen: int  # context length (prompt + completion tokens) per request
+    maxNumSeqs: int  # sequences one replica runs at once (more wait in its queue)
+    maxConcurrent: int  # maxNumSeqs x the replica maximum
+    backend: str  # service | interceptor (held while the model wakes from zero)
+
+
+class GatewaySummary(TypedDict):
+    """The gateway in front of the models: its URL, how callers authenticate (output ``gateway``)."""
+
+    hostname: str
+    baseUrl: str  # https://<hostname>/v1
+    internal: bool  # an internal load balancer (a private address) or a public one
+    address: str | None  # its fixed private address (with a gateway subnet); None: assigned by Azure
+    namespace: str
+    tlsCertificate: str  # the Key Vault certificate, synced into the tlsSecret Secret
+    tlsSecret: str
+    istioRevision: str  # the AKS Istio add-on revision that serves it
+    gatewayApiCrds: str  # the Gateway API bundle the program installs
+    authentication: str  # what a call must carry
+    # consumer -> the Key Vault secret holding its key (names only, never a value)
+    apiKeySecrets: dict[str, str]
+    models: dict[str, GatewayModel]
+    notBehindGateway: list[str]  # models reached in the cluster only (gateway.excludeModels)
+
+
 class StackOutputs(TypedDict):
     """Every output of the stack (``pulumi stack output``); the offline plan prints them. The add-ons'
     keys (``AddonsSummary``) are merged in at the top level."""
@@ -180,6 +217,7 @@ class StackOutputs(TypedDict):
     asyncQueue: NotRequired[AsyncQueueSummary]  # with addons.asyncQueue.enabled
     kubernetesVersion: KubernetesVersion  # the version and its end of life
     upgradePath: list[UpgradeStepSummary]  # what a change of cluster.kubernetesVersion runs
+    gateway: NotRequired[GatewaySummary]  # the gateway, its URL and keys (issue 23)
     notes: NotRequired[list[str]]  # what the plan wants you to know (warnings, caveats, next steps)
     nodeProvisioning: NodeProvisioningSummary  # agent pools or NAP, and KAITO's own nodes
     network: NotRequired[
@@ -259,4 +297,46 @@ def node_provisioning_output(summary: NapSummary) -> NodeProvisioningSummary:
         "kaitoNodes": kaito,
         "kaitoMaxNodes": sum(r.max_nodes or 0 for r in summary.kaito_nodes),
         "notes": list(summary.notes),
+    }
+
+
+def gateway_output(
+    config: StackConfig, spec: GatewaySpec, plans: Sequence[ModelPlan], routes: Sequence[ModelRoute]
+) -> GatewaySummary:
+    """The gateway's summary from the config, the rendered spec, the model plans and their routes
+    (``renderers.gateway.model_routes``); key names only."""
+    gw = config.gateway
+    assert gw is not None
+    keys = consumers(config)
+    by_name = {p.config.name: p for p in plans}
+    models: dict[str, GatewayModel] = {}
+    for route in routes:
+        plan = by_name[route.name]
+        urls = client_urls(spec, route)
+        seqs = plan.sizing.max_num_seqs
+        models[route.name] = {
+            "baseUrl": urls["baseUrl"],
+            "header": urls["header"],
+            "pathBaseUrl": urls["pathBaseUrl"],
+            "maxModelLen": plan.sizing.max_model_len,
+            "maxNumSeqs": seqs,
+            "maxConcurrent": seqs * plan.replicas_max,
+            "backend": "service" if route.interceptor is None else "interceptor",
+        }
+    return {
+        "hostname": gw.hostname,
+        "baseUrl": f"https://{gw.hostname}/v1",
+        "internal": gw.internal,
+        "address": spec.address,
+        "namespace": gw.namespace,
+        "tlsCertificate": gw.certificate_name,
+        "tlsSecret": spec.tls_secret,
+        "istioRevision": gw.istio_revision,
+        "gatewayApiCrds": BUNDLE_VERSION,
+        "authentication": "Authorization: Bearer <key> (one key per consumer, in Key Vault)"
+        if keys
+        else "none (gateway.apiKeys is false): anonymous calls",
+        "apiKeySecrets": {c: vault_secret_name(c) for c in keys},
+        "models": models,
+        "notBehindGateway": list(gw.exclude_models),
     }

@@ -12,11 +12,13 @@ from components.addons import PlatformAddons, PlatformAddonsArgs
 from components.budget import StackBudget, StackBudgetArgs, first_of_month
 from components.child_names import Component
 from components.cluster import AksCluster, AksClusterArgs
+from components.gateway import ModelGateway, ModelGatewayArgs
 from components.gpu_pools import GpuPools, GpuPoolsArgs
 from components.model_services import ModelServices, ModelServicesArgs
 from components.node_provisioning import NodeProvisioning, NodeProvisioningArgs
 from components.outputs import (
     StackOutputs,
+    gateway_output,
     kubernetes_version_output,
     node_provisioning_output,
     queue_worker_output,
@@ -25,6 +27,7 @@ from components.outputs import (
 from facts.naming import Names
 from facts.tags import stack_tags
 from planning.stack_plan import StackPlan
+from renderers.gateway import GATEWAY_NAME, ModelRoute, gateway_address, gateway_notes, model_routes
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class Platform(Component):
         plan = args.plan
         cfg = plan.config
         names = Names(prefix=cfg.prefix, stack=args.stack, location=cfg.location)
+        self.names = names
         tags = stack_tags(args.project, args.stack, cfg.tags)
         version = cfg.cluster.kubernetes_version
         upgrade = [s.row(names.resource_group(), names.cluster(), version) for s in plan.upgrade_steps]
@@ -145,6 +149,8 @@ class Platform(Component):
             ),
             opts=self.child_opts(was="models", providers=kube),
         )
+        self.gateway_routes: list[ModelRoute] = []
+        self.gateway = self._gateway(plan, kube) if cfg.gateway is not None else None
         addons = self.addons.outputs
         self.outputs: StackOutputs = {
             "sizing": [plan.row() for plan in self.model_plans],
@@ -186,6 +192,45 @@ class Platform(Component):
             self.outputs["budgetName"] = names.budget()
         if self.models.worker is not None:
             self.outputs["queueWorker"] = queue_worker_output(self.models.worker)
-        if plan.early_notes or self.models.notes:
-            self.outputs["notes"] = [*plan.early_notes, *self.models.notes]
+        if self.gateway is not None:
+            self.outputs["identities"] = {**addons["identities"], "gateway": self.gateway.identity.client_id}
+            self.outputs["gateway"] = gateway_output(
+                cfg, self.gateway.spec, self.model_plans, self.gateway_routes
+            )
+        notes = [*plan.early_notes, *self.models.notes, *gateway_notes(cfg, plan.plan_date)]
+        if notes:
+            self.outputs["notes"] = notes
         self.register_outputs(dict(self.outputs))
+
+    def _gateway(self, plan: StackPlan, kube: list[pulumi.ProviderResource]) -> ModelGateway:
+        """The gateway in front of the models (issue 23), after the models' Services and the add-ons."""
+        cfg, refs = plan.config, self.inference
+        assert cfg.gateway is not None
+        http = refs.http_addon
+        interceptor = (http.namespace, http.interceptor_service, http.interceptor_port) if http else None
+        self.gateway_routes = model_routes(cfg, plan.model_plans, interceptor)
+        subnets = plan.network.subnets if plan.network is not None else {}
+        gateway_subnet = subnets.get("gateway") if cfg.gateway.internal else None
+        names = self.names
+        after: list[pulumi.Resource] = [self.models]
+        if http is not None and http.release is not None:
+            after.append(http.release)
+        return ModelGateway(
+            self.child_name("gateway"),
+            ModelGatewayArgs(
+                settings=cfg.gateway,
+                name=GATEWAY_NAME,
+                routes_namespace=refs.namespace,
+                routes=self.gateway_routes,
+                identity_name=names.identity("gateway"),
+                home=self.addons.home,
+                vault_name=self.addons.vault.vault_name,
+                vault_id=self.addons.vault.vault_id,
+                subnet=gateway_subnet.name if gateway_subnet is not None else None,
+                address=gateway_address(gateway_subnet.address_prefix)
+                if gateway_subnet is not None
+                else None,
+                after=after,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, providers=kube, depends_on=[self.cluster]),
+        )

@@ -23,12 +23,14 @@ from pulumi_kubernetes.core.v1 import (
     EmptyDirVolumeSourceArgs,
     EnvVarArgs,
     ExecActionArgs,
+    KeyToPathArgs,
     PodSecurityContextArgs,
     PodSpecArgs,
     PodTemplateSpecArgs,
     ProbeArgs,
     ResourceRequirementsArgs,
     SeccompProfileArgs,
+    SecretVolumeSourceArgs,
     TolerationArgs,
     VolumeArgs,
     VolumeMountArgs,
@@ -48,6 +50,7 @@ from components.inference_refs import QueueRefs
 from components.model_common import DNS_NAMESPACE, SKIP_AWAIT, restricted_security_context
 from facts.platform import SYSTEM_POOL_TAINT, system_pool_selector, system_pool_toleration
 from facts.tags import k8s_labels
+from renderers.api_keys import API_KEYS_SECRET, WORKER_CONSUMER, secret_key
 from renderers.queue_worker import worker_env, worker_scaled_object_spec
 from sizing.deployments import ModelPlan
 from sizing.queue_worker import WORKER_LABELS, WORKER_NAME, WORKER_UID, WorkerPlan
@@ -62,6 +65,8 @@ from sizing.workloads import (
 )
 
 HEALTH_FILE = "/tmp/healthy"
+API_KEY_DIR = "/var/run/model-api-key"
+API_KEY_FILE_ENV = "MODEL_API_KEY_FILE"  # worker/model_client.py reads the key from this file
 SYSTEM_POOL_TOLERATION = TolerationArgs(**system_pool_toleration(), effect=SYSTEM_POOL_TAINT.effect)
 # The workload identity webhook mutates only pods with this label (AKS workload identity docs).
 WORKLOAD_IDENTITY_LABEL = {"azure.workload.identity/use": "true"}
@@ -78,6 +83,7 @@ class QueueWorkerArgs:
     queue: QueueRefs
     namespace: str
     kube: pulumi.ResourceOptions
+    api_key: bool = False  # the models check API keys: the worker sends its own (renderers.api_keys)
 
 
 def model_pods(model: ModelPlan) -> tuple[dict[str, str], int]:
@@ -105,6 +111,21 @@ class QueueWorker(Component):
         selector = dict(WORKER_LABELS)
         fqdn = pulumi.Output.concat(queue.namespace, ".servicebus.windows.net")
         env = [EnvVarArgs(name=k, value=v) for k, v in worker_env(plan, fqdn, HEALTH_FILE).items()]
+        mounts = [VolumeMountArgs(name="tmp", mount_path="/tmp")]
+        volumes = [VolumeArgs(name="tmp", empty_dir=EmptyDirVolumeSourceArgs(size_limit="64Mi"))]
+        if args.api_key:
+            # Its key as a file from the CSI-synced Secret (never an environment value).
+            env.append(EnvVarArgs(name=API_KEY_FILE_ENV, value=f"{API_KEY_DIR}/key"))
+            mounts.append(VolumeMountArgs(name="model-api-key", mount_path=API_KEY_DIR, read_only=True))
+            volumes.append(
+                VolumeArgs(
+                    name="model-api-key",
+                    secret=SecretVolumeSourceArgs(
+                        secret_name=API_KEYS_SECRET,
+                        items=[KeyToPathArgs(key=secret_key(WORKER_CONSUMER), path="key")],
+                    ),
+                )
+            )
         health = ProbeArgs(
             exec_=ExecActionArgs(command=["python", "-m", "worker.health"]),
             period_seconds=20,
@@ -128,7 +149,7 @@ class QueueWorker(Component):
             liveness_probe=health,
             readiness_probe=health,
             security_context=restricted_security_context(WORKER_UID),
-            volume_mounts=[VolumeMountArgs(name="tmp", mount_path="/tmp")],
+            volume_mounts=mounts,
         )
         self.deployment = Deployment(
             self.child_name("deployment"),
@@ -154,9 +175,7 @@ class QueueWorker(Component):
                         node_selector=system_pool_selector(),
                         tolerations=[SYSTEM_POOL_TOLERATION],
                         containers=[container],
-                        volumes=[
-                            VolumeArgs(name="tmp", empty_dir=EmptyDirVolumeSourceArgs(size_limit="64Mi"))
-                        ],
+                        volumes=volumes,
                     ),
                 ),
             ),

@@ -44,7 +44,7 @@ from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
 from pulumi_kubernetes.policy.v1 import PodDisruptionBudget, PodDisruptionBudgetSpecArgs
 
 from components.child_names import Component
-from components.inference_namespace import SECRETS_MOUNT
+from components.inference_namespace import SECRETS_MOUNT, hf_token_volume
 from components.key_vault import HF_TOKEN_SECRET
 from components.model_common import (
     SKIP_AWAIT,
@@ -58,6 +58,7 @@ from components.model_common import (
 from components.model_weights import seed_job, wait_for_weights
 from facts.tags import k8s_labels
 from facts.vllm_runai import ACCOUNT_ENV, WORKLOAD_IDENTITY_LABEL
+from renderers.api_keys import API_KEYS_MOUNT, API_KEYS_SECRET_PROVIDER_CLASS, api_key_args
 from renderers.autoscaling import cron_trigger, http_trigger, prometheus_trigger
 from renderers.model_weights import HF_MODEL_ANNOTATION, stream_args
 from renderers.vllm import (
@@ -228,6 +229,12 @@ class VllmModel(Component):
             volumes.append(volume)
             mounts.append(mount)
             env.append(EnvVarArgs(name="HF_TOKEN_PATH", value=f"{SECRETS_MOUNT}/{HF_TOKEN_SECRET}"))
+        if ctx.api_keys:
+            # API keys (issue 23): vLLM reads them from a config file the CSI driver mounts (--config);
+            # no key in the pod spec or the environment (renderers.api_keys).
+            csi = hf_token_volume(API_KEYS_SECRET_PROVIDER_CLASS)[0].csi
+            volumes.append(VolumeArgs(name="api-keys", csi=csi))
+            mounts.append(VolumeMountArgs(name="api-keys", mount_path=API_KEYS_MOUNT, read_only=True))
         init_containers = []
         if plan.weights.streamed and refs.weights is not None:
             # vLLM starts only once the seeding Job has finished (first `up`, new revision).
@@ -245,7 +252,10 @@ class VllmModel(Component):
             image=VLLM_IMAGE,
             image_pull_policy="Always",  # pinned by digest: "Always" only re-checks the manifest
             command=list(VLLM_COMMAND),
-            args=stream_args(plan, vllm_args(plan), resources.cpu_milli, resources.memory_gib),
+            args=[
+                *stream_args(plan, vllm_args(plan), resources.cpu_milli, resources.memory_gib),
+                *api_key_args(ctx.api_keys),
+            ],
             ports=[ContainerPortArgs(name="http", container_port=VLLM_PORT, protocol="TCP")],
             env=env,
             resources=ResourceRequirementsArgs(requests=resources.requests(), limits=resources.requests()),

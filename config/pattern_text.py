@@ -46,6 +46,14 @@ PATTERN_TEXT: dict[str, str] = {
     r"^[a-z0-9]{4,8}$": "4-8 lowercase letters and digits, e.g. x7k2",
     r"^[a-z][a-z0-9]{2,30}$": "an Azure region name such as swedencentral (lowercase, no spaces)",
     r"^[a-z][a-z0-9]{1,9}$": "a prefix of 2-10 lowercase letters and digits starting with a letter, e.g. llm",
+    # issue 23: the gateway
+    r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$": (
+        "a fully qualified host name in lowercase, e.g. llm.internal.example.com"
+    ),
+    r"^[0-9A-Za-z-]{1,127}$": (
+        "a Key Vault object name: 1-127 letters, digits and hyphens, e.g. llm-gateway-tls"
+    ),
+    r"^asm-1-[0-9]{1,2}$": "an AKS Istio add-on revision such as asm-1-30",
     # issue 23: Azure resource ids of a VNet, a subnet and a NAT gateway
     r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-A-Za-z0-9_.()]{1,90}/providers/Microsoft\.Network/"
     r"virtualNetworks/[-A-Za-z0-9_.]{2,64}$": (

@@ -31,5 +31,9 @@ CLUSTER_NAMESPACES = {
     "gatekeeper-system": "Azure Policy's Gatekeeper",
     "aks-command": "AKS run-command",
     "app-routing-system": "the AKS application routing add-on",
+    # The AKS Istio add-on: istiod (istio-deploy-addon.md line 112) and its own ingress gateways
+    # (istio-deploy-ingress.md line 39), MicrosoftDocs/azure-aks-docs @ fb060abe.
+    "aks-istio-system": "the AKS Istio add-on (istiod)",
+    "aks-istio-ingress": "the AKS Istio add-on's ingress gateways",
 }
 RESERVED_NAMESPACES = {**CLUSTER_NAMESPACES, **PROGRAM_NAMESPACES}

@@ -301,7 +301,8 @@ IDENTITIES: tuple[IdentityGrants, ...] = (
             Call(
                 "Microsoft.KeyVault/vaults/secrets/getSecret/action",
                 True,
-                "the Secrets Store CSI driver's Azure provider reads the HF token",
+                "the Secrets Store CSI driver's Azure provider reads the HF token and the consumers' API "
+                "keys (model-key-<consumer>)",
                 RECALLED,
             ),
             Call(
@@ -316,6 +317,19 @@ IDENTITIES: tuple[IdentityGrants, ...] = (
                 "az storage blob exists: a Blob-streaming vLLM pod's init container waits for the revision's "
                 "marker (renderers/model_weights.py wait_script)",
                 "this program (components/model_weights.py wait_for_weights)",
+            ),
+        ),
+    ),
+    IdentityGrants(
+        "gateway",
+        ("Key Vault Secrets User",),
+        (
+            Call(
+                "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+                True,
+                "the Secrets Store CSI driver's Azure provider reads the gateway's TLS certificate as a "
+                "secret (objectType secret: the PEM key and chain; components/gateway.py)",
+                RECALLED,
             ),
         ),
     ),

@@ -88,6 +88,7 @@ class ClusterFeatures:
     managed_prometheus: bool = False
     node_auto_provisioning: bool = False
     keep_default_nap_pools: bool = True
+    istio_revision: str | None = None  # the AKS Istio add-on (serviceMeshProfile) for the gateway
 
 
 def cluster_features(config: StackConfig) -> ClusterFeatures:
@@ -101,6 +102,7 @@ def cluster_features(config: StackConfig) -> ClusterFeatures:
         managed_prometheus=True,
         node_auto_provisioning=nap.mode == "nap",
         keep_default_nap_pools=nap.keep_default_node_pools,
+        istio_revision=config.gateway.istio_revision if config.gateway is not None else None,
     )
 
 
@@ -221,6 +223,8 @@ def plan_stack(
         http_readiness_timeout_seconds=http_readiness_timeout_seconds(config, model_plans),
         queue_worker=worker_plan(config, model_plans, config.inference.namespace),
         cost=estimate_cost(config, catalog, model_plans, budget_groups),
-        network_cost=network_cost(network, private_endpoint_targets(config)),
+        network_cost=network_cost(
+            network, private_endpoint_targets(config), gateway=config.gateway is not None
+        ),
         network=network,
     )

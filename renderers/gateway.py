@@ -11,6 +11,13 @@ model is selected one of two ways, both on one route:
 - a per-model path prefix, ``https://<hostname>/models/<name>/v1``, rewritten to ``/v1`` before
   the backend, for clients that cannot set a header.
 
+Only paths under ``/v1`` reach a model: vLLM checks API keys on ``/v1`` (and ``/v2``, ``/inference``,
+``/cohere``) only, while ``/invocations`` serves the same inference unauthenticated (vLLM v0.31.0
+vllm/entrypoints/launchers/cli_args.py:321-327), so the gateway never forwards anything else.
+
+A model's backend may become an InferencePool instead of its Service: ``renderers.inference_pool.
+route_through_pool`` rewrites a rendered route (the Gateway API Inference Extension's endpoint picker).
+
 A model that scales from zero through the KEDA HTTP add-on is routed to the add-on's interceptor
 (which holds the request until a replica is ready) with the Host rewritten to the model's Service
 name, the key the interceptor routes by; the interceptor's namespace grants the routes that reference
@@ -19,12 +26,22 @@ name, the key the interceptor routes by; the interceptor's namespace grants the 
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
+
+from config.schema import StackConfig
+from facts.gateway_api import BUNDLE_VERSION
+from facts.istio import REVISIONS
+from sizing.autoscaling import wake_up_sources
+from sizing.deployments import ModelPlan
+from sizing.workloads import SERVICE_PORT, replica_floor
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 REFERENCE_GRANT_API = "gateway.networking.k8s.io/v1beta1"
+GATEWAY_NAME = "models"  # the one Gateway of a stack
 GATEWAY_CLASS = "istio"  # the AKS Istio add-on's GatewayClass (istio-gateway-api.md)
 MODEL_HEADER = "x-model"
 MODEL_PATH_PREFIX = "/models"
@@ -32,6 +49,9 @@ MODEL_PATH_PREFIX = "/models"
 # subnet (AKS docs istio-gateway-api.md lines 407-415, internal-lb.md).
 INTERNAL_LB = "service.beta.kubernetes.io/azure-load-balancer-internal"
 INTERNAL_LB_SUBNET = "service.beta.kubernetes.io/azure-load-balancer-internal-subnet"
+# A fixed frontend address, so the hostname's DNS record can be written before the first request (AKS
+# internal-lb.md lines 72-87: the annotation, not the deprecated loadBalancerIP).
+LB_IPV4 = "service.beta.kubernetes.io/azure-load-balancer-ipv4"
 
 
 @dataclass(frozen=True)
@@ -58,13 +78,35 @@ class GatewaySpec:
     tls_secret: str  # the Kubernetes TLS Secret synced from the Key Vault certificate
     internal: bool = True
     subnet: str | None = None  # the gateway subnet's name; None: the node subnet
+    address: str | None = None  # the internal frontend's fixed IPv4 address; None: Azure picks one
     labels: tuple[tuple[str, str], ...] = ()
+    # Where the routes live, beside the models' Services (no ReferenceGrant for them); None: the
+    # gateway's own namespace. The Gateway admits routes from that namespace only.
+    routes_namespace: str | None = None
+
+    @property
+    def route_ns(self) -> str:
+        return self.routes_namespace or self.namespace
+
+    def allowed_routes(self) -> dict[str, Any]:
+        if self.route_ns == self.namespace:
+            return {"namespaces": {"from": "Same"}}
+        selector = {"matchLabels": {"kubernetes.io/metadata.name": self.route_ns}}
+        return {"namespaces": {"from": "Selector", "selector": selector}}
+
+    def parent_ref(self) -> dict[str, Any]:
+        ref: dict[str, Any] = {"name": self.name, "sectionName": "https"}
+        if self.route_ns != self.namespace:
+            ref["namespace"] = self.namespace
+        return ref
 
 
 def gateway(spec: GatewaySpec) -> dict[str, Any]:
     annotations = {INTERNAL_LB: "true"} if spec.internal else {}
     if spec.internal and spec.subnet:
         annotations[INTERNAL_LB_SUBNET] = spec.subnet
+    if spec.internal and spec.address:
+        annotations[LB_IPV4] = spec.address
     doc: dict[str, Any] = {
         "apiVersion": GATEWAY_API,
         "kind": "Gateway",
@@ -81,7 +123,7 @@ def gateway(spec: GatewaySpec) -> dict[str, Any]:
                         "mode": "Terminate",
                         "certificateRefs": [{"kind": "Secret", "name": spec.tls_secret}],
                     },
-                    "allowedRoutes": {"namespaces": {"from": "Same"}},
+                    "allowedRoutes": spec.allowed_routes(),
                 }
             ],
         },
@@ -100,9 +142,9 @@ def _host_rewrite(route: ModelRoute, namespace: str) -> list[dict[str, Any]]:
 
 
 def http_route(spec: GatewaySpec, route: ModelRoute) -> dict[str, Any]:
-    """The model's route: the header match on ``/v1``, and the path prefix rewritten to ``/v1``."""
+    """The model's route: the header match on ``/v1``, and ``/models/<name>/v1`` rewritten to ``/v1``."""
     backend = [route.backend()]
-    host = _host_rewrite(route, spec.namespace)
+    host = _host_rewrite(route, spec.route_ns)
     by_header = {
         "matches": [
             {
@@ -114,10 +156,10 @@ def http_route(spec: GatewaySpec, route: ModelRoute) -> dict[str, Any]:
     }
     if host:
         by_header["filters"] = host
-    prefix = f"{MODEL_PATH_PREFIX}/{route.name}"
-    rewrite: dict[str, Any] = {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}
+    prefix = f"{MODEL_PATH_PREFIX}/{route.name}/v1"
+    rewrite: dict[str, Any] = {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/v1"}}
     if route.interceptor is not None:
-        rewrite["hostname"] = f"{route.service}.{spec.namespace}.svc.cluster.local"
+        rewrite["hostname"] = f"{route.service}.{spec.route_ns}.svc.cluster.local"
     by_path = {
         "matches": [{"path": {"type": "PathPrefix", "value": prefix}}],
         "filters": [{"type": "URLRewrite", "urlRewrite": rewrite}],
@@ -126,9 +168,9 @@ def http_route(spec: GatewaySpec, route: ModelRoute) -> dict[str, Any]:
     return {
         "apiVersion": GATEWAY_API,
         "kind": "HTTPRoute",
-        "metadata": {"name": route.name, "namespace": spec.namespace, "labels": dict(spec.labels)},
+        "metadata": {"name": route.name, "namespace": spec.route_ns, "labels": dict(spec.labels)},
         "spec": {
-            "parentRefs": [{"name": spec.name, "sectionName": "https"}],
+            "parentRefs": [spec.parent_ref()],
             "hostnames": [spec.hostname],
             "rules": [by_header, by_path],
         },
@@ -150,7 +192,7 @@ def reference_grants(spec: GatewaySpec, routes: Sequence[ModelRoute]) -> list[di
             "metadata": {"name": f"{spec.name}-routes", "namespace": namespace, "labels": dict(spec.labels)},
             "spec": {
                 "from": [
-                    {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": spec.namespace}
+                    {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": spec.route_ns}
                 ],
                 "to": [{"group": "", "kind": "Service", "name": name} for name in sorted(services)],
             },
@@ -171,3 +213,50 @@ def client_urls(spec: GatewaySpec, route: ModelRoute) -> dict[str, str]:
         "header": f"{MODEL_HEADER}: {route.name}",
         "pathBaseUrl": f"https://{spec.hostname}{MODEL_PATH_PREFIX}/{route.name}/v1",
     }
+
+
+def model_routes(
+    config: StackConfig, plans: Sequence[ModelPlan], interceptor: tuple[str, str, int] | None
+) -> list[ModelRoute]:
+    """One route per model behind the gateway (all but ``gateway.excludeModels``): a model that scales
+    to zero and is woken by HTTP goes to the KEDA HTTP add-on's ``interceptor`` (namespace, Service,
+    port), every other model to its Service."""
+    excluded = set(config.gateway.exclude_models) if config.gateway is not None else set()
+    routes = []
+    for plan in plans:
+        name = plan.config.name
+        if name in excluded:
+            continue
+        cold = interceptor is not None and replica_floor(plan) == 0
+        held = cold and "http" in wake_up_sources(plan, http_addon=True, queue=False)
+        routes.append(ModelRoute(name, name, SERVICE_PORT, interceptor=interceptor if held else None))
+    return routes
+
+
+def gateway_notes(config: StackConfig, on: date) -> list[str]:
+    """What the plan says of the gateway: the CRDs' ownership (outside AKS support until AKS manages
+    them) and an Istio revision near its end of life (within 90 days of the plan's date)."""
+    gw = config.gateway
+    if gw is None:
+        return []
+    notes = [
+        f"gateway: the program installs the Gateway API CRDs {BUNDLE_VERSION} itself (pulumi-azure-native "
+        "3.29.0 has no field for AKS's Managed Gateway API); AKS supports the add-on's Gateway API only with "
+        "its managed installation, so move to it once the SDK has the field (docs/reach-the-models.md)"
+    ]
+    rev = REVISIONS.get(gw.istio_revision)
+    if rev is not None and on <= rev.ends() <= on + timedelta(days=90):
+        notes.append(
+            f"gateway: Istio add-on {rev.name} reaches its end of life in {rev.ends():%B %Y} (expected, AKS "
+            "istio-support-policy.md): plan its upgrade to the next revision (gateway.istioRevision)"
+        )
+    return notes
+
+
+def gateway_address(subnet_prefix: str | None) -> str | None:
+    """The gateway's fixed internal address: the first one Azure lets a subnet use ("Azure reserves the
+    first four and last IP addresses", AKS concepts-network-azure-cni-overlay.md line 65); the gateway
+    subnet holds nothing else. None without a gateway subnet."""
+    if subnet_prefix is None:
+        return None
+    return str(ipaddress.ip_network(subnet_prefix).network_address + 4)

@@ -6,8 +6,10 @@ docs.vllm.ai runai_model_streamer "Tunable parameters"), ``AZURE_STORAGE_ACCOUNT
 and the pod labelled for workload identity.
 
 The seeding Job, once per model and revision, three steps sharing one scratch volume:
-1. ``check`` (azure-cli image): logs in with the pod's federated token; when the revision's marker blob
-   ``<model>/<revision>/.seeded`` exists it writes ``skip`` and the other steps do nothing;
+1. ``check`` (azure-cli image): removes a flag an earlier run left, logs in with the pod's federated
+   token; when the revision's marker blob ``<model>/<revision>/.seeded`` exists it writes the revision's
+   flag ``skip-<model>-<revision>`` and the other steps do nothing (the scratch share is the model's and
+   outlives the Job: a flag of another revision, or of this one from before its blobs went, never counts);
 2. ``download`` (the pinned vLLM image, which ships ``huggingface_hub``): ``snapshot_download`` of the
    pinned revision into the scratch volume (resumable: a retried pod continues partial files), with
    ``HF_TOKEN`` from the Secret synced from Key Vault where the stack has one; then the list of the
@@ -29,7 +31,6 @@ from sizing.deployments import ModelPlan
 
 HF_MODEL_ANNOTATION = "aks-llm/hf-model"  # <hub id>@<revision> on a pod that streams from az://
 SEED_DIR = "/seed"
-SKIP_FLAG = f"{SEED_DIR}/skip"
 MARKER = ".seeded"
 # huggingface_hub's bookkeeping in a ``local_dir`` download (``.cache/huggingface/download/*.metadata``,
 # ``*.lock``, ``*.incomplete``): huggingface_hub 1.33.0 ``_local_folder.py``:20-22, 93-95, 249-250, 445-448.
@@ -74,14 +75,21 @@ _LOGIN = (
 )
 
 
-def check_script(container: str, blob_path: str) -> str:
-    """Step 1: ``skip`` when the revision's marker exists."""
+def skip_flag(blob_path: str, seed_dir: str = SEED_DIR) -> str:
+    """The file on the model's scratch share that tells steps 2 and 3 this revision is already seeded."""
+    return f"{seed_dir}/skip-{blob_path.replace('/', '-')}"
+
+
+def check_script(container: str, blob_path: str, seed_dir: str = SEED_DIR) -> str:
+    """Step 1: the revision's skip flag when its marker exists, and only then."""
+    flag = skip_flag(blob_path, seed_dir)
     return (
         "set -eu\n"
+        f"rm -f {flag}\n"
         f"{_LOGIN}\n"
         f'found=$(az storage blob exists --auth-mode login --account-name "$AZURE_STORAGE_ACCOUNT_NAME" '
         f"--container-name {container} --name {blob_path}/{MARKER} --query exists --output tsv)\n"
-        f'if [ "$found" = "true" ]; then touch {SKIP_FLAG}; echo "{blob_path} already seeded"; fi\n'
+        f'if [ "$found" = "true" ]; then touch {flag}; echo "{blob_path} already seeded"; fi\n'
     )
 
 
@@ -128,7 +136,7 @@ def download_command(hf_id: str, revision: str, blob_path: str) -> list[str]:
         revision,
         f"{SEED_DIR}/{blob_path}",
         ",".join(ALLOW_PATTERNS),
-        SKIP_FLAG,
+        skip_flag(blob_path),
     ]
 
 
@@ -138,7 +146,7 @@ def upload_script(container: str, blob_path: str, seed_dir: str = SEED_DIR) -> s
     account = '--auth-mode login --account-name "$AZURE_STORAGE_ACCOUNT_NAME" --container-name ' + container
     return (
         "set -eu\n"
-        f"if [ -f {seed_dir}/skip ]; then exit 0; fi\n"
+        f"if [ -f {skip_flag(blob_path, seed_dir)} ]; then exit 0; fi\n"
         f"{_LOGIN}\n"
         "tab=$(printf '\\t')\n"
         "nl='\n'\n"

@@ -27,6 +27,7 @@ from rules.addons import (
 from rules.azure import AZURE_RULES
 from rules.cost import cost_comparison_models, price_override_skus
 from rules.fit import fit_advice, skus_with_prices
+from rules.gateway import GATEWAY_RULES
 from rules.gpu import GPU_RULES
 from rules.inference_pool import INFERENCE_POOL_RULES
 from rules.kaito import KAITO_RULES
@@ -172,6 +173,7 @@ RULES += QUEUE_RULES
 RULES += AZURE_RULES
 RULES += KAITO_RULES
 RULES += NETWORK_RULES
+RULES += GATEWAY_RULES
 RULES += INFERENCE_POOL_RULES
 
 

@@ -135,6 +135,7 @@ EXPECTED_SUBJECTS = {
     "gpu-provisioner": "system:serviceaccount:gpu-provisioner:gpu-provisioner",
     "queue-worker": "system:serviceaccount:inference:queue-worker",
     "weights-seeder": "system:serviceaccount:inference:weights-seeder",
+    "gateway": "system:serviceaccount:llm-gateway:gateway-tls-sync",
 }
 
 
@@ -142,7 +143,7 @@ EXPECTED_SUBJECTS = {
     ("stack", "purposes"),
     [
         ("dev", {"inference", "keda", "queue-worker", "weights-seeder"}),
-        ("prod", {"inference", "keda", "gpu-provisioner", "weights-seeder"}),
+        ("prod", {"inference", "keda", "gpu-provisioner", "weights-seeder", "gateway"}),
     ],
 )
 def test_each_identity_is_federated_to_its_service_account(stack: str, purposes: set[str]) -> None:
@@ -195,6 +196,8 @@ def test_role_scopes_are_exactly_one_resource_each(stack_run: tuple[str, Program
         # prod's own VNet: the cluster's identity manages its subnets and internal load balancers
         vnet = resource_id(run, "azure-native:network:VirtualNetwork")
         expected[(MOCK_CLUSTER_PRINCIPAL_ID, NETWORK_CONTRIBUTOR.guid)] = vnet
+        # prod's gateway: its TLS certificate, read as a secret from the vault (components/gateway.py)
+        expected[(principal(stack, "gateway"), KEY_VAULT_SECRETS_USER.guid)] = vault
     if "modelWeights" in run.outputs:  # weights in Blob: the container, never the account
         container = resource_id(run, "azure-native:storage:BlobContainer")
         expected |= {
@@ -295,8 +298,9 @@ def test_service_accounts_carry_their_identity_client_id(stack_run: tuple[str, P
             f"client-id-of-{identity_name(stack, 'queue-worker')}"
         )
         expected["queue-worker"] = f"client-id-of-{identity_name(stack, 'queue-worker')}"
-    if stack == "prod":  # KAITO's chart with the self-hosted gpu-provisioner
+    if stack == "prod":  # KAITO's chart with the self-hosted gpu-provisioner; the gateway's TLS sync
         expected["gpu-provisioner"] = f"client-id-of-{identity_name(stack, 'gpu-provisioner')}"
+        expected["gateway"] = f"client-id-of-{identity_name(stack, 'gateway')}"
     if "modelWeights" in run.outputs:
         expected["weights-seeder"] = f"client-id-of-{identity_name(stack, 'weights-seeder')}"
     assert run.outputs["identities"] == expected
@@ -408,9 +412,15 @@ def test_key_vault_is_rbac_purge_protected_and_denies_by_default(stack_run: tupl
         assert props["publicNetworkAccess"] == "Enabled"
         assert acls["ipRules"] == [{"value": MOCK_OUTBOUND_IP}]
     assert run.outputs["keyVaultName"] == vault["vaultName"]
-    # No token configured in the committed stacks: no secret, nothing to sync.
-    assert not by_type(run, "azure-native:keyvault:Secret")
-    assert not by_type(run, "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass")
+    # No token configured in the committed stacks: no token secret, nothing of it to sync; prod's
+    # gateway keeps its consumers' API keys there (tests/test_gateway_program.py).
+    secrets = {r.inputs["secretName"] for r in by_type(run, "azure-native:keyvault:Secret")}
+    assert secrets == ({"model-key-chat-app", "model-api-keys-vllm"} if stack == "prod" else set())
+    classes = {
+        r.inputs["metadata"]["name"]
+        for r in by_type(run, "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass")
+    }
+    assert classes == ({"model-api-keys", "gateway-tls"} if stack == "prod" else set())
     assert "hfTokenSecret" not in run.outputs
 
 

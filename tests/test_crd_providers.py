@@ -7,7 +7,8 @@ and the Kubernetes provider it is created through) reaches a resource that serve
 - a Helm release whose templates, as the real Helm engine renders them from the pinned chart with the
   program's values (``tools/charts.py``), or whose ``crds/`` folder hold the CRD; the release must be
   atomic (it waits for its pods, the webhook among them, before Pulumi moves on);
-- or the AKS cluster with the managed add-on that installs the kind enabled (``MANAGED_KINDS``).
+- or the AKS cluster with the managed add-on that installs the kind enabled (``MANAGED_KINDS``);
+- or a CustomResourceDefinition the program declares itself (the Gateway API CRDs).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ needs_charts = pytest.mark.skipif(
 CATALOG = load_catalog()
 CLUSTER = "azure-native:containerservice:ManagedCluster"
 RELEASE = "kubernetes:helm.sh/v3:Release"
+CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
 # API groups Kubernetes itself serves (no CRD, nothing to wait for besides the API server).
 BUILT_IN_GROUPS = {
     "core", "apps", "batch", "policy", "autoscaling", "networking.k8s.io", "storage.k8s.io",
@@ -109,6 +111,10 @@ def providers_of_kinds(run: ProgramRun, config: StackConfig) -> dict[tuple[str, 
                 # Only an atomic release waits for its pods (the webhook's among them).
                 if res.inputs.get("atomic"):
                     out.setdefault(key, set()).add(res.urn)
+        if res.type == CRD:
+            # A CRD the program declares itself (the Gateway API bundle, components/gateway.py).
+            spec = res.inputs["spec"]
+            out.setdefault((spec["group"], spec["names"]["kind"]), set()).add(res.urn)
         if res.type == CLUSTER:
             for key, enabled in MANAGED_KINDS.items():
                 if enabled(res.inputs):
@@ -213,3 +219,18 @@ def test_the_check_catches_a_custom_resource_that_does_not_wait(tmp_path: Path) 
     assert any("InferenceSet does not wait" in p for p in problems), problems
     kinds = served_kinds(next(s for s in release_specs(config, CATALOG) if s.chart == "workspace"))
     assert {("kaito.sh", "InferenceSet"), ("karpenter.sh", "NodeClaim")} <= kinds  # templates + crds/
+
+
+@needs_charts
+def test_the_gateway_objects_wait_for_the_gateway_api_crds_the_program_installs() -> None:
+    _, run = planned("prod")
+    assert {"Gateway", "HTTPRoute"} <= custom_kinds(run)
+    crds = {r.urn for r in run.resources if r.type == CRD}
+    graph = dependencies_of(run)
+    cut = {urn: deps - crds for urn, deps in graph.items()}
+    for res in run.resources:
+        if group_kind(res) in {
+            ("gateway.networking.k8s.io", "Gateway"),
+            ("gateway.networking.k8s.io", "HTTPRoute"),
+        }:
+            assert reaches(graph, res.urn, crds) and not reaches(cut, res.urn, crds), res.name

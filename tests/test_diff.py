@@ -14,7 +14,14 @@ from tools.diff import MISSING, InputChange, diff_plans, input_changes, render_m
 from tools.plan import main
 
 # Components new since the child-name convention's release (issue 23): no previous name to alias.
-NEW_SINCE_RELEASE = ("platform-cluster-network", "platform-addons-private-endpoints")
+NEW_SINCE_RELEASE = (
+    "platform-cluster-network",
+    "platform-addons-private-endpoints",
+    "platform-gateway",  # issue 23's gateway; its workload identity's children carry the usual aliases
+    "platform-addons-key-vault-model-",  # the consumers' API keys
+    "platform-addons-inference-api-keys",  # their sync into the inference namespace
+)
+ALIASED_NEW = "platform-gateway-identity"
 
 
 def test_input_changes_are_dotted_leaf_paths() -> None:
@@ -144,7 +151,11 @@ def test_the_child_name_convention_renames_every_committed_resource_in_place(
         ),
     }
     # and issue 23's network (its components' children)
-    new |= {(r["type"], r["name"]) for r in head["resources"] if r["name"].startswith(NEW_SINCE_RELEASE)}
+    new |= {
+        (r["type"], r["name"])
+        for r in head["resources"]
+        if r["name"].startswith(NEW_SINCE_RELEASE) and not r["name"].startswith(ALIASED_NEW)
+    }
     assert kept == {("aksllm:platform:Platform", "platform"), ("pulumi:providers:kubernetes", "k8s"), *new}
     assert len(diff.renamed) == len(head["resources"]) - len(kept)
     capsys.readouterr()
@@ -202,8 +213,11 @@ def test_diff_of_two_real_plans(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert md.startswith("### Offline plan diff: stack `prod`")
     assert "+ aksllm:platform:Platform" not in md  # only the Markdown
     # the budget and its component, the action group its contacts bring, and phi4mini's VllmModel with
-    # its six Kubernetes objects; the alert group changes too (phi4mini's rules, the action group)
-    assert "Compared with `base.json`: **10 to add, 3 to change, 0 to remove**" in md
+    # its six Kubernetes objects, and its route on prod's gateway (issue 23: --diff shows route changes);
+    # the alert group changes too (phi4mini's rules, the action group)
+    assert "Compared with `base.json`: **11 to add, 3 to change, 0 to remove**" in md
+    route = "HTTPRoute` | `platform-gateway-httproute-inference-phi4mini`"
+    assert route in md
     assert "| `azure-native:monitor:ActionGroup` | `platform-addons-alerting-action-group` |" in md
     deployment = "| `kubernetes:apps/v1:Deployment` | `platform-models-phi4mini-deployment` |"
     assert f"{deployment} `platform-models-phi4mini` |" in md

@@ -1,19 +1,18 @@
 """The Gateway API objects in front of the models (issue 23 item 3, renderer only): they validate
-against the Gateway API v1.6.1 CRDs (../shared/crds) and v1.5.1 (tests/data: what AKS installs on
-Kubernetes 1.36), structural schema only (the CRDs' CEL rules are not evaluated here); each model is
-selected by header or path prefix, and a model that wakes from zero goes through the KEDA HTTP
-add-on's interceptor."""
+against the Gateway API v1.6.1 CRDs (../shared/crds) and v1.5.1 (facts/gateway_api_v1_5_1: what
+the program installs, the bundle AKS pairs with Kubernetes 1.36), structural schema only (the CRDs'
+CEL rules are not evaluated here); each model is selected by header or path prefix, and a model that
+wakes from zero goes through the KEDA HTTP add-on's interceptor."""
 
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
-import yaml
 
+from facts.gateway_api import crd_documents
 from renderers.gateway import (
     INTERNAL_LB,
     INTERNAL_LB_SUBNET,
@@ -24,15 +23,11 @@ from renderers.gateway import (
 )
 from tests.k8s_schemas import manifest_errors, requires_crds, strictify
 
-# The bundle AKS's Managed Gateway API installs on Kubernetes 1.36 (tests/data/gateway-api-v1.5.1/SOURCES.md).
-V1_5_1 = Path(__file__).parent / "data" / "gateway-api-v1.5.1"
-
 
 @functools.cache
 def _v1_5_1_schemas() -> dict[tuple[str, str], dict[str, Any]]:
     schemas = {}
-    for path in sorted(V1_5_1.glob("*.yaml")):
-        crd = yaml.safe_load(path.read_text())
+    for crd in crd_documents():
         for version in crd["spec"]["versions"]:
             if version["served"]:
                 api = f"{crd['spec']['group']}/{version['name']}"
@@ -87,10 +82,10 @@ def test_a_model_is_selected_by_its_header_or_its_path_prefix() -> None:
     by_header, by_path = route["rules"]
     assert by_header["matches"][0]["headers"] == [{"type": "Exact", "name": "x-model", "value": "qwen7b"}]
     assert by_header["backendRefs"] == [{"name": "qwen7b", "port": 80}]
-    assert by_path["matches"][0]["path"] == {"type": "PathPrefix", "value": "/models/qwen7b"}
+    assert by_path["matches"][0]["path"] == {"type": "PathPrefix", "value": "/models/qwen7b/v1"}
     assert by_path["filters"][0]["urlRewrite"]["path"] == {
         "type": "ReplacePrefixMatch",
-        "replacePrefixMatch": "/",
+        "replacePrefixMatch": "/v1",
     }
     assert client_urls(SPEC, WARM) == {
         "baseUrl": "https://llm.internal.example.com/v1",
@@ -117,3 +112,42 @@ def test_a_model_that_wakes_from_zero_goes_through_the_interceptor_with_its_host
         {"group": "", "kind": "Service", "name": "keda-add-ons-http-interceptor-proxy"}
     ]
     assert not [d for d in gateway_objects(SPEC, [WARM]) if d["kind"] == "ReferenceGrant"]
+
+
+def test_only_v1_paths_reach_a_model() -> None:
+    """vLLM guards /v1 but not /invocations, /metrics, /tokenize (v0.31.0 authenticate.py:11): the routes
+    forward /v1 only, by header or by the model's path prefix."""
+    for rule in gateway_objects(SPEC, [WARM])[1]["spec"]["rules"]:
+        (match,) = rule["matches"]
+        assert match["path"]["value"].endswith("/v1")
+        for f in rule.get("filters", []):
+            assert f["urlRewrite"]["path"]["replacePrefixMatch"] == "/v1"
+
+
+SPLIT = GatewaySpec(
+    name="models", namespace="llm-gateway", hostname="llm.internal.example.com", tls_secret="models-tls",
+    routes_namespace="inference",
+)  # fmt: skip
+
+
+def test_routes_beside_the_services_attach_to_a_gateway_in_its_own_namespace() -> None:
+    gateway, route, grant = gateway_objects(SPLIT, [COLD])
+    assert gateway["metadata"]["namespace"] == "llm-gateway"
+    assert gateway["spec"]["listeners"][0]["allowedRoutes"] == {
+        "namespaces": {
+            "from": "Selector",
+            "selector": {"matchLabels": {"kubernetes.io/metadata.name": "inference"}},
+        }
+    }
+    assert route["metadata"]["namespace"] == "inference"
+    assert route["spec"]["parentRefs"] == [
+        {"name": "models", "namespace": "llm-gateway", "sectionName": "https"}
+    ]
+    assert grant["spec"]["from"][0]["namespace"] == "inference"
+    for doc in gateway_objects(SPLIT, [WARM, COLD]):
+        schema = _v1_5_1_schemas()[(doc["apiVersion"], doc["kind"])]
+        body = {k: v for k, v in doc.items() if k != "metadata"}
+        validator = jsonschema.Draft7Validator(
+            {**schema, "properties": {**schema["properties"], "metadata": {}}}
+        )
+        assert [e.message for e in validator.iter_errors(body)] == []

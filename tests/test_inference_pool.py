@@ -37,7 +37,10 @@ from tests.k8s_schemas import manifest_errors, requires_crds, strictify
 DATA = Path(__file__).parent / "data"
 V1_0_1 = DATA / "gateway-api-inference-extension-v1.0.1" / "inference.networking.k8s.io_inferencepools.yaml"
 ISTIO_DESTINATION_RULE = DATA / "istio-1.29.6" / "networking.istio.io_destinationrules.yaml"
-GATEWAY_V1_5_1 = DATA / "gateway-api-v1.5.1" / "gateway.networking.k8s.io_httproutes.yaml"
+# the Gateway API bundle the program installs (facts/gateway_api_v1_5_1/SOURCES.md)
+GATEWAY_V1_5_1 = (
+    DATA.parent.parent / "facts" / "gateway_api_v1_5_1" / "gateway.networking.k8s.io_httproutes.yaml"
+)
 KAITO_CHART_CRD = (
     Path(__file__).parents[2]
     / "shared"

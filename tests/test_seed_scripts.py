@@ -6,13 +6,23 @@ pod's wait ends when the marker exists or fails after its deadline naming the se
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from renderers.model_weights import MARKER, SEED_DIR, download_command, upload_script, wait_script
+from renderers.model_weights import (
+    MARKER,
+    SEED_DIR,
+    WAIT_INTERVAL_SECONDS,
+    check_script,
+    download_command,
+    skip_flag,
+    upload_script,
+    wait_script,
+)
 
 CONTAINER = "model-weights"
 BLOB_PATH = "phi/0123456789abcdef0123456789abcdef01234567"
@@ -26,7 +36,17 @@ def opt(name):
 with open(log, "a") as f:
     f.write(" ".join(args[:3]) + " " + (opt("--name") or opt("--prefix") or "") + "\\n")
 if args[0] == "login":
-    sys.exit(1 if os.environ.get("FAKE_AZ_LOGIN_FAILS") else 0)
+    # the documented workload-identity form: the federated token's text, the client and tenant ids
+    token = open(os.environ["AZURE_FEDERATED_TOKEN_FILE"]).read()
+    assert "--service-principal" in args and opt("--federated-token") == token, args
+    assert opt("-u") == os.environ["AZURE_CLIENT_ID"] and opt("-t") == os.environ["AZURE_TENANT_ID"], args
+    calls = os.path.join(os.path.dirname(log), "login-calls")
+    n = (int(open(calls).read()) if os.path.exists(calls) else 0) + 1
+    open(calls, "w").write(str(n))
+    if n <= int(os.environ.get("FAKE_AZ_LOGIN_FAILS", "0")):  # the first N logins fail
+        print("AADSTS70021: No matching federated identity record found", file=sys.stderr)
+        sys.exit(1)
+    sys.exit(0)
 verb = args[2]
 if verb == "list":
     prefix = opt("--prefix")
@@ -58,21 +78,31 @@ elif verb == "upload":
 """
 
 
-@pytest.fixture
-def sandbox(tmp_path: Path) -> dict[str, Path]:
+@pytest.fixture(params=["dash", "bash-posix"])
+def sandbox(tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, Path]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     az = bin_dir / "az"
     az.write_text(f"#!{sys.executable}\n{FAKE_AZ}")
     az.chmod(0o755)
-    sleep = bin_dir / "sleep"  # the wait loop's pause, made instant
-    sleep.write_text("#!/bin/sh\nexit 0\n")
+    sleep = bin_dir / "sleep"  # the wait loop's pause, made instant (its argument recorded)
+    sleep.write_text(f'#!/bin/sh\necho "$1" >> {tmp_path}/sleeps\nexit 0\n')
     sleep.chmod(0o755)
     token = tmp_path / "token"
     token.write_text("federated-token")
     store = tmp_path / "store"
     store.mkdir()
-    return {"root": tmp_path, "bin": bin_dir, "store": store, "log": tmp_path / "az.log", "token": token}
+    shell = "dash" if request.param == "dash" else "bash"
+    if shutil.which(shell) is None:
+        pytest.skip(f"{shell} is not installed")
+    return {
+        "root": tmp_path,
+        "bin": bin_dir,
+        "store": store,
+        "log": tmp_path / "az.log",
+        "token": token,
+        "shell": Path(shell),
+    }
 
 
 def _run(box: dict[str, Path], script: str, **extra: str) -> subprocess.CompletedProcess[str]:
@@ -86,7 +116,9 @@ def _run(box: dict[str, Path], script: str, **extra: str) -> subprocess.Complete
         "AZURE_STORAGE_ACCOUNT_NAME": "account",
         **extra,
     }
-    return subprocess.run(["/bin/sh", "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    shell = ["dash", "-c"] if box["shell"].name == "dash" else ["bash", "--posix", "-c"]
+    script = script.replace("/tmp/az.err", str(box["root"] / "az.err"))  # the pod's /tmp, the sandbox's here
+    return subprocess.run([*shell, script], env=env, capture_output=True, text=True, timeout=60)
 
 
 def _wait(deadline_s: int) -> str:
@@ -98,21 +130,23 @@ def _wait(deadline_s: int) -> str:
 def _uploads(box: dict[str, Path]) -> list[str]:
     lines = box["log"].read_text().splitlines() if box["log"].exists() else []
     box["log"].unlink(missing_ok=True)
-    return [line.split()[-1] for line in lines if line.startswith("storage blob upload")]
+    return [line.split(" ", 3)[3] for line in lines if line.startswith("storage blob upload ")]
 
+
+HUB_FILES = {
+    "model-00001-of-00002.safetensors": b"a" * 300,
+    "model-00002-of-00002.safetensors": b"b" * 200,
+    "config.json": b"{}",
+    "tokenizer/tokenizer.json": b'{"v": 1}',
+    # huggingface_hub's local-dir bookkeeping (_local_folder.py): never uploaded
+    ".cache/huggingface/download/config.json.metadata": b"etag",
+    ".cache/huggingface/download/config.json.lock": b"",
+}
 
 FAKE_HUB = """\
 import os
 def snapshot_download(repo_id, revision, local_dir, allow_patterns, token):
-    files = {
-        "model-00001-of-00002.safetensors": b"a" * 300,
-        "model-00002-of-00002.safetensors": b"b" * 200,
-        "config.json": b"{}",
-        "tokenizer/tokenizer.json": b'{"v": 1}',
-        # huggingface_hub's local-dir bookkeeping (_local_folder.py): never uploaded
-        ".cache/huggingface/download/config.json.metadata": b"etag",
-        ".cache/huggingface/download/config.json.lock": b"",
-    }
+    files = FILES
     for name, data in files.items():
         os.makedirs(os.path.dirname(os.path.join(local_dir, name)), exist_ok=True)
         with open(os.path.join(local_dir, name), "wb") as f:
@@ -120,23 +154,25 @@ def snapshot_download(repo_id, revision, local_dir, allow_patterns, token):
 """
 
 
-def _seed_dir(box: dict[str, Path]) -> Path:
-    """The download step, run with the rendered script and a stand-in ``huggingface_hub`` that writes two
-    weight shards, a config, a nested tokenizer file and the hub's ``.cache/huggingface`` bookkeeping."""
+def _seed_dir(box: dict[str, Path], files: dict[str, bytes] = HUB_FILES, blob_path: str = BLOB_PATH) -> Path:
+    """The download step, run with the rendered script and a stand-in ``huggingface_hub`` that writes
+    ``files`` (by default two weight shards, a config, a nested tokenizer file and the hub's
+    ``.cache/huggingface`` bookkeeping)."""
     hub = box["root"] / "fake-hub" / "huggingface_hub"
     hub.mkdir(parents=True)
-    (hub / "__init__.py").write_text(FAKE_HUB)
+    (hub / "__init__.py").write_text(f"FILES = {files!r}\n{FAKE_HUB}")
     seed = box["root"] / "seed"
-    command = download_command("org/phi", BLOB_PATH.split("/")[1], BLOB_PATH)
-    assert command[:2] == ["python3", "-c"] and command[5] == f"{SEED_DIR}/{BLOB_PATH}"
+    command = download_command("org/phi", blob_path.split("/")[1], blob_path)
+    assert command[:2] == ["python3", "-c"] and command[5] == f"{SEED_DIR}/{blob_path}"
+    assert command[7] == skip_flag(blob_path)
     args = [
         sys.executable,
         "-c",
         command[2],
         *command[3:5],
-        str(seed / BLOB_PATH),
+        str(seed / blob_path),
         command[6],
-        str(seed / "skip"),
+        skip_flag(blob_path, str(seed)),
     ]
     env = {**os.environ, "PYTHONPATH": str(box["root"] / "fake-hub")}
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
@@ -192,7 +228,7 @@ def test_the_upload_skips_the_hub_bookkeeping_resumes_after_a_failure_and_writes
 
 def test_the_upload_does_nothing_when_the_check_found_the_revision_seeded(sandbox: dict[str, Path]) -> None:
     seed = _seed_dir(sandbox)
-    (seed / "skip").touch()
+    Path(skip_flag(BLOB_PATH, str(seed))).touch()
     assert _run(sandbox, upload_script(CONTAINER, BLOB_PATH, seed_dir=str(seed))).returncode == 0
     assert _uploads(sandbox) == []
 
@@ -220,8 +256,73 @@ def test_the_wait_fails_after_its_deadline_naming_the_seeding_job(sandbox: dict[
     assert "kubectl -n inference logs job/seed-phi-0123456789 --all-containers" in failed.stderr
 
 
-def test_the_wait_keeps_polling_through_login_errors_until_the_deadline(sandbox: dict[str, Path]) -> None:
-    # an identity whose federation or role has not propagated yet: every pass fails, the deadline ends it
+def test_the_wait_fails_at_its_deadline_with_the_last_az_error(sandbox: dict[str, Path]) -> None:
+    # an identity whose federation never works: every pass fails, the deadline ends it with az's error
     script = _wait(0)
-    failed = _run(sandbox, script, FAKE_AZ_LOGIN_FAILS="1")
+    failed = _run(sandbox, script, FAKE_AZ_LOGIN_FAILS="99")
     assert failed.returncode == 1 and "look at Job inference/seed-phi-0123456789" in failed.stderr
+    assert "AADSTS70021" in failed.stderr
+
+
+def test_the_wait_keeps_polling_through_login_errors(sandbox: dict[str, Path]) -> None:
+    # a federated credential not propagated yet: the first two logins fail, the third pass finds the marker
+    (sandbox["store"] / BLOB_PATH).mkdir(parents=True)
+    (sandbox["store"] / BLOB_PATH / MARKER).write_text("seeded")
+    done = _run(sandbox, _wait(600), FAKE_AZ_LOGIN_FAILS="2")
+    assert done.returncode == 0, done.stderr
+    assert (sandbox["root"] / "login-calls").read_text() == "3"
+    assert (sandbox["root"] / "exists-calls").read_text() == "1"  # no blob call without a login
+    assert (sandbox["root"] / "sleeps").read_text().split() == [str(WAIT_INTERVAL_SECONDS)] * 2
+
+
+def test_the_upload_keeps_spaces_and_nested_folders_and_skips_a_same_size_blob(
+    sandbox: dict[str, Path],
+) -> None:
+    files = {
+        "model.safetensors": b"w" * 64,
+        "tokenizer dir/sub folder/special tokens [v2].json": b'{"a": 1}',
+        "chat template.jinja": b"{{ x }}",
+        ".cache/huggingface/download/model.safetensors.lock": b"",
+    }
+    seed = _seed_dir(sandbox, files)
+    script = upload_script(CONTAINER, BLOB_PATH, seed_dir=str(seed))
+    done = _run(sandbox, script)
+    assert done.returncode == 0, done.stderr
+    sent = [f"{BLOB_PATH}/{name}" for name in sorted(files) if not name.startswith(".cache")]
+    assert _uploads(sandbox) == [*sent, f"{BLOB_PATH}/{MARKER}"]  # the marker after every file
+    for name in sent:
+        assert (sandbox["store"] / name).read_bytes() == files[name.removeprefix(BLOB_PATH + "/")]
+
+    # Accepted: a blob of the listed size is not compared by content. The revision is an immutable hub
+    # commit and a block blob appears only when its upload commits, so a same-size blob under this
+    # revision's prefix is that file unless someone wrote the prefix by hand.
+    (sandbox["store"] / BLOB_PATH / "model.safetensors").write_bytes(b"x" * 64)
+    again = _run(sandbox, script)
+    assert again.returncode == 0 and _uploads(sandbox) == [f"{BLOB_PATH}/{MARKER}"]
+    assert "special tokens [v2].json: already uploaded" in again.stdout
+
+
+def test_a_skip_flag_counts_only_for_its_revision_and_only_until_the_next_check(
+    sandbox: dict[str, Path],
+) -> None:
+    # The scratch share is the model's (one PVC for every revision) and outlives each Job.
+    seed, store = sandbox["root"] / "seed", sandbox["store"]
+    seed.mkdir()
+    old = "phi/" + "a" * 40
+    # the old revision is seeded and its Job runs again (a new vLLM image replaces the Job): flagged
+    (store / old).mkdir(parents=True)
+    (store / old / MARKER).write_text("seeded")
+    assert _run(sandbox, check_script(CONTAINER, old, seed_dir=str(seed))).returncode == 0
+    assert Path(skip_flag(old, str(seed))).exists()
+
+    # the model moves to a new revision: its Job seeds it all the same
+    assert _run(sandbox, check_script(CONTAINER, BLOB_PATH, seed_dir=str(seed))).returncode == 0
+    _seed_dir(sandbox, blob_path=BLOB_PATH)
+    done = _run(sandbox, upload_script(CONTAINER, BLOB_PATH, seed_dir=str(seed)))
+    assert done.returncode == 0, done.stderr
+    assert (store / BLOB_PATH / MARKER).exists() and (store / BLOB_PATH / "config.json").exists()
+
+    # the old revision's blobs are gone (another storage account): its next check drops the stale flag
+    shutil.rmtree(store / old)
+    assert _run(sandbox, check_script(CONTAINER, old, seed_dir=str(seed))).returncode == 0
+    assert not Path(skip_flag(old, str(seed))).exists()

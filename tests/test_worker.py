@@ -37,7 +37,7 @@ from worker.handler import (
     handle,
     is_last_delivery,
 )
-from worker.model_client import PermanentError, TransientError, call_model
+from worker.model_client import API_KEY_FILE_ENV, PermanentError, TransientError, call_model
 from worker.settings import Settings, from_env
 
 SETTINGS = Settings(
@@ -286,6 +286,38 @@ def test_the_http_client_classifies_cold_start_failures_as_transient(monkeypatch
     with pytest.raises(PermanentError) as err:
         call_model("http://m/v1/chat/completions", CHAT, 1)
     assert err.value.status == 400
+
+
+def test_the_worker_sends_its_api_key_from_the_mounted_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """With keys on (issue 23), vLLM answers 401 without ``Authorization: Bearer``: the worker reads its
+    key from the file the Deployment mounts (components/queue_worker.py), on every call."""
+    sent: list[dict[str, str]] = []
+
+    class Answer:
+        def __enter__(self) -> Any:
+            return self
+
+        def __exit__(self, *_: Any) -> None:
+            return None
+
+        def read(self) -> bytes:
+            return b'{"ok": true}'
+
+    def capture(request: Any, **__: Any) -> Any:
+        sent.append(dict(request.header_items()))
+        return Answer()
+
+    monkeypatch.setattr("urllib.request.urlopen", capture)
+    monkeypatch.delenv(API_KEY_FILE_ENV, raising=False)
+    call_model("http://m/v1/chat/completions", CHAT, 1)
+    assert "Authorization" not in sent[-1]
+    key = tmp_path / "key"
+    key.write_text("k-123\n")
+    monkeypatch.setenv(API_KEY_FILE_ENV, str(key))
+    call_model("http://m/v1/chat/completions", CHAT, 1)
+    assert sent[-1]["Authorization"] == "Bearer k-123"
 
 
 def test_health_file_age(tmp_path: Any) -> None:

@@ -208,6 +208,7 @@ def _options(request: Any, urn: str) -> dict[str, Any]:
         "dependencies": sorted(request.dependencies),  # sorted: the engine's order is not stable
         "dependsOn": sorted(d for d in request.dependencies if d not in implied),
         "protect": bool(request.protect),
+        "retainOnDelete": bool(request.retainOnDelete),
         "aliases": _aliases(request, urn),
         "provider": str(request.provider),  # "<provider urn>::<id>" for an explicit provider
     }

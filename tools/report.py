@@ -32,6 +32,9 @@ def sections(doc: dict[str, Any]) -> list[str]:
     models = models_section(outputs)
     if models:
         out.append(models)
+    gateway = gateway_section(outputs)
+    if gateway:
+        out.append(gateway)
     return out
 
 
@@ -111,3 +114,33 @@ def addons_section(outputs: StackOutputs) -> str:
             f"deliveries; cooldown {worker['cooldownSeconds']} s"
         )
     return "Add-ons:\n" + "\n".join(lines) if lines else ""
+
+
+def gateway_section(outputs: StackOutputs) -> str:
+    """How an application calls each model through the gateway: URL, key, limits (issue 23)."""
+    gw = outputs.get("gateway")
+    if not gw:
+        return ""
+    where = "internal load balancer" if gw["internal"] else "PUBLIC load balancer"
+    at = f"{gw['hostname']} -> {gw['address']}" if gw.get("address") else f"{gw['hostname']} -> its address"
+    lines = [
+        f"  base URL: {gw['baseUrl']} ({where}; in your DNS: {at})",
+        f"  TLS: Key Vault certificate {gw['tlsCertificate']} -> Secret {gw['namespace']}/{gw['tlsSecret']}",
+        f"  served by: AKS Istio add-on {gw['istioRevision']}, Gateway API CRDs {gw['gatewayApiCrds']}",
+        f"  authentication: {gw['authentication']}",
+    ]
+    for consumer, secret in sorted(gw["apiKeySecrets"].items()):
+        show = f"az keyvault secret show --vault-name <keyVaultName> --name {secret} --query value"
+        lines.append(f"    {consumer}: Key Vault secret {secret} ({show})")
+    for name, m in sorted(gw["models"].items()):
+        via = " via the KEDA HTTP interceptor (held while it wakes)" if m["backend"] == "interceptor" else ""
+        lines.append(
+            f"  {name}: {m['baseUrl']} with header '{m['header']}' (or {m['pathBaseUrl']}){via}; "
+            f"context {m['maxModelLen']} tokens, {m['maxNumSeqs']} sequences per replica, "
+            f"{m['maxConcurrent']} at the replica maximum"
+        )
+    if gw["notBehindGateway"]:
+        lines.append(
+            f"  not behind the gateway (in-cluster Service only): {', '.join(gw['notBehindGateway'])}"
+        )
+    return "Gateway (how applications call the models):\n" + "\n".join(lines)

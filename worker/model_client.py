@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.client import HTTPException
+from pathlib import Path
 from typing import Any
 
 # Worth retrying while the model wakes up or comes back: at zero replicas its Service has no
@@ -31,12 +33,27 @@ class PermanentError(Exception):
 ModelCall = Callable[[str, dict[str, Any], float], dict[str, Any]]
 
 
+# The file holding this worker's API key (a Secret volume the Deployment mounts when the models check
+# keys, components/queue_worker.py); read on every call, so a rotated key is picked up.
+API_KEY_FILE_ENV = "MODEL_API_KEY_FILE"
+
+
+def request_headers(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """JSON headers, plus ``Authorization: Bearer <key>`` when an API key file is configured."""
+    env = os.environ if env is None else env
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    path = env.get(API_KEY_FILE_ENV)
+    if path:
+        headers["Authorization"] = "Bearer " + Path(path).read_text(encoding="utf-8").strip()
+    return headers
+
+
 def call_model(url: str, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
     """POST ``payload`` as JSON to ``url``; the decoded JSON answer, or a classified error."""
     request = urllib.request.Request(
         url,
         data=json.dumps(payload).encode(),
-        headers={"Content-Type": "application/json", "Accept": "application/json"},
+        headers=request_headers(),
         method="POST",
     )
     try:

@@ -75,6 +75,12 @@ from config.schema.cost import (
     PriceOverride,
     PricesConfig,
 )
+from config.schema.gateway import (
+    GatewayConfig,
+    Hostname,
+    IstioRevision,
+    KeyVaultObjectName,
+)
 from config.schema.gpu_pools import (
     GpuPoolConfig,
     OnDemandCapacity,
@@ -168,13 +174,16 @@ __all__ = [
     "EgressConfig",
     "Email",
     "FirstOfMonth",
+    "GatewayConfig",
     "GpuPoolConfig",
     "Guid",
+    "Hostname",
     "IPv4Address",
     "ImageFamily",
     "InferenceConfig",
     "InferencePoolConfig",
     "IsoDate",
+    "IstioRevision",
     "K8sName",
     "KaitoConfig",
     "KaitoFeatureGates",
@@ -182,6 +191,7 @@ __all__ = [
     "KedaConfig",
     "KedaHttpAddonConfig",
     "KeyVaultConfig",
+    "KeyVaultObjectName",
     "MaintenanceWindowConfig",
     "Minutes",
     "ModelConfig",

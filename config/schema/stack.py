@@ -14,6 +14,7 @@ from config.schema.base import Strict, Tags
 from config.schema.budget import BudgetConfig
 from config.schema.cluster import ClusterConfig
 from config.schema.cost import CostComparisonConfig, PricesConfig
+from config.schema.gateway import GatewayConfig
 from config.schema.gpu_pools import GpuPoolConfig, QuotaConfig
 from config.schema.models import InferenceConfig, ModelConfig
 from config.schema.network import VirtualNetworkConfig
@@ -91,3 +92,5 @@ class StackConfig(Strict):
     """The traffic-day simulation (`python -m tools.simulate`): demand shape, accepted findings."""
     model_weights: ModelWeightsConfig | None = None
     """Model weights in Blob, streamed at start (unset: each vLLM model reads its Azure Files share)."""
+    gateway: GatewayConfig | None = None
+    """The gateway in front of the models (issue 23; unset: models reached in the cluster only)."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from config.catalog import hf_config_json, load_catalog
+from renderers.api_keys import vllm_keys_yaml
 from renderers.model_weights import HF_MODEL_ANNOTATION
 from tests.conftest import ROOT, planned
 from tools.mocks import ProgramRun
@@ -74,6 +75,14 @@ def _model_flag_form(args: list[str]) -> list[str]:
     return ["--model", *args] if args and not args[0].startswith("-") else args
 
 
+def mounted_files(args: list[str]) -> dict[str, str]:
+    """Files the container reads at start that a volume mounts (path -> stand-in content): vLLM's API
+    keys file (``--config``, renderers/api_keys.py), with a placeholder key, never a real one."""
+    if "--config" not in args:
+        return {}
+    return {args[args.index("--config") + 1]: vllm_keys_yaml(["contract-placeholder-key"])}
+
+
 def contract_input(argv_form: str = "positional") -> dict[str, Any]:
     """The tier's input: containers, config.json per Hugging Face id, env variables, metrics."""
     catalog = load_catalog()
@@ -86,6 +95,7 @@ def contract_input(argv_form: str = "positional") -> dict[str, Any]:
             if argv_form == "model-flag":
                 c["args"] = _model_flag_form(c["args"])
             c["stack"] = stack
+            c["files"] = mounted_files(c["args"])
             containers.append(c)
             hf_id = next((a for a in c["args"] if a in by_hf), None)
             if hf_id is not None:

@@ -125,3 +125,13 @@ def test_the_sizing_facts_vllm_budgets_from(tier: dict[str, Any]) -> None:
     own default 0.90, below vLLM's 0.92 default of vllm/config/cache.py:103 at v0.31.0) and a KV block of 16
     tokens on CUDA (CacheConfig.DEFAULT_BLOCK_SIZE, vllm/config/cache.py:71; the CPU platform uses 128)."""
     assert tier["defaults"] == {"gpu_memory_utilization": 0.92, "default_block_size": 16}
+
+
+def test_the_api_keys_file_reaches_vllms_parser(tier: dict[str, Any]) -> None:
+    """A model behind the gateway reads its keys from the mounted file (``--config``, a stand-in here):
+    vLLM's own config loader turns it into ``--api-key`` (renderers/api_keys.py)."""
+    keyed = [c for c in tier["containers"] if "--config" in c["args"]]
+    assert keyed  # prod's qwen7b
+    for c in keyed:
+        assert c["ok"], c.get("error")
+        assert c["facts"]["api_keys"] == 1

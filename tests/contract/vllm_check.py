@@ -104,6 +104,7 @@ def engine_config(parser: Any, cmds: dict[str, Any], argv: list[str]) -> tuple[A
         "max_num_seqs": s.max_num_seqs,
         "port": getattr(args, "port", None),
         "architectures": list(m.architectures or []),
+        "api_keys": len(getattr(args, "api_key", None) or []),
     }
     return config, facts
 
@@ -135,6 +136,17 @@ def cuda_quantization(config: Any, method: str | None, capability: str) -> None:
         raise ValueError(f"{dtype} is not supported for quantization method {method} on CUDA")
 
 
+def with_stand_in_files(argv: list[str], files: dict[str, str]) -> list[str]:
+    """``argv`` with each mounted file (a volume in the pod, e.g. the API keys file) written to a temporary
+    file of the same name and its path swapped in."""
+    out = list(argv)
+    for path, content in files.items():
+        stand_in = Path(tempfile.mkdtemp(prefix="contract-files-")) / Path(path).name
+        stand_in.write_text(content)
+        out = [str(stand_in) if a == path else a for a in out]
+    return out
+
+
 def check_containers(doc: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
     parser, cmds = serve_parser()
     results, first_config = [], None
@@ -150,8 +162,9 @@ def check_containers(doc: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
         try:
             if command[:1] != ["vllm"]:
                 raise ValueError(f"command {command} does not run the vllm CLI")
+            argv = with_stand_in_files([*command[1:], *c["args"]], c.get("files") or {})
             with contextlib.redirect_stderr(log):
-                config, facts = engine_config(parser, cmds, [*command[1:], *c["args"]])
+                config, facts = engine_config(parser, cmds, argv)
             hf_quant = doc["configs"].get(facts["model_tag"] or "", {}).get("quantization_config") or {}
             args = c["args"]
             flag = args[args.index("--quantization") + 1] if "--quantization" in args else None
