@@ -32,7 +32,6 @@ from components.roles import (
 )
 from components.service_bus import AsyncQueue, AsyncQueueArgs
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
-from config.catalog import load_catalog
 from config.schema import StackConfig
 from facts.naming import Names
 from facts.tags import k8s_labels
@@ -40,7 +39,6 @@ from renderers.alerts import ALERT_INTERVAL, alert_contacts, prometheus_alert_ru
 from renderers.api_keys import consumers
 from renderers.autoscaling import RULE_INTERVAL, load_recording_rule
 from renderers.gpu_software import kaito_gfd_values
-from renderers.helm_values import http_readiness_timeout_seconds
 from sizing.deployments import ModelPlan
 from sizing.network import private_endpoint_targets
 from sizing.queue_worker import WORKER_NAME, WORKER_SERVICE_ACCOUNT
@@ -53,6 +51,7 @@ class PlatformAddonsArgs:
     config: StackConfig
     cluster: AksCluster
     model_plans: Sequence[ModelPlan] = ()  # the alert rules' per-model rules
+    http_readiness_timeout_seconds: int | None = None  # the plan's (planning.stack_plan.StackPlan)
 
 
 class PlatformAddons(Component):
@@ -213,7 +212,7 @@ class PlatformAddons(Component):
                 queue_id=queue.queue_id if queue is not None else None,
                 home=home,
                 system_nodes=cfg.cluster.system_pool.count,
-                readiness_timeout_seconds=http_readiness_timeout_seconds(cfg, load_catalog()),
+                readiness_timeout_seconds=args.http_readiness_timeout_seconds,
             ),
             self.child_opts(was="keda"),
         )

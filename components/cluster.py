@@ -24,8 +24,8 @@ from components.version_update import KubernetesVersionUpdate
 from config.schema import ClusterConfig
 from facts.naming import Names
 from facts.platform import SYSTEM_POOL_NAME, SYSTEM_POOL_TAINT
+from planning.stack_plan import ClusterFeatures
 from sizing.network import NetworkPlan
-from stack.plan import ClusterFeatures
 
 if TYPE_CHECKING:
     from components.network import ClusterNetwork

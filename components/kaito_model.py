@@ -34,7 +34,7 @@ from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
 
 from components.child_names import Component
 from components.model_common import ModelContext, caller_service, network_policy, scaled_object
-from facts.kaito_versions import CHART_KAITO_VERSION, KaitoCapabilities, kaito_capabilities
+from facts.kaito_versions import KaitoCapabilities
 from facts.tags import k8s_labels
 from renderers.autoscaling import cron_trigger, prometheus_trigger
 from renderers.kaito import kaito_inference_config
@@ -88,8 +88,8 @@ class KaitoModelArgs:
     byo_nodes: bool  # the helm install's nodeProvisioner: none (KAITO on the pool's own nodes)
     version: str  # the KAITO release, for the version label
     kube: pulumi.ResourceOptions  # the Kubernetes provider of the model's objects
-    # What that release can do (facts.kaito_versions); None: KAITO 0.12.0 behaviour.
-    capabilities: KaitoCapabilities | None = None
+    # What that release can do (the plan's: planning.stack_plan.KaitoRelease.rendered_for).
+    capabilities: KaitoCapabilities
     # Labels KAITO puts on the nodes it provisions besides its selector (helm mode: the driver label
     # that brings the program's device plugin there, the GPU Operator's opt-out).
     node_labels: Mapping[str, str] | None = None
@@ -150,7 +150,7 @@ class KaitoModel(Component):
             data={"inference_config.yaml": kaito_inference_config(plan)},
             opts=self.child_opts(was=f"{self.was}-inference-config", base=args.kube),
         )
-        caps = args.capabilities or kaito_capabilities(CHART_KAITO_VERSION)
+        caps = args.capabilities
         base_labels = workload_scheduling(plan).node_selector if byo_nodes else kaito_label_selector(plan)
         node_labels = {**base_labels, **(args.node_labels or {})}
         resource, inference, annotations = workspace_fields(

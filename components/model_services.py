@@ -20,14 +20,14 @@ from components.outputs import ModelSummary
 from components.queue_worker import QueueWorker, QueueWorkerArgs
 from components.vllm_model import MODEL_CACHE_STORAGE_CLASS, VllmModel, VllmModelArgs
 from config.schema import StackConfig
-from facts.kaito_versions import kaito_capabilities, kaito_version_of
 from facts.tags import k8s_labels
+from planning.stack_plan import KaitoRelease
 from renderers.api_keys import WORKER_CONSUMER, consumers
 from renderers.scrape import AMA_METRICS_CONFIG_MAP, AMA_METRICS_KEY, prometheus_config
 from sizing.autoscaling import wake_up_sources
 from sizing.deployments import ModelPlan
-from sizing.gpu_software import kaito_node_labels, operator_pools_present
-from sizing.queue_worker import WorkerPlan, worker_plan
+from sizing.gpu_software import operator_pools_present
+from sizing.queue_worker import WorkerPlan
 from sizing.workloads import (
     cold_start,
     kaito_kind,
@@ -51,13 +51,8 @@ class ModelServicesArgs:
     plans: Sequence[ModelPlan]
     config: StackConfig
     inference: InferenceRuntimeRefs
-
-
-def kaito_version(config: StackConfig) -> str:
-    """The KAITO release the models run under (version label, CRD and capabilities): the chart
-    version in helm mode, the managed add-on's KAITO (``facts.kaito_versions``) otherwise."""
-    kaito = config.addons.kaito
-    return kaito_version_of(kaito.mode, kaito.chart_version, config.cluster.kubernetes_version)
+    kaito: KaitoRelease  # the plan's: the release KAITO models run under
+    worker: WorkerPlan | None = None  # the plan's queue worker (None without the queue)
 
 
 class ModelServices(Component):
@@ -106,7 +101,7 @@ class ModelServices(Component):
             )
         kaito = cfg.addons.kaito
         byo = kaito.mode == "helm" and kaito.node_provisioner == "none"
-        self.worker = worker_plan(cfg, args.plans, refs.namespace) if refs.queue is not None else None
+        self.worker = args.worker if refs.queue is not None else None
         for plan in args.plans:
             ctx = ModelContext(
                 plan,
@@ -123,16 +118,15 @@ class ModelServices(Component):
                 VllmModel(self.child_name(model), VllmModelArgs(context=ctx, kube=kube), child)
                 kind = "Deployment"
             else:
-                version = kaito_version(cfg)
                 KaitoModel(
                     self.child_name(model),
                     KaitoModelArgs(
                         context=ctx,
                         byo_nodes=byo,
-                        version=version,
+                        version=args.kaito.version,
                         kube=kube,
-                        capabilities=kaito_capabilities(version),
-                        node_labels=kaito_node_labels(cfg),
+                        capabilities=args.kaito.rendered_for,
+                        node_labels=args.kaito.node_labels,
                     ),
                     child,
                 )

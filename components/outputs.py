@@ -4,7 +4,7 @@ and the reports that print them (``tools/report*.py``); ``docs/outputs.md`` is g
 assigns (an ``Output`` while the program runs); the reports read it resolved, as a string.
 
 Each class's docstring is the output's description and each key's comment its meaning; the plan's own
-typed fields (``stack.plan.StackPlan``) become outputs here, in one place.
+typed fields (``planning.stack_plan.StackPlan``) become outputs here, in one place.
 """
 
 from collections.abc import Sequence
@@ -15,13 +15,13 @@ import pulumi
 from config.schema import StackConfig
 from facts.aks_versions import AddonVersion
 from facts.gateway_api import BUNDLE_VERSION
+from planning.stack_plan import KubernetesVersionSummary
 from renderers.api_keys import consumers, vault_secret_name
 from renderers.gateway import GatewaySpec, ModelRoute, client_urls
 from sizing.deployments import ModelPlan
 from sizing.nap_summary import KaitoNodes, NapSummary
 from sizing.queue_worker import WorkerPlan
 from sizing.quota import QuotaRow
-from stack.plan import KubernetesVersionSummary
 
 
 class ModelSummary(TypedDict):

@@ -24,18 +24,15 @@ from components.outputs import (
     queue_worker_output,
     quota_output,
 )
-from cost import estimate_cost
-from cost.network import network_cost
 from facts.naming import Names
 from facts.tags import stack_tags
+from planning.stack_plan import StackPlan
 from renderers.gateway import GATEWAY_NAME, ModelRoute, gateway_address, gateway_notes, model_routes
-from sizing.network import private_endpoint_targets
-from stack.plan import StackPlan
 
 
 @dataclass(frozen=True)
 class PlatformArgs:
-    """Where the stack runs and its typed pure plan (``stack.plan.plan_stack``), built before any
+    """Where the stack runs and its typed pure plan (``planning.stack_plan.plan_stack``), built before any
     resource."""
 
     project: str
@@ -76,7 +73,12 @@ class Platform(Component):
         self.addons = PlatformAddons(
             self.child_name("addons"),
             PlatformAddonsArgs(
-                names=names, tags=tags, config=cfg, cluster=self.cluster, model_plans=plan.model_plans
+                names=names,
+                tags=tags,
+                config=cfg,
+                cluster=self.cluster,
+                model_plans=plan.model_plans,
+                http_readiness_timeout_seconds=plan.http_readiness_timeout_seconds,
             ),
             opts=self.child_opts(was="addons", providers=kube),
         )
@@ -119,7 +121,7 @@ class Platform(Component):
             if self.nodepool_specs
             else None
         )
-        self.cost = estimate_cost(cfg, plan.catalog, self.model_plans, names.budget_resource_groups())
+        self.cost = plan.cost
         if cfg.budget is not None:
             self.budget = StackBudget(
                 self.child_name("budget"),
@@ -138,7 +140,13 @@ class Platform(Component):
             )
         self.models = ModelServices(
             self.child_name("models"),
-            ModelServicesArgs(plans=self.model_plans, config=cfg, inference=self.inference),
+            ModelServicesArgs(
+                plans=self.model_plans,
+                config=cfg,
+                inference=self.inference,
+                kaito=plan.kaito,
+                worker=plan.queue_worker,
+            ),
             opts=self.child_opts(was="models", providers=kube),
         )
         self.gateway_routes: list[ModelRoute] = []
@@ -176,9 +184,8 @@ class Platform(Component):
             self.outputs["modelWeights"] = addons["modelWeights"]
         if plan.network is not None:
             self.outputs["network"] = plan.network.summary()
-        network = network_cost(plan.network, private_endpoint_targets(cfg), gateway=cfg.gateway is not None)
-        if network is not None:
-            self.outputs["cost"]["network"] = network
+        if plan.network_cost is not None:
+            self.outputs["cost"]["network"] = plan.network_cost
         if "asyncQueue" in addons:
             self.outputs["asyncQueue"] = addons["asyncQueue"]
         if cfg.budget is not None:

@@ -9,7 +9,7 @@ placeholder strings for them (they never decide where a pod runs).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +32,7 @@ from renderers.gpu_software import (
     operator_values,
 )
 from sizing.autoscaling import wake_up_sources
-from sizing.deployments import plan_models
+from sizing.deployments import ModelPlan, plan_models
 from sizing.workloads import http_cold_start_wait_seconds
 
 SYSTEM_POOL_TOLERATION = [system_pool_toleration()]
@@ -179,7 +179,7 @@ def http_addon_values(
     }
 
 
-def http_readiness_timeout_seconds(config: StackConfig, catalog: Catalog) -> int | None:
+def http_readiness_timeout_seconds(config: StackConfig, plans: Sequence[ModelPlan]) -> int | None:
     """The interceptor-wide readiness wait: the longest cold-start wait of the models it fronts
     (each route also carries its own); None when it fronts none (the chart's default, no limit)."""
     http = config.addons.keda.http_addon
@@ -187,7 +187,7 @@ def http_readiness_timeout_seconds(config: StackConfig, catalog: Catalog) -> int
         return None
     waits = [
         http_cold_start_wait_seconds(plan, http.cold_start_timeout_seconds)
-        for plan in plan_models(config, catalog)
+        for plan in plans
         if "http" in wake_up_sources(plan, http_addon=True, queue=False)
     ]
     return max(waits, default=None)
@@ -197,8 +197,11 @@ def _placeholder(name: str) -> str:
     return f"<{name}>"
 
 
-def release_specs(config: StackConfig, catalog: Catalog) -> list[ReleaseSpec]:
-    """Every Helm release the stack installs, in the order the program declares them."""
+def release_specs(
+    config: StackConfig, catalog: Catalog, plans: Sequence[ModelPlan] | None = None
+) -> list[ReleaseSpec]:
+    """Every Helm release the stack installs, in the order the program declares them (``plans``: the
+    stack's model plans when the caller has them, planned here otherwise)."""
     specs: list[ReleaseSpec] = []
     gpu_nodes = "nodeProvisioning.nodePools" if config.node_provisioning.mode == "nap" else "gpuPools"
     op = operator_values(config, catalog)
@@ -246,11 +249,14 @@ def release_specs(config: StackConfig, catalog: Catalog) -> list[ReleaseSpec]:
     http = config.addons.keda.http_addon
     if http.enabled:
         pin = versions.chart("keda-add-ons-http")
+        timeout = http_readiness_timeout_seconds(
+            config, plan_models(config, catalog) if plans is None else plans
+        )
         specs.append(
             ReleaseSpec(
                 HTTP_ADDON_RELEASE, "keda-add-ons-http", "keda-add-ons-http", http.chart_version,
                 pin.repository, HTTP_ADDON_NAMESPACE, http_addon_values(
-                    http, config.cluster.system_pool.count, http_readiness_timeout_seconds(config, catalog)
+                    http, config.cluster.system_pool.count, timeout
                 ),
                 "addons.keda.httpAddon",
             )

@@ -1,6 +1,6 @@
 """Rules for the add-ons, the Key Vault firewall and the inference namespace.
 
-Each rule is ``(StackConfig, Catalog) -> Iterable[Problem]`` like those in ``rules.check``.
+Each rule is ``(StackPlan) -> Iterable[Problem]`` like those in ``rules.check``.
 """
 
 from __future__ import annotations
@@ -10,12 +10,10 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel
 
-from config.catalog import Catalog
 from config.errors import Problem
-from config.schema import StackConfig
 from facts.namespaces import RESERVED_NAMESPACES
+from planning.stack_plan import StackPlan
 from sizing.autoscaling import wake_up_sources
-from sizing.deployments import plan_models
 from sizing.workloads import cold_start, predicted_cold_start_seconds
 
 
@@ -29,8 +27,9 @@ def _plain(value: object) -> object:
     return value.model_dump(by_alias=True) if isinstance(value, BaseModel) else value
 
 
-def addon_keys_that_do_nothing(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+def addon_keys_that_do_nothing(stack: StackPlan) -> Iterable[Problem]:
     """Settings that only apply in another mode are refused rather than silently ignored."""
+    config = stack.config
     addons = config.addons
     kaito = addons.kaito
     if kaito.mode == "managed":
@@ -80,8 +79,9 @@ def addon_keys_that_do_nothing(config: StackConfig, _catalog: Catalog) -> Iterab
             )
 
 
-def key_vault_firewall(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+def key_vault_firewall(stack: StackPlan) -> Iterable[Problem]:
     """Key Vault IP rules: public IPv4 only, and only when the public endpoint is on."""
+    config = stack.config
     vault = config.addons.key_vault
     if not vault.public_network_access and vault.allowed_ip_ranges:
         yield Problem(
@@ -115,8 +115,9 @@ def key_vault_firewall(config: StackConfig, _catalog: Catalog) -> Iterable[Probl
             )
 
 
-def inference_namespace(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+def inference_namespace(stack: StackPlan) -> Iterable[Problem]:
     """The model services get a namespace of their own."""
+    config = stack.config
     name = config.inference.namespace
     if name in RESERVED_NAMESPACES:
         yield Problem(
@@ -128,8 +129,9 @@ def inference_namespace(config: StackConfig, _catalog: Catalog) -> Iterable[Prob
         )
 
 
-def kaito_provisioner_matches_nodes(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+def kaito_provisioner_matches_nodes(stack: StackPlan) -> Iterable[Problem]:
     """In NAP mode AKS already runs Karpenter: a self-hosted gpu-provisioner would be a second one."""
+    config = stack.config
     kaito = config.addons.kaito
     if (
         config.node_provisioning.mode == "nap"
@@ -146,16 +148,17 @@ def kaito_provisioner_matches_nodes(config: StackConfig, _catalog: Catalog) -> I
         )
 
 
-def http_addon_cold_start(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def http_addon_cold_start(stack: StackPlan) -> Iterable[Problem]:
     """The interceptor answers 504 once a request waited ``conditionWait`` for a ready replica
     (kedacore/http-add-on interceptor/middleware/endpoint_resolver.go lines 67-79 @v0.15.0): a cap
     below a fronted model's predicted cold start (``sizing.cold_start``: node, image, weights, server) would
     fail every first request after an idle period."""
+    config = stack.config
     http = config.addons.keda.http_addon
     cap = http.cold_start_timeout_seconds
     if not http.enabled or cap is None:
         return
-    for plan in plan_models(config, catalog):
+    for plan in stack.model_plans:
         if "http" not in wake_up_sources(plan, http_addon=True, queue=False):
             continue
         need = predicted_cold_start_seconds(plan)

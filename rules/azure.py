@@ -1,25 +1,26 @@
 """Rules about writes Azure refuses: the Kubernetes version on the plan's date, the budget's start
-date, a Key Vault nobody can reach, and the system pool's VM size (pure, no Pulumi). Apart, checked only
-when deploying: an API server nobody can reach (documentation ranges, ``documentation_ranges_at_deploy``)."""
+date, a Key Vault nobody can reach, and the system pool's VM size (pure, no Pulumi). The API server's
+reachability at deployment (documentation ranges) is ``planning.api_access``'s."""
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
 from datetime import date
 
-from config.catalog import Catalog, closest_names
+from config.catalog import closest_names
 from config.errors import Problem
-from config.schema import StackConfig
 from facts.aks_versions import LTS_PLAN, LTS_TIER, creatable_minors, support_status
-from rules.rule import Dated, Rule
+from planning.stack_plan import StackPlan
+from rules.rule import Rule
 
 BUDGET_MAX_MONTHS_AHEAD = 12
 
 
-def kubernetes_version_supported(config: StackConfig, _catalog: Catalog, on: date) -> Iterable[Problem]:
+def kubernetes_version_supported(stack: StackPlan) -> Iterable[Problem]:
     """A version past its AKS end of life on the plan's date is refused (AKS refuses to create the
     cluster: supported-kubernetes-versions.md line 362); LTS only on Premium with AKSLongTermSupport."""
+    config = stack.config
+    on = stack.plan_date
     c = config.cluster
     status = support_status(c.kubernetes_version, tier=c.tier, support_plan=c.support_plan, on=on)
     if status.kind != "refuse":
@@ -42,10 +43,12 @@ def _months_between(start: date, later: date) -> int:
     return (later.year - start.year) * 12 + later.month - start.month
 
 
-def budget_start_date(config: StackConfig, _catalog: Catalog, on: date) -> Iterable[Problem]:
+def budget_start_date(stack: StackPlan) -> Iterable[Problem]:
     """Azure refuses a monthly budget starting before the current month or more than 12 months
     ahead (Consumption Budgets API: timePeriod.startDate). A changed startDate replaces the budget
     (delete first), so a date Azure would refuse would leave the group without a budget."""
+    config = stack.config
+    on = stack.plan_date
     budget = config.budget
     if budget is None or budget.start_date is None:
         return
@@ -70,10 +73,11 @@ def budget_start_date(config: StackConfig, _catalog: Catalog, on: date) -> Itera
         )
 
 
-def key_vault_reachable(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+def key_vault_reachable(stack: StackPlan) -> Iterable[Problem]:
     """``publicNetworkAccess: false`` needs a private endpoint in a VNet the cluster uses: the program
     creates one in ``virtualNetwork`` (``components/private_endpoints.py``); on AKS's managed VNet it
     cannot, so the vault would be unreachable."""
+    config = stack.config
     if not config.addons.key_vault.public_network_access and config.virtual_network is None:
         yield Problem(
             "addons.keyVault.publicNetworkAccess",
@@ -85,8 +89,9 @@ def key_vault_reachable(config: StackConfig, _catalog: Catalog) -> Iterable[Prob
         )
 
 
-def system_pool_vm_size(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def system_pool_vm_size(stack: StackPlan) -> Iterable[Problem]:
     """The system pool's size is a catalog general-purpose SKU (counted in quota and cost)."""
+    config, catalog = stack.config, stack.catalog
     size = config.cluster.system_pool.vm_size
     if size in catalog.system_skus:
         return
@@ -103,69 +108,9 @@ def system_pool_vm_size(config: StackConfig, catalog: Catalog) -> Iterable[Probl
     yield Problem("cluster.systemPool.vmSize", size, why, hint + "one of " + choices)
 
 
-AZURE_RULES: list[Rule | Dated] = [
-    Dated(kubernetes_version_supported),
-    Dated(budget_start_date),
+AZURE_RULES: list[Rule] = [
+    kubernetes_version_supported,
+    budget_start_date,
     key_vault_reachable,
     system_pool_vm_size,
 ]
-
-
-# --- API server reachability at deployment (a separate rule from the plan-time ones above) -------------
-# RFC 5737 reserves these three IPv4 ranges for documentation: no host ever sends from them, so an
-# authorised-IP list made only of them lets nobody reach the API server, the runner deploying included
-# (the Kubernetes objects of `pulumi up` then fail after the cluster exists). The committed stacks carry
-# them as placeholders: planning and `pulumi preview` warn, `pulumi up` refuses. Python's ipaddress calls
-# them non-global like private ranges (is_global False), so they are matched exactly here, not by that.
-DOCUMENTATION_NETWORKS = tuple(
-    ipaddress.IPv4Network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
-)
-API_ACCESS_DOC = "docs/api-access.md"
-
-
-def documentation_cidrs(cidrs: Iterable[str]) -> list[tuple[int, str]]:
-    """(index, CIDR) of each CIDR that lies inside an RFC 5737 documentation range (a wider range that
-    also holds real addresses is not one)."""
-    found = []
-    for i, text in enumerate(cidrs):
-        network = ipaddress.ip_network(text, strict=False)
-        if isinstance(network, ipaddress.IPv4Network) and any(
-            network.subnet_of(doc) for doc in DOCUMENTATION_NETWORKS
-        ):
-            found.append((i, text))
-    return found
-
-
-def documentation_ranges(config: StackConfig) -> list[tuple[int, str]]:
-    """The documentation ranges among ``cluster.apiServer.authorizedIpRanges``."""
-    return documentation_cidrs(config.cluster.api_server.authorized_ip_ranges)
-
-
-def documentation_ranges_at_deploy(config: StackConfig) -> list[Problem]:
-    """The refusal of ``pulumi up`` (not a preview): one problem per documentation range."""
-    return [
-        Problem(
-            f"cluster.apiServer.authorizedIpRanges[{i}]",
-            text,
-            "an RFC 5737 documentation range (a placeholder): no real address is in it, so nobody could "
-            "reach the API server, the machine running this `pulumi up` included, and every Kubernetes "
-            "object would fail after the cluster is created",
-            "the public egress CIDRs of the deploying runner (a self-hosted runner with a fixed egress) and "
-            f"of your operators, or privateCluster: true with a runner inside the network ({API_ACCESS_DOC})",
-        )
-        for i, text in documentation_ranges(config)
-    ]
-
-
-def documentation_ranges_warning(config: StackConfig) -> str | None:
-    """The warning of a preview and of the offline plan, or None."""
-    found = documentation_ranges(config)
-    if not found:
-        return None
-    listed = ", ".join(text for _, text in found)
-    return (
-        f"cluster.apiServer.authorizedIpRanges holds RFC 5737 documentation ranges ({listed}): placeholders "
-        "nobody sends from. `pulumi up` refuses them: the API server would be unreachable, the deploying "
-        "runner included. Set your runner's and operators' egress CIDRs, or privateCluster: true "
-        f"({API_ACCESS_DOC})."
-    )

@@ -1,7 +1,10 @@
-"""Rules that need the catalog: checked after the schema, before any resource is declared.
+"""Rules that need the catalog: checked after the schema, before any resource is declared, in two phases.
 
-Each rule is a pure function ``(StackConfig, Catalog) -> Iterable[Problem]``; ``RULES`` lists them in
-the order their messages are reported.
+Repeated names first (alone), then the reference rules ``CONFIG_RULES`` (``(StackConfig, Catalog) ->
+Iterable[Problem]``: a pool names a catalog SKU, a model a catalog model and a declared pool), which
+planning needs to hold; when they pass, ``planning.stack_plan.plan_stack`` plans the stack once and every
+rule of ``RULES`` (``(StackPlan) -> Iterable[Problem]``) judges that plan. Each list is in the order its
+messages are reported.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from config.catalog import Catalog, closest_names, did_you_mean, load_catalog
 from config.errors import Problem
 from config.plan_date import plan_date
 from config.schema import StackConfig
+from planning.stack_plan import StackPlan, plan_stack
 from rules.addons import (
     addon_keys_that_do_nothing,
     http_addon_cold_start,
@@ -31,9 +35,8 @@ from rules.models import MODEL_RULES
 from rules.nap import NAP_RULES
 from rules.network import NETWORK_RULES
 from rules.queue import QUEUE_RULES
-from rules.rule import Dated, Rule
+from rules.rule import ConfigRule, Rule
 from rules.runtime import RUNTIME_RULES
-from sizing.deployments import plan_models
 from sizing.nap import nap_pools
 
 
@@ -42,20 +45,28 @@ def _sku_choices(catalog: Catalog) -> str:
 
 
 def gpu_pool_skus(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
-    """Every GPU pool names a catalog GPU SKU that Azure still sells."""
+    """Every GPU pool names a catalog GPU SKU (a reference: planning looks it up)."""
     for i, pool in enumerate(config.gpu_pools):
-        path = f"gpuPools[{i}].vmSize"
-        sku = catalog.skus.get(pool.vm_size)
-        if sku is None:
+        if pool.vm_size not in catalog.skus:
             hint = did_you_mean(pool.vm_size, [n for n, s in catalog.skus.items() if not s.retired])
             yield Problem(
-                path, pool.vm_size, "not a GPU SKU in the catalog", hint + "one of " + _sku_choices(catalog)
-            )
-        elif sku.retired:
-            yield Problem(
-                path,
+                f"gpuPools[{i}].vmSize",
                 pool.vm_size,
-                f"this series was retired by Azure on {sku.retired}",
+                "not a GPU SKU in the catalog",
+                hint + "one of " + _sku_choices(catalog),
+            )
+
+
+def gpu_pool_skus_on_sale(stack: StackPlan) -> Iterable[Problem]:
+    """Every GPU pool's SKU is one Azure still sells."""
+    config, catalog = stack.config, stack.catalog
+    for i, pool in enumerate(config.gpu_pools):
+        retired = catalog.skus[pool.vm_size].retired
+        if retired:
+            yield Problem(
+                f"gpuPools[{i}].vmSize",
+                pool.vm_size,
+                f"this series was retired by Azure on {retired}",
                 _sku_choices(catalog),
             )
 
@@ -83,14 +94,15 @@ def model_references(config: StackConfig, catalog: Catalog) -> Iterable[Problem]
             yield Problem(f"models[{i}].pool", model.pool, what, accepted)
 
 
-def models_fit(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def models_fit(stack: StackPlan) -> Iterable[Problem]:
     """Every model fits its GPU (or MIG slice) with at least one full-length sequence of KV cache.
 
     A KAITO model fits where KAITO's own node estimator places it, on as many nodes per replica as
     that estimate says (pipeline-parallel across them), and is refused with KAITO's numbers when the
     estimator cannot place it on the SKU.
     """
-    for plan in plan_models(config, catalog):
+    config, catalog = stack.config, stack.catalog
+    for plan in stack.model_plans:
         kaito_reason = plan.sizing.kaito_reason if plan.config.runtime == "kaito" else None
         if kaito_reason is not None:
             yield Problem(
@@ -115,10 +127,11 @@ def models_fit(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
         )
 
 
-def models_meet_targets(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def models_meet_targets(stack: StackPlan) -> Iterable[Problem]:
     """A model with TTFT/TPOT targets meets them on its pool's GPU at one sequence per replica at least
     (the roofline estimate, ``sizing.roofline``; expect +-50 %)."""
-    for plan in plan_models(config, catalog):
+    config, catalog = stack.config, stack.catalog
+    for plan in stack.model_plans:
         est, w = plan.target_estimate, plan.config.workload
         if plan.targets_met or est is None:
             continue
@@ -140,7 +153,9 @@ def models_meet_targets(config: StackConfig, catalog: Catalog) -> Iterable[Probl
         )
 
 
-RULES: list[Rule | Dated] = [gpu_pool_skus, model_references, models_fit, models_meet_targets]
+CONFIG_RULES: list[ConfigRule] = [gpu_pool_skus, model_references]
+
+RULES: list[Rule] = [gpu_pool_skus_on_sale, models_fit, models_meet_targets]
 RULES += [price_override_skus, cost_comparison_models]
 RULES += GPU_RULES
 RULES += NAP_RULES
@@ -193,18 +208,34 @@ def unique_names(config: StackConfig) -> Iterable[Problem]:
                 first[name] = where
 
 
-def check_rules(
-    config: StackConfig, catalog: Catalog | None = None, *, on: date | None = None
-) -> list[Problem]:
-    """Run every rule; rules after a failing one still run so the user sees all problems at once.
-    Repeated names come first and alone: every other rule looks pools and models up by name.
-    Dated rules judge the plan's date ``on`` (read here, once, when the caller read none)."""
+def check_config(config: StackConfig, catalog: Catalog) -> list[Problem]:
+    """Phase one: repeated names (alone: every other rule looks pools and models up by name), then the
+    reference rules; rules after a failing one still run so the user sees all problems at once."""
     repeated = list(unique_names(config))
     if repeated:
         return repeated
-    cat = catalog or load_catalog()
-    day = plan_date() if on is None else on
-    problems: list[Problem] = []
-    for rule in RULES:
-        problems.extend((rule.on(day) if isinstance(rule, Dated) else rule)(config, cat))
-    return problems
+    return [problem for rule in CONFIG_RULES for problem in rule(config, catalog)]
+
+
+def check_plan(stack: StackPlan) -> list[Problem]:
+    """Phase two: every rule of ``RULES`` on the stack's plan."""
+    return [problem for rule in RULES for problem in rule(stack)]
+
+
+def checked_plan(
+    config: StackConfig, catalog: Catalog, *, on: date, stack: str | None = None
+) -> tuple[StackPlan | None, list[Problem]]:
+    """The stack's plan (None when phase one refuses the config) and every problem of both phases
+    (``stack``: the Pulumi stack's name, ``planning.stack_plan.plan_stack``)."""
+    problems = check_config(config, catalog)
+    if problems:
+        return None, problems
+    plan = plan_stack(config, catalog, on=on, stack=stack)
+    return plan, check_plan(plan)
+
+
+def check_rules(
+    config: StackConfig, catalog: Catalog | None = None, *, on: date | None = None
+) -> list[Problem]:
+    """Every problem of both phases (the plan's date ``on`` read here, once, when the caller read none)."""
+    return checked_plan(config, catalog or load_catalog(), on=plan_date() if on is None else on)[1]

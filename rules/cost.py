@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from config.catalog import Catalog, did_you_mean
 from config.errors import Problem
 from config.schema import StackConfig
+from planning.stack_plan import StackPlan
 from sizing.nap import allowed_skus, nap_pools
 
 
@@ -18,8 +19,9 @@ def stack_vm_sizes(config: StackConfig, catalog: Catalog | None = None) -> list[
     return sorted(set(sizes))
 
 
-def price_override_skus(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def price_override_skus(stack: StackPlan) -> Iterable[Problem]:
     """A price override names a VM size the stack uses or the catalog knows (else: a typo)."""
+    config, catalog = stack.config, stack.catalog
     used = stack_vm_sizes(config, catalog)
     known = set(used) | set(catalog.skus) | set(catalog.system_skus)
     for sku in config.prices.skus:
@@ -34,9 +36,10 @@ def price_override_skus(config: StackConfig, catalog: Catalog) -> Iterable[Probl
         )
 
 
-def cost_comparison_models(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def cost_comparison_models(stack: StackPlan) -> Iterable[Problem]:
     """``modelThroughput`` names declared models (a model without a throughput gets the roofline's
     estimate in the break-even, marked so: ``cost.estimate``)."""
+    config = stack.config
     cmp = config.cost_comparison
     if cmp is None:
         return

@@ -5,27 +5,27 @@ not protect (pure, no Pulumi)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
 
-from config.catalog import Catalog
 from config.errors import Problem
-from config.schema import StackConfig
 from facts.gateway_api import BUNDLE_FOR_MINOR, BUNDLE_VERSION
 from facts.istio import REVISIONS, SOURCE
 from facts.namespaces import RESERVED_NAMESPACES
-from rules.rule import Dated, Rule
+from planning.stack_plan import StackPlan
+from rules.rule import Rule
 
 
 def _minor(version: str) -> str:
     return ".".join(version.split(".")[:2])
 
 
-def istio_revision_supported(config: StackConfig, _catalog: Catalog, on: date) -> Iterable[Problem]:
+def istio_revision_supported(stack: StackPlan) -> Iterable[Problem]:
     """The revision is one AKS lists, compatible with the cluster's Kubernetes minor and not past its
     end of life on the plan's date (``facts/istio.py``).
 
     Keys: gateway.istioRevision
     """
+    config = stack.config
+    on = stack.plan_date
     gw = config.gateway
     if gw is None:
         return
@@ -57,12 +57,13 @@ def istio_revision_supported(config: StackConfig, _catalog: Catalog, on: date) -
         )
 
 
-def gateway_api_bundle_matches(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+def gateway_api_bundle_matches(stack: StackPlan) -> Iterable[Problem]:
     """The program installs the Gateway API CRDs AKS's managed installation would put on this minor, so
     AKS can adopt them later (``managed-gateway-api.md`` lines 24-27, 39-44).
 
     Keys: cluster.kubernetesVersion
     """
+    config = stack.config
     if config.gateway is None:
         return
     version = config.cluster.kubernetes_version
@@ -77,11 +78,12 @@ def gateway_api_bundle_matches(config: StackConfig, _catalog: Catalog) -> Iterab
         )
 
 
-def api_keys_have_consumers(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+def api_keys_have_consumers(stack: StackPlan) -> Iterable[Problem]:
     """Keys on with nobody to hold one would lock every application out; each consumer once.
 
     Keys: gateway.consumers, gateway.consumers[]
     """
+    config = stack.config
     gw = config.gateway
     if gw is None or not gw.api_keys:
         return
@@ -98,11 +100,12 @@ def api_keys_have_consumers(config: StackConfig, _catalog: Catalog) -> Iterable[
             yield Problem(f"gateway.consumers[{i}]", name, "is listed twice", "each consumer once")
 
 
-def excluded_models_exist(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+def excluded_models_exist(stack: StackPlan) -> Iterable[Problem]:
     """Each model kept off the gateway is a model of this stack.
 
     Keys: gateway.excludeModels[]
     """
+    config = stack.config
     gw = config.gateway
     if gw is None:
         return
@@ -117,7 +120,7 @@ def excluded_models_exist(config: StackConfig, _catalog: Catalog) -> Iterable[Pr
             )
 
 
-def kaito_models_cannot_take_keys(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+def kaito_models_cannot_take_keys(stack: StackPlan) -> Iterable[Problem]:
     """KAITO v0.12.0 passes extra vLLM arguments only from the Workspace's ``inference_config.yaml``
     ConfigMap (kaito-project/kaito@v0.12.0 presets/workspace/inference/vllm/inference_api.py lines
     134-144: each ``vllm:`` key becomes ``--key value``), so an ``api-key`` there would sit in a plain
@@ -125,6 +128,7 @@ def kaito_models_cannot_take_keys(config: StackConfig, _catalog: Catalog) -> Ite
 
     Keys: models[].runtime
     """
+    config = stack.config
     gw = config.gateway
     if gw is None or not gw.api_keys:
         return
@@ -139,11 +143,12 @@ def kaito_models_cannot_take_keys(config: StackConfig, _catalog: Catalog) -> Ite
             )
 
 
-def gateway_namespace(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+def gateway_namespace(stack: StackPlan) -> Iterable[Problem]:
     """The gateway's namespace is its own: not the models', not one Kubernetes, AKS or an add-on owns.
 
     Keys: gateway.namespace
     """
+    config = stack.config
     gw = config.gateway
     if gw is None:
         return
@@ -157,9 +162,9 @@ def gateway_namespace(config: StackConfig, _catalog: Catalog) -> Iterable[Proble
         )
 
 
-GATEWAY_RULES: list[Rule | Dated] = [
+GATEWAY_RULES: list[Rule] = [
     gateway_namespace,
-    Dated(istio_revision_supported),
+    istio_revision_supported,
     gateway_api_bundle_matches,
     api_keys_have_consumers,
     excluded_models_exist,

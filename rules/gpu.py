@@ -1,23 +1,23 @@
 """Rules of GPU pools: spot split, MIG, time-slicing, the GPU driver and quota.
 
-Each rule is ``(StackConfig, Catalog) -> Iterable[Problem]``, registered in ``rules.check.RULES``.
+Each rule is ``(StackPlan) -> Iterable[Problem]``, registered in ``rules.check.RULES``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from config.catalog import Catalog, did_you_mean
+from config.catalog import did_you_mean
 from config.errors import Problem
-from config.schema import StackConfig
 from facts.platform import LABEL_OPERATOR_OPERANDS
-from sizing.agent_pools import agent_pool_specs
+from planning.stack_plan import StackPlan
 from sizing.node_selection import driver_conflict
-from sizing.quota import SPOT_FAMILY, families_in_use, quota_rows
+from sizing.quota import SPOT_FAMILY, families_in_use
 
 
-def serving_spot_floor(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def serving_spot_floor(stack: StackPlan) -> Iterable[Problem]:
     """A serving pool uses spot only as burst above a non-zero on-demand floor (30 s evictions)."""
+    config = stack.config
     for i, pool in enumerate(config.gpu_pools):
         if pool.purpose != "serving" or pool.spot is None:
             continue
@@ -33,8 +33,9 @@ def serving_spot_floor(config: StackConfig, catalog: Catalog) -> Iterable[Proble
             )
 
 
-def mig_profiles(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def mig_profiles(stack: StackPlan) -> Iterable[Problem]:
     """MIG only on GPUs that have it, with a profile of that GPU (and one AKS can create if managed)."""
+    config, catalog = stack.config, stack.catalog
     for i, pool in enumerate(config.gpu_pools):
         sku = catalog.skus.get(pool.vm_size)
         if pool.mig is None or sku is None:
@@ -79,8 +80,9 @@ def mig_profiles(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
             )
 
 
-def time_slicing(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def time_slicing(stack: StackPlan) -> Iterable[Problem]:
     """Time-slicing needs the operator's device plugin, excludes MIG, and is opt-in on serving pools."""
+    config = stack.config
     for i, pool in enumerate(config.gpu_pools):
         ts = pool.time_slicing
         if ts is None:
@@ -114,7 +116,7 @@ def time_slicing(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
             )
 
 
-def one_gpu_driver_per_node(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def one_gpu_driver_per_node(stack: StackPlan) -> Iterable[Problem]:
     """Never the managed driver and the operator's driver on one node.
 
     Each agent pool has one driver. Managed-driver pools must carry the operator's opt-out label (or
@@ -122,7 +124,7 @@ def one_gpu_driver_per_node(config: StackConfig, catalog: Catalog) -> Iterable[P
     would get no driver). The labels come from ``sizing.node_selection``; should they ever drift, this
     refuses the stack before anything is created.
     """
-    for spec in agent_pool_specs(config, catalog):
+    for spec in stack.agent_pool_specs:
         opt_out = spec.labels.get(LABEL_OPERATOR_OPERANDS)
         why = driver_conflict(spec.gpu_driver == "Install", spec.labels, spec.pool.driver)
         if why is None:
@@ -136,13 +138,14 @@ def one_gpu_driver_per_node(config: StackConfig, catalog: Catalog) -> Iterable[P
         )
 
 
-def quota_families(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def quota_families(stack: StackPlan) -> Iterable[Problem]:
     """Declared quota families are Azure VM families the catalog knows (a typo would check nothing)."""
+    config, catalog = stack.config, stack.catalog
     known = sorted(
         {s.quota_family for s in catalog.skus.values()}
         | {s.quota_family for s in catalog.system_skus.values()}
     )
-    used = families_in_use(config, catalog)
+    used = families_in_use(stack.quota)
     for family in config.quota.families:
         if family not in known:
             hint = did_you_mean(family, known, best_only=True)
@@ -157,10 +160,10 @@ def quota_families(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
             )
 
 
-def quota_fits(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def quota_fits(stack: StackPlan) -> Iterable[Problem]:
     """The pools' maximum vCPUs (plus upgrade surge) and KAITO's own nodes per family fit the
     declared quota."""
-    for row in quota_rows(config, catalog):
+    for row in stack.quota:
         if row.quota is None or row.need <= row.quota:
             continue
         path = "quota.spotVcpus" if row.kind == "spot" else f"quota.families.{row.family}"
@@ -181,9 +184,10 @@ def quota_fits(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
         )
 
 
-def mig_pools_start_from_a_node(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def mig_pools_start_from_a_node(stack: StackPlan) -> Iterable[Problem]:
     """The cluster autoscaler sizes a node group from zero assuming whole GPUs (``nvidia.com/gpu``;
     Azure/AKS#5161): pods that request MIG slices never trigger a scale-up from zero nodes."""
+    config, catalog = stack.config, stack.catalog
     for i, pool in enumerate(config.gpu_pools):
         sku = catalog.skus.get(pool.vm_size)
         if not pool.mig or sku is None or sku.mig_profile(pool.mig) is None:

@@ -1,7 +1,7 @@
 """Rules of cache-aware routing (``models[i].inferencePool``, issue 23): refused while the chosen gateway
 cannot route to an InferencePool, and only where a pool has something to choose between (pure).
 
-Each rule is ``(StackConfig, Catalog) -> Iterable[Problem]``, registered in ``rules.check.RULES``; one
+Each rule is ``(StackPlan) -> Iterable[Problem]``, registered in ``rules.check.RULES``; one
 message per root cause (the gateway's is said once, on the first model that asks).
 """
 
@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from config.catalog import Catalog
 from config.errors import WHOLE_MAPPING, Problem
-from config.schema import StackConfig
-from sizing.deployments import plan_models
+from planning.stack_plan import StackPlan
 
 # Why the AKS Istio add-on cannot route to an InferencePool (docs/inference-routing.md, with sources):
 # istiod serves InferencePool backends only with ENABLE_GATEWAY_API_INFERENCE_EXTENSION=true (istio/istio
@@ -31,8 +29,9 @@ GATEWAY_WOULD_WORK = (
 )
 
 
-def pool_gateway_routes(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+def pool_gateway_routes(stack: StackPlan) -> Iterable[Problem]:
     """The gateway must be able to route to an InferencePool: today it cannot (said once)."""
+    config = stack.config
     for i, model in enumerate(config.models):
         if model.inference_pool is not None:
             yield Problem(
@@ -41,11 +40,12 @@ def pool_gateway_routes(config: StackConfig, _catalog: Catalog) -> Iterable[Prob
             return
 
 
-def pool_runtime(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+def pool_runtime(stack: StackPlan) -> Iterable[Problem]:
     """Only vLLM models get the program's pool. KAITO (v0.8.0+, chart feature gate
     ``gatewayAPIInferenceExtension``) builds its own per InferenceSet through Flux, from an llm-d chart
     and an EPP image pinned by tag only (kaito-project/kaito@v0.12.0 pkg/utils/consts/consts.go:147-163);
     the managed add-on runs KAITO 0.6.0, which has none."""
+    config = stack.config
     for i, model in enumerate(config.models):
         if model.inference_pool is not None and model.runtime == "kaito":
             yield Problem(
@@ -57,9 +57,9 @@ def pool_runtime(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
             )
 
 
-def pool_has_replicas(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def pool_has_replicas(stack: StackPlan) -> Iterable[Problem]:
     """A pool chooses between replicas: at most one at peak leaves nothing to choose (the Service does)."""
-    for plan in plan_models(config, catalog):
+    for plan in stack.model_plans:
         model = plan.config
         if model.inference_pool is None or model.runtime != "vllm" or not plan.placed:
             continue
@@ -73,9 +73,10 @@ def pool_has_replicas(config: StackConfig, catalog: Catalog) -> Iterable[Problem
             )
 
 
-def pool_stays_awake(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+def pool_stays_awake(stack: StackPlan) -> Iterable[Problem]:
     """A pool routes to ready pods only: a model at zero would fail its first request instead of waiting
     in the KEDA HTTP add-on's interceptor (the gateway's scale-from-zero path)."""
+    config = stack.config
     for i, model in enumerate(config.models):
         if model.inference_pool is not None and model.scale_to_zero:
             yield Problem(
@@ -87,9 +88,10 @@ def pool_stays_awake(config: StackConfig, _catalog: Catalog) -> Iterable[Problem
             )
 
 
-def pool_crd_owner(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+def pool_crd_owner(stack: StackPlan) -> Iterable[Problem]:
     """The InferencePool CRD has one owner: KAITO's chart (0.12.0 ships bundle v1.0.1 in its crds/, which
     Helm installs before anything else and never upgrades); without it nothing installs the CRD."""
+    config = stack.config
     if config.addons.kaito.mode == "helm":
         return
     for i, model in enumerate(config.models):

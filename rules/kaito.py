@@ -1,7 +1,7 @@
 """Rules that depend on the KAITO release the stack runs (``facts.kaito_versions``): a release the
 program does not model, and what the managed add-on's KAITO 0.6.0 cannot do (scale a model).
 
-Each rule is ``(StackConfig, Catalog) -> Iterable[Problem]``, registered in ``rules.check.RULES``.
+Each rule is ``(StackPlan) -> Iterable[Problem]``, registered in ``rules.check.RULES``.
 SKU and preset refusals of a release without an estimator come from the sizing (``kaito_reason``,
 reported by ``rules.check.models_fit``).
 """
@@ -10,45 +10,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from config.catalog import Catalog
 from config.errors import Problem
-from config.schema import StackConfig
 from facts.kaito_nap import REASON as KARPENTER_REASON
 from facts.kaito_versions import (
     CHART_KAITO_VERSION,
     MANAGED_KAITO_VERSION,
-    KaitoCapabilities,
-    UnknownKaitoVersion,
-    kaito_capabilities,
-    kaito_version_of,
 )
-from sizing.deployments import plan_models
+from planning.stack_plan import StackPlan
 from sizing.workloads import kaito_kind
 
 FIXED_REPLICA = "a fixed single replica (replicas: {min: 1, max: 1}, scaleToZero: false, no schedule)"
 
 
-def stack_kaito(config: StackConfig) -> KaitoCapabilities | None:
-    """The capabilities of the stack's KAITO release; None when the program does not model it."""
-    kaito = config.addons.kaito
-    try:
-        return kaito_capabilities(
-            kaito_version_of(kaito.mode, kaito.chart_version, config.cluster.kubernetes_version)
-        )
-    except UnknownKaitoVersion:
-        return None
-
-
-def uses_catalog_skus(config: StackConfig) -> bool:
+def uses_catalog_skus(stack: StackPlan) -> bool:
     """Whether KAITO's accepted SKUs are the catalog's ``kaito_supported`` flags (v0.12's table)."""
-    caps = stack_kaito(config)
+    caps = stack.kaito.capabilities
     return caps is not None and caps.skus is None
 
 
-def kaito_release_known(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+def kaito_release_known(stack: StackPlan) -> Iterable[Problem]:
     """A KAITO model needs a release whose CRDs, SKUs and presets the program knows."""
+    config = stack.config
     kaito = config.addons.kaito
-    if not any(m.runtime == "kaito" for m in config.models) or stack_kaito(config) is not None:
+    if not any(m.runtime == "kaito" for m in config.models) or stack.kaito.capabilities is not None:
         return
     if kaito.mode == "managed":
         version = config.cluster.kubernetes_version
@@ -56,7 +40,7 @@ def kaito_release_known(config: StackConfig, _catalog: Catalog) -> Iterable[Prob
             "addons.kaito.mode",
             kaito.mode,
             f"the managed add-on on Kubernetes {version} runs KAITO "
-            f"{kaito_version_of(kaito.mode, kaito.chart_version, version)}, a release whose CRDs, SKUs and "
+            f"{stack.kaito.version}, a release whose CRDs, SKUs and "
             "presets the program does not model (facts/kaito_versions.py)",
             f"mode: helm (KAITO {CHART_KAITO_VERSION}), or a cluster version whose add-on runs KAITO "
             f"{MANAGED_KAITO_VERSION} (1.34 or later)",
@@ -71,15 +55,16 @@ def kaito_release_known(config: StackConfig, _catalog: Catalog) -> Iterable[Prob
     )
 
 
-def kaito_without_inference_set(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def kaito_without_inference_set(stack: StackPlan) -> Iterable[Problem]:
     """Without the InferenceSet CRD (KAITO 0.6.0, the managed add-on) a model is one Workspace, and a
     Workspace has only a status subresource (no scale, ``kaito.sh_workspaces.yaml`` @v0.6.0): KEDA
     and the HPA cannot scale it, so more than one replica, scale to zero or a schedule is impossible."""
-    caps = stack_kaito(config)
+    config = stack.config
+    caps = stack.kaito.capabilities
     if caps is None or caps.inference_set:
         return
     mode = config.addons.kaito.mode
-    for plan in plan_models(config, catalog):
+    for plan in stack.model_plans:
         model = plan.config
         if model.runtime != "kaito" or kaito_kind(plan) == "Workspace":
             continue
@@ -101,9 +86,10 @@ def kaito_without_inference_set(config: StackConfig, catalog: Catalog) -> Iterab
         )
 
 
-def kaito_karpenter_needs_static_capacity(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+def kaito_karpenter_needs_static_capacity(stack: StackPlan) -> Iterable[Problem]:
     """``nodeProvisioner: karpenter`` does not serve: KAITO asks Karpenter for static capacity, a gate
     AKS's managed NAP does not expose (``facts.kaito_nap``). Refused until shown to work."""
+    config = stack.config
     kaito = config.addons.kaito
     if kaito.mode != "helm" or kaito.node_provisioner != "karpenter":
         return

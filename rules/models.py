@@ -1,5 +1,5 @@
 """Rules of model services: KAITO's SKUs and features, gated models, replicas and schedules,
-quantization. Each rule is ``(StackConfig, Catalog) -> Iterable[Problem]``, registered in
+quantization. Each rule is ``(StackPlan) -> Iterable[Problem]``, registered in
 ``rules.check.RULES``. Sizing refusals (weights + one sequence, max-num-seqs, MIG slices) are
 ``rules.check.models_fit``.
 """
@@ -10,10 +10,10 @@ from collections.abc import Iterable
 
 from config.catalog import Catalog
 from config.errors import Problem
-from config.schema import GpuPoolConfig, ModelConfig, StackConfig
+from config.schema import GpuPoolConfig, ModelConfig
+from planning.stack_plan import StackPlan
 from rules.kaito import uses_catalog_skus
 from sizing.autoscaling import wake_up_sources
-from sizing.deployments import plan_models
 from sizing.queue_worker import batch_models, queue_target, queue_wakes
 from sizing.workloads import kaito_kind, replica_floor
 
@@ -26,13 +26,14 @@ def _kaito_skus(catalog: Catalog) -> str:
     return ", ".join(sorted(n for n, s in catalog.skus.items() if s.kaito_supported and not s.retired))
 
 
-def kaito_accepts_sku(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def kaito_accepts_sku(stack: StackPlan) -> Iterable[Problem]:
     """KAITO (v0.12) provisions Ampere or newer GPUs only: T4 and V100 pools cannot run it.
     A release with its own SKU table (the managed add-on's 0.6.0) is checked by its preset
     requirements instead (``sizing.deployments``, reported by ``models_fit``)."""
-    if not uses_catalog_skus(config):
+    catalog = stack.catalog
+    if not uses_catalog_skus(stack):
         return
-    for plan in plan_models(config, catalog):
+    for plan in stack.model_plans:
         model, sku, pool = plan.config, plan.sku, plan.pool
         if model.runtime != "kaito" or sku.kaito_supported:
             continue
@@ -55,12 +56,13 @@ def _gated(model: ModelConfig, catalog: Catalog) -> tuple[str, str] | None:
     return ("model", spec.hf_id) if spec is not None and spec.gated else None
 
 
-def gated_models_have_a_token(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def gated_models_have_a_token(stack: StackPlan) -> Iterable[Problem]:
     """A gated Hugging Face model downloads only with a token (KAITO's modelAccessSecret, vLLM's
     HF_TOKEN_PATH): refuse it when no ``hfToken`` is configured.
 
     Keys: models[].model, models[].custom.gated
     """
+    config, catalog = stack.config, stack.catalog
     if config.hf_token is not None:
         return
     for i, model in enumerate(config.models):
@@ -77,8 +79,9 @@ def gated_models_have_a_token(config: StackConfig, catalog: Catalog) -> Iterable
         )
 
 
-def replica_settings(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def replica_settings(stack: StackPlan) -> Iterable[Problem]:
     """replicas.min/max, scaleToZero and the schedule's pre-warm agree with each other."""
+    config = stack.config
     for i, model in enumerate(config.models):
         replicas, path = model.replicas, f"models[{i}]"
         if replicas.max is not None and replicas.max < replicas.min:
@@ -104,7 +107,7 @@ def replica_settings(config: StackConfig, catalog: Catalog) -> Iterable[Problem]
                 "scaleToZero: false keeps at least one replica running, but replicas.min is 0",
                 "replicas: {min: 1 or more} with scaleToZero: false, or scaleToZero: true",
             )
-    for plan in plan_models(config, catalog):
+    for plan in stack.model_plans:
         schedule, cfg = plan.config.schedule, plan.config
         if schedule is None or schedule.min_replicas <= plan.replicas_max:
             continue
@@ -126,12 +129,13 @@ def replica_settings(config: StackConfig, catalog: Catalog) -> Iterable[Problem]
         )
 
 
-def kaito_settings(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def kaito_settings(stack: StackPlan) -> Iterable[Problem]:
     """What KAITO cannot do: quantize a preset, slice MIG on bring-your-own nodes here, or scale a
     model when the helm install has no InferenceSet controller."""
+    config = stack.config
     kaito = config.addons.kaito
     byo = kaito.mode == "helm" and kaito.node_provisioner == "none"
-    for plan in plan_models(config, catalog):
+    for plan in stack.model_plans:
         cfg, path = plan.config, f"models[{plan.index}]"
         if cfg.runtime != "kaito":
             continue
@@ -163,9 +167,10 @@ def kaito_settings(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
             )
 
 
-def quantization_settings(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def quantization_settings(stack: StackPlan) -> Iterable[Problem]:
     """vLLM's AWQ/GPTQ need a pre-quantized checkpoint; its FP8 kernels need compute capability 8.0+."""
-    skus = {plan.index: plan.sku for plan in plan_models(config, catalog)}
+    config, catalog = stack.config, stack.catalog
+    skus = {plan.index: plan.sku for plan in stack.model_plans}
     for i, model in enumerate(config.models):
         q, path = model.quantization, f"models[{i}].quantization"
         if model.runtime != "vllm" or q == "auto":
@@ -192,12 +197,13 @@ def quantization_settings(config: StackConfig, catalog: Catalog) -> Iterable[Pro
             )
 
 
-def something_wakes_it(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def something_wakes_it(stack: StackPlan) -> Iterable[Problem]:
     """A model that scales to zero has something that can wake it. At zero replicas it has no pods, so
     no series: its Prometheus trigger reads nothing (KEDA's Prometheus scaler is active only when the
     value exceeds activationThreshold; kedacore/keda pkg/scalers/prometheus_scaler.go,
     GetMetricsAndActivity). Only a schedule, the KEDA HTTP add-on (serving vLLM) or a deployed queue
     worker (its batch model) can; the queue without its worker wakes nothing."""
+    config = stack.config
     http, woken, target = config.addons.keda.http_addon.enabled, queue_wakes(config), queue_target(config)
     # A deployed worker whose model is not one of the batch models (a typo, a serving model, two batch
     # models and none named) is reported once, on addons.asyncQueue (rules.queue): the batch models it
@@ -205,7 +211,7 @@ def something_wakes_it(config: StackConfig, catalog: Catalog) -> Iterable[Proble
     # a worker image nothing wakes them whatever the model: that is independent and still reported.
     deployed = config.addons.async_queue.enabled and config.addons.async_queue.worker.image is not None
     unresolved = deployed and target not in batch_models(config)
-    for plan in plan_models(config, catalog):
+    for plan in stack.model_plans:
         cfg = plan.config
         queue = cfg.name == woken or (unresolved and cfg.purpose == "batch")
         if replica_floor(plan) > 0 or wake_up_sources(plan, http_addon=http, queue=queue):

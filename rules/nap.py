@@ -1,29 +1,26 @@
 """Rules of Node Auto Provisioning: the exclusivity with autoscaled pools, catalog SKUs, limits,
 spot on serving NodePools, one OS for the GPU Operator and one GPU driver per node.
 
-Each rule is ``(StackConfig, Catalog) -> Iterable[Problem]``, registered in ``rules.check.RULES``.
+Each rule is ``(StackPlan) -> Iterable[Problem]``, registered in ``rules.check.RULES``.
 Quota is checked by ``rules.gpu.quota_fits``, whose rows include the NodePools.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
 
-from config.catalog import Catalog, did_you_mean
+from config.catalog import did_you_mean
 from config.errors import Problem
-from config.schema import StackConfig
 from facts.aks_versions import WARN_DAYS, load_image_families, upcoming_minors
 from facts.platform import LABEL_OPERATOR_OPERANDS
-from rules.rule import Dated, Rule
+from planning.stack_plan import StackPlan
+from rules.rule import Rule
 from sizing.nap import (
     GPU_MODE,
     catalog_series,
     limits_of,
     max_nodes,
     nap_pools,
-    nodepool_specs,
-    sizing_sku,
     sku_series,
 )
 from sizing.node_selection import capacities, driver_conflict
@@ -31,8 +28,9 @@ from sizing.node_selection import capacities, driver_conflict
 NODE_POOLS = "nodeProvisioning.nodePools"
 
 
-def nap_excludes_autoscaled_pools(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def nap_excludes_autoscaled_pools(stack: StackPlan) -> Iterable[Problem]:
     """GPU capacity comes from autoscaled agent pools or from NAP NodePools, never both."""
+    config = stack.config
     nap = config.node_provisioning
     if nap.mode == "nap" and config.gpu_pools:
         names = [p.name for p in config.gpu_pools]
@@ -54,8 +52,9 @@ def nap_excludes_autoscaled_pools(config: StackConfig, catalog: Catalog) -> Iter
         )
 
 
-def nap_autoscaler_profile(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def nap_autoscaler_profile(stack: StackPlan) -> Iterable[Problem]:
     """``cluster.autoscaler`` would do nothing in NAP mode: say so instead of ignoring it."""
+    config = stack.config
     if config.node_provisioning.mode == "nap" and "autoscaler" in config.cluster.model_fields_set:
         yield Problem(
             "cluster.autoscaler",
@@ -67,8 +66,9 @@ def nap_autoscaler_profile(config: StackConfig, catalog: Catalog) -> Iterable[Pr
         )
 
 
-def nodepool_skus(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def nodepool_skus(stack: StackPlan) -> Iterable[Problem]:
     """``skus`` are catalog GPU SKUs Azure still sells; ``skuFamilies`` are catalog series."""
+    config, catalog = stack.config, stack.catalog
     sellable = sorted(n for n, s in catalog.skus.items() if not s.retired)
     series = catalog_series(catalog)
     for i, pool in enumerate(config.node_provisioning.node_pools):
@@ -108,10 +108,11 @@ def nodepool_skus(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
             )
 
 
-def nodepool_limits(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def nodepool_limits(stack: StackPlan) -> Iterable[Problem]:
     """Each capacity's limits hold at least one node of the NodePool's sizing SKU."""
+    config = stack.config
     for i, pool in enumerate(nap_pools(config)):
-        sku = sizing_sku(pool, catalog, config)
+        sku = stack.nap_sizing_skus[pool.name]
         if sku is None:
             continue
         for capacity in capacities(pool):
@@ -129,8 +130,9 @@ def nodepool_limits(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
             )
 
 
-def serving_spot_needs_on_demand(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def serving_spot_needs_on_demand(stack: StackPlan) -> Iterable[Problem]:
     """A serving NodePool uses spot only next to on-demand capacity (spot evictions: 30 s notice)."""
+    config = stack.config
     for i, pool in enumerate(nap_pools(config)):
         if pool.purpose == "serving" and pool.spot is not None and pool.on_demand is None:
             yield Problem(
@@ -143,8 +145,9 @@ def serving_spot_needs_on_demand(config: StackConfig, catalog: Catalog) -> Itera
             )
 
 
-def operator_one_image_family(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def operator_one_image_family(stack: StackPlan) -> Iterable[Problem]:
     """The GPU Operator supports one OS version per cluster: operator NodePools share an image family."""
+    config = stack.config
     operator = [(i, p) for i, p in enumerate(nap_pools(config)) if p.driver == "operator"]
     if not operator:
         return
@@ -160,11 +163,13 @@ def operator_one_image_family(config: StackConfig, catalog: Catalog) -> Iterable
             )
 
 
-def image_family_follows_the_version(config: StackConfig, catalog: Catalog, on: date) -> Iterable[Problem]:
+def image_family_follows_the_version(stack: StackPlan) -> Iterable[Problem]:
     """Each NodePool's image family is one AKS supports on the cluster's minor and on every minor the
     calendar moves the cluster to within 90 days (its end of life, the auto-upgrade channel), as the
     version rule refuses a version AKS no longer creates (``rules.azure``). Node images come from
     ``config/catalog/aks-image-families.yaml`` (MicrosoftDocs/azure-aks-docs upgrade-os-version.md)."""
+    config = stack.config
+    on = stack.plan_date
     pools = list(enumerate(nap_pools(config)))
     if not pools:
         return
@@ -189,9 +194,9 @@ def image_family_follows_the_version(config: StackConfig, catalog: Catalog, on: 
         )
 
 
-def nap_one_gpu_driver_per_node(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def nap_one_gpu_driver_per_node(stack: StackPlan) -> Iterable[Problem]:
     """Never AKS's driver and the operator's on one node: NodePools' labels match their gpu.mode."""
-    for spec in nodepool_specs(config, catalog):
+    for spec in stack.nodepool_specs:
         mode = GPU_MODE[spec.pool.driver]
         opt_out = spec.labels.get(LABEL_OPERATOR_OPERANDS)
         why = driver_conflict(mode == "Driver", spec.labels, spec.pool.driver)
@@ -206,13 +211,13 @@ def nap_one_gpu_driver_per_node(config: StackConfig, catalog: Catalog) -> Iterab
         )
 
 
-NAP_RULES: list[Rule | Dated] = [
+NAP_RULES: list[Rule] = [
     nap_excludes_autoscaled_pools,
     nap_autoscaler_profile,
     nodepool_skus,
     nodepool_limits,
     serving_spot_needs_on_demand,
     operator_one_image_family,
-    Dated(image_family_follows_the_version),
+    image_family_follows_the_version,
     nap_one_gpu_driver_per_node,
 ]

@@ -6,13 +6,10 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
-from config.catalog import Catalog
 from config.errors import Problem
-from config.schema import StackConfig
+from planning.stack_plan import StackPlan
 from sizing.network import (
     AZURE_RESERVED_PER_SUBNET,
-    network_plan,
-    node_counts,
     overlay_node_capacity,
 )
 
@@ -20,9 +17,10 @@ from sizing.network import (
 API_SERVER_SUBNET_MAX_PREFIX = 28
 
 
-def subnets_placed(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+def subnets_placed(stack: StackPlan) -> Iterable[Problem]:
     """Each subnet lies inside the VNet's IPv4 address space, overlaps no other subnet, the API server's
     is at least a /28; an adopted VNet (``existingId``) names each subnet's id, a created one none."""
+    config = stack.config
     vnet = config.virtual_network
     if vnet is None:
         return
@@ -86,7 +84,7 @@ def subnets_placed(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
                 )
 
 
-def address_ranges_disjoint(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+def address_ranges_disjoint(stack: StackPlan) -> Iterable[Problem]:
     """The VNet's address space, the pod CIDR, the service CIDR and the peered ranges must not overlap
     (concepts-network-azure-cni-overlay.md lines 74-75 and 80: pod and service ranges never overlap the
     cluster subnet, peered networks, VPN or ExpressRoute).
@@ -94,6 +92,7 @@ def address_ranges_disjoint(config: StackConfig, _catalog: Catalog) -> Iterable[
     Keys: virtualNetwork.addressSpace[], virtualNetwork.peeredRanges[]
     Keys: cluster.network.podCidr, cluster.network.serviceCidr
     """
+    config = stack.config
     vnet = config.virtual_network
     if vnet is None:
         return
@@ -121,14 +120,14 @@ def address_ranges_disjoint(config: StackConfig, _catalog: Catalog) -> Iterable[
                 )
 
 
-def subnets_large_enough(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def subnets_large_enough(stack: StackPlan) -> Iterable[Problem]:
     """Every subnet holds what it must: the node subnet one address per node of every pool at its
     maximum plus upgrade surge (Azure CNI overlay: pods take no subnet address), the private endpoint
     subnet one per endpoint address, plus the 5 addresses Azure keeps in every subnet.
 
     Keys: virtualNetwork.subnets.<key>.addressPrefix
     """
-    plan = network_plan(config, catalog)
+    plan = stack.network
     if plan is None:
         return
     for subnet in plan.subnets.values():
@@ -145,10 +144,11 @@ def subnets_large_enough(config: StackConfig, catalog: Catalog) -> Iterable[Prob
             )
 
 
-def pod_cidr_holds_nodes(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def pod_cidr_holds_nodes(stack: StackPlan) -> Iterable[Problem]:
     """Azure CNI overlay gives each node a /24 of the pod CIDR (concepts-network-azure-cni-overlay.md
     lines 23 and 69): the pod CIDR holds every pool at its maximum plus surge."""
-    counts = node_counts(config, catalog)
+    config = stack.config
+    counts = stack.node_counts
     total = sum(c.total for c in counts)
     pod_cidr = config.cluster.network.pod_cidr
     capacity = overlay_node_capacity(pod_cidr)
@@ -165,11 +165,12 @@ def pod_cidr_holds_nodes(config: StackConfig, catalog: Catalog) -> Iterable[Prob
         )
 
 
-def private_endpoints_have_a_service(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+def private_endpoints_have_a_service(stack: StackPlan) -> Iterable[Problem]:
     """Service Bus and the registry exist only with the async queue: their private endpoints need it.
 
     Keys: virtualNetwork.privateEndpoints.serviceBus, virtualNetwork.privateEndpoints.containerRegistry
     """
+    config = stack.config
     vnet = config.virtual_network
     if vnet is None or config.addons.async_queue.enabled:
         return
@@ -186,11 +187,12 @@ def private_endpoints_have_a_service(config: StackConfig, _catalog: Catalog) -> 
             )
 
 
-def api_server_subnet_needs_a_prior_grant(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+def api_server_subnet_needs_a_prior_grant(stack: StackPlan) -> Iterable[Problem]:
     """API Server VNet Integration needs the cluster identity's rights on the API server subnet when the
     cluster is created ("lack of permissions at the API server subnet can cause a provisioning failure":
     api-server-vnet-integration.md line 111); this cluster's identity is system-assigned, so it exists,
     and can be granted Network Contributor, only after creation."""
+    config = stack.config
     vnet = config.virtual_network
     if vnet is None or vnet.subnets.api_server is None:
         return

@@ -1,19 +1,19 @@
-"""Rules for the async queue and its worker. Each rule is ``(StackConfig, Catalog) -> Iterable[Problem]``
+"""Rules for the async queue and its worker. Each rule is ``(StackPlan) -> Iterable[Problem]``
 like those in ``rules.check``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from config.catalog import Catalog
 from config.errors import Problem
-from config.schema import StackConfig
+from planning.stack_plan import StackPlan
 from sizing.queue_worker import MIN_DELIVERIES, batch_models, queue_target
 
 
-def queue_has_a_consumer(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+def queue_has_a_consumer(stack: StackPlan) -> Iterable[Problem]:
     """An enabled queue feeds exactly one batch model, which the worker calls: a queue nothing reads
     is the defect this path fixes (one message would keep a GPU awake until its TTL)."""
+    config = stack.config
     queue = config.addons.async_queue
     if not queue.enabled:
         return
@@ -53,9 +53,10 @@ def queue_has_a_consumer(config: StackConfig, _catalog: Catalog) -> Iterable[Pro
         )
 
 
-def deliveries_cover_evictions(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+def deliveries_cover_evictions(stack: StackPlan) -> Iterable[Problem]:
     """Abandons (a drained worker, a cold start longer than one delivery's wait) and lock expiries
     (a worker pod killed) each count a delivery; too few dead-letter messages that would succeed."""
+    config = stack.config
     queue = config.addons.async_queue
     if queue.enabled and queue.max_delivery_count < MIN_DELIVERIES:
         yield Problem(
@@ -67,9 +68,10 @@ def deliveries_cover_evictions(config: StackConfig, _catalog: Catalog) -> Iterab
         )
 
 
-def reply_queue_differs(config: StackConfig, _catalog: Catalog) -> Iterable[Problem]:
+def reply_queue_differs(stack: StackPlan) -> Iterable[Problem]:
     """The reply queue is another queue than the requests': the worker would otherwise receive its own
     results as new requests."""
+    config = stack.config
     queue = config.addons.async_queue
     if queue.enabled and queue.reply_queue == queue.queue_name:
         yield Problem(

@@ -1,5 +1,5 @@
 """Rules of the model runtime on its nodes: no vLLM on time-sliced GPUs, replicas within the pool's GPU
-slots, and drains within every cap. Each rule is ``(StackConfig, Catalog) -> Iterable[Problem]``,
+slots, and drains within every cap. Each rule is ``(StackPlan) -> Iterable[Problem]``,
 registered in ``rules.check.RULES``.
 """
 
@@ -7,16 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from config.catalog import Catalog
 from config.errors import Problem
-from config.schema import StackConfig
+from planning.stack_plan import StackPlan
 from sizing import drain
-from sizing.deployments import plan_models
 from sizing.nap import nap_pools
 from sizing.slots import runs_on_pool, slot_shortfalls
 
 
-def no_vllm_on_time_sliced_gpus(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def no_vllm_on_time_sliced_gpus(stack: StackPlan) -> Iterable[Problem]:
     """vLLM (standalone, or KAITO's on bring-your-own nodes) never shares a GPU by time-slicing.
 
     Each replica claims ``--gpu-memory-utilization`` of the whole GPU's memory (0.90 by default), and
@@ -26,8 +24,9 @@ def no_vllm_on_time_sliced_gpus(config: StackConfig, catalog: Catalog) -> Iterab
     race in vLLM's memory profiling (one process's allocation counts against the other). Time-slicing
     isolates neither memory nor compute, so no utilization split starts reliably; MIG does isolate.
     """
+    config = stack.config
     pools = {p.name: (i, p) for i, p in enumerate(config.gpu_pools)}
-    for plan in plan_models(config, catalog):
+    for plan in stack.model_plans:
         entry = pools.get(plan.pool.name)
         if entry is None or not runs_on_pool(plan, config):
             continue
@@ -48,12 +47,13 @@ def no_vllm_on_time_sliced_gpus(config: StackConfig, catalog: Catalog) -> Iterab
         )
 
 
-def replicas_fit_pool_slots(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def replicas_fit_pool_slots(stack: StackPlan) -> Iterable[Problem]:
     """A pool holds its models at their maximum (rollout surge included), and a serving model's floor on
     on-demand nodes (``sizing.slots``). A model that does not fit its GPU is left out: its replica count
     means nothing, and ``models_fit`` reports it."""
-    placed = [plan for plan in plan_models(config, catalog) if plan.placed]
-    for short in slot_shortfalls(placed, config, catalog):
+    config, catalog = stack.config, stack.catalog
+    placed = [plan for plan in stack.model_plans if plan.placed]
+    for short in slot_shortfalls(placed, config, catalog, stack.nap_sizing_skus):
         pool, demands = short.pool, short.demands
         first = demands[0]
         if short.kind == "max":
@@ -83,10 +83,11 @@ def replicas_fit_pool_slots(config: StackConfig, catalog: Catalog) -> Iterable[P
         )
 
 
-def drains_fit_the_caps(config: StackConfig, catalog: Catalog) -> Iterable[Problem]:
+def drains_fit_the_caps(stack: StackPlan) -> Iterable[Problem]:
     """Every vLLM replica's grace period (preStop drain + shutdown, ``sizing.drain``) fits the cluster
     autoscaler's ``maxGracefulTerminationSec`` (pools mode) and an explicit NodePool
     ``terminationGracePeriod`` (NAP mode); the upgrade drain timeout is raised to fit by the program."""
+    config = stack.config
     cap = config.cluster.autoscaler.max_graceful_termination_sec
     autoscaled = {p.name for p in config.gpu_pools}
     nodepools = {p.name: (i, p) for i, p in enumerate(nap_pools(config))}

@@ -17,6 +17,7 @@ from typing import Any
 from config.prices import local_book
 from config.schema import GpuPoolConfig, NodePoolConfig
 from cost.estimate import estimate_cost
+from planning.stack_plan import StackPlan
 from renderers.autoscaling import POLLING_SECONDS, scaled_object_spec
 from simulation.nodes import STEP_SECONDS, NodeGroup, budget_rules
 from simulation.traffic import Demand, request_seconds
@@ -33,7 +34,6 @@ from sizing.workloads import (
     predicted_cold_start_seconds,
     replica_floor,
 )
-from stack.plan import StackPlan
 
 DAYS = 7
 SERIES_EVERY_STEPS = 4  # one point a minute in the JSON and the plot

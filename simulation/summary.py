@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from cost.estimate import DAYS_PER_MONTH, estimate_cost
+from planning.stack_plan import StackPlan
 from simulation.engine import DAYS, Run, node_boot_seconds, simulate, week_start
 from simulation.traffic import Demand
 from sizing.business_hours import HOURS_PER_WEEK
 from sizing.slots import runs_on_pool
 from sizing.workloads import replica_floor
-from stack.plan import StackPlan
 
 WEEKS_PER_MONTH = 730.0 / HOURS_PER_WEEK
 # Oscillation: more than this many replica changes within one hour whose demand stays within 10 %

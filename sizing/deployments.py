@@ -7,6 +7,7 @@ numbers a user sees are the numbers the manifests carry.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
@@ -141,7 +142,10 @@ class ModelPlan:
 
 
 def _placement(
-    model: ModelConfig, config: StackConfig, catalog: Catalog
+    model: ModelConfig,
+    config: StackConfig,
+    catalog: Catalog,
+    chosen_skus: Mapping[str, GpuSku | None] | None = None,
 ) -> tuple[GpuPoolConfig | NodePoolConfig, GpuSku, MigProfile | None] | None:
     """The model's pool, the SKU it is sized for and its MIG slice; None when they do not resolve.
 
@@ -150,7 +154,7 @@ def _placement(
     """
     nodepool = next((p for p in nap_pools(config) if p.name == model.pool), None)
     if nodepool is not None:
-        sku = sizing_sku(nodepool, catalog, config)
+        sku = chosen_skus[nodepool.name] if chosen_skus is not None else sizing_sku(nodepool, catalog, config)
         return None if sku is None else (nodepool, sku, None)
     pool = next((p for p in config.gpu_pools if p.name == model.pool), None)
     if pool is None or pool.vm_size not in catalog.skus:
@@ -163,9 +167,16 @@ def _placement(
     return pool, sku, mig
 
 
-def plan_model(index: int, model: ModelConfig, config: StackConfig, catalog: Catalog) -> ModelPlan | None:
-    """Size one model on its pool; None when its references do not resolve (rules report that)."""
-    placement = _placement(model, config, catalog)
+def plan_model(
+    index: int,
+    model: ModelConfig,
+    config: StackConfig,
+    catalog: Catalog,
+    chosen_skus: Mapping[str, GpuSku | None] | None = None,
+) -> ModelPlan | None:
+    """Size one model on its pool; None when its references do not resolve (rules report that).
+    ``chosen_skus``: the NodePools' sizing SKUs when the caller has them (``sizing.nap.sizing_skus``)."""
+    placement = _placement(model, config, catalog, chosen_skus)
     if placement is None:
         return None
     if model.model is not None and model.model not in catalog.models:
@@ -273,9 +284,11 @@ def _preset_count(
     return preset_nodes(caps, preset, sku.kaito_name or sku.name)
 
 
-def plan_models(config: StackConfig, catalog: Catalog) -> list[ModelPlan]:
-    """Every model of the stack that resolves, in config order."""
-    plans = (plan_model(i, m, config, catalog) for i, m in enumerate(config.models))
+def plan_models(
+    config: StackConfig, catalog: Catalog, chosen_skus: Mapping[str, GpuSku | None] | None = None
+) -> list[ModelPlan]:
+    """Every model of the stack that resolves, in config order (``chosen_skus``: see ``plan_model``)."""
+    plans = (plan_model(i, m, config, catalog, chosen_skus) for i, m in enumerate(config.models))
     return [p for p in plans if p is not None]
 
 

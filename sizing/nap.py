@@ -23,6 +23,7 @@ in the old order (least GPU memory, then the fewest vCPUs, then the name). Model
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,6 +116,12 @@ def sizing_sku(pool: NodePoolConfig, catalog: Catalog, config: StackConfig | Non
     if not fitting:
         return skus[0]  # the rules refuse the model that fits nowhere, on the smallest SKU's numbers
     return min(fitting, key=lambda s: (costs[s.name], sizing_order(s)))
+
+
+def sizing_skus(config: StackConfig, catalog: Catalog) -> dict[str, GpuSku | None]:
+    """Each NodePool's sizing SKU by name (``sizing_sku``, chosen once per plan: it ranks the allowed
+    SKUs for the NodePool's models)."""
+    return {pool.name: sizing_sku(pool, catalog, config) for pool in nap_pools(config)}
 
 
 def preferred_capacity(pool: NodePoolConfig) -> Capacity:
@@ -252,20 +259,24 @@ def nap_pools(config: StackConfig) -> list[NodePoolConfig]:
     return list(config.node_provisioning.node_pools) if config.node_provisioning.mode == "nap" else []
 
 
-def nodepool_specs(config: StackConfig, catalog: Catalog) -> list[NodePoolSpec]:
-    """Every Karpenter NodePool of the stack whose SKUs resolve (rules report the others)."""
+def nodepool_specs(
+    config: StackConfig, catalog: Catalog, chosen_skus: Mapping[str, GpuSku | None] | None = None
+) -> list[NodePoolSpec]:
+    """Every Karpenter NodePool of the stack whose SKUs resolve (rules report the others);
+    ``chosen_skus``: the NodePools' sizing SKUs when the caller has them (``sizing_skus``)."""
     specs: list[NodePoolSpec] = []
     for i, pool in enumerate(nap_pools(config)):
         skus = allowed_skus(pool, catalog)
         if not skus:
             continue
         grace = drain.nodepool_termination_grace_seconds(config, pool)
-        chosen = sizing_sku(pool, catalog, config) or skus[0]
+        sku = chosen_skus[pool.name] if chosen_skus is not None else sizing_sku(pool, catalog, config)
+        chosen = sku or skus[0]
         specs.extend(NodePoolSpec(i, pool, cap, tuple(skus), chosen, grace) for cap in capacities(pool))
     return specs
 
 
-def node_class_specs(config: StackConfig, catalog: Catalog) -> list[NodeClassSpec]:
+def node_class_specs(nodepools: Sequence[NodePoolSpec]) -> list[NodeClassSpec]:
     """One AKSNodeClass per logical NodePool that has NodePools."""
-    seen = {spec.index: spec.pool for spec in nodepool_specs(config, catalog)}
+    seen = {spec.index: spec.pool for spec in nodepools}
     return [NodeClassSpec(i, pool) for i, pool in seen.items()]

@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from config.catalog import Catalog
 from config.schema import StackConfig
 from sizing.deployments import ModelPlan
-from sizing.nap import NodePoolSpec, nodepool_specs
+from sizing.nap import NodePoolSpec
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,9 @@ KAITO_NOTE = (
 )
 
 
-def nap_summary(config: StackConfig, catalog: Catalog, plans: Sequence[ModelPlan]) -> NapSummary:
+def nap_summary(
+    config: StackConfig, nodepools: Sequence[NodePoolSpec], plans: Sequence[ModelPlan]
+) -> NapSummary:
     """The ``nodeProvisioning`` output: mode, NodePools, KAITO's own nodes and what governs what."""
     nap = config.node_provisioning
     kaito = kaito_node_rows(plans)
@@ -89,7 +90,7 @@ def nap_summary(config: StackConfig, catalog: Catalog, plans: Sequence[ModelPlan
     return NapSummary(
         mode=nap.mode,
         keep_default_node_pools=nap.keep_default_node_pools if nap.mode == "nap" else None,
-        node_pools=nodepool_specs(config, catalog),
+        node_pools=list(nodepools),
         kaito_nodes=kaito,
         notes=notes,
     )

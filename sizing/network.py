@@ -10,13 +10,14 @@ The components declare exactly these subnets; the rules check them against the p
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from config.catalog import Catalog
 from config.schema import StackConfig, SubnetConfig, VirtualNetworkConfig
-from sizing.agent_pools import agent_pool_specs
-from sizing.nap import nodepool_specs
+from sizing.agent_pools import AgentPoolSpec
+from sizing.deployments import ModelPlan
+from sizing.nap import NodePoolSpec
 from sizing.quota import kaito_need, kaito_plans, surge_nodes
 
 AZURE_RESERVED_PER_SUBNET = 5  # concepts-network-azure-cni-overlay.md line 65
@@ -60,18 +61,23 @@ class NodeCount:
         return f"{self.who} {self.nodes}" + (f" + {self.surge} surge" if self.surge else "")
 
 
-def node_counts(config: StackConfig, catalog: Catalog) -> list[NodeCount]:
+def node_counts(
+    config: StackConfig,
+    agent_pools: Sequence[AgentPoolSpec],
+    nodepools: Sequence[NodePoolSpec],
+    plans: Sequence[ModelPlan],
+) -> list[NodeCount]:
     """Every pool's worst case: the system pool, GPU agent pools, NAP NodePools (the SKU with the most
     nodes under the limits) and the nodes KAITO provisions."""
     system = config.cluster.system_pool
     counts = [NodeCount("system", system.count, surge_nodes(system.max_surge, system.count))]
-    for spec in agent_pool_specs(config, catalog):
+    for spec in agent_pools:
         counts.append(NodeCount(spec.name, spec.max_count, surge_nodes(spec.max_surge, spec.max_count)))
-    for np_spec in nodepool_specs(config, catalog):
+    for np_spec in nodepools:
         most = max((np_spec.max_nodes(sku) for sku in np_spec.skus), default=0)
         if most:
             counts.append(NodeCount(np_spec.name, most, 0))
-    for plan in kaito_plans(config, catalog):
+    for plan in kaito_plans(config, plans):
         need = kaito_need(plan)
         counts.append(NodeCount(need.agent_pool, need.nodes, 0))
     return counts
@@ -185,12 +191,12 @@ def _subnet(
     )
 
 
-def network_plan(config: StackConfig, catalog: Catalog) -> NetworkPlan | None:
-    """The stack's VNet plan, or None where AKS manages the VNet (``virtualNetwork`` unset)."""
+def network_plan(config: StackConfig, counts: Sequence[NodeCount]) -> NetworkPlan | None:
+    """The stack's VNet plan for its pools' worst-case node counts (``node_counts``), or None where AKS
+    manages the VNet (``virtualNetwork`` unset)."""
     vnet: VirtualNetworkConfig | None = config.virtual_network
     if vnet is None:
         return None
-    counts = node_counts(config, catalog)
     nodes_total = sum(c.total for c in counts)
     s = vnet.subnets
     gateway_in_nodes = s.gateway is None

@@ -24,10 +24,10 @@ from typing import Any
 from config.catalog import Catalog, GpuSku
 from config.schema import StackConfig
 from facts.platform import GPU_RESOURCE, LABEL_NAP_SKU, SYSTEM_POOL_SELECTOR, SYSTEM_POOL_TAINT
-from sizing.agent_pools import agent_pool_specs
-from sizing.deployments import plan_models
+from sizing.agent_pools import AgentPoolSpec, agent_pool_specs
+from sizing.deployments import ModelPlan, plan_models
 from sizing.gpu_software import kaito_node_labels
-from sizing.nap import nodepool_specs
+from sizing.nap import NodePoolSpec, nodepool_specs
 from sizing.node_selection import gpu_resource_name, gpus_per_node
 from sizing.placement import NodeGroup, NodeTaint, Workload, allocatable, quantity
 from sizing.workloads import kaito_instance_type, kaito_label_selector
@@ -65,7 +65,25 @@ def _gpu_alloc(sku: GpuSku, resource: str, count: int) -> dict[str, int]:
 
 
 def node_groups(config: StackConfig, catalog: Catalog) -> list[NodeGroup]:
-    """Every kind of node the stack can have."""
+    """Every kind of node the stack can have, planning its pools and models (the tools' entry; the
+    offline plan passes the program's own plan to ``planned_node_groups``)."""
+    return planned_node_groups(
+        config,
+        catalog,
+        agent_pool_specs(config, catalog),
+        nodepool_specs(config, catalog),
+        plan_models(config, catalog),
+    )
+
+
+def planned_node_groups(
+    config: StackConfig,
+    catalog: Catalog,
+    agent_pools: Sequence[AgentPoolSpec],
+    nodepools: Sequence[NodePoolSpec],
+    plans: Sequence[ModelPlan],
+) -> list[NodeGroup]:
+    """Every kind of node the stack can have, from its planned agent pools, NodePools and models."""
     sys_pool = config.cluster.system_pool
     sys_sku = catalog.system_skus.get(sys_pool.vm_size)
     groups = [
@@ -79,7 +97,7 @@ def node_groups(config: StackConfig, catalog: Catalog) -> list[NodeGroup]:
         )
     ]
     base = {**NODE_LABELS, "kubernetes.azure.com/mode": "user"}
-    for spec in agent_pool_specs(config, catalog):
+    for spec in agent_pools:
         groups.append(
             NodeGroup(
                 name=spec.name,
@@ -94,7 +112,7 @@ def node_groups(config: StackConfig, catalog: Catalog) -> list[NodeGroup]:
                 mig_capable=bool(spec.sku.mig_profiles),
             )
         )
-    for np in nodepool_specs(config, catalog):
+    for np in nodepools:
         sku = np.sizing_sku
         groups.append(
             NodeGroup(
@@ -115,7 +133,7 @@ def node_groups(config: StackConfig, catalog: Catalog) -> list[NodeGroup]:
         )
     kaito = config.addons.kaito
     byo = kaito.mode == "helm" and kaito.node_provisioner == "none"
-    for plan in plan_models(config, catalog):
+    for plan in plans:
         if plan.config.runtime != "kaito" or byo:
             continue
         # KAITO provisions whole-GPU nodes of the pool's SKU with the AKS driver, tainted sku=gpu and

@@ -19,14 +19,15 @@ with the helm install's ``nodeProvisioner: none``, where KAITO runs on the pools
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from config.catalog import Catalog
 from config.schema import StackConfig
-from sizing.agent_pools import agent_pool_specs
-from sizing.deployments import ModelPlan, plan_models
-from sizing.nap import NodePoolSpec, nodepool_specs
+from sizing.agent_pools import AgentPoolSpec
+from sizing.deployments import ModelPlan
+from sizing.nap import NodePoolSpec
 
 SPOT_FAMILY = "lowPriorityCores"  # Azure's usage name of the regional spot/low-priority quota
 
@@ -80,8 +81,15 @@ def surge_nodes(max_surge: str | None, nodes: int) -> int:
     return int(max_surge)
 
 
-def quota_rows(config: StackConfig, catalog: Catalog) -> list[QuotaRow]:
-    """The need per quota family (on-demand families sorted by name, then spot)."""
+def quota_rows(
+    config: StackConfig,
+    catalog: Catalog,
+    agent_pools: Sequence[AgentPoolSpec],
+    nodepools: Sequence[NodePoolSpec],
+    plans: Sequence[ModelPlan],
+) -> list[QuotaRow]:
+    """The need per quota family (on-demand families sorted by name, then spot), from the stack's agent
+    pools, NodePools and model plans (``planning.stack_plan.plan_stack`` computes each once)."""
     by_family: dict[str, list[PoolNeed]] = {}
     system = config.cluster.system_pool
     system_sku = catalog.system_skus.get(system.vm_size)
@@ -90,7 +98,7 @@ def quota_rows(config: StackConfig, catalog: Catalog) -> list[QuotaRow]:
             PoolNeed("system", system.count, surge_nodes(system.max_surge, system.count), system_sku.vcpus)
         )
     spot: list[PoolNeed] = []
-    for spec in agent_pool_specs(config, catalog):
+    for spec in agent_pools:
         need = PoolNeed(
             spec.name, spec.max_count, surge_nodes(spec.max_surge, spec.max_count), spec.sku.vcpus
         )
@@ -98,13 +106,13 @@ def quota_rows(config: StackConfig, catalog: Catalog) -> list[QuotaRow]:
             spot.append(need)
         else:
             by_family.setdefault(spec.sku.quota_family, []).append(need)
-    for np_spec in nodepool_specs(config, catalog):
+    for np_spec in nodepools:
         for family, need in nodepool_needs(np_spec).items():
             if np_spec.capacity == "spot":
                 spot.append(need)
             else:
                 by_family.setdefault(family, []).append(need)
-    for plan in kaito_plans(config, catalog):
+    for plan in kaito_plans(config, plans):
         by_family.setdefault(plan.sku.quota_family, []).append(kaito_need(plan))
     declared = config.quota.families
     rows = [
@@ -116,12 +124,12 @@ def quota_rows(config: StackConfig, catalog: Catalog) -> list[QuotaRow]:
     return rows
 
 
-def kaito_plans(config: StackConfig, catalog: Catalog) -> list[ModelPlan]:
+def kaito_plans(config: StackConfig, plans: Sequence[ModelPlan]) -> list[ModelPlan]:
     """KAITO models whose nodes KAITO provisions itself (all but ``nodeProvisioner: none``)."""
     kaito = config.addons.kaito
     if kaito.mode == "helm" and kaito.node_provisioner == "none":
         return []
-    return [p for p in plan_models(config, catalog) if p.config.runtime == "kaito"]
+    return [p for p in plans if p.config.runtime == "kaito"]
 
 
 def kaito_need(plan: ModelPlan) -> PoolNeed:
@@ -131,9 +139,9 @@ def kaito_need(plan: ModelPlan) -> PoolNeed:
     return PoolNeed(f"kaito {plan.config.name}", nodes * replicas, 0, plan.sku.vcpus, note, kaito=True)
 
 
-def families_in_use(config: StackConfig, catalog: Catalog) -> list[str]:
-    """On-demand quota families the stack's pools draw on."""
-    return [r.family for r in quota_rows(config, catalog) if r.kind == "on-demand"]
+def families_in_use(rows: Sequence[QuotaRow]) -> list[str]:
+    """On-demand quota families the stack's pools draw on (of its quota rows)."""
+    return [r.family for r in rows if r.kind == "on-demand"]
 
 
 def nodepool_needs(spec: NodePoolSpec) -> dict[str, PoolNeed]:

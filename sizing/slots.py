@@ -22,6 +22,7 @@ KAITO models are left out unless KAITO runs on the pool's own nodes (helm instal
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from config.catalog import Catalog, GpuSku
@@ -174,15 +175,21 @@ def pool_slot_demand(plan: ModelPlan) -> SlotDemand:
     )
 
 
-def stack_pool_slots(config: StackConfig, catalog: Catalog) -> dict[str, PoolSlots]:
-    """Slots of every pool (GPU pools, or NodePools in NAP mode) whose SKU resolves."""
+def stack_pool_slots(
+    config: StackConfig, catalog: Catalog, chosen_skus: Mapping[str, GpuSku | None] | None = None
+) -> dict[str, PoolSlots]:
+    """Slots of every pool (GPU pools, or NodePools in NAP mode) whose SKU resolves (``chosen_skus``:
+    the NodePools' sizing SKUs when the caller has them, ``sizing.nap.sizing_skus``)."""
     out: dict[str, PoolSlots] = {}
     for pool in config.gpu_pools:
         sku = catalog.skus.get(pool.vm_size)
         if sku is not None and (not pool.mig or sku.mig_profile(pool.mig) is not None):
             out[pool.name] = pool_slots(pool, sku)
     for nodepool in nap_pools(config):
-        np_sku = sizing_sku(nodepool, catalog, config)
+        if chosen_skus is not None:
+            np_sku = chosen_skus[nodepool.name]
+        else:
+            np_sku = sizing_sku(nodepool, catalog, config)
         if np_sku is not None:
             out[nodepool.name] = pool_slots(nodepool, np_sku)
     return out
@@ -207,10 +214,15 @@ class Shortfall:
         return self.pool.total if self.kind == "max" else self.pool.on_demand
 
 
-def slot_shortfalls(plans: list[ModelPlan], config: StackConfig, catalog: Catalog) -> list[Shortfall]:
+def slot_shortfalls(
+    plans: list[ModelPlan],
+    config: StackConfig,
+    catalog: Catalog,
+    chosen_skus: Mapping[str, GpuSku | None] | None = None,
+) -> list[Shortfall]:
     """Pools whose models together need more slots than the pool has (``max``), or whose serving
     models' floors need more than its on-demand slots (``floor``)."""
-    slots = stack_pool_slots(config, catalog)
+    slots = stack_pool_slots(config, catalog, chosen_skus)
     by_pool: dict[str, list[SlotDemand]] = {}
     for plan in plans:
         if plan.pool.name in slots and runs_on_pool(plan, config):

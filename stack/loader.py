@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from config.catalog import closest_names
+from config.catalog import closest_names, load_catalog
 from config.errors import (
     REDACTED,
     WHOLE_MAPPING,
@@ -31,8 +31,9 @@ from config.plan_date import PLAN_DATE_ENV, PlanDateError, plan_date
 from config.schema import StackConfig
 from config.strict_yaml import MAX_DEPTH  # lists and mappings inside one config value, as the file loader
 from facts.aks_versions import creatable_minors
-from rules.azure import documentation_ranges_at_deploy, documentation_ranges_warning
-from rules.check import check_rules
+from planning.api_access import documentation_ranges_at_deploy, documentation_ranges_warning
+from planning.stack_plan import StackPlan
+from rules.check import checked_plan
 
 PROJECT = "aks-llm"
 SOURCE_ENV = "AKS_LLM_CONFIG_SOURCE"
@@ -293,9 +294,29 @@ def parse_stack_config(
     other_keys: Iterable[str] = (),
     on: date | None = None,
 ) -> StackConfig:
-    """Validate the namespace's keys (without the ``project:`` prefix); raise ``ConfigError``.
-    ``other_keys`` are the full keys of other namespaces (checked for a misspelt project name);
-    ``on`` is the plan's date the rules judge (``config.plan_date.plan_date`` when not given)."""
+    """The validated config of ``parse_stack_plan`` (same arguments; raise ``ConfigError``)."""
+    plan = parse_stack_plan(
+        raw, source=source, secret_keys=secret_keys, namespace=namespace, other_keys=other_keys, on=on
+    )
+    return plan.config
+
+
+def parse_stack_plan(
+    raw: Mapping[str, object],
+    *,
+    source: str,
+    secret_keys: Iterable[str] = (),
+    namespace: str = PROJECT,
+    other_keys: Iterable[str] = (),
+    on: date | None = None,
+    stack: str | None = None,
+) -> StackPlan:
+    """Validate the namespace's keys (without the ``project:`` prefix) and plan the stack once; raise
+    ``ConfigError``. ``other_keys`` are the full keys of other namespaces (checked for a misspelt project
+    name); ``on`` is the plan's date the rules judge and the plan keeps (``config.plan_date.plan_date``
+    when not given); ``stack`` is the Pulumi stack's name (the budget's resource groups in the cost
+    estimate). The rules run in two phases (``rules.check.checked_plan``): the reference rules on
+    the config, then, on the plan, every other one."""
     day = read_plan_date(source) if on is None else on
     misspelt = misspelt_namespace_keys(other_keys, namespace)
     if misspelt:
@@ -339,10 +360,10 @@ def parse_stack_config(
             for p in problems
         ]
         raise ConfigError(source, namespace, problems) from None
-    rule_problems = check_rules(config, on=day)
-    if rule_problems:
+    plan, rule_problems = checked_plan(config, load_catalog(), on=day, stack=stack)
+    if plan is None or rule_problems:
         raise ConfigError(source, namespace, rule_problems)
-    return config
+    return plan
 
 
 def runtime_config(namespace: str = PROJECT) -> tuple[dict[str, object], list[str], list[str]]:
@@ -366,21 +387,28 @@ def deployment_problems(config: StackConfig, *, deploying: bool) -> list[Problem
     return documentation_ranges_at_deploy(config) if deploying else []
 
 
-def load_stack_config(stack: str, namespace: str = PROJECT, *, on: date | None = None) -> StackConfig:
-    """Read and validate the running stack's config (judged on the plan's date ``on``); raise
+def load_stack_plan(stack: str, namespace: str = PROJECT, *, on: date | None = None) -> StackPlan:
+    """Read and validate the running stack's config and plan it (judged on the plan's date ``on``); raise
     ``ConfigError`` on a bad value, and on what ``deployment_problems`` refuses when this run deploys. A
     preview warns about those instead."""
     import pulumi
 
     values, secret, others = runtime_config(namespace)
     source = config_source(stack)
-    config = parse_stack_config(
-        values, source=source, secret_keys=secret, namespace=namespace, other_keys=others, on=on
+    plan = parse_stack_plan(
+        values,
+        source=source,
+        secret_keys=secret,
+        namespace=namespace,
+        other_keys=others,
+        on=on,
+        stack=stack,
     )
+    config = plan.config
     problems = deployment_problems(config, deploying=not pulumi.runtime.is_dry_run())
     if problems:
         raise ConfigError(source, namespace, problems)
     warning = documentation_ranges_warning(config)
     if warning is not None:
         pulumi.log.warn(warning)
-    return config
+    return plan

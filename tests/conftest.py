@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import sys
 import tomllib
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +48,65 @@ settings.register_profile("explore", derandomize=False, deadline=None, max_examp
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 
+# Each decision function, by the module that defines it (tests/test_plan_once.py: each runs once per plan).
+DECISIONS = {
+    "plan_stack": "planning.stack_plan",
+    "plan_models": "sizing.deployments",
+    "sizing_skus": "sizing.nap",
+    "agent_pool_specs": "sizing.agent_pools",
+    "nodepool_specs": "sizing.nap",
+    "node_class_specs": "sizing.nap",
+    "quota_rows": "sizing.quota",
+    "nap_summary": "sizing.nap_summary",
+    "network_plan": "sizing.network",
+    "worker_plan": "sizing.queue_worker",
+    "estimate_cost": "cost.estimate",
+    "http_readiness_timeout_seconds": "renderers.helm_values",
+    "kaito_release": "planning.stack_plan",
+}
+_CALLS: dict[str, Counter[str]] = {}
+
+
+def _counting(name: str, original: Callable[..., Any], calls: Counter[str]) -> Callable[..., Any]:
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls[name] += 1
+        return original(*args, **kwargs)
+
+    return counted
+
+
+@contextmanager
+def counting_decisions() -> Iterator[Counter[str]]:
+    """Count each decision function's calls wherever a loaded module holds it (``from x import f``
+    included); ``size_model`` only where a model is planned (``sizing.deployments``): per model."""
+    importlib.import_module("components.platform")  # every module that may hold one, loaded before
+    calls: Counter[str] = Counter()
+    with pytest.MonkeyPatch.context() as patch:
+        for name, home in DECISIONS.items():
+            original = getattr(importlib.import_module(home), name)
+            wrapper = _counting(name, original, calls)
+            for module in list(sys.modules.values()):
+                if module is not None and vars(module).get(name) is original:
+                    patch.setattr(module, name, wrapper)
+        deployments = importlib.import_module("sizing.deployments")
+        patch.setattr(deployments, "size_model", _counting("size_model", deployments.size_model, calls))
+        yield calls
+
+
 def planned(stack: str) -> tuple[StackSettings, ProgramRun]:
-    """Run the program for a committed stack file (cached: the stack files do not change in a run)."""
+    """Run the program for a committed stack file (cached: the stack files do not change in a run),
+    counting its decision calls once (``planned_calls``)."""
     if stack not in _CACHE:
-        _CACHE[stack] = run_stack(ROOT, stack)
+        with counting_decisions() as calls:
+            _CACHE[stack] = run_stack(ROOT, stack)
+        _CALLS[stack] = calls
     return _CACHE[stack]
+
+
+def planned_calls(stack: str) -> Counter[str]:
+    """The decision calls of ``planned(stack)``'s program run (loader, rules, plan, components)."""
+    planned(stack)
+    return _CALLS[stack]
 
 
 def run_with(tmp_path: Path, stack_yaml: str, stack: str = "test") -> ProgramRun:

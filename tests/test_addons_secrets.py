@@ -47,7 +47,7 @@ def test_a_real_token_appears_nowhere(
 def test_platform_exposes_typed_inference_refs() -> None:
     from components.platform import Platform, PlatformArgs
     from config.catalog import load_catalog
-    from stack.plan import plan_stack
+    from planning.stack_plan import plan_stack
 
     raw = {
         "location": "swedencentral",

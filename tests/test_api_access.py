@@ -13,7 +13,7 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from rules.azure import (
+from planning.api_access import (
     DOCUMENTATION_NETWORKS,
     documentation_cidrs,
     documentation_ranges_warning,

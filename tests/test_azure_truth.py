@@ -21,8 +21,8 @@ from config.catalog import load_catalog
 from config.errors import ConfigError, Problem
 from config.plan_date import PLAN_DATE_ENV, plan_date
 from facts.aks_versions import addon_version, creatable_minors, load_aks_calendar, support_status
+from planning.stack_plan import plan_stack
 from sizing.agent_pools import PRIORITY_EXPANDER_CONFIG_MAP
-from sizing.quota import quota_rows
 from tests.conftest import PROGRAM_PACKAGES, ROOT, TEST_PLAN_DATE, by_type, one, planned, run_with
 from tests.conftest import parse_values as parse
 from tests.conftest import value_problems as problems
@@ -146,9 +146,9 @@ def test_only_the_entry_points_read_the_plan_date() -> None:
     # tools/plan.py only validates the variable before the program runs (the value is not used)
     assert calls == [
         "config/plan_date.py",
+        "planning/stack_plan.py",
         "rules/check.py",
         "stack/loader.py",
-        "stack/plan.py",
         "tools/plan.py",
     ]
 
@@ -390,7 +390,7 @@ def test_system_pool_size_from_the_general_purpose_catalog() -> None:
         assert sku.vcpus >= 2 and sku.memory_gib >= 4 and sku.quota_family and "ddsv5" in sku.source.lower()
         assert name in cat.prices.entries and cat.prices.entries[name].source
     cfg = parse(cluster(systemPool={"vmSize": "Standard_D8ds_v5", "count": 2}))
-    (row,) = [r for r in quota_rows(cfg, cat) if r.family == "standardDDSv5Family"]
+    (row,) = [r for r in plan_stack(cfg, cat).quota if r.family == "standardDDSv5Family"]
     assert row.need == (2 + 1) * 8  # two nodes + one surge node (33 %), 8 vCPUs each
     from cost import estimate_cost
 

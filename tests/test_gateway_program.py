@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from config.catalog import load_catalog
 from facts.gateway_api import crd_documents
 from facts.istio import REVISIONS
+from planning.stack_plan import plan_stack
 from renderers.api_keys import API_KEYS_SECRET, VLLM_KEYS_FILE, VLLM_KEYS_SECRET, vllm_keys_yaml
 from renderers.gateway import gateway_address, gateway_notes
 from rules.gateway import istio_revision_supported
@@ -252,8 +253,8 @@ def test_an_istio_revision_unknown_unsupported_or_past_end_of_life_is_refused() 
     assert "does not support cluster.kubernetesVersion" in got["gateway.istioRevision"]
     config = parse_values({"gpuPools": [A100], "models": [VLLM], "gateway": GATEWAY})
     catalog = load_catalog()
-    assert list(istio_revision_supported(config, catalog, date(2026, 12, 31))) == []
-    (late,) = istio_revision_supported(config, catalog, date(2027, 1, 1))
+    assert list(istio_revision_supported(plan_stack(config, catalog, on=date(2026, 12, 31)))) == []
+    (late,) = istio_revision_supported(plan_stack(config, catalog, on=date(2027, 1, 1)))
     assert "end of life in December 2026" in late.message and "none" in late.accepted
 
 
@@ -322,7 +323,7 @@ def test_a_revision_is_accepted_exactly_when_aks_supports_it_for_the_minor_on_th
         }
     )
     supported = minor in REVISIONS[revision].kubernetes and day <= REVISIONS[revision].ends()
-    problems = list(istio_revision_supported(config, load_catalog(), day))
+    problems = list(istio_revision_supported(plan_stack(config, load_catalog(), on=day)))
     assert (problems == []) == supported
     for p in problems:
         assert p.path == "gateway.istioRevision" and p.value == revision and p.accepted

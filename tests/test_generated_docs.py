@@ -10,7 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -24,8 +24,8 @@ from config.errors import Problem
 from config.plan_date import PLAN_DATE_ENV
 from config.schema import StackConfig
 from config.strict_yaml import load_yaml
-from rules.check import RULES
-from rules.rule import Dated
+from planning.stack_plan import plan_stack
+from rules.check import CONFIG_RULES, RULES, unique_names
 from stack.loader import parse_stack_config
 from tests.conftest import ROOT, TEST_PLAN_DATE, planned
 from tools import gen_docs, rules_doc
@@ -337,7 +337,7 @@ def test_every_rule_has_a_docstring_its_keys_and_a_row_in_the_rules_page() -> No
     text = (ROOT / rules_doc.RULES_DOC).read_text(encoding="utf-8")
     rows = rules_doc.rule_rows()
     assert [r.name for r in rows] == [r.__name__ for r in rules_doc.checked_rules()]
-    assert len(rows) == len(RULES) + 1 > 40  # unique_names runs first, alone
+    assert len(rows) == len(CONFIG_RULES) + len(RULES) + 1 > 40  # unique_names runs first, alone
     for row in rows:
         assert row.keys and row.refuses, row
         assert f"| `{row.name}` | {row.refuses.replace('|', chr(92) + '|')} |" in text
@@ -427,20 +427,19 @@ def test_the_keys_on_the_rules_page_are_those_the_rules_report() -> None:
     catalog = load_catalog()
     keys = {r.name: [_key_pattern(k) for k in r.keys] for r in rules_doc.rule_rows()}
     fired: set[str] = set()
-    # rules judged on the plan's date take it bound (rules.rule.Dated), as check_rules passes it
-    dated: dict[object, Callable[..., Iterable[Problem]]] = {
-        r.rule: r.on(date.fromisoformat(TEST_PLAN_DATE)) for r in RULES if isinstance(r, Dated)
-    }
+    day = date.fromisoformat(TEST_PLAN_DATE)
     for stack, changes in BROKEN:
         try:
             config = _config(stack, **changes)
         except ValidationError as error:  # a fixture the schema refuses would test nothing here
             raise AssertionError(f"{stack} {changes}: {error}") from None
-        for rule in rules_doc.checked_rules():
-            call: Callable[..., Iterable[Problem]] = dated.get(rule, rule)
-            found = rule(config) if rule.__name__ == "unique_names" else call(config, catalog)
-            for problem in found:
-                fired.add(rule.__name__)
-                where = (rule.__name__, problem.path)
-                assert any(p.fullmatch(problem.path) for p in keys[rule.__name__]), where
+        # two phases, as the loader runs them: the reference rules on the config, the others on the plan
+        found: list[tuple[str, Problem]] = [("unique_names", p) for p in unique_names(config)]
+        found += [(rule.__name__, p) for rule in CONFIG_RULES for p in rule(config, catalog)]
+        if not found:
+            plan = plan_stack(config, catalog, on=day)
+            found += [(rule.__name__, p) for rule in RULES for p in rule(plan)]
+        for name, problem in found:
+            fired.add(name)
+            assert any(p.fullmatch(problem.path) for p in keys[name]), (name, problem.path)
     assert len(fired) >= 15, sorted(fired)

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from config.catalog import load_catalog
 from config.schema import InferencePoolConfig, ModelConfig
 from facts.metrics import VLLM_KV_CACHE_USAGE, VLLM_REQUESTS_WAITING
+from planning.stack_plan import plan_stack
 from renderers.gateway import GatewaySpec, ModelRoute, http_route
 from renderers.inference_pool import (
     EPP_GRPC_PORT,
@@ -369,7 +370,8 @@ def test_a_kaito_model_is_refused_its_own_pool() -> None:
     model = ModelConfig.model_validate(
         {"name": "k", "model": "qwen2.5-7b-instruct", "pool": "a100", "runtime": "kaito", "inferencePool": {}}
     )
-    (problem,) = pool_runtime(config.model_copy(update={"models": [model]}), load_catalog())
+    plan = plan_stack(config.model_copy(update={"models": [model]}), load_catalog())
+    (problem,) = pool_runtime(plan)
     assert problem.path == "models[0].inferencePool"
     assert "pinned by tag only" in problem.message and problem.accepted.startswith("runtime: vllm")
 

@@ -336,7 +336,10 @@ def test_kaito_inference_set_is_scaled_by_keda_never_its_statefulset() -> None:
 def test_kaito_objects_carry_the_kaito_release_they_run_under() -> None:
     """A helm install carries its chart version; the managed add-on is KAITO 0.6.0
     (ai-toolchain-operator.md line 31), which is what its objects are rendered for."""
-    from components.model_services import kaito_version
+    from planning.stack_plan import kaito_release
+
+    def kaito_version(config: StackConfig) -> str:
+        return kaito_release(config).version
 
     run = planned("prod")[1]
     for kind in ("InferenceSet", "ConfigMap", "Service", "NetworkPolicy"):

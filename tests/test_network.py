@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config.catalog import load_catalog
-from sizing.network import AZURE_RESERVED_PER_SUBNET, network_plan
+from planning.stack_plan import plan_stack
+from sizing.network import AZURE_RESERVED_PER_SUBNET
 from tests.conftest import by_type, one, parse_values, planned, run_with, value_problems
 
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/net"
@@ -229,7 +230,7 @@ def test_node_subnet_accepted_exactly_when_every_node_fits(prefix: int, pool_max
         assert not fits and {p.path for p in problems} == {"virtualNetwork.subnets.nodes.addressPrefix"}
         return
     assert fits
-    plan = network_plan(config, load_catalog())
+    plan = plan_stack(config, load_catalog()).network
     assert plan is not None and plan.subnets["nodes"].needed <= plan.subnets["nodes"].usable
 
 

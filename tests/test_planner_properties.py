@@ -23,7 +23,9 @@ from pydantic import ValidationError
 
 from config.catalog import GpuSku, load_catalog
 from config.schema import GpuPoolConfig, NapLimitsConfig, NodePoolConfig, StackConfig
-from sizing.nap import max_nodes, nodes_at_limits
+from sizing.agent_pools import agent_pool_specs
+from sizing.deployments import plan_models
+from sizing.nap import max_nodes, nodepool_specs, nodes_at_limits
 from sizing.placement import NodeGroup, NodeTaint, Workload, check_placement
 from sizing.quota import SPOT_FAMILY, quota_rows
 from sizing.slots import fill, fill_nodepool
@@ -175,7 +177,8 @@ def test_a_quota_row_needs_at_least_its_pools_maxima_plus_surge(
         raise
     system_sku = CAT.system_skus[config.cluster.system_pool.vm_size]
     expected[system_sku.quota_family] += (count + _surge(system_surge, count)) * system_sku.vcpus
-    rows = {row.family: row for row in quota_rows(config, CAT)}
+    specs, nodepools = agent_pool_specs(config, CAT), nodepool_specs(config, CAT)
+    rows = {row.family: row for row in quota_rows(config, CAT, specs, nodepools, plan_models(config, CAT))}
     for family, need in expected.items():
         assert family in rows and rows[family].need >= need, (family, need)
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from config.catalog import load_catalog
-from sizing.quota import quota_rows, surge_nodes
+from planning.stack_plan import plan_stack
+from sizing.quota import surge_nodes
 from stack.loader import parse_stack_config
 from tests.conftest import planned, run_with
 from tools.plan import main
@@ -46,7 +47,7 @@ def test_need_is_summed_per_family_with_spot_on_the_regional_low_priority_quota(
         },
         source="test",
     )
-    rows = {r.family: r for r in quota_rows(cfg, load_catalog())}
+    rows = {r.family: r for r in plan_stack(cfg, load_catalog()).quota}
     assert list(rows) == ["standardDDSv5Family", A100_FAMILY, "lowPriorityCores"]
     a100 = rows[A100_FAMILY]
     # small: (2 + ceil(10% of 2) = 1 surge) x 24 = 72; big: (1 + 1 surge) x 48 = 96

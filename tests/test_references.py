@@ -152,7 +152,7 @@ def broken(reference: str) -> str | None:
 
 def test_the_resolver_refuses_what_is_not_there() -> None:
     assert broken("sizing.nap.sizing_sku") is None
-    assert broken("stack.plan.StackPlan.plan_date") is None  # a dataclass field
+    assert broken("planning.stack_plan.StackPlan.plan_date") is None  # a dataclass field
     assert broken("config.schema.StackConfig.models") is None  # a pydantic field
     assert broken("config.rules_kaito") == "config has no rules_kaito"
     assert broken("sizing.nap.no_such_function") == "sizing.nap has no no_such_function"

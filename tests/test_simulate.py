@@ -19,6 +19,7 @@ import pytest
 
 from config.catalog import load_catalog
 from config.schema import DisruptionBudgetConfig, StackConfig
+from planning.stack_plan import StackPlan, plan_stack
 from simulation.engine import cold_start_seconds, node_boot_seconds, simulate
 from simulation.nodes import NodeGroup, budget_rules
 from simulation.summary import OSCILLATION_CHANGES_PER_HOUR, findings, report
@@ -26,9 +27,8 @@ from simulation.traffic import Demand, TrafficFileError, model_demand, read_traf
 from sizing.autoscaling import hpa_desired_replicas, keda_active
 from sizing.business_hours import WEEK_MINUTES
 from sizing.workloads import node_seconds, predicted_cold_start_seconds
-from stack.plan import StackPlan, plan_stack
 from tests.conftest import ROOT
-from tools.plan import stack_config
+from tools.plan import stack_plan
 from tools.simulate import main
 from tools.stack_config import load_stack_settings
 
@@ -281,8 +281,8 @@ def test_default_shape_follows_the_schedule_in_its_time_zone() -> None:
 
 @pytest.mark.parametrize("stack", ["dev", "nap", "prod"])
 def test_every_committed_stack_simulates_quickly_with_its_findings_acknowledged(stack: str) -> None:
-    config = stack_config(load_stack_settings(ROOT, stack))
-    plan = plan_stack(config, load_catalog())
+    plan = stack_plan(load_stack_settings(ROOT, stack))
+    config = plan.config
     demands = {m.name: model_demand(m, config.simulation.shape) for m in config.models}
     started = time.perf_counter()
     simulate(plan, demands, days=1, series_day=0)

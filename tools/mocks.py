@@ -19,6 +19,8 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
 
+from planning.stack_plan import StackPlan
+
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -260,6 +262,7 @@ class ProgramRun:
     resources: list[Recorded] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    plan: StackPlan | None = None  # the program's own plan (``__main__.plan``), when it got that far
 
 
 def _resolve_outputs(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -288,9 +291,10 @@ def run_program(
     )
     diagnostics = _Diagnostics()
     ENGINE_LOG.addHandler(diagnostics)
+    program_globals: dict[str, Any] = {}
     try:
         try:
-            runpy.run_path(str(program), run_name="__main__")
+            program_globals = runpy.run_path(str(program), run_name="__main__")
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
             if code:
@@ -302,4 +306,11 @@ def run_program(
     finally:
         ENGINE_LOG.removeHandler(diagnostics)
     resources = sorted(monitor.recorded, key=lambda r: r.urn)
-    return ProgramRun(exit_code=0, resources=resources, outputs=outputs, warnings=diagnostics.messages)
+    plan = program_globals.get("plan")
+    return ProgramRun(
+        exit_code=0,
+        resources=resources,
+        outputs=outputs,
+        warnings=diagnostics.messages,
+        plan=plan if isinstance(plan, StackPlan) else None,
+    )

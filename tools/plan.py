@@ -26,6 +26,7 @@ from config.errors import EXIT_CODE, ConfigError, clip, scrub
 from config.plan_date import PLAN_DATE_ENV, PlanDateError, parse_plan_date, plan_date
 from config.schema import StackConfig
 from cost.budget import budget_warning
+from planning.stack_plan import StackPlan
 from stack.loader import SOURCE_ENV  # names the stack file in error messages
 from tools.mocks import ProgramRun, Recorded, run_program
 from tools.scheduling_check import SchedulingReport, check_scheduling, render_table
@@ -102,19 +103,28 @@ def plan_document(settings: StackSettings, run: ProgramRun) -> dict[str, Any]:
 
 def stack_config(settings: StackSettings) -> StackConfig:
     """The validated config of the stack the program just ran (the program validated it already)."""
-    from stack.loader import PROJECT, parse_stack_config
+    return stack_plan(settings).config
+
+
+def stack_plan(settings: StackSettings) -> StackPlan:
+    """The stack's plan, validated and judged by the rules as the program's loader does it."""
+    from stack.loader import PROJECT, parse_stack_plan
 
     prefix = PROJECT + ":"
     values = {k[len(prefix) :]: v for k, v in settings.config.items() if k.startswith(prefix)}
     secrets = [k[len(prefix) :] for k in settings.secret_keys if k.startswith(prefix)]
-    return parse_stack_config(values, source=settings.source, secret_keys=secrets)
+    return parse_stack_plan(values, source=settings.source, secret_keys=secrets, stack=settings.stack)
 
 
 def scheduling_report(settings: StackSettings, run: ProgramRun) -> SchedulingReport:
-    """The scheduling check over the program's manifests and its rendered charts (tools.scheduling_check)."""
+    """The scheduling check over the program's manifests and its rendered charts (tools.scheduling_check),
+    on the plan the program made (planned again only for a run that kept none)."""
     from config.catalog import load_catalog
 
-    return check_scheduling(stack_config(settings), load_catalog(), kubernetes_manifests(run.resources))
+    manifests = kubernetes_manifests(run.resources)
+    if run.plan is not None:
+        return check_scheduling(run.plan.config, run.plan.catalog, manifests, plan=run.plan)
+    return check_scheduling(stack_config(settings), load_catalog(), manifests)
 
 
 def kubernetes_manifests(resources: Sequence[Recorded], *, patches: bool = False) -> list[dict[str, Any]]:

@@ -20,8 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from rules.check import RULES, unique_names
-from rules.rule import Dated
+from rules.check import CONFIG_RULES, RULES, unique_names
 from stack.loader import PROJECT
 
 RULES_DOC = Path("docs/rules.md")
@@ -30,8 +29,9 @@ KEYS_LINE = "Keys:"
 
 
 def checked_rules() -> list[Callable[..., Any]]:
-    """Every rule in the order its messages are reported: repeated names first (alone), then ``RULES``."""
-    return [unique_names, *(rule.rule if isinstance(rule, Dated) else rule for rule in RULES)]
+    """Every rule in the order its messages are reported: repeated names first (alone), the reference
+    rules (``CONFIG_RULES``), then the rules on the plan (``RULES``)."""
+    return [unique_names, *CONFIG_RULES, *RULES]
 
 
 class UndocumentedRule(Exception):
@@ -201,7 +201,9 @@ def rules_markdown(rows: Iterable[RuleRow] | None = None) -> str:
         "",
         "The schema ([config reference](config-reference.md)) checks each value on its own; these rules "
         "check what needs the catalog or several keys at once, before any resource is declared. Every "
-        "problem they find is reported (repeated names first and alone), each naming the stack file, the "
+        "problem they find is reported (repeated names first and alone, then the references planning needs: "
+        "a GPU pool's SKU, a model's catalog model and pool; the others judge the stack's plan once these "
+        "hold), each naming the stack file, the "
         "key, the value and what is accepted; the plan and `pulumi preview` then exit 2. `[]` marks an "
         "item of a list, `<x>` a name or key written in the stack file. The order below is the order of "
         "the messages.",

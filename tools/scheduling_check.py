@@ -16,8 +16,9 @@ from typing import Any
 from config.catalog import Catalog
 from config.errors import Problem
 from config.schema import StackConfig
+from planning.stack_plan import StackPlan
 from renderers.helm_values import ReleaseSpec, release_specs
-from sizing.node_groups import kaito_workloads, node_groups, workloads_of
+from sizing.node_groups import kaito_workloads, node_groups, planned_node_groups, workloads_of
 from sizing.placement import SchedulingResult, Workload, check_placement, operand_workloads
 
 ACCEPTED = {
@@ -101,17 +102,30 @@ def check_scheduling(
     catalog: Catalog,
     manifests: Sequence[Mapping[str, Any]],
     specs: Sequence[ReleaseSpec] | None = None,
+    *,
+    plan: StackPlan | None = None,
 ) -> SchedulingReport:
     """Where every workload can run, and the problems that refuse the plan (``specs``: the releases
-    to render; by default the stack's own, ``release_specs``)."""
-    workloads, problems, missing = chart_workloads(release_specs(config, catalog) if specs is None else specs)
+    to render; by default the stack's own, ``release_specs``; ``plan``: the stack's plan when the caller
+    has it, e.g. the offline plan's program run: its pools and models are not planned again)."""
+    plans = plan.model_plans if plan is not None else None
+    if specs is None:
+        specs = release_specs(config, catalog, plans)
+    workloads, problems, missing = chart_workloads(specs)
     program_path = "models"
     workloads = [
         *workloads_of(manifests, "program", program_path),
         *kaito_workloads(manifests, catalog),
         *workloads,
     ]
-    result = check_placement(node_groups(config, catalog), workloads)
+    groups = (
+        node_groups(config, catalog)
+        if plan is None
+        else planned_node_groups(
+            config, catalog, plan.agent_pool_specs, plan.nodepool_specs, plan.model_plans
+        )
+    )
+    result = check_placement(groups, workloads)
     group_kinds = {g.name: g.kind for g in result.groups}
     for f in result.findings:
         w = f.workload

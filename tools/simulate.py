@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from config.errors import EXIT_CODE, ConfigError
-from tools.plan import ROOT, stack_config
+from tools.plan import ROOT, stack_plan
 from tools.stack_config import StackFileError, load_stack_settings
 
 UNACKNOWLEDGED = 1
@@ -97,14 +97,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path, help="write the summary as Markdown here (the PR comment)")
     parser.add_argument("--traffic", type=Path, help="CSV of demand (docs/simulate.md)")
     args = parser.parse_args(argv)
-    from config.catalog import load_catalog
     from simulation.summary import report
     from simulation.traffic import TrafficFileError, model_demand, read_traffic_file
-    from stack.plan import plan_stack
 
     try:
         settings = load_stack_settings(ROOT, args.stack, args.config_file)
-        config = stack_config(settings)
+        plan = stack_plan(settings)  # planned once: the simulation runs this plan
+        config = plan.config
         models = {m.name: m for m in config.models}
         for ack in config.simulation.acknowledged:
             if ack.model not in models:
@@ -120,7 +119,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {text}", file=sys.stderr)
         return EXIT_CODE
     started = time.perf_counter()
-    plan = plan_stack(config, load_catalog())
     doc = report(plan, demands)
     doc["stack"] = args.stack
     doc["seconds"] = round(time.perf_counter() - started, 2)

@@ -1,10 +1,13 @@
 """The typed, pure plan of one stack, built before any resource (no Pulumi).
 
 ``plan_stack(config, catalog, on=day)`` is everything the components need that follows from the stack
-config, the catalog and the plan's date (read once, by the caller, and kept here): the model plans,
-the GPU agent pools, the NAP NodePools and node classes, the NVIDIA software values, the quota rows
-and the summaries the plan prints. ``components.platform.Platform`` composes resources from it and
-computes nothing itself.
+config, the catalog and the plan's date (read once, by the caller, and kept here), each decision made
+once, in dependency order: the model plans, the GPU agent pools, the NAP NodePools and node classes,
+the pools' worst-case node counts and the network plan, the quota rows, the NVIDIA software values, the
+KAITO release, the HTTP add-on's readiness timeout, the queue worker's plan, the cost estimate and the
+summaries the plan prints. The rules (``rules.check.RULES``) judge it; ``components.platform.Platform``
+composes resources from it and computes nothing itself (``tests/test_layers.py``); the counts are
+``tests/test_plan_once.py``'s.
 """
 
 from __future__ import annotations
@@ -13,17 +16,30 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from config.catalog import Catalog
+from config.catalog import Catalog, GpuSku
 from config.plan_date import plan_date
 from config.schema import StackConfig
+from cost.estimate import CostEstimate, estimate_cost
+from cost.network import network_cost
 from facts.aks_versions import AddonVersion, lookup, support_status
+from facts.kaito_versions import (
+    CHART_KAITO_VERSION,
+    KaitoCapabilities,
+    UnknownKaitoVersion,
+    kaito_capabilities,
+    kaito_version_of,
+)
+from facts.naming import Names
+from planning.api_access import documentation_ranges_warning
 from renderers.gpu_software import device_plugin_values, mig_parted_config, operator_values, sharing_config
-from rules.azure import documentation_ranges_warning
+from renderers.helm_values import http_readiness_timeout_seconds
 from sizing.agent_pools import AgentPoolSpec, agent_pool_specs, priority_expander_priorities
 from sizing.deployments import ModelPlan, device_memory_notes, plan_models
-from sizing.nap import NodeClassSpec, NodePoolSpec, node_class_specs, nodepool_specs
+from sizing.gpu_software import kaito_node_labels
+from sizing.nap import NodeClassSpec, NodePoolSpec, node_class_specs, nodepool_specs, sizing_skus
 from sizing.nap_summary import NapSummary, nap_summary
-from sizing.network import NetworkPlan, network_plan
+from sizing.network import NetworkPlan, NodeCount, network_plan, node_counts, private_endpoint_targets
+from sizing.queue_worker import WorkerPlan, worker_plan
 from sizing.quota import QuotaRow, quota_rows
 from sizing.upgrade_path import UpgradeStep, upgrade_steps
 
@@ -91,12 +107,40 @@ def cluster_features(config: StackConfig) -> ClusterFeatures:
 
 
 @dataclass(frozen=True)
+class KaitoRelease:
+    """The KAITO release the stack's KAITO models run under (version label, CRD and capabilities): the
+    chart version in helm mode, the managed add-on's KAITO (``facts.kaito_versions``) otherwise."""
+
+    version: str
+    capabilities: KaitoCapabilities | None  # None: a release the program does not model (the rules refuse)
+    node_labels: dict[str, str]  # what KAITO (chart) puts on the nodes it provisions
+
+    @property
+    def rendered_for(self) -> KaitoCapabilities:
+        """What KAITO objects are rendered for: the release's capabilities, KAITO 0.12.0's (the pinned
+        chart's) where the program does not model the release."""
+        return self.capabilities or kaito_capabilities(CHART_KAITO_VERSION)
+
+
+def kaito_release(config: StackConfig) -> KaitoRelease:
+    """The stack's KAITO release, its capabilities and the labels of the nodes it provisions."""
+    kaito = config.addons.kaito
+    version = kaito_version_of(kaito.mode, kaito.chart_version, config.cluster.kubernetes_version)
+    try:
+        capabilities: KaitoCapabilities | None = kaito_capabilities(version)
+    except UnknownKaitoVersion:
+        capabilities = None
+    return KaitoRelease(version, capabilities, kaito_node_labels(config))
+
+
+@dataclass(frozen=True)
 class StackPlan:
     """What one stack becomes, before any resource: typed, pure, computed once."""
 
     config: StackConfig
     catalog: Catalog
     plan_date: date  # the date the plan is made for (version end of life, budget start), read once
+    nap_sizing_skus: dict[str, GpuSku | None]  # each NodePool's sizing SKU (sizing.nap.sizing_skus)
     model_plans: list[ModelPlan]
     agent_pool_specs: list[AgentPoolSpec]
     nodepool_specs: list[NodePoolSpec]
@@ -112,6 +156,12 @@ class StackPlan:
     node_provisioning: NapSummary  # the NAP summary, from the typed plans
     cluster_features: ClusterFeatures
     upgrade_steps: list[UpgradeStep]  # the order a Kubernetes version change follows
+    node_counts: list[NodeCount]  # every pool's worst case (maximum + surge), for the subnets and pod CIDR
+    kaito: KaitoRelease
+    http_readiness_timeout_seconds: int | None  # the HTTP add-on interceptor's wait; None: chart default
+    queue_worker: WorkerPlan | None  # the async queue's worker; None without the queue or its model
+    cost: CostEstimate  # the ``cost`` output (its budget section names the groups of ``stack``)
+    network_cost: dict[str, Any] | None  # the VNet's monthly cost (``cost.network``); None on AKS's VNet
     network: NetworkPlan | None = None  # the stack's own VNet (issue 23), None on AKS's managed VNet
 
     @property
@@ -124,12 +174,25 @@ class StackPlan:
         )
 
 
-def plan_stack(config: StackConfig, catalog: Catalog, *, on: date | None = None) -> StackPlan:
+def plan_stack(
+    config: StackConfig, catalog: Catalog, *, on: date | None = None, stack: str | None = None
+) -> StackPlan:
     """The stack's plan from its validated config and the catalog (loaded once by the caller), as of
-    the plan's date ``on`` (the one the rules judged; ``config.plan_date.plan_date`` when not given)."""
+    the plan's date ``on`` (the one the rules judged; ``config.plan_date.plan_date`` when not given).
+    Each decision is made once, in dependency order. ``stack`` is the Pulumi stack's name: the cost
+    estimate's budget section names the resource groups the budget watches (none when not given)."""
     day = plan_date() if on is None else on
-    model_plans = plan_models(config, catalog)
+    budget_groups = (
+        Names(prefix=config.prefix, stack=stack, location=config.location).budget_resource_groups()
+        if stack is not None
+        else []
+    )
+    chosen_skus = sizing_skus(config, catalog)
+    model_plans = plan_models(config, catalog, chosen_skus)
     specs = agent_pool_specs(config, catalog)
+    nodepools = nodepool_specs(config, catalog, chosen_skus)
+    counts = node_counts(config, specs, nodepools, model_plans)
+    network = network_plan(config, counts)
     version = kubernetes_version_summary(config, day)
     version_notes = [version.note] if version.status == "warn" else []
     access = documentation_ranges_warning(config)  # refused by `pulumi up` (stack.loader)
@@ -139,20 +202,29 @@ def plan_stack(config: StackConfig, catalog: Catalog, *, on: date | None = None)
         config=config,
         catalog=catalog,
         plan_date=day,
+        nap_sizing_skus=chosen_skus,
         model_plans=model_plans,
         agent_pool_specs=specs,
-        nodepool_specs=nodepool_specs(config, catalog),
-        node_class_specs=node_class_specs(config, catalog),
+        nodepool_specs=nodepools,
+        node_class_specs=node_class_specs(nodepools),
         operator_values=operator_values(config, catalog),
         device_plugin_values=device_plugin_values(config),
         mig_parted_config=mig_parted_config(config, catalog),
         sharing_config=sharing_config(config),
         priority_expander=priority_expander_priorities(specs) if priority else None,
-        quota=quota_rows(config, catalog),
+        quota=quota_rows(config, catalog, specs, nodepools, model_plans),
         kubernetes_version=version,
         early_notes=[*access_notes, *version_notes, *device_memory_notes(model_plans)],
-        node_provisioning=nap_summary(config, catalog, model_plans),
+        node_provisioning=nap_summary(config, nodepools, model_plans),
         cluster_features=cluster_features(config),
         upgrade_steps=upgrade_steps(config, specs),
-        network=network_plan(config, catalog),
+        node_counts=counts,
+        kaito=kaito_release(config),
+        http_readiness_timeout_seconds=http_readiness_timeout_seconds(config, model_plans),
+        queue_worker=worker_plan(config, model_plans, config.inference.namespace),
+        cost=estimate_cost(config, catalog, model_plans, budget_groups),
+        network_cost=network_cost(
+            network, private_endpoint_targets(config), gateway=config.gateway is not None
+        ),
+        network=network,
     )
