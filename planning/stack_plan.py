@@ -12,7 +12,7 @@ composes resources from it and computes nothing itself (``tests/test_layers.py``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -42,6 +42,7 @@ from sizing.network import NetworkPlan, NodeCount, network_plan, node_counts, pr
 from sizing.queue_worker import WorkerPlan, worker_plan
 from sizing.quota import QuotaRow, quota_rows
 from sizing.upgrade_path import UpgradeStep, upgrade_steps
+from sizing.workloads import predict_cold_start
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,10 @@ def plan_stack(
         else []
     )
     chosen_skus = sizing_skus(config, catalog)
-    model_plans = plan_models(config, catalog, chosen_skus)
+    model_plans = [
+        replace(p, predicted_cold_start=predict_cold_start(p))
+        for p in plan_models(config, catalog, chosen_skus)
+    ]
     specs = agent_pool_specs(config, catalog)
     nodepools = nodepool_specs(config, catalog, chosen_skus)
     counts = node_counts(config, specs, nodepools, model_plans)

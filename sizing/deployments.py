@@ -16,6 +16,7 @@ from config.catalog import Catalog, GpuSku, MigProfile, ModelSpec
 from config.schema import GpuPoolConfig, ModelConfig, NodePoolConfig, StackConfig, WorkloadConfig
 from facts.kaito_versions import UnknownKaitoVersion, kaito_capabilities, kaito_version_of, preset_nodes
 from facts.platform import Capacity
+from sizing.cold_start import ColdStart
 from sizing.memory import ModelArch
 from sizing.model_sizing import (
     SizingResult,
@@ -54,6 +55,9 @@ class ModelPlan:
     targets_met: bool = True
     # Where its weights come from at start (sizing.model_weights): Blob streamed, or the reason why not.
     weights: WeightsSource = FILES_SHARE
+    # Its predicted cold start, made once by the stack's plan (``planning.stack_plan.plan_stack``;
+    # ``sizing.workloads.cold_start`` reads it, and predicts only for a plan made outside a stack plan).
+    predicted_cold_start: ColdStart | None = None
 
     @property
     def dtype(self) -> str:

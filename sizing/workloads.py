@@ -196,7 +196,16 @@ def deallocated_pool(plan: ModelPlan) -> bool:
 
 
 def cold_start(plan: ModelPlan) -> cs.ColdStart:
-    """The model's predicted cold start from zero nodes, with its parts (``sizing.cold_start``)."""
+    """The model's predicted cold start from zero nodes, with its parts (``sizing.cold_start``): the one
+    the stack's plan made (``ModelPlan.predicted_cold_start``), or predicted here for a lone model plan."""
+    if plan.predicted_cold_start is not None:
+        return plan.predicted_cold_start
+    return predict_cold_start(plan)
+
+
+def predict_cold_start(plan: ModelPlan) -> cs.ColdStart:
+    """Predict the model's cold start from zero nodes (``sizing.cold_start.predict``); the stack's plan
+    calls it once per model."""
     weights = plan.sizing.weights_gib
     return cs.predict(
         sku_name=plan.sku.name,

@@ -78,7 +78,8 @@ def _counting(name: str, original: Callable[..., Any], calls: Counter[str]) -> C
 @contextmanager
 def counting_decisions() -> Iterator[Counter[str]]:
     """Count each decision function's calls wherever a loaded module holds it (``from x import f``
-    included); ``size_model`` only where a model is planned (``sizing.deployments``): per model."""
+    included); ``size_model`` only where a model is planned (``sizing.deployments``) and the cold-start
+    prediction (``sizing.cold_start.predict``): per model."""
     importlib.import_module("components.platform")  # every module that may hold one, loaded before
     calls: Counter[str] = Counter()
     with pytest.MonkeyPatch.context() as patch:
@@ -90,6 +91,8 @@ def counting_decisions() -> Iterator[Counter[str]]:
                     patch.setattr(module, name, wrapper)
         deployments = importlib.import_module("sizing.deployments")
         patch.setattr(deployments, "size_model", _counting("size_model", deployments.size_model, calls))
+        workloads = importlib.import_module("sizing.workloads")
+        patch.setattr(workloads.cs, "predict", _counting("predict_cold_start", workloads.cs.predict, calls))
         yield calls
 
 

@@ -19,7 +19,9 @@ def test_each_decision_runs_once_per_plan(stack: str, models: int) -> None:
     SKUs chosen once: ``sizing.nap.sizing_skus``)."""
     settings, run = planned(stack)
     assert run.exit_code == 0 and run.plan is not None
-    assert planned_calls(stack) == Counter({**dict.fromkeys(DECISIONS, 1), "size_model": models})
+    assert planned_calls(stack) == Counter(
+        {**dict.fromkeys(DECISIONS, 1), "size_model": models, "predict_cold_start": models}
+    )
     with counting_decisions() as report:  # what tools.plan does after the program: it plans nothing
         scheduling = scheduling_report(settings, run)
         plan_document(settings, run)
