@@ -79,8 +79,8 @@ from sizing.workloads import (
     VLLM_PORT,
     VLLM_VERSION,
     drain_seconds,
-    node_seconds,
     pod_resources,
+    progress_deadline_seconds,
     replica_floor,
     startup_budget_seconds,
     workload_scheduling,
@@ -286,7 +286,7 @@ class VllmModel(Component):
                 type="RollingUpdate",
                 rolling_update=RollingUpdateDeploymentArgs(max_surge=1, max_unavailable=0),
             ),
-            progress_deadline_seconds=budget + node_seconds(plan),
+            progress_deadline_seconds=progress_deadline_seconds(plan),
             template=PodTemplateSpecArgs(
                 # Streamed from Blob: which hub model and revision the az:// path holds (the contract tier
                 # checks the argv with it in place of the URI, which it cannot read).

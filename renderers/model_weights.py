@@ -122,6 +122,11 @@ if os.path.exists(sys.argv[5]):
 snapshot_download(repo_id=repo, revision=revision, local_dir=target, allow_patterns=patterns,
                   token=os.environ.get("HF_TOKEN") or None)
 list_files(target, target + ".files")
+names = [row.split("\t", 1)[0] for row in open(target + ".files")]
+if "config.json" not in names or not any(n.endswith(".safetensors") for n in names):
+    os.remove(target + ".files")  # nothing is uploaded, and no marker: the Job fails, vLLM keeps waiting
+    sys.exit(repo + "@" + revision + ": no config.json or *.safetensors among the files matching "
+             + ",".join(patterns) + " (vLLM streams safetensors only): nothing to seed")
 """
 )
 
@@ -150,9 +155,10 @@ def upload_script(container: str, blob_path: str, seed_dir: str = SEED_DIR) -> s
         f"{_LOGIN}\n"
         "tab=$(printf '\\t')\n"
         "nl='\n'\n"
-        "# name<TAB>bytes of what an earlier try uploaded: those files are not sent again\n"
+        "# name<TAB>bytes of what an earlier try uploaded: those files are not sent again (every name: the\n"
+        "# list stops at 5,000 without --num-results '*', azure-cli storage _params.py num_results_type)\n"
         f'uploaded="${{nl}}$(az storage blob list {account} --prefix {blob_path}/ '
-        "--query '[].[name, properties.contentLength]' --output tsv)${nl}\"\n"
+        "--num-results '*' --query '[].[name, properties.contentLength]' --output tsv)${nl}\"\n"
         'while IFS="$tab" read -r name size; do\n'
         '  case "$uploaded" in\n'
         f'    *"${{nl}}{blob_path}/${{name}}${{tab}}${{size}}${{nl}}"*)\n'

@@ -229,6 +229,14 @@ def seed_wait_seconds(plan: ModelPlan) -> int:
     return cs.seed_wait_seconds(seed_time(plan))
 
 
+def progress_deadline_seconds(plan: ModelPlan) -> int:
+    """The Deployment's ``progressDeadlineSeconds``: a GPU node from zero, the startup probe's budget and,
+    for a model streamed from Blob, the longest its init container waits for the seed's marker (so a first
+    `up` whose seed is slow is not reported as a failed rollout before the init container itself gives up)."""
+    seed = seed_wait_seconds(plan) if plan.weights.streamed else 0
+    return node_seconds(plan) + startup_budget_seconds(plan) + seed
+
+
 def node_seconds(plan: ModelPlan) -> int:
     """The high end of a GPU node from zero for the model's pool (the Deployment's progress deadline
     adds it to the startup budget)."""

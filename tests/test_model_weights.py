@@ -147,6 +147,10 @@ def test_at_vllm_0_11_the_deployment_reads_its_files_share(monkeypatch: pytest.M
     assert "aks-llm/hf-model" not in (deployment["spec"]["template"]["metadata"].get("annotations") or {})
     assert "AZURE_STORAGE_ACCOUNT_NAME" not in {e["name"] for e in container["env"]}
     assert "initContainers" not in deployment["spec"]["template"]["spec"]  # nothing to wait for
+    # the rollout's deadline: a node from zero plus the startup probe's budget, no seed to wait for
+    probe = container["startupProbe"]
+    budget = probe["periodSeconds"] * probe["failureThreshold"]
+    assert deployment["spec"]["progressDeadlineSeconds"] - budget in range(240, 1000)  # the node's high end
 
 
 def test_at_vllm_0_18_the_deployment_streams_from_blob(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -178,6 +182,11 @@ def test_at_vllm_0_18_the_deployment_streams_from_blob(monkeypatch: pytest.Monke
     deadline = int(script.split("$(date +%s) + ", 1)[1].split(" ", 1)[0])
     assert deadline % 60 == 0 and deadline >= 600 and f"not seeded after {deadline} s" in script
     assert f"job/seed-phi4mini-{PHI_REVISION[:10]}" in script
+    # the rollout is not reported failed before the init container itself gives up: its deadline holds
+    # the seed wait, then a node from zero and the startup probe's budget
+    probe = container["startupProbe"]
+    budget = probe["periodSeconds"] * probe["failureThreshold"]
+    assert deployment["spec"]["progressDeadlineSeconds"] - budget - deadline in range(240, 1000)
     assert {e["name"]: e.get("value") for e in wait["env"]}["AZURE_STORAGE_ACCOUNT_NAME"] == env[
         "AZURE_STORAGE_ACCOUNT_NAME"
     ]

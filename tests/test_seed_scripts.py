@@ -280,6 +280,7 @@ def test_the_upload_keeps_spaces_and_nested_folders_and_skips_a_same_size_blob(
 ) -> None:
     files = {
         "model.safetensors": b"w" * 64,
+        "config.json": b"{}",
         "tokenizer dir/sub folder/special tokens [v2].json": b'{"a": 1}',
         "chat template.jinja": b"{{ x }}",
         ".cache/huggingface/download/model.safetensors.lock": b"",
@@ -326,3 +327,19 @@ def test_a_skip_flag_counts_only_for_its_revision_and_only_until_the_next_check(
     shutil.rmtree(store / old)
     assert _run(sandbox, check_script(CONTAINER, old, seed_dir=str(seed))).returncode == 0
     assert not Path(skip_flag(old, str(seed))).exists()
+
+
+def test_a_download_without_safetensors_weights_fails_and_nothing_is_marked_seeded(
+    sandbox: dict[str, Path],
+) -> None:
+    """A revision whose allowed files hold no *.safetensors (a .bin-only repository) or no config.json
+    fails the download step with the reason, leaves no file list, so the upload step fails and writes no
+    marker: the pods' init container keeps waiting, then names the Job, instead of vLLM failing on an
+    empty prefix."""
+    files = {"config.json": b"{}", "tokenizer.json": b"{}"}
+    with pytest.raises(AssertionError, match=r"no config.json or \*.safetensors"):
+        _seed_dir(sandbox, files)
+    listing = sandbox["root"] / "seed" / f"{BLOB_PATH}.files"
+    assert not listing.exists()
+    done = _run(sandbox, upload_script(CONTAINER, BLOB_PATH, seed_dir=str(sandbox["root"] / "seed")))
+    assert done.returncode != 0 and MARKER not in "".join(_uploads(sandbox))
