@@ -40,7 +40,6 @@ from renderers.api_keys import consumers
 from renderers.autoscaling import RULE_INTERVAL, load_recording_rule
 from renderers.gpu_software import kaito_gfd_values
 from sizing.deployments import ModelPlan
-from sizing.network import private_endpoint_targets
 from sizing.queue_worker import WORKER_NAME, WORKER_SERVICE_ACCOUNT
 
 
@@ -52,6 +51,7 @@ class PlatformAddonsArgs:
     cluster: AksCluster
     model_plans: Sequence[ModelPlan] = ()  # the alert rules' per-model rules
     http_readiness_timeout_seconds: int | None = None  # the plan's (planning.stack_plan.StackPlan)
+    private_endpoint_targets: Sequence[str] = ()  # the plan's: services behind a private endpoint
 
 
 class PlatformAddons(Component):
@@ -82,7 +82,7 @@ class PlatformAddons(Component):
             ManagedPrometheusArgs(names=names, cluster_id=cluster.cluster.id, place=place),
             self.child_opts(was="prometheus"),
         )
-        private = private_endpoint_targets(cfg)  # services behind a private endpoint (issue 23)
+        private = args.private_endpoint_targets  # services behind a private endpoint (issue 23)
         queue = (
             AsyncQueue(
                 self.child_name("async-queue"),
@@ -280,7 +280,7 @@ class PlatformAddons(Component):
                 | ({"namespace": queue.namespace.id} if queue is not None else {})
                 | ({"registry": registry.registry_id} if registry is not None else {})
                 | ({"blob": weights_store.account_id} if weights_store is not None else {}),
-                private,
+                list(private),
                 place,
                 names.base,
             )

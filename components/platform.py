@@ -79,6 +79,7 @@ class Platform(Component):
                 cluster=self.cluster,
                 model_plans=plan.model_plans,
                 http_readiness_timeout_seconds=plan.http_readiness_timeout_seconds,
+                private_endpoint_targets=plan.private_endpoint_targets,
             ),
             opts=self.child_opts(was="addons", providers=kube),
         )

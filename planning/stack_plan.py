@@ -12,7 +12,7 @@ composes resources from it and computes nothing itself (``tests/test_layers.py``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -164,6 +164,8 @@ class StackPlan:
     cost: CostEstimate  # the ``cost`` output (its budget section names the groups of ``stack``)
     network_cost: dict[str, Any] | None  # the VNet's monthly cost (``cost.network``); None on AKS's VNet
     network: NetworkPlan | None = None  # the stack's own VNet (issue 23), None on AKS's managed VNet
+    # The services reached by a private endpoint (``sizing.network.private_endpoint_targets`` keys)
+    private_endpoint_targets: list[str] = field(default_factory=list)
 
     @property
     def runs_gpu_software(self) -> bool:
@@ -196,7 +198,8 @@ def plan_stack(
     specs = agent_pool_specs(config, catalog)
     nodepools = nodepool_specs(config, catalog, chosen_skus)
     counts = node_counts(config, specs, nodepools, model_plans)
-    network = network_plan(config, counts)
+    private_targets = private_endpoint_targets(config)
+    network = network_plan(config, counts, private_targets)
     version = kubernetes_version_summary(config, day)
     version_notes = [version.note] if version.status == "warn" else []
     access = documentation_ranges_warning(config)  # refused by `pulumi up` (stack.loader)
@@ -227,8 +230,7 @@ def plan_stack(
         http_readiness_timeout_seconds=http_readiness_timeout_seconds(config, model_plans),
         queue_worker=worker_plan(config, model_plans, config.inference.namespace),
         cost=estimate_cost(config, catalog, model_plans, budget_groups),
-        network_cost=network_cost(
-            network, private_endpoint_targets(config), gateway=config.gateway is not None
-        ),
+        network_cost=network_cost(network, private_targets, gateway=config.gateway is not None),
         network=network,
+        private_endpoint_targets=private_targets,
     )

@@ -178,7 +178,7 @@ def private_endpoints_have_a_service(stack: StackPlan) -> Iterable[Problem]:
         ("serviceBus", vnet.private_endpoints.service_bus),
         ("containerRegistry", vnet.private_endpoints.container_registry),
     ):
-        if on:
+        if on is True:  # unset follows the vault's mode, and asks for nothing without the queue
             yield Problem(
                 f"virtualNetwork.privateEndpoints.{key}",
                 True,

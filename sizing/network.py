@@ -107,10 +107,11 @@ def private_endpoint_targets(config: StackConfig) -> list[str]:
             # its public endpoint off, the pods stream from Blob only through a private endpoint.
             targets.append("blob")
     private = config.virtual_network.private_endpoints
+    stack_private = not config.addons.key_vault.public_network_access  # what an unset switch follows
     if config.addons.async_queue.enabled:
-        if private.service_bus:
+        if stack_private if private.service_bus is None else private.service_bus:
             targets.append("namespace")
-        if private.container_registry:
+        if stack_private if private.container_registry is None else private.container_registry:
             targets.append("registry")
     return targets
 
@@ -191,9 +192,12 @@ def _subnet(
     )
 
 
-def network_plan(config: StackConfig, counts: Sequence[NodeCount]) -> NetworkPlan | None:
-    """The stack's VNet plan for its pools' worst-case node counts (``node_counts``), or None where AKS
-    manages the VNet (``virtualNetwork`` unset)."""
+def network_plan(
+    config: StackConfig, counts: Sequence[NodeCount], targets: Sequence[str]
+) -> NetworkPlan | None:
+    """The stack's VNet plan for its pools' worst-case node counts (``node_counts``) and the services
+    behind its private endpoints (``private_endpoint_targets``), or None where AKS manages the VNet
+    (``virtualNetwork`` unset)."""
     vnet: VirtualNetworkConfig | None = config.virtual_network
     if vnet is None:
         return None
@@ -202,7 +206,6 @@ def network_plan(config: StackConfig, counts: Sequence[NodeCount]) -> NetworkPla
     gateway_in_nodes = s.gateway is None
     node_need = nodes_total + (GATEWAY_FRONTEND_IPS if gateway_in_nodes else 0)
     node_by = ", ".join(c.describe() for c in counts) + (" + gateway frontend" if gateway_in_nodes else "")
-    targets = private_endpoint_targets(config)
     subnets = {
         "nodes": _subnet("nodes", s.nodes, node_need, node_by),
         "privateEndpoints": _subnet(

@@ -59,6 +59,7 @@ DECISIONS = {
     "quota_rows": "sizing.quota",
     "nap_summary": "sizing.nap_summary",
     "network_plan": "sizing.network",
+    "private_endpoint_targets": "sizing.network",
     "worker_plan": "sizing.queue_worker",
     "estimate_cost": "cost.estimate",
     "http_readiness_timeout_seconds": "renderers.helm_values",

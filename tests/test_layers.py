@@ -54,6 +54,7 @@ DECISIONS = frozenset(
         "nap_summary",
         "node_counts",
         "network_plan",
+        "private_endpoint_targets",
         "worker_plan",
         "estimate_cost",
         "network_cost",

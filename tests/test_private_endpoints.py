@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.conftest import ROOT, by_type, one, planned, run_with, value_problems
@@ -60,11 +61,20 @@ def test_dev_stays_public_with_its_reason_in_the_stack_file() -> None:
     assert "Relaxed on purpose" in (ROOT / "Pulumi.dev.yaml").read_text()
 
 
-def test_a_private_queue_and_registry_go_premium_with_public_access_off(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "switches",
+    [{"serviceBus": True, "containerRegistry": True}, {}],
+    ids=["asked", "unset-follows-the-private-vault"],
+)
+def test_a_private_queue_and_registry_go_premium_with_public_access_off(
+    tmp_path: Path, switches: dict[str, bool]
+) -> None:
+    """Asked for, or unset in a stack whose vault is private (prod's mode): a queue enabled there is
+    private by default."""
     doc = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
     config = doc["config"]
     config["aks-llm:addons"]["keyVault"]["publicNetworkAccess"] = False
-    config["aks-llm:virtualNetwork"] = {"privateEndpoints": {"serviceBus": True, "containerRegistry": True}}
+    config["aks-llm:virtualNetwork"] = {"privateEndpoints": switches}
     run = run_with(tmp_path, yaml.safe_dump(doc), stack="dev")
     assert run.exit_code == 0
     namespace = one(run, "azure-native:servicebus:Namespace").inputs
@@ -120,3 +130,22 @@ def test_the_cost_section_adds_the_private_endpoints_and_keeps_them_out_of_the_t
     assert "unverified" in network["note"]
     _, dev = planned("dev")
     assert "network" not in dev.outputs["cost"]  # AKS's managed VNet: nothing of the stack's own
+
+
+def test_an_unset_switch_follows_a_public_vault_and_false_keeps_a_private_stacks_queue_public(
+    tmp_path: Path,
+) -> None:
+    """dev runs the queue: unset switches follow the vault's mode; an explicit false keeps the queue and
+    the registry public in a private stack."""
+    from sizing.network import private_endpoint_targets
+    from tests.conftest import parse_with
+
+    def targets(vault_public: bool, switches: dict[str, bool]) -> list[str]:
+        doc = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+        doc["config"]["aks-llm:addons"]["keyVault"]["publicNetworkAccess"] = vault_public
+        doc["config"]["aks-llm:virtualNetwork"] = {"privateEndpoints": switches}
+        return private_endpoint_targets(parse_with(tmp_path, yaml.safe_dump(doc), stack="dev"))
+
+    assert targets(True, {}) == []
+    assert targets(False, {}) == ["vault", "blob", "namespace", "registry"]
+    assert targets(False, {"serviceBus": False, "containerRegistry": False}) == ["vault", "blob"]

@@ -93,12 +93,15 @@ class PrivateEndpointsConfig(Strict):
     """Services reached by a private endpoint in the `privateEndpoints` subnet, their public access off.
     The Key Vault's switch is `addons.keyVault.publicNetworkAccess`."""
 
-    service_bus: bool = False
+    service_bus: bool | None = None
     """The async queue's Service Bus namespace: private endpoint, public access off. Needs the Premium
-    tier (Service Bus has private endpoints on Premium only), which costs far more than Standard."""
-    container_registry: bool = False
+    tier (Service Bus has private endpoints on Premium only), which costs far more than Standard. Unset:
+    private exactly when the Key Vault is (`addons.keyVault.publicNetworkAccess: false`), like the model
+    weights' account, so a private stack that enables the queue gets it private."""
+    container_registry: bool | None = None
     """The worker image's registry: private endpoint, public access off. Needs the Premium SKU; the
-    worker-image workflow must then push from inside the VNet (a self-hosted runner)."""
+    worker-image workflow must then push from inside the VNet (a self-hosted runner). Unset: private
+    exactly when the Key Vault is."""
 
 
 class VirtualNetworkConfig(Strict):
