@@ -50,8 +50,8 @@ plan: $(VENV)/.installed  ## offline plan of $(STACK) under Pulumi mocks
 charts: $(VENV)/.installed  ## every pinned chart into .cache/helm/charts (pull, or copy with FROM=DIR)
 	$(BIN)/python -m tools.charts $(if $(FROM),--from $(FROM))
 
-test: setup  ## the test suite
-	$(BIN)/python -m pytest
+test: setup  ## the test suite, spread over the machine's cores (at most 4 workers; plain `pytest` runs it in one process)
+	$(BIN)/python -m pytest -n auto --maxprocesses 4
 
 lint: $(VENV)/.installed  ## ruff, mypy, import-linter (one direction), zizmor (offline), generated docs current
 	$(BIN)/ruff check .
