@@ -52,6 +52,21 @@ INTERNAL_LB_SUBNET = "service.beta.kubernetes.io/azure-load-balancer-internal-su
 # A fixed frontend address, so the hostname's DNS record can be written before the first request (AKS
 # internal-lb.md lines 72-87: the annotation, not the deprecated loadBalancerIP).
 LB_IPV4 = "service.beta.kubernetes.io/azure-load-balancer-ipv4"
+LISTENER_PORT = 443
+# Istio names the Service port of a listener after it with appProtocol = the listener's protocol in lower
+# case ("https"), beside "status-port" 15021 (istio/istio@1.30.3
+# pilot/pkg/config/kube/gatewaycommon/deploymentcontroller.go:911-938). On AKS >= 1.24 an appProtocol
+# http/https port of an externalTrafficPolicy Cluster Service gets an HTTP(S) probe on "/" of that port
+# (AKS configure-load-balancer-standard.md lines 427, 437): Envoy answers "/" without the listener's
+# hostname with no TLS chain or a 404, so every node would read as down. The probe goes to the gateway
+# pod's readiness endpoint instead (kube-gateway.yaml lines 112, 228-239: /healthz/ready on 15021), as
+# the add-on does for port 80 only (istio-gateway-api.md lines 492-501; nothing there covers 443).
+STATUS_PORT = 15021
+HEALTH_PROBE = {
+    f"service.beta.kubernetes.io/port_{LISTENER_PORT}_health-probe_protocol": "http",
+    f"service.beta.kubernetes.io/port_{LISTENER_PORT}_health-probe_port": str(STATUS_PORT),
+    f"service.beta.kubernetes.io/port_{LISTENER_PORT}_health-probe_request-path": "/healthz/ready",
+}
 
 
 @dataclass(frozen=True)
@@ -103,6 +118,7 @@ class GatewaySpec:
 
 def gateway(spec: GatewaySpec) -> dict[str, Any]:
     annotations = {INTERNAL_LB: "true"} if spec.internal else {}
+    annotations.update(HEALTH_PROBE)
     if spec.internal and spec.subnet:
         annotations[INTERNAL_LB_SUBNET] = spec.subnet
     if spec.internal and spec.address:
@@ -117,7 +133,7 @@ def gateway(spec: GatewaySpec) -> dict[str, Any]:
                 {
                     "name": "https",
                     "protocol": "HTTPS",
-                    "port": 443,
+                    "port": LISTENER_PORT,
                     "hostname": spec.hostname,
                     "tls": {
                         "mode": "Terminate",
@@ -128,8 +144,7 @@ def gateway(spec: GatewaySpec) -> dict[str, Any]:
             ],
         },
     }
-    if annotations:
-        doc["spec"]["infrastructure"] = {"annotations": annotations}
+    doc["spec"]["infrastructure"] = {"annotations": annotations}
     return doc
 
 

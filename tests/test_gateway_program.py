@@ -97,6 +97,10 @@ def test_prods_gateway_and_routes_validate_against_the_installed_crds() -> None:
         "service.beta.kubernetes.io/azure-load-balancer-internal-subnet": "snet-gateway",
         # a fixed frontend (the subnet 10.224.6.0/24's first usable address): the DNS record can be written
         "service.beta.kubernetes.io/azure-load-balancer-ipv4": "10.224.6.4",
+        # the LB probes the gateway pods' readiness, not "/" of the TLS listener (renderers/gateway.py)
+        "service.beta.kubernetes.io/port_443_health-probe_protocol": "http",
+        "service.beta.kubernetes.io/port_443_health-probe_port": "15021",
+        "service.beta.kubernetes.io/port_443_health-probe_request-path": "/healthz/ready",
     }
     assert run.outputs["gateway"]["address"] == "10.224.6.4"
     (listener,) = spec["listeners"]
