@@ -27,6 +27,7 @@ name, the key the interceptor routes by; the interceptor's namespace grants the 
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -35,6 +36,7 @@ from typing import Any
 from config.schema import StackConfig
 from facts.gateway_api import BUNDLE_VERSION
 from facts.istio import REVISIONS
+from facts.platform import SYSTEM_POOL_TAINT, system_pool_selector, system_pool_toleration
 from sizing.autoscaling import wake_up_sources
 from sizing.deployments import ModelPlan
 from sizing.workloads import SERVICE_PORT, replica_floor
@@ -67,6 +69,27 @@ HEALTH_PROBE = {
     f"service.beta.kubernetes.io/port_{LISTENER_PORT}_health-probe_port": str(STATUS_PORT),
     f"service.beta.kubernetes.io/port_{LISTENER_PORT}_health-probe_request-path": "/healthz/ready",
 }
+
+# Istio's gateway pods carry no toleration (istio/istio@1.30.3 manifests/charts/istio-control/
+# istio-discovery/files/kube-gateway.yaml has none), and every pool here is tainted: the system pool
+# CriticalAddonsOnly, the GPU pools sku=gpu. Without more they stay Pending and the Gateway is never
+# Programmed. The Gateway names a ConfigMap (spec.infrastructure.parametersRef, a local ConfigMap: Istio
+# deploymentcontroller.go:761-776; a missing one stops the deployment, lines 618-628, so it is created
+# first) whose "deployment" entry Istio merges into the Deployment it renders (strategic merge patch,
+# lines 667-759): they run on the system pool like the program's other CPU pods.
+# AKS's add-on webhook admits exactly these fields (istio-gateway-api.md lines 471-473: nodeSelector,
+# tolerations).
+
+
+def gateway_options_name(gateway: str) -> str:
+    return f"{gateway}-gateway-options"
+
+
+def gateway_options(spec: GatewaySpec) -> dict[str, str]:
+    """The data of the Gateway's parameters ConfigMap: the overlay of the Deployment Istio renders."""
+    toleration = {**system_pool_toleration(), "effect": SYSTEM_POOL_TAINT.effect}
+    pod = {"nodeSelector": system_pool_selector(), "tolerations": [toleration]}
+    return {"deployment": json.dumps({"spec": {"template": {"spec": pod}}}, sort_keys=True)}
 
 
 @dataclass(frozen=True)
@@ -144,7 +167,10 @@ def gateway(spec: GatewaySpec) -> dict[str, Any]:
             ],
         },
     }
-    doc["spec"]["infrastructure"] = {"annotations": annotations}
+    doc["spec"]["infrastructure"] = {
+        "annotations": annotations,
+        "parametersRef": {"group": "", "kind": "ConfigMap", "name": gateway_options_name(spec.name)},
+    }
     return doc
 
 
