@@ -76,7 +76,8 @@ def _model_flag_form(args: list[str]) -> list[str]:
 
 
 # Placeholder keys, never real ones: two consumers, the second one YAML reads as the octal number 342391
-# if the keys file leaves it unquoted (a generated key is letters and digits: renderers/api_keys.py quotes each).
+# if the keys file leaves it unquoted (generated keys are letters and digits: renderers/api_keys.py
+# quotes each).
 PLACEHOLDER_KEYS = ["contract-placeholder-key", "01234567"]
 
 
