@@ -89,7 +89,14 @@ def gateway_options(spec: GatewaySpec) -> dict[str, str]:
     """The data of the Gateway's parameters ConfigMap: the overlay of the Deployment Istio renders."""
     toleration = {**system_pool_toleration(), "effect": SYSTEM_POOL_TAINT.effect}
     pod = {"nodeSelector": system_pool_selector(), "tolerations": [toleration]}
-    return {"deployment": json.dumps({"spec": {"template": {"spec": pod}}}, sort_keys=True)}
+    return {
+        "deployment": json.dumps({"spec": {"template": {"spec": pod}}}, sort_keys=True),
+        # Istio renders the HPA and PDB only from an overlay (deploymentcontroller.go:675-678, 729-731):
+        # without one the gateway is a single pod. AKS's class defaults (managed installation only, not
+        # here) are 2-5 replicas and minAvailable 1 (istio-gateway-api.md lines 438-446); the same here.
+        "horizontalPodAutoscaler": json.dumps({"spec": {"minReplicas": 2, "maxReplicas": 5}}, sort_keys=True),
+        "podDisruptionBudget": json.dumps({"spec": {"minAvailable": 1}}, sort_keys=True),
+    }
 
 
 @dataclass(frozen=True)

@@ -404,6 +404,9 @@ def test_the_gateways_pods_have_a_pool_they_can_run_on() -> None:
         "horizontalPodAutoscaler",
         "podDisruptionBudget",
     }
+    # Istio renders no HPA/PDB without an overlay: the gateway would be one pod, none kept through a drain
+    assert yaml.safe_load(options.inputs["data"]["horizontalPodAutoscaler"])["spec"]["minReplicas"] >= 2
+    assert yaml.safe_load(options.inputs["data"]["podDisruptionBudget"])["spec"]["minAvailable"] == 1
     pod = overlay["spec"]["template"]["spec"]
     pools = _pools(run)
     assert not any(_fits({}, *pool) for pool in pools.values())  # what Istio renders alone
