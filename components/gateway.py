@@ -19,7 +19,7 @@ from typing import Any, cast
 import pulumi
 from pulumi_kubernetes.apiextensions import CustomResource
 from pulumi_kubernetes.apiextensions.v1 import CustomResourceDefinition, CustomResourceDefinitionSpecArgs
-from pulumi_kubernetes.core.v1 import Namespace
+from pulumi_kubernetes.core.v1 import ConfigMap, Namespace
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 
 from components.child_names import Component
@@ -29,7 +29,7 @@ from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdenti
 from config.schema import GatewayConfig
 from facts.gateway_api import crd_documents
 from facts.tags import k8s_labels
-from renderers.gateway import GatewaySpec, ModelRoute, gateway_objects
+from renderers.gateway import GatewaySpec, ModelRoute, gateway_objects, gateway_options, gateway_options_name
 
 TLS_SERVICE_ACCOUNT = "gateway-tls-sync"
 TLS_SECRET_PROVIDER_CLASS = "gateway-tls"
@@ -132,6 +132,17 @@ class ModelGateway(Component):
             routes_namespace=args.routes_namespace,
         )
         self.spec = spec
+        # Where Istio runs the gateway's pods (renderers.gateway.gateway_options): before the Gateway.
+        self.options = ConfigMap(
+            self.child_name("options"),
+            metadata=ObjectMetaArgs(
+                name=gateway_options_name(args.name),
+                namespace=settings.namespace,
+                labels=k8s_labels(args.name, "gateway"),
+            ),
+            data=gateway_options(spec),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+        )
         self.objects = [self._object(doc, args) for doc in gateway_objects(spec, args.routes)]
         self.register_outputs({"hostname": settings.hostname})
 
@@ -180,5 +191,7 @@ class ModelGateway(Component):
             kind=kind,
             metadata=ObjectMetaArgs(name=meta["name"], namespace=meta["namespace"], labels=meta["labels"]),
             spec=doc["spec"],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.crds, self.namespace, *args.after]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[*self.crds, self.namespace, self.options, *args.after]
+            ),
         )

@@ -27,6 +27,7 @@ name, the key the interceptor routes by; the interceptor's namespace grants the 
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -35,6 +36,7 @@ from typing import Any
 from config.schema import StackConfig
 from facts.gateway_api import BUNDLE_VERSION
 from facts.istio import REVISIONS
+from facts.platform import SYSTEM_POOL_TAINT, system_pool_selector, system_pool_toleration
 from sizing.autoscaling import wake_up_sources
 from sizing.deployments import ModelPlan
 from sizing.workloads import SERVICE_PORT, replica_floor
@@ -52,6 +54,49 @@ INTERNAL_LB_SUBNET = "service.beta.kubernetes.io/azure-load-balancer-internal-su
 # A fixed frontend address, so the hostname's DNS record can be written before the first request (AKS
 # internal-lb.md lines 72-87: the annotation, not the deprecated loadBalancerIP).
 LB_IPV4 = "service.beta.kubernetes.io/azure-load-balancer-ipv4"
+LISTENER_PORT = 443
+# Istio names the Service port of a listener after it with appProtocol = the listener's protocol in lower
+# case ("https"), beside "status-port" 15021 (istio/istio@1.30.3
+# pilot/pkg/config/kube/gatewaycommon/deploymentcontroller.go:911-938). On AKS >= 1.24 an appProtocol
+# http/https port of an externalTrafficPolicy Cluster Service gets an HTTP(S) probe on "/" of that port
+# (AKS configure-load-balancer-standard.md lines 427, 437): Envoy answers "/" without the listener's
+# hostname with no TLS chain or a 404, so every node would read as down. The probe goes to the gateway
+# pod's readiness endpoint instead (kube-gateway.yaml lines 112, 228-239: /healthz/ready on 15021), as
+# the add-on does for port 80 only (istio-gateway-api.md lines 492-501; nothing there covers 443).
+STATUS_PORT = 15021
+HEALTH_PROBE = {
+    f"service.beta.kubernetes.io/port_{LISTENER_PORT}_health-probe_protocol": "http",
+    f"service.beta.kubernetes.io/port_{LISTENER_PORT}_health-probe_port": str(STATUS_PORT),
+    f"service.beta.kubernetes.io/port_{LISTENER_PORT}_health-probe_request-path": "/healthz/ready",
+}
+
+# Istio's gateway pods carry no toleration (istio/istio@1.30.3 manifests/charts/istio-control/
+# istio-discovery/files/kube-gateway.yaml has none), and every pool here is tainted: the system pool
+# CriticalAddonsOnly, the GPU pools sku=gpu. Without more they stay Pending and the Gateway is never
+# Programmed. The Gateway names a ConfigMap (spec.infrastructure.parametersRef, a local ConfigMap: Istio
+# deploymentcontroller.go:761-776; a missing one stops the deployment, lines 618-628, so it is created
+# first) whose "deployment" entry Istio merges into the Deployment it renders (strategic merge patch,
+# lines 667-759): they run on the system pool like the program's other CPU pods.
+# AKS's add-on webhook admits exactly these fields (istio-gateway-api.md lines 471-473: nodeSelector,
+# tolerations).
+
+
+def gateway_options_name(gateway: str) -> str:
+    return f"{gateway}-gateway-options"
+
+
+def gateway_options(spec: GatewaySpec) -> dict[str, str]:
+    """The data of the Gateway's parameters ConfigMap: the overlay of the Deployment Istio renders."""
+    toleration = {**system_pool_toleration(), "effect": SYSTEM_POOL_TAINT.effect}
+    pod = {"nodeSelector": system_pool_selector(), "tolerations": [toleration]}
+    return {
+        "deployment": json.dumps({"spec": {"template": {"spec": pod}}}, sort_keys=True),
+        # Istio renders the HPA and PDB only from an overlay (deploymentcontroller.go:675-678, 729-731):
+        # without one the gateway is a single pod. AKS's class defaults (managed installation only, not
+        # here) are 2-5 replicas and minAvailable 1 (istio-gateway-api.md lines 438-446); the same here.
+        "horizontalPodAutoscaler": json.dumps({"spec": {"minReplicas": 2, "maxReplicas": 5}}, sort_keys=True),
+        "podDisruptionBudget": json.dumps({"spec": {"minAvailable": 1}}, sort_keys=True),
+    }
 
 
 @dataclass(frozen=True)
@@ -103,6 +148,7 @@ class GatewaySpec:
 
 def gateway(spec: GatewaySpec) -> dict[str, Any]:
     annotations = {INTERNAL_LB: "true"} if spec.internal else {}
+    annotations.update(HEALTH_PROBE)
     if spec.internal and spec.subnet:
         annotations[INTERNAL_LB_SUBNET] = spec.subnet
     if spec.internal and spec.address:
@@ -117,7 +163,7 @@ def gateway(spec: GatewaySpec) -> dict[str, Any]:
                 {
                     "name": "https",
                     "protocol": "HTTPS",
-                    "port": 443,
+                    "port": LISTENER_PORT,
                     "hostname": spec.hostname,
                     "tls": {
                         "mode": "Terminate",
@@ -128,8 +174,10 @@ def gateway(spec: GatewaySpec) -> dict[str, Any]:
             ],
         },
     }
-    if annotations:
-        doc["spec"]["infrastructure"] = {"annotations": annotations}
+    doc["spec"]["infrastructure"] = {
+        "annotations": annotations,
+        "parametersRef": {"group": "", "kind": "ConfigMap", "name": gateway_options_name(spec.name)},
+    }
     return doc
 
 

@@ -7,6 +7,7 @@ wakes from zero goes through the KEDA HTTP add-on's interceptor."""
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from typing import Any
 
 import jsonschema
@@ -14,6 +15,7 @@ import pytest
 
 from facts.gateway_api import crd_documents
 from renderers.gateway import (
+    HEALTH_PROBE,
     INTERNAL_LB,
     INTERNAL_LB_SUBNET,
     GatewaySpec,
@@ -70,11 +72,57 @@ def test_the_gateway_is_internal_in_its_subnet_and_terminates_tls() -> None:
     assert gateway["infrastructure"]["annotations"] == {
         INTERNAL_LB: "true",
         INTERNAL_LB_SUBNET: "snet-gateway",
+        **HEALTH_PROBE,
     }
     (listener,) = gateway["listeners"]
     assert listener["protocol"] == "HTTPS" and listener["tls"]["certificateRefs"] == [
         {"kind": "Secret", "name": "models-tls"}
     ]
+
+
+def _istio_service_ports(gateway: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ports Istio gives the Service it deploys for a Gateway: the status port, then one per listener
+    port, appProtocol = the listener's protocol in lower case (istio/istio@1.30.3
+    pilot/pkg/config/kube/gatewaycommon/deploymentcontroller.go:911-938)."""
+    ports = [{"name": "status-port", "port": 15021, "appProtocol": "tcp"}]
+    for listener in gateway["spec"]["listeners"]:
+        if all(p["port"] != listener["port"] for p in ports):
+            ports.append(
+                {
+                    "name": listener["name"],
+                    "port": listener["port"],
+                    "appProtocol": listener["protocol"].lower(),
+                }
+            )
+    return ports
+
+
+def _azure_probe(port: dict[str, Any], annotations: dict[str, str]) -> tuple[str, str, str | None]:
+    """(protocol, port, path) of the Azure LB probe for one Service port of an externalTrafficPolicy
+    Cluster Service on AKS >= 1.24 (configure-load-balancer-standard.md lines 400-403, 427, 435-438):
+    appProtocol http/https probes "/" of the port itself unless the port_{port}_health-probe_* annotations
+    say otherwise; tcp probes a TCP connect."""
+    key = f"service.beta.kubernetes.io/port_{port['port']}_health-probe_"
+    protocol = annotations.get(key + "protocol", port["appProtocol"]).lower()
+    probe_port = annotations.get(key + "port", str(port["port"]))
+    path = annotations.get(key + "request-path", "/") if protocol in ("http", "https") else None
+    return protocol, probe_port, path
+
+
+@pytest.mark.parametrize("internal", [True, False])
+def test_the_load_balancer_probes_the_gateways_readiness_not_its_tls_listener(internal: bool) -> None:
+    """An HTTPS probe of "/" on the TLS listener (no SNI, no route for "/") would mark every node down:
+    each listener port is probed on Istio's readiness endpoint, which its gateway pods serve
+    (kube-gateway.yaml lines 112, 228-239: /healthz/ready on 15021, a Service port of its own)."""
+    doc = gateway_objects(replace(SPEC, internal=internal), [WARM])[0]
+    annotations = doc["spec"]["infrastructure"]["annotations"]
+    ports = _istio_service_ports(doc)
+    assert [p["appProtocol"] for p in ports] == ["tcp", "https"]
+    service_ports = {str(p["port"]) for p in ports}
+    for port in ports[1:]:
+        protocol, probe_port, path = _azure_probe(port, annotations)
+        assert (protocol, probe_port, path) == ("http", "15021", "/healthz/ready")
+        assert probe_port in service_ports  # cloud-provider-azure resolves it to that port's NodePort
 
 
 def test_a_model_is_selected_by_its_header_or_its_path_prefix() -> None:

@@ -97,6 +97,10 @@ def test_prods_gateway_and_routes_validate_against_the_installed_crds() -> None:
         "service.beta.kubernetes.io/azure-load-balancer-internal-subnet": "snet-gateway",
         # a fixed frontend (the subnet 10.224.6.0/24's first usable address): the DNS record can be written
         "service.beta.kubernetes.io/azure-load-balancer-ipv4": "10.224.6.4",
+        # the LB probes the gateway pods' readiness, not "/" of the TLS listener (renderers/gateway.py)
+        "service.beta.kubernetes.io/port_443_health-probe_protocol": "http",
+        "service.beta.kubernetes.io/port_443_health-probe_port": "15021",
+        "service.beta.kubernetes.io/port_443_health-probe_request-path": "/healthz/ready",
     }
     assert run.outputs["gateway"]["address"] == "10.224.6.4"
     (listener,) = spec["listeners"]
@@ -342,3 +346,68 @@ def test_the_gateway_address_is_the_first_usable_one_of_its_subnet() -> None:
     assert gateway_address("10.224.6.0/24") == "10.224.6.4"
     assert gateway_address("10.50.8.128/27") == "10.50.8.132"
     assert gateway_address(None) is None
+
+
+def _pools(run: ProgramRun) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """Each node pool of the run: its taints (AKS ``key=value:Effect``) and the labels its nodes carry
+    (its nodeLabels and AKS's ``kubernetes.azure.com/mode``)."""
+    profiles = [*one(run, CLUSTER).inputs["agentPoolProfiles"]]
+    profiles += [
+        {**r.inputs, "name": r.name} for r in by_type(run, "azure-native:containerservice:AgentPool")
+    ]
+    return {
+        p["name"]: (
+            list(p.get("nodeTaints") or []),
+            {**(p.get("nodeLabels") or {}), "kubernetes.azure.com/mode": str(p.get("mode", "User")).lower()},
+        )
+        for p in profiles
+    }
+
+
+def _fits(pod: dict[str, Any], taints: list[str], labels: dict[str, str]) -> bool:
+    """The scheduler's taint/toleration and nodeSelector checks for one pod on one pool."""
+    tolerated = []
+    for taint in taints:
+        key, rest = taint.split("=", 1)
+        value, effect = rest.split(":")
+        tolerated.append(
+            any(
+                t["key"] == key
+                and t.get("effect", effect) == effect
+                and (t["operator"] == "Exists" or t.get("value") == value)
+                for t in pod.get("tolerations", [])
+            )
+        )
+    selected = all(labels.get(k) == v for k, v in pod.get("nodeSelector", {}).items())
+    return all(tolerated) and selected
+
+
+def test_the_gateways_pods_have_a_pool_they_can_run_on() -> None:
+    """Istio renders the gateway's pods with no toleration (istio 1.30.3 kube-gateway.yaml) and every pool
+    of prod is tainted: the Gateway names a ConfigMap of its namespace whose deployment overlay lets them
+    onto the system pool (renderers.gateway.gateway_options); without it no pool fits."""
+    run = _prod()
+    (gateway,) = by_type(run, CR.format("Gateway"))
+    ref = gateway.inputs["spec"]["infrastructure"]["parametersRef"]
+    assert (ref["group"], ref["kind"]) == ("", "ConfigMap")
+    (options,) = [
+        r
+        for r in by_type(run, "kubernetes:core/v1:ConfigMap")
+        if r.inputs["metadata"]["name"] == ref["name"]
+        and r.inputs["metadata"]["namespace"] == gateway.inputs["metadata"]["namespace"]
+    ]
+    overlay = yaml.safe_load(options.inputs["data"]["deployment"])
+    assert set(options.inputs["data"]) <= {
+        "deployment",
+        "service",
+        "serviceAccount",
+        "horizontalPodAutoscaler",
+        "podDisruptionBudget",
+    }
+    # Istio renders no HPA/PDB without an overlay: the gateway would be one pod, none kept through a drain
+    assert yaml.safe_load(options.inputs["data"]["horizontalPodAutoscaler"])["spec"]["minReplicas"] >= 2
+    assert yaml.safe_load(options.inputs["data"]["podDisruptionBudget"])["spec"]["minAvailable"] == 1
+    pod = overlay["spec"]["template"]["spec"]
+    pools = _pools(run)
+    assert not any(_fits({}, *pool) for pool in pools.values())  # what Istio renders alone
+    assert [name for name, pool in pools.items() if _fits(pod, *pool)] == ["system"]

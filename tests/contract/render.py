@@ -75,12 +75,18 @@ def _model_flag_form(args: list[str]) -> list[str]:
     return ["--model", *args] if args and not args[0].startswith("-") else args
 
 
+# Placeholder keys, never real ones: two consumers, the second one YAML reads as the octal number 342391
+# if the keys file leaves it unquoted (generated keys are letters and digits: renderers/api_keys.py
+# quotes each).
+PLACEHOLDER_KEYS = ["contract-placeholder-key", "01234567"]
+
+
 def mounted_files(args: list[str]) -> dict[str, str]:
     """Files the container reads at start that a volume mounts (path -> stand-in content): vLLM's API
-    keys file (``--config``, renderers/api_keys.py), with a placeholder key, never a real one."""
+    keys file (``--config``, renderers/api_keys.py), with placeholder keys, never real ones."""
     if "--config" not in args:
         return {}
-    return {args[args.index("--config") + 1]: vllm_keys_yaml(["contract-placeholder-key"])}
+    return {args[args.index("--config") + 1]: vllm_keys_yaml(PLACEHOLDER_KEYS)}
 
 
 def contract_input(argv_form: str = "positional") -> dict[str, Any]:

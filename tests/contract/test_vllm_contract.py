@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from config import versions
+from tests.contract.render import PLACEHOLDER_KEYS
 from tests.contract.render import contract_input as render_input
 
 pytestmark = pytest.mark.contract
@@ -134,4 +135,4 @@ def test_the_api_keys_file_reaches_vllms_parser(tier: dict[str, Any]) -> None:
     assert keyed  # prod's qwen7b
     for c in keyed:
         assert c["ok"], c.get("error")
-        assert c["facts"]["api_keys"] == 1
+        assert c["facts"]["api_keys"] == PLACEHOLDER_KEYS  # each key, as a string, in order

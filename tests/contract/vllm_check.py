@@ -104,7 +104,7 @@ def engine_config(parser: Any, cmds: dict[str, Any], argv: list[str]) -> tuple[A
         "max_num_seqs": s.max_num_seqs,
         "port": getattr(args, "port", None),
         "architectures": list(m.architectures or []),
-        "api_keys": len(getattr(args, "api_key", None) or []),
+        "api_keys": list(getattr(args, "api_key", None) or []),  # the contract's placeholders only
     }
     return config, facts
 
