@@ -218,6 +218,8 @@ def test_diff_of_two_real_plans(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "Compared with `base.json`: **11 to add, 3 to change, 0 to remove**" in md
     route = "HTTPRoute` | `platform-gateway-httproute-inference-phi4mini`"
     assert route in md
+    policy = "| `kubernetes:networking.k8s.io/v1:NetworkPolicy` | `platform-models-phi4mini-"
+    assert policy in md  # and the policy that admits the gateway's pods to it
     assert "| `azure-native:monitor:ActionGroup` | `platform-addons-alerting-action-group` |" in md
     deployment = "| `kubernetes:apps/v1:Deployment` | `platform-models-phi4mini-deployment` |"
     assert f"{deployment} `platform-models-phi4mini` |" in md
