@@ -180,7 +180,12 @@ class ModelGateway(Component):
             TLS_SECRET_PROVIDER_CLASS,
             TLS_OBJECT,
         )
-        secret_sync_pod(self, sync, was=None, depends_on=[self.namespace, self.identity, spc])
+        # The certificate is the user's: it can be put in the vault only once the first `up` created the
+        # vault, so `pulumi up` must not wait (10 minutes, then fail) for a mount that cannot succeed yet;
+        # the pod retries the mount until the certificate is there (docs/reach-the-models.md).
+        secret_sync_pod(
+            self, sync, was=None, depends_on=[self.namespace, self.identity, spc], skip_await=True
+        )
 
     def _object(self, doc: dict[str, Any], args: ModelGatewayArgs) -> CustomResource:
         meta = doc["metadata"]

@@ -257,10 +257,16 @@ class SecretSync:
 
 
 def secret_sync_pod(
-    owner: Component, sync: SecretSync, *, was: str | None, depends_on: Sequence[pulumi.Resource]
+    owner: Component,
+    sync: SecretSync,
+    *,
+    was: str | None,
+    depends_on: Sequence[pulumi.Resource],
+    skip_await: bool = False,
 ) -> None:
     """One tiny pod on the system pool holding a Secrets Store CSI mount (``was``: its previous name; None
-    when new), so the driver creates and
+    when new; ``skip_await``: `pulumi up` does not wait for it, for a secret a person puts in the vault
+    after the first `up` created it), so the driver creates and
     rotates the synced Kubernetes Secret (it syncs only while a pod mounts the volume: AKS
     csi-secrets-store-driver docs; istio-gateway-api.md lines 273-274), and a NetworkPolicy denying it
     every connection (the driver on the node talks to Key Vault, not the pod)."""
@@ -274,7 +280,12 @@ def secret_sync_pod(
     )
     Deployment(
         owner.child_name(name),
-        metadata=ObjectMetaArgs(name=name, namespace=sync.namespace, labels=pod_labels),
+        metadata=ObjectMetaArgs(
+            name=name,
+            namespace=sync.namespace,
+            labels=pod_labels,
+            annotations={"pulumi.com/skipAwait": "true"} if skip_await else None,
+        ),
         spec=DeploymentSpecArgs(
             replicas=1,
             selector=LabelSelectorArgs(match_labels={"app.kubernetes.io/name": name}),

@@ -126,6 +126,16 @@ def test_the_tls_certificate_is_synced_into_a_tls_secret_by_an_identity_with_sec
     )
     pod = sync.inputs["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == "gateway-tls-sync"
+    # The certificate is the user's, put in the vault after the first `up` created it: `pulumi up` must not
+    # wait 10 minutes for a mount that cannot succeed yet, then fail. The HF token's pods are awaited (the
+    # program writes that secret itself).
+    assert sync.inputs["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
+    others = [
+        r
+        for r in by_type(run, "kubernetes:apps/v1:Deployment")
+        if r.inputs["metadata"]["name"].endswith("-sync") and r is not sync
+    ]
+    assert others and all(not r.inputs["metadata"].get("annotations") for r in others)
     assert pod["volumes"][0]["csi"]["volumeAttributes"] == {"secretProviderClass": "gateway-tls"}
     grants = [
         r

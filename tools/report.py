@@ -125,7 +125,9 @@ def gateway_section(outputs: StackOutputs) -> str:
     at = f"{gw['hostname']} -> {gw['address']}" if gw.get("address") else f"{gw['hostname']} -> its address"
     lines = [
         f"  base URL: {gw['baseUrl']} ({where}; in your DNS: {at})",
-        f"  TLS: Key Vault certificate {gw['tlsCertificate']} -> Secret {gw['namespace']}/{gw['tlsSecret']}",
+        f"  TLS: Key Vault certificate {gw['tlsCertificate']} -> Secret {gw['namespace']}/{gw['tlsSecret']}"
+        " (yours: put it in the vault once the first `pulumi up` has created it; the gateway serves when it"
+        " is there)",
         f"  served by: AKS Istio add-on {gw['istioRevision']}, Gateway API CRDs {gw['gatewayApiCrds']}",
         f"  authentication: {gw['authentication']}",
     ]
