@@ -23,7 +23,12 @@ from pulumi_kubernetes.core.v1 import ConfigMap, Namespace
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 
 from components.child_names import Component
-from components.inference_namespace import SecretSync, secret_provider_class, secret_sync_pod
+from components.inference_namespace import (
+    SecretSync,
+    secret_provider_class,
+    secret_provider_parameters,
+    secret_sync_pod,
+)
 from components.roles import KEY_VAULT_SECRETS_USER
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
 from config.schema import GatewayConfig
@@ -45,21 +50,6 @@ TLS_OBJECT = "tls-pem"
 def tls_secret_name(gateway: str) -> str:
     """The kubernetes.io/tls Secret the Gateway's listener names (``certificateRefs``)."""
     return f"{gateway}-tls"
-
-
-def tls_provider_parameters(
-    client_id: str, vault_name: str, tenant_id: str, certificate: str
-) -> dict[str, str]:
-    """The Azure provider's parameters: workload identity, the certificate as one PEM secret object."""
-    item = f"objectName: {certificate}\n    objectType: secret\n    objectAlias: {TLS_OBJECT}\n"
-    objects = f"array:\n  - |\n    {item}"
-    return {
-        "usePodIdentity": "false",
-        "clientID": client_id,
-        "keyvaultName": vault_name,
-        "tenantId": tenant_id,
-        "objects": objects,
-    }
 
 
 @dataclass(frozen=True)
@@ -158,7 +148,10 @@ class ModelGateway(Component):
     def _sync_tls(self, args: ModelGatewayArgs) -> None:
         settings = args.settings
         parameters = pulumi.Output.all(self.identity.client_id, args.vault_name, args.home.tenant_id).apply(
-            lambda v: tls_provider_parameters(v[0], v[1], v[2], settings.certificate_name)
+            # the certificate as one PEM secret object, mounted under TLS_OBJECT
+            lambda v: secret_provider_parameters(
+                v[0], v[1], v[2], settings.certificate_name, aliases={settings.certificate_name: TLS_OBJECT}
+            )
         )
         synced = {
             "secretName": self.tls_secret,
@@ -170,9 +163,15 @@ class ModelGateway(Component):
         }
         opts = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
         spc = secret_provider_class(
-            self, "tls-secret-provider-class", TLS_SECRET_PROVIDER_CLASS, settings.namespace, parameters,
-            synced, opts,
-        )  # fmt: skip
+            self,
+            "tls-secret-provider-class",
+            TLS_SECRET_PROVIDER_CLASS,
+            settings.namespace,
+            parameters,
+            synced,
+            opts,
+            component="gateway",
+        )
         sync = SecretSync(
             "gateway-tls-sync",
             settings.namespace,

@@ -3,7 +3,7 @@ Face token synced from Key Vault into a Kubernetes Secret by the Secrets Store C
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,12 +75,22 @@ def hf_token_volume(secret_provider_class: str = SECRET_PROVIDER_CLASS) -> tuple
 
 
 def secret_provider_parameters(
-    client_id: str, vault_name: str, tenant_id: str, *secret_names: str
+    client_id: str,
+    vault_name: str,
+    tenant_id: str,
+    *secret_names: str,
+    aliases: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The Azure provider's parameters: workload identity (no pod identity), one object per secret
-    (the HF token when none is named)."""
+    (the HF token when none is named), each mounted under its name or its alias (``aliases``: the file
+    name in the mount, e.g. vLLM's keys file or the gateway's PEM certificate)."""
     names = secret_names or (HF_TOKEN_SECRET,)
-    objects = "".join(f"  - |\n    objectName: {n}\n    objectType: secret\n" for n in names)
+    alias = aliases or {}
+    objects = "".join(
+        f"  - |\n    objectName: {n}\n    objectType: secret\n"
+        + (f"    objectAlias: {alias[n]}\n" if n in alias else "")
+        for n in names
+    )
     return {
         "usePodIdentity": "false",
         "clientID": client_id,
@@ -98,10 +108,11 @@ def secret_provider_class(
     parameters: pulumi.Input[dict[str, str]],
     synced: dict[str, Any],
     opts: pulumi.ResourceOptions,
+    component: str = "secrets",
 ) -> CustomResource:
     """A SecretProviderClass of the Azure provider syncing into one Kubernetes Secret; ``synced``:
-    ``secretName``, ``type`` and ``data`` of its ``secretObjects`` entry (labels added here)."""
-    component = "gateway" if synced["type"] == "kubernetes.io/tls" else "secrets"
+    ``secretName``, ``type`` and ``data`` of its ``secretObjects`` entry (labels added here, with the
+    ``app.kubernetes.io/component`` of its owner)."""
     return CustomResource(
         owner.child_name(child),
         api_version="secrets-store.csi.x-k8s.io/v1",
@@ -114,14 +125,6 @@ def secret_provider_class(
         },
         opts=opts,
     )
-
-
-def api_key_objects(vault_names: Sequence[str]) -> str:
-    """The API-key objects: vLLM's keys file (mounted as ``api-keys.yaml`` in the vLLM pods) and each
-    consumer's key (synced into the Kubernetes Secret for in-cluster clients such as the queue worker)."""
-    items = [f"objectName: {VLLM_KEYS_SECRET}\n    objectType: secret\n    objectAlias: {VLLM_KEYS_FILE}\n"]
-    items += [f"objectName: {n}\n    objectType: secret\n" for n in vault_names]
-    return "array:\n" + "".join(f"  - |\n    {item}" for item in items)
 
 
 @dataclass(frozen=True)
@@ -210,9 +213,9 @@ class InferenceNamespace(Component):
         settings, names = args.settings, args.api_key_consumers
         vault_names = [vault_secret_name(c) for c in names]
         parameters = pulumi.Output.all(self.identity.client_id, args.vault_name, args.home.tenant_id).apply(
-            lambda v: (
-                secret_provider_parameters(v[0], v[1], v[2], *vault_names)
-                | {"objects": api_key_objects(vault_names)}
+            # vLLM's keys file (mounted as its file name in the vLLM pods), then each consumer's key
+            lambda v: secret_provider_parameters(
+                v[0], v[1], v[2], VLLM_KEYS_SECRET, *vault_names, aliases={VLLM_KEYS_SECRET: VLLM_KEYS_FILE}
             )
         )
         synced = {
