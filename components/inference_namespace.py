@@ -32,6 +32,7 @@ from pulumi_kubernetes.networking.v1 import NetworkPolicy, NetworkPolicySpecArgs
 
 from components.child_names import Component
 from components.key_vault import HF_TOKEN_SECRET
+from components.kube_annotations import SKIP_AWAIT
 from components.roles import KEY_VAULT_SECRETS_USER
 from components.workload_identity import IdentityHome, RoleGrant, WorkloadIdentity, WorkloadIdentityArgs
 from config import versions
@@ -287,7 +288,7 @@ def secret_sync_pod(
             name=name,
             namespace=sync.namespace,
             labels=pod_labels,
-            annotations={"pulumi.com/skipAwait": "true"} if skip_await else None,
+            annotations=SKIP_AWAIT if skip_await else None,
         ),
         spec=DeploymentSpecArgs(
             replicas=1,

@@ -30,6 +30,7 @@ from pulumi_kubernetes.networking.v1 import (
 
 from components.child_names import Component
 from components.inference_refs import InferenceRuntimeRefs
+from components.kube_annotations import SKIP_AWAIT
 from config.schema import KedaHttpAddonConfig
 from renderers.autoscaling import scaled_object_spec
 from renderers.gateway import GATEWAY_NAME
@@ -39,9 +40,6 @@ from sizing.deployments import ModelPlan
 from sizing.queue_worker import WorkerPlan
 from sizing.workloads import SERVICE_PORT, cooldown_seconds, http_cold_start_wait_seconds, replica_floor
 
-# Pulumi's await logic would block `pulumi up` until a Service has endpoints or a Deployment is ready:
-# a model scaled to zero never has endpoints, and a first start takes minutes. KEDA owns readiness.
-SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
 METRICS_NAMESPACE = "kube-system"  # where ama-metrics (Azure Managed Prometheus' collector) runs
 DNS_NAMESPACE = "kube-system"
 GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"

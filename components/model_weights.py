@@ -43,6 +43,7 @@ from pulumi_kubernetes.networking.v1 import (
 
 from components.azure_place import AzurePlace
 from components.child_names import Component
+from components.kube_annotations import SKIP_AWAIT
 from components.model_common import DNS_NAMESPACE, restricted_security_context
 from config import versions
 from config.schema import KeyVaultConfig, ModelWeightsConfig
@@ -57,7 +58,6 @@ from sizing.workloads import VLLM_IMAGE, seed_wait_seconds
 SEED_IMAGE = versions.image("weights-seed").reference
 SEEDER_SERVICE_ACCOUNT = "weights-seeder"
 SEEDER_UID = 65532
-SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}  # a seed may take an hour: `pulumi up` does not wait
 
 
 def _account_parts(resource_id: str) -> tuple[str, str]:

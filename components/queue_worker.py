@@ -47,7 +47,8 @@ from pulumi_kubernetes.networking.v1 import (
 
 from components.child_names import Component
 from components.inference_refs import QueueRefs
-from components.model_common import DNS_NAMESPACE, SKIP_AWAIT, restricted_security_context
+from components.kube_annotations import SKIP_AWAIT
+from components.model_common import DNS_NAMESPACE, restricted_security_context
 from facts.platform import SYSTEM_POOL_TAINT, system_pool_selector, system_pool_toleration
 from facts.tags import k8s_labels
 from renderers.api_keys import API_KEYS_SECRET, WORKER_CONSUMER, secret_key

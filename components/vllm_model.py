@@ -46,8 +46,8 @@ from pulumi_kubernetes.policy.v1 import PodDisruptionBudget, PodDisruptionBudget
 from components.child_names import Component
 from components.inference_namespace import SECRETS_MOUNT, hf_token_volume
 from components.key_vault import HF_TOKEN_SECRET
+from components.kube_annotations import SKIP_AWAIT
 from components.model_common import (
-    SKIP_AWAIT,
     ModelContext,
     caller_service,
     http_scaled_object,
