@@ -53,6 +53,7 @@ class ModelServicesArgs:
     inference: InferenceRuntimeRefs
     kaito: KaitoRelease  # the plan's: the release KAITO models run under
     worker: WorkerPlan | None = None  # the plan's queue worker (None without the queue)
+    registry_private: bool = False  # the plan's: the worker's registry is reached by a private endpoint only
 
 
 class ModelServices(Component):
@@ -153,6 +154,13 @@ class ModelServices(Component):
                 f"{args.config.addons.async_queue.message_ttl_hours} h): build the image with the "
                 "worker-image workflow into this stack's registry, then set the digest it records "
                 "(docs/async-queue.md)"
+                + (
+                    "; the registry's public access is off, so run that workflow on a runner inside the VNet "
+                    "(repository variable WORKER_IMAGE_RUNNER: a self-hosted runner's label): a "
+                    "GitHub-hosted runner's push is refused"
+                    if args.registry_private
+                    else ""
+                )
             )
             return
         model = next(p for p in args.plans if p.config.name == worker.model)

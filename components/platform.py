@@ -147,6 +147,7 @@ class Platform(Component):
                 inference=self.inference,
                 kaito=plan.kaito,
                 worker=plan.queue_worker,
+                registry_private="registry" in plan.private_endpoint_targets,
             ),
             opts=self.child_opts(was="models", providers=kube),
         )

@@ -59,6 +59,8 @@ def test_dev_stays_public_with_its_reason_in_the_stack_file() -> None:
     assert one(run, "azure-native:containerregistry:Registry").inputs["sku"]["name"] == "Basic"
     assert one(run, "azure-native:servicebus:Namespace").inputs["sku"]["name"] == "Standard"
     assert "Relaxed on purpose" in (ROOT / "Pulumi.dev.yaml").read_text()
+    (note,) = [n for n in run.outputs["notes"] if "worker is not deployed yet" in n]
+    assert "WORKER_IMAGE_RUNNER" not in note  # a public registry takes a GitHub-hosted runner's push
 
 
 @pytest.mark.parametrize(
@@ -97,6 +99,9 @@ def test_a_private_queue_and_registry_go_premium_with_public_access_off(
     assert len(by_type(run, "azure-native:privatedns:VirtualNetworkLink")) == 4
     pe_subnet = next(s for s in run.outputs["network"]["subnets"] if s["subnet"] == "snet-private-endpoints")
     assert pe_subnet["needed"] == 5  # the registry's endpoint takes two addresses (login and data)
+    # a GitHub-hosted runner cannot push to it: the plan's note says to build on a runner in the VNet
+    (note,) = [n for n in run.outputs["notes"] if "worker is not deployed yet" in n]
+    assert "public access is off" in note and "WORKER_IMAGE_RUNNER" in note
 
 
 def test_a_private_vault_without_a_vnet_is_refused() -> None:

@@ -247,6 +247,10 @@ def test_worker_image_is_built_pushed_by_oidc_and_its_digest_recorded() -> None:
     assert "docker build --pull --file worker/Dockerfile" in script and "docker push" in script
     assert "RepoDigests" in script and "GITHUB_STEP_SUMMARY" in script
     assert "asyncQueue.worker.image" in script  # the summary says where the digest goes
+    # a private registry (public access off) takes pushes only from inside the VNet: the runner is
+    # configurable (review4), GitHub-hosted when the variable is unset; the docs name the variable
+    assert job["runs-on"] == "${{ vars.WORKER_IMAGE_RUNNER || 'ubuntu-24.04' }}"
+    assert "WORKER_IMAGE_RUNNER" in (ROOT / "docs" / "async-queue.md").read_text()
     (upload,) = _uses(doc, "actions/upload-artifact")
     assert upload["with"]["path"] == "out/image.txt"
     # the same action versions as the other workflows
